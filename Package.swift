@@ -1,0 +1,103 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "paddock",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "paddock", targets: ["paddock"]),
+        .executable(name: "paddock-init", targets: ["paddock-init"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // Leaf: domain types, the one error type, IDs, sizes and durations.
+        .target(name: "PaddockCore", swiftSettings: strict),
+        // The host <-> paddock-init wire protocol. No Foundation: paddock-init links it statically.
+        .target(name: "PaddockInitProtocol", swiftSettings: strict),
+        // The few syscalls Swift's Glibc module lacks.
+        .target(name: "CPaddockShim"),
+        .target(
+            name: "PaddockStore",
+            dependencies: ["PaddockCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PaddockSandbox",
+            dependencies: ["PaddockCore", "PaddockInitProtocol"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PaddockLinux",
+            dependencies: [
+                "PaddockSandbox", "PaddockCore", "PaddockInitProtocol", "CPaddockShim",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PaddockServer",
+            dependencies: [
+                "PaddockCore", "PaddockStore", "PaddockSandbox",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PaddockCLI",
+            dependencies: [
+                "PaddockCore", "PaddockServer", "PaddockStore", "PaddockSandbox", "PaddockLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "paddock", dependencies: ["PaddockCLI"], swiftSettings: strict),
+        // PID 1 inside every sandbox. Statically linked so it runs on any template's rootfs.
+        .executableTarget(
+            name: "paddock-init",
+            dependencies: ["PaddockInitProtocol", "CPaddockShim"],
+            swiftSettings: strict,
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        .target(
+            name: "PaddockTestSupport",
+            dependencies: ["PaddockCore", "PaddockServer", "PaddockStore", "PaddockLinux", "PaddockSandbox", "PaddockCLI"],
+            path: "Tests/PaddockTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PaddockCoreTests", dependencies: ["PaddockCore"], swiftSettings: strict),
+        .testTarget(name: "PaddockInitProtocolTests", dependencies: ["PaddockInitProtocol"], swiftSettings: strict),
+        // Drives the real paddock-init binary as a plain child process (no sandbox needed).
+        .testTarget(name: "PaddockInitTests", dependencies: ["PaddockInitProtocol", "paddock-init"], swiftSettings: strict),
+        .testTarget(
+            name: "PaddockIntegrationTests",
+            dependencies: ["PaddockTestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,72 @@
+#pragma once
+
+// The few Linux calls Swift's Glibc module does not expose (GNU extensions, variadic functions such as
+// prctl and ioctl, and a fork+exec that must run without touching the Swift runtime in the child).
+// One function per job, prefixed `pk_`. Every function returns -1 and sets errno on failure unless its
+// comment says otherwise.
+
+#ifdef __linux__
+
+#include <signal.h>
+#include <sys/types.h>
+
+/// A signalfd for `mask` (close-on-exec, non-blocking). The signals must already be blocked.
+int pk_signalfd_open(const sigset_t *mask);
+
+/// Reads one pending signal from a signalfd: the signal number, 0 when none is pending, -1 on error.
+int pk_signalfd_read(int fd);
+
+/// Marks the caller a child subreaper so orphaned descendants are reparented to it, not to PID 1.
+int pk_set_child_subreaper(void);
+
+/// Sets the "dumpable" attribute (0 keeps other uids from ptrace-attaching or reading /proc/PID/mem).
+int pk_set_dumpable(int dumpable);
+
+/// pipe2(O_CLOEXEC): both ends close-on-exec, created atomically.
+int pk_pipe_cloexec(int fds[2]);
+
+/// accept4(SOCK_CLOEXEC | SOCK_NONBLOCK).
+int pk_accept_nonblocking(int listener);
+
+/// Allocates a pseudo-terminal pair sized rows x cols. On success *master and *slave hold close-on-exec
+/// descriptors (the master is also non-blocking) and the slave is not our controlling terminal.
+int pk_open_pty(int *master, int *slave, unsigned short rows, unsigned short cols);
+
+/// TIOCSWINSZ on a terminal descriptor (the kernel then sends SIGWINCH to the foreground group).
+int pk_set_window_size(int fd, unsigned short rows, unsigned short cols);
+
+/// Sets the filesystem uid and gid (setfsgid, then setfsuid) so later path operations are checked,
+/// and files created owned, as that identity. Returns -1 with errno EPERM if the kernel refused.
+int pk_set_fs_identity(uid_t uid, gid_t gid);
+
+/// Which step of starting a child failed (reported back to the parent with the errno).
+enum pk_spawn_stage {
+    PK_SPAWN_STAGE_SETUP = 1,     // setsid, controlling tty, dup2
+    PK_SPAWN_STAGE_CHDIR = 2,
+    PK_SPAWN_STAGE_IDENTITY = 3,  // setgroups, setgid, capability bounding set, setuid
+    PK_SPAWN_STAGE_EXEC = 4,
+};
+
+/// Everything the child needs, prepared by the parent so the child only makes async-signal-safe calls.
+typedef struct {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int stdin_fd;
+    int stdout_fd;
+    int stderr_fd;
+    /// The pty slave to make the controlling terminal, or -1.
+    int tty_fd;
+    /// When non-zero and running as root, switch to uid/gid (dropping groups and capabilities).
+    int change_identity;
+    uid_t uid;
+    gid_t gid;
+} pk_spawn_request;
+
+/// Forks and execs `req` in a new session. Returns the child's pid. If the child fails before exec
+/// completes, the child is reaped, -1 is returned, errno holds the child's errno and *failed_stage
+/// the step that failed (0 when fork itself failed).
+pid_t pk_spawn(const pk_spawn_request *req, int *failed_stage);
+
+#endif

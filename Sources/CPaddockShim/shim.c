@@ -1,0 +1,242 @@
+#ifdef __linux__
+
+#define _GNU_SOURCE
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+// signalfd is a GNU extension, so Swift's Glibc module does not declare it.
+int pk_signalfd_open(const sigset_t *mask) {
+    return signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+// struct signalfd_siginfo lives in the same undeclared header; returning just the number keeps Swift
+// free of its layout.
+int pk_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n < 0) return (errno == EAGAIN) ? 0 : -1;
+    if ((size_t)n != sizeof info) return 0;
+    return (int)info.ssi_signo;
+}
+
+// prctl is variadic, which Swift cannot call.
+int pk_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+// prctl is variadic, which Swift cannot call.
+int pk_set_dumpable(int dumpable) {
+    return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+}
+
+// pipe2 is a GNU extension; setting FD_CLOEXEC afterwards would race with a concurrent fork.
+int pk_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+// accept4 is a GNU extension; it sets both flags atomically on the new descriptor.
+int pk_accept_nonblocking(int listener) {
+    return accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+// posix_openpt/ptsname_r are not exported to Swift, and TIOCGPTPEER (an ioctl) needs a C caller.
+// TIOCGPTPEER opens the slave through the master instead of by path, which stays correct when the
+// sandbox's /dev/pts is a different devpts instance; ptsname_r is the fallback for older kernels.
+int pk_open_pty(int *master, int *slave, unsigned short rows, unsigned short cols) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -1;
+    if (grantpt(m) != 0 || unlockpt(m) != 0) goto fail;
+    int s = -1;
+#ifdef TIOCGPTPEER
+    s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+#endif
+    if (s < 0) {
+        char name[128];
+        if (ptsname_r(m, name, sizeof name) != 0) goto fail;
+        s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (s < 0) goto fail;
+    }
+    struct winsize size = {.ws_row = rows, .ws_col = cols};
+    if (ioctl(m, TIOCSWINSZ, &size) != 0) {
+        int saved = errno;
+        close(s);
+        errno = saved;
+        goto fail;
+    }
+    int flags = fcntl(m, F_GETFL);
+    if (flags < 0 || fcntl(m, F_SETFL, flags | O_NONBLOCK) < 0) {
+        int saved = errno;
+        close(s);
+        errno = saved;
+        goto fail;
+    }
+    *master = m;
+    *slave = s;
+    return 0;
+fail: {
+    int saved = errno;
+    close(m);
+    errno = saved;
+    return -1;
+}
+}
+
+// ioctl is variadic, which Swift cannot call.
+int pk_set_window_size(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize size = {.ws_row = rows, .ws_col = cols};
+    return ioctl(fd, TIOCSWINSZ, &size);
+}
+
+// setfsuid/setfsgid live in <sys/fsuid.h>, which Swift's Glibc module omits. They never report
+// failure, so success is checked by reading the value back (an invalid id returns the current one).
+int pk_set_fs_identity(uid_t uid, gid_t gid) {
+    setfsgid(gid);
+    setfsuid(uid);
+    if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid) {
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
+// Everything below runs in the forked child of a process that may hold Swift runtime state, so it
+// makes only async-signal-safe calls and never returns: it execs or reports (stage, errno) and exits.
+static void child_fail(int report, int stage) __attribute__((noreturn));
+static void child_fail(int report, int stage) {
+    int message[2] = {stage, errno};
+    ssize_t ignored = write(report, message, sizeof message);
+    (void)ignored;
+    _exit(127);
+}
+
+static void child_run(const pk_spawn_request *req, int report) __attribute__((noreturn));
+static void child_run(const pk_spawn_request *req, int report) {
+    // The parent blocks SIGCHLD/SIGTERM/... and ignores SIGPIPE; a fresh program expects neither.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL);  // EINVAL for KILL/STOP is fine
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    // Keep the report pipe clear of 0..2, which are about to be overwritten.
+    if (report < 3) {
+        int moved = fcntl(report, F_DUPFD_CLOEXEC, 3);
+        if (moved < 0) _exit(127);
+        report = moved;
+    }
+
+    // A new session makes the child its own process group leader, so kill(-pid) reaches everything it
+    // starts, and lets the pty become its controlling terminal.
+    if (setsid() < 0) child_fail(report, PK_SPAWN_STAGE_SETUP);
+    if (req->tty_fd >= 0 && ioctl(req->tty_fd, TIOCSCTTY, 0) < 0) child_fail(report, PK_SPAWN_STAGE_SETUP);
+
+    int fds[3] = {req->stdin_fd, req->stdout_fd, req->stderr_fd};
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] < 3) {  // dup2 onto a lower slot would clobber a source still needed
+            fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+            if (fds[i] < 0) child_fail(report, PK_SPAWN_STAGE_SETUP);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        if (dup2(fds[i], i) < 0) child_fail(report, PK_SPAWN_STAGE_SETUP);
+    }
+
+    // Identity before chdir, so the working directory is checked with the user's permissions.
+    if (req->change_identity && geteuid() == 0) {
+        if (setgroups(0, NULL) < 0) child_fail(report, PK_SPAWN_STAGE_IDENTITY);
+        if (setgid(req->gid) < 0) child_fail(report, PK_SPAWN_STAGE_IDENTITY);
+        if (req->uid != 0) {
+            // Empty the bounding set while we still hold CAP_SETPCAP, so nothing the user runs
+            // (a setuid binary, file capabilities) can regain a capability. Looping past the kernel's
+            // last capability just returns EINVAL, which also covers kernels newer than our headers.
+            for (int cap = 0; cap < 64; cap++) {
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                    child_fail(report, PK_SPAWN_STAGE_IDENTITY);
+            }
+            if (setuid(req->uid) < 0) child_fail(report, PK_SPAWN_STAGE_IDENTITY);
+        }
+    }
+
+    if (chdir(req->cwd) < 0) child_fail(report, PK_SPAWN_STAGE_CHDIR);
+
+    // Nothing of ours may leak into the program. Marking everything close-on-exec (rather than closing)
+    // keeps the report pipe open until execve succeeds.
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        struct rlimit limit;
+        long max = 65536;
+        if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 65536)
+            max = (long)limit.rlim_cur;
+        for (long fd = 3; fd < max; fd++) {
+            if (fd != report) close((int)fd);
+        }
+    }
+
+    execve(req->path, req->argv, req->envp);
+    child_fail(report, PK_SPAWN_STAGE_EXEC);
+}
+
+// posix_spawn cannot change uid or acquire a controlling terminal, and Swift must not run in a forked
+// child, so the whole fork + setup + exec sequence lives here.
+pid_t pk_spawn(const pk_spawn_request *req, int *failed_stage) {
+    *failed_stage = 0;
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(report[0]);
+        close(report[1]);
+        errno = saved;
+        return -1;
+    }
+    if (pid == 0) child_run(req, report[1]);
+    close(report[1]);
+
+    // The write end closes on a successful exec (close-on-exec) or carries (stage, errno).
+    int message[2] = {0, 0};
+    size_t got = 0;
+    while (got < sizeof message) {
+        ssize_t n = read(report[0], (char *)message + got, sizeof message - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(report[0]);
+    if (got == 0) return pid;
+
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (got < sizeof message) {
+        *failed_stage = PK_SPAWN_STAGE_SETUP;
+        errno = EIO;
+    } else {
+        *failed_stage = message[0];
+        errno = message[1];
+    }
+    return -1;
+}
+
+#endif

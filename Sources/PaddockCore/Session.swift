@@ -1,0 +1,90 @@
+import Foundation
+
+/// What a user asks for when creating a session.
+public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var name: String?
+    public var template: String
+    public var provider: String
+    /// Environment for every command in the session. Values may be sensitive: never printed.
+    public var env: [String: String]
+    public var limits: ResourceLimits
+    /// Destroyed automatically this long after creation; nil = never.
+    public var ttlSeconds: Int64?
+    /// Working directory of commands, inside the sandbox.
+    public var workdir: String
+
+    public static let defaultTemplate = "host"
+    public static let defaultWorkdir = "/workspace"
+
+    public init(
+        name: String? = nil, template: String = SessionSpec.defaultTemplate, provider: String = "local",
+        env: [String: String] = [:], limits: ResourceLimits = .default, ttlSeconds: Int64? = nil,
+        workdir: String = SessionSpec.defaultWorkdir
+    ) {
+        self.name = name
+        self.template = template
+        self.provider = provider
+        self.env = env
+        self.limits = limits
+        self.ttlSeconds = ttlSeconds
+        self.workdir = workdir
+    }
+
+    /// Checks everything a client could get wrong, before anything is created.
+    public func validate() throws(PaddockError) {
+        try limits.validate()
+        if let name, name.isEmpty || name.count > 128 || name.contains(where: { $0.isNewline }) {
+            throw .invalidArgument("a session name must be 1 to 128 characters on one line")
+        }
+        for key in env.keys {
+            guard !key.isEmpty, !key.contains("="), !key.contains("\0"), key.first?.isNumber == false else {
+                throw .invalidArgument("environment variable name '\(key)' is not valid; use letters, digits and _")
+            }
+        }
+        if env.values.contains(where: { $0.contains("\0") }) {
+            throw .invalidArgument("environment values cannot contain NUL bytes")
+        }
+        if let ttlSeconds, ttlSeconds <= 0 {
+            throw .invalidArgument("ttl must be positive; omit it for a session that lives until destroyed")
+        }
+        guard workdir.hasPrefix("/") else {
+            throw .invalidArgument("workdir '\(workdir)' must be an absolute path inside the sandbox, like /workspace")
+        }
+        guard !template.isEmpty, template.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
+            throw .invalidArgument("template name '\(template)' is not valid")
+        }
+    }
+
+    /// Environment keys only: values never become text.
+    public var description: String {
+        "SessionSpec(name: \(name ?? "-"), template: \(template), provider: \(provider), "
+            + "env: [\(env.keys.sorted().joined(separator: ", "))], limits: \(limits), ttl: \(ttlSeconds.map(String.init) ?? "-"))"
+    }
+}
+
+/// A session as stored and reported.
+public struct Session: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var id: SessionID
+    public var state: SessionState
+    public var spec: SessionSpec
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var expiresAt: Date?
+    /// Why the session failed or was destroyed, when it was not a user's request.
+    public var reason: String?
+
+    public init(
+        id: SessionID, state: SessionState, spec: SessionSpec, createdAt: Date, updatedAt: Date, expiresAt: Date?,
+        reason: String? = nil
+    ) {
+        self.id = id
+        self.state = state
+        self.spec = spec
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.expiresAt = expiresAt
+        self.reason = reason
+    }
+
+    public var description: String { "Session(\(id), \(state.rawValue), \(spec))" }
+}

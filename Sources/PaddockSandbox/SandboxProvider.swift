@@ -1,0 +1,157 @@
+import PaddockCore
+import PaddockInitProtocol
+
+/// Everything a provider needs to start one sandbox.
+public struct SandboxRequest: Sendable, CustomStringConvertible {
+    public var id: SessionID
+    public var template: String
+    public var limits: ResourceLimits
+
+    public init(id: SessionID, template: String, limits: ResourceLimits) {
+        self.id = id
+        self.template = template
+        self.limits = limits
+    }
+
+    public var description: String { "SandboxRequest(\(id), template: \(template), limits: \(limits))" }
+}
+
+/// A command to run in a sandbox.
+public struct ExecRequest: Sendable, CustomStringConvertible {
+    public var argv: [String]
+    /// The complete environment of the command (the caller merges base, session and exec layers).
+    public var env: [String: String]
+    public var cwd: String
+    public var user: SandboxUser
+    public var tty: TerminalSize?
+    /// Whether the caller will send stdin; otherwise the command reads /dev/null.
+    public var stdin: Bool
+    /// Keep running when the caller goes away (re-attach by pid later).
+    public var detached: Bool
+    public var tag: String?
+
+    public init(
+        argv: [String], env: [String: String], cwd: String, user: SandboxUser = .user, tty: TerminalSize? = nil,
+        stdin: Bool = false, detached: Bool = false, tag: String? = nil
+    ) {
+        self.argv = argv
+        self.env = env
+        self.cwd = cwd
+        self.user = user
+        self.tty = tty
+        self.stdin = stdin
+        self.detached = detached
+        self.tag = tag
+    }
+
+    /// The argv and environment keys; never environment values.
+    public var description: String {
+        "ExecRequest(argv: \(argv), env: [\(env.keys.sorted().joined(separator: ", "))], cwd: \(cwd), user: \(user))"
+    }
+}
+
+/// How a command ended.
+public struct ExitStatus: Sendable, Equatable, Codable {
+    /// The exit code; 128 + signal when killed by a signal (as shells report it).
+    public var code: Int32
+    public var signal: Int32?
+    /// The sandbox hit its memory limit while the command ran.
+    public var outOfMemory: Bool
+
+    public init(code: Int32, signal: Int32? = nil, outOfMemory: Bool = false) {
+        self.code = code
+        self.signal = signal
+        self.outOfMemory = outOfMemory
+    }
+}
+
+/// One event of a running command.
+public enum ExecEvent: Sendable, Equatable {
+    case started(pid: Int32)
+    case stdout([UInt8])
+    case stderr([UInt8])
+    case exited(ExitStatus)
+}
+
+/// A running command: its events and the controls a caller has over it.
+public protocol ExecHandle: Sendable {
+    /// `started` first, output as it comes, `exited` last. Throws a PaddockError if the sandbox goes away.
+    var events: AsyncThrowingStream<ExecEvent, any Error> { get }
+    func sendStdin(_ bytes: [UInt8]) async throws
+    func closeStdin() async throws
+    func signal(_ signal: Int32) async throws
+    func resize(_ size: TerminalSize) async throws
+    /// Stop following the command. A non-detached command is killed.
+    func cancel() async
+}
+
+/// Resource usage of a sandbox, from its cgroups and writable layer.
+public struct SandboxStats: Sendable, Codable, Equatable {
+    public var memoryBytes: UInt64
+    public var memoryLimitBytes: UInt64
+    public var cpuNanoseconds: UInt64
+    public var pids: Int
+    public var diskUsedBytes: UInt64
+    public var diskLimitBytes: UInt64
+    /// How many times the memory limit was hit.
+    public var oomEvents: UInt64
+
+    public init(
+        memoryBytes: UInt64, memoryLimitBytes: UInt64, cpuNanoseconds: UInt64, pids: Int, diskUsedBytes: UInt64,
+        diskLimitBytes: UInt64, oomEvents: UInt64
+    ) {
+        self.memoryBytes = memoryBytes
+        self.memoryLimitBytes = memoryLimitBytes
+        self.cpuNanoseconds = cpuNanoseconds
+        self.pids = pids
+        self.diskUsedBytes = diskUsedBytes
+        self.diskLimitBytes = diskLimitBytes
+        self.oomEvents = oomEvents
+    }
+}
+
+public typealias SandboxFileInfo = WireFileInfo
+
+/// What a provider found after a server restart.
+public struct RecoveryReport: Sendable, Equatable {
+    /// Sandboxes still running and answering; they keep serving their sessions.
+    public var adopted: [SessionID] = []
+    /// Sandboxes of known sessions that were dead or broken; they were cleaned up.
+    public var lost: [SessionID] = []
+    /// Leftovers nobody owns (runtime state, mounts, cgroups, directories) that were removed.
+    public var removedOrphans: [String] = []
+    public init() {}
+}
+
+/// Starts and drives sandboxes. The local OCI-runtime provider is the first; gVisor, Kubernetes and
+/// remote providers implement the same protocol.
+public protocol SandboxProvider: Sendable {
+    /// The name sessions select it by (`local`, `gvisor`, …).
+    var name: String { get }
+
+    /// Creates and starts a sandbox; returns once its init answers. On failure nothing is left behind.
+    func create(_ request: SandboxRequest) async throws
+    /// Stops and removes everything of the sandbox. Idempotent: destroying an unknown id succeeds.
+    func destroy(_ id: SessionID) async throws
+    func exec(_ id: SessionID, _ request: ExecRequest) async throws -> any ExecHandle
+    /// Re-attaches to a detached command.
+    func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle
+    func listProcesses(_ id: SessionID) async throws -> [WireProcessInfo]
+
+    func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws -> AsyncThrowingStream<[UInt8], any Error>
+    func writeFile(
+        _ id: SessionID, path: String, mode: UInt32, user: SandboxUser, append: Bool,
+        data: AsyncThrowingStream<[UInt8], any Error>
+    ) async throws
+    func stat(_ id: SessionID, path: String, user: SandboxUser) async throws -> SandboxFileInfo
+    func listDirectory(_ id: SessionID, path: String, depth: Int, user: SandboxUser) async throws -> [SandboxFileInfo]
+    func makeDirectory(_ id: SessionID, path: String, user: SandboxUser) async throws -> Bool
+    func remove(_ id: SessionID, path: String, user: SandboxUser) async throws
+    func rename(_ id: SessionID, from: String, to: String, user: SandboxUser) async throws
+
+    func stats(_ id: SessionID) async throws -> SandboxStats
+    /// Whether the sandbox's init still answers.
+    func isAlive(_ id: SessionID) async -> Bool
+    /// After a restart: keep the sandboxes of `live` sessions that still answer, clean up everything else.
+    func recover(live: Set<SessionID>) async -> RecoveryReport
+}

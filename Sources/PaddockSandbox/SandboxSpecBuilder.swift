@@ -1,0 +1,128 @@
+import PaddockCore
+
+/// Builds the OCI `config.json` for one sandbox. Pure: it only computes a value, so the security-relevant
+/// settings (namespaces, capabilities, seccomp, masked paths, limits) are unit-tested without a runtime.
+public struct SandboxSpecBuilder: Sendable {
+    /// A host directory made visible read-only inside the sandbox.
+    public struct ReadOnlyBind: Sendable, Equatable {
+        public var source: String
+        public var destination: String
+        public init(source: String, destination: String) {
+            self.source = source
+            self.destination = destination
+        }
+    }
+
+    public var id: SessionID
+    /// Host path of the mounted root filesystem.
+    public var rootfs: String
+    /// Host path of the paddock-init binary.
+    public var initBinary: String
+    /// Host directory that becomes `SandboxLayout.controlDirectory`.
+    public var controlDirectory: String
+    /// First host uid/gid of this sandbox's user-namespace range (container 0 maps here).
+    public var hostIDBase: UInt32
+    public var limits: ResourceLimits
+    public var readOnlyBinds: [ReadOnlyBind]
+    /// Cgroup parent, e.g. `/paddock`; the sandbox gets `<parent>/<id>`.
+    public var cgroupParent: String
+    /// Whether to use a user namespace. gVisor runs its own kernel and must not be given one.
+    public var userNamespace: Bool
+
+    public init(
+        id: SessionID, rootfs: String, initBinary: String, controlDirectory: String, hostIDBase: UInt32,
+        limits: ResourceLimits, readOnlyBinds: [ReadOnlyBind], cgroupParent: String = "/paddock",
+        userNamespace: Bool = true
+    ) {
+        self.id = id
+        self.rootfs = rootfs
+        self.initBinary = initBinary
+        self.controlDirectory = controlDirectory
+        self.hostIDBase = hostIDBase
+        self.limits = limits
+        self.readOnlyBinds = readOnlyBinds
+        self.cgroupParent = cgroupParent
+        self.userNamespace = userNamespace
+    }
+
+    /// Capabilities of paddock-init only (container root, inside the user namespace). Commands it starts
+    /// switch to uid 1000, which clears them, and it drops the bounding set before that, so commands hold
+    /// none at all.
+    public static let initCapabilities = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+    ]
+
+    /// Docker's default masked and read-only /proc and /sys paths: kernel memory, keys, timers and
+    /// firmware stay out of reach.
+    public static let maskedPaths = [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    ]
+    public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+    public func build() -> OCISpec {
+        let process = OCIProcess(
+            user: .init(uid: 0, gid: 0),
+            args: [SandboxLayout.initPath, "--socket", SandboxLayout.controlSocket],
+            env: ["PATH=\(SandboxLayout.defaultPath)", "HOME=/root"],
+            cwd: "/",
+            capabilities: .init(Self.initCapabilities),
+            rlimits: [.init(type: "RLIMIT_NOFILE", hard: 65536, soft: 65536)],
+            oomScoreAdj: nil)
+
+        var mounts: [OCIMount] = [
+            .init(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
+            .init(
+                destination: "/dev", type: "tmpfs", source: "tmpfs",
+                options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            .init(
+                destination: "/dev/pts", type: "devpts", source: "devpts",
+                options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+            .init(
+                destination: "/dev/shm", type: "tmpfs", source: "shm",
+                options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+            .init(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
+            .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
+        ]
+        for bind in readOnlyBinds {
+            mounts.append(
+                .init(
+                    destination: bind.destination, type: "bind", source: bind.source,
+                    options: ["rbind", "ro", "nosuid", "nodev"]))
+        }
+        mounts.append(
+            .init(
+                destination: SandboxLayout.initPath, type: "bind", source: initBinary,
+                options: ["bind", "ro", "nosuid", "nodev"]))
+        mounts.append(
+            .init(
+                destination: SandboxLayout.controlDirectory, type: "bind", source: controlDirectory,
+                options: ["bind", "rw", "nosuid", "nodev", "noexec"]))
+
+        var namespaces: [OCILinux.Namespace] = ["pid", "network", "ipc", "uts", "mount", "cgroup"].map {
+            .init(type: $0)
+        }
+        var uidMappings: [OCILinux.IDMapping]?
+        if userNamespace {
+            namespaces.append(.init(type: "user"))
+            uidMappings = [.init(containerID: 0, hostID: hostIDBase, size: SandboxLayout.idRangeSize)]
+        }
+
+        let period: UInt64 = 100_000
+        let resources = OCILinux.Resources(
+            memory: .init(limit: Int64(clamping: limits.memory.bytes)),
+            cpu: .init(
+                shares: UInt64(max(2, (limits.cpus * 1024).rounded())), quota: Int64((limits.cpus * Double(period)).rounded()),
+                period: period),
+            pids: .init(limit: Int64(limits.pids)))
+
+        let linux = OCILinux(
+            uidMappings: uidMappings, gidMappings: uidMappings, namespaces: namespaces, resources: resources,
+            cgroupsPath: "\(cgroupParent)/\(id.rawValue)", seccomp: SeccompProfile.oci(),
+            maskedPaths: Self.maskedPaths, readonlyPaths: Self.readonlyPaths)
+
+        return OCISpec(
+            process: process, root: .init(path: rootfs, readonly: false), hostname: SandboxLayout.hostname,
+            mounts: mounts, linux: linux)
+    }
+}

@@ -1,0 +1,34 @@
+import Glibc
+
+/// Supervised processes: the running ones, and detached ones that exited while nobody was attached.
+struct ProcessTable {
+    /// How many exited-and-unclaimed detached processes are remembered (each keeps its output history).
+    static let finishedLimit = 16
+
+    private(set) var running: [pid_t: SupervisedProcess] = [:]
+    private var finished: [SupervisedProcess] = []
+
+    mutating func insert(_ process: SupervisedProcess) {
+        // A recycled pid: whatever exited under this number before is no longer reachable.
+        finished.removeAll { $0.pid == process.pid }
+        running[process.pid] = process
+    }
+
+    /// A running process, or an exited detached one still waiting for its client.
+    func find(_ pid: pid_t) -> SupervisedProcess? {
+        running[pid] ?? finished.first { $0.pid == pid }
+    }
+
+    /// Moves a reaped process out of the running set; detached ones nobody has seen exit are kept.
+    mutating func retire(_ process: SupervisedProcess, keep: Bool) {
+        running[process.pid] = nil
+        guard keep else { return }
+        finished.append(process)
+        if finished.count > ProcessTable.finishedLimit { finished.removeFirst() }
+    }
+
+    /// Forgets an exited process whose status has been delivered.
+    mutating func forget(_ pid: pid_t) {
+        finished.removeAll { $0.pid == pid }
+    }
+}
