@@ -1,0 +1,8 @@
+import Hummingbird
+
+extension SessionBody: ResponseEncodable {}
+extension SessionListBody: ResponseEncodable {}
+extension FileInfoBody: ResponseEncodable {}
+extension FileListBody: ResponseEncodable {}
+extension StatsBody: ResponseEncodable {}
+extension HealthBody: ResponseEncodable {}

@@ -1,0 +1,275 @@
+import Foundation
+import PaddockCore
+import PaddockSandbox
+
+// The `/v1` API's request and response bodies. JSON keys are snake_case (the context's coders convert).
+// The CLI uses these same types, so client and server cannot drift apart.
+
+/// `POST /v1/sessions`.
+public struct CreateSessionBody: Codable, Sendable {
+    public var name: String?
+    public var template: String?
+    public var provider: String?
+    public var env: [String: String]?
+    public var memory: String?
+    public var cpus: Double?
+    public var pids: Int?
+    public var disk: String?
+    /// Destroy the session this long after creation (`30m`, `2h`).
+    public var ttl: String?
+    public var workdir: String?
+
+    public init(
+        name: String? = nil, template: String? = nil, provider: String? = nil, env: [String: String]? = nil,
+        memory: String? = nil, cpus: Double? = nil, pids: Int? = nil, disk: String? = nil, ttl: String? = nil,
+        workdir: String? = nil
+    ) {
+        self.name = name
+        self.template = template
+        self.provider = provider
+        self.env = env
+        self.memory = memory
+        self.cpus = cpus
+        self.pids = pids
+        self.disk = disk
+        self.ttl = ttl
+        self.workdir = workdir
+    }
+
+    /// The validated spec; every bad field is reported with what to write instead.
+    public func spec() throws(PaddockError) -> SessionSpec {
+        var limits = ResourceLimits.default
+        if let memory { limits.memory = try ByteSize(parsing: memory) }
+        if let disk { limits.disk = try ByteSize(parsing: disk) }
+        if let cpus { limits.cpus = cpus }
+        if let pids { limits.pids = pids }
+        let ttlSeconds = try ttl.map { (t: String) throws(PaddockError) -> Int64 in
+            let d = try DurationText.parse(t)
+            guard d >= .seconds(1) else { throw .invalidArgument("ttl '\(t)' is shorter than one second") }
+            return Int64(d.seconds.rounded(.up))
+        }
+        let spec = SessionSpec(
+            name: name, template: template ?? SessionSpec.defaultTemplate, provider: provider ?? "local",
+            env: env ?? [:], limits: limits, ttlSeconds: ttlSeconds, workdir: workdir ?? SessionSpec.defaultWorkdir)
+        try spec.validate()
+        return spec
+    }
+}
+
+/// A session as the API reports it. Environment values are never returned, only their names.
+public struct SessionBody: Codable, Sendable, Equatable {
+    public struct Limits: Codable, Sendable, Equatable {
+        public var memory: String
+        public var cpus: Double
+        public var pids: Int
+        public var disk: String
+    }
+    public var id: String
+    public var name: String?
+    public var state: String
+    public var template: String
+    public var provider: String
+    public var workdir: String
+    public var envKeys: [String]
+    public var limits: Limits
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var expiresAt: Date?
+    public var reason: String?
+
+    public init(_ s: Session) {
+        id = s.id.rawValue
+        name = s.spec.name
+        state = s.state.rawValue
+        template = s.spec.template
+        provider = s.spec.provider
+        workdir = s.spec.workdir
+        envKeys = s.spec.env.keys.sorted()
+        limits = Limits(
+            memory: s.spec.limits.memory.description, cpus: s.spec.limits.cpus, pids: s.spec.limits.pids,
+            disk: s.spec.limits.disk.description)
+        createdAt = s.createdAt
+        updatedAt = s.updatedAt
+        expiresAt = s.expiresAt
+        reason = s.reason
+    }
+}
+
+public struct SessionListBody: Codable, Sendable {
+    public var sessions: [SessionBody]
+}
+
+/// `POST /v1/sessions/{id}/exec`, and the first message of the exec WebSocket.
+public struct ExecBody: Codable, Sendable {
+    public struct Size: Codable, Sendable {
+        public var rows: UInt16
+        public var cols: UInt16
+        public init(rows: UInt16, cols: UInt16) {
+            self.rows = rows
+            self.cols = cols
+        }
+    }
+    public var cmd: [String]
+    public var env: [String: String]?
+    public var cwd: String?
+    /// `user` (default) or `root` (root inside the sandbox's user namespace only).
+    public var user: String?
+    public var tty: Size?
+    /// Whether stdin will be sent (WebSocket only).
+    public var stdin: Bool?
+    /// Kill the command after this long (`30s`, `10m`).
+    public var timeout: String?
+
+    public init(
+        cmd: [String], env: [String: String]? = nil, cwd: String? = nil, user: String? = nil, tty: Size? = nil,
+        stdin: Bool? = nil, timeout: String? = nil
+    ) {
+        self.cmd = cmd
+        self.env = env
+        self.cwd = cwd
+        self.user = user
+        self.tty = tty
+        self.stdin = stdin
+        self.timeout = timeout
+    }
+}
+
+/// One line of an exec's NDJSON stream, or one text message on the exec WebSocket.
+public struct ExecEventBody: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case started, stdout, stderr, exit, error }
+    public var type: Kind
+    public var pid: Int32?
+    /// Output bytes, base64.
+    public var data: String?
+    public var code: Int32?
+    public var signal: Int32?
+    public var oomKilled: Bool?
+    public var timedOut: Bool?
+    public var error: ErrorBody.Detail?
+
+    public init(
+        type: Kind, pid: Int32? = nil, data: String? = nil, code: Int32? = nil, signal: Int32? = nil,
+        oomKilled: Bool? = nil, timedOut: Bool? = nil, error: ErrorBody.Detail? = nil
+    ) {
+        self.type = type
+        self.pid = pid
+        self.data = data
+        self.code = code
+        self.signal = signal
+        self.oomKilled = oomKilled
+        self.timedOut = timedOut
+        self.error = error
+    }
+}
+
+/// A control message a client sends on the exec WebSocket (stdin itself travels as binary messages).
+public struct ExecControlBody: Codable, Sendable {
+    public enum Kind: String, Codable, Sendable { case closeStdin = "close_stdin", signal, resize }
+    public var type: Kind
+    public var signal: Int32?
+    public var rows: UInt16?
+    public var cols: UInt16?
+    public init(type: Kind, signal: Int32? = nil, rows: UInt16? = nil, cols: UInt16? = nil) {
+        self.type = type
+        self.signal = signal
+        self.rows = rows
+        self.cols = cols
+    }
+}
+
+/// Prefix byte of binary WebSocket messages from the server.
+public enum ExecStream: UInt8 {
+    case stdout = 1
+    case stderr = 2
+}
+
+/// The body of every error response: `{"error": {"code": "not_found", "message": "…"}}`.
+public struct ErrorBody: Codable, Sendable, Equatable {
+    public struct Detail: Codable, Sendable, Equatable {
+        public var code: String
+        public var message: String
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+    public var error: Detail
+    public init(code: String, message: String) { error = Detail(code: code, message: message) }
+}
+
+/// A file or directory inside a sandbox.
+public struct FileInfoBody: Codable, Sendable, Equatable {
+    public var name: String
+    public var path: String
+    public var type: String
+    public var size: UInt64
+    public var mode: String
+    public var modifiedAt: Date
+    public var symlinkTarget: String?
+
+    public init(_ i: SandboxFileInfo) {
+        name = i.name
+        path = i.path
+        type =
+            switch i.kind {
+            case .file: "file"
+            case .directory: "directory"
+            case .symlink: "symlink"
+            case .other: "other"
+            }
+        size = i.size
+        mode = String(i.mode & 0o7777, radix: 8)
+        modifiedAt = Date(timeIntervalSince1970: Double(i.mtimeNanos) / 1e9)
+        symlinkTarget = i.symlinkTarget
+    }
+}
+
+public struct FileListBody: Codable, Sendable {
+    public var entries: [FileInfoBody]
+}
+
+/// `GET /v1/sessions/{id}/stats`.
+public struct StatsBody: Codable, Sendable {
+    public var memoryBytes: UInt64
+    public var memoryLimitBytes: UInt64
+    public var cpuSeconds: Double
+    public var pids: Int
+    public var diskUsedBytes: UInt64
+    public var diskLimitBytes: UInt64
+    public var oomEvents: UInt64
+
+    public init(_ s: SandboxStats) {
+        memoryBytes = s.memoryBytes
+        memoryLimitBytes = s.memoryLimitBytes
+        cpuSeconds = Double(s.cpuNanoseconds) / 1e9
+        pids = s.pids
+        diskUsedBytes = s.diskUsedBytes
+        diskLimitBytes = s.diskLimitBytes
+        oomEvents = s.oomEvents
+    }
+}
+
+public struct HealthBody: Codable, Sendable {
+    public var status: String
+    public var version: String
+    public var sessions: Int
+}
+
+/// JSON coders used on both ends of the API.
+public enum APICoding {
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }
+}
+
+public let paddockVersion = "0.1.0"

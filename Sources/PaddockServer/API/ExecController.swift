@@ -1,0 +1,172 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import PaddockCore
+import PaddockSandbox
+import Synchronization
+
+/// Runs commands in a session.
+///
+/// - `POST /v1/sessions/{id}/exec` streams NDJSON events (`started`, `stdout`/`stderr` base64, `exit`):
+///   simple to use from curl or any HTTP client. A client that disconnects kills the command.
+/// - `GET /v1/sessions/{id}/exec/ws` upgrades to a WebSocket for interactive use: the first client text
+///   message is the `ExecBody`; then binary client messages are stdin and text messages are controls
+///   (`close_stdin`, `signal`, `resize`); the server sends binary output (first byte 1 = stdout, 2 = stderr)
+///   and text events (`started`, `exit`, `error`).
+struct ExecController {
+    let sessions: SessionService
+
+    func addRoutes(to group: RouterGroup<PaddockRequestContext>) {
+        group.post(":id/exec", use: exec)
+        group.ws(":id/exec/ws") { _, context in
+            _ = try context.sessionID()
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, wsContext in
+            try await handleWebSocket(inbound: inbound, outbound: outbound, context: wsContext.requestContext)
+        }
+    }
+
+    @Sendable func exec(_ request: Request, context: PaddockRequestContext) async throws -> Response {
+        let id = try context.sessionID()
+        let body = try await request.decode(as: ExecBody.self, context: context)
+        let timeout = try body.timeout.map { t throws(PaddockError) in try DurationText.parse(t) }
+        var noStdin = body
+        noStdin.stdin = false
+        let handle = try await sessions.exec(id, noStdin)
+        let encoder = APICoding.encoder()
+        let responseBody = ResponseBody { writer in
+            do {
+                try await Self.pump(handle: handle, timeout: timeout) { event in
+                    var line = try encoder.encode(event)
+                    line.append(0x0A)
+                    try await writer.write(ByteBuffer(bytes: line))
+                }
+            } catch {
+                await handle.cancel()
+                // The client may be gone; if not, tell it why the stream ends.
+                let e = ErrorMiddleware<PaddockRequestContext>.classify(error)
+                if var line = try? encoder.encode(ExecEventBody(type: .error, error: .init(code: e.code.rawValue, message: e.message))) {
+                    line.append(0x0A)
+                    try? await writer.write(ByteBuffer(bytes: line))
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: responseBody)
+    }
+
+    /// Forwards a command's events until it exits; enforces the timeout by killing the process group.
+    static func pump(
+        handle: any ExecHandle, timeout: Duration?, emit: (ExecEventBody) async throws -> Void
+    ) async throws {
+        let timedOut = Flag()
+        let killer = timeout.map { limit in
+            Task {
+                try await Task.sleep(for: limit)
+                timedOut.set()
+                try await handle.signal(9)
+            }
+        }
+        defer { killer?.cancel() }
+        for try await event in handle.events {
+            switch event {
+            case .started(let pid): try await emit(ExecEventBody(type: .started, pid: pid))
+            case .stdout(let bytes): try await emit(ExecEventBody(type: .stdout, data: Data(bytes).base64EncodedString()))
+            case .stderr(let bytes): try await emit(ExecEventBody(type: .stderr, data: Data(bytes).base64EncodedString()))
+            case .exited(let status):
+                // Like timeout(1): a command killed at its deadline exits 124.
+                let expired = timedOut.isSet
+                try await emit(
+                    ExecEventBody(
+                        type: .exit, code: expired ? 124 : status.code, signal: status.signal,
+                        oomKilled: status.outOfMemory, timedOut: expired))
+            }
+        }
+    }
+
+    func handleWebSocket(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: PaddockRequestContext
+    ) async throws {
+        let encoder = APICoding.encoder()
+        func send(_ event: ExecEventBody) async throws {
+            try await outbound.write(.text(String(decoding: try encoder.encode(event), as: UTF8.self)))
+        }
+        var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+        let handle: any ExecHandle
+        let timeout: Duration?
+        do {
+            let id = try context.sessionID()
+            guard case .text(let first) = try await messages.next() else {
+                throw PaddockError.invalidArgument("the first WebSocket message must be the exec request as JSON text")
+            }
+            let body: ExecBody
+            do { body = try APICoding.decoder().decode(ExecBody.self, from: Data(first.utf8)) } catch let e as DecodingError {
+                throw PaddockError.invalidArgument("the exec request is not valid: \(APIRequestDecoder.describe(e))")
+            }
+            timeout = try body.timeout.map { t throws(PaddockError) in try DurationText.parse(t) }
+            handle = try await sessions.exec(id, body)
+        } catch {
+            let e = ErrorMiddleware<PaddockRequestContext>.classify(error)
+            try await send(ExecEventBody(type: .error, error: .init(code: e.code.rawValue, message: e.message)))
+            return
+        }
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Command -> client. Closing the socket at the end also ends the read loop below.
+            group.addTask {
+                do {
+                    try await Self.pump(handle: handle, timeout: timeout) { event in
+                        switch event.type {
+                        case .stdout, .stderr:
+                            var buffer = ByteBuffer()
+                            buffer.writeInteger(event.type == .stdout ? ExecStream.stdout.rawValue : ExecStream.stderr.rawValue)
+                            buffer.writeBytes(Data(base64Encoded: event.data ?? "") ?? Data())
+                            try await outbound.write(.binary(buffer))
+                        default:
+                            try await send(event)
+                        }
+                    }
+                } catch {
+                    let e = ErrorMiddleware<PaddockRequestContext>.classify(error)
+                    try? await send(ExecEventBody(type: .error, error: .init(code: e.code.rawValue, message: e.message)))
+                }
+                try? await outbound.close(.normalClosure, reason: nil)
+            }
+            // Client -> command: stdin and controls, until the client or the command goes away.
+            do {
+                while let message = try await messages.next() {
+                    switch message {
+                    case .binary(let buffer): try await handle.sendStdin(Array(buffer.readableBytesView))
+                    case .text(let text):
+                        guard let control = try? APICoding.decoder().decode(ExecControlBody.self, from: Data(text.utf8)) else {
+                            continue
+                        }
+                        switch control.type {
+                        case .closeStdin: try await handle.closeStdin()
+                        case .signal: try await handle.signal(control.signal ?? 15)
+                        case .resize:
+                            if let rows = control.rows, let cols = control.cols { try await handle.resize(.init(rows: rows, cols: cols)) }
+                        }
+                    }
+                }
+            } catch {
+                // A control for a command that already ended, or a broken socket: either way, stop reading.
+            }
+            // The socket is closed: either the command ended (the output side closed it) and this is a no-op,
+            // or the client left first and the command is killed rather than left running unattended.
+            await handle.cancel()
+            try await group.next()
+        }
+        try? await outbound.close(.normalClosure, reason: nil)
+    }
+}
+
+
+/// A one-way flag shared between the timeout task and the event loop.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import PaddockCore
+
+/// `/v1/sessions`: create, list, get, destroy, stats.
+struct SessionController {
+    let sessions: SessionService
+
+    func addRoutes(to group: RouterGroup<PaddockRequestContext>) {
+        group.post(use: create)
+        group.get(use: list)
+        group.get(":id", use: get)
+        group.delete(":id", use: destroy)
+        group.get(":id/stats", use: stats)
+    }
+
+    @Sendable func create(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<SessionBody> {
+        let body = try await request.decode(as: CreateSessionBody.self, context: context)
+        let session = try await sessions.create(try body.spec())
+        return EditedResponse(status: .created, response: SessionBody(session))
+    }
+
+    @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> SessionListBody {
+        let all = request.uri.queryParameters.get("all").map { $0 == "true" || $0 == "1" } ?? false
+        return SessionListBody(sessions: try await sessions.list(includeEnded: all).map(SessionBody.init))
+    }
+
+    @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
+        SessionBody(try await sessions.get(try context.sessionID()))
+    }
+
+    @Sendable func destroy(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
+        SessionBody(try await sessions.destroy(try context.sessionID()))
+    }
+
+    @Sendable func stats(_ request: Request, context: PaddockRequestContext) async throws -> StatsBody {
+        StatsBody(try await sessions.stats(try context.sessionID()))
+    }
+}
+
+extension PaddockRequestContext {
+    /// The `:id` path parameter, validated.
+    func sessionID() throws -> SessionID {
+        guard let raw = parameters.get("id") else { throw PaddockError.invalidArgument("missing session id in the path") }
+        guard let id = SessionID(rawValue: raw) else {
+            throw PaddockError.notFound("session \(raw) does not exist (ids are lowercase letters and digits)")
+        }
+        return id
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import PaddockCore
+import PaddockStore
+
+/// Everything the HTTP application needs, built by the executable (which picks the concrete providers).
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// The largest file upload accepted, in bytes.
+    public var maxUploadBytes: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 7070, maxUploadBytes: Int = 512 << 20) {
+        self.host = host
+        self.port = port
+        self.maxUploadBytes = maxUploadBytes
+    }
+}
+
+/// The router of the `/v1` API. Tests call it in-process; production wraps it in `buildApplication`.
+public func buildRouter(sessions: SessionService, tokens: TokenService, configuration: ServerConfiguration) -> Router<PaddockRequestContext> {
+    let router = Router(context: PaddockRequestContext.self)
+    router.middlewares.add(ErrorMiddleware())
+    router.middlewares.add(TokenAuthMiddleware(tokens: tokens))
+    router.get("/v1/health") { _, _ -> HealthBody in
+        HealthBody(status: "ok", version: paddockVersion, sessions: (try? await sessions.list(includeEnded: false).count) ?? 0)
+    }
+    let group = router.group("/v1/sessions")
+    SessionController(sessions: sessions).addRoutes(to: group)
+    ExecController(sessions: sessions).addRoutes(to: group)
+    FileController(sessions: sessions, maxUploadBytes: configuration.maxUploadBytes).addRoutes(to: group)
+    return router
+}
+
+/// The HTTP application: the `/v1` router served over HTTP/1.1 with WebSocket upgrades.
+public func buildApplication(
+    sessions: SessionService, tokens: TokenService, configuration: ServerConfiguration, logger: Logger
+) -> some ApplicationProtocol {
+    let router = buildRouter(sessions: sessions, tokens: tokens, configuration: configuration)
+    return Application(
+        router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "paddock"),
+        logger: logger)
+}

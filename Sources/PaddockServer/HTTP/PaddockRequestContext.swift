@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import PaddockCore
+
+/// Request context of the `/v1` API: snake_case JSON coders and the authenticated token.
+public struct PaddockRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+    /// Set by `TokenAuthMiddleware` once the bearer token checked out.
+    public var tokenName: String?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+    }
+
+    public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
+    public var responseEncoder: APIResponseEncoder { APIResponseEncoder() }
+}
+
+public struct APIRequestDecoder: RequestDecoder {
+    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        do {
+            return try APICoding.decoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw PaddockError.invalidArgument("the request body is not valid: \(Self.describe(error))")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ c: DecodingError.Context) -> String {
+            let p = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return p.isEmpty ? "" : " at '\(p)'"
+        }
+        switch error {
+        case .dataCorrupted(let c): return "malformed JSON\(path(c)): \(c.debugDescription)"
+        case .keyNotFound(let key, let c): return "missing field '\(key.stringValue)'\(path(c))"
+        case .typeMismatch(let t, let c): return "expected \(t)\(path(c))"
+        case .valueNotFound(let t, let c): return "expected \(t)\(path(c)) but found null"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+public struct APIResponseEncoder: ResponseEncoder {
+    public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+        let data = try APICoding.encoder().encode(value)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,24 @@
+import Logging
+import ServiceLifecycle
+
+/// Destroys sessions whose TTL has passed. A Service in the server's ServiceGroup, so it stops with it.
+public struct SessionReaper: Service {
+    let sessions: SessionService
+    let interval: Duration
+
+    public init(sessions: SessionService, interval: Duration = .seconds(1)) {
+        self.sessions = sessions
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            await sessions.reapExpired()
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    static var isCancelledOrShuttingDown: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+}

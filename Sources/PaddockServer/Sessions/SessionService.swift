@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import PaddockCore
+import PaddockSandbox
+import PaddockStore
+
+/// Owns the session lifecycle: validation, state transitions (`SessionState.next(on:)`), persistence and
+/// the provider calls that make them real. The store is the source of truth; this actor only orders the
+/// steps so a session is never reported in a state its sandbox is not in.
+public actor SessionService {
+    let store: any Store
+    let providers: [String: any SandboxProvider]
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    public init(
+        store: any Store, providers: [String: any SandboxProvider], logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.providers = providers
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public var providerNames: [String] { providers.keys.sorted() }
+
+    // MARK: Lifecycle
+
+    public func create(_ spec: SessionSpec) async throws -> Session {
+        try spec.validate()
+        guard let provider = providers[spec.provider] else {
+            throw PaddockError.invalidArgument(
+                "provider '\(spec.provider)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))")
+        }
+        let now = clock()
+        var session = Session(
+            id: .random(), state: .creating, spec: spec, createdAt: now, updatedAt: now,
+            expiresAt: spec.ttlSeconds.map { now.addingTimeInterval(TimeInterval($0)) })
+        try await store.insertSession(session)
+        do {
+            try await provider.create(SandboxRequest(id: session.id, template: spec.template, limits: spec.limits))
+        } catch {
+            let e = PaddockError.wrap(error, "starting the sandbox failed")
+            session.reason = e.message
+            try await transition(&session, .startFailed)
+            logger.warning("session failed to start", metadata: ["session.id": "\(session.id)", "error": "\(e)"])
+            throw e
+        }
+        // A destroy may have arrived while the sandbox was starting; honour it now.
+        if let current = try await store.session(session.id), current.state != .creating {
+            try? await provider.destroy(session.id)
+            if current.state == .destroying {
+                var s = current
+                try await transition(&s, .teardownFinished)
+            }
+            throw PaddockError.conflict("the session was destroyed while it was starting")
+        }
+        try await transition(&session, .started)
+        logger.info("session created", metadata: ["session.id": "\(session.id)", "session.template": "\(spec.template)"])
+        return session
+    }
+
+    public func get(_ id: SessionID) async throws -> Session {
+        guard let s = try await store.session(id) else {
+            throw PaddockError.notFound("session \(id) does not exist; `paddock session list` shows the live ones")
+        }
+        return s
+    }
+
+    public func list(includeEnded: Bool) async throws -> [Session] {
+        try await store.sessions(includeTerminal: includeEnded)
+    }
+
+    /// Destroys the session's sandbox and marks it destroyed. Destroying a destroyed session is a no-op.
+    @discardableResult
+    public func destroy(_ id: SessionID, reason: String? = nil) async throws -> Session {
+        var session = try await get(id)
+        if session.state == .destroyed { return session }
+        session.reason = reason ?? session.reason
+        try await transition(&session, .destroy)
+        if let provider = providers[session.spec.provider] {
+            do { try await provider.destroy(id) } catch {
+                logger.error("sandbox teardown failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
+                throw PaddockError.wrap(error, "destroying the sandbox failed; retry the destroy")
+            }
+        }
+        try await transition(&session, .teardownFinished)
+        logger.info("session destroyed", metadata: ["session.id": "\(id)", "session.reason": "\(reason ?? "requested")"])
+        return session
+    }
+
+    private func transition(_ session: inout Session, _ event: SessionState.Event) async throws {
+        session.state = try session.state.next(on: event)
+        session.updatedAt = clock()
+        try await store.updateSession(session)
+    }
+
+    /// Destroys every live session whose TTL has passed. Called periodically by `SessionReaper`.
+    public func reapExpired() async {
+        guard let expired = try? await store.expiredSessions(now: clock()) else { return }
+        for s in expired where s.state == .running || s.state == .paused || s.state == .failed {
+            do { try await destroy(s.id, reason: "ttl expired") } catch {
+                logger.error("could not destroy an expired session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// After a restart: re-adopt running sandboxes that still answer, mark the rest failed, and let each
+    /// provider remove whatever no session owns.
+    public func recover() async throws {
+        let sessions = try await store.sessions(includeTerminal: false)
+        for (name, provider) in providers {
+            let mine = sessions.filter { $0.spec.provider == name }
+            let live = Set(mine.filter { $0.state == .running || $0.state == .paused }.map(\.id))
+            let report = await provider.recover(live: live)
+            let adopted = Set(report.adopted)
+            for var s in mine where !adopted.contains(s.id) {
+                if s.state == .destroying {
+                    try await transition(&s, .teardownFinished)
+                } else {
+                    s.reason = "the sandbox was lost while the server was down"
+                    try await transition(&s, .lost)
+                }
+            }
+        }
+    }
+
+    // MARK: Work inside a session
+
+    /// The provider of a session that can take commands right now.
+    func runningProvider(_ id: SessionID) async throws -> (Session, any SandboxProvider) {
+        let session = try await get(id)
+        guard session.state == .running else {
+            throw PaddockError.conflict("session \(id) is \(session.state.rawValue); only a running session takes commands")
+        }
+        guard let provider = providers[session.spec.provider] else {
+            throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
+        }
+        return (session, provider)
+    }
+
+    public func exec(_ id: SessionID, _ body: ExecBody) async throws -> any ExecHandle {
+        let (session, provider) = try await runningProvider(id)
+        guard !body.cmd.isEmpty else { throw PaddockError.invalidArgument("cmd is empty; pass the program and its arguments") }
+        let user = try Self.user(body.user)
+        var env = SandboxLayout.baseEnvironment(user: user)
+        env.merge(session.spec.env) { $1 }
+        env.merge(body.env ?? [:]) { $1 }
+        if body.tty != nil, env["TERM"] == nil { env["TERM"] = "xterm-256color" }
+        let request = ExecRequest(
+            argv: body.cmd, env: env, cwd: Self.resolve(body.cwd ?? session.spec.workdir, against: session.spec.workdir),
+            user: user, tty: body.tty.map { .init(rows: $0.rows, cols: $0.cols) }, stdin: body.stdin ?? false)
+        return try await provider.exec(id, request)
+    }
+
+    public func stats(_ id: SessionID) async throws -> SandboxStats {
+        let (_, provider) = try await runningProvider(id)
+        return try await provider.stats(id)
+    }
+
+    /// A provider and an absolute path for a file operation.
+    public func fileTarget(_ id: SessionID, path: String) async throws -> (any SandboxProvider, String) {
+        let (session, provider) = try await runningProvider(id)
+        guard !path.isEmpty else { throw PaddockError.invalidArgument("path is empty; give a file path inside the sandbox") }
+        return (provider, Self.resolve(path, against: session.spec.workdir))
+    }
+
+    static func user(_ text: String?) throws(PaddockError) -> SandboxUser {
+        guard let text else { return .user }
+        guard let u = SandboxUser(rawValue: text) else {
+            throw .invalidArgument("user '\(text)' is not known; use 'user' (default) or 'root'")
+        }
+        return u
+    }
+
+    /// Relative paths are relative to the session's working directory.
+    static func resolve(_ path: String, against base: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return base.hasSuffix("/") ? base + path : base + "/" + path
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+import PaddockCore
+
+/// The embedded store: one SQLite file in WAL mode, schema managed by GRDB migrations. Every write is a
+/// transaction, so a crash leaves either the old or the new state, never half of one.
+public final class SQLiteStore: Store {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw PaddockError.unavailable(
+                "cannot open the database at \(path); check the data directory is writable and not used by "
+                    + "another paddock server", underlying: error)
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: sessions and tokens") { db in
+            try db.create(table: "session") { t in
+                t.primaryKey("id", .text)
+                t.column("state", .text).notNull().indexed()
+                t.column("spec", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.column("expiresAt", .datetime).indexed()
+                t.column("reason", .text)
+            }
+            try db.create(table: "token") { t in
+                t.primaryKey("id", .text)
+                t.column("hash", .text).notNull().unique()
+                t.column("name", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("expiresAt", .datetime)
+                t.column("revokedAt", .datetime)
+            }
+        }
+        return m
+    }
+
+    private static let terminal = [SessionState.destroyed.rawValue, SessionState.failed.rawValue]
+
+    public func insertSession(_ session: Session) async throws {
+        let row = try SessionRow(session)
+        try await pool.write { db in
+            do { try row.insert(db) } catch let e as DatabaseError where e.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                throw PaddockError.conflict("a session with id \(session.id) already exists")
+            }
+        }
+    }
+
+    public func updateSession(_ session: Session) async throws {
+        let row = try SessionRow(session)
+        try await pool.write { db in
+            do { try row.update(db) } catch is RecordError {
+                throw PaddockError.notFound("session \(session.id) does not exist")
+            }
+        }
+    }
+
+    public func session(_ id: SessionID) async throws -> Session? {
+        try await pool.read { db in try SessionRow.fetchOne(db, key: id.rawValue) }?.session()
+    }
+
+    public func sessions(includeTerminal: Bool) async throws -> [Session] {
+        let rows = try await pool.read { db in
+            var request = SessionRow.order(Column("createdAt").desc, Column("id"))
+            if !includeTerminal { request = request.filter(!Self.terminal.contains(Column("state"))) }
+            return try request.fetchAll(db)
+        }
+        return try rows.map { try $0.session() }
+    }
+
+    public func expiredSessions(now: Date) async throws -> [Session] {
+        let rows = try await pool.read { db in
+            try SessionRow
+                .filter(Column("expiresAt") != nil && Column("expiresAt") <= now)
+                .filter(!Self.terminal.contains(Column("state")))
+                .fetchAll(db)
+        }
+        return try rows.map { try $0.session() }
+    }
+
+    public func insertToken(_ token: StoredToken) async throws {
+        let row = TokenRow(token)
+        try await pool.write { db in try row.insert(db) }
+    }
+
+    public func validToken(hash: String, now: Date) async throws -> StoredToken? {
+        try await pool.read { db in
+            try TokenRow
+                .filter(Column("hash") == hash && Column("revokedAt") == nil)
+                .filter(Column("expiresAt") == nil || Column("expiresAt") > now)
+                .fetchOne(db)
+        }?.token
+    }
+
+    public func tokenCount() async throws -> Int {
+        try await pool.read { db in try TokenRow.fetchCount(db) }
+    }
+}
+
+/// A session row. The spec is stored as JSON: it is read and written whole, never queried by field.
+private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "session"
+    var id: String
+    var state: String
+    var spec: String
+    var createdAt: Date
+    var updatedAt: Date
+    var expiresAt: Date?
+    var reason: String?
+
+    init(_ s: Session) throws {
+        id = s.id.rawValue
+        state = s.state.rawValue
+        spec = String(decoding: try JSONEncoder().encode(s.spec), as: UTF8.self)
+        createdAt = s.createdAt
+        updatedAt = s.updatedAt
+        expiresAt = s.expiresAt
+        reason = s.reason
+    }
+
+    func session() throws -> Session {
+        guard let sid = SessionID(rawValue: id), let st = SessionState(rawValue: state) else {
+            throw PaddockError.internal("the database holds a malformed session row \(id)")
+        }
+        let decoded = try JSONDecoder().decode(SessionSpec.self, from: Data(spec.utf8))
+        return Session(
+            id: sid, state: st, spec: decoded, createdAt: createdAt, updatedAt: updatedAt, expiresAt: expiresAt,
+            reason: reason)
+    }
+}
+
+private struct TokenRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "token"
+    var id: String
+    var hash: String
+    var name: String
+    var createdAt: Date
+    var expiresAt: Date?
+    var revokedAt: Date?
+
+    init(_ t: StoredToken) {
+        id = t.id
+        hash = t.hash
+        name = t.name
+        createdAt = t.createdAt
+        expiresAt = t.expiresAt
+        revokedAt = t.revokedAt
+    }
+
+    var token: StoredToken {
+        StoredToken(id: id, hash: hash, name: name, createdAt: createdAt, expiresAt: expiresAt, revokedAt: revokedAt)
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import PaddockCore
+
+/// An API token as stored: only a hash of the secret is kept.
+public struct StoredToken: Sendable, Equatable {
+    public var id: String
+    /// SHA-256 of the token, hex.
+    public var hash: String
+    public var name: String
+    public var createdAt: Date
+    public var expiresAt: Date?
+    public var revokedAt: Date?
+
+    public init(id: String, hash: String, name: String, createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil) {
+        self.id = id
+        self.hash = hash
+        self.name = name
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// Durable state of the control plane. SQLite (embedded, the default) and later Postgres implement it.
+public protocol Store: Sendable {
+    func insertSession(_ session: Session) async throws
+    /// Replaces a stored session; `notFound` if it was never inserted.
+    func updateSession(_ session: Session) async throws
+    func session(_ id: SessionID) async throws -> Session?
+    /// Sessions, newest first. Terminal ones (destroyed, failed) only when asked for.
+    func sessions(includeTerminal: Bool) async throws -> [Session]
+    /// Live sessions whose TTL has passed at `now`.
+    func expiredSessions(now: Date) async throws -> [Session]
+
+    func insertToken(_ token: StoredToken) async throws
+    /// The token with this hash if it is neither revoked nor expired at `now`.
+    func validToken(hash: String, now: Date) async throws -> StoredToken?
+    func tokenCount() async throws -> Int
+}

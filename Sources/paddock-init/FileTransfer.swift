@@ -1,0 +1,169 @@
+import Glibc
+import PaddockInitProtocol
+
+/// A `readFile` in progress: the file is read one chunk at a time, only while the connection's outgoing
+/// buffer has room, so a large file never sits in memory.
+final class FileReader {
+    let path: String
+    private var fd: Int32?
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    static func open(_ path: String, as user: WireUser) throws(InitFailure) -> FileReader {
+        let path = try SandboxPath.validate(path)
+        let fd = try UserIdentity.perform(as: user) { () throws(InitFailure) -> Int32 in
+            // O_NONBLOCK so a FIFO cannot stall the loop in open; it is rejected just below.
+            let fd = retryingEINTR { Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) }
+            guard fd >= 0 else { throw InitFailure(errno: errno, "cannot read '\(path)'") }
+            return fd
+        }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            let code = errno
+            closeDescriptor(fd)
+            throw InitFailure(errno: code, "cannot read '\(path)'")
+        }
+        guard status.isRegularFile else {
+            closeDescriptor(fd)
+            let what = status.isDirectory ? "is a directory" : "is not a regular file"
+            throw InitFailure(
+                .invalidArgument, errno: status.isDirectory ? EISDIR : EINVAL, "cannot read '\(path)': it \(what)")
+        }
+        return FileReader(path: path, fd: fd)
+    }
+
+    /// The next chunk, or nil at the end of the file.
+    func next(into buffer: inout [UInt8]) throws(InitFailure) -> [UInt8]? {
+        guard let fd else { return nil }
+        let count = buffer.withUnsafeMutableBytes { raw in retryingEINTR { read(fd, raw.baseAddress, raw.count) } }
+        guard count >= 0 else { throw InitFailure(errno: errno, "cannot read '\(path)'") }
+        return count == 0 ? nil : Array(buffer[0..<count])
+    }
+
+    func close() {
+        if let fd { closeDescriptor(fd) }
+        fd = nil
+    }
+
+    deinit { close() }
+}
+
+/// A `writeFile` in progress. Unless appending, data goes to a temporary file in the same directory that
+/// replaces the target only when `end` arrives, so readers never see a half-written file and a broken
+/// upload leaves the old content alone. No fsync: a sandbox's files do not outlive a host crash anyway,
+/// and atomicity against concurrent readers is what matters.
+final class FileWriter {
+    let path: String
+    private let temporaryPath: String?
+    private let user: WireUser
+    private var fd: Int32?
+
+    private init(path: String, temporaryPath: String?, user: WireUser, fd: Int32) {
+        self.path = path
+        self.temporaryPath = temporaryPath
+        self.user = user
+        self.fd = fd
+    }
+
+    /// Opens the destination (`append`) or a fresh temporary file. `mode` 0 keeps an existing file's
+    /// permissions, or uses 0644 for a new one. `uniqueness` distinguishes concurrent uploads.
+    static func open(
+        _ path: String, mode: UInt32, append: Bool, as user: WireUser, uniqueness: Int
+    ) throws(InitFailure) -> FileWriter {
+        let path = try SandboxPath.validate(path)
+        return try UserIdentity.perform(as: user) { () throws(InitFailure) -> FileWriter in
+            var permissions = mode_t(mode & 0o7777)
+            switch fileStatus(path, followSymlinks: true) {
+            case .success(let status) where status.isDirectory:
+                throw InitFailure(.invalidArgument, errno: EISDIR, "cannot write '\(path)': it is a directory")
+            case .success(let status):
+                if mode == 0 { permissions = status.st_mode & 0o7777 }
+            case .failure:
+                if mode == 0 { permissions = 0o644 }
+            }
+            let directory = SandboxPath.parent(path)
+            try FileOperations.makeDirectories(directory, mustCreate: false)
+            if append {
+                var fd = retryingEINTR { Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY) }
+                if fd < 0 && errno == ENOENT {
+                    fd = try create(path, permissions: permissions)
+                } else if fd < 0 {
+                    throw InitFailure(errno: errno, "cannot open '\(path)' for appending")
+                }
+                return FileWriter(path: path, temporaryPath: nil, user: user, fd: fd)
+            }
+            var attempt = 0
+            while true {
+                let name = ".\(SandboxPath.name(path)).paddock-\(getpid())-\(uniqueness)-\(attempt).tmp"
+                let temporary = SandboxPath.join(directory, name)
+                do throws(InitFailure) {
+                    let fd = try create(temporary, permissions: permissions)
+                    return FileWriter(path: path, temporaryPath: temporary, user: user, fd: fd)
+                } catch where error.errno == EEXIST && attempt < 8 {
+                    attempt += 1  // a leftover from a crashed upload
+                }
+            }
+        }
+    }
+
+    /// Creates a new file and sets its permissions exactly (not filtered by the umask).
+    private static func create(_ path: String, permissions: mode_t) throws(InitFailure) -> Int32 {
+        let fd = retryingEINTR { Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0o600) }
+        guard fd >= 0 else { throw InitFailure(errno: errno, "cannot create '\(path)'") }
+        guard fchmod(fd, permissions) == 0 else {
+            let code = errno
+            closeDescriptor(fd)
+            _ = unlink(path)
+            throw InitFailure(errno: code, "cannot set the mode of '\(path)'")
+        }
+        return fd
+    }
+
+    func write(_ bytes: [UInt8]) throws(InitFailure) {
+        guard let fd else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { raw in
+                retryingEINTR { Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset) }
+            }
+            guard written > 0 else {
+                throw InitFailure(errno: written < 0 ? errno : EIO, "cannot write '\(path)'")
+            }
+            offset += written
+        }
+    }
+
+    /// Closes the file and moves it into place. On failure the temporary file is removed.
+    func commit() throws(InitFailure) {
+        guard let fd else { return }
+        self.fd = nil
+        // close can report a deferred write error (NFS, quota); the data is not safe if it does.
+        if close(fd) != 0 {
+            let code = errno
+            if let temporaryPath { _ = unlink(temporaryPath) }
+            throw InitFailure(errno: code, "cannot write '\(path)'")
+        }
+        guard let temporaryPath else { return }
+        let path = path
+        try UserIdentity.perform(as: user) { () throws(InitFailure) in
+            guard rename(temporaryPath, path) == 0 else {
+                let code = errno
+                _ = unlink(temporaryPath)
+                throw InitFailure(errno: code, "cannot replace '\(path)'")
+            }
+        }
+    }
+
+    /// Abandons the upload: closes and removes the temporary file. Appended data stays.
+    func abort() {
+        guard let fd else { return }
+        self.fd = nil
+        closeDescriptor(fd)
+        if let temporaryPath { _ = unlink(temporaryPath) }
+    }
+
+    deinit { abort() }
+}

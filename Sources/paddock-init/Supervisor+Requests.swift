@@ -1,0 +1,167 @@
+import CPaddockShim
+import Glibc
+import PaddockInitProtocol
+
+extension Supervisor {
+    /// Routes a decoded frame by what the connection is doing.
+    func handleMessage(_ message: WireMessage, on connection: Connection) {
+        switch connection.operation {
+        case .awaitingRequest:
+            handleRequest(message, on: connection)
+        case .process(let pid):
+            handleStreamControl(message, pid: pid, on: connection)
+        case .writingFile(let writer):
+            handleUpload(message, writer: writer, on: connection)
+        case .discardingUntilEnd:
+            if message == .end { connection.operation = .finished }
+        case .readingFile, .finished:
+            break  // nothing is expected from the client any more
+        }
+    }
+
+    /// The first frame of a connection.
+    private func handleRequest(_ request: WireMessage, on connection: Connection) {
+        do throws(InitFailure) {
+            switch request {
+            case .hello:
+                connection.finish(with: .helloReply(version: wireProtocolVersion, pid: getpid()))
+            case .spawn(let spawn):
+                try start(spawn, on: connection)
+            case .attach(let pid):
+                try attach(pid, on: connection)
+            case .listProcesses:
+                let list = processes.running.values.map(\.info).sorted { $0.pid < $1.pid }
+                connection.finish(with: .processes(list))
+            case .signalProcess(let pid, let signal):
+                try checkSignal(signal)
+                guard let process = processes.running[pid] else {
+                    throw InitFailure(.notFound, errno: ESRCH, "no running supervised process with pid \(pid)")
+                }
+                process.signalGroup(signal)
+                connection.finish(with: .ok)
+            case .readFile(let path, let user):
+                connection.operation = .readingFile(try FileReader.open(path, as: user))
+            case .writeFile(let path, let mode, let append, let user):
+                do throws(InitFailure) {
+                    let writer = try FileWriter.open(
+                        path, mode: mode, append: append, as: user, uniqueness: connection.id)
+                    connection.operation = .writingFile(writer)
+                } catch {
+                    connection.fail(error)
+                    connection.operation = .discardingUntilEnd
+                }
+            case .stat(let path, let user):
+                connection.finish(with: try FileOperations.stat(path, as: user))
+            case .listDir(let path, let depth, let user):
+                connection.finish(with: try FileOperations.listDir(path, depth: depth, as: user))
+            case .makeDir(let path, let user):
+                connection.finish(with: try FileOperations.makeDir(path, as: user))
+            case .remove(let path, let user):
+                connection.finish(with: try FileOperations.remove(path, as: user))
+            case .rename(let from, let to, let user):
+                connection.finish(with: try FileOperations.rename(from: from, to: to, as: user))
+            case .stdin, .closeStdin, .signal, .resize, .helloReply, .started, .stdout, .stderr, .exited,
+                .failure, .ok, .files, .processes, .data, .end:
+                throw InitFailure(.invalidArgument, errno: EINVAL, "the first message of a connection must be a request")
+            }
+        } catch {
+            connection.fail(error)
+        }
+    }
+
+    private func checkSignal(_ signal: Int32) throws(InitFailure) {
+        guard signal >= 0 && signal < 65 else {
+            throw InitFailure(.invalidArgument, errno: EINVAL, "\(signal) is not a signal number")
+        }
+    }
+
+    private func start(_ request: SpawnRequest, on connection: Connection) throws(InitFailure) {
+        guard shutdownDeadline == nil else {
+            throw InitFailure(.internal, errno: ESHUTDOWN, "paddock-init is shutting down; no new processes")
+        }
+        let process = try ProcessLauncher.launch(request)
+        if request.detached { process.history = OutputHistory(limit: Supervisor.historyLimit) }
+        process.connection = connection.id
+        processes.insert(process)
+        connection.operation = .process(process.pid)
+        connection.send(.started(pid: process.pid))
+    }
+
+    /// Replays a process's retained output and resumes its stream. The newest client wins (like
+    /// `tmux attach -d`): a host that lost track of its old connection can always reconnect.
+    private func attach(_ pid: pid_t, on connection: Connection) throws(InitFailure) {
+        guard let process = processes.find(pid) else {
+            throw InitFailure(.notFound, errno: ESRCH, "no supervised process with pid \(pid)")
+        }
+        if let previous = process.connection, let old = connections[previous] {
+            process.connection = nil
+            closeConnection(old)
+        }
+        process.connection = connection.id
+        connection.operation = .process(pid)
+        connection.send(.started(pid: pid))
+        for chunk in process.history?.retained ?? [] { connection.send(chunk.stream.message(chunk.bytes)) }
+        if let exit = process.exit {
+            process.connection = nil
+            processes.forget(pid)
+            connection.finish(with: .exited(code: exit.code, signal: exit.signal))
+        }
+    }
+
+    /// stdin, closeStdin, signal and resize on a spawn/attach connection.
+    private func handleStreamControl(_ message: WireMessage, pid: pid_t, on connection: Connection) {
+        guard let process = processes.running[pid], process.connection == connection.id else { return }
+        switch message {
+        case .stdin(let bytes):
+            guard process.acceptsInput, !bytes.isEmpty else { return }
+            process.pendingStdin.append(bytes)
+            process.lastTerminalInput = bytes.last
+        case .closeStdin:
+            guard !process.stdinCloseRequested else { return }
+            if process.terminal != nil {
+                // A terminal has no EOF of its own: ^D ends input at the start of a line, so a partial
+                // line needs one ^D to be delivered and another to signal the end.
+                let partialLine = process.lastTerminalInput.map { $0 != 0x0a && $0 != 0x04 } ?? false
+                process.pendingStdin.append(partialLine ? [0x04, 0x04] : [0x04])
+            }
+            process.stdinCloseRequested = true
+            if process.pendingStdin.isEmpty { process.closeStdinPipe() }
+        case .signal(let signal):
+            guard signal > 0 && signal < 65 else { return }
+            process.signalGroup(signal)
+        case .resize(let size):
+            guard let terminal = process.terminal, size.rows > 0, size.cols > 0 else { return }
+            _ = pk_set_window_size(terminal, size.rows, size.cols)
+        default:
+            connection.fail(
+                InitFailure(.invalidArgument, errno: EINVAL, "unexpected message on the stream of process \(pid)"))
+            if !process.detached { process.signalGroup(SIGKILL) }
+            process.connection = nil
+        }
+    }
+
+    /// data/end after writeFile.
+    private func handleUpload(_ message: WireMessage, writer: FileWriter, on connection: Connection) {
+        switch message {
+        case .data(let bytes):
+            do throws(InitFailure) {
+                try writer.write(bytes)
+            } catch {
+                writer.abort()
+                connection.fail(error)
+                connection.operation = .discardingUntilEnd
+            }
+        case .end:
+            do throws(InitFailure) {
+                try writer.commit()
+                connection.finish(with: .ok)
+            } catch {
+                connection.fail(error)
+            }
+        default:
+            writer.abort()
+            connection.fail(
+                InitFailure(.invalidArgument, errno: EINVAL, "expected data or end while writing '\(writer.path)'"))
+        }
+    }
+}

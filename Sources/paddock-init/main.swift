@@ -1,0 +1,15 @@
+// paddock-init: PID 1 of every Paddock sandbox. It supervises processes, streams their output and
+// serves file operations for the host over one unix socket. No Foundation and no threads: it is linked
+// statically and must idle at a couple of MB.
+import Glibc
+
+switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
+case .help:
+    print(Options.usage)
+    exit(0)
+case .invalid(let problem):
+    diagnose("\(problem)\n\(Options.usage)")
+    exit(2)
+case .run(let options):
+    exit(Startup.run(options))
+}
