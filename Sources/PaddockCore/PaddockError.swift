@@ -44,6 +44,7 @@ public struct PaddockError: Error, Sendable, CustomStringConvertible, Equatable 
 extension PaddockError {
     public static func invalidArgument(_ m: String) -> PaddockError { .init(.invalidArgument, m) }
     public static func notFound(_ m: String) -> PaddockError { .init(.notFound, m) }
+    public static func permissionDenied(_ m: String) -> PaddockError { .init(.permissionDenied, m) }
     public static func conflict(_ m: String) -> PaddockError { .init(.conflict, m) }
     public static func unavailable(_ m: String, underlying: (any Error)? = nil) -> PaddockError {
         .init(.unavailable, m, underlying: underlying)

@@ -5,7 +5,7 @@ import Subprocess
 import SystemPackage
 
 /// Runs a host program to completion and collects its output. A non-zero exit is a result, not an error.
-struct HostCommand {
+public struct HostCommand {
     struct Result: Sendable {
         var status: Int32
         var stdout: String
@@ -57,5 +57,12 @@ struct HostCommand {
             throw .internal("could not run \(executable)", underlying: error)
         }
     }
+}
+#endif
+
+#if os(Linux)
+extension HostCommand {
+    /// Public lookup of a host program, for the CLI's benchmarks and diagnostics.
+    public static func locate(_ name: String) -> String? { find(name) }
 }
 #endif

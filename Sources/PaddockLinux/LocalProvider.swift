@@ -15,7 +15,7 @@ import PaddockSandbox
 public actor LocalProvider: SandboxProvider {
     public nonisolated let name: String
     nonisolated let layout: ProviderLayout
-    nonisolated let runtime: OCIRuntime
+    public nonisolated let runtime: OCIRuntime
     nonisolated let cgroupMode: HostCapabilities.CgroupMode
     private let logger: Logger
     private var template: HostTemplate?
@@ -131,10 +131,12 @@ public actor LocalProvider: SandboxProvider {
         let control = "\(dir)/run"
         try Syscalls.makeDirectory(control, mode: 0o700, owner: (uid_t(base), gid_t(base)))
 
-        let spec = SandboxSpecBuilder(
+        var builder = SandboxSpecBuilder(
             id: id, rootfs: rootfs, initBinary: initBinary, controlDirectory: control, hostIDBase: base,
-            limits: limits, readOnlyBinds: template.readOnlyBinds, cgroupParent: layout.cgroupParent
-        ).build()
+            limits: limits, readOnlyBinds: template.readOnlyBinds, cgroupParent: layout.cgroupParent)
+        var nofile = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0 { builder.openFiles = min(65536, UInt64(nofile.rlim_max)) }
+        let spec = builder.build()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try Syscalls.writeFileAtomically("\(dir)/config.json", Array(try encoder.encode(spec)), mode: 0o600)

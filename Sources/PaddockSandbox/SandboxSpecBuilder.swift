@@ -28,6 +28,9 @@ public struct SandboxSpecBuilder: Sendable {
     public var cgroupParent: String
     /// Whether to use a user namespace. gVisor runs its own kernel and must not be given one.
     public var userNamespace: Bool
+    /// Open-file limit of the sandbox. Must not exceed the host process's hard limit: raising a hard limit
+    /// needs a privilege the runtime does not have inside the user namespace.
+    public var openFiles: UInt64 = 65536
 
     public init(
         id: SessionID, rootfs: String, initBinary: String, controlDirectory: String, hostIDBase: UInt32,
@@ -67,7 +70,7 @@ public struct SandboxSpecBuilder: Sendable {
             env: ["PATH=\(SandboxLayout.defaultPath)", "HOME=/root"],
             cwd: "/",
             capabilities: .init(Self.initCapabilities),
-            rlimits: [.init(type: "RLIMIT_NOFILE", hard: 65536, soft: 65536)],
+            rlimits: [.init(type: "RLIMIT_NOFILE", hard: openFiles, soft: openFiles)],
             oomScoreAdj: nil)
 
         var mounts: [OCIMount] = [

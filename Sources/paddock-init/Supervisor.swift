@@ -140,7 +140,7 @@ final class Supervisor {
     }
 
     private func wantsInput(_ connection: Connection) -> Bool {
-        guard !connection.inputClosed, !connection.isFinished else { return false }
+        guard !connection.inputClosed else { return false }
         if case .process(let pid) = connection.operation, let process = processes.find(pid),
             process.pendingStdin.count >= Supervisor.stdinHighWater
         {
@@ -160,7 +160,7 @@ final class Supervisor {
         }
         let hangup = events & (POLLHUP | POLLERR) != 0
         guard events & POLLIN != 0 || hangup else { return }
-        if connection.inputClosed || connection.isFinished {
+        if connection.inputClosed {
             if hangup { closeConnection(connection) }
             return
         }
@@ -183,6 +183,9 @@ final class Supervisor {
                 clientFinishedSending(connection, hangup: hangup)
                 return
             }
+            // Once the reply is queued, input is read only to be dropped: closing a unix socket with
+            // unread data makes the client's next read fail with ECONNRESET instead of seeing EOF.
+            if connection.isFinished { continue }
             connection.decoder.append(readBuffer[0..<count])
             while connections[connection.id] != nil, !connection.isFinished {
                 let message: WireMessage
@@ -242,8 +245,20 @@ final class Supervisor {
         case .awaitingRequest, .discardingUntilEnd, .finished: break
         }
         connection.operation = .finished
+        discardUnreadInput(connection)
         closeDescriptor(connection.fd)
         connections[connection.id] = nil
+    }
+
+    /// Drops what the client sent that nobody will read (bounded), so the close is a clean EOF for it.
+    private func discardUnreadInput(_ connection: Connection) {
+        guard !connection.inputClosed else { return }
+        for _ in 0..<16 {
+            let count = readBuffer.withUnsafeMutableBytes { raw in
+                retryingEINTR { read(connection.fd, raw.baseAddress, raw.count) }
+            }
+            if count <= 0 { return }
+        }
     }
 
     /// After each round: stream file chunks, write queued bytes, close connections that are done.

@@ -1,1 +1,3 @@
-print("x")
+import PaddockCLI
+
+await PaddockCommand.execute()

@@ -1,0 +1,20 @@
+import ArgumentParser
+import Foundation
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure Paddock against peers (bwrap, runc, runsc) on this machine, in one run.")
+    @OptionGroup var output: OutputOptions
+    @Option(help: "Samples per measurement.") var iterations: Int = 30
+    @Option(help: "Data directory for the benchmark's own sandboxes.") var dataDir: String = ".paddock-bench"
+    @Option(help: "Path of the paddock-init binary (default: next to this executable).") var initBinary: String?
+
+    func run() async throws {
+        let report = try await Benchmarks(
+            iterations: max(3, iterations), dataDirectory: URL(fileURLWithPath: dataDir).standardizedFileURL.path,
+            initBinary: initBinary ?? ServerCommand.siblingInit()
+        ).run()
+        if output.json { return try printJSON(report) }
+        print(report.table())
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import PaddockCore
+import PaddockLinux
+import PaddockSandbox
+import Subprocess
+import SystemPackage
+
+/// `paddock bench`: Paddock and its peers measured side by side, in one run on one machine, so the ratios
+/// mean something even though absolute numbers depend on the host.
+struct Benchmarks {
+    let iterations: Int
+    let dataDirectory: String
+    let initBinary: String
+
+    struct Result: Codable {
+        var name: String
+        var unit: String
+        var n: Int
+        var p50: Double
+        var p90: Double
+        var p99: Double
+        var note: String?
+    }
+
+    struct Report: Codable {
+        var host: [String: String]
+        var results: [Result]
+
+        func table() -> String {
+            var lines = ["name                       unit       n        p50        p90        p99"]
+            for r in results {
+                lines.append(
+                    r.name.padding(26) + " " + r.unit.padding(4) + String(format: " %7d %10.3f %10.3f %10.3f", r.n, r.p50, r.p90, r.p99)
+                        + (r.note.map { "  (\($0))" } ?? ""))
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    static func summarize(_ name: String, unit: String, _ samples: [Double], note: String? = nil) -> Result {
+        let sorted = samples.sorted()
+        func pct(_ p: Double) -> Double {
+            guard !sorted.isEmpty else { return .nan }
+            let rank = Int((p / 100 * Double(sorted.count - 1)).rounded())
+            return sorted[min(sorted.count - 1, max(0, rank))]
+        }
+        return Result(name: name, unit: unit, n: sorted.count, p50: pct(50), p90: pct(90), p99: pct(99), note: note)
+    }
+
+    static func milliseconds(_ body: () async throws -> Void) async rethrows -> Double {
+        let start = ContinuousClock.now
+        try await body()
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+
+    func run() async throws -> Report {
+        var logger = Logger(label: "paddock.bench")
+        logger.logLevel = .error
+        let capabilities = await HostCapabilities.probe()
+        var results: [Result] = []
+        var host: [String: String] = [
+            "kernel": capabilities.kernel, "cgroups": capabilities.cgroupMode.rawValue,
+            "cpus": String(ProcessInfo.processInfo.activeProcessorCount),
+            "memory_gib": String(format: "%.1f", Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824),
+            "date": ISO8601DateFormatter().string(from: Date()), "iterations": String(iterations),
+        ]
+        for r in capabilities.runtimes { host["runtime.\(r.name)"] = r.version ?? "absent" }
+
+        // limit.spawn: the floor — `true` spawned directly, through the same spawn path as the peers.
+        results.append(Self.summarize("limit.spawn", unit: "ms", try await samples { try await Self.spawn("/usr/bin/true", []) }))
+
+        if let bwrap = HostCommand.locate("bwrap") {
+            let args = [
+                "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+                "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev",
+                "--tmpfs", "/tmp", "/usr/bin/true",
+            ]
+            results.append(Self.summarize("peer.bwrap", unit: "ms", try await samples { try await Self.spawn(bwrap, args) }))
+        }
+
+        let provider = try await LocalProvider.make(
+            dataDirectory: dataDirectory, initBinary: initBinary, capabilities: capabilities, logger: logger)
+        _ = await provider.recover(live: [])
+        defer { Task { _ = await provider.recover(live: []) } }
+
+        let peers = try await PeerBundles.prepare(dataDirectory: dataDirectory, provider: provider)
+        defer { peers.remove() }
+        if let runc = capabilities.runtimes.first(where: { $0.name == "runc" && $0.usable })?.path {
+            var n = 0
+            results.append(
+                Self.summarize(
+                    "peer.runc", unit: "ms",
+                    try await samples {
+                        n += 1
+                        try await Self.spawn(runc, ["--root", peers.runcRoot, "run", "--bundle", peers.runcBundle, "bench-runc-\(getpid())-\(n)"])
+                    }, note: "raw `runc run` of an equivalent bundle running true"))
+        }
+        if let runsc = capabilities.runtimes.first(where: { $0.name == "runsc" && $0.usable })?.path {
+            var n = 0
+            let runscSamples = try await samples(count: min(iterations, 10)) {
+                n += 1
+                try await Self.spawn(
+                    runsc, ["--root", peers.runscRoot, "--platform=ptrace", "--network=none", "run", "--bundle", peers.runscBundle, "bench-runsc-\(getpid())-\(n)"])
+            }
+            results.append(Self.summarize("peer.runsc", unit: "ms", runscSamples, note: "gVisor, platform ptrace"))
+        }
+
+        // paddock.cold_start: create a fully isolated, limited sandbox and run `true` in it, to its exit.
+        var cold: [Double] = []
+        for _ in 0..<iterations {
+            let id = SessionID.random()
+            cold.append(
+                try await Self.milliseconds {
+                    try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
+                    try await Self.runTrue(provider, id)
+                })
+            try await provider.destroy(id)
+        }
+        results.append(Self.summarize("paddock.cold_start", unit: "ms", cold, note: "create → `true` exited, no pool"))
+
+        // paddock.exec: `true` in a running session, to its exit status.
+        let execID = SessionID.random()
+        try await provider.create(SandboxRequest(id: execID, template: "host", limits: .default))
+        results.append(Self.summarize("paddock.exec", unit: "ms", try await samples(count: iterations * 3) { try await Self.runTrue(provider, execID) }))
+        try await provider.destroy(execID)
+
+        // paddock.idle_rss: host memory per idle session (init's RSS; the runtime does not stay resident).
+        var ids: [SessionID] = []
+        var rss: [Double] = []
+        for _ in 0..<10 {
+            let id = SessionID.random()
+            try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
+            ids.append(id)
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        for id in ids {
+            if let pid = await provider.initPID(id), let kib = Self.statusField("VmRSS", pid: pid) { rss.append(kib / 1024) }
+        }
+        for id in ids { try await provider.destroy(id) }
+        results.append(Self.summarize("paddock.idle_rss", unit: "MiB", rss, note: "VmRSS of paddock-init per idle session"))
+
+        return Report(host: host, results: results)
+    }
+
+    func samples(count: Int? = nil, _ body: () async throws -> Void) async throws -> [Double] {
+        // One warm-up run so page-cache misses of the first start do not count.
+        try await body()
+        var out: [Double] = []
+        for _ in 0..<(count ?? iterations) { out.append(try await Self.milliseconds(body)) }
+        return out
+    }
+
+    static func runTrue(_ provider: LocalProvider, _ id: SessionID) async throws {
+        let handle = try await provider.exec(
+            id, ExecRequest(argv: ["/usr/bin/true"], env: SandboxLayout.baseEnvironment(), cwd: SandboxLayout.workspace))
+        for try await event in handle.events {
+            if case .exited(let status) = event, status.code != 0 {
+                throw PaddockError.internal("true exited \(status.code) in the sandbox")
+            }
+        }
+    }
+
+    static func spawn(_ path: String, _ args: [String]) async throws {
+        let r = try await Subprocess.run(.path(FilePath(path)), arguments: Arguments(args), output: .discarded, error: .string(limit: 4096))
+        guard case .exited(0) = r.terminationStatus else {
+            throw PaddockError.internal("\(path) \(args.joined(separator: " ")) failed: \(r.standardError)")
+        }
+    }
+
+    static func statusField(_ name: String, pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
+            return Double(line.split(separator: " ").dropFirst().first ?? "")
+        }
+        return nil
+    }
+}

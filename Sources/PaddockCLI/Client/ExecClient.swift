@@ -1,0 +1,144 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import PaddockCore
+import PaddockServer
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs a command in a session over the exec WebSocket, wired to this process's terminal: output streams
+/// live, stdin is forwarded, Ctrl-C interrupts the remote command, and with `tty` the local terminal is put in
+/// raw mode and its size follows the window.
+struct ExecClient {
+    let client: APIClient
+
+    /// Returns the command's exit code (128 + signal for a signal death, 124 on timeout, 127 not found).
+    func run(session: String, body: ExecBody, forwardStdin: Bool) async throws -> Int32 {
+        var body = body
+        let tty = body.tty != nil
+        body.stdin = forwardStdin || tty
+        let request = String(decoding: try APICoding.encoder().encode(body), as: UTF8.self)
+        let sendStdin = body.stdin == true
+        let result = Mutex<(code: Int32?, error: ErrorBody.Detail?)>((nil, nil))
+        let rawSettings = tty ? Terminal.makeRaw() : nil
+        defer { Terminal.restore(rawSettings) }
+        var logger = Logger(label: "paddock.exec")
+        logger.logLevel = .critical
+        var configuration = WebSocketClientConfiguration()
+        configuration.additionalHeaders[.authorization] = "Bearer \(client.token)"
+        configuration.maxFrameSize = 1 << 20
+
+        let url = "\(client.webSocketBase)/v1/sessions/\(session)/exec/ws"
+        do {
+            try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+                try await outbound.write(.text(request))
+                let signals = SignalForwarder(tty: tty) { control in
+                    let text = String(decoding: (try? APICoding.encoder().encode(control)) ?? Data(), as: UTF8.self)
+                    Task { try? await outbound.write(.text(text)) }
+                }
+                defer { signals.stop() }
+                let stdinTask: Task<Void, Never>? =
+                    sendStdin
+                    ? Task.detached {
+                        for await chunk in StdinReader.chunks() {
+                            if chunk.isEmpty {
+                                let close = String(decoding: (try? APICoding.encoder().encode(ExecControlBody(type: .closeStdin))) ?? Data(), as: UTF8.self)
+                                try? await outbound.write(.text(close))
+                                return
+                            }
+                            try? await outbound.write(.binary(ByteBuffer(bytes: chunk)))
+                        }
+                    } : nil
+                defer { stdinTask?.cancel() }
+                for try await message in inbound.messages(maxSize: 1 << 22) {
+                    switch message {
+                    case .binary(var buffer):
+                        guard let stream = buffer.readInteger(as: UInt8.self) else { continue }
+                        buffer.withUnsafeReadableBytes { Terminal.write(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, $0) }
+                    case .text(let text):
+                        guard let event = try? APICoding.decoder().decode(ExecEventBody.self, from: Data(text.utf8)) else { continue }
+                        switch event.type {
+                        case .exit: result.withLock { $0.code = event.code ?? 0 }
+                        case .error: result.withLock { $0.error = event.error }
+                        default: break
+                        }
+                    }
+                }
+            }
+        } catch {
+            throw PaddockError.unavailable("lost the connection to the server while the command ran", underlying: error)
+        }
+        let (code, error) = result.withLock { $0 }
+        if let error {
+            let e = PaddockError(PaddockError.Code(rawValue: error.code), error.message)
+            // Like a shell: a command that does not exist exits 127.
+            if e.code == .notFound && error.message.contains("not found") && error.message.contains("command") {
+                FileHandle.standardError.write(Data("paddock: \(error.message)\n".utf8))
+                return 127
+            }
+            throw e
+        }
+        guard let code else { throw PaddockError.unavailable("the command's stream ended without an exit status") }
+        return code
+    }
+}
+
+/// Reads stdin on a thread of its own (a blocking read must not hold a concurrency thread); an empty chunk
+/// marks end of input.
+enum StdinReader {
+    static func chunks() -> AsyncStream<[UInt8]> {
+        AsyncStream { continuation in
+            let thread = Thread {
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 {
+                        continuation.yield([])
+                        continuation.finish()
+                        return
+                    }
+                    continuation.yield(Array(buffer[0..<n]))
+                }
+            }
+            thread.start()
+        }
+    }
+}
+
+/// Forwards Ctrl-C (SIGINT), SIGTERM and SIGHUP to the remote command as signals, and window size changes
+/// (SIGWINCH) as resizes. In tty mode Ctrl-C is a byte on stdin and reaches the remote terminal that way.
+final class SignalForwarder: @unchecked Sendable {
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(tty: Bool, send: @escaping @Sendable (ExecControlBody) -> Void) {
+        var forwarded: [Int32] = [SIGTERM, SIGHUP]
+        if !tty { forwarded.append(SIGINT) }
+        for sig in forwarded {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { send(ExecControlBody(type: .signal, signal: sig)) }
+            source.resume()
+            sources.append(source)
+        }
+        if tty {
+            signal(SIGWINCH, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+            source.setEventHandler {
+                let size = Terminal.size()
+                send(ExecControlBody(type: .resize, rows: size.rows, cols: size.cols))
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func stop() {
+        for s in sources { s.cancel() }
+        sources.removeAll()
+    }
+}

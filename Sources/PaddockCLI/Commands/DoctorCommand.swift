@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import PaddockLinux
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor", abstract: "Report what this host supports for sandboxes, and what that means.")
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let c = await HostCapabilities.probe()
+        if output.json { return try printJSON(c) }
+        func mark(_ ok: Bool) -> String { ok ? "ok " : "NO " }
+        print("kernel            \(c.kernel)")
+        print("\(mark(c.isRoot))root              sandboxes are created by root (rootless mode is not supported yet)")
+        print("\(mark(c.userNamespaces))user namespaces   sandbox root maps to an unprivileged host uid range")
+        print("\(mark(c.cgroupMode != .none))cgroups           \(c.cgroupMode.rawValue)")
+        print("\(mark(c.overlayfs))overlayfs         template layer + per-session writable layer")
+        print("\(mark(c.seccomp))seccomp           syscall filter (Docker-default-or-stricter allowlist)")
+        print("\(c.kvm ? "ok " : "-- ")kvm               \(c.kvm ? "/dev/kvm usable" : "no /dev/kvm: VM-based runtimes unavailable")")
+        for r in c.runtimes {
+            print("\(mark(r.usable))\(r.name.padding(17)) \(r.version ?? "-") — \(r.note)")
+        }
+        print("runtime in use     \(c.defaultRuntime ?? "none")")
+        print("pause/resume       \(c.checkpoint)")
+        for n in c.notes { print("note: \(n)") }
+        print(c.canRunSandboxes ? "This host can run Paddock sandboxes." : "This host cannot run sandboxes yet; fix the items marked NO.")
+    }
+}

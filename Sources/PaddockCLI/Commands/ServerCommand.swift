@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PaddockCore
+import PaddockLinux
+import PaddockSandbox
+import PaddockServer
+import PaddockStore
+import ServiceLifecycle
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server", abstract: "Run the Paddock server (API, sessions, embedded SQLite store).")
+
+    @Option(help: "Where state lives: database, admin token, sandboxes.") var dataDir: String = ".paddock"
+    @Option(help: "Address to listen on.") var listen: String = "127.0.0.1:7070"
+    @Option(help: "Path of the paddock-init binary (default: next to this executable).") var initBinary: String?
+    @Option(help: "Largest file upload accepted.") var maxUpload: String = "512MiB"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    func run() async throws {
+        let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+            throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7070")
+        }
+        let host = String(listen[..<colon])
+        let maxUploadBytes = try ByteSize(parsing: maxUpload).bytes
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            return h
+        }
+        let logger = Logger(label: "paddock.server")
+
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let lock = try ServerLock(path: dataDirectory + "/server.lock")
+        defer { lock.release() }
+
+        let capabilities = await HostCapabilities.probe()
+        let provider = try await LocalProvider.make(
+            dataDirectory: dataDirectory, initBinary: initBinary ?? Self.siblingInit(), capabilities: capabilities,
+            logger: Logger(label: "paddock.provider.local"))
+        let store = try SQLiteStore(path: dataDirectory + "/paddock.sqlite")
+        let sessions = SessionService(store: store, providers: [provider.name: provider], logger: Logger(label: "paddock.sessions"))
+        try await sessions.recover()
+        let tokens = TokenService(store: store)
+        let tokenPath = dataDirectory + "/admin.token"
+        let (_, created) = try await tokens.ensureAdminToken(at: tokenPath)
+        logger.notice(
+            "\(created ? "created the admin token" : "admin token") in \(tokenPath) (mode 0600)",
+            metadata: ["server.runtime": "\(provider.runtime.kind.rawValue)", "server.cgroups": "\(capabilities.cgroupMode.rawValue)"])
+
+        let app = buildApplication(
+            sessions: sessions, tokens: tokens,
+            configuration: ServerConfiguration(host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes)),
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app), .init(service: SessionReaper(sessions: sessions))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// paddock-init is built next to paddock (`.build/<config>/`), and installed next to it too.
+    static func siblingInit() -> String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("paddock-init").path
+    }
+}
+
+/// An exclusive lock on the data directory: two servers managing the same sandboxes would destroy each
+/// other's work during recovery.
+struct ServerLock {
+    let fd: Int32
+
+    init(path: String) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PaddockError.unavailable("cannot open \(path)") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw PaddockError.conflict(
+                "another paddock server is already using \(URL(fileURLWithPath: path).deletingLastPathComponent().path); stop it or pass a different --data-dir")
+        }
+    }
+
+    func release() { close(fd) }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import PaddockCore
+import PaddockServer
+
+struct SessionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "session", abstract: "Create, list, inspect and destroy sessions.",
+        subcommands: [Create.self, List.self, Get.self, Destroy.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start a session and print it.")
+        @OptionGroup var sandbox: SandboxOptions
+        @Option(help: "A name to recognise it by.") var name: String?
+        @Option(help: "Destroy it automatically after this long, e.g. 30m.") var ttl: String?
+        @Option(help: "Same as --ttl.") var timeout: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let client = try APIClient.fromEnvironment()
+            let s = try await client.call(.POST, "/v1/sessions", json: try sandbox.body(name: name, ttl: ttl ?? timeout), as: SessionBody.self)
+            try printSession(s, json: output.json)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List live sessions.")
+        @Flag(help: "Include destroyed and failed sessions.") var all = false
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let list = try await APIClient.fromEnvironment().call(.GET, "/v1/sessions\(all ? "?all=true" : "")", as: SessionListBody.self)
+            if output.json { return try printJSON(list) }
+            print("ID                STATE       TEMPLATE  CREATED               EXPIRES               NAME")
+            for s in list.sessions {
+                print(
+                    [s.id.padding(16), s.state.padding(10), s.template.padding(8), format(s.createdAt).padding(20),
+                     (s.expiresAt.map(format) ?? "-").padding(20), s.name ?? ""].joined(separator: "  "))
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one session.")
+        @Argument(help: "Session id.") var id: String
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            try printSession(try await APIClient.fromEnvironment().call(.GET, "/v1/sessions/\(id)", as: SessionBody.self), json: output.json)
+        }
+    }
+
+    struct Destroy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Destroy sessions and everything in them.")
+        @Argument(help: "Session ids.") var ids: [String]
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let client = try APIClient.fromEnvironment()
+            for id in ids {
+                let s = try await client.call(.DELETE, "/v1/sessions/\(id)", as: SessionBody.self)
+                if output.json { try printJSON(s) } else { print("destroyed \(s.id)") }
+            }
+        }
+    }
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = APICoding.encoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+func printSession(_ s: SessionBody, json: Bool) throws {
+    if json { return try printJSON(s) }
+    print("id:        \(s.id)")
+    if let name = s.name { print("name:      \(name)") }
+    print("state:     \(s.state)\(s.reason.map { " (\($0))" } ?? "")")
+    print("template:  \(s.template)   provider: \(s.provider)")
+    print("limits:    memory \(s.limits.memory), cpus \(s.limits.cpus), pids \(s.limits.pids), disk \(s.limits.disk)")
+    print("workdir:   \(s.workdir)")
+    if !s.envKeys.isEmpty { print("env:       \(s.envKeys.joined(separator: ", "))") }
+    print("created:   \(format(s.createdAt))")
+    if let e = s.expiresAt { print("expires:   \(format(e))") }
+}
+
+func format(_ date: Date) -> String {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime]
+    return f.string(from: date)
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}
