@@ -91,12 +91,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PaddockCoreTests", dependencies: ["PaddockCore"], swiftSettings: strict),
+        .testTarget(name: "PaddockSandboxTests", dependencies: ["PaddockSandbox"], swiftSettings: strict),
         .testTarget(name: "PaddockInitProtocolTests", dependencies: ["PaddockInitProtocol"], swiftSettings: strict),
-        // Drives the real paddock-init binary as a plain child process (no sandbox needed).
-        .testTarget(name: "PaddockInitTests", dependencies: ["PaddockInitProtocol", "paddock-init"], swiftSettings: strict),
+        // Drives the real paddock-init binary as a plain child process (no sandbox needed). The binary is
+        // built by `swift build` (make test does that first); depending on the executable target here would
+        // link its -static-stdlib flag into the test bundle.
+        .testTarget(name: "PaddockInitTests", dependencies: ["PaddockInitProtocol"], swiftSettings: strict),
         .testTarget(
             name: "PaddockIntegrationTests",
-            dependencies: ["PaddockTestSupport"],
+            dependencies: [
+                "PaddockTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
     ]

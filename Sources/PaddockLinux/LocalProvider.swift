@@ -37,7 +37,7 @@ public actor LocalProvider: SandboxProvider {
         }
         let layout = ProviderLayout(dataDirectory: dataDirectory)
         try layout.prepare()
-        let installedInit = try layout.installInit(from: initBinary)
+        let installedInit = try await layout.installInit(from: initBinary)
         let runtime = OCIRuntime(kind: kind, binary: runtimePath, stateRoot: layout.runtimeState)
         return LocalProvider(
             name: "local", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
@@ -396,6 +396,30 @@ public actor LocalProvider: SandboxProvider {
         return try? JSONDecoder().decode(State.self, from: Data(text.utf8)).slot
     }
 
+    /// Everything of one sandbox still present on the host: its directory, mounts, runtime state, cgroups
+    /// and processes. Empty after a destroy; tests and the density benchmark assert exactly that.
+    public nonisolated func leftovers(of id: SessionID) async -> [String] {
+        var found: [String] = []
+        let dir = layout.sessionDirectory(id)
+        if Syscalls.exists(dir) { found.append("directory \(dir)") }
+        found += MountTable.mountPoints(under: dir).map { "mount \($0)" }
+        if await runtime.state(id: id.rawValue) != nil { found.append("runtime state \(id)") }
+        let cgroup = "\(layout.cgroupParent)/\(id.rawValue)"
+        found += CgroupStats.directories(path: cgroup, mode: cgroupMode).map { "cgroup \($0)" }
+        for pid in Syscalls.listDirectory("/proc").compactMap({ Int32($0) }) {
+            if let text = Syscalls.readFile("/proc/\(pid)/cgroup"), text.contains(cgroup + "\n") || text.contains(cgroup + "/") {
+                found.append("process \(pid)")
+            }
+        }
+        return found
+    }
+
+    /// Removes this data directory's (empty) cgroup parents; for tests and `bench`, which use throwaway
+    /// data directories. A server keeps its parent for its whole life.
+    public nonisolated func removeCgroupParent() {
+        for dir in CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode) { rmdir(dir) }
+    }
+
     /// What a sandbox leaves on the host, counted — used by leak checks in tests and `bench --density`.
     public nonisolated func footprint() async -> Footprint {
         Footprint(
@@ -403,7 +427,9 @@ public actor LocalProvider: SandboxProvider {
             mounts: MountTable.mountPoints(under: layout.sessions).count,
             runtimeContainers: await runtime.list().count,
             cgroups: CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode)
-                .reduce(0) { $0 + Syscalls.listDirectory($1).filter { SessionID(rawValue: $0) != nil }.count })
+                .reduce(0) { total, dir in
+                    total + Syscalls.listDirectory(dir).filter { SessionID(rawValue: $0) != nil && Syscalls.isDirectory("\(dir)/\($0)") }.count
+                })
     }
 }
 

@@ -9,8 +9,13 @@ struct ProviderLayout: Sendable {
     var runtimeState: String { "\(dataDirectory)/runtime" }
     var templates: String { "\(dataDirectory)/templates" }
     var bin: String { "\(dataDirectory)/bin" }
-    /// Cgroup parent of every sandbox. One fixed name so leaks are easy to find and count.
-    let cgroupParent = "/paddock"
+    /// Cgroup parent of this data directory's sandboxes: `/paddock-<hash of the data dir>`, so two servers
+    /// (or test runs) on one host never see or clean up each other's cgroups.
+    var cgroupParent: String {
+        var hash: UInt32 = 2_166_136_261
+        for b in dataDirectory.utf8 { hash = (hash ^ UInt32(b)) &* 16_777_619 }
+        return "/paddock-" + String(hash, radix: 16)
+    }
 
     func sessionDirectory(_ id: SessionID) -> String { "\(sessions)/\(id.rawValue)" }
     func socket(_ id: SessionID) -> String { "\(sessionDirectory(id))/run/init.sock" }
@@ -35,31 +40,22 @@ struct ProviderLayout: Sendable {
     }
 
     /// Copies paddock-init into the data directory (read-only, root-owned) so sandboxes bind-mount a file
-    /// that a rebuild of the source tree never changes under them.
-    func installInit(from source: String) throws(PaddockError) -> String {
-        guard let bytes = Syscalls.readFile(source, limit: 256 << 20).map({ _ in () }) else {
+    /// that a rebuild of the source tree never changes under them. The copy is named by the source's size
+    /// and modification time: a new build gets a new file, and running sandboxes keep the old one.
+    func installInit(from source: String) async throws(PaddockError) -> String {
+        var st = stat()
+        guard fstatat(AT_FDCWD, source, &st, 0) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             throw .unavailable("paddock-init was not found at \(source); build it (`swift build`) or pass --init-binary")
         }
-        _ = bytes
-        let fd = Syscalls.retrying { open(source, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { throw .unavailable("cannot read \(source): \(Syscalls.errnoText())") }
-        defer { close(fd) }
-        var content = [UInt8]()
-        var buf = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            content.append(contentsOf: buf[0..<n])
-        }
-        // Name by content so a new build never replaces the file under running sandboxes.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in content {
-            hash ^= UInt64(b)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let target = "\(bin)/paddock-init-\(String(hash, radix: 16))"
-        if !Syscalls.exists(target) { try Syscalls.writeFileAtomically(target, content, mode: 0o755) }
+        let stamp = "\(st.st_size)-\(st.st_mtim.tv_sec)-\(st.st_mtim.tv_nsec)"
+        let target = "\(bin)/paddock-init-\(stamp)"
+        if Syscalls.exists(target) { return target }
+        guard let cp = HostCommand.find("cp") else { throw .unavailable("cp is missing on the host; install coreutils") }
+        let staging = target + ".tmp-\(getpid())"
+        let copy = try await HostCommand.run(cp, [source, staging])
+        guard copy.succeeded else { throw .unavailable("could not copy \(source) to \(staging): \(copy.stderr.trimmed)") }
+        try Syscalls.check("making \(staging) executable") { chmod(staging, 0o755) }
+        try Syscalls.check("installing \(target)") { Glibc.rename(staging, target) }
         return target
     }
 }

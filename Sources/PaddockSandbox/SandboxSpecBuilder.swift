@@ -86,6 +86,11 @@ public struct SandboxSpecBuilder: Sendable {
                 options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
             .init(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
             .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
+            // The sandbox's own cgroups (a cgroup namespace hides the host's), read-only: runtimes such as the
+            // JVM and Go size their heaps and thread pools from these limits.
+            .init(
+                destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
+                options: ["nosuid", "noexec", "nodev", "relatime", "ro"]),
         ]
         for bind in readOnlyBinds {
             mounts.append(

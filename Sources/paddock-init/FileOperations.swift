@@ -184,7 +184,8 @@ private struct Listing {
             guard encodedSize < wireMaxFrame - 4096 else {
                 throw InitFailure(
                     .resourceExhausted, errno: E2BIG,
-                    "listing '\(root)' to depth \(depth) exceeds one reply (\(entries.count) entries); use a smaller depth")
+                    "listing '\(root)' to depth \(depth) exceeds one reply (\(entries.count) entries); use a smaller depth"
+                )
             }
             entries.append(entry)
             if status.isDirectory && level < depth { subdirectories.append(path) }

@@ -17,7 +17,7 @@ enum OutputStream {
 struct OutputHistory {
     private(set) var chunks: [(stream: OutputStream, bytes: [UInt8])] = []
     private var head = 0
-    private var byteCount = 0
+    private(set) var byteCount = 0
     let limit: Int
 
     init(limit: Int) { self.limit = limit }

@@ -77,9 +77,9 @@ extension Supervisor {
         if let id = process.connection, let connection = connections[id] {
             process.connection = nil
             connection.finish(with: .exited(code: exit.code, signal: exit.signal))
-            processes.retire(process, keep: false)
-        } else {
-            processes.retire(process, keep: process.detached)
         }
+        // A detached process's exit stays available to `attach` even if a client was attached: it may
+        // have closed right after reading `started`, with `exited` still unread in its socket.
+        processes.retire(process, keep: process.detached)
     }
 }

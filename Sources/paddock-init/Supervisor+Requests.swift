@@ -62,7 +62,8 @@ extension Supervisor {
                 connection.finish(with: try FileOperations.rename(from: from, to: to, as: user))
             case .stdin, .closeStdin, .signal, .resize, .helloReply, .started, .stdout, .stderr, .exited,
                 .failure, .ok, .files, .processes, .data, .end:
-                throw InitFailure(.invalidArgument, errno: EINVAL, "the first message of a connection must be a request")
+                throw InitFailure(
+                    .invalidArgument, errno: EINVAL, "the first message of a connection must be a request")
             }
         } catch {
             connection.fail(error)

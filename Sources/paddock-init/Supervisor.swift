@@ -14,6 +14,8 @@ final class Supervisor {
     static let stdinHighWater = 1024 * 1024
     /// How long supervised processes get between SIGTERM and SIGKILL when init is told to stop.
     static let shutdownGraceMilliseconds: Int64 = 2000
+    /// After SIGKILL, how long init still waits to reap and report the killed processes.
+    static let killAllowanceMilliseconds: Int64 = 500
 
     let listener: Int32
     let signals: Int32
@@ -23,6 +25,8 @@ final class Supervisor {
     /// One buffer for every read; its contents are copied out before the next read.
     var readBuffer = [UInt8](repeating: 0, count: wireChunkSize)
     var shutdownDeadline: Int64?
+    /// The grace period ended and SIGKILL went out.
+    var killed = false
     /// accept(2) pauses briefly after running out of descriptors instead of spinning on the listener.
     var acceptResumesAt: Int64 = 0
 
@@ -320,12 +324,17 @@ final class Supervisor {
         for process in processes.running.values { process.signalGroup(SIGTERM) }
     }
 
+    /// 0 once every supervised process is gone and its client has its last bytes, or when the grace
+    /// period and a short allowance after SIGKILL (to report those exits too) have run out.
     private func exitStatusIfStopped() -> Int32? {
         guard let deadline = shutdownDeadline else { return nil }
         let unsent = connections.values.contains { !$0.outgoing.isEmpty }
         if processes.running.isEmpty && !unsent { return 0 }
         guard monotonicMilliseconds() >= deadline else { return nil }
+        if killed { return 0 }
         for process in processes.running.values { process.signalGroup(SIGKILL) }
-        return 0
+        killed = true
+        shutdownDeadline = deadline + Supervisor.killAllowanceMilliseconds
+        return nil
     }
 }

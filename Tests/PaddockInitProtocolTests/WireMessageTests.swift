@@ -18,7 +18,8 @@ let everyMessage: [WireMessage] = [
     .hello,
     .spawn(
         SpawnRequest(
-            argv: ["sh", "-c", "echo ünïcødé"], env: ["PATH=/bin", "EMPTY="], cwd: "/work", user: WireUser(uid: 1000, gid: 100),
+            argv: ["sh", "-c", "echo ünïcødé"], env: ["PATH=/bin", "EMPTY="], cwd: "/work",
+            user: WireUser(uid: 1000, gid: 100),
             tty: TerminalSize(rows: 40, cols: 132), stdin: true, detached: true, tag: "agent")),
     .spawn(SpawnRequest(argv: [], env: [], cwd: "", user: WireUser(uid: 0, gid: 0))),
     .attach(pid: 4242),
@@ -50,7 +51,8 @@ let everyMessage: [WireMessage] = [
             name: "f", path: "/f", kind: .file, size: UInt64.max, mode: 0o100644, uid: 1, gid: 2,
             mtimeNanos: -5),
         WireFileInfo(
-            name: "l", path: "/l", kind: .symlink, size: 1, mode: 0o120777, uid: 0, gid: 0, mtimeNanos: 1_700_000_000_000_000_000,
+            name: "l", path: "/l", kind: .symlink, size: 1, mode: 0o120777, uid: 0, gid: 0,
+            mtimeNanos: 1_700_000_000_000_000_000,
             symlinkTarget: "f"),
     ]),
     .processes([]),
@@ -119,7 +121,10 @@ struct WireMessageTests {
     func outOfRangeFrameLengthsThrow(_ length: Int) {
         var decoder = FrameDecoder()
         let n = UInt32(length)
-        decoder.append([UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)])
+        decoder.append([
+            UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8),
+            UInt8(truncatingIfNeeded: n),
+        ])
         #expect(throws: WireError.self) { try decoder.next() }
     }
 

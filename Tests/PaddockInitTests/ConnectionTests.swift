@@ -5,12 +5,13 @@ import Testing
 
 @Suite("paddock-init connections and lifecycle")
 struct ConnectionTests {
-    @Test(arguments: [
-        [0, 0, 0, 2, 0xff, 0xff],  // unknown tag
-        [0, 0, 0, 0],  // empty frame
-        [0xff, 0, 0, 0, 1],  // longer than the frame limit
-        [0, 0, 0, 3, 34, 0, 0],  // truncated field
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0, 0, 0, 2, 0xff, 0xff],  // unknown tag
+            [0, 0, 0, 0],  // empty frame
+            [0xff, 0, 0, 0, 1],  // longer than the frame limit
+            [0, 0, 0, 3, 34, 0, 0],  // truncated field
+        ] as [[UInt8]])
     func malformedFrameClosesOnlyThatConnection(_ frame: [UInt8]) throws {
         let initProcess = try RunningInit()
         defer { initProcess.stop() }

@@ -53,7 +53,8 @@ struct FileTests {
         #expect(last == .end)
         #expect(bytes == content)
         // No temporary file is left next to it.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: initProcess.directory + "/new/nested") == ["file.bin"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: initProcess.directory + "/new/nested") == ["file.bin"])
     }
 
     @Test func writeReplacesAndAppends() throws {
@@ -77,7 +78,12 @@ struct FileTests {
         // A round trip on another connection proves init has handled the frames above.
         _ = try initProcess.connect().request(.hello)
         client.close()
-        #expect(eventually { (try? FileManager.default.contentsOfDirectory(atPath: initProcess.directory).sorted()) == ["f.txt", "init.sock"] })
+        #expect(
+            eventually {
+                (try? FileManager.default.contentsOfDirectory(atPath: initProcess.directory).sorted()) == [
+                    "f.txt", "init.sock",
+                ]
+            })
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "kept")
     }
 
@@ -153,7 +159,9 @@ struct FileTests {
         #expect(linkInfo.first?.kind == .symlink)
         #expect(linkInfo.first?.symlinkTarget == "file")
 
-        guard case .files(let dirInfo) = try initProcess.connect().request(.stat(path: initProcess.directory + "/", user: user))
+        guard
+            case .files(let dirInfo) = try initProcess.connect().request(
+                .stat(path: initProcess.directory + "/", user: user))
         else {
             Issue.record("stat failed")
             return
@@ -172,7 +180,9 @@ struct FileTests {
         try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: "a")
 
         func list(_ depth: UInt32) throws -> [WireFileInfo] {
-            guard case .files(let entries) = try initProcess.connect().request(.listDir(path: root, depth: depth, user: user))
+            guard
+                case .files(let entries) = try initProcess.connect().request(
+                    .listDir(path: root, depth: depth, user: user))
             else { throw HarnessError("listDir failed") }
             return entries
         }
@@ -204,7 +214,8 @@ struct FileTests {
         let tree = initProcess.directory + "/tree"
         #expect(try write([1], to: outside, on: initProcess) == .ok)
         #expect(try write([2], to: tree + "/a/b/c.txt", on: initProcess) == .ok)
-        try FileManager.default.createSymbolicLink(atPath: tree + "/a/escape", withDestinationPath: initProcess.directory + "/outside")
+        try FileManager.default.createSymbolicLink(
+            atPath: tree + "/a/escape", withDestinationPath: initProcess.directory + "/outside")
         #expect(try initProcess.connect().request(.remove(path: tree, user: user)) == .ok)
         #expect(!FileManager.default.fileExists(atPath: tree))
         #expect(FileManager.default.fileExists(atPath: outside))
@@ -232,6 +243,7 @@ struct FileTests {
         let initProcess = try RunningInit()
         defer { initProcess.stop() }
         let nobody = WireUser(uid: 65534, gid: 65534)
+        chmod(initProcess.directory, 0o755)
         let shared = initProcess.directory + "/shared"
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
         chmod(shared, 0o777)

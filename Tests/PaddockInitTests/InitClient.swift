@@ -42,7 +42,7 @@ final class InitClient {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
-                Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                Glibc.send(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset, Int32(MSG_NOSIGNAL))
             }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw HarnessError("send: errno \(errno)") }

@@ -24,7 +24,7 @@ final class RunningInit {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             directory = directory.deletingLastPathComponent()
         }
-        throw HarnessError("paddock-init not found next to \(testBinary.path)")
+        throw HarnessError("paddock-init not found next to \(testBinary.path): run `swift build` first")
     }
 
     init() throws {

@@ -62,7 +62,13 @@ struct ExecClient {
                     case .text(let text):
                         guard let event = try? APICoding.decoder().decode(ExecEventBody.self, from: Data(text.utf8)) else { continue }
                         switch event.type {
-                        case .exit: result.withLock { $0.code = event.code ?? 0 }
+                        case .exit:
+                            result.withLock { $0.code = event.code ?? 0 }
+                            if event.oomKilled == true {
+                                FileHandle.standardError.write(Data("paddock: the command was killed: the sandbox ran out of memory (raise --memory)\n".utf8))
+                            } else if event.timedOut == true {
+                                FileHandle.standardError.write(Data("paddock: the command was killed: it ran past its --timeout\n".utf8))
+                            }
                         case .error: result.withLock { $0.error = event.error }
                         default: break
                         }

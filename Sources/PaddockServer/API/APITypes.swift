@@ -39,12 +39,15 @@ public struct CreateSessionBody: Codable, Sendable {
     /// The validated spec; every bad field is reported with what to write instead.
     public func spec() throws(PaddockError) -> SessionSpec {
         var limits = ResourceLimits.default
-        if let memory { limits.memory = try ByteSize(parsing: memory) }
-        if let disk { limits.disk = try ByteSize(parsing: disk) }
+        func field<T>(_ name: String, _ parse: () throws(PaddockError) -> T) throws(PaddockError) -> T {
+            do { return try parse() } catch { throw .invalidArgument("\(name): \(error.message)") }
+        }
+        if let memory { limits.memory = try field("memory") { () throws(PaddockError) in try ByteSize(parsing: memory) } }
+        if let disk { limits.disk = try field("disk") { () throws(PaddockError) in try ByteSize(parsing: disk) } }
         if let cpus { limits.cpus = cpus }
         if let pids { limits.pids = pids }
         let ttlSeconds = try ttl.map { (t: String) throws(PaddockError) -> Int64 in
-            let d = try DurationText.parse(t)
+            let d = try field("ttl") { () throws(PaddockError) in try DurationText.parse(t) }
             guard d >= .seconds(1) else { throw .invalidArgument("ttl '\(t)' is shorter than one second") }
             return Int64(d.seconds.rounded(.up))
         }

@@ -1,0 +1,37 @@
+# Paddock — `make run` starts a server, `make test` runs every test. Both install what is missing first.
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT ?= swift
+DATA_DIR ?= .paddock
+LISTEN ?= 127.0.0.1:7070
+
+.PHONY: all deps build run test bench doctor lint clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+run: build
+	./.build/debug/paddock server --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+# Sandbox tests need root, user namespaces and runc; elsewhere they are skipped with the reason printed.
+test: build
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: deps
+	$(SWIFT) build -c release
+	./.build/release/paddock bench
+
+doctor: build
+	./.build/debug/paddock doctor
+
+lint:
+	$(SWIFT) format lint --recursive --strict Sources Tests
+
+clean:
+	rm -rf .build .paddock-bench

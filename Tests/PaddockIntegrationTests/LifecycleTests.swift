@@ -1,0 +1,149 @@
+import Foundation
+import PaddockCore
+import PaddockLinux
+import PaddockSandbox
+import PaddockServer
+import PaddockTestSupport
+import Testing
+
+/// Exec semantics, files, TTL, exact cleanup and restart recovery, on real sandboxes.
+@Suite(.needsSandboxes, .serialized)
+struct LifecycleTests {
+    @Test func exitCodesAndSeparateStreams() async throws {
+        try await withTestStack("life-exec") { stack in
+            let s = try await stack.sessions.create(SessionSpec(env: ["GREETING": "hello"]))
+            let r = try await stack.sessions.sh(s.id, "echo $GREETING; echo oops >&2; exit 3")
+            #expect(r.stdout == "hello\n")
+            #expect(r.stderr == "oops\n")
+            #expect(r.status == ExitStatus(code: 3))
+            let killed = try await stack.sessions.sh(s.id, "kill -TERM $$")
+            #expect(killed.status.signal == 15 && killed.status.code == 143)
+            let pwd = try await stack.sessions.run(s.id, ["pwd"])
+            #expect(pwd.stdout == "/workspace\n")
+        }
+    }
+
+    @Test func outputStreamsWhileTheCommandRuns() async throws {
+        try await withTestStack("life-stream") { stack in
+            let s = try await stack.sessions.create(SessionSpec())
+            let r = try await stack.sessions.sh(s.id, "echo first; sleep 1; echo second")
+            #expect(r.stdout == "first\nsecond\n")
+            let arrivals = r.stdoutArrivals
+            #expect(arrivals.count == 2)
+            if arrivals.count == 2 { #expect(arrivals[1] - arrivals[0] > .milliseconds(800), "first line arrived before the sleep ended") }
+        }
+    }
+
+    @Test func aMissingCommandIsAClearErrorAndTheSessionKeepsWorking() async throws {
+        try await withTestStack("life-missing") { stack in
+            let s = try await stack.sessions.create(SessionSpec())
+            await #expect {
+                _ = try await stack.sessions.run(s.id, ["definitely-not-a-command"])
+            } throws: { error in
+                let e = error as? PaddockError
+                return e?.code == .notFound && e?.message.contains("definitely-not-a-command") == true
+            }
+            await #expect(throws: PaddockError.self) { _ = try await stack.sessions.run(s.id, ["ls"], cwd: "/nope") }
+            #expect(try await stack.sessions.run(s.id, ["true"]).status.code == 0)
+        }
+    }
+
+    @Test func filesPersistBetweenExecsAndRoundTripThroughTheFileAPI() async throws {
+        try await withTestStack("life-files") { stack in
+            let s = try await stack.sessions.create(SessionSpec())
+            _ = try await stack.sessions.sh(s.id, "mkdir -p /workspace/d && echo one > /workspace/d/a.txt")
+            #expect(try await stack.sessions.sh(s.id, "cat /workspace/d/a.txt").stdout == "one\n")
+
+            let (provider, path) = try await stack.sessions.fileTarget(s.id, path: "d/b.bin")
+            #expect(path == "/workspace/d/b.bin")
+            let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            let (stream, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
+            sink.yield(Array(payload[0..<100_000]))
+            sink.yield(Array(payload[100_000...]))
+            sink.finish()
+            try await provider.writeFile(s.id, path: path, mode: 0o640, user: .user, append: false, data: stream)
+            var back: [UInt8] = []
+            for try await chunk in try await provider.readFile(s.id, path: path, user: .user) { back += chunk }
+            #expect(back == payload)
+            let info = try await provider.stat(s.id, path: path, user: .user)
+            #expect(info.size == 300_000 && info.mode & 0o777 == 0o640 && info.uid == 1000)
+            let listing = try await provider.listDirectory(s.id, path: "/workspace/d", depth: 1, user: .user)
+            #expect(listing.map(\.name) == ["a.txt", "b.bin"])
+            #expect(try await stack.sessions.sh(s.id, "sha256sum < /workspace/d/b.bin | cut -c1-8").status.code == 0)
+            await #expect(throws: PaddockError.self) { _ = try await provider.stat(s.id, path: "/workspace/nope", user: .user) }
+        }
+    }
+
+    @Test func destroyLeavesNothingBehind() async throws {
+        try await withTestStack("life-clean") { stack in
+            let s = try await stack.sessions.create(SessionSpec())
+            _ = try await stack.sessions.sh(s.id, "sleep 100 & sleep 100 & echo started")
+            let before = await stack.provider.leftovers(of: s.id)
+            #expect(before.contains { $0.hasPrefix("mount") })
+            #expect(before.contains { $0.hasPrefix("cgroup") })
+            #expect(before.contains { $0.hasPrefix("process") })
+            try await stack.sessions.destroy(s.id)
+            #expect(await stack.provider.leftovers(of: s.id) == [])
+            #expect(try await stack.sessions.get(s.id).state == .destroyed)
+            // Destroy is idempotent.
+            #expect(try await stack.sessions.destroy(s.id).state == .destroyed)
+        }
+    }
+
+    @Test func aFailedStartLeavesNothingBehind() async throws {
+        try await withTestStack("life-fail") { stack in
+            await #expect(throws: PaddockError.self) { _ = try await stack.sessions.create(SessionSpec(template: "no-such-template")) }
+            #expect(await stack.provider.footprint().isEmpty)
+            let failed = try await stack.sessions.list(includeEnded: true)
+            #expect(failed.count == 1 && failed.first?.state == .failed)
+        }
+    }
+
+    @Test func sessionsPastTheirTTLAreDestroyed() async throws {
+        try await withTestStack("life-ttl") { stack in
+            let s = try await stack.sessions.create(SessionSpec(ttlSeconds: 1))
+            let keep = try await stack.sessions.create(SessionSpec(ttlSeconds: 3600))
+            let reaper = Task { try await SessionReaper(sessions: stack.sessions, interval: .milliseconds(200)).run() }
+            defer { reaper.cancel() }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await stack.sessions.get(s.id).state != .destroyed, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await stack.sessions.get(s.id).state == .destroyed)
+            #expect(try await stack.sessions.get(s.id).reason == "ttl expired")
+            #expect(await stack.provider.leftovers(of: s.id) == [])
+            #expect(try await stack.sessions.get(keep.id).state == .running)
+        }
+    }
+
+    @Test func aRestartAdoptsLiveSandboxesAndCleansUpTheRest() async throws {
+        let dir = TestHost.makeDataDirectory("life-restart")
+        defer { TestHost.removeDataDirectory(dir) }
+        let first = try await TestStack.make("life-restart", dataDirectory: dir)
+        let survivor = try await first.sessions.create(SessionSpec())
+        _ = try await first.sessions.sh(survivor.id, "echo kept > /workspace/state")
+        let killed = try await first.sessions.create(SessionSpec())
+        // An orphan: a sandbox the database never heard of (a crash between start and bookkeeping).
+        let orphan = SessionID.random()
+        try await first.provider.create(SandboxRequest(id: orphan, template: "host", limits: .default))
+        // The "crash": a sandbox dies while the server is down.
+        try await first.provider.destroy(killed.id)
+        #expect(await first.provider.footprint().sessionDirectories == 2)
+
+        // A new server process on the same data directory.
+        let second = try await TestStack.make("life-restart", dataDirectory: dir)
+        try await second.sessions.recover()
+        #expect(try await second.sessions.get(survivor.id).state == .running)
+        #expect(try await second.sessions.sh(survivor.id, "cat /workspace/state").stdout == "kept\n")
+        let lost = try await second.sessions.get(killed.id)
+        #expect(lost.state == .failed)
+        #expect(lost.reason?.contains("lost") == true)
+        #expect(await second.provider.leftovers(of: orphan) == [])
+        // New sandboxes after recovery get distinct uid ranges from the adopted one.
+        let fresh = try await second.sessions.create(SessionSpec())
+        let uids = try await second.sessions.sh(fresh.id, "cat /proc/self/uid_map")
+        let adoptedUIDs = try await second.sessions.sh(survivor.id, "cat /proc/self/uid_map")
+        #expect(uids.stdout != adoptedUIDs.stdout)
+        try await second.tearDown()
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import PaddockCore
+import PaddockSandbox
+import PaddockServer
+import PaddockTestSupport
+import Testing
+
+/// A memory hog, a fork bomb and a disk filler are each contained to their own sandbox and reported.
+@Suite(.needsSandboxes, .serialized)
+struct LimitsTests {
+    @Test func aMemoryHogIsKilledAndReportedAsOutOfMemory() async throws {
+        try await withTestStack("lim-mem") { stack in
+            var spec = SessionSpec()
+            spec.limits.memory = .mebibytes(64)
+            let s = try await stack.sessions.create(spec)
+            let r = try await stack.sessions.run(s.id, ["python3", "-c", "x = bytearray(512 * 1024 * 1024); print('survived')"])
+            #expect(r.status.signal == 9)
+            #expect(r.status.code == 137)
+            #expect(r.status.outOfMemory)
+            #expect(!r.stdout.contains("survived"))
+            // The sandbox itself survives its hog and keeps working.
+            #expect(try await stack.sessions.sh(s.id, "echo alive").stdout == "alive\n")
+            let stats = try await stack.sessions.stats(s.id)
+            #expect(stats.memoryLimitBytes == 64 << 20)
+            #expect(stats.oomEvents > 0)
+        }
+    }
+
+    @Test func aForkBombHitsThePidLimit() async throws {
+        try await withTestStack("lim-pids") { stack in
+            var spec = SessionSpec()
+            spec.limits.pids = 64
+            let s = try await stack.sessions.create(spec)
+            // 200 background sleeps against a limit of 64: forks start failing, the sandbox stays bounded.
+            let script = """
+                import os, time
+                ok = failed = 0
+                for i in range(200):
+                    try:
+                        if os.fork() == 0:
+                            time.sleep(2)
+                            os._exit(0)
+                        ok += 1
+                    except OSError:
+                        failed += 1
+                print(ok, failed, flush=True)
+                while True:
+                    try:
+                        os.wait()
+                    except ChildProcessError:
+                        break
+                print("finished")
+                """
+            let bomb = try await stack.sessions.exec(s.id, ExecBody(cmd: ["python3", "-c", script]))
+            var peak = 0
+            var stderr = ""
+            var stdout = ""
+            let sampler = Task {
+                var peak = 0
+                while !Task.isCancelled {
+                    peak = max(peak, (try? await stack.sessions.stats(s.id).pids) ?? 0)
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                return peak
+            }
+            for try await event in bomb.events {
+                if case .stderr(let b) = event { stderr += String(decoding: b, as: UTF8.self) }
+                if case .stdout(let b) = event { stdout += String(decoding: b, as: UTF8.self) }
+            }
+            sampler.cancel()
+            peak = await sampler.value
+            #expect(peak > 10 && peak <= 64, "peak process count \(peak)")
+            let counts = stdout.split(separator: "\n").first?.split(separator: " ").compactMap { Int($0) } ?? []
+            #expect(counts.count == 2 && counts[0] < 64 && counts[1] > 100, "forked/failed: \(stdout) \(stderr)")
+            #expect(stdout.hasSuffix("finished\n"))
+            // Once the bomb is over, the sandbox works normally.
+            #expect(try await stack.sessions.sh(s.id, "echo recovered").stdout == "recovered\n")
+        }
+    }
+
+    @Test func aDiskFillerGetsENOSPCInsideItsOwnLayer() async throws {
+        try await withTestStack("lim-disk") { stack in
+            var spec = SessionSpec()
+            spec.limits.disk = .mebibytes(16)
+            let s = try await stack.sessions.create(spec)
+            let r = try await stack.sessions.sh(s.id, "dd if=/dev/zero of=/workspace/fill bs=1M count=64 2>&1; echo rc=$?")
+            #expect(r.stdout.contains("No space left on device"))
+            #expect(!r.stdout.contains("rc=0"))
+            let stats = try await stack.sessions.stats(s.id)
+            #expect(stats.diskLimitBytes == 16 << 20)
+            #expect(stats.diskUsedBytes >= 15 << 20)
+            // Freeing space makes the sandbox usable again.
+            #expect(try await stack.sessions.sh(s.id, "rm /workspace/fill && echo ok > /workspace/f && cat /workspace/f").stdout == "ok\n")
+        }
+    }
+
+    @Test func cpuLimitIsApplied() async throws {
+        try await withTestStack("lim-cpu") { stack in
+            var spec = SessionSpec()
+            spec.limits.cpus = 0.5
+            let s = try await stack.sessions.create(spec)
+            let r = try await stack.sessions.sh(
+                s.id, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max")
+            #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "50000")
+        }
+    }
+}

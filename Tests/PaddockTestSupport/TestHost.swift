@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import PaddockCore
+import PaddockLinux
+import PaddockSandbox
+import PaddockServer
+import PaddockStore
+
+/// What the machine running the tests can do. Sandbox tests are gated on `canRunSandboxes` and skip with
+/// the reason elsewhere (CI runs as root, so they run there).
+public enum TestHost {
+    private static let probed = Task { await HostCapabilities.probe() }
+
+    public static func capabilities() async -> HostCapabilities { await probed.value }
+
+    public static var canRunSandboxes: Bool {
+        get async { await capabilities().canRunSandboxes }
+    }
+
+    /// Directory of the test binary; `swift build` puts `paddock` and `paddock-init` there too.
+    public static var buildDirectory: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // On Linux the runner is `<build>/<package>PackageTests.xctest`; elsewhere a bundle inside <build>.
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("paddock-init").path), url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url.path
+    }
+
+    public static var initBinary: String { buildDirectory + "/paddock-init" }
+    public static var paddockBinary: String { buildDirectory + "/paddock" }
+
+    /// A fresh directory for one test's data; the caller removes it (`removeDataDirectory`).
+    public static func makeDataDirectory(_ label: String) -> String {
+        let dir = "/tmp/paddock-test-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o711)
+        return dir
+    }
+
+    public static func removeDataDirectory(_ dir: String) {
+        guard dir.hasPrefix("/tmp/paddock-test-") else { return }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    public static func quietLogger(_ label: String) -> Logger {
+        var l = Logger(label: label)
+        l.logLevel = .error
+        return l
+    }
+}
+
+/// A provider, store and session service over one temporary data directory: the same objects
+/// `paddock server` wires together, minus the HTTP listener.
+public struct TestStack: Sendable {
+    public let dataDirectory: String
+    public let provider: LocalProvider
+    public let store: SQLiteStore
+    public let sessions: SessionService
+    public let tokens: TokenService
+
+    public static func make(_ label: String, dataDirectory: String? = nil) async throws -> TestStack {
+        let dir = dataDirectory ?? TestHost.makeDataDirectory(label)
+        let provider = try await LocalProvider.make(
+            dataDirectory: dir, initBinary: TestHost.initBinary, capabilities: await TestHost.capabilities(),
+            logger: TestHost.quietLogger("test.provider"))
+        let store = try SQLiteStore(path: dir + "/paddock.sqlite")
+        let sessions = SessionService(store: store, providers: ["local": provider], logger: TestHost.quietLogger("test.sessions"))
+        return TestStack(dataDirectory: dir, provider: provider, store: store, sessions: sessions, tokens: TokenService(store: store))
+    }
+
+    /// Destroys every live session and removes the data directory, failing loudly if anything leaked.
+    public func tearDown() async throws {
+        for s in try await sessions.list(includeEnded: false) { _ = try? await sessions.destroy(s.id) }
+        let footprint = await provider.footprint()
+        provider.removeCgroupParent()
+        TestHost.removeDataDirectory(dataDirectory)
+        guard footprint.isEmpty else { throw PaddockError.internal("sandboxes leaked: \(footprint)") }
+    }
+}
+
+/// Output and exit status of a command run to completion in a sandbox.
+public struct ExecOutput: Sendable {
+    public var stdout: String
+    public var stderr: String
+    public var status: ExitStatus
+    /// When each stdout chunk arrived, relative to the start.
+    public var stdoutArrivals: [Duration]
+}
+
+extension SessionService {
+    /// Runs a command to completion and collects its output.
+    public func run(_ id: SessionID, _ cmd: [String], env: [String: String]? = nil, cwd: String? = nil, user: String? = nil)
+        async throws -> ExecOutput
+    {
+        let start = ContinuousClock.now
+        let handle = try await exec(id, ExecBody(cmd: cmd, env: env, cwd: cwd, user: user))
+        var out = ExecOutput(stdout: "", stderr: "", status: .init(code: -1), stdoutArrivals: [])
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        for try await event in handle.events {
+            switch event {
+            case .stdout(let b):
+                stdout += b
+                out.stdoutArrivals.append(ContinuousClock.now - start)
+            case .stderr(let b): stderr += b
+            case .exited(let s): out.status = s
+            case .started: break
+            }
+        }
+        out.stdout = String(decoding: stdout, as: UTF8.self)
+        out.stderr = String(decoding: stderr, as: UTF8.self)
+        return out
+    }
+
+    /// Runs `sh -c script`.
+    public func sh(_ id: SessionID, _ script: String, user: String? = nil) async throws -> ExecOutput {
+        try await run(id, ["/bin/sh", "-c", script], user: user)
+    }
+}
+
+/// Runs `body` with a fresh stack and always tears it down; a leak after a passing body fails the test.
+public func withTestStack<T: Sendable>(_ label: String, _ body: (TestStack) async throws -> T) async throws -> T {
+    let stack = try await TestStack.make(label)
+    let result: T
+    do {
+        result = try await body(stack)
+    } catch {
+        try? await stack.tearDown()
+        throw error
+    }
+    try await stack.tearDown()
+    return result
+}

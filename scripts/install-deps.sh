@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what Paddock needs on a Debian host, only when something is missing, so repeated `make` runs
+# stay fast and offline. Needs root (apt-get) on the first run.
+set -euo pipefail
+
+# command -> Debian package that provides it
+declare -A needed=(
+  [runc]=runc          # the default OCI runtime (cgroup v1/hybrid hosts)
+  [crun]=crun          # used where the host is pure cgroup v2
+  [runsc]=runsc        # gVisor, measured by `paddock bench`
+  [bwrap]=bubblewrap   # measured by `paddock bench` (runtm's local engine)
+  [ip]=iproute2
+  [sqlite3]=sqlite3
+)
+missing=()
+for cmd in "${!needed[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
+done
+# Headers GRDB builds against, and libseccomp the runtimes use.
+[ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+dpkg -s libseccomp2 >/dev/null 2>&1 || missing+=(libseccomp2)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "paddock: missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
+  echo "paddock: the Swift toolchain is missing; install Swift 6.x (expected at /opt/swift)" >&2
+  exit 1
+fi
