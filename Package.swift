@@ -77,12 +77,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "paddock", dependencies: ["PaddockCLI"], swiftSettings: strict),
-        // PID 1 inside every sandbox. Statically linked so it runs on any template's rootfs.
+        // PID 1 inside every sandbox. A fully static executable: it runs on any template's rootfs (even one
+        // without glibc), and an idle copy costs about 3 MiB instead of 5.5 with shared libraries.
         .executableTarget(
             name: "paddock-init",
             dependencies: ["PaddockInitProtocol", "CPaddockShim"],
             swiftSettings: strict,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         .target(
             name: "PaddockTestSupport",

@@ -44,10 +44,8 @@ enum ProcessLauncher {
         spawn.change_identity = needsIdentityChange(request.user) ? 1 : 0
         spawn.uid = request.user.uid
         spawn.gid = request.user.gid
-        if spawn.change_identity != 0, let slave = stdio.slave {
-            // Like login(1): the user owns their terminal, so programs that reopen it by name work.
-            _ = fchown(slave, request.user.uid, request.user.gid)
-            _ = fchmod(slave, 0o620)
+        if spawn.change_identity != 0 {
+            stdio.handOver(to: request.user)
         }
 
         var stage: Int32 = 0
@@ -70,10 +68,11 @@ enum ProcessLauncher {
     }
 
     /// `command` itself when it has a slash, else the first executable regular file named `command` on
-    /// the request's PATH (execvp semantics, but against the child's environment, not ours).
+    /// the request's PATH (execvp semantics, but against the child's environment, not ours; the first
+    /// PATH entry wins, as with getenv).
     static func resolve(_ command: String, env: [String], cwd: String) throws(InitFailure) -> String {
         if command.contains("/") { return command }
-        let searchPath = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? defaultPath
+        let searchPath = env.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? defaultPath
         for entry in searchPath.split(separator: ":", omittingEmptySubsequences: false) {
             var directory = entry.isEmpty ? cwd : String(entry)
             if !directory.hasPrefix("/") { directory = cwd + "/" + directory }
@@ -174,6 +173,21 @@ private final class ChildStdio {
         closeDescriptor(write)
         childEnds.removeAll { $0 == write }
         return read
+    }
+
+    /// Makes the user own their terminal (like login(1)) and their pipes. A pipe's inode belongs to its
+    /// creator with mode 0600, so without this `echo hi > /dev/stderr` (a reopen through /proc/self/fd)
+    /// fails with EACCES for a process that is not root.
+    func handOver(to user: WireUser) {
+        if let slave {
+            _ = fchown(slave, user.uid, user.gid)
+            _ = fchmod(slave, 0o620)
+            return
+        }
+        for fd in [childStdin, childStdout, childStderr] where fd >= 0 {
+            var status = stat()
+            if fstat(fd, &status) == 0 && status.fileType == S_IFIFO { _ = fchown(fd, user.uid, user.gid) }
+        }
     }
 
     func closeChildEnds() {

@@ -266,7 +266,7 @@ struct ProcessTests {
         defer { initProcess.stop() }
         let client = try initProcess.connect()
         let request = SpawnRequest(
-            argv: ["sh", "-c", "id -u; id -g; id -G; grep -E '^Cap(Bnd|Eff)' /proc/self/status"],
+            argv: ["sh", "-c", "id -u; id -g; id -G; grep -E '^Cap(Bnd|Eff)' /proc/self/status; echo e > /dev/stderr"],
             env: RunningInit.env, cwd: "/", user: WireUser(uid: 65534, gid: 65534))
         try client.send(.spawn(request))
         let run = ProcessTranscript(try client.receiveAll())
@@ -274,6 +274,8 @@ struct ProcessTests {
         #expect(lines.count == 5)
         #expect(lines.prefix(3) == ["65534", "65534", "65534"])
         #expect(lines.dropFirst(3).allSatisfy { $0.hasSuffix("0000000000000000") })
+        // Its pipes are its own: reopening them through /proc/self/fd works.
+        #expect(run.stderrText == "e\n")
         #expect(run.exit?.code == 0)
     }
 }

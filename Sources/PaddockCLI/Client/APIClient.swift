@@ -68,13 +68,22 @@ struct APIClient: Sendable {
 
     func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         do {
-            return try await HTTPClient.shared.execute(request, timeout: .hours(24))
+            return try await Self.http.execute(request, timeout: .hours(24))
         } catch {
             throw PaddockError.unavailable(
                 "cannot reach the Paddock server at \(baseURL); start it with `paddock server` (or `make run`) or set PADDOCK_URL",
                 underlying: error)
         }
     }
+
+    /// One client for the process. A refused connection fails at once (the default keeps retrying until
+    /// the request deadline, which for a CLI looks like a hang when the server is simply not running).
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(5)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     static func check(_ status: HTTPResponseStatus, _ data: Data) throws {
         guard status.code >= 300 else { return }

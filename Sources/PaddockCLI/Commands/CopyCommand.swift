@@ -43,7 +43,7 @@ struct CopyCommand: AsyncParsableCommand {
             let entries = FileManager.default.enumerator(atPath: local)?.compactMap { $0 as? String } ?? []
             for rel in entries.sorted() {
                 var sub: ObjCBool = false
-                FileManager.default.fileExists(atPath: "\(local)/\(rel)", isDirectory: &sub)
+                _ = FileManager.default.fileExists(atPath: "\(local)/\(rel)", isDirectory: &sub)
                 if !sub.boolValue { try await uploadFile(client, local: "\(local)/\(rel)", session: session, path: "\(path)/\(rel)") }
             }
         } else {

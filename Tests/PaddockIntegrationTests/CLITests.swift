@@ -1,0 +1,248 @@
+import Foundation
+import PaddockCore
+import PaddockServer
+import PaddockTestSupport
+import Testing
+
+/// The real `paddock` binary against a real `paddock server` process: what a user types.
+@Suite(.needsSandboxes, .serialized)
+struct CLITests {
+    /// A `paddock server` child process on a free loopback port with its own data directory.
+    final class ServerProcess: @unchecked Sendable {
+        let dataDirectory: String
+        let port: Int
+        private(set) var process: Process
+
+        init(dataDirectory: String? = nil) async throws {
+            self.dataDirectory = dataDirectory ?? TestHost.makeDataDirectory("cli")
+            port = Int.random(in: 20000...40000)
+            process = Process()
+            try await start()
+        }
+
+        func start() async throws {
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
+            process.arguments = ["server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if (try? await CLI.run(["session", "list"], server: self))?.status == 0 { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw PaddockError.unavailable("paddock server did not come up on port \(port)")
+        }
+
+        /// SIGKILL: a crash, not a shutdown.
+        func crash() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        func stop() async throws {
+            // Destroy what is left through the API, then stop the server gracefully.
+            if let list = try? await CLI.run(["session", "list", "--json"], server: self),
+                let body = try? APICoding.decoder().decode(SessionListBody.self, from: Data(list.stdout.utf8))
+            {
+                for s in body.sessions { _ = try? await CLI.run(["session", "destroy", s.id], server: self) }
+            }
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            let stack = try await TestStack.make("cli-check", dataDirectory: dataDirectory)
+            let footprint = await stack.provider.footprint()
+            stack.provider.removeCgroupParent()
+            TestHost.removeDataDirectory(dataDirectory)
+            #expect(footprint.isEmpty, "leftovers after the CLI tests: \(footprint)")
+        }
+    }
+
+    struct CLIResult {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    enum CLI {
+        static func environment(_ server: ServerProcess) -> [String: String] {
+            var env = ProcessInfo.processInfo.environment
+            env["PADDOCK_URL"] = "http://127.0.0.1:\(server.port)"
+            env["PADDOCK_DATA_DIR"] = server.dataDirectory
+            env.removeValue(forKey: "PADDOCK_TOKEN")
+            return env
+        }
+
+        static func process(_ args: [String], server: ServerProcess) -> (Process, Pipe, Pipe) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
+            p.arguments = args
+            p.environment = environment(server)
+            let out = Pipe()
+            let err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            return (p, out, err)
+        }
+
+        static func run(_ args: [String], server: ServerProcess, stdin: String? = nil) async throws -> CLIResult {
+            let (p, out, err) = process(args, server: server)
+            let input = Pipe()
+            p.standardInput = stdin == nil ? FileHandle.nullDevice : input
+            try p.run()
+            if let stdin {
+                input.fileHandleForWriting.write(Data(stdin.utf8))
+                try input.fileHandleForWriting.close()
+            }
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return CLIResult(
+                status: p.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                stderr: String(decoding: stderr, as: UTF8.self))
+        }
+    }
+
+    static func withServer(_ body: (ServerProcess) async throws -> Void) async throws {
+        let server = try await ServerProcess()
+        do { try await body(server) } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
+
+    @Test func runPrintsOutputAndPassesTheExitCodeThrough() async throws {
+        try await Self.withServer { server in
+            let r = try await CLI.run(["run", "--", "sh", "-c", "echo hello; echo warn >&2; exit 3"], server: server)
+            #expect(r.stdout == "hello\n")
+            #expect(r.stderr == "warn\n")
+            #expect(r.status == 3)
+            let missing = try await CLI.run(["run", "--", "no-such-tool"], server: server)
+            #expect(missing.status == 127)
+            #expect(missing.stderr.contains("no-such-tool"))
+            let piped = try await CLI.run(["run", "--", "tr", "a-z", "A-Z"], server: server, stdin: "forwarded stdin\n")
+            #expect(piped.stdout == "FORWARDED STDIN\n" && piped.status == 0)
+            let timedOut = try await CLI.run(["run", "--timeout", "1s", "--", "sleep", "30"], server: server)
+            #expect(timedOut.status == 124 && timedOut.stderr.contains("timeout"))
+            let oom = try await CLI.run(["run", "--memory", "48MiB", "--", "python3", "-c", "b = bytearray(400 << 20)"], server: server)
+            #expect(oom.status == 137 && oom.stderr.contains("out of memory"))
+            // Every `run` destroyed its sandbox.
+            let list = try await CLI.run(["session", "list", "--json"], server: server)
+            #expect(try APICoding.decoder().decode(SessionListBody.self, from: Data(list.stdout.utf8)).sessions.isEmpty)
+        }
+    }
+
+    @Test func outputStreamsLiveAndCtrlCStopsTheCommand() async throws {
+        try await Self.withServer { server in
+            let (p, out, _) = CLI.process(["run", "--", "sh", "-c", "echo one; sleep 60; echo never"], server: server)
+            p.standardInput = FileHandle.nullDevice
+            let start = ContinuousClock.now
+            try p.run()
+            let first = out.fileHandleForReading.availableData
+            #expect(String(decoding: first, as: UTF8.self) == "one\n")
+            #expect(ContinuousClock.now - start < .seconds(20))
+            kill(p.processIdentifier, SIGINT)
+            let deadline = ContinuousClock.now + .seconds(15)
+            while p.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!p.isRunning, "Ctrl-C must stop the sandboxed command")
+            if p.isRunning { p.terminate() }
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 130)
+            #expect(!String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("never"))
+        }
+    }
+
+    @Test func sessionsExecFilesAndCopy() async throws {
+        try await Self.withServer { server in
+            let created = try await CLI.run(
+                ["session", "create", "--name", "demo", "--ttl", "30m", "--env", "GREETING=hi", "--memory", "256MiB", "--json"],
+                server: server)
+            #expect(created.status == 0, "\(created.stderr)")
+            let session = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8))
+            #expect(session.state == "running" && session.limits.memory == "256MiB" && session.name == "demo")
+
+            #expect(try await CLI.run(["exec", session.id, "--", "sh", "-c", "echo $GREETING > greeting.txt"], server: server).status == 0)
+            let cat = try await CLI.run(["exec", session.id, "--", "cat", "/workspace/greeting.txt"], server: server)
+            #expect(cat.stdout == "hi\n")
+            let tty = try await CLI.run(["exec", "--tty", session.id, "--", "sh", "-c", "tty; stty size"], server: server)
+            #expect(tty.stdout.contains("/dev/pts/"), "\(tty.stdout)")
+
+            let local = server.dataDirectory + "/local"
+            try FileManager.default.createDirectory(atPath: local + "/tree/sub", withIntermediateDirectories: true)
+            try Data("alpha\n".utf8).write(to: URL(fileURLWithPath: local + "/tree/a.txt"))
+            try Data("beta\n".utf8).write(to: URL(fileURLWithPath: local + "/tree/sub/b.txt"))
+            #expect(try await CLI.run(["cp", "-r", local + "/tree", "\(session.id):/workspace/tree"], server: server).status == 0)
+            let listing = try await CLI.run(["exec", session.id, "--", "sh", "-c", "cat tree/a.txt tree/sub/b.txt"], server: server)
+            #expect(listing.stdout == "alpha\nbeta\n")
+            #expect(try await CLI.run(["cp", "\(session.id):/workspace/greeting.txt", local + "/back.txt"], server: server).status == 0)
+            #expect(try String(contentsOfFile: local + "/back.txt", encoding: .utf8) == "hi\n")
+            #expect(try await CLI.run(["cp", "-r", "\(session.id):/workspace/tree", local + "/tree-back"], server: server).status == 0)
+            #expect(try String(contentsOfFile: local + "/tree-back/sub/b.txt", encoding: .utf8) == "beta\n")
+            let missing = try await CLI.run(["cp", "\(session.id):/workspace/nope", local + "/x"], server: server)
+            #expect(missing.status == 1 && missing.stderr.contains("nope"))
+            #expect(!FileManager.default.fileExists(atPath: local + "/x"))
+
+            let get = try await CLI.run(["session", "get", session.id], server: server)
+            #expect(get.stdout.contains("GREETING") && !get.stdout.contains("hi\n"))
+            #expect(try await CLI.run(["session", "destroy", session.id], server: server).status == 0)
+            let gone = try await CLI.run(["exec", session.id, "--", "true"], server: server)
+            #expect(gone.status == 1 && gone.stderr.contains("destroyed"))
+        }
+    }
+
+    @Test func errorsAreClearAndTheTokenFileIsPrivate() async throws {
+        try await Self.withServer { server in
+            var st = stat()
+            #expect(stat(server.dataDirectory + "/admin.token", &st) == 0 && st.st_mode & 0o777 == 0o600)
+            let unknown = try await CLI.run(["exec", "zzzzzz", "--", "true"], server: server)
+            #expect(unknown.status == 1 && unknown.stderr.contains("does not exist"))
+            let badMemory = try await CLI.run(["session", "create", "--memory", "lots"], server: server)
+            #expect(badMemory.status != 0 && badMemory.stderr.contains("memory"))
+            let noCommand = try await CLI.run(["run"], server: server)
+            #expect(noCommand.status != 0 && noCommand.stderr.contains("--"))
+            var env = CLI.environment(server)
+            env["PADDOCK_URL"] = "http://127.0.0.1:1"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
+            p.arguments = ["session", "list"]
+            p.environment = env
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 1 && text.contains("cannot reach"))
+        }
+    }
+
+    @Test func aCrashedServerRestartsOntoItsSessions() async throws {
+        try await Self.withServer { server in
+            let created = try await CLI.run(["session", "create", "--json"], server: server)
+            let id = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8)).id
+            #expect(try await CLI.run(["exec", id, "--", "sh", "-c", "echo survived > state"], server: server).status == 0)
+            server.crash()
+            try await server.start()
+            let after = try await CLI.run(["exec", id, "--", "cat", "state"], server: server)
+            #expect(after.stdout == "survived\n")
+        }
+    }
+
+    @Test func doctorDescribesTheHost() async throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
+        p.arguments = ["doctor", "--json"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        #expect(report?["can_run_sandboxes"] as? Bool == true)
+        #expect(report?["cgroup_mode"] as? String != nil)
+        #expect((report?["runtimes"] as? [[String: Any]])?.contains { $0["name"] as? String == "runc" } == true)
+    }
+}
