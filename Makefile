@@ -19,7 +19,7 @@ run: build
 	./.build/debug/paddock server --data-dir $(DATA_DIR) --listen $(LISTEN)
 
 # Sandbox tests need root, user namespaces and runc; elsewhere they are skipped with the reason printed.
-test: build
+test: build lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -30,8 +30,10 @@ bench: deps
 doctor: build
 	./.build/debug/paddock doctor
 
+# Sources are linted strictly (no force-unwrap, formatting); tests only for formatting.
 lint:
-	$(SWIFT) format lint --recursive --strict Sources Tests
+	$(SWIFT) format lint --recursive --strict Sources Package.swift
+	$(SWIFT) format lint --recursive Tests
 
 clean:
 	rm -rf .build .paddock-bench

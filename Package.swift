@@ -87,7 +87,9 @@ let package = Package(
         ),
         .target(
             name: "PaddockTestSupport",
-            dependencies: ["PaddockCore", "PaddockServer", "PaddockStore", "PaddockLinux", "PaddockSandbox", "PaddockCLI"],
+            dependencies: [
+                "PaddockCore", "PaddockServer", "PaddockStore", "PaddockLinux", "PaddockSandbox", "PaddockCLI",
+            ],
             path: "Tests/PaddockTestSupport",
             swiftSettings: strict
         ),

@@ -2,7 +2,9 @@
 public enum DurationText {
     public static func parse(_ text: String) throws(PaddockError) -> Duration {
         let s = text.trimmingWhitespace().lowercased()
-        guard !s.isEmpty else { throw .invalidArgument("empty duration; write a number with a unit, such as 30s or 10m") }
+        guard !s.isEmpty else {
+            throw .invalidArgument("empty duration; write a number with a unit, such as 30s or 10m")
+        }
         if let plain = Double(s) {
             // A bare number is seconds, as most CLIs treat it.
             return .milliseconds(Int64((plain * 1000).rounded()))

@@ -210,7 +210,9 @@ extension WireWriter {
 
 extension WireReader {
     fileprivate mutating func user() throws(WireError) -> WireUser { WireUser(uid: try u32(), gid: try u32()) }
-    fileprivate mutating func size() throws(WireError) -> TerminalSize { TerminalSize(rows: try u16(), cols: try u16()) }
+    fileprivate mutating func size() throws(WireError) -> TerminalSize {
+        TerminalSize(rows: try u16(), cols: try u16())
+    }
     fileprivate mutating func fileInfo() throws(WireError) -> WireFileInfo {
         let name = try string()
         let path = try string()

@@ -1,96 +1,103 @@
 #if os(Linux)
-import Glibc
-import PaddockCore
+    import Glibc
+    import PaddockCore
 
-/// What this host supports, detected at runtime (never assumed from a distribution or kernel version),
-/// and what that means for Paddock. `paddock doctor` prints it; the provider picks its runtime from it.
-public struct HostCapabilities: Codable, Sendable {
-    public enum CgroupMode: String, Codable, Sendable { case v1, hybrid, v2, none }
+    /// What this host supports, detected at runtime (never assumed from a distribution or kernel version),
+    /// and what that means for Paddock. `paddock doctor` prints it; the provider picks its runtime from it.
+    public struct HostCapabilities: Codable, Sendable {
+        public enum CgroupMode: String, Codable, Sendable { case v1, hybrid, v2, none }
 
-    public struct Runtime: Codable, Sendable {
-        public var name: String
-        public var path: String?
-        public var version: String?
-        public var usable: Bool
-        public var note: String
-    }
+        public struct Runtime: Codable, Sendable {
+            public var name: String
+            public var path: String?
+            public var version: String?
+            public var usable: Bool
+            public var note: String
+        }
 
-    public var kernel: String
-    public var isRoot: Bool
-    public var userNamespaces: Bool
-    public var cgroupMode: CgroupMode
-    public var overlayfs: Bool
-    public var seccomp: Bool
-    public var kvm: Bool
-    public var runtimes: [Runtime]
-    /// The runtime the local provider uses, if any.
-    public var defaultRuntime: String?
-    /// Whether this host can run real sandboxes at all (root, user namespaces, overlayfs, a runtime).
-    public var canRunSandboxes: Bool
-    /// Memory checkpoint support for pause/resume keeping processes.
-    public var checkpoint: String
-    public var notes: [String]
+        public var kernel: String
+        public var isRoot: Bool
+        public var userNamespaces: Bool
+        public var cgroupMode: CgroupMode
+        public var overlayfs: Bool
+        public var seccomp: Bool
+        public var kvm: Bool
+        public var runtimes: [Runtime]
+        /// The runtime the local provider uses, if any.
+        public var defaultRuntime: String?
+        /// Whether this host can run real sandboxes at all (root, user namespaces, overlayfs, a runtime).
+        public var canRunSandboxes: Bool
+        /// Memory checkpoint support for pause/resume keeping processes.
+        public var checkpoint: String
+        public var notes: [String]
 
-    public static func probe() async -> HostCapabilities {
-        var uts = utsname()
-        uname(&uts)
-        let release = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let root = geteuid() == 0
-        let userns = (Int(Syscalls.readFile("/proc/sys/user/max_user_namespaces")?.trimmed ?? "0") ?? 0) > 0
-        let mode = detectCgroupMode()
-        let overlay = Syscalls.readFile("/proc/filesystems")?.contains("\toverlay\n") ?? false
-        let seccomp = Syscalls.readFile("/proc/self/status")?.contains("Seccomp:") ?? false
-        let kvm = access("/dev/kvm", R_OK | W_OK) == 0
-        var notes: [String] = []
+        public static func probe() async -> HostCapabilities {
+            var uts = utsname()
+            uname(&uts)
+            let release = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let root = geteuid() == 0
+            let userns = (Int(Syscalls.readFile("/proc/sys/user/max_user_namespaces")?.trimmed ?? "0") ?? 0) > 0
+            let mode = detectCgroupMode()
+            let overlay = Syscalls.readFile("/proc/filesystems")?.contains("\toverlay\n") ?? false
+            let seccomp = Syscalls.readFile("/proc/self/status")?.contains("Seccomp:") ?? false
+            let kvm = access("/dev/kvm", R_OK | W_OK) == 0
+            var notes: [String] = []
 
-        var runtimes: [Runtime] = []
-        for name in ["runc", "crun", "runsc"] {
-            guard let path = HostCommand.find(name) else {
-                runtimes.append(Runtime(name: name, path: nil, version: nil, usable: false, note: "not installed (apt-get install \(name))"))
-                continue
+            var runtimes: [Runtime] = []
+            for name in ["runc", "crun", "runsc"] {
+                guard let path = HostCommand.find(name) else {
+                    runtimes.append(
+                        Runtime(
+                            name: name, path: nil, version: nil, usable: false,
+                            note: "not installed (apt-get install \(name))"))
+                    continue
+                }
+                let version = (try? await HostCommand.run(path, ["--version"]))?.stdout.split(separator: "\n").first
+                    .map(String.init)
+                var usable = true
+                var note = "ok"
+                switch name {
+                case "crun" where mode != .v2:
+                    usable = false
+                    note = "refuses to run on cgroup \(mode.rawValue) hosts; used only where the host is pure cgroup v2"
+                case "runsc":
+                    note =
+                        kvm
+                        ? "gVisor; platform ptrace (the KVM platform is not used)"
+                        : "gVisor with --platform=ptrace (no usable /dev/kvm)"
+                default: break
+                }
+                runtimes.append(Runtime(name: name, path: path, version: version, usable: usable, note: note))
             }
-            let version = (try? await HostCommand.run(path, ["--version"]))?.stdout.split(separator: "\n").first.map(String.init)
-            var usable = true
-            var note = "ok"
-            switch name {
-            case "crun" where mode != .v2:
-                usable = false
-                note = "refuses to run on cgroup \(mode.rawValue) hosts; used only where the host is pure cgroup v2"
-            case "runsc":
-                note = kvm ? "gVisor; platform ptrace (the KVM platform is not used)" : "gVisor with --platform=ptrace (no usable /dev/kvm)"
-            default: break
+            let preferred = mode == .v2 ? ["crun", "runc"] : ["runc"]
+            let defaultRuntime = preferred.first { n in runtimes.contains { $0.name == n && $0.usable } }
+
+            if !root { notes.append("not running as root: sandboxes need root (rootless mode is not supported yet)") }
+            if !userns { notes.append("user namespaces are disabled (/proc/sys/user/max_user_namespaces is 0)") }
+            if !overlay { notes.append("overlayfs is not available: modprobe overlay") }
+            if mode == .hybrid || mode == .v1 {
+                notes.append("cgroup \(mode.rawValue): runc is used; crun needs a pure cgroup v2 host")
             }
-            runtimes.append(Runtime(name: name, path: path, version: version, usable: usable, note: note))
+            if defaultRuntime == nil { notes.append("no usable OCI runtime: apt-get install runc") }
+            let checkpoint =
+                runtimes.contains { $0.name == "runsc" && $0.usable }
+                ? "gvisor: runsc checkpoint/restore; local: filesystem only (resume restarts processes)"
+                : "filesystem only (resume restarts processes)"
+
+            return HostCapabilities(
+                kernel: release, isRoot: root, userNamespaces: userns, cgroupMode: mode, overlayfs: overlay,
+                seccomp: seccomp, kvm: kvm, runtimes: runtimes, defaultRuntime: defaultRuntime,
+                canRunSandboxes: root && userns && overlay && defaultRuntime != nil && mode != .none,
+                checkpoint: checkpoint, notes: notes)
         }
-        let preferred = mode == .v2 ? ["crun", "runc"] : ["runc"]
-        let defaultRuntime = preferred.first { n in runtimes.contains { $0.name == n && $0.usable } }
 
-        if !root { notes.append("not running as root: sandboxes need root (rootless mode is not supported yet)") }
-        if !userns { notes.append("user namespaces are disabled (/proc/sys/user/max_user_namespaces is 0)") }
-        if !overlay { notes.append("overlayfs is not available: modprobe overlay") }
-        if mode == .hybrid || mode == .v1 {
-            notes.append("cgroup \(mode.rawValue): runc is used; crun needs a pure cgroup v2 host")
-        }
-        if defaultRuntime == nil { notes.append("no usable OCI runtime: apt-get install runc") }
-        let checkpoint =
-            runtimes.contains { $0.name == "runsc" && $0.usable }
-            ? "gvisor: runsc checkpoint/restore; local: filesystem only (resume restarts processes)"
-            : "filesystem only (resume restarts processes)"
-
-        return HostCapabilities(
-            kernel: release, isRoot: root, userNamespaces: userns, cgroupMode: mode, overlayfs: overlay,
-            seccomp: seccomp, kvm: kvm, runtimes: runtimes, defaultRuntime: defaultRuntime,
-            canRunSandboxes: root && userns && overlay && defaultRuntime != nil && mode != .none,
-            checkpoint: checkpoint, notes: notes)
-    }
-
-    /// Decided from the filesystem types mounted at /sys/fs/cgroup (and its `unified` child on hybrid hosts).
-    static func detectCgroupMode() -> CgroupMode {
-        switch MountTable.filesystemType(at: "/sys/fs/cgroup") {
-        case "cgroup2": return .v2
-        case "tmpfs": return MountTable.filesystemType(at: "/sys/fs/cgroup/unified") == "cgroup2" ? .hybrid : .v1
-        default: return .none
+        /// Decided from the filesystem types mounted at /sys/fs/cgroup (and its `unified` child on hybrid hosts).
+        static func detectCgroupMode() -> CgroupMode {
+            switch MountTable.filesystemType(at: "/sys/fs/cgroup") {
+            case "cgroup2": return .v2
+            case "tmpfs": return MountTable.filesystemType(at: "/sys/fs/cgroup/unified") == "cgroup2" ? .hybrid : .v1
+            default: return .none
+            }
         }
     }
-}
 #endif

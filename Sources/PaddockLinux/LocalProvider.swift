@@ -1,447 +1,476 @@
 #if os(Linux)
-import Foundation
-import Glibc
-import Logging
-import PaddockCore
-import PaddockInitProtocol
-import PaddockSandbox
+    import Foundation
+    import Glibc
+    import Logging
+    import PaddockCore
+    import PaddockInitProtocol
+    import PaddockSandbox
 
-/// Runs sandboxes on this machine through an OCI runtime (runc by default; crun on pure cgroup v2).
-///
-/// Per sandbox, under `<data>/sessions/<id>/`: `scratch/` (a size-capped tmpfs holding the overlay's
-/// writable upper — this is the `disk` limit), `rootfs/` (the overlay: template skeleton + upper), `run/`
-/// (the init's control socket, bind-mounted into the sandbox), `config.json` and logs. Everything a sandbox
-/// owns is found from its id alone, so cleanup after a crash needs no memory of what was created.
-public actor LocalProvider: SandboxProvider {
-    public nonisolated let name: String
-    nonisolated let layout: ProviderLayout
-    public nonisolated let runtime: OCIRuntime
-    nonisolated let cgroupMode: HostCapabilities.CgroupMode
-    private let logger: Logger
-    private var template: HostTemplate?
-    /// Each sandbox gets its own 65536-id range of host uids, so no two sandboxes share an identity.
-    private var slots: [SessionID: UInt32] = [:]
-    static let firstHostID: UInt32 = 2_000_000
+    /// Runs sandboxes on this machine through an OCI runtime (runc by default; crun on pure cgroup v2).
+    ///
+    /// Per sandbox, under `<data>/sessions/<id>/`: `scratch/` (a size-capped tmpfs holding the overlay's
+    /// writable upper — this is the `disk` limit), `rootfs/` (the overlay: template skeleton + upper), `run/`
+    /// (the init's control socket, bind-mounted into the sandbox), `config.json` and logs. Everything a sandbox
+    /// owns is found from its id alone, so cleanup after a crash needs no memory of what was created.
+    public actor LocalProvider: SandboxProvider {
+        public nonisolated let name: String
+        nonisolated let layout: ProviderLayout
+        public nonisolated let runtime: OCIRuntime
+        nonisolated let cgroupMode: HostCapabilities.CgroupMode
+        private let logger: Logger
+        private var template: HostTemplate?
+        /// Each sandbox gets its own 65536-id range of host uids, so no two sandboxes share an identity.
+        private var slots: [SessionID: UInt32] = [:]
+        static let firstHostID: UInt32 = 2_000_000
 
-    /// Prepares the data directory and picks a runtime. Throws `unavailable` with what to install or enable
-    /// when this host cannot run sandboxes.
-    public static func make(
-        dataDirectory: String, initBinary: String, capabilities: HostCapabilities, logger: Logger
-    ) async throws -> LocalProvider {
-        guard capabilities.canRunSandboxes, let runtimeName = capabilities.defaultRuntime,
-            let runtimePath = capabilities.runtimes.first(where: { $0.name == runtimeName })?.path,
-            let kind = OCIRuntime.Kind(rawValue: runtimeName)
-        else {
-            throw PaddockError.unavailable(
-                "this host cannot run sandboxes: \(capabilities.notes.joined(separator: "; ")); run `paddock doctor`")
-        }
-        let layout = ProviderLayout(dataDirectory: dataDirectory)
-        try layout.prepare()
-        let installedInit = try await layout.installInit(from: initBinary)
-        let runtime = OCIRuntime(kind: kind, binary: runtimePath, stateRoot: layout.runtimeState)
-        return LocalProvider(
-            name: "local", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
-            initBinary: installedInit, logger: logger)
-    }
-
-    nonisolated let initBinary: String
-
-    init(
-        name: String, layout: ProviderLayout, runtime: OCIRuntime, cgroupMode: HostCapabilities.CgroupMode,
-        initBinary: String, logger: Logger
-    ) {
-        self.name = name
-        self.layout = layout
-        self.runtime = runtime
-        self.cgroupMode = cgroupMode
-        self.initBinary = initBinary
-        self.logger = logger
-    }
-
-    // MARK: Lifecycle
-
-    public func create(_ request: SandboxRequest) async throws {
-        guard request.template == SessionSpec.defaultTemplate else {
-            throw PaddockError.notFound(
-                "template '\(request.template)' does not exist; this server has the '\(SessionSpec.defaultTemplate)' template")
-        }
-        let id = request.id
-        guard slots[id] == nil, !Syscalls.exists(layout.sessionDirectory(id)) else {
-            throw PaddockError.conflict("a sandbox with id \(id) already exists")
-        }
-        let template = try await hostTemplate()
-        let slot = allocateSlot(for: id)
-        do {
-            try await start(id: id, slot: slot, limits: request.limits, template: template)
-        } catch {
-            logger.warning("sandbox start failed; cleaning up", metadata: ["session.id": "\(id)", "error": "\(error)"])
-            await teardown(id)
-            throw PaddockError.wrap(error, "starting the sandbox failed")
-        }
-    }
-
-    private func hostTemplate() async throws -> HostTemplate {
-        if let template { return template }
-        let t = try await HostTemplate.prepare(templatesDirectory: layout.templates)
-        template = t
-        return t
-    }
-
-    private func allocateSlot(for id: SessionID) -> UInt32 {
-        let used = Set(slots.values)
-        var slot: UInt32 = 0
-        while used.contains(slot) { slot += 1 }
-        slots[id] = slot
-        return slot
-    }
-
-    nonisolated func hostIDBase(slot: UInt32) -> UInt32 { Self.firstHostID + slot * SandboxLayout.idRangeSize }
-
-    private func start(id: SessionID, slot: UInt32, limits: ResourceLimits, template: HostTemplate) async throws {
-        let dir = layout.sessionDirectory(id)
-        let base = hostIDBase(slot: slot)
-        let user = (uid_t(base + SandboxLayout.userID), gid_t(base + SandboxLayout.groupID))
-        try Syscalls.makeDirectory(dir, mode: 0o711)
-        try Syscalls.writeFileAtomically("\(dir)/sandbox.json", Array(#"{"slot":\#(slot)}"#.utf8), mode: 0o600)
-
-        // The writable layer lives on its own tmpfs, whose size is the disk limit: a disk filler gets
-        // ENOSPC inside its sandbox and nobody else notices.
-        let scratch = "\(dir)/scratch"
-        try Syscalls.makeDirectory(scratch, mode: 0o700)
-        try Syscalls.mount(
-            source: "paddock-\(id)", target: scratch, type: "tmpfs", flags: UInt(MS_NOSUID | MS_NODEV),
-            data: "size=\(limits.disk.bytes),mode=0700,nr_inodes=\(max(16384, limits.disk.bytes / 8192))")
-        let upper = "\(scratch)/upper"
-        try Syscalls.makeDirectory(upper, mode: 0o755)
-        try Syscalls.makeDirectory("\(scratch)/work", mode: 0o700)
-        for (path, mode, owner) in [
-            ("workspace", mode_t(0o755), user), ("home", 0o755, (uid_t(0), gid_t(0))), ("home/user", 0o750, user),
-            ("tmp", 0o1777, (0, 0)), ("var", 0o755, (0, 0)), ("var/tmp", 0o1777, (0, 0)),
-        ] {
-            try Syscalls.makeDirectory("\(upper)/\(path)", mode: mode, owner: owner)
-        }
-
-        let rootfs = "\(dir)/rootfs"
-        try Syscalls.makeDirectory(rootfs, mode: 0o755)
-        try Syscalls.mount(
-            source: "paddock-\(id)", target: rootfs, type: "overlay", flags: UInt(MS_NOSUID | MS_NODEV),
-            data: "lowerdir=\(template.rootfs),upperdir=\(upper),workdir=\(scratch)/work")
-
-        // Only container root (paddock-init) may open the control socket; the sandbox user cannot.
-        let control = "\(dir)/run"
-        try Syscalls.makeDirectory(control, mode: 0o700, owner: (uid_t(base), gid_t(base)))
-
-        var builder = SandboxSpecBuilder(
-            id: id, rootfs: rootfs, initBinary: initBinary, controlDirectory: control, hostIDBase: base,
-            limits: limits, readOnlyBinds: template.readOnlyBinds, cgroupParent: layout.cgroupParent)
-        var nofile = rlimit()
-        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0 { builder.openFiles = min(65536, UInt64(nofile.rlim_max)) }
-        let spec = builder.build()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try Syscalls.writeFileAtomically("\(dir)/config.json", Array(try encoder.encode(spec)), mode: 0o600)
-
-        try await runtime.run(id: id, bundle: dir, log: "\(dir)/runtime.log", stderrFile: "\(dir)/init.log")
-        try await waitForInit(id)
-        logger.info("sandbox started", metadata: ["session.id": "\(id)", "sandbox.slot": "\(slot)"])
-    }
-
-    /// Waits until paddock-init listens and answers `hello`. The runtime returns as soon as init is exec'd,
-    /// a moment before its socket exists, so poll briefly rather than sleep a fixed time.
-    private nonisolated func waitForInit(_ id: SessionID) async throws {
-        let socket = layout.socket(id)
-        let deadline = ContinuousClock.now + .seconds(10)
-        var delay = Duration.microseconds(100)
-        while ContinuousClock.now < deadline {
-            if Syscalls.exists(socket), (try? await hello(socket)) != nil { return }
-            try await Task.sleep(for: delay)
-            delay = min(delay * 2, .milliseconds(20))
-        }
-        let initLog = Syscalls.readFile("\(layout.sessionDirectory(id))/init.log")?.trimmed ?? ""
-        throw PaddockError.unavailable(
-            "the sandbox started but its supervisor never answered\(initLog.isEmpty ? "" : ": \(initLog)")")
-    }
-
-    private nonisolated func hello(_ socket: String) async throws -> Int32 {
-        try await InitChannel.with(socketPath: socket) { channel in
-            try await channel.send(.hello)
-            guard case .helloReply(_, let pid) = try await channel.expectReply("hello") else {
-                throw PaddockError.internal("unexpected reply to hello")
+        /// Prepares the data directory and picks a runtime. Throws `unavailable` with what to install or enable
+        /// when this host cannot run sandboxes.
+        public static func make(
+            dataDirectory: String, initBinary: String, capabilities: HostCapabilities, logger: Logger
+        ) async throws -> LocalProvider {
+            guard capabilities.canRunSandboxes, let runtimeName = capabilities.defaultRuntime,
+                let runtimePath = capabilities.runtimes.first(where: { $0.name == runtimeName })?.path,
+                let kind = OCIRuntime.Kind(rawValue: runtimeName)
+            else {
+                throw PaddockError.unavailable(
+                    "this host cannot run sandboxes: \(capabilities.notes.joined(separator: "; ")); run `paddock doctor`"
+                )
             }
-            return pid
+            let layout = ProviderLayout(dataDirectory: dataDirectory)
+            try layout.prepare()
+            let installedInit = try await layout.installInit(from: initBinary)
+            let runtime = OCIRuntime(kind: kind, binary: runtimePath, stateRoot: layout.runtimeState)
+            return LocalProvider(
+                name: "local", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
+                initBinary: installedInit, logger: logger)
         }
-    }
 
-    public func destroy(_ id: SessionID) async throws {
-        await teardown(id)
-    }
+        nonisolated let initBinary: String
 
-    /// Removes everything a sandbox may own, in dependency order, and tolerates any piece being missing.
-    private func teardown(_ id: SessionID) async {
-        let dir = layout.sessionDirectory(id)
-        do { try await runtime.delete(id: id.rawValue) } catch {
-            logger.warning("runtime delete failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
+        init(
+            name: String, layout: ProviderLayout, runtime: OCIRuntime, cgroupMode: HostCapabilities.CgroupMode,
+            initBinary: String, logger: Logger
+        ) {
+            self.name = name
+            self.layout = layout
+            self.runtime = runtime
+            self.cgroupMode = cgroupMode
+            self.initBinary = initBinary
+            self.logger = logger
         }
-        for point in MountTable.mountPoints(under: dir) {
-            do { try Syscalls.unmount(point) } catch {
-                logger.error("unmount failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
+
+        // MARK: Lifecycle
+
+        public func create(_ request: SandboxRequest) async throws {
+            guard request.template == SessionSpec.defaultTemplate else {
+                throw PaddockError.notFound(
+                    "template '\(request.template)' does not exist; this server has the '\(SessionSpec.defaultTemplate)' template"
+                )
             }
-        }
-        for cgroup in CgroupStats.directories(path: "\(layout.cgroupParent)/\(id.rawValue)", mode: cgroupMode) {
-            rmdir(cgroup)
-        }
-        Syscalls.removeTree(dir)
-        slots[id] = nil
-    }
-
-    // MARK: Exec and files
-
-    public nonisolated func exec(_ id: SessionID, _ request: ExecRequest) async throws -> any ExecHandle {
-        guard !request.argv.isEmpty else { throw PaddockError.invalidArgument("no command given; pass the program and its arguments") }
-        let env = request.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        let spawn = SpawnRequest(
-            argv: request.argv, env: env, cwd: request.cwd, user: wireUser(request.user), tty: request.tty,
-            stdin: request.stdin, detached: request.detached, tag: request.tag)
-        return try await LocalExecHandle.start(
-            socketPath: try socketOf(id), request: .spawn(spawn), oomKills: oomCounter(id))
-    }
-
-    public nonisolated func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle {
-        try await LocalExecHandle.start(socketPath: try socketOf(id), request: .attach(pid: pid), oomKills: oomCounter(id))
-    }
-
-    public nonisolated func listProcesses(_ id: SessionID) async throws -> [WireProcessInfo] {
-        let reply = try await unary(id, .listProcesses)
-        guard case .processes(let list) = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
-        return list
-    }
-
-    public nonisolated func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws -> AsyncThrowingStream<[UInt8], any Error> {
-        let socket = try socketOf(id)
-        let (stream, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream(bufferingPolicy: .bufferingOldest(16))
-        let (opened, openedSink) = AsyncThrowingStream<Void, any Error>.makeStream()
-        let task = Task {
+            let id = request.id
+            guard slots[id] == nil, !Syscalls.exists(layout.sessionDirectory(id)) else {
+                throw PaddockError.conflict("a sandbox with id \(id) already exists")
+            }
+            let template = try await hostTemplate()
+            let slot = allocateSlot(for: id)
             do {
-                try await InitChannel.with(socketPath: socket) { channel in
-                    try await channel.send(.readFile(path: path, user: self.wireUser(user)))
-                    var first = true
-                    while true {
-                        let message = try await channel.expectReply("reading \(path)")
-                        if first {
-                            openedSink.finish()
-                            first = false
-                        }
-                        switch message {
-                        case .data(let bytes): sink.yield(bytes)
-                        case .end:
-                            sink.finish()
-                            return
-                        default: throw PaddockError.internal("unexpected reply \(message) while reading \(path)")
+                try await start(id: id, slot: slot, limits: request.limits, template: template)
+            } catch {
+                logger.warning(
+                    "sandbox start failed; cleaning up", metadata: ["session.id": "\(id)", "error": "\(error)"])
+                await teardown(id)
+                throw PaddockError.wrap(error, "starting the sandbox failed")
+            }
+        }
+
+        private func hostTemplate() async throws -> HostTemplate {
+            if let template { return template }
+            let t = try await HostTemplate.prepare(templatesDirectory: layout.templates)
+            template = t
+            return t
+        }
+
+        private func allocateSlot(for id: SessionID) -> UInt32 {
+            let used = Set(slots.values)
+            var slot: UInt32 = 0
+            while used.contains(slot) { slot += 1 }
+            slots[id] = slot
+            return slot
+        }
+
+        nonisolated func hostIDBase(slot: UInt32) -> UInt32 { Self.firstHostID + slot * SandboxLayout.idRangeSize }
+
+        private func start(id: SessionID, slot: UInt32, limits: ResourceLimits, template: HostTemplate) async throws {
+            let dir = layout.sessionDirectory(id)
+            let base = hostIDBase(slot: slot)
+            let user = (uid_t(base + SandboxLayout.userID), gid_t(base + SandboxLayout.groupID))
+            try Syscalls.makeDirectory(dir, mode: 0o711)
+            try Syscalls.writeFileAtomically("\(dir)/sandbox.json", Array(#"{"slot":\#(slot)}"#.utf8), mode: 0o600)
+
+            // The writable layer lives on its own tmpfs, whose size is the disk limit: a disk filler gets
+            // ENOSPC inside its sandbox and nobody else notices.
+            let scratch = "\(dir)/scratch"
+            try Syscalls.makeDirectory(scratch, mode: 0o700)
+            try Syscalls.mount(
+                source: "paddock-\(id)", target: scratch, type: "tmpfs", flags: UInt(MS_NOSUID | MS_NODEV),
+                data: "size=\(limits.disk.bytes),mode=0700,nr_inodes=\(max(16384, limits.disk.bytes / 8192))")
+            let upper = "\(scratch)/upper"
+            try Syscalls.makeDirectory(upper, mode: 0o755)
+            try Syscalls.makeDirectory("\(scratch)/work", mode: 0o700)
+            for (path, mode, owner) in [
+                ("workspace", mode_t(0o755), user), ("home", 0o755, (uid_t(0), gid_t(0))), ("home/user", 0o750, user),
+                ("tmp", 0o1777, (0, 0)), ("var", 0o755, (0, 0)), ("var/tmp", 0o1777, (0, 0)),
+            ] {
+                try Syscalls.makeDirectory("\(upper)/\(path)", mode: mode, owner: owner)
+            }
+
+            let rootfs = "\(dir)/rootfs"
+            try Syscalls.makeDirectory(rootfs, mode: 0o755)
+            try Syscalls.mount(
+                source: "paddock-\(id)", target: rootfs, type: "overlay", flags: UInt(MS_NOSUID | MS_NODEV),
+                data: "lowerdir=\(template.rootfs),upperdir=\(upper),workdir=\(scratch)/work")
+
+            // Only container root (paddock-init) may open the control socket; the sandbox user cannot.
+            let control = "\(dir)/run"
+            try Syscalls.makeDirectory(control, mode: 0o700, owner: (uid_t(base), gid_t(base)))
+
+            var builder = SandboxSpecBuilder(
+                id: id, rootfs: rootfs, initBinary: initBinary, controlDirectory: control, hostIDBase: base,
+                limits: limits, readOnlyBinds: template.readOnlyBinds, cgroupParent: layout.cgroupParent)
+            var nofile = rlimit()
+            if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0 {
+                builder.openFiles = min(65536, UInt64(nofile.rlim_max))
+            }
+            let spec = builder.build()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try Syscalls.writeFileAtomically("\(dir)/config.json", Array(try encoder.encode(spec)), mode: 0o600)
+
+            try await runtime.run(id: id, bundle: dir, log: "\(dir)/runtime.log", stderrFile: "\(dir)/init.log")
+            try await waitForInit(id)
+            logger.info("sandbox started", metadata: ["session.id": "\(id)", "sandbox.slot": "\(slot)"])
+        }
+
+        /// Waits until paddock-init listens and answers `hello`. The runtime returns as soon as init is exec'd,
+        /// a moment before its socket exists, so poll briefly rather than sleep a fixed time.
+        private nonisolated func waitForInit(_ id: SessionID) async throws {
+            let socket = layout.socket(id)
+            let deadline = ContinuousClock.now + .seconds(10)
+            var delay = Duration.microseconds(100)
+            while ContinuousClock.now < deadline {
+                if Syscalls.exists(socket), (try? await hello(socket)) != nil { return }
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .milliseconds(20))
+            }
+            let initLog = Syscalls.readFile("\(layout.sessionDirectory(id))/init.log")?.trimmed ?? ""
+            throw PaddockError.unavailable(
+                "the sandbox started but its supervisor never answered\(initLog.isEmpty ? "" : ": \(initLog)")")
+        }
+
+        private nonisolated func hello(_ socket: String) async throws -> Int32 {
+            try await InitChannel.with(socketPath: socket) { channel in
+                try await channel.send(.hello)
+                guard case .helloReply(_, let pid) = try await channel.expectReply("hello") else {
+                    throw PaddockError.internal("unexpected reply to hello")
+                }
+                return pid
+            }
+        }
+
+        public func destroy(_ id: SessionID) async throws {
+            await teardown(id)
+        }
+
+        /// Removes everything a sandbox may own, in dependency order, and tolerates any piece being missing.
+        private func teardown(_ id: SessionID) async {
+            let dir = layout.sessionDirectory(id)
+            do { try await runtime.delete(id: id.rawValue) } catch {
+                logger.warning("runtime delete failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
+            }
+            for point in MountTable.mountPoints(under: dir) {
+                do { try Syscalls.unmount(point) } catch {
+                    logger.error("unmount failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
+                }
+            }
+            for cgroup in CgroupStats.directories(path: "\(layout.cgroupParent)/\(id.rawValue)", mode: cgroupMode) {
+                rmdir(cgroup)
+            }
+            Syscalls.removeTree(dir)
+            slots[id] = nil
+        }
+
+        // MARK: Exec and files
+
+        public nonisolated func exec(_ id: SessionID, _ request: ExecRequest) async throws -> any ExecHandle {
+            guard !request.argv.isEmpty else {
+                throw PaddockError.invalidArgument("no command given; pass the program and its arguments")
+            }
+            let env = request.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            let spawn = SpawnRequest(
+                argv: request.argv, env: env, cwd: request.cwd, user: wireUser(request.user), tty: request.tty,
+                stdin: request.stdin, detached: request.detached, tag: request.tag)
+            return try await LocalExecHandle.start(
+                socketPath: try socketOf(id), request: .spawn(spawn), oomKills: oomCounter(id))
+        }
+
+        public nonisolated func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle {
+            try await LocalExecHandle.start(
+                socketPath: try socketOf(id), request: .attach(pid: pid), oomKills: oomCounter(id))
+        }
+
+        public nonisolated func listProcesses(_ id: SessionID) async throws -> [WireProcessInfo] {
+            let reply = try await unary(id, .listProcesses)
+            guard case .processes(let list) = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
+            return list
+        }
+
+        public nonisolated func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws
+            -> AsyncThrowingStream<[UInt8], any Error>
+        {
+            let socket = try socketOf(id)
+            let (stream, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream(
+                bufferingPolicy: .bufferingOldest(16))
+            let (opened, openedSink) = AsyncThrowingStream<Void, any Error>.makeStream()
+            let task = Task {
+                do {
+                    try await InitChannel.with(socketPath: socket) { channel in
+                        try await channel.send(.readFile(path: path, user: self.wireUser(user)))
+                        var first = true
+                        while true {
+                            let message = try await channel.expectReply("reading \(path)")
+                            if first {
+                                openedSink.finish()
+                                first = false
+                            }
+                            switch message {
+                            case .data(let bytes): sink.yield(bytes)
+                            case .end:
+                                sink.finish()
+                                return
+                            default: throw PaddockError.internal("unexpected reply \(message) while reading \(path)")
+                            }
                         }
                     }
-                }
-            } catch {
-                openedSink.finish(throwing: error)
-                sink.finish(throwing: error)
-            }
-        }
-        sink.onTermination = { _ in task.cancel() }
-        // Surface "not found" and friends before the caller starts a response.
-        for try await _ in opened {}
-        return stream
-    }
-
-    public nonisolated func writeFile(
-        _ id: SessionID, path: String, mode: UInt32, user: SandboxUser, append: Bool,
-        data: AsyncThrowingStream<[UInt8], any Error>
-    ) async throws {
-        try await InitChannel.with(socketPath: try socketOf(id)) { channel in
-            try await channel.send(.writeFile(path: path, mode: mode, append: append, user: self.wireUser(user)))
-            for try await chunk in data {
-                var offset = 0
-                while offset < chunk.count {
-                    let end = min(chunk.count, offset + wireChunkSize)
-                    try await channel.send(.data(Array(chunk[offset..<end])))
-                    offset = end
+                } catch {
+                    openedSink.finish(throwing: error)
+                    sink.finish(throwing: error)
                 }
             }
-            try await channel.send(.end)
-            _ = try await channel.expectReply("writing \(path)")
+            sink.onTermination = { _ in task.cancel() }
+            // Surface "not found" and friends before the caller starts a response.
+            for try await _ in opened {}
+            return stream
         }
-    }
 
-    public nonisolated func stat(_ id: SessionID, path: String, user: SandboxUser) async throws -> SandboxFileInfo {
-        let reply = try await unary(id, .stat(path: path, user: wireUser(user)))
-        guard case .files(let infos) = reply, let info = infos.first else { throw PaddockError.internal("unexpected reply \(reply)") }
-        return info
-    }
-
-    public nonisolated func listDirectory(_ id: SessionID, path: String, depth: Int, user: SandboxUser) async throws -> [SandboxFileInfo] {
-        let reply = try await unary(id, .listDir(path: path, depth: UInt32(max(1, depth)), user: wireUser(user)))
-        guard case .files(let infos) = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
-        return infos
-    }
-
-    public nonisolated func makeDirectory(_ id: SessionID, path: String, user: SandboxUser) async throws -> Bool {
-        do {
-            _ = try await unary(id, .makeDir(path: path, user: wireUser(user)))
-            return true
-        } catch let error as PaddockError where error.code == .alreadyExists {
-            return false
-        }
-    }
-
-    public nonisolated func remove(_ id: SessionID, path: String, user: SandboxUser) async throws {
-        _ = try await unary(id, .remove(path: path, user: wireUser(user)))
-    }
-
-    public nonisolated func rename(_ id: SessionID, from: String, to: String, user: SandboxUser) async throws {
-        _ = try await unary(id, .rename(from: from, to: to, user: wireUser(user)))
-    }
-
-    private nonisolated func unary(_ id: SessionID, _ request: WireMessage) async throws -> WireMessage {
-        try await InitChannel.with(socketPath: try socketOf(id)) { channel in
-            try await channel.send(request)
-            return try await channel.expectReply("the request")
-        }
-    }
-
-    private nonisolated func socketOf(_ id: SessionID) throws -> String {
-        guard Syscalls.isDirectory(layout.sessionDirectory(id)) else {
-            throw PaddockError.notFound("sandbox \(id) does not exist on this host")
-        }
-        return layout.socket(id)
-    }
-
-    private nonisolated func wireUser(_ user: SandboxUser) -> WireUser { WireUser(uid: user.uid, gid: user.gid) }
-
-    private nonisolated func oomCounter(_ id: SessionID) -> @Sendable () -> UInt64 {
-        let stats = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
-        return { stats.oomKills }
-    }
-
-    // MARK: Observation and recovery
-
-    public nonisolated func stats(_ id: SessionID) async throws -> SandboxStats {
-        let dir = layout.sessionDirectory(id)
-        guard Syscalls.isDirectory(dir) else { throw PaddockError.notFound("sandbox \(id) does not exist on this host") }
-        let cg = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
-        var fs = statvfs()
-        var used: UInt64 = 0
-        var total: UInt64 = 0
-        if statvfs("\(dir)/scratch", &fs) == 0 {
-            total = UInt64(fs.f_blocks) * UInt64(fs.f_frsize)
-            used = total - UInt64(fs.f_bfree) * UInt64(fs.f_frsize)
-        }
-        let limitText =
-            cgroupMode == .v2
-            ? Syscalls.readFile("/sys/fs/cgroup\(layout.cgroupParent)/\(id.rawValue)/memory.max")
-            : Syscalls.readFile("/sys/fs/cgroup/memory\(layout.cgroupParent)/\(id.rawValue)/memory.limit_in_bytes")
-        return SandboxStats(
-            memoryBytes: cg.memoryBytes, memoryLimitBytes: UInt64(limitText?.trimmed ?? "") ?? 0,
-            cpuNanoseconds: cg.cpuNanoseconds, pids: cg.pids, diskUsedBytes: used, diskLimitBytes: total,
-            oomEvents: cg.oomKills)
-    }
-
-    public nonisolated func isAlive(_ id: SessionID) async -> Bool {
-        (try? await hello(layout.socket(id))) != nil
-    }
-
-    /// The host pid of a sandbox's init (for density and leak measurements).
-    public nonisolated func initPID(_ id: SessionID) async -> Int32? {
-        await runtime.state(id: id.rawValue)?.pid
-    }
-
-    public func recover(live: Set<SessionID>) async -> RecoveryReport {
-        var report = RecoveryReport()
-        var seen = Set<SessionID>()
-        for name in Syscalls.listDirectory(layout.sessions) {
-            guard let id = SessionID(rawValue: name) else { continue }
-            seen.insert(id)
-            if live.contains(id), await isAlive(id), let slot = readSlot(id) {
-                slots[id] = slot
-                report.adopted.append(id)
-            } else {
-                await teardown(id)
-                if live.contains(id) { report.lost.append(id) } else { report.removedOrphans.append("sandbox \(id)") }
+        public nonisolated func writeFile(
+            _ id: SessionID, path: String, mode: UInt32, user: SandboxUser, append: Bool,
+            data: AsyncThrowingStream<[UInt8], any Error>
+        ) async throws {
+            try await InitChannel.with(socketPath: try socketOf(id)) { channel in
+                try await channel.send(.writeFile(path: path, mode: mode, append: append, user: self.wireUser(user)))
+                for try await chunk in data {
+                    var offset = 0
+                    while offset < chunk.count {
+                        let end = min(chunk.count, offset + wireChunkSize)
+                        try await channel.send(.data(Array(chunk[offset..<end])))
+                        offset = end
+                    }
+                }
+                try await channel.send(.end)
+                _ = try await channel.expectReply("writing \(path)")
             }
         }
-        for id in live.subtracting(seen) { report.lost.append(id) }
-        // Runtime state without a session directory (a crash between `run` and bookkeeping).
-        for container in await runtime.list() where SessionID(rawValue: container.id).map({ !report.adopted.contains($0) }) ?? true {
-            try? await runtime.delete(id: container.id)
-            report.removedOrphans.append("runtime state \(container.id)")
+
+        public nonisolated func stat(_ id: SessionID, path: String, user: SandboxUser) async throws -> SandboxFileInfo {
+            let reply = try await unary(id, .stat(path: path, user: wireUser(user)))
+            guard case .files(let infos) = reply, let info = infos.first else {
+                throw PaddockError.internal("unexpected reply \(reply)")
+            }
+            return info
         }
-        // Cgroups of sandboxes that no longer exist.
-        for dir in CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode) {
-            for name in Syscalls.listDirectory(dir) {
-                guard let id = SessionID(rawValue: name), !report.adopted.contains(id), Syscalls.isDirectory("\(dir)/\(name)") else { continue }
-                if rmdir("\(dir)/\(name)") == 0 { report.removedOrphans.append("cgroup \(dir)/\(name)") }
+
+        public nonisolated func listDirectory(_ id: SessionID, path: String, depth: Int, user: SandboxUser) async throws
+            -> [SandboxFileInfo]
+        {
+            let reply = try await unary(id, .listDir(path: path, depth: UInt32(max(1, depth)), user: wireUser(user)))
+            guard case .files(let infos) = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
+            return infos
+        }
+
+        public nonisolated func makeDirectory(_ id: SessionID, path: String, user: SandboxUser) async throws -> Bool {
+            do {
+                _ = try await unary(id, .makeDir(path: path, user: wireUser(user)))
+                return true
+            } catch let error as PaddockError where error.code == .alreadyExists {
+                return false
             }
         }
-        if !report.lost.isEmpty || !report.removedOrphans.isEmpty || !report.adopted.isEmpty {
-            logger.info(
-                "recovered sandboxes",
-                metadata: [
-                    "recovery.adopted": "\(report.adopted.count)", "recovery.lost": "\(report.lost.count)",
-                    "recovery.orphans": "\(report.removedOrphans.count)",
-                ])
+
+        public nonisolated func remove(_ id: SessionID, path: String, user: SandboxUser) async throws {
+            _ = try await unary(id, .remove(path: path, user: wireUser(user)))
         }
-        return report
-    }
 
-    private func readSlot(_ id: SessionID) -> UInt32? {
-        struct State: Decodable { var slot: UInt32 }
-        guard let text = Syscalls.readFile("\(layout.sessionDirectory(id))/sandbox.json") else { return nil }
-        return try? JSONDecoder().decode(State.self, from: Data(text.utf8)).slot
-    }
+        public nonisolated func rename(_ id: SessionID, from: String, to: String, user: SandboxUser) async throws {
+            _ = try await unary(id, .rename(from: from, to: to, user: wireUser(user)))
+        }
 
-    /// Everything of one sandbox still present on the host: its directory, mounts, runtime state, cgroups
-    /// and processes. Empty after a destroy; tests and the density benchmark assert exactly that.
-    public nonisolated func leftovers(of id: SessionID) async -> [String] {
-        var found: [String] = []
-        let dir = layout.sessionDirectory(id)
-        if Syscalls.exists(dir) { found.append("directory \(dir)") }
-        found += MountTable.mountPoints(under: dir).map { "mount \($0)" }
-        if await runtime.state(id: id.rawValue) != nil { found.append("runtime state \(id)") }
-        let cgroup = "\(layout.cgroupParent)/\(id.rawValue)"
-        found += CgroupStats.directories(path: cgroup, mode: cgroupMode).map { "cgroup \($0)" }
-        for pid in Syscalls.listDirectory("/proc").compactMap({ Int32($0) }) {
-            if let text = Syscalls.readFile("/proc/\(pid)/cgroup"), text.contains(cgroup + "\n") || text.contains(cgroup + "/") {
-                found.append("process \(pid)")
+        private nonisolated func unary(_ id: SessionID, _ request: WireMessage) async throws -> WireMessage {
+            try await InitChannel.with(socketPath: try socketOf(id)) { channel in
+                try await channel.send(request)
+                return try await channel.expectReply("the request")
             }
         }
-        return found
+
+        private nonisolated func socketOf(_ id: SessionID) throws -> String {
+            guard Syscalls.isDirectory(layout.sessionDirectory(id)) else {
+                throw PaddockError.notFound("sandbox \(id) does not exist on this host")
+            }
+            return layout.socket(id)
+        }
+
+        private nonisolated func wireUser(_ user: SandboxUser) -> WireUser { WireUser(uid: user.uid, gid: user.gid) }
+
+        private nonisolated func oomCounter(_ id: SessionID) -> @Sendable () -> UInt64 {
+            let stats = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
+            return { stats.oomKills }
+        }
+
+        // MARK: Observation and recovery
+
+        public nonisolated func stats(_ id: SessionID) async throws -> SandboxStats {
+            let dir = layout.sessionDirectory(id)
+            guard Syscalls.isDirectory(dir) else {
+                throw PaddockError.notFound("sandbox \(id) does not exist on this host")
+            }
+            let cg = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
+            var fs = statvfs()
+            var used: UInt64 = 0
+            var total: UInt64 = 0
+            if statvfs("\(dir)/scratch", &fs) == 0 {
+                total = UInt64(fs.f_blocks) * UInt64(fs.f_frsize)
+                used = total - UInt64(fs.f_bfree) * UInt64(fs.f_frsize)
+            }
+            let limitText =
+                cgroupMode == .v2
+                ? Syscalls.readFile("/sys/fs/cgroup\(layout.cgroupParent)/\(id.rawValue)/memory.max")
+                : Syscalls.readFile("/sys/fs/cgroup/memory\(layout.cgroupParent)/\(id.rawValue)/memory.limit_in_bytes")
+            return SandboxStats(
+                memoryBytes: cg.memoryBytes, memoryLimitBytes: UInt64(limitText?.trimmed ?? "") ?? 0,
+                cpuNanoseconds: cg.cpuNanoseconds, pids: cg.pids, diskUsedBytes: used, diskLimitBytes: total,
+                oomEvents: cg.oomKills)
+        }
+
+        public nonisolated func isAlive(_ id: SessionID) async -> Bool {
+            (try? await hello(layout.socket(id))) != nil
+        }
+
+        /// The host pid of a sandbox's init (for density and leak measurements).
+        public nonisolated func initPID(_ id: SessionID) async -> Int32? {
+            await runtime.state(id: id.rawValue)?.pid
+        }
+
+        public func recover(live: Set<SessionID>) async -> RecoveryReport {
+            var report = RecoveryReport()
+            var seen = Set<SessionID>()
+            for name in Syscalls.listDirectory(layout.sessions) {
+                guard let id = SessionID(rawValue: name) else { continue }
+                seen.insert(id)
+                if live.contains(id), await isAlive(id), let slot = readSlot(id) {
+                    slots[id] = slot
+                    report.adopted.append(id)
+                } else {
+                    await teardown(id)
+                    if live.contains(id) {
+                        report.lost.append(id)
+                    } else {
+                        report.removedOrphans.append("sandbox \(id)")
+                    }
+                }
+            }
+            for id in live.subtracting(seen) { report.lost.append(id) }
+            // Runtime state without a session directory (a crash between `run` and bookkeeping).
+            for container in await runtime.list()
+            where SessionID(rawValue: container.id).map({ !report.adopted.contains($0) }) ?? true {
+                try? await runtime.delete(id: container.id)
+                report.removedOrphans.append("runtime state \(container.id)")
+            }
+            // Cgroups of sandboxes that no longer exist.
+            for dir in CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode) {
+                for name in Syscalls.listDirectory(dir) {
+                    guard let id = SessionID(rawValue: name), !report.adopted.contains(id),
+                        Syscalls.isDirectory("\(dir)/\(name)")
+                    else { continue }
+                    if rmdir("\(dir)/\(name)") == 0 { report.removedOrphans.append("cgroup \(dir)/\(name)") }
+                }
+            }
+            if !report.lost.isEmpty || !report.removedOrphans.isEmpty || !report.adopted.isEmpty {
+                logger.info(
+                    "recovered sandboxes",
+                    metadata: [
+                        "recovery.adopted": "\(report.adopted.count)", "recovery.lost": "\(report.lost.count)",
+                        "recovery.orphans": "\(report.removedOrphans.count)",
+                    ])
+            }
+            return report
+        }
+
+        private func readSlot(_ id: SessionID) -> UInt32? {
+            struct State: Decodable { var slot: UInt32 }
+            guard let text = Syscalls.readFile("\(layout.sessionDirectory(id))/sandbox.json") else { return nil }
+            return try? JSONDecoder().decode(State.self, from: Data(text.utf8)).slot
+        }
+
+        /// Everything of one sandbox still present on the host: its directory, mounts, runtime state, cgroups
+        /// and processes. Empty after a destroy; tests and the density benchmark assert exactly that.
+        public nonisolated func leftovers(of id: SessionID) async -> [String] {
+            var found: [String] = []
+            let dir = layout.sessionDirectory(id)
+            if Syscalls.exists(dir) { found.append("directory \(dir)") }
+            found += MountTable.mountPoints(under: dir).map { "mount \($0)" }
+            if await runtime.state(id: id.rawValue) != nil { found.append("runtime state \(id)") }
+            let cgroup = "\(layout.cgroupParent)/\(id.rawValue)"
+            found += CgroupStats.directories(path: cgroup, mode: cgroupMode).map { "cgroup \($0)" }
+            for pid in Syscalls.listDirectory("/proc").compactMap({ Int32($0) }) {
+                if let text = Syscalls.readFile("/proc/\(pid)/cgroup"),
+                    text.contains(cgroup + "\n") || text.contains(cgroup + "/")
+                {
+                    found.append("process \(pid)")
+                }
+            }
+            return found
+        }
+
+        /// Removes this data directory's (empty) cgroup parents; for tests and `bench`, which use throwaway
+        /// data directories. A server keeps its parent for its whole life.
+        public nonisolated func removeCgroupParent() {
+            for dir in CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode) { rmdir(dir) }
+        }
+
+        /// What a sandbox leaves on the host, counted — used by leak checks in tests and `bench --density`.
+        public nonisolated func footprint() async -> Footprint {
+            Footprint(
+                sessionDirectories: Syscalls.listDirectory(layout.sessions).count,
+                mounts: MountTable.mountPoints(under: layout.sessions).count,
+                runtimeContainers: await runtime.list().count,
+                cgroups: CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode)
+                    .reduce(0) { total, dir in
+                        total
+                            + Syscalls.listDirectory(dir).filter {
+                                SessionID(rawValue: $0) != nil && Syscalls.isDirectory("\(dir)/\($0)")
+                            }.count
+                    })
+        }
     }
 
-    /// Removes this data directory's (empty) cgroup parents; for tests and `bench`, which use throwaway
-    /// data directories. A server keeps its parent for its whole life.
-    public nonisolated func removeCgroupParent() {
-        for dir in CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode) { rmdir(dir) }
+    /// Host resources held by sandboxes of one provider.
+    public struct Footprint: Sendable, Equatable, Codable, CustomStringConvertible {
+        public var sessionDirectories: Int
+        public var mounts: Int
+        public var runtimeContainers: Int
+        public var cgroups: Int
+        public var isEmpty: Bool { sessionDirectories == 0 && mounts == 0 && runtimeContainers == 0 && cgroups == 0 }
+        public var description: String {
+            "dirs=\(sessionDirectories) mounts=\(mounts) runtime=\(runtimeContainers) cgroups=\(cgroups)"
+        }
     }
-
-    /// What a sandbox leaves on the host, counted — used by leak checks in tests and `bench --density`.
-    public nonisolated func footprint() async -> Footprint {
-        Footprint(
-            sessionDirectories: Syscalls.listDirectory(layout.sessions).count,
-            mounts: MountTable.mountPoints(under: layout.sessions).count,
-            runtimeContainers: await runtime.list().count,
-            cgroups: CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode)
-                .reduce(0) { total, dir in
-                    total + Syscalls.listDirectory(dir).filter { SessionID(rawValue: $0) != nil && Syscalls.isDirectory("\(dir)/\($0)") }.count
-                })
-    }
-}
-
-/// Host resources held by sandboxes of one provider.
-public struct Footprint: Sendable, Equatable, Codable, CustomStringConvertible {
-    public var sessionDirectories: Int
-    public var mounts: Int
-    public var runtimeContainers: Int
-    public var cgroups: Int
-    public var isEmpty: Bool { sessionDirectories == 0 && mounts == 0 && runtimeContainers == 0 && cgroups == 0 }
-    public var description: String {
-        "dirs=\(sessionDirectories) mounts=\(mounts) runtime=\(runtimeContainers) cgroups=\(cgroups)"
-    }
-}
 #endif

@@ -1,56 +1,56 @@
 #if os(Linux)
-import PaddockCore
+    import PaddockCore
 
-/// Reads /proc/self/mountinfo, to find and count mounts below a directory (cleanup and its tests).
-public enum MountTable {
-    /// Mount points at or below `prefix`, deepest first so they can be unmounted in order.
-    public static func mountPoints(under prefix: String) -> [String] {
-        guard let text = Syscalls.readFile("/proc/self/mountinfo", limit: 16 << 20) else { return [] }
-        var points: [String] = []
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count > 4 else { continue }
-            let point = unescape(String(fields[4]))
-            if point == prefix || point.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/") {
-                points.append(point)
+    /// Reads /proc/self/mountinfo, to find and count mounts below a directory (cleanup and its tests).
+    public enum MountTable {
+        /// Mount points at or below `prefix`, deepest first so they can be unmounted in order.
+        public static func mountPoints(under prefix: String) -> [String] {
+            guard let text = Syscalls.readFile("/proc/self/mountinfo", limit: 16 << 20) else { return [] }
+            var points: [String] = []
+            for line in text.split(separator: "\n") {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+                guard fields.count > 4 else { continue }
+                let point = unescape(String(fields[4]))
+                if point == prefix || point.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/") {
+                    points.append(point)
+                }
             }
+            return points.sorted { $0.count > $1.count }
         }
-        return points.sorted { $0.count > $1.count }
-    }
 
-    /// The filesystem type of the mount whose mount point is exactly `path` (the last one wins, as the
-    /// kernel shows the top of a stack).
-    public static func filesystemType(at path: String) -> String? {
-        guard let text = Syscalls.readFile("/proc/self/mountinfo", limit: 16 << 20) else { return nil }
-        var found: String?
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count > 4, unescape(String(fields[4])) == path,
-                let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count
-            else { continue }
-            found = String(fields[dash + 1])
-        }
-        return found
-    }
-
-    /// mountinfo escapes space, tab, newline and backslash as octal.
-    static func unescape(_ s: String) -> String {
-        guard s.contains("\\") else { return s }
-        var out = [UInt8]()
-        let bytes = Array(s.utf8)
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count,
-                let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
-            {
-                out.append(v)
-                i += 4
-            } else {
-                out.append(bytes[i])
-                i += 1
+        /// The filesystem type of the mount whose mount point is exactly `path` (the last one wins, as the
+        /// kernel shows the top of a stack).
+        public static func filesystemType(at path: String) -> String? {
+            guard let text = Syscalls.readFile("/proc/self/mountinfo", limit: 16 << 20) else { return nil }
+            var found: String?
+            for line in text.split(separator: "\n") {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+                guard fields.count > 4, unescape(String(fields[4])) == path,
+                    let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count
+                else { continue }
+                found = String(fields[dash + 1])
             }
+            return found
         }
-        return String(decoding: out, as: UTF8.self)
+
+        /// mountinfo escapes space, tab, newline and backslash as octal.
+        static func unescape(_ s: String) -> String {
+            guard s.contains("\\") else { return s }
+            var out = [UInt8]()
+            let bytes = Array(s.utf8)
+            var i = 0
+            while i < bytes.count {
+                if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count,
+                    let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
+                {
+                    out.append(v)
+                    i += 4
+                } else {
+                    out.append(bytes[i])
+                    i += 1
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
     }
-}
 #endif

@@ -1,87 +1,89 @@
 #if os(Linux)
-import Foundation
-import PaddockCore
+    import Foundation
+    import PaddockCore
 
-/// Drives an OCI runtime binary (runc, crun or runsc) with its own state directory, so Paddock's
-/// containers never mix with anyone else's.
-public struct OCIRuntime: Sendable {
-    public enum Kind: String, Sendable, Codable { case runc, crun, runsc }
+    /// Drives an OCI runtime binary (runc, crun or runsc) with its own state directory, so Paddock's
+    /// containers never mix with anyone else's.
+    public struct OCIRuntime: Sendable {
+        public enum Kind: String, Sendable, Codable { case runc, crun, runsc }
 
-    public var kind: Kind
-    public var binary: String
-    /// `--root`: where the runtime keeps container state.
-    public var stateRoot: String
-    /// Extra global flags (runsc: `--platform=ptrace`, `--network=none`).
-    public var globalFlags: [String]
+        public var kind: Kind
+        public var binary: String
+        /// `--root`: where the runtime keeps container state.
+        public var stateRoot: String
+        /// Extra global flags (runsc: `--platform=ptrace`, `--network=none`).
+        public var globalFlags: [String]
 
-    public init(kind: Kind, binary: String, stateRoot: String, globalFlags: [String] = []) {
-        self.kind = kind
-        self.binary = binary
-        self.stateRoot = stateRoot
-        self.globalFlags = globalFlags
-    }
-
-    private func args(_ rest: [String], log: String? = nil) -> [String] {
-        var a = ["--root", stateRoot]
-        if let log { a += ["--log", log, "--log-format", "json"] }
-        return a + globalFlags + rest
-    }
-
-    /// Creates and starts the container detached; returns when its first process is running.
-    public func run(id: SessionID, bundle: String, log: String, stderrFile: String) async throws(PaddockError) {
-        let status = try await HostCommand.runDetached(
-            binary, args(["run", "--detach", "--bundle", bundle, id.rawValue], log: log), stderrFile: stderrFile)
-        guard status == 0 else {
-            let reason = Self.lastError(inLog: log) ?? Syscalls.readFile(stderrFile)?.trimmed ?? "no output"
-            throw .unavailable("\(kind.rawValue) could not start the sandbox: \(reason)")
+        public init(kind: Kind, binary: String, stateRoot: String, globalFlags: [String] = []) {
+            self.kind = kind
+            self.binary = binary
+            self.stateRoot = stateRoot
+            self.globalFlags = globalFlags
         }
-    }
 
-    /// Kills and removes the container. Succeeds when it does not exist.
-    public func delete(id: String) async throws(PaddockError) {
-        let r = try await HostCommand.run(binary, args(["delete", "--force", id]))
-        if !r.succeeded && !r.stderr.contains("does not exist") && !r.stderr.contains("not exist") {
-            throw .internal("\(kind.rawValue) delete \(id) failed: \(r.stderr.trimmed)")
+        private func args(_ rest: [String], log: String? = nil) -> [String] {
+            var a = ["--root", stateRoot]
+            if let log { a += ["--log", log, "--log-format", "json"] }
+            return a + globalFlags + rest
         }
-    }
 
-    public struct ContainerState: Decodable, Sendable {
-        public var id: String
-        public var pid: Int32?
-        public var status: String
-    }
-
-    /// The runtime's view of one container, nil when it does not exist.
-    public func state(id: String) async -> ContainerState? {
-        guard let r = try? await HostCommand.run(binary, args(["state", id])), r.succeeded else { return nil }
-        return try? JSONDecoder().decode(ContainerState.self, from: Data(r.stdout.utf8))
-    }
-
-    /// Every container in this state root.
-    public func list() async -> [ContainerState] {
-        guard let r = try? await HostCommand.run(binary, args(["list", "--format", "json"])), r.succeeded else {
-            return []
-        }
-        return (try? JSONDecoder().decode([ContainerState]?.self, from: Data(r.stdout.utf8))) ?? [] ?? []
-    }
-
-    /// The last error message in a runtime's JSON log.
-    static func lastError(inLog path: String) -> String? {
-        guard let text = Syscalls.readFile(path) else { return nil }
-        struct Line: Decodable {
-            var level: String?
-            var msg: String?
-        }
-        for line in text.split(separator: "\n").reversed() {
-            if let l = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)), l.level == "error", let msg = l.msg {
-                return msg
+        /// Creates and starts the container detached; returns when its first process is running.
+        public func run(id: SessionID, bundle: String, log: String, stderrFile: String) async throws(PaddockError) {
+            let status = try await HostCommand.runDetached(
+                binary, args(["run", "--detach", "--bundle", bundle, id.rawValue], log: log), stderrFile: stderrFile)
+            guard status == 0 else {
+                let reason = Self.lastError(inLog: log) ?? Syscalls.readFile(stderrFile)?.trimmed ?? "no output"
+                throw .unavailable("\(kind.rawValue) could not start the sandbox: \(reason)")
             }
         }
-        return nil
-    }
-}
 
-extension String {
-    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
-}
+        /// Kills and removes the container. Succeeds when it does not exist.
+        public func delete(id: String) async throws(PaddockError) {
+            let r = try await HostCommand.run(binary, args(["delete", "--force", id]))
+            if !r.succeeded && !r.stderr.contains("does not exist") && !r.stderr.contains("not exist") {
+                throw .internal("\(kind.rawValue) delete \(id) failed: \(r.stderr.trimmed)")
+            }
+        }
+
+        public struct ContainerState: Decodable, Sendable {
+            public var id: String
+            public var pid: Int32?
+            public var status: String
+        }
+
+        /// The runtime's view of one container, nil when it does not exist.
+        public func state(id: String) async -> ContainerState? {
+            guard let r = try? await HostCommand.run(binary, args(["state", id])), r.succeeded else { return nil }
+            return try? JSONDecoder().decode(ContainerState.self, from: Data(r.stdout.utf8))
+        }
+
+        /// Every container in this state root.
+        public func list() async -> [ContainerState] {
+            guard let r = try? await HostCommand.run(binary, args(["list", "--format", "json"])), r.succeeded else {
+                return []
+            }
+            return (try? JSONDecoder().decode([ContainerState]?.self, from: Data(r.stdout.utf8))) ?? [] ?? []
+        }
+
+        /// The last error message in a runtime's JSON log.
+        static func lastError(inLog path: String) -> String? {
+            guard let text = Syscalls.readFile(path) else { return nil }
+            struct Line: Decodable {
+                var level: String?
+                var msg: String?
+            }
+            for line in text.split(separator: "\n").reversed() {
+                if let l = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)), l.level == "error",
+                    let msg = l.msg
+                {
+                    return msg
+                }
+            }
+            return nil
+        }
+    }
+
+    extension String {
+        var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
 #endif

@@ -1,62 +1,67 @@
 #if os(Linux)
-import Glibc
-import PaddockCore
+    import Glibc
+    import PaddockCore
 
-/// Where the local provider keeps things under the data directory.
-struct ProviderLayout: Sendable {
-    let dataDirectory: String
-    var sessions: String { "\(dataDirectory)/sessions" }
-    var runtimeState: String { "\(dataDirectory)/runtime" }
-    var templates: String { "\(dataDirectory)/templates" }
-    var bin: String { "\(dataDirectory)/bin" }
-    /// Cgroup parent of this data directory's sandboxes: `/paddock-<hash of the data dir>`, so two servers
-    /// (or test runs) on one host never see or clean up each other's cgroups.
-    var cgroupParent: String {
-        var hash: UInt32 = 2_166_136_261
-        for b in dataDirectory.utf8 { hash = (hash ^ UInt32(b)) &* 16_777_619 }
-        return "/paddock-" + String(hash, radix: 16)
-    }
+    /// Where the local provider keeps things under the data directory.
+    struct ProviderLayout: Sendable {
+        let dataDirectory: String
+        var sessions: String { "\(dataDirectory)/sessions" }
+        var runtimeState: String { "\(dataDirectory)/runtime" }
+        var templates: String { "\(dataDirectory)/templates" }
+        var bin: String { "\(dataDirectory)/bin" }
+        /// Cgroup parent of this data directory's sandboxes: `/paddock-<hash of the data dir>`, so two servers
+        /// (or test runs) on one host never see or clean up each other's cgroups.
+        var cgroupParent: String {
+            var hash: UInt32 = 2_166_136_261
+            for b in dataDirectory.utf8 { hash = (hash ^ UInt32(b)) &* 16_777_619 }
+            return "/paddock-" + String(hash, radix: 16)
+        }
 
-    func sessionDirectory(_ id: SessionID) -> String { "\(sessions)/\(id.rawValue)" }
-    func socket(_ id: SessionID) -> String { "\(sessionDirectory(id))/run/init.sock" }
+        func sessionDirectory(_ id: SessionID) -> String { "\(sessions)/\(id.rawValue)" }
+        func socket(_ id: SessionID) -> String { "\(sessionDirectory(id))/run/init.sock" }
 
-    /// Creates the directories. They are traversable (o+x) but not listable by others, because the runtime
-    /// resolves bundle paths as the sandbox's unprivileged host uid.
-    func prepare() throws(PaddockError) {
-        try Syscalls.makeDirectory(dataDirectory, mode: 0o711)
-        for d in [sessions, templates, bin] { try Syscalls.makeDirectory(d, mode: 0o711) }
-        try Syscalls.makeDirectory(runtimeState, mode: 0o700)
-        var dir = dataDirectory
-        // Every ancestor must be traversable by the sandbox's mapped root for the runtime to reach the bundle.
-        while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
-            dir = String(dir[..<slash])
-            var st = stat()
-            if fstatat(AT_FDCWD, dir, &st, 0) == 0, st.st_mode & 0o001 == 0 {
-                throw .unavailable(
-                    "\(dir) is not traversable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); "
-                        + "choose a --data-dir whose parents are, or chmod o+x \(dir)")
+        /// Creates the directories. They are traversable (o+x) but not listable by others, because the runtime
+        /// resolves bundle paths as the sandbox's unprivileged host uid.
+        func prepare() throws(PaddockError) {
+            try Syscalls.makeDirectory(dataDirectory, mode: 0o711)
+            for d in [sessions, templates, bin] { try Syscalls.makeDirectory(d, mode: 0o711) }
+            try Syscalls.makeDirectory(runtimeState, mode: 0o700)
+            var dir = dataDirectory
+            // Every ancestor must be traversable by the sandbox's mapped root for the runtime to reach the bundle.
+            while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
+                dir = String(dir[..<slash])
+                var st = stat()
+                if fstatat(AT_FDCWD, dir, &st, 0) == 0, st.st_mode & 0o001 == 0 {
+                    throw .unavailable(
+                        "\(dir) is not traversable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); "
+                            + "choose a --data-dir whose parents are, or chmod o+x \(dir)")
+                }
             }
         }
-    }
 
-    /// Copies paddock-init into the data directory (read-only, root-owned) so sandboxes bind-mount a file
-    /// that a rebuild of the source tree never changes under them. The copy is named by the source's size
-    /// and modification time: a new build gets a new file, and running sandboxes keep the old one.
-    func installInit(from source: String) async throws(PaddockError) -> String {
-        var st = stat()
-        guard fstatat(AT_FDCWD, source, &st, 0) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw .unavailable("paddock-init was not found at \(source); build it (`swift build`) or pass --init-binary")
+        /// Copies paddock-init into the data directory (read-only, root-owned) so sandboxes bind-mount a file
+        /// that a rebuild of the source tree never changes under them. The copy is named by the source's size
+        /// and modification time: a new build gets a new file, and running sandboxes keep the old one.
+        func installInit(from source: String) async throws(PaddockError) -> String {
+            var st = stat()
+            guard fstatat(AT_FDCWD, source, &st, 0) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                throw .unavailable(
+                    "paddock-init was not found at \(source); build it (`swift build`) or pass --init-binary")
+            }
+            let stamp = "\(st.st_size)-\(st.st_mtim.tv_sec)-\(st.st_mtim.tv_nsec)"
+            let target = "\(bin)/paddock-init-\(stamp)"
+            if Syscalls.exists(target) { return target }
+            guard let cp = HostCommand.find("cp") else {
+                throw .unavailable("cp is missing on the host; install coreutils")
+            }
+            let staging = target + ".tmp-\(getpid())"
+            let copy = try await HostCommand.run(cp, [source, staging])
+            guard copy.succeeded else {
+                throw .unavailable("could not copy \(source) to \(staging): \(copy.stderr.trimmed)")
+            }
+            try Syscalls.check("making \(staging) executable") { chmod(staging, 0o755) }
+            try Syscalls.check("installing \(target)") { Glibc.rename(staging, target) }
+            return target
         }
-        let stamp = "\(st.st_size)-\(st.st_mtim.tv_sec)-\(st.st_mtim.tv_nsec)"
-        let target = "\(bin)/paddock-init-\(stamp)"
-        if Syscalls.exists(target) { return target }
-        guard let cp = HostCommand.find("cp") else { throw .unavailable("cp is missing on the host; install coreutils") }
-        let staging = target + ".tmp-\(getpid())"
-        let copy = try await HostCommand.run(cp, [source, staging])
-        guard copy.succeeded else { throw .unavailable("could not copy \(source) to \(staging): \(copy.stderr.trimmed)") }
-        try Syscalls.check("making \(staging) executable") { chmod(staging, 0o755) }
-        try Syscalls.check("installing \(target)") { Glibc.rename(staging, target) }
-        return target
     }
-}
 #endif

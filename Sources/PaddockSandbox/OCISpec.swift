@@ -86,7 +86,9 @@ public struct OCIProcess: Codable, Sendable, Equatable {
     }
 
     /// `KEY=<redacted>` for every entry.
-    public var redactedEnv: [String] { env.map { ($0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? "") + "=<redacted>" } }
+    public var redactedEnv: [String] {
+        env.map { ($0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? "") + "=<redacted>" }
+    }
 }
 
 public struct OCIRoot: Codable, Sendable, Equatable {

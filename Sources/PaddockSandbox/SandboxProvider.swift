@@ -138,7 +138,9 @@ public protocol SandboxProvider: Sendable {
     func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle
     func listProcesses(_ id: SessionID) async throws -> [WireProcessInfo]
 
-    func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws -> AsyncThrowingStream<[UInt8], any Error>
+    func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws -> AsyncThrowingStream<
+        [UInt8], any Error
+    >
     func writeFile(
         _ id: SessionID, path: String, mode: UInt32, user: SandboxUser, append: Bool,
         data: AsyncThrowingStream<[UInt8], any Error>

@@ -84,7 +84,8 @@ public struct SandboxSpecBuilder: Sendable {
             .init(
                 destination: "/dev/shm", type: "tmpfs", source: "shm",
                 options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
-            .init(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
+            .init(
+                destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
             .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
             // The sandbox's own cgroups (a cgroup namespace hides the host's), read-only: runtimes such as the
             // JVM and Go size their heaps and thread pools from these limits.
@@ -120,7 +121,8 @@ public struct SandboxSpecBuilder: Sendable {
         let resources = OCILinux.Resources(
             memory: .init(limit: Int64(clamping: limits.memory.bytes)),
             cpu: .init(
-                shares: UInt64(max(2, (limits.cpus * 1024).rounded())), quota: Int64((limits.cpus * Double(period)).rounded()),
+                shares: UInt64(max(2, (limits.cpus * 1024).rounded())),
+                quota: Int64((limits.cpus * Double(period)).rounded()),
                 period: period),
             pids: .init(limit: Int64(limits.pids)))
 

@@ -86,7 +86,9 @@ public enum SeccompProfile {
                 args: [.init(index: 0, value: afVsock, op: "SCMP_CMP_NE")]))
         for p in allowedPersonalities {
             rules.append(
-                .init(names: ["personality"], action: "SCMP_ACT_ALLOW", args: [.init(index: 0, value: p, op: "SCMP_CMP_EQ")]))
+                .init(
+                    names: ["personality"], action: "SCMP_ACT_ALLOW",
+                    args: [.init(index: 0, value: p, op: "SCMP_CMP_EQ")]))
         }
         return OCILinux.Seccomp(
             defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: eperm,

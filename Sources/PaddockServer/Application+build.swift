@@ -20,12 +20,15 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// The router of the `/v1` API. Tests call it in-process; production wraps it in `buildApplication`.
-public func buildRouter(sessions: SessionService, tokens: TokenService, configuration: ServerConfiguration) -> Router<PaddockRequestContext> {
+public func buildRouter(sessions: SessionService, tokens: TokenService, configuration: ServerConfiguration) -> Router<
+    PaddockRequestContext
+> {
     let router = Router(context: PaddockRequestContext.self)
     router.middlewares.add(ErrorMiddleware())
     router.middlewares.add(TokenAuthMiddleware(tokens: tokens))
     router.get("/v1/health") { _, _ -> HealthBody in
-        HealthBody(status: "ok", version: paddockVersion, sessions: (try? await sessions.list(includeEnded: false).count) ?? 0)
+        HealthBody(
+            status: "ok", version: paddockVersion, sessions: (try? await sessions.list(includeEnded: false).count) ?? 0)
     }
     let group = router.group("/v1/sessions")
     SessionController(sessions: sessions).addRoutes(to: group)

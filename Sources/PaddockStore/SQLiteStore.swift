@@ -53,7 +53,9 @@ public final class SQLiteStore: Store {
     public func insertSession(_ session: Session) async throws {
         let row = try SessionRow(session)
         try await pool.write { db in
-            do { try row.insert(db) } catch let e as DatabaseError where e.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            do { try row.insert(db) } catch let e as DatabaseError
+                where e.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+            {
                 throw PaddockError.conflict("a session with id \(session.id) already exists")
             }
         }

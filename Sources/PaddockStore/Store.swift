@@ -11,7 +11,8 @@ public struct StoredToken: Sendable, Equatable {
     public var expiresAt: Date?
     public var revokedAt: Date?
 
-    public init(id: String, hash: String, name: String, createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil) {
+    public init(id: String, hash: String, name: String, createdAt: Date, expiresAt: Date? = nil, revokedAt: Date? = nil)
+    {
         self.id = id
         self.hash = hash
         self.name = name

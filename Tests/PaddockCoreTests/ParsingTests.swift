@@ -17,7 +17,8 @@ struct ByteSizeTests {
             try ByteSize(parsing: text)
         } throws: { error in
             let e = error as? PaddockError
-            return e?.code == .invalidArgument && (e?.message.contains("MiB") ?? false || e?.message.contains("large") ?? false)
+            return e?.code == .invalidArgument
+                && (e?.message.contains("MiB") ?? false || e?.message.contains("large") ?? false)
         }
     }
 
@@ -91,7 +92,8 @@ struct SessionSpecTests {
     @Test func descriptionNeverContainsEnvironmentValues() {
         let secret = "sk-live-0123456789abcdef"
         let spec = SessionSpec(env: ["API_KEY": secret, "OTHER": "v"])
-        let session = Session(id: .random(), state: .running, spec: spec, createdAt: .init(), updatedAt: .init(), expiresAt: nil)
+        let session = Session(
+            id: .random(), state: .running, spec: spec, createdAt: .init(), updatedAt: .init(), expiresAt: nil)
         #expect(!"\(spec)".contains(secret))
         #expect(!"\(session)".contains(secret))
         #expect("\(spec)".contains("API_KEY"))

@@ -18,7 +18,8 @@ struct APITests {
         let dir = stack?.dataDirectory ?? TestHost.makeDataDirectory("api")
         defer { if stack == nil { TestHost.removeDataDirectory(dir) } }
         let store = try stack?.store ?? SQLiteStore(path: dir + "/paddock.sqlite")
-        let sessions = stack?.sessions ?? SessionService(store: store, providers: [:], logger: TestHost.quietLogger("api"))
+        let sessions =
+            stack?.sessions ?? SessionService(store: store, providers: [:], logger: TestHost.quietLogger("api"))
         let tokens = TokenService(store: store)
         let token = try await tokens.issue(name: "test")
         let router = buildRouter(
@@ -46,10 +47,12 @@ struct APITests {
                 #expect(e.error.code == "unauthenticated")
                 #expect(e.error.message.contains("PADDOCK_TOKEN"))
             }
-            try await client.execute(uri: "/v1/sessions", method: .get, headers: [.authorization: "Bearer pdk_wrong"]) { r in
+            try await client.execute(uri: "/v1/sessions", method: .get, headers: [.authorization: "Bearer pdk_wrong"]) {
+                r in
                 #expect(r.status == .unauthorized)
             }
-            try await client.execute(uri: "/v1/sessions", method: .get, headers: [.authorization: "Bearer \(token)"]) { r in
+            try await client.execute(uri: "/v1/sessions", method: .get, headers: [.authorization: "Bearer \(token)"]) {
+                r in
                 #expect(r.status == .ok)
             }
         }
@@ -67,7 +70,8 @@ struct APITests {
     func badCreateRequestsAreClearErrors(body: String, mentions: String) async throws {
         try await Self.withApp { client, token in
             try await client.execute(
-                uri: "/v1/sessions", method: .post, headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
+                uri: "/v1/sessions", method: .post,
+                headers: [.authorization: "Bearer \(token)", .contentType: "application/json"],
                 body: ByteBuffer(string: body)
             ) { r in
                 #expect(r.status == .badRequest)
@@ -76,7 +80,9 @@ struct APITests {
                 #expect(e.error.message.contains(mentions), "\(e.error.message)")
             }
             // Nothing half-created.
-            try await client.execute(uri: "/v1/sessions?all=true", method: .get, headers: [.authorization: "Bearer \(token)"]) { r in
+            try await client.execute(
+                uri: "/v1/sessions?all=true", method: .get, headers: [.authorization: "Bearer \(token)"]
+            ) { r in
                 let list = try APICoding.decoder().decode(SessionListBody.self, from: Data(r.body.readableBytesView))
                 #expect(list.sessions.isEmpty)
             }
@@ -100,7 +106,8 @@ struct APITests {
                 let auth: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
                 let created = try await client.execute(
                     uri: "/v1/sessions", method: .post, headers: auth,
-                    body: try Self.json(CreateSessionBody(name: "api", env: ["SECRET_TOKEN": "value-never-returned"], ttl: "10m"))
+                    body: try Self.json(
+                        CreateSessionBody(name: "api", env: ["SECRET_TOKEN": "value-never-returned"], ttl: "10m"))
                 ) { r in
                     #expect(r.status == .created)
                     #expect(!String(buffer: r.body).contains("value-never-returned"))
@@ -117,8 +124,10 @@ struct APITests {
                         try? APICoding.decoder().decode(ExecEventBody.self, from: Data($0.utf8))
                     }
                     #expect(events.first?.type == .started)
-                    #expect(events.contains { $0.type == .stdout && $0.data == Data("out\n".utf8).base64EncodedString() })
-                    #expect(events.contains { $0.type == .stderr && $0.data == Data("err\n".utf8).base64EncodedString() })
+                    #expect(
+                        events.contains { $0.type == .stdout && $0.data == Data("out\n".utf8).base64EncodedString() })
+                    #expect(
+                        events.contains { $0.type == .stderr && $0.data == Data("err\n".utf8).base64EncodedString() })
                     #expect(events.last == ExecEventBody(type: .exit, code: 7, oomKilled: false, timedOut: false))
                 }
                 try await client.execute(
@@ -141,7 +150,8 @@ struct APITests {
                     #expect(r.status == .ok)
                 }
                 try await client.execute(
-                    uri: "/v1/sessions/\(created.id)/exec", method: .post, headers: auth, body: try Self.json(ExecBody(cmd: ["true"]))
+                    uri: "/v1/sessions/\(created.id)/exec", method: .post, headers: auth,
+                    body: try Self.json(ExecBody(cmd: ["true"]))
                 ) { r in
                     #expect(r.status == .conflict)
                 }
@@ -162,7 +172,9 @@ struct APITests {
                     let info = try APICoding.decoder().decode(FileInfoBody.self, from: Data(r.body.readableBytesView))
                     #expect(info.path == "/workspace/notes/hello.txt" && info.size == 9 && info.mode == "600")
                 }
-                try await client.execute(uri: "/v1/sessions/\(s.id)/files?path=/workspace/notes/hello.txt", method: .get, headers: auth) { r in
+                try await client.execute(
+                    uri: "/v1/sessions/\(s.id)/files?path=/workspace/notes/hello.txt", method: .get, headers: auth
+                ) { r in
                     #expect(r.status == .ok)
                     #expect(String(buffer: r.body) == "hi there\n")
                 }
@@ -177,10 +189,14 @@ struct APITests {
                 }
                 let leftover = try await stack.sessions.sh(s.id, "ls -A /workspace")
                 #expect(leftover.stdout == "notes\n", "no partial upload: \(leftover.stdout)")
-                try await client.execute(uri: "/v1/sessions/\(s.id)/files?path=missing.txt", method: .get, headers: auth) { r in
+                try await client.execute(
+                    uri: "/v1/sessions/\(s.id)/files?path=missing.txt", method: .get, headers: auth
+                ) { r in
                     #expect(r.status == .notFound)
                 }
-                try await client.execute(uri: "/v1/sessions/\(s.id)/files/list?path=/workspace&depth=2", method: .get, headers: auth) { r in
+                try await client.execute(
+                    uri: "/v1/sessions/\(s.id)/files/list?path=/workspace&depth=2", method: .get, headers: auth
+                ) { r in
                     let list = try APICoding.decoder().decode(FileListBody.self, from: Data(r.body.readableBytesView))
                     #expect(list.entries.map(\.path) == ["/workspace/notes", "/workspace/notes/hello.txt"])
                 }

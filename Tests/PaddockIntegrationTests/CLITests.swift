@@ -23,7 +23,9 @@ struct CLITests {
         func start() async throws {
             process = Process()
             process.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
-            process.arguments = ["server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"]
+            process.arguments = [
+                "server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning",
+            ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()
@@ -123,11 +125,13 @@ struct CLITests {
             let missing = try await CLI.run(["run", "--", "no-such-tool"], server: server)
             #expect(missing.status == 127)
             #expect(missing.stderr.contains("no-such-tool"))
-            let piped = try await CLI.run(["run", "--", "tr", "a-z", "A-Z"], server: server, stdin: "forwarded stdin\n")
+            let piped = try await CLI.run(
+                ["run", "--", "tr", "a-z", "A-Z"], server: server, stdin: "forwarded stdin\n")
             #expect(piped.stdout == "FORWARDED STDIN\n" && piped.status == 0)
             let timedOut = try await CLI.run(["run", "--timeout", "1s", "--", "sleep", "30"], server: server)
             #expect(timedOut.status == 124 && timedOut.stderr.contains("timeout"))
-            let oom = try await CLI.run(["run", "--memory", "48MiB", "--", "python3", "-c", "b = bytearray(400 << 20)"], server: server)
+            let oom = try await CLI.run(
+                ["run", "--memory", "48MiB", "--", "python3", "-c", "b = bytearray(400 << 20)"], server: server)
             #expect(oom.status == 137 && oom.stderr.contains("out of memory"))
             // Every `run` destroyed its sandbox.
             let list = try await CLI.run(["session", "list", "--json"], server: server)
@@ -158,28 +162,42 @@ struct CLITests {
     @Test func sessionsExecFilesAndCopy() async throws {
         try await Self.withServer { server in
             let created = try await CLI.run(
-                ["session", "create", "--name", "demo", "--ttl", "30m", "--env", "GREETING=hi", "--memory", "256MiB", "--json"],
+                [
+                    "session", "create", "--name", "demo", "--ttl", "30m", "--env", "GREETING=hi", "--memory", "256MiB",
+                    "--json",
+                ],
                 server: server)
             #expect(created.status == 0, "\(created.stderr)")
             let session = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8))
             #expect(session.state == "running" && session.limits.memory == "256MiB" && session.name == "demo")
 
-            #expect(try await CLI.run(["exec", session.id, "--", "sh", "-c", "echo $GREETING > greeting.txt"], server: server).status == 0)
+            #expect(
+                try await CLI.run(
+                    ["exec", session.id, "--", "sh", "-c", "echo $GREETING > greeting.txt"], server: server
+                ).status == 0)
             let cat = try await CLI.run(["exec", session.id, "--", "cat", "/workspace/greeting.txt"], server: server)
             #expect(cat.stdout == "hi\n")
-            let tty = try await CLI.run(["exec", "--tty", session.id, "--", "sh", "-c", "tty; stty size"], server: server)
+            let tty = try await CLI.run(
+                ["exec", "--tty", session.id, "--", "sh", "-c", "tty; stty size"], server: server)
             #expect(tty.stdout.contains("/dev/pts/"), "\(tty.stdout)")
 
             let local = server.dataDirectory + "/local"
             try FileManager.default.createDirectory(atPath: local + "/tree/sub", withIntermediateDirectories: true)
             try Data("alpha\n".utf8).write(to: URL(fileURLWithPath: local + "/tree/a.txt"))
             try Data("beta\n".utf8).write(to: URL(fileURLWithPath: local + "/tree/sub/b.txt"))
-            #expect(try await CLI.run(["cp", "-r", local + "/tree", "\(session.id):/workspace/tree"], server: server).status == 0)
-            let listing = try await CLI.run(["exec", session.id, "--", "sh", "-c", "cat tree/a.txt tree/sub/b.txt"], server: server)
+            #expect(
+                try await CLI.run(["cp", "-r", local + "/tree", "\(session.id):/workspace/tree"], server: server).status
+                    == 0)
+            let listing = try await CLI.run(
+                ["exec", session.id, "--", "sh", "-c", "cat tree/a.txt tree/sub/b.txt"], server: server)
             #expect(listing.stdout == "alpha\nbeta\n")
-            #expect(try await CLI.run(["cp", "\(session.id):/workspace/greeting.txt", local + "/back.txt"], server: server).status == 0)
+            #expect(
+                try await CLI.run(["cp", "\(session.id):/workspace/greeting.txt", local + "/back.txt"], server: server)
+                    .status == 0)
             #expect(try String(contentsOfFile: local + "/back.txt", encoding: .utf8) == "hi\n")
-            #expect(try await CLI.run(["cp", "-r", "\(session.id):/workspace/tree", local + "/tree-back"], server: server).status == 0)
+            #expect(
+                try await CLI.run(["cp", "-r", "\(session.id):/workspace/tree", local + "/tree-back"], server: server)
+                    .status == 0)
             #expect(try String(contentsOfFile: local + "/tree-back/sub/b.txt", encoding: .utf8) == "beta\n")
             let missing = try await CLI.run(["cp", "\(session.id):/workspace/nope", local + "/x"], server: server)
             #expect(missing.status == 1 && missing.stderr.contains("nope"))
@@ -223,7 +241,8 @@ struct CLITests {
         try await Self.withServer { server in
             let created = try await CLI.run(["session", "create", "--json"], server: server)
             let id = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8)).id
-            #expect(try await CLI.run(["exec", id, "--", "sh", "-c", "echo survived > state"], server: server).status == 0)
+            #expect(
+                try await CLI.run(["exec", id, "--", "sh", "-c", "echo survived > state"], server: server).status == 0)
             server.crash()
             try await server.start()
             let after = try await CLI.run(["exec", id, "--", "cat", "state"], server: server)

@@ -30,7 +30,9 @@ struct LifecycleTests {
             #expect(r.stdout == "first\nsecond\n")
             let arrivals = r.stdoutArrivals
             #expect(arrivals.count == 2)
-            if arrivals.count == 2 { #expect(arrivals[1] - arrivals[0] > .milliseconds(800), "first line arrived before the sleep ended") }
+            if arrivals.count == 2 {
+                #expect(arrivals[1] - arrivals[0] > .milliseconds(800), "first line arrived before the sleep ended")
+            }
         }
     }
 
@@ -70,7 +72,9 @@ struct LifecycleTests {
             let listing = try await provider.listDirectory(s.id, path: "/workspace/d", depth: 1, user: .user)
             #expect(listing.map(\.name) == ["a.txt", "b.bin"])
             #expect(try await stack.sessions.sh(s.id, "sha256sum < /workspace/d/b.bin | cut -c1-8").status.code == 0)
-            await #expect(throws: PaddockError.self) { _ = try await provider.stat(s.id, path: "/workspace/nope", user: .user) }
+            await #expect(throws: PaddockError.self) {
+                _ = try await provider.stat(s.id, path: "/workspace/nope", user: .user)
+            }
         }
     }
 
@@ -92,7 +96,9 @@ struct LifecycleTests {
 
     @Test func aFailedStartLeavesNothingBehind() async throws {
         try await withTestStack("life-fail") { stack in
-            await #expect(throws: PaddockError.self) { _ = try await stack.sessions.create(SessionSpec(template: "no-such-template")) }
+            await #expect(throws: PaddockError.self) {
+                _ = try await stack.sessions.create(SessionSpec(template: "no-such-template"))
+            }
             #expect(await stack.provider.footprint().isEmpty)
             let failed = try await stack.sessions.list(includeEnded: true)
             #expect(failed.count == 1 && failed.first?.state == .failed)

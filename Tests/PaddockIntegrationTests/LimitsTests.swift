@@ -13,7 +13,8 @@ struct LimitsTests {
             var spec = SessionSpec()
             spec.limits.memory = .mebibytes(64)
             let s = try await stack.sessions.create(spec)
-            let r = try await stack.sessions.run(s.id, ["python3", "-c", "x = bytearray(512 * 1024 * 1024); print('survived')"])
+            let r = try await stack.sessions.run(
+                s.id, ["python3", "-c", "x = bytearray(512 * 1024 * 1024); print('survived')"])
             #expect(r.status.signal == 9)
             #expect(r.status.code == 137)
             #expect(r.status.outOfMemory)
@@ -83,14 +84,17 @@ struct LimitsTests {
             var spec = SessionSpec()
             spec.limits.disk = .mebibytes(16)
             let s = try await stack.sessions.create(spec)
-            let r = try await stack.sessions.sh(s.id, "dd if=/dev/zero of=/workspace/fill bs=1M count=64 2>&1; echo rc=$?")
+            let r = try await stack.sessions.sh(
+                s.id, "dd if=/dev/zero of=/workspace/fill bs=1M count=64 2>&1; echo rc=$?")
             #expect(r.stdout.contains("No space left on device"))
             #expect(!r.stdout.contains("rc=0"))
             let stats = try await stack.sessions.stats(s.id)
             #expect(stats.diskLimitBytes == 16 << 20)
             #expect(stats.diskUsedBytes >= 15 << 20)
             // Freeing space makes the sandbox usable again.
-            #expect(try await stack.sessions.sh(s.id, "rm /workspace/fill && echo ok > /workspace/f && cat /workspace/f").stdout == "ok\n")
+            #expect(
+                try await stack.sessions.sh(s.id, "rm /workspace/fill && echo ok > /workspace/f && cat /workspace/f")
+                    .stdout == "ok\n")
         }
     }
 

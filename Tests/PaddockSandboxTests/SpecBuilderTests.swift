@@ -34,7 +34,9 @@ struct SpecBuilderTests {
         let caps = try #require(p.capabilities)
         #expect(Set(caps.bounding) == Set(SandboxSpecBuilder.initCapabilities))
         #expect(caps.ambient.isEmpty && caps.inheritable.isEmpty)
-        for dangerous in ["CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_MODULE", "CAP_NET_RAW", "CAP_MKNOD"] {
+        for dangerous in [
+            "CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_MODULE", "CAP_NET_RAW", "CAP_MKNOD",
+        ] {
             #expect(!caps.bounding.contains(dangerous))
         }
         #expect(p.args.first == SandboxLayout.initPath)

@@ -19,10 +19,12 @@ public enum TestHost {
 
     /// Directory of the test binary; `swift build` puts `paddock` and `paddock-init` there too.
     public static var buildDirectory: String {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
         // On Linux the runner is `<build>/<package>PackageTests.xctest`; elsewhere a bundle inside <build>.
-        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("paddock-init").path), url.path != "/" {
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("paddock-init").path), url.path != "/"
+        {
             url.deleteLastPathComponent()
         }
         return url.path
@@ -66,8 +68,11 @@ public struct TestStack: Sendable {
             dataDirectory: dir, initBinary: TestHost.initBinary, capabilities: await TestHost.capabilities(),
             logger: TestHost.quietLogger("test.provider"))
         let store = try SQLiteStore(path: dir + "/paddock.sqlite")
-        let sessions = SessionService(store: store, providers: ["local": provider], logger: TestHost.quietLogger("test.sessions"))
-        return TestStack(dataDirectory: dir, provider: provider, store: store, sessions: sessions, tokens: TokenService(store: store))
+        let sessions = SessionService(
+            store: store, providers: ["local": provider], logger: TestHost.quietLogger("test.sessions"))
+        return TestStack(
+            dataDirectory: dir, provider: provider, store: store, sessions: sessions, tokens: TokenService(store: store)
+        )
     }
 
     /// Destroys every live session and removes the data directory, failing loudly if anything leaked.
@@ -91,7 +96,9 @@ public struct ExecOutput: Sendable {
 
 extension SessionService {
     /// Runs a command to completion and collects its output.
-    public func run(_ id: SessionID, _ cmd: [String], env: [String: String]? = nil, cwd: String? = nil, user: String? = nil)
+    public func run(
+        _ id: SessionID, _ cmd: [String], env: [String: String]? = nil, cwd: String? = nil, user: String? = nil
+    )
         async throws -> ExecOutput
     {
         let start = ContinuousClock.now

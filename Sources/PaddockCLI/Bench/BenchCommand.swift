@@ -3,7 +3,8 @@ import Foundation
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure Paddock against peers (bwrap, runc, runsc) on this machine, in one run.")
+        commandName: "bench",
+        abstract: "Measure Paddock against peers (bwrap, runc, runsc) on this machine, in one run.")
     @OptionGroup var output: OutputOptions
     @Option(help: "Samples per measurement.") var iterations: Int = 30
     @Option(help: "Data directory for the benchmark's own sandboxes.") var dataDir: String = ".paddock-bench"

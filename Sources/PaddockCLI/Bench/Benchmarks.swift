@@ -31,7 +31,8 @@ struct Benchmarks {
             var lines = ["name                       unit       n        p50        p90        p99"]
             for r in results {
                 lines.append(
-                    r.name.padding(26) + " " + r.unit.padding(4) + String(format: " %7d %10.3f %10.3f %10.3f", r.n, r.p50, r.p90, r.p99)
+                    r.name.padding(26) + " " + r.unit.padding(4)
+                        + String(format: " %7d %10.3f %10.3f %10.3f", r.n, r.p50, r.p90, r.p99)
                         + (r.note.map { "  (\($0))" } ?? ""))
             }
             return lines.joined(separator: "\n")
@@ -69,7 +70,8 @@ struct Benchmarks {
         for r in capabilities.runtimes { host["runtime.\(r.name)"] = r.version ?? "absent" }
 
         // limit.spawn: the floor — `true` spawned directly, through the same spawn path as the peers.
-        results.append(Self.summarize("limit.spawn", unit: "ms", try await samples { try await Self.spawn("/usr/bin/true", []) }))
+        results.append(
+            Self.summarize("limit.spawn", unit: "ms", try await samples { try await Self.spawn("/usr/bin/true", []) }))
 
         if let bwrap = HostCommand.locate("bwrap") {
             let args = [
@@ -77,13 +79,13 @@ struct Benchmarks {
                 "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev",
                 "--tmpfs", "/tmp", "/usr/bin/true",
             ]
-            results.append(Self.summarize("peer.bwrap", unit: "ms", try await samples { try await Self.spawn(bwrap, args) }))
+            results.append(
+                Self.summarize("peer.bwrap", unit: "ms", try await samples { try await Self.spawn(bwrap, args) }))
         }
 
         let provider = try await LocalProvider.make(
             dataDirectory: dataDirectory, initBinary: initBinary, capabilities: capabilities, logger: logger)
         _ = await provider.recover(live: [])
-        defer { Task { _ = await provider.recover(live: []) } }
 
         let peers = try await PeerBundles.prepare(dataDirectory: dataDirectory, provider: provider)
         defer { peers.remove() }
@@ -94,7 +96,12 @@ struct Benchmarks {
                     "peer.runc", unit: "ms",
                     try await samples {
                         n += 1
-                        try await Self.spawn(runc, ["--root", peers.runcRoot, "run", "--bundle", peers.runcBundle, "bench-runc-\(getpid())-\(n)"])
+                        try await Self.spawn(
+                            runc,
+                            [
+                                "--root", peers.runcRoot, "run", "--bundle", peers.runcBundle,
+                                "bench-runc-\(getpid())-\(n)",
+                            ])
                     }, note: "raw `runc run` of an equivalent bundle running true"))
         }
         if let runsc = capabilities.runtimes.first(where: { $0.name == "runsc" && $0.usable })?.path {
@@ -102,7 +109,11 @@ struct Benchmarks {
             let runscSamples = try await samples(count: min(iterations, 10)) {
                 n += 1
                 try await Self.spawn(
-                    runsc, ["--root", peers.runscRoot, "--platform=ptrace", "--network=none", "run", "--bundle", peers.runscBundle, "bench-runsc-\(getpid())-\(n)"])
+                    runsc,
+                    [
+                        "--root", peers.runscRoot, "--platform=ptrace", "--network=none", "run", "--bundle",
+                        peers.runscBundle, "bench-runsc-\(getpid())-\(n)",
+                    ])
             }
             results.append(Self.summarize("peer.runsc", unit: "ms", runscSamples, note: "gVisor, platform ptrace"))
         }
@@ -123,12 +134,17 @@ struct Benchmarks {
         // paddock.exec: `true` in a running session, to its exit status.
         let execID = SessionID.random()
         try await provider.create(SandboxRequest(id: execID, template: "host", limits: .default))
-        results.append(Self.summarize("paddock.exec", unit: "ms", try await samples(count: iterations * 3) { try await Self.runTrue(provider, execID) }))
+        results.append(
+            Self.summarize(
+                "paddock.exec", unit: "ms",
+                try await samples(count: iterations * 3) { try await Self.runTrue(provider, execID) }))
         try await provider.destroy(execID)
 
         // paddock.idle_rss: host memory per idle session (init's RSS; the runtime does not stay resident).
         var ids: [SessionID] = []
         var rss: [Double] = []
+        var pss: [Double] = []
+        var cgroup: [Double] = []
         for _ in 0..<10 {
             let id = SessionID.random()
             try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
@@ -136,10 +152,25 @@ struct Benchmarks {
         }
         try await Task.sleep(for: .milliseconds(200))
         for id in ids {
-            if let pid = await provider.initPID(id), let kib = Self.statusField("VmRSS", pid: pid) { rss.append(kib / 1024) }
+            if let pid = await provider.initPID(id) {
+                if let kib = Self.statusField("VmRSS", pid: pid, file: "status") { rss.append(kib / 1024) }
+                if let kib = Self.statusField("Pss", pid: pid, file: "smaps_rollup") { pss.append(kib / 1024) }
+            }
+            if let stats = try? await provider.stats(id) { cgroup.append(Double(stats.memoryBytes) / 1_048_576) }
         }
         for id in ids { try await provider.destroy(id) }
-        results.append(Self.summarize("paddock.idle_rss", unit: "MiB", rss, note: "VmRSS of paddock-init per idle session"))
+        provider.removeCgroupParent()
+        results.append(
+            Self.summarize(
+                "paddock.idle_rss", unit: "MiB", rss, note: "VmRSS of an idle sandbox's processes (init only)"))
+        results.append(
+            Self.summarize(
+                "paddock.idle_pss", unit: "MiB", pss,
+                note: "same, proportional: shared binary pages split across 10 sandboxes"))
+        results.append(
+            Self.summarize(
+                "paddock.idle_memcg", unit: "MiB", cgroup,
+                note: "memory cgroup charge of an idle sandbox (kernel + page cache)"))
 
         return Report(host: host, results: results)
     }
@@ -154,7 +185,8 @@ struct Benchmarks {
 
     static func runTrue(_ provider: LocalProvider, _ id: SessionID) async throws {
         let handle = try await provider.exec(
-            id, ExecRequest(argv: ["/usr/bin/true"], env: SandboxLayout.baseEnvironment(), cwd: SandboxLayout.workspace))
+            id, ExecRequest(argv: ["/usr/bin/true"], env: SandboxLayout.baseEnvironment(), cwd: SandboxLayout.workspace)
+        )
         for try await event in handle.events {
             if case .exited(let status) = event, status.code != 0 {
                 throw PaddockError.internal("true exited \(status.code) in the sandbox")
@@ -163,16 +195,18 @@ struct Benchmarks {
     }
 
     static func spawn(_ path: String, _ args: [String]) async throws {
-        let r = try await Subprocess.run(.path(FilePath(path)), arguments: Arguments(args), output: .discarded, error: .string(limit: 4096))
+        let r = try await Subprocess.run(
+            .path(FilePath(path)), arguments: Arguments(args), output: .discarded, error: .string(limit: 4096))
         guard case .exited(0) = r.terminationStatus else {
             throw PaddockError.internal("\(path) \(args.joined(separator: " ")) failed: \(r.standardError)")
         }
     }
 
-    static func statusField(_ name: String, pid: Int32) -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    /// A `Name: <n> kB` field of /proc/<pid>/<file>, in KiB.
+    static func statusField(_ name: String, pid: Int32, file: String) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            return Double(line.split(separator: " ").dropFirst().first ?? "")
+            return Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
         }
         return nil
     }

@@ -34,7 +34,9 @@ struct PeerBundles {
             spec.process.args = ["/usr/bin/true"]
             spec.process.user = .init(uid: SandboxLayout.userID, gid: SandboxLayout.groupID)
             spec.process.capabilities = .init([])
-            spec.mounts.removeAll { $0.destination == SandboxLayout.initPath || $0.destination == SandboxLayout.controlDirectory }
+            spec.mounts.removeAll {
+                $0.destination == SandboxLayout.initPath || $0.destination == SandboxLayout.controlDirectory
+            }
             if !userns { spec.linux.seccomp = nil }
             try APICodingForBench.encode(spec).write(to: URL(fileURLWithPath: bundle + "/config.json"))
         }

@@ -13,16 +13,20 @@ struct APIClient: Sendable {
 
     static func fromEnvironment() throws -> APIClient {
         let env = ProcessInfo.processInfo.environment
-        let url = (env["PADDOCK_URL"] ?? "http://127.0.0.1:7070").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let url = (env["PADDOCK_URL"] ?? "http://127.0.0.1:7070").trimmingCharacters(
+            in: CharacterSet(charactersIn: "/"))
         if let token = env["PADDOCK_TOKEN"], !token.isEmpty { return APIClient(baseURL: url, token: token) }
         let dataDir = env["PADDOCK_DATA_DIR"] ?? FileManager.default.currentDirectoryPath + "/.paddock"
         let path = dataDir + "/admin.token"
-        guard let token = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+        guard
+            let token = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines),
             !token.isEmpty
         else {
             throw PaddockError(
                 .unauthenticated,
-                "no token: set PADDOCK_TOKEN, or run next to a local server's data dir (\(path) was not readable; set PADDOCK_DATA_DIR)")
+                "no token: set PADDOCK_TOKEN, or run next to a local server's data dir (\(path) was not readable; set PADDOCK_DATA_DIR)"
+            )
         }
         return APIClient(baseURL: url, token: token)
     }
@@ -40,7 +44,8 @@ struct APIClient: Sendable {
             .joined(separator: "&")
     }
 
-    private func request(_ method: HTTPMethod, _ path: String, body: HTTPClientRequest.Body? = nil) -> HTTPClientRequest {
+    private func request(_ method: HTTPMethod, _ path: String, body: HTTPClientRequest.Body? = nil) -> HTTPClientRequest
+    {
         var r = HTTPClientRequest(url: baseURL + path)
         r.method = method
         r.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -52,7 +57,9 @@ struct APIClient: Sendable {
     }
 
     /// Sends a request and decodes the JSON answer; error bodies become PaddockErrors with the server's message.
-    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, as: T.Type) async throws -> T {
+    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, as: T.Type) async throws
+        -> T
+    {
         let data = try await raw(method, path, json: json)
         return try APICoding.decoder().decode(T.self, from: data)
     }
@@ -94,10 +101,15 @@ struct APIClient: Sendable {
     }
 
     /// Uploads `bytes` (or a file's content streamed from disk) to `path` in the session.
-    func upload(session: String, path: String, mode: UInt32, from file: FileHandle, size: Int) async throws -> FileInfoBody {
-        var r = request(.PUT, "/v1/sessions/\(session)/files?" + Self.query(["path": path, "mode": String(mode, radix: 8)]))
+    func upload(session: String, path: String, mode: UInt32, from file: FileHandle, size: Int) async throws
+        -> FileInfoBody
+    {
+        var r = request(
+            .PUT, "/v1/sessions/\(session)/files?" + Self.query(["path": path, "mode": String(mode, radix: 8)]))
         let chunks = AsyncStream<ByteBuffer> { continuation in
-            while let data = try? file.read(upToCount: 1 << 16), !data.isEmpty { continuation.yield(ByteBuffer(bytes: data)) }
+            while let data = try? file.read(upToCount: 1 << 16), !data.isEmpty {
+                continuation.yield(ByteBuffer(bytes: data))
+            }
             continuation.finish()
         }
         r.body = .stream(chunks, length: .known(Int64(size)))

@@ -34,7 +34,8 @@ struct ExecClient {
 
         let url = "\(client.webSocketBase)/v1/sessions/\(session)/exec/ws"
         do {
-            try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+            try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
+                inbound, outbound, _ in
                 try await outbound.write(.text(request))
                 let signals = SignalForwarder(tty: tty) { control in
                     let text = String(decoding: (try? APICoding.encoder().encode(control)) ?? Data(), as: UTF8.self)
@@ -46,7 +47,9 @@ struct ExecClient {
                     ? Task.detached {
                         for await chunk in StdinReader.chunks() {
                             if chunk.isEmpty {
-                                let close = String(decoding: (try? APICoding.encoder().encode(ExecControlBody(type: .closeStdin))) ?? Data(), as: UTF8.self)
+                                let close = String(
+                                    decoding: (try? APICoding.encoder().encode(ExecControlBody(type: .closeStdin)))
+                                        ?? Data(), as: UTF8.self)
                                 try? await outbound.write(.text(close))
                                 return
                             }
@@ -58,16 +61,23 @@ struct ExecClient {
                     switch message {
                     case .binary(var buffer):
                         guard let stream = buffer.readInteger(as: UInt8.self) else { continue }
-                        buffer.withUnsafeReadableBytes { Terminal.write(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, $0) }
+                        buffer.withUnsafeReadableBytes {
+                            Terminal.write(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, $0)
+                        }
                     case .text(let text):
-                        guard let event = try? APICoding.decoder().decode(ExecEventBody.self, from: Data(text.utf8)) else { continue }
+                        guard let event = try? APICoding.decoder().decode(ExecEventBody.self, from: Data(text.utf8))
+                        else { continue }
                         switch event.type {
                         case .exit:
                             result.withLock { $0.code = event.code ?? 0 }
                             if event.oomKilled == true {
-                                FileHandle.standardError.write(Data("paddock: the command was killed: the sandbox ran out of memory (raise --memory)\n".utf8))
+                                FileHandle.standardError.write(
+                                    Data(
+                                        "paddock: the command was killed: the sandbox ran out of memory (raise --memory)\n"
+                                            .utf8))
                             } else if event.timedOut == true {
-                                FileHandle.standardError.write(Data("paddock: the command was killed: it ran past its --timeout\n".utf8))
+                                FileHandle.standardError.write(
+                                    Data("paddock: the command was killed: it ran past its --timeout\n".utf8))
                             }
                         case .error: result.withLock { $0.error = event.error }
                         default: break

@@ -44,7 +44,9 @@ struct CopyCommand: AsyncParsableCommand {
             for rel in entries.sorted() {
                 var sub: ObjCBool = false
                 _ = FileManager.default.fileExists(atPath: "\(local)/\(rel)", isDirectory: &sub)
-                if !sub.boolValue { try await uploadFile(client, local: "\(local)/\(rel)", session: session, path: "\(path)/\(rel)") }
+                if !sub.boolValue {
+                    try await uploadFile(client, local: "\(local)/\(rel)", session: session, path: "\(path)/\(rel)")
+                }
             }
         } else {
             try await uploadFile(client, local: local, session: session, path: path)
@@ -55,20 +57,25 @@ struct CopyCommand: AsyncParsableCommand {
         let attributes = try FileManager.default.attributesOfItem(atPath: local)
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         let mode = (attributes[.posixPermissions] as? NSNumber)?.uint32Value ?? 0o644
-        guard let handle = FileHandle(forReadingAtPath: local) else { throw PaddockError.permissionDenied("cannot read \(local)") }
+        guard let handle = FileHandle(forReadingAtPath: local) else {
+            throw PaddockError.permissionDenied("cannot read \(local)")
+        }
         defer { try? handle.close() }
         _ = try await client.upload(session: session, path: path, mode: mode & 0o777, from: handle, size: size)
     }
 
     func download(_ client: APIClient, session: String, path: String, local: String) async throws {
-        let info = try await client.call(.GET, "/v1/sessions/\(session)/files/stat?" + APIClient.query(["path": path]), as: FileInfoBody.self)
+        let info = try await client.call(
+            .GET, "/v1/sessions/\(session)/files/stat?" + APIClient.query(["path": path]), as: FileInfoBody.self)
         if info.type == "directory" {
             guard recursive else { throw PaddockError.invalidArgument("\(path) is a directory; use -r to copy it") }
             let list = try await client.call(
-                .GET, "/v1/sessions/\(session)/files/list?" + APIClient.query(["path": info.path, "depth": "64"]), as: FileListBody.self)
+                .GET, "/v1/sessions/\(session)/files/list?" + APIClient.query(["path": info.path, "depth": "64"]),
+                as: FileListBody.self)
             try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
             for entry in list.entries {
-                let rel = String(entry.path.dropFirst(info.path.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+                let rel = String(entry.path.dropFirst(info.path.count)).trimmingCharacters(
+                    in: CharacterSet(charactersIn: "/"))
                 let target = "\(local)/\(rel)"
                 if entry.type == "directory" {
                     try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
@@ -88,7 +95,9 @@ struct CopyCommand: AsyncParsableCommand {
     func downloadFile(_ client: APIClient, session: String, path: String, local: String) async throws {
         // Write beside the target and rename, so an interrupted copy never leaves a truncated file.
         let partial = local + ".paddock-partial"
-        guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
+        guard FileManager.default.createFile(atPath: partial, contents: nil),
+            let handle = FileHandle(forWritingAtPath: partial)
+        else {
             throw PaddockError.permissionDenied("cannot write \(local)")
         }
         do {

@@ -17,13 +17,18 @@ struct DoctorCommand: AsyncParsableCommand {
         print("\(mark(c.cgroupMode != .none))cgroups           \(c.cgroupMode.rawValue)")
         print("\(mark(c.overlayfs))overlayfs         template layer + per-session writable layer")
         print("\(mark(c.seccomp))seccomp           syscall filter (Docker-default-or-stricter allowlist)")
-        print("\(c.kvm ? "ok " : "-- ")kvm               \(c.kvm ? "/dev/kvm usable" : "no /dev/kvm: VM-based runtimes unavailable")")
+        print(
+            "\(c.kvm ? "ok " : "-- ")kvm               \(c.kvm ? "/dev/kvm usable" : "no /dev/kvm: VM-based runtimes unavailable")"
+        )
         for r in c.runtimes {
             print("\(mark(r.usable))\(r.name.padding(17)) \(r.version ?? "-") — \(r.note)")
         }
         print("runtime in use     \(c.defaultRuntime ?? "none")")
         print("pause/resume       \(c.checkpoint)")
         for n in c.notes { print("note: \(n)") }
-        print(c.canRunSandboxes ? "This host can run Paddock sandboxes." : "This host cannot run sandboxes yet; fix the items marked NO.")
+        print(
+            c.canRunSandboxes
+                ? "This host can run Paddock sandboxes."
+                : "This host cannot run sandboxes yet; fix the items marked NO.")
     }
 }

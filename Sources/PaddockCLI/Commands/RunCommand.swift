@@ -10,9 +10,11 @@ struct RunCommand: AsyncParsableCommand {
         discussion: "Example: paddock run -- sh -c 'echo hello; exit 3'")
 
     @OptionGroup var sandbox: SandboxOptions
-    @Flag(name: .shortAndLong, help: "Allocate a terminal (interactive shells: paddock run --tty -- bash).") var tty = false
+    @Flag(name: .shortAndLong, help: "Allocate a terminal (interactive shells: paddock run --tty -- bash).") var tty =
+        false
     @Option(help: "Kill the command after this long, e.g. 10m.") var timeout: String?
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] =
+        []
 
     func run() async throws {
         let argv = command.first == "--" ? Array(command.dropFirst()) : command
@@ -21,7 +23,8 @@ struct RunCommand: AsyncParsableCommand {
         let client = try APIClient.fromEnvironment()
         // A TTL backs up the explicit destroy below, in case this process is killed outright.
         let ttl = timeout.map { t in "\(Int((try? DurationText.parse(t).seconds) ?? 3600) + 60)s" } ?? "24h"
-        let session = try await client.call(.POST, "/v1/sessions", json: try sandbox.body(name: nil, ttl: ttl), as: SessionBody.self)
+        let session = try await client.call(
+            .POST, "/v1/sessions", json: try sandbox.body(name: nil, ttl: ttl), as: SessionBody.self)
         let code: Int32
         do {
             code = try await ExecClient(client: client).run(
@@ -51,7 +54,8 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(help: "Working directory inside the sandbox.") var workdir: String?
     @Option(help: "Run as 'user' (default) or 'root' (root inside the sandbox only).") var user: String?
     @Option(help: "Kill the command after this long, e.g. 30s.") var timeout: String?
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] =
+        []
 
     func run() async throws {
         let argv = command.first == "--" ? Array(command.dropFirst()) : command
@@ -62,7 +66,8 @@ struct ExecCommand: AsyncParsableCommand {
         let body = ExecBody(
             cmd: argv, env: try options.environment(), cwd: workdir, user: user,
             tty: tty ? .init(rows: size.rows, cols: size.cols) : nil, timeout: timeout)
-        let code = try await ExecClient(client: try APIClient.fromEnvironment()).run(session: id, body: body, forwardStdin: !tty)
+        let code = try await ExecClient(client: try APIClient.fromEnvironment()).run(
+            session: id, body: body, forwardStdin: !tty)
         throw CommandExit(code: code)
     }
 }

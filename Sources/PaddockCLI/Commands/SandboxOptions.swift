@@ -6,7 +6,9 @@ import PaddockServer
 struct SandboxOptions: ParsableArguments {
     @Option(help: "Template to start from.") var template: String?
     @Option(help: "Provider: local (an OCI runtime on this host).") var provider: String?
-    @Option(name: .customLong("env"), help: ArgumentHelp("Environment variable for every command (repeatable).", valueName: "K=V"))
+    @Option(
+        name: .customLong("env"),
+        help: ArgumentHelp("Environment variable for every command (repeatable).", valueName: "K=V"))
     var env: [String] = []
     @Option(help: "Memory limit, e.g. 512MiB.") var memory: String?
     @Option(help: "CPU limit in cores, e.g. 1.5.") var cpus: Double?

@@ -42,14 +42,18 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDirectory, initBinary: initBinary ?? Self.siblingInit(), capabilities: capabilities,
             logger: Logger(label: "paddock.provider.local"))
         let store = try SQLiteStore(path: dataDirectory + "/paddock.sqlite")
-        let sessions = SessionService(store: store, providers: [provider.name: provider], logger: Logger(label: "paddock.sessions"))
+        let sessions = SessionService(
+            store: store, providers: [provider.name: provider], logger: Logger(label: "paddock.sessions"))
         try await sessions.recover()
         let tokens = TokenService(store: store)
         let tokenPath = dataDirectory + "/admin.token"
         let (_, created) = try await tokens.ensureAdminToken(at: tokenPath)
         logger.notice(
             "\(created ? "created the admin token" : "admin token") in \(tokenPath) (mode 0600)",
-            metadata: ["server.runtime": "\(provider.runtime.kind.rawValue)", "server.cgroups": "\(capabilities.cgroupMode.rawValue)"])
+            metadata: [
+                "server.runtime": "\(provider.runtime.kind.rawValue)",
+                "server.cgroups": "\(capabilities.cgroupMode.rawValue)",
+            ])
 
         let app = buildApplication(
             sessions: sessions, tokens: tokens,
@@ -64,7 +68,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     /// paddock-init is built next to paddock (`.build/<config>/`), and installed next to it too.
     static func siblingInit() -> String {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("paddock-init").path
     }
 }
@@ -80,7 +85,8 @@ struct ServerLock {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw PaddockError.conflict(
-                "another paddock server is already using \(URL(fileURLWithPath: path).deletingLastPathComponent().path); stop it or pass a different --data-dir")
+                "another paddock server is already using \(URL(fileURLWithPath: path).deletingLastPathComponent().path); stop it or pass a different --data-dir"
+            )
         }
     }
 

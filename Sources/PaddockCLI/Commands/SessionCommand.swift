@@ -18,7 +18,8 @@ struct SessionCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = try APIClient.fromEnvironment()
-            let s = try await client.call(.POST, "/v1/sessions", json: try sandbox.body(name: name, ttl: ttl ?? timeout), as: SessionBody.self)
+            let s = try await client.call(
+                .POST, "/v1/sessions", json: try sandbox.body(name: name, ttl: ttl ?? timeout), as: SessionBody.self)
             try printSession(s, json: output.json)
         }
     }
@@ -29,13 +30,16 @@ struct SessionCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let list = try await APIClient.fromEnvironment().call(.GET, "/v1/sessions\(all ? "?all=true" : "")", as: SessionListBody.self)
+            let list = try await APIClient.fromEnvironment().call(
+                .GET, "/v1/sessions\(all ? "?all=true" : "")", as: SessionListBody.self)
             if output.json { return try printJSON(list) }
             print("ID                STATE       TEMPLATE  CREATED               EXPIRES               NAME")
             for s in list.sessions {
                 print(
-                    [s.id.padding(16), s.state.padding(10), s.template.padding(8), format(s.createdAt).padding(20),
-                     (s.expiresAt.map(format) ?? "-").padding(20), s.name ?? ""].joined(separator: "  "))
+                    [
+                        s.id.padding(16), s.state.padding(10), s.template.padding(8), format(s.createdAt).padding(20),
+                        (s.expiresAt.map(format) ?? "-").padding(20), s.name ?? "",
+                    ].joined(separator: "  "))
             }
         }
     }
@@ -46,7 +50,9 @@ struct SessionCommand: AsyncParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            try printSession(try await APIClient.fromEnvironment().call(.GET, "/v1/sessions/\(id)", as: SessionBody.self), json: output.json)
+            try printSession(
+                try await APIClient.fromEnvironment().call(.GET, "/v1/sessions/\(id)", as: SessionBody.self),
+                json: output.json)
         }
     }
 

@@ -42,7 +42,9 @@ public struct CreateSessionBody: Codable, Sendable {
         func field<T>(_ name: String, _ parse: () throws(PaddockError) -> T) throws(PaddockError) -> T {
             do { return try parse() } catch { throw .invalidArgument("\(name): \(error.message)") }
         }
-        if let memory { limits.memory = try field("memory") { () throws(PaddockError) in try ByteSize(parsing: memory) } }
+        if let memory {
+            limits.memory = try field("memory") { () throws(PaddockError) in try ByteSize(parsing: memory) }
+        }
         if let disk { limits.disk = try field("disk") { () throws(PaddockError) in try ByteSize(parsing: disk) } }
         if let cpus { limits.cpus = cpus }
         if let pids { limits.pids = pids }

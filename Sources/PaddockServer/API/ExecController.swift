@@ -47,7 +47,9 @@ struct ExecController {
                 await handle.cancel()
                 // The client may be gone; if not, tell it why the stream ends.
                 let e = ErrorMiddleware<PaddockRequestContext>.classify(error)
-                if var line = try? encoder.encode(ExecEventBody(type: .error, error: .init(code: e.code.rawValue, message: e.message))) {
+                if var line = try? encoder.encode(
+                    ExecEventBody(type: .error, error: .init(code: e.code.rawValue, message: e.message)))
+                {
                     line.append(0x0A)
                     try? await writer.write(ByteBuffer(bytes: line))
                 }
@@ -73,8 +75,10 @@ struct ExecController {
         for try await event in handle.events {
             switch event {
             case .started(let pid): try await emit(ExecEventBody(type: .started, pid: pid))
-            case .stdout(let bytes): try await emit(ExecEventBody(type: .stdout, data: Data(bytes).base64EncodedString()))
-            case .stderr(let bytes): try await emit(ExecEventBody(type: .stderr, data: Data(bytes).base64EncodedString()))
+            case .stdout(let bytes):
+                try await emit(ExecEventBody(type: .stdout, data: Data(bytes).base64EncodedString()))
+            case .stderr(let bytes):
+                try await emit(ExecEventBody(type: .stderr, data: Data(bytes).base64EncodedString()))
             case .exited(let status):
                 // Like timeout(1): a command killed at its deadline exits 124.
                 let expired = timedOut.isSet
@@ -102,7 +106,9 @@ struct ExecController {
                 throw PaddockError.invalidArgument("the first WebSocket message must be the exec request as JSON text")
             }
             let body: ExecBody
-            do { body = try APICoding.decoder().decode(ExecBody.self, from: Data(first.utf8)) } catch let e as DecodingError {
+            do { body = try APICoding.decoder().decode(ExecBody.self, from: Data(first.utf8)) } catch let e
+                as DecodingError
+            {
                 throw PaddockError.invalidArgument("the exec request is not valid: \(APIRequestDecoder.describe(e))")
             }
             timeout = try body.timeout.map { t throws(PaddockError) in try DurationText.parse(t) }
@@ -121,7 +127,8 @@ struct ExecController {
                         switch event.type {
                         case .stdout, .stderr:
                             var buffer = ByteBuffer()
-                            buffer.writeInteger(event.type == .stdout ? ExecStream.stdout.rawValue : ExecStream.stderr.rawValue)
+                            buffer.writeInteger(
+                                event.type == .stdout ? ExecStream.stdout.rawValue : ExecStream.stderr.rawValue)
                             buffer.writeBytes(Data(base64Encoded: event.data ?? "") ?? Data())
                             try await outbound.write(.binary(buffer))
                         default:
@@ -130,7 +137,8 @@ struct ExecController {
                     }
                 } catch {
                     let e = ErrorMiddleware<PaddockRequestContext>.classify(error)
-                    try? await send(ExecEventBody(type: .error, error: .init(code: e.code.rawValue, message: e.message)))
+                    try? await send(
+                        ExecEventBody(type: .error, error: .init(code: e.code.rawValue, message: e.message)))
                 }
                 try? await outbound.close(.normalClosure, reason: nil)
             }
@@ -140,14 +148,17 @@ struct ExecController {
                     switch message {
                     case .binary(let buffer): try await handle.sendStdin(Array(buffer.readableBytesView))
                     case .text(let text):
-                        guard let control = try? APICoding.decoder().decode(ExecControlBody.self, from: Data(text.utf8)) else {
+                        guard let control = try? APICoding.decoder().decode(ExecControlBody.self, from: Data(text.utf8))
+                        else {
                             continue
                         }
                         switch control.type {
                         case .closeStdin: try await handle.closeStdin()
                         case .signal: try await handle.signal(control.signal ?? 15)
                         case .resize:
-                            if let rows = control.rows, let cols = control.cols { try await handle.resize(.init(rows: rows, cols: cols)) }
+                            if let rows = control.rows, let cols = control.cols {
+                                try await handle.resize(.init(rows: rows, cols: cols))
+                            }
                         }
                     }
                 }
@@ -162,7 +173,6 @@ struct ExecController {
         try? await outbound.close(.normalClosure, reason: nil)
     }
 }
-
 
 /// A one-way flag shared between the timeout task and the event loop.
 final class Flag: Sendable {

@@ -26,7 +26,9 @@ struct FileController {
         group.delete(":id/files", use: remove)
     }
 
-    private func target(_ request: Request, _ context: PaddockRequestContext) async throws -> (any SandboxProvider, SessionID, String) {
+    private func target(_ request: Request, _ context: PaddockRequestContext) async throws -> (
+        any SandboxProvider, SessionID, String
+    ) {
         let id = try context.sessionID()
         guard let path = request.uri.queryParameters.get("path") else {
             throw PaddockError.invalidArgument("missing ?path=; give the file's path inside the sandbox")
@@ -39,7 +41,9 @@ struct FileController {
         try SessionService.user(request.uri.queryParameters.get("user"))
     }
 
-    @Sendable func upload(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<FileInfoBody> {
+    @Sendable func upload(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<
+        FileInfoBody
+    > {
         let (provider, id, path) = try await target(request, context)
         let user = try Self.user(request)
         let modeText = request.uri.queryParameters.get("mode") ?? "644"
@@ -48,7 +52,8 @@ struct FileController {
         }
         let limit = maxUploadBytes
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw PaddockError(.payloadTooLarge, "the upload is \(length) bytes; this server accepts at most \(limit) (--max-upload)")
+            throw PaddockError(
+                .payloadTooLarge, "the upload is \(length) bytes; this server accepts at most \(limit) (--max-upload)")
         }
         let body = request.body
         let (stream, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream(bufferingPolicy: .bufferingOldest(8))
@@ -58,7 +63,9 @@ struct FileController {
                 for try await buffer in body {
                     total += buffer.readableBytes
                     guard total <= limit else {
-                        throw PaddockError(.payloadTooLarge, "the upload exceeds \(limit) bytes, the most this server accepts (--max-upload)")
+                        throw PaddockError(
+                            .payloadTooLarge,
+                            "the upload exceeds \(limit) bytes, the most this server accepts (--max-upload)")
                     }
                     sink.yield(Array(buffer.readableBytesView))
                 }
@@ -78,7 +85,8 @@ struct FileController {
         let user = try Self.user(request)
         let info = try await provider.stat(id, path: path, user: user)
         guard info.kind != .directory else {
-            throw PaddockError.invalidArgument("\(path) is a directory; list it with /files/list or copy it with `paddock cp -r`")
+            throw PaddockError.invalidArgument(
+                "\(path) is a directory; list it with /files/list or copy it with `paddock cp -r`")
         }
         let chunks = try await provider.readFile(id, path: path, user: user)
         let body = ResponseBody(asyncSequence: chunks.map { ByteBuffer(bytes: $0) })
@@ -102,7 +110,9 @@ struct FileController {
         return FileListBody(entries: entries.map(FileInfoBody.init))
     }
 
-    @Sendable func mkdir(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<FileInfoBody> {
+    @Sendable func mkdir(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<
+        FileInfoBody
+    > {
         let (provider, id, path) = try await target(request, context)
         let user = try Self.user(request)
         let created = try await provider.makeDirectory(id, path: path, user: user)

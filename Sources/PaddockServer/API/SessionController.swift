@@ -14,7 +14,9 @@ struct SessionController {
         group.get(":id/stats", use: stats)
     }
 
-    @Sendable func create(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<SessionBody> {
+    @Sendable func create(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<
+        SessionBody
+    > {
         let body = try await request.decode(as: CreateSessionBody.self, context: context)
         let session = try await sessions.create(try body.spec())
         return EditedResponse(status: .created, response: SessionBody(session))
@@ -41,7 +43,9 @@ struct SessionController {
 extension PaddockRequestContext {
     /// The `:id` path parameter, validated.
     func sessionID() throws -> SessionID {
-        guard let raw = parameters.get("id") else { throw PaddockError.invalidArgument("missing session id in the path") }
+        guard let raw = parameters.get("id") else {
+            throw PaddockError.invalidArgument("missing session id in the path")
+        }
         guard let id = SessionID(rawValue: raw) else {
             throw PaddockError.notFound("session \(raw) does not exist (ids are lowercase letters and digits)")
         }

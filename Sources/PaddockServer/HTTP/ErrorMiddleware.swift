@@ -24,13 +24,16 @@ extension PaddockError.Code {
 /// Turns every error into the stable JSON shape `{"error": {"code", "message"}}`. Internal causes are
 /// logged, never sent: a client sees the message written for it, or a generic one.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch {
             let e = Self.classify(error)
             if e.code == .internal {
-                context.logger.error("request failed", metadata: ["error": "\(error)", "request.path": "\(request.uri.path)"])
+                context.logger.error(
+                    "request failed", metadata: ["error": "\(error)", "request.path": "\(request.uri.path)"])
             }
             return Self.response(e)
         }

@@ -20,7 +20,9 @@ public struct PaddockRequestContext: RequestContext, WebSocketRequestContext {
 }
 
 public struct APIRequestDecoder: RequestDecoder {
-    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws
+        -> T
+    {
         let buffer = try await request.body.collect(upTo: 1 << 20)
         do {
             return try APICoding.decoder().decode(T.self, from: Data(buffer.readableBytesView))
@@ -45,7 +47,8 @@ public struct APIRequestDecoder: RequestDecoder {
 }
 
 public struct APIResponseEncoder: ResponseEncoder {
-    public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+    public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response
+    {
         let data = try APICoding.encoder().encode(value)
         return Response(
             status: .ok, headers: [.contentType: "application/json"],

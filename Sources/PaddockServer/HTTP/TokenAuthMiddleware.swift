@@ -23,19 +23,24 @@ public struct TokenService: Sendable {
     public func issue(name: String, expiresAt: Date? = nil) async throws -> String {
         let token = Self.generate()
         try await store.insertToken(
-            StoredToken(id: UUID().uuidString.lowercased(), hash: Self.hash(token), name: name, createdAt: Date(), expiresAt: expiresAt))
+            StoredToken(
+                id: UUID().uuidString.lowercased(), hash: Self.hash(token), name: name, createdAt: Date(),
+                expiresAt: expiresAt))
         return token
     }
 
     /// Ensures the admin token file exists and is accepted: created on first start (mode 0600), and
     /// re-registered if the database was replaced but the file kept.
     public func ensureAdminToken(at path: String) async throws -> (token: String, created: Bool) {
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines),
             !existing.isEmpty
         {
             if try await store.validToken(hash: Self.hash(existing), now: Date()) == nil {
                 try await store.insertToken(
-                    StoredToken(id: UUID().uuidString.lowercased(), hash: Self.hash(existing), name: "admin", createdAt: Date()))
+                    StoredToken(
+                        id: UUID().uuidString.lowercased(), hash: Self.hash(existing), name: "admin", createdAt: Date())
+                )
             }
             return (existing, false)
         }
@@ -62,12 +67,15 @@ struct TokenAuthMiddleware: RouterMiddleware {
     let tokens: TokenService
     static let openPaths: Set<String> = ["/v1/health", "/health"]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         if Self.openPaths.contains(request.uri.path) { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw PaddockError(
                 .unauthenticated,
-                "missing bearer token; set PADDOCK_TOKEN or send `Authorization: Bearer <token>` (the admin token is in <data-dir>/admin.token)")
+                "missing bearer token; set PADDOCK_TOKEN or send `Authorization: Bearer <token>` (the admin token is in <data-dir>/admin.token)"
+            )
         }
         let token = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
         guard let stored = try await tokens.authenticate(token) else {

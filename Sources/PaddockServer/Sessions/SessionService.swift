@@ -31,7 +31,8 @@ public actor SessionService {
         try spec.validate()
         guard let provider = providers[spec.provider] else {
             throw PaddockError.invalidArgument(
-                "provider '\(spec.provider)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))")
+                "provider '\(spec.provider)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
+            )
         }
         let now = clock()
         var session = Session(
@@ -57,7 +58,8 @@ public actor SessionService {
             throw PaddockError.conflict("the session was destroyed while it was starting")
         }
         try await transition(&session, .started)
-        logger.info("session created", metadata: ["session.id": "\(session.id)", "session.template": "\(spec.template)"])
+        logger.info(
+            "session created", metadata: ["session.id": "\(session.id)", "session.template": "\(spec.template)"])
         return session
     }
 
@@ -86,7 +88,8 @@ public actor SessionService {
             }
         }
         try await transition(&session, .teardownFinished)
-        logger.info("session destroyed", metadata: ["session.id": "\(id)", "session.reason": "\(reason ?? "requested")"])
+        logger.info(
+            "session destroyed", metadata: ["session.id": "\(id)", "session.reason": "\(reason ?? "requested")"])
         return session
     }
 
@@ -101,7 +104,8 @@ public actor SessionService {
         guard let expired = try? await store.expiredSessions(now: clock()) else { return }
         for s in expired where s.state == .running || s.state == .paused || s.state == .failed {
             do { try await destroy(s.id, reason: "ttl expired") } catch {
-                logger.error("could not destroy an expired session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
+                logger.error(
+                    "could not destroy an expired session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
             }
         }
     }
@@ -132,7 +136,8 @@ public actor SessionService {
     func runningProvider(_ id: SessionID) async throws -> (Session, any SandboxProvider) {
         let session = try await get(id)
         guard session.state == .running else {
-            throw PaddockError.conflict("session \(id) is \(session.state.rawValue); only a running session takes commands")
+            throw PaddockError.conflict(
+                "session \(id) is \(session.state.rawValue); only a running session takes commands")
         }
         guard let provider = providers[session.spec.provider] else {
             throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
@@ -142,14 +147,17 @@ public actor SessionService {
 
     public func exec(_ id: SessionID, _ body: ExecBody) async throws -> any ExecHandle {
         let (session, provider) = try await runningProvider(id)
-        guard !body.cmd.isEmpty else { throw PaddockError.invalidArgument("cmd is empty; pass the program and its arguments") }
+        guard !body.cmd.isEmpty else {
+            throw PaddockError.invalidArgument("cmd is empty; pass the program and its arguments")
+        }
         let user = try Self.user(body.user)
         var env = SandboxLayout.baseEnvironment(user: user)
         env.merge(session.spec.env) { $1 }
         env.merge(body.env ?? [:]) { $1 }
         if body.tty != nil, env["TERM"] == nil { env["TERM"] = "xterm-256color" }
         let request = ExecRequest(
-            argv: body.cmd, env: env, cwd: Self.resolve(body.cwd ?? session.spec.workdir, against: session.spec.workdir),
+            argv: body.cmd, env: env,
+            cwd: Self.resolve(body.cwd ?? session.spec.workdir, against: session.spec.workdir),
             user: user, tty: body.tty.map { .init(rows: $0.rows, cols: $0.cols) }, stdin: body.stdin ?? false)
         return try await provider.exec(id, request)
     }
@@ -162,7 +170,9 @@ public actor SessionService {
     /// A provider and an absolute path for a file operation.
     public func fileTarget(_ id: SessionID, path: String) async throws -> (any SandboxProvider, String) {
         let (session, provider) = try await runningProvider(id)
-        guard !path.isEmpty else { throw PaddockError.invalidArgument("path is empty; give a file path inside the sandbox") }
+        guard !path.isEmpty else {
+            throw PaddockError.invalidArgument("path is empty; give a file path inside the sandbox")
+        }
         return (provider, Self.resolve(path, against: session.spec.workdir))
     }
 
