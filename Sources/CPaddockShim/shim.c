@@ -109,11 +109,21 @@ int pk_set_window_size(int fd, unsigned short rows, unsigned short cols) {
 
 // setfsuid/setfsgid live in <sys/fsuid.h>, which Swift's Glibc module omits. They never report
 // failure, so success is checked by reading the value back (an invalid id returns the current one).
+// Some kernels (gVisor's) do not implement the filesystem ids; paddock-init is single-threaded, so
+// switching the effective ids instead is equivalent there. The saved uid stays 0, so switching back
+// to root always works: uid first (regaining the capabilities), then gid; the reverse order when
+// leaving root, while CAP_SETGID is still held.
 int pk_set_fs_identity(uid_t uid, gid_t gid) {
     setfsgid(gid);
     setfsuid(uid);
-    if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid) {
-        errno = EPERM;
+    if ((uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid) {
+        return 0;
+    }
+    if (uid == 0) {
+        if (setresuid((uid_t)-1, 0, (uid_t)-1) != 0 || setresgid((gid_t)-1, gid, (gid_t)-1) != 0) {
+            return -1;
+        }
+    } else if (setresgid((gid_t)-1, gid, (gid_t)-1) != 0 || setresuid((uid_t)-1, uid, (uid_t)-1) != 0) {
         return -1;
     }
     return 0;

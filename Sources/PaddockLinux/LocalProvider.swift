@@ -45,12 +45,42 @@
                 initBinary: installedInit, logger: logger)
         }
 
+        /// The gVisor provider: the same sandboxes, run by `runsc` (a user-space kernel) for a stronger
+        /// boundary. Its state lives in `<data>/gvisor`, so recovery of one provider never touches the other's
+        /// sandboxes. The platform is ptrace: it works everywhere, where KVM can hang under nested virtualisation.
+        public static func makeGVisor(
+            dataDirectory: String, initBinary: String, capabilities: HostCapabilities, logger: Logger
+        ) async throws -> LocalProvider {
+            guard let runsc = capabilities.runtimes.first(where: { $0.name == "runsc" && $0.usable })?.path else {
+                throw PaddockError.unavailable("gVisor is not installed; apt-get install runsc")
+            }
+            guard capabilities.isRoot, capabilities.overlayfs, capabilities.cgroupMode != .none else {
+                throw PaddockError.unavailable(
+                    "this host cannot run sandboxes: \(capabilities.notes.joined(separator: "; "))")
+            }
+            let layout = ProviderLayout(dataDirectory: dataDirectory + "/gvisor")
+            try layout.prepare()
+            let installedInit = try await layout.installInit(from: initBinary)
+            // host-uds=create lets paddock-init's control socket, created inside the sandbox in the bind-mounted
+            // control directory, exist as a real socket on the host, where the server connects to it.
+            let runtime = OCIRuntime(
+                kind: .runsc, binary: runsc, stateRoot: layout.runtimeState,
+                globalFlags: ["--platform=ptrace", "--network=none", "--host-uds=create"])
+            return LocalProvider(
+                name: "gvisor", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
+                initBinary: installedInit, logger: logger, userNamespace: false)
+        }
+
         nonisolated let initBinary: String
+        /// Whether sandboxes get an OCI user namespace. gVisor's own kernel provides the boundary instead,
+        /// and its sandbox already runs in a user namespace of its own.
+        nonisolated let userNamespace: Bool
 
         init(
             name: String, layout: ProviderLayout, runtime: OCIRuntime, cgroupMode: HostCapabilities.CgroupMode,
-            initBinary: String, logger: Logger
+            initBinary: String, logger: Logger, userNamespace: Bool = true
         ) {
+            self.userNamespace = userNamespace
             self.name = name
             self.layout = layout
             self.runtime = runtime
@@ -98,7 +128,9 @@
             return slot
         }
 
-        nonisolated func hostIDBase(slot: UInt32) -> UInt32 { Self.firstHostID + slot * SandboxLayout.idRangeSize }
+        nonisolated func hostIDBase(slot: UInt32) -> UInt32 {
+            userNamespace ? Self.firstHostID + slot * SandboxLayout.idRangeSize : 0
+        }
 
         private func start(id: SessionID, slot: UInt32, limits: ResourceLimits, template: HostTemplate) async throws {
             let dir = layout.sessionDirectory(id)
@@ -136,7 +168,8 @@
 
             var builder = SandboxSpecBuilder(
                 id: id, rootfs: rootfs, initBinary: initBinary, controlDirectory: control, hostIDBase: base,
-                limits: limits, readOnlyBinds: template.readOnlyBinds, cgroupParent: layout.cgroupParent)
+                limits: limits, readOnlyBinds: template.readOnlyBinds, cgroupParent: layout.cgroupParent,
+                userNamespace: userNamespace)
             var nofile = rlimit()
             if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0 {
                 builder.openFiles = min(65536, UInt64(nofile.rlim_max))

@@ -58,6 +58,8 @@ public enum TestHost {
 public struct TestStack: Sendable {
     public let dataDirectory: String
     public let provider: LocalProvider
+    /// The gVisor provider when runsc is installed.
+    public let gvisor: LocalProvider?
     public let store: SQLiteStore
     public let sessions: SessionService
     public let tokens: TokenService
@@ -68,18 +70,30 @@ public struct TestStack: Sendable {
             dataDirectory: dir, initBinary: TestHost.initBinary, capabilities: await TestHost.capabilities(),
             logger: TestHost.quietLogger("test.provider"))
         let store = try SQLiteStore(path: dir + "/paddock.sqlite")
-        let sessions = SessionService(
-            store: store, providers: ["local": provider], logger: TestHost.quietLogger("test.sessions"))
+        var providers: [String: any SandboxProvider] = ["local": provider]
+        let gvisor = try? await LocalProvider.makeGVisor(
+            dataDirectory: dir, initBinary: TestHost.initBinary, capabilities: await TestHost.capabilities(),
+            logger: TestHost.quietLogger("test.gvisor"))
+        if let gvisor { providers["gvisor"] = gvisor }
+        let sessions = SessionService(store: store, providers: providers, logger: TestHost.quietLogger("test.sessions"))
         return TestStack(
-            dataDirectory: dir, provider: provider, store: store, sessions: sessions, tokens: TokenService(store: store)
-        )
+            dataDirectory: dir, provider: provider, gvisor: gvisor, store: store, sessions: sessions,
+            tokens: TokenService(store: store))
     }
 
     /// Destroys every live session and removes the data directory, failing loudly if anything leaked.
     public func tearDown() async throws {
         for s in try await sessions.list(includeEnded: false) { _ = try? await sessions.destroy(s.id) }
-        let footprint = await provider.footprint()
+        var footprint = await provider.footprint()
         provider.removeCgroupParent()
+        if let gvisor {
+            let g = await gvisor.footprint()
+            gvisor.removeCgroupParent()
+            footprint.sessionDirectories += g.sessionDirectories
+            footprint.mounts += g.mounts
+            footprint.runtimeContainers += g.runtimeContainers
+            footprint.cgroups += g.cgroups
+        }
         TestHost.removeDataDirectory(dataDirectory)
         guard footprint.isEmpty else { throw PaddockError.internal("sandboxes leaked: \(footprint)") }
     }
