@@ -62,7 +62,9 @@
             guard let r = try? await HostCommand.run(binary, args(["list", "--format", "json"])), r.succeeded else {
                 return []
             }
-            return (try? JSONDecoder().decode([ContainerState]?.self, from: Data(r.stdout.utf8))) ?? [] ?? []
+            // runc prints `null` for an empty list.
+            let decoded = try? JSONDecoder().decode([ContainerState]?.self, from: Data(r.stdout.utf8))
+            return decoded.flatMap { $0 } ?? []
         }
 
         /// The last error message in a runtime's JSON log.
