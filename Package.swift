@@ -22,10 +22,17 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Leaf: domain types, the one error type, IDs, sizes and durations.
         .target(name: "PaddockCore", swiftSettings: strict),
+        // runtime.yml: schema, loader with line-precise errors, layering.
+        .target(
+            name: "PaddockConfig",
+            dependencies: ["PaddockCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         // The host <-> paddock-init wire protocol. No Foundation: paddock-init links it statically.
         .target(name: "PaddockInitProtocol", swiftSettings: strict),
         // The few syscalls Swift's Glibc module lacks.
@@ -95,6 +102,7 @@ let package = Package(
         ),
         .testTarget(name: "PaddockCoreTests", dependencies: ["PaddockCore"], swiftSettings: strict),
         .testTarget(name: "PaddockSandboxTests", dependencies: ["PaddockSandbox"], swiftSettings: strict),
+        .testTarget(name: "PaddockConfigTests", dependencies: ["PaddockConfig", "PaddockCore"], swiftSettings: strict),
         .testTarget(name: "PaddockInitProtocolTests", dependencies: ["PaddockInitProtocol"], swiftSettings: strict),
         // Drives the real paddock-init binary as a plain child process (no sandbox needed). The binary is
         // built by `swift build` (make test does that first); depending on the executable target here would
