@@ -52,10 +52,18 @@
         /// The next message, or nil when init closed the connection.
         mutating func receive() async throws -> WireMessage? {
             while true {
-                if let payload = try decoder.next() { return try WireMessage(decoding: payload) }
+                if let message = try bufferedMessage() { return message }
                 guard let buffer = try await inbound.next() else { return nil }
                 decoder.append(buffer.readableBytesView)
             }
+        }
+
+        /// A complete message already received, if any. Kept synchronous and out of line: Swift 6.3's
+        /// optimizer crashes splitting the async `receive` when these typed-throws calls are inlined into it.
+        @inline(never)
+        private mutating func bufferedMessage() throws -> WireMessage? {
+            guard let payload = try decoder.next() else { return nil }
+            return try WireMessage(decoding: payload)
         }
 
         /// The next message, failing if the connection ends first or init reports a failure.

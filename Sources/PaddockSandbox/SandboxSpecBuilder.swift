@@ -35,8 +35,9 @@ public struct SandboxSpecBuilder: Sendable {
     public init(
         id: SessionID, rootfs: String, initBinary: String, controlDirectory: String, hostIDBase: UInt32,
         limits: ResourceLimits, readOnlyBinds: [ReadOnlyBind], cgroupParent: String = "/paddock",
-        userNamespace: Bool = true
+        userNamespace: Bool = true, openFiles: UInt64 = 65536
     ) {
+        self.openFiles = openFiles
         self.id = id
         self.rootfs = rootfs
         self.initBinary = initBinary

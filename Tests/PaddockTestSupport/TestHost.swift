@@ -41,6 +41,35 @@ public enum TestHost {
         return dir
     }
 
+    /// Data directories of test runs whose process is gone (killed mid-test): their sandboxes are
+    /// recovered away — the same code a restarted server runs — before this run starts its own.
+    static let sweepOnce = Task {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
+        for name in entries where name.hasPrefix("paddock-test-") {
+            // paddock-test-<label>-<pid>-<random>
+            let parts = name.split(separator: "-")
+            guard parts.count >= 4, let pid = Int32(parts[parts.count - 2]), pid != getpid(), kill(pid, 0) != 0 else {
+                continue
+            }
+            let dir = "/tmp/" + name
+            for providerDirectory in [dir, dir + "/gvisor"]
+            where FileManager.default.fileExists(atPath: providerDirectory + "/sessions") {
+                let capabilities = await capabilities()
+                let provider =
+                    providerDirectory.hasSuffix("/gvisor")
+                    ? try? await LocalProvider.makeGVisor(
+                        dataDirectory: dir, initBinary: initBinary, capabilities: capabilities,
+                        logger: quietLogger("sweep"))
+                    : try? await LocalProvider.make(
+                        dataDirectory: dir, initBinary: initBinary, capabilities: capabilities,
+                        logger: quietLogger("sweep"))
+                _ = await provider?.recover(live: [])
+                provider?.removeCgroupParent()
+            }
+            removeDataDirectory(dir)
+        }
+    }
+
     public static func removeDataDirectory(_ dir: String) {
         guard dir.hasPrefix("/tmp/paddock-test-") else { return }
         try? FileManager.default.removeItem(atPath: dir)
@@ -65,6 +94,7 @@ public struct TestStack: Sendable {
     public let tokens: TokenService
 
     public static func make(_ label: String, dataDirectory: String? = nil) async throws -> TestStack {
+        await TestHost.sweepOnce.value
         let dir = dataDirectory ?? TestHost.makeDataDirectory(label)
         let provider = try await LocalProvider.make(
             dataDirectory: dir, initBinary: TestHost.initBinary, capabilities: await TestHost.capabilities(),

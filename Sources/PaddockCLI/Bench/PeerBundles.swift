@@ -28,7 +28,8 @@ struct PeerBundles {
                 id: try SessionID(validating: userns ? "benchrunc" : "benchrunsc"), rootfs: template.rootfs,
                 initBinary: "/usr/bin/true", controlDirectory: bundle, hostIDBase: 4_000_000_000 - 65536 * 2,
                 limits: .default, readOnlyBinds: template.readOnlyBinds, cgroupParent: "/paddock-bench",
-                userNamespace: userns
+                userNamespace: userns,
+                openFiles: openFileLimit()
             ).build()
             spec.root.readonly = true
             spec.process.args = ["/usr/bin/true"]
@@ -43,7 +44,20 @@ struct PeerBundles {
         return bundles
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    /// The sandboxes' open-file limit, as the provider sets it (never above this process's hard limit).
+    static func openFileLimit() -> UInt64 {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        return min(65536, UInt64(limit.rlim_max))
+    }
+
+    /// Removes the bundles and the peers' (empty) cgroup parent in every hierarchy.
+    func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+        let root = "/sys/fs/cgroup"
+        let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        for h in hierarchies + [""] { rmdir("\(root)/\(h)/paddock-bench") }
+    }
 }
 
 enum APICodingForBench {
