@@ -37,6 +37,11 @@
             return UInt64(v1("memory", "memory.failcnt") ?? "") ?? 0
         }
 
+        /// How many times a fork failed because the sandbox was at its pid limit.
+        var pidLimitHits: UInt64 {
+            Self.field("max", in: mode == .v2 ? v2("pids.events") : v1("pids", "pids.events")) ?? 0
+        }
+
         /// Every directory the runtime may have created for this cgroup, for leak checks and cleanup.
         static func directories(path: String, mode: HostCapabilities.CgroupMode) -> [String] {
             switch mode {

@@ -387,10 +387,12 @@
                 cgroupMode == .v2
                 ? Syscalls.readFile("/sys/fs/cgroup\(layout.cgroupParent)/\(id.rawValue)/memory.max")
                 : Syscalls.readFile("/sys/fs/cgroup/memory\(layout.cgroupParent)/\(id.rawValue)/memory.limit_in_bytes")
-            return SandboxStats(
+            var stats = SandboxStats(
                 memoryBytes: cg.memoryBytes, memoryLimitBytes: UInt64(limitText?.trimmed ?? "") ?? 0,
                 cpuNanoseconds: cg.cpuNanoseconds, pids: cg.pids, diskUsedBytes: used, diskLimitBytes: total,
                 oomEvents: cg.oomKills)
+            stats.pidLimitHits = cg.pidLimitHits
+            return stats
         }
 
         public nonisolated func isAlive(_ id: SessionID) async -> Bool {

@@ -95,6 +95,8 @@ public struct SandboxStats: Sendable, Codable, Equatable {
     public var diskLimitBytes: UInt64
     /// How many times the memory limit was hit.
     public var oomEvents: UInt64
+    /// How many forks failed at the pid limit.
+    public var pidLimitHits: UInt64 = 0
 
     public init(
         memoryBytes: UInt64, memoryLimitBytes: UInt64, cpuNanoseconds: UInt64, pids: Int, diskUsedBytes: UInt64,

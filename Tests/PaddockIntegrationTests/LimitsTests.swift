@@ -74,6 +74,7 @@ struct LimitsTests {
             let counts = stdout.split(separator: "\n").first?.split(separator: " ").compactMap { Int($0) } ?? []
             #expect(counts.count == 2 && counts[0] < 64 && counts[1] > 100, "forked/failed: \(stdout) \(stderr)")
             #expect(stdout.hasSuffix("finished\n"))
+            #expect(try await stack.sessions.stats(s.id).pidLimitHits > 0, "the limit hits are reported")
             // Once the bomb is over, the sandbox works normally.
             #expect(try await stack.sessions.sh(s.id, "echo recovered").stdout == "recovered\n")
         }

@@ -242,6 +242,7 @@ public struct StatsBody: Codable, Sendable {
     public var diskUsedBytes: UInt64
     public var diskLimitBytes: UInt64
     public var oomEvents: UInt64
+    public var pidLimitHits: UInt64
 
     public init(_ s: SandboxStats) {
         memoryBytes = s.memoryBytes
@@ -251,6 +252,7 @@ public struct StatsBody: Codable, Sendable {
         diskUsedBytes = s.diskUsedBytes
         diskLimitBytes = s.diskLimitBytes
         oomEvents = s.oomEvents
+        pidLimitHits = s.pidLimitHits
     }
 }
 
