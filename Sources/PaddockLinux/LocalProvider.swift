@@ -395,8 +395,44 @@
             return stats
         }
 
+        /// Running and answering, or frozen (a frozen init cannot answer, but it is there and will again).
         public nonisolated func isAlive(_ id: SessionID) async -> Bool {
-            (try? await hello(layout.socket(id))) != nil
+            switch await runtime.state(id: id.rawValue)?.status {
+            case "paused": return true
+            case "running":
+                // Bounded: a wedged init must not hang recovery.
+                return await withTaskGroup(of: Bool.self) { group in
+                    group.addTask { (try? await self.hello(self.layout.socket(id))) != nil }
+                    group.addTask {
+                        try? await Task.sleep(for: .seconds(3))
+                        return false
+                    }
+                    let first = await group.next() ?? false
+                    group.cancelAll()
+                    return first
+                }
+            default: return false
+            }
+        }
+
+        public nonisolated func isPaused(_ id: SessionID) async -> Bool {
+            await runtime.state(id: id.rawValue)?.status == "paused"
+        }
+
+        public nonisolated func pause(_ id: SessionID) async throws {
+            guard Syscalls.isDirectory(layout.sessionDirectory(id)) else {
+                throw PaddockError.notFound("sandbox \(id) does not exist on this host")
+            }
+            if await isPaused(id) { return }
+            try await runtime.pause(id: id.rawValue)
+        }
+
+        public nonisolated func resume(_ id: SessionID) async throws {
+            guard Syscalls.isDirectory(layout.sessionDirectory(id)) else {
+                throw PaddockError.notFound("sandbox \(id) does not exist on this host")
+            }
+            guard await isPaused(id) else { return }
+            try await runtime.resume(id: id.rawValue)
         }
 
         /// The host pid of a sandbox's init (for density and leak measurements).

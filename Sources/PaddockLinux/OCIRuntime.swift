@@ -37,6 +37,18 @@
             }
         }
 
+        /// Freezes every process of the container (cgroup freezer): memory and open files stay, CPU stops.
+        public func pause(id: String) async throws(PaddockError) {
+            let r = try await HostCommand.run(binary, args(["pause", id]))
+            guard r.succeeded else { throw .internal("\(kind.rawValue) pause \(id) failed: \(r.stderr.trimmed)") }
+        }
+
+        /// Thaws a paused container; its processes continue where they stopped.
+        public func resume(id: String) async throws(PaddockError) {
+            let r = try await HostCommand.run(binary, args(["resume", id]))
+            guard r.succeeded else { throw .internal("\(kind.rawValue) resume \(id) failed: \(r.stderr.trimmed)") }
+        }
+
         /// Kills and removes the container. Succeeds when it does not exist.
         public func delete(id: String) async throws(PaddockError) {
             let r = try await HostCommand.run(binary, args(["delete", "--force", id]))

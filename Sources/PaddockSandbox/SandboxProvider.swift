@@ -135,6 +135,10 @@ public protocol SandboxProvider: Sendable {
     func create(_ request: SandboxRequest) async throws
     /// Stops and removes everything of the sandbox. Idempotent: destroying an unknown id succeeds.
     func destroy(_ id: SessionID) async throws
+    /// Freezes the sandbox: no CPU, memory and files kept. Idempotent.
+    func pause(_ id: SessionID) async throws
+    /// Thaws a paused sandbox; its processes continue. Idempotent.
+    func resume(_ id: SessionID) async throws
     func exec(_ id: SessionID, _ request: ExecRequest) async throws -> any ExecHandle
     /// Re-attaches to a detached command.
     func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle

@@ -6,7 +6,7 @@ import PaddockServer
 struct SessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "session", abstract: "Create, list, inspect and destroy sessions.",
-        subcommands: [Create.self, List.self, Get.self, Destroy.self])
+        subcommands: [Create.self, List.self, Get.self, Stop.self, Resume.self, Destroy.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a session and print it.")
@@ -53,6 +53,36 @@ struct SessionCommand: AsyncParsableCommand {
             try printSession(
                 try await APIClient.fromEnvironment().call(.GET, "/v1/sessions/\(id)", as: SessionBody.self),
                 json: output.json)
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pause sessions: their processes are frozen (no CPU) and keep memory and files.",
+            discussion: "Any exec or file call to a paused session resumes it transparently.")
+        @Argument(help: "Session ids.") var ids: [String]
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let client = try APIClient.fromEnvironment()
+            for id in ids {
+                let s = try await client.call(.POST, "/v1/sessions/\(id)/pause", as: SessionBody.self)
+                if output.json { try printJSON(s) } else { print("paused \(s.id)") }
+            }
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resume paused sessions where they stopped.")
+        @Argument(help: "Session ids.") var ids: [String]
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let client = try APIClient.fromEnvironment()
+            for id in ids {
+                let s = try await client.call(.POST, "/v1/sessions/\(id)/resume", as: SessionBody.self)
+                if output.json { try printJSON(s) } else { print("resumed \(s.id)") }
+            }
         }
     }
 

@@ -12,6 +12,8 @@ struct SessionController {
         group.get(":id", use: get)
         group.delete(":id", use: destroy)
         group.get(":id/stats", use: stats)
+        group.post(":id/pause", use: pause)
+        group.post(":id/resume", use: resume)
     }
 
     @Sendable func create(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<
@@ -33,6 +35,14 @@ struct SessionController {
 
     @Sendable func destroy(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
         SessionBody(try await sessions.destroy(try context.sessionID()))
+    }
+
+    @Sendable func pause(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
+        SessionBody(try await sessions.pause(try context.sessionID()))
+    }
+
+    @Sendable func resume(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
+        SessionBody(try await sessions.resume(try context.sessionID()))
     }
 
     @Sendable func stats(_ request: Request, context: PaddockRequestContext) async throws -> StatsBody {

@@ -93,6 +93,38 @@ public actor SessionService {
         return session
     }
 
+    /// Freezes a running session (`paddock session stop`): its processes stop using CPU and keep their
+    /// memory and files; a resume continues them where they were.
+    @discardableResult
+    public func pause(_ id: SessionID) async throws -> Session {
+        var session = try await get(id)
+        let next = try session.state.next(on: .pause)
+        guard let provider = providers[session.spec.provider] else {
+            throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
+        }
+        try await provider.pause(id)
+        session.state = next
+        session.updatedAt = clock()
+        try await store.updateSession(session)
+        logger.info("session paused", metadata: ["session.id": "\(id)"])
+        return session
+    }
+
+    @discardableResult
+    public func resume(_ id: SessionID) async throws -> Session {
+        var session = try await get(id)
+        let next = try session.state.next(on: .resume)
+        guard let provider = providers[session.spec.provider] else {
+            throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
+        }
+        try await provider.resume(id)
+        session.state = next
+        session.updatedAt = clock()
+        try await store.updateSession(session)
+        logger.info("session resumed", metadata: ["session.id": "\(id)"])
+        return session
+    }
+
     private func transition(_ session: inout Session, _ event: SessionState.Event) async throws {
         session.state = try session.state.next(on: event)
         session.updatedAt = clock()
@@ -133,8 +165,10 @@ public actor SessionService {
     // MARK: Work inside a session
 
     /// The provider of a session that can take commands right now.
+    /// A paused session is resumed transparently: work sent to it is the signal it is wanted again.
     func runningProvider(_ id: SessionID) async throws -> (Session, any SandboxProvider) {
-        let session = try await get(id)
+        var session = try await get(id)
+        if session.state == .paused { session = try await resume(id) }
         guard session.state == .running else {
             throw PaddockError.conflict(
                 "session \(id) is \(session.state.rawValue); only a running session takes commands")
