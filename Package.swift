@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "PaddockServer",
             dependencies: [
-                "PaddockCore", "PaddockStore", "PaddockSandbox",
+                "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

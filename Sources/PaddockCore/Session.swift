@@ -12,6 +12,8 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
     public var ttlSeconds: Int64?
     /// Working directory of commands, inside the sandbox.
     public var workdir: String
+    /// Paused automatically after this long with no exec, no attached stream and no API call; nil = never.
+    public var idleSeconds: Int64?
 
     public static let defaultTemplate = "host"
     public static let defaultWorkdir = "/workspace"
@@ -43,6 +45,9 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
         }
         if env.values.contains(where: { $0.contains("\0") }) {
             throw .invalidArgument("environment values cannot contain NUL bytes")
+        }
+        if let idleSeconds, idleSeconds <= 0 {
+            throw .invalidArgument("idle must be positive; omit it for a session that is never paused automatically")
         }
         if let ttlSeconds, ttlSeconds <= 0 {
             throw .invalidArgument("ttl must be positive; omit it for a session that lives until destroyed")

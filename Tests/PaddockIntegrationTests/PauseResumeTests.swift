@@ -11,14 +11,17 @@ struct PauseResumeTests {
     /// Reads the sandbox's counter file from the host side: a frozen init cannot serve it.
     static func counter(_ stack: TestStack, _ id: SessionID) -> Int {
         let path = "\(stack.dataDirectory)/sessions/\(id.rawValue)/rootfs/workspace/count"
-        return Int((try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
+        return Int(
+            (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+            ?? -1
     }
 
     @Test func pausedProcessesStopAndResumeWhereTheyWere() async throws {
         try await withTestStack("pause") { stack in
             let s = try await stack.sessions.create(SessionSpec())
             _ = try await stack.sessions.sh(
-                s.id, "(i=0; while true; do i=$((i+1)); echo $i > /workspace/count; sleep 0.05; done) >/dev/null 2>&1 &")
+                s.id, "(i=0; while true; do i=$((i+1)); echo $i > /workspace/count; sleep 0.05; done) >/dev/null 2>&1 &"
+            )
             try await Task.sleep(for: .milliseconds(300))
             #expect(Self.counter(stack, s.id) > 0)
 
@@ -64,5 +67,42 @@ struct PauseResumeTests {
         let r = try await second.sessions.sh(kept.id, "pgrep -c sleep")
         #expect(r.stdout == "1\n", "the frozen process survived the restart and continues")
         try await second.tearDown()
+    }
+}
+
+/// `idle`: a session nobody uses is paused by the server, and the next call resumes it.
+@Suite(.needsSandboxes, .serialized)
+struct IdleTests {
+    static func waitFor(_ state: SessionState, _ id: SessionID, _ stack: TestStack, within: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + within
+        while ContinuousClock.now < deadline {
+            if try await stack.sessions.get(id).state == state { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    @Test func idleSessionsArePausedAndResumedByTheNextCall() async throws {
+        try await withTestStack("idle") { stack in
+            var spec = SessionSpec()
+            spec.idleSeconds = 1
+            let idle = try await stack.sessions.create(spec)
+            let busy = try await stack.sessions.create(spec)
+            let never = try await stack.sessions.create(SessionSpec())
+            let reaper = Task { try await SessionReaper(sessions: stack.sessions, interval: .milliseconds(100)).run() }
+            defer { reaper.cancel() }
+            // A followed command keeps its session awake for as long as it runs.
+            let followed = Task { try await stack.sessions.sh(busy.id, "sleep 3; echo done") }
+
+            #expect(try await Self.waitFor(.paused, idle.id, stack, within: .seconds(10)))
+            #expect(try await stack.sessions.get(busy.id).state == .running)
+            #expect(try await followed.value.stdout == "done\n")
+            #expect(try await Self.waitFor(.paused, busy.id, stack, within: .seconds(10)), "idle once the command ended")
+            #expect(try await stack.sessions.get(never.id).state == .running)
+
+            reaper.cancel()
+            #expect(try await stack.sessions.sh(idle.id, "echo back").stdout == "back\n")
+            #expect(try await stack.sessions.get(idle.id).state == .running)
+        }
     }
 }

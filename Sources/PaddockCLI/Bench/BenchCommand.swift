@@ -9,8 +9,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Samples per measurement.") var iterations: Int = 30
     @Option(help: "Data directory for the benchmark's own sandboxes.") var dataDir: String = ".paddock-bench"
     @Option(help: "Path of the paddock-init binary (default: next to this executable).") var initBinary: String?
+    @Flag(help: "Fill the host with idle sessions instead, and report memory per session and leaks.") var density = false
+    @Option(help: "With --density: how many idle sessions to start.") var sessions: Int = 500
 
     func run() async throws {
+        if density {
+            let report = try await DensityBenchmark(
+                target: max(1, sessions), dataDirectory: URL(fileURLWithPath: dataDir).standardizedFileURL.path,
+                initBinary: initBinary ?? ServerCommand.siblingInit()
+            ).run()
+            if output.json { return try printJSON(report) }
+            return print(report.table())
+        }
         let report = try await Benchmarks(
             iterations: max(3, iterations), dataDirectory: URL(fileURLWithPath: dataDir).standardizedFileURL.path,
             initBinary: initBinary ?? ServerCommand.siblingInit()

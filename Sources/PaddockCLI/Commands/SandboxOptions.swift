@@ -15,6 +15,8 @@ struct SandboxOptions: ParsableArguments {
     @Option(help: "Maximum number of processes.") var pids: Int?
     @Option(help: "Size cap of the writable layer, e.g. 1GiB.") var disk: String?
     @Option(help: "Working directory inside the sandbox (default /workspace).") var workdir: String?
+    @Option(help: "Pause automatically after this long without activity, e.g. 10m; any call resumes it.")
+    var idle: String?
 
     func environment() throws -> [String: String] {
         var out: [String: String] = [:]
@@ -30,7 +32,7 @@ struct SandboxOptions: ParsableArguments {
     func body(name: String?, ttl: String?) throws -> CreateSessionBody {
         let body = CreateSessionBody(
             name: name, template: template, provider: provider, env: try environment(), memory: memory, cpus: cpus,
-            pids: pids, disk: disk, ttl: ttl, workdir: workdir)
+            pids: pids, disk: disk, ttl: ttl, workdir: workdir, idle: idle)
         // Validate locally first so a typo is reported before anything is created.
         _ = try body.spec()
         return body

@@ -17,13 +17,16 @@ public struct CreateSessionBody: Codable, Sendable {
     public var disk: String?
     /// Destroy the session this long after creation (`30m`, `2h`).
     public var ttl: String?
+    /// Pause the session after this long without activity (`10m`); any later call resumes it.
+    public var idle: String?
     public var workdir: String?
 
     public init(
         name: String? = nil, template: String? = nil, provider: String? = nil, env: [String: String]? = nil,
         memory: String? = nil, cpus: Double? = nil, pids: Int? = nil, disk: String? = nil, ttl: String? = nil,
-        workdir: String? = nil
+        workdir: String? = nil, idle: String? = nil
     ) {
+        self.idle = idle
         self.name = name
         self.template = template
         self.provider = provider
@@ -53,9 +56,15 @@ public struct CreateSessionBody: Codable, Sendable {
             guard d >= .seconds(1) else { throw .invalidArgument("ttl '\(t)' is shorter than one second") }
             return Int64(d.seconds.rounded(.up))
         }
-        let spec = SessionSpec(
+        let idleSeconds = try idle.map { (t: String) throws(PaddockError) -> Int64 in
+            let d = try field("idle") { () throws(PaddockError) in try DurationText.parse(t) }
+            guard d >= .seconds(1) else { throw .invalidArgument("idle '\(t)' is shorter than one second") }
+            return Int64(d.seconds.rounded(.up))
+        }
+        var spec = SessionSpec(
             name: name, template: template ?? SessionSpec.defaultTemplate, provider: provider ?? "local",
             env: env ?? [:], limits: limits, ttlSeconds: ttlSeconds, workdir: workdir ?? SessionSpec.defaultWorkdir)
+        spec.idleSeconds = idleSeconds
         try spec.validate()
         return spec
     }

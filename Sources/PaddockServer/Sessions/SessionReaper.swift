@@ -1,7 +1,7 @@
 import Logging
 import ServiceLifecycle
 
-/// Destroys sessions whose TTL has passed. A Service in the server's ServiceGroup, so it stops with it.
+/// Destroys sessions whose TTL has passed and pauses idle ones. A Service in the server's ServiceGroup, so it stops with it.
 public struct SessionReaper: Service {
     let sessions: SessionService
     let interval: Duration
@@ -14,6 +14,7 @@ public struct SessionReaper: Service {
     public func run() async throws {
         while !Task.isCancelledOrShuttingDown {
             await sessions.reapExpired()
+            await sessions.pauseIdle()
             try? await Task.sleep(for: interval)
         }
     }

@@ -12,6 +12,10 @@ public actor SessionService {
     let providers: [String: any SandboxProvider]
     let logger: Logger
     let clock: @Sendable () -> Date
+    /// When each session last saw work (an API call, an exec, output on an attached stream).
+    private var lastActivity: [SessionID: ContinuousClock.Instant] = [:]
+    /// Exec streams currently attached to each session; a session with one is never idle.
+    private var attachedStreams: [SessionID: Int] = [:]
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -168,6 +172,7 @@ public actor SessionService {
     /// A paused session is resumed transparently: work sent to it is the signal it is wanted again.
     func runningProvider(_ id: SessionID) async throws -> (Session, any SandboxProvider) {
         var session = try await get(id)
+        lastActivity[id] = .now
         if session.state == .paused { session = try await resume(id) }
         guard session.state == .running else {
             throw PaddockError.conflict(
@@ -193,7 +198,33 @@ public actor SessionService {
             argv: body.cmd, env: env,
             cwd: Self.resolve(body.cwd ?? session.spec.workdir, against: session.spec.workdir),
             user: user, tty: body.tty.map { .init(rows: $0.rows, cols: $0.cols) }, stdin: body.stdin ?? false)
-        return try await provider.exec(id, request)
+        let handle = try await provider.exec(id, request)
+        return TrackedExecHandle(handle) { [weak self] attached in await self?.streamChanged(id, attached: attached) }
+    }
+
+    private func streamChanged(_ id: SessionID, attached: Bool) {
+        attachedStreams[id, default: 0] += attached ? 1 : -1
+        if attachedStreams[id] == 0 { attachedStreams[id] = nil }
+        lastActivity[id] = .now
+    }
+
+    /// Pauses running sessions that have an idle limit and saw no work for that long. Called by the reaper.
+    public func pauseIdle() async {
+        guard let live = try? await store.sessions(includeTerminal: false) else { return }
+        let now = ContinuousClock.now
+        for s in live where s.state == .running {
+            guard let idle = s.spec.idleSeconds, attachedStreams[s.id] == nil else { continue }
+            // A session first seen now (created, or adopted after a restart) gets a full idle period.
+            let last = lastActivity[s.id] ?? now
+            lastActivity[s.id] = last
+            guard now - last >= .seconds(idle) else { continue }
+            do {
+                try await pause(s.id)
+                logger.info("session paused after being idle", metadata: ["session.id": "\(s.id)", "session.idle": "\(idle)s"])
+            } catch {
+                logger.warning("could not pause an idle session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
+            }
+        }
     }
 
     public func stats(_ id: SessionID) async throws -> SandboxStats {
