@@ -77,6 +77,8 @@ public struct Session: Codable, Sendable, Equatable, CustomStringConvertible {
     public var expiresAt: Date?
     /// Why the session failed or was destroyed, when it was not a user's request.
     public var reason: String?
+    /// How the sandbox was started: `warm` (claimed from a pool) or `cold`, with why no warm one was used.
+    public var start: String?
 
     public init(
         id: SessionID, state: SessionState, spec: SessionSpec, createdAt: Date, updatedAt: Date, expiresAt: Date?,

@@ -21,6 +21,8 @@
         private var template: HostTemplate?
         /// Each sandbox gets its own 65536-id range of host uids, so no two sandboxes share an identity.
         private var slots: [SessionID: UInt32] = [:]
+        /// Pre-started sandboxes of the host template, not yet handed to a session.
+        private var warm: [SessionID] = []
         static let firstHostID: UInt32 = 2_000_000
 
         /// Prepares the data directory and picks a runtime. Throws `unavailable` with what to install or enable
@@ -210,6 +212,71 @@
             }
         }
 
+        // MARK: Warm pool
+
+        /// Starts sandboxes until `size` are ready (or one fails); returns how many are ready. Warm sandboxes
+        /// are ordinary running sandboxes with default limits: an idle one costs about a megabyte and no CPU
+        /// (its init sleeps in poll), so they are kept running rather than frozen, and a claim is instant.
+        public func fillPool(template: String, size: Int) async throws -> Int {
+            guard template == SessionSpec.defaultTemplate else {
+                throw PaddockError.notFound(
+                    "template '\(template)' does not exist; pools hold '\(SessionSpec.defaultTemplate)' sandboxes")
+            }
+            while warm.count > size, let extra = warm.popLast() { await teardown(extra) }
+            while warm.count < size {
+                let id = SessionID.random()
+                try await create(SandboxRequest(id: id, template: template, limits: .default))
+                warm.append(id)
+            }
+            return warm.count
+        }
+
+        public func readyCount(template: String) -> Int { template == SessionSpec.defaultTemplate ? warm.count : 0 }
+
+        /// Hands over a warm sandbox with `limits` applied, or nil when none is ready. Limits are applied by
+        /// writing the sandbox's cgroup files and remounting its writable layer's size cap: no runtime process
+        /// is spawned on this path.
+        public func claimWarm(template: String, limits: ResourceLimits) async -> SessionID? {
+            guard template == SessionSpec.defaultTemplate else { return nil }
+            while let id = warm.first {
+                warm.removeFirst()
+                do {
+                    try applyLimits(id, limits)
+                    return id
+                } catch {
+                    logger.warning("discarding a warm sandbox", metadata: ["session.id": "\(id)", "error": "\(error)"])
+                    await teardown(id)
+                }
+            }
+            return nil
+        }
+
+        private func applyLimits(_ id: SessionID, _ limits: ResourceLimits) throws {
+            let path = "\(layout.cgroupParent)/\(id.rawValue)"
+            let period: UInt64 = 100_000
+            let quota = Int64((limits.cpus * Double(period)).rounded())
+            let writes: [(String, String)]
+            if cgroupMode == .v2 {
+                let base = "/sys/fs/cgroup\(path)"
+                writes = [
+                    ("\(base)/memory.max", "\(limits.memory.bytes)"), ("\(base)/pids.max", "\(limits.pids)"),
+                    ("\(base)/cpu.max", "\(quota) \(period)"),
+                ]
+            } else {
+                writes = [
+                    ("/sys/fs/cgroup/memory\(path)/memory.limit_in_bytes", "\(limits.memory.bytes)"),
+                    ("/sys/fs/cgroup/pids\(path)/pids.max", "\(limits.pids)"),
+                    ("/sys/fs/cgroup/cpu\(path)/cpu.cfs_period_us", "\(period)"),
+                    ("/sys/fs/cgroup/cpu\(path)/cpu.cfs_quota_us", "\(quota)"),
+                    ("/sys/fs/cgroup/cpu\(path)/cpu.shares", "\(max(2, Int((limits.cpus * 1024).rounded())))"),
+                ]
+            }
+            for (file, value) in writes { try Syscalls.writeExisting(file, value) }
+            try Syscalls.mount(
+                source: "paddock-\(id)", target: "\(layout.sessionDirectory(id))/scratch", type: "tmpfs",
+                flags: UInt(MS_REMOUNT | MS_NOSUID | MS_NODEV), data: "size=\(limits.disk.bytes)")
+        }
+
         public func destroy(_ id: SessionID) async throws {
             await teardown(id)
         }
@@ -230,6 +297,7 @@
             }
             Syscalls.removeTree(dir)
             slots[id] = nil
+            warm.removeAll { $0 == id }
         }
 
         // MARK: Exec and files

@@ -51,6 +51,16 @@
             if let owner { try check("setting the owner of \(path)") { chown(path, owner.0, owner.1) } }
         }
 
+        /// Writes a value into an existing kernel file (cgroup controls): no create, no temp file.
+        static func writeExisting(_ path: String, _ text: String) throws(PaddockError) {
+            let fd = retrying { open(path, O_WRONLY | O_TRUNC | O_CLOEXEC) }
+            guard fd >= 0 else { throw .internal("opening \(path): \(errnoText())") }
+            defer { close(fd) }
+            let bytes = Array(text.utf8)
+            let n = bytes.withUnsafeBytes { p in p.baseAddress.map { write(fd, $0, p.count) } ?? 0 }
+            guard n == bytes.count else { throw .internal("writing \(text) to \(path): \(errnoText())") }
+        }
+
         static func exists(_ path: String) -> Bool {
             var st = stat()
             return lstat(path, &st) == 0

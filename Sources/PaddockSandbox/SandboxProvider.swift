@@ -135,6 +135,13 @@ public protocol SandboxProvider: Sendable {
     func create(_ request: SandboxRequest) async throws
     /// Stops and removes everything of the sandbox. Idempotent: destroying an unknown id succeeds.
     func destroy(_ id: SessionID) async throws
+    /// Starts sandboxes of `template` until `size` are ready to be claimed; returns how many are ready.
+    func fillPool(template: String, size: Int) async throws -> Int
+    /// How many warm sandboxes of `template` are ready.
+    func readyCount(template: String) async -> Int
+    /// Hands over a ready sandbox of `template` with `limits` applied, or nil when none is ready. The
+    /// sandbox's id becomes the session's.
+    func claimWarm(template: String, limits: ResourceLimits) async -> SessionID?
     /// Freezes the sandbox: no CPU, memory and files kept. Idempotent.
     func pause(_ id: SessionID) async throws
     /// Thaws a paused sandbox; its processes continue. Idempotent.

@@ -30,6 +30,14 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
         HealthBody(
             status: "ok", version: paddockVersion, sessions: (try? await sessions.list(includeEnded: false).count) ?? 0)
     }
+    router.get("/v1/pools") { _, _ -> PoolListBody in PoolListBody(pools: try await sessions.pools()) }
+    router.put("/v1/pools/:template") { request, context -> SessionService.PoolStatus in
+        let body = try await request.decode(as: PoolBody.self, context: context)
+        guard let template = context.parameters.get("template") else {
+            throw PaddockError.invalidArgument("missing template in the path")
+        }
+        return try await sessions.setPool(provider: body.provider ?? "local", template: template, size: body.size)
+    }
     let group = router.group("/v1/sessions")
     SessionController(sessions: sessions).addRoutes(to: group)
     ExecController(sessions: sessions).addRoutes(to: group)

@@ -45,6 +45,15 @@ public final class SQLiteStore: Store {
                 t.column("revokedAt", .datetime)
             }
         }
+        m.registerMigration("v2: warm pools and how sessions started") { db in
+            try db.alter(table: "session") { t in t.add(column: "start", .text) }
+            try db.create(table: "pool") { t in
+                t.column("provider", .text).notNull()
+                t.column("template", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.primaryKey(["provider", "template"])
+            }
+        }
         return m
     }
 
@@ -93,6 +102,29 @@ public final class SQLiteStore: Store {
         return try rows.map { try $0.session() }
     }
 
+    public func poolTargets() async throws -> [PoolTarget] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT provider, template, size FROM pool ORDER BY provider, template").map {
+                PoolTarget(provider: $0["provider"], template: $0["template"], size: $0["size"])
+            }
+        }
+    }
+
+    public func setPoolTarget(_ target: PoolTarget) async throws {
+        try await pool.write { db in
+            if target.size <= 0 {
+                try db.execute(
+                    sql: "DELETE FROM pool WHERE provider = ? AND template = ?",
+                    arguments: [target.provider, target.template])
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO pool (provider, template, size) VALUES (?, ?, ?) "
+                        + "ON CONFLICT(provider, template) DO UPDATE SET size = excluded.size",
+                    arguments: [target.provider, target.template, target.size])
+            }
+        }
+    }
+
     public func insertToken(_ token: StoredToken) async throws {
         let row = TokenRow(token)
         try await pool.write { db in try row.insert(db) }
@@ -122,6 +154,7 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
     var updatedAt: Date
     var expiresAt: Date?
     var reason: String?
+    var start: String?
 
     init(_ s: Session) throws {
         id = s.id.rawValue
@@ -131,6 +164,7 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
         updatedAt = s.updatedAt
         expiresAt = s.expiresAt
         reason = s.reason
+        start = s.start
     }
 
     func session() throws -> Session {
@@ -138,9 +172,11 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
             throw PaddockError.internal("the database holds a malformed session row \(id)")
         }
         let decoded = try JSONDecoder().decode(SessionSpec.self, from: Data(spec.utf8))
-        return Session(
+        var session = Session(
             id: sid, state: st, spec: decoded, createdAt: createdAt, updatedAt: updatedAt, expiresAt: expiresAt,
             reason: reason)
+        session.start = start
+        return session
     }
 }
 

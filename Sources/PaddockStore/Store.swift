@@ -22,6 +22,18 @@ public struct StoredToken: Sendable, Equatable {
     }
 }
 
+/// How many warm sandboxes to keep ready for a provider and template.
+public struct PoolTarget: Sendable, Equatable, Codable {
+    public var provider: String
+    public var template: String
+    public var size: Int
+    public init(provider: String, template: String, size: Int) {
+        self.provider = provider
+        self.template = template
+        self.size = size
+    }
+}
+
 /// Durable state of the control plane. SQLite (embedded, the default) and later Postgres implement it.
 public protocol Store: Sendable {
     func insertSession(_ session: Session) async throws
@@ -32,6 +44,10 @@ public protocol Store: Sendable {
     func sessions(includeTerminal: Bool) async throws -> [Session]
     /// Live sessions whose TTL has passed at `now`.
     func expiredSessions(now: Date) async throws -> [Session]
+
+    func poolTargets() async throws -> [PoolTarget]
+    /// Sets (or, with size 0, removes) a pool target.
+    func setPoolTarget(_ target: PoolTarget) async throws
 
     func insertToken(_ token: StoredToken) async throws
     /// The token with this hash if it is neither revoked nor expired at `now`.

@@ -73,7 +73,9 @@ struct PauseResumeTests {
 /// `idle`: a session nobody uses is paused by the server, and the next call resumes it.
 @Suite(.needsSandboxes, .serialized)
 struct IdleTests {
-    static func waitFor(_ state: SessionState, _ id: SessionID, _ stack: TestStack, within: Duration) async throws -> Bool {
+    static func waitFor(_ state: SessionState, _ id: SessionID, _ stack: TestStack, within: Duration) async throws
+        -> Bool
+    {
         let deadline = ContinuousClock.now + within
         while ContinuousClock.now < deadline {
             if try await stack.sessions.get(id).state == state { return true }
@@ -97,7 +99,8 @@ struct IdleTests {
             #expect(try await Self.waitFor(.paused, idle.id, stack, within: .seconds(10)))
             #expect(try await stack.sessions.get(busy.id).state == .running)
             #expect(try await followed.value.stdout == "done\n")
-            #expect(try await Self.waitFor(.paused, busy.id, stack, within: .seconds(10)), "idle once the command ended")
+            #expect(
+                try await Self.waitFor(.paused, busy.id, stack, within: .seconds(10)), "idle once the command ended")
             #expect(try await stack.sessions.get(never.id).state == .running)
 
             reaper.cancel()

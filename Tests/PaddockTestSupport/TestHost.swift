@@ -114,6 +114,7 @@ public struct TestStack: Sendable {
     /// Destroys every live session and removes the data directory, failing loudly if anything leaked.
     public func tearDown() async throws {
         for s in try await sessions.list(includeEnded: false) { _ = try? await sessions.destroy(s.id) }
+        await sessions.drainPools()
         var footprint = await provider.footprint()
         provider.removeCgroupParent()
         if let gvisor {

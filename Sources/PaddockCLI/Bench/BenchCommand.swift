@@ -9,7 +9,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Samples per measurement.") var iterations: Int = 30
     @Option(help: "Data directory for the benchmark's own sandboxes.") var dataDir: String = ".paddock-bench"
     @Option(help: "Path of the paddock-init binary (default: next to this executable).") var initBinary: String?
-    @Flag(help: "Fill the host with idle sessions instead, and report memory per session and leaks.") var density = false
+    @Flag(help: "Fill the host with idle sessions instead, and report memory per session and leaks.") var density =
+        false
     @Option(help: "With --density: how many idle sessions to start.") var sessions: Int = 500
 
     func run() async throws {

@@ -131,6 +131,28 @@ struct Benchmarks {
         }
         results.append(Self.summarize("paddock.cold_start", unit: "ms", cold, note: "create → `true` exited, no pool"))
 
+        // paddock.warm_start: the same, claiming a pre-started sandbox from a warm pool (limits applied on
+        // claim). The pool is refilled between samples, outside the timing.
+        var warmSamples: [Double] = []
+        let sessionLimits = ResourceLimits(memory: .mebibytes(512), cpus: 1, pids: 256, disk: .mebibytes(512))
+        for _ in 0..<iterations {
+            _ = try await provider.fillPool(template: "host", size: 1)
+            var claimed: SessionID?
+            warmSamples.append(
+                try await Self.milliseconds {
+                    guard let id = await provider.claimWarm(template: "host", limits: sessionLimits) else {
+                        throw PaddockError.internal("the warm pool was empty")
+                    }
+                    claimed = id
+                    try await Self.runTrue(provider, id)
+                })
+            if let claimed { try await provider.destroy(claimed) }
+        }
+        _ = try await provider.fillPool(template: "host", size: 0)
+        results.append(
+            Self.summarize(
+                "paddock.warm_start", unit: "ms", warmSamples, note: "claim from a warm pool → `true` exited"))
+
         // paddock.exec: `true` in a running session, to its exit status.
         let execID = SessionID.random()
         try await provider.create(SandboxRequest(id: execID, template: "host", limits: .default))

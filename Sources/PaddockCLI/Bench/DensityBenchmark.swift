@@ -62,7 +62,9 @@ struct DensityBenchmark {
         var execTimes: [Double] = []
         var unanswered = 0
         for id in ids {
-            do { execTimes.append(try await Benchmarks.milliseconds { try await Benchmarks.runTrue(provider, id) }) } catch {
+            do {
+                execTimes.append(try await Benchmarks.milliseconds { try await Benchmarks.runTrue(provider, id) })
+            } catch {
                 unanswered += 1
             }
         }
@@ -85,13 +87,18 @@ struct DensityBenchmark {
             results: [
                 scalar("density.sessions", "count", Double(ids.count), note: stopReason),
                 scalar("density.host_memory_per_session", "MiB", perSession, note: "drop in MemAvailable / sessions"),
-                Benchmarks.summarize("density.create", unit: "ms", createTimes, note: "cold start while filling the host"),
-                Benchmarks.summarize("density.exec", unit: "ms", execTimes, note: "`true` in every session, all running"),
-                scalar("density.unanswered", "count", Double(unanswered), note: "sessions that did not answer (must be 0)"),
+                Benchmarks.summarize(
+                    "density.create", unit: "ms", createTimes, note: "cold start while filling the host"),
+                Benchmarks.summarize(
+                    "density.exec", unit: "ms", execTimes, note: "`true` in every session, all running"),
+                scalar(
+                    "density.unanswered", "count", Double(unanswered), note: "sessions that did not answer (must be 0)"),
                 Benchmarks.summarize("density.destroy", unit: "ms", destroyTimes),
                 scalar(
                     "density.leaked", "count",
-                    Double(footprint.sessionDirectories + footprint.mounts + footprint.runtimeContainers + footprint.cgroups),
+                    Double(
+                        footprint.sessionDirectories + footprint.mounts + footprint.runtimeContainers
+                            + footprint.cgroups),
                     note: "dirs, mounts, runtime state and cgroups left after destroying all (must be 0)"),
             ])
     }

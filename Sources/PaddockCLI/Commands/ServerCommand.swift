@@ -18,6 +18,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Path of the paddock-init binary (default: next to this executable).") var initBinary: String?
     @Option(help: "Largest file upload accepted.") var maxUpload: String = "512MiB"
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Keep this many warm sandboxes of the host template ready (also `paddock pool set`).")
+    var poolSize: Int?
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -45,6 +47,7 @@ struct ServerCommand: AsyncParsableCommand {
         let sessions = SessionService(
             store: store, providers: [provider.name: provider], logger: Logger(label: "paddock.sessions"))
         try await sessions.recover()
+        if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }
         let tokens = TokenService(store: store)
         let tokenPath = dataDirectory + "/admin.token"
         let (_, created) = try await tokens.ensureAdminToken(at: tokenPath)
@@ -64,6 +67,7 @@ struct ServerCommand: AsyncParsableCommand {
                 services: [.init(service: app), .init(service: SessionReaper(sessions: sessions))],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await sessions.drainPools()
     }
 
     /// paddock-init is built next to paddock (`.build/<config>/`), and installed next to it too.

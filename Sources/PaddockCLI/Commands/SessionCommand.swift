@@ -115,6 +115,7 @@ func printSession(_ s: SessionBody, json: Bool) throws {
     print("template:  \(s.template)   provider: \(s.provider)")
     print("limits:    memory \(s.limits.memory), cpus \(s.limits.cpus), pids \(s.limits.pids), disk \(s.limits.disk)")
     print("workdir:   \(s.workdir)")
+    if let start = s.start { print("started:   \(start)") }
     if !s.envKeys.isEmpty { print("env:       \(s.envKeys.joined(separator: ", "))") }
     print("created:   \(format(s.createdAt))")
     if let e = s.expiresAt { print("expires:   \(format(e))") }

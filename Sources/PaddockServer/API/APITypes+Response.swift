@@ -6,3 +6,5 @@ extension FileInfoBody: ResponseEncodable {}
 extension FileListBody: ResponseEncodable {}
 extension StatsBody: ResponseEncodable {}
 extension HealthBody: ResponseEncodable {}
+extension PoolListBody: ResponseEncodable {}
+extension SessionService.PoolStatus: ResponseEncodable {}

@@ -90,6 +90,8 @@ public struct SessionBody: Codable, Sendable, Equatable {
     public var updatedAt: Date
     public var expiresAt: Date?
     public var reason: String?
+    /// `warm` (claimed from a pool) or `cold: …` with why no warm sandbox was used.
+    public var start: String?
 
     public init(_ s: Session) {
         id = s.id.rawValue
@@ -106,6 +108,7 @@ public struct SessionBody: Codable, Sendable, Equatable {
         updatedAt = s.updatedAt
         expiresAt = s.expiresAt
         reason = s.reason
+        start = s.start
     }
 }
 
@@ -263,6 +266,20 @@ public struct StatsBody: Codable, Sendable {
         oomEvents = s.oomEvents
         pidLimitHits = s.pidLimitHits
     }
+}
+
+/// `PUT /v1/pools/{template}`.
+public struct PoolBody: Codable, Sendable {
+    public var size: Int
+    public var provider: String?
+    public init(size: Int, provider: String? = nil) {
+        self.size = size
+        self.provider = provider
+    }
+}
+
+public struct PoolListBody: Codable, Sendable {
+    public var pools: [SessionService.PoolStatus]
 }
 
 public struct HealthBody: Codable, Sendable {

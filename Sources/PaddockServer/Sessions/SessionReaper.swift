@@ -15,6 +15,7 @@ public struct SessionReaper: Service {
         while !Task.isCancelledOrShuttingDown {
             await sessions.reapExpired()
             await sessions.pauseIdle()
+            await sessions.refillPools()
             try? await Task.sleep(for: interval)
         }
     }

@@ -16,6 +16,8 @@ public actor SessionService {
     private var lastActivity: [SessionID: ContinuousClock.Instant] = [:]
     /// Exec streams currently attached to each session; a session with one is never idle.
     private var attachedStreams: [SessionID: Int] = [:]
+    /// Warm pools to keep filled, loaded from the store.
+    private var poolTargets: [PoolTarget] = []
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -39,9 +41,27 @@ public actor SessionService {
             )
         }
         let now = clock()
+        let expiresAt = spec.ttlSeconds.map { now.addingTimeInterval(TimeInterval($0)) }
+        // A warm sandbox is handed over when one is ready; otherwise a cold start, and the session says why.
+        if let id = await provider.claimWarm(template: spec.template, limits: spec.limits) {
+            var session = Session(
+                id: id, state: .running, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
+            session.start = "warm"
+            do { try await store.insertSession(session) } catch {
+                try? await provider.destroy(id)
+                throw error
+            }
+            lastActivity[id] = .now
+            logger.info("session created from the warm pool", metadata: ["session.id": "\(id)"])
+            return session
+        }
         var session = Session(
-            id: .random(), state: .creating, spec: spec, createdAt: now, updatedAt: now,
-            expiresAt: spec.ttlSeconds.map { now.addingTimeInterval(TimeInterval($0)) })
+            id: .random(), state: .creating, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
+        let ready = await provider.readyCount(template: spec.template)
+        session.start =
+            poolTargets.contains { $0.provider == spec.provider && $0.template == spec.template && $0.size > 0 }
+            ? "cold: the warm pool for '\(spec.template)' was empty (\(ready) ready); it refills in the background"
+            : "cold: no warm pool for '\(spec.template)' on provider '\(spec.provider)'"
         try await store.insertSession(session)
         do {
             try await provider.create(SandboxRequest(id: session.id, template: spec.template, limits: spec.limits))
@@ -166,6 +186,78 @@ public actor SessionService {
         }
     }
 
+    // MARK: Warm pools
+
+    public struct PoolStatus: Sendable, Codable, Equatable {
+        public var provider: String
+        public var template: String
+        public var size: Int
+        public var ready: Int
+        public init(provider: String, template: String, size: Int, ready: Int) {
+            self.provider = provider
+            self.template = template
+            self.size = size
+            self.ready = ready
+        }
+    }
+
+    /// Sets how many warm sandboxes to keep ready; 0 removes the pool (its sandboxes are destroyed at the
+    /// next refill).
+    public func setPool(provider name: String, template: String, size: Int) async throws -> PoolStatus {
+        guard providers[name] != nil else {
+            throw PaddockError.invalidArgument(
+                "provider '\(name)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
+            )
+        }
+        guard template == SessionSpec.defaultTemplate else {
+            throw PaddockError.notFound(
+                "template '\(template)' does not exist; pools hold '\(SessionSpec.defaultTemplate)' sandboxes")
+        }
+        guard (0...1000).contains(size) else {
+            throw PaddockError.invalidArgument("a pool size must be 0 to 1000, not \(size)")
+        }
+        let target = PoolTarget(provider: name, template: template, size: size)
+        try await store.setPoolTarget(target)
+        poolTargets.removeAll { $0.provider == name && $0.template == template }
+        poolTargets.append(target)
+        return PoolStatus(
+            provider: name, template: template, size: size,
+            ready: await providers[name]?.readyCount(template: template) ?? 0)
+    }
+
+    public func pools() async throws -> [PoolStatus] {
+        var out: [PoolStatus] = []
+        for t in try await store.poolTargets() {
+            out.append(
+                PoolStatus(
+                    provider: t.provider, template: t.template, size: t.size,
+                    ready: await providers[t.provider]?.readyCount(template: t.template) ?? 0))
+        }
+        return out
+    }
+
+    /// Brings every pool to its size. Called by the reaper; a pool set to 0 is drained.
+    public func refillPools() async {
+        if poolTargets.isEmpty, let stored = try? await store.poolTargets() { poolTargets = stored }
+        for target in poolTargets {
+            guard let provider = providers[target.provider] else { continue }
+            do { _ = try await provider.fillPool(template: target.template, size: target.size) } catch {
+                logger.warning(
+                    "could not refill a warm pool",
+                    metadata: ["pool.template": "\(target.template)", "error": "\(error)"])
+            }
+        }
+        poolTargets.removeAll { $0.size == 0 }
+    }
+
+    /// Destroys every ready warm sandbox (the targets stay; the next start refills). Called on shutdown so
+    /// no sandbox runs unowned while the server is down.
+    public func drainPools() async {
+        for provider in providers.values {
+            _ = try? await provider.fillPool(template: SessionSpec.defaultTemplate, size: 0)
+        }
+    }
+
     // MARK: Work inside a session
 
     /// The provider of a session that can take commands right now.
@@ -220,9 +312,11 @@ public actor SessionService {
             guard now - last >= .seconds(idle) else { continue }
             do {
                 try await pause(s.id)
-                logger.info("session paused after being idle", metadata: ["session.id": "\(s.id)", "session.idle": "\(idle)s"])
+                logger.info(
+                    "session paused after being idle", metadata: ["session.id": "\(s.id)", "session.idle": "\(idle)s"])
             } catch {
-                logger.warning("could not pause an idle session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
+                logger.warning(
+                    "could not pause an idle session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
             }
         }
     }
