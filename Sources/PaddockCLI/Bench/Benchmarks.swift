@@ -69,6 +69,13 @@ struct Benchmarks {
         ]
         for r in capabilities.runtimes { host["runtime.\(r.name)"] = r.version ?? "absent" }
 
+        // paddock.policy_decision: in-process decisions against 200-rule policies (microseconds).
+        for r in try PolicyBenchmark.run(samples: 100_000) {
+            // The command decision is the contract's `paddock.policy_decision`; network and file ride along.
+            let name = r.name.hasSuffix(".command") ? "paddock.policy_decision" : "paddock.\(r.name)"
+            results.append(Result(name: name, unit: "us", n: r.samples, p50: r.p50, p90: r.p90, p99: r.p99, note: "200-rule policy"))
+        }
+
         // limit.spawn: the floor — `true` spawned directly, through the same spawn path as the peers.
         results.append(
             Self.summarize("limit.spawn", unit: "ms", try await samples { try await Self.spawn("/usr/bin/true", []) }))
