@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "PaddockCLI",
             dependencies: [
-                "PaddockCore", "PaddockServer", "PaddockStore", "PaddockSandbox", "PaddockLinux",
+                "PaddockCore", "PaddockServer", "PaddockStore", "PaddockSandbox", "PaddockLinux", "PaddockConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
