@@ -73,7 +73,9 @@ struct Benchmarks {
         for r in try PolicyBenchmark.run(samples: 100_000) {
             // The command decision is the contract's `paddock.policy_decision`; network and file ride along.
             let name = r.name.hasSuffix(".command") ? "paddock.policy_decision" : "paddock.\(r.name)"
-            results.append(Result(name: name, unit: "us", n: r.samples, p50: r.p50, p90: r.p90, p99: r.p99, note: "200-rule policy"))
+            results.append(
+                Result(
+                    name: name, unit: "us", n: r.samples, p50: r.p50, p90: r.p90, p99: r.p99, note: "200-rule policy"))
         }
 
         // limit.spawn: the floor — `true` spawned directly, through the same spawn path as the peers.
