@@ -250,6 +250,29 @@ struct CLITests {
         }
     }
 
+    @Test func warmPoolsStopResumeAndIdleFromTheCLI() async throws {
+        try await Self.withServer { server in
+            let set = try await CLI.run(["pool", "set", "host", "--size", "1"], server: server)
+            #expect(set.status == 0 && set.stdout.contains("size 1"), "\(set.stderr)")
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if try await CLI.run(["pool", "list"], server: server).stdout.contains("1     1") { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let created = try await CLI.run(["session", "create", "--idle", "30m", "--json"], server: server)
+            let session = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8))
+            #expect(session.start == "warm")
+            #expect(
+                try await CLI.run(["session", "stop", session.id], server: server).stdout == "paused \(session.id)\n")
+            #expect(
+                try await CLI.run(["session", "get", session.id], server: server).stdout.contains("state:     paused"))
+            #expect(try await CLI.run(["exec", session.id, "--", "echo", "awake"], server: server).stdout == "awake\n")
+            let again = try await CLI.run(["session", "resume", session.id], server: server)
+            #expect(again.status == 1 && again.stderr.contains("already running"))
+            #expect(try await CLI.run(["pool", "set", "host", "--size", "0"], server: server).status == 0)
+        }
+    }
+
     @Test func doctorDescribesTheHost() async throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
