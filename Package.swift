@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
     targets: [
         // Leaf: domain types, the one error type, IDs, sizes and durations.
@@ -44,7 +45,10 @@ let package = Package(
         ),
         .target(
             name: "PaddockSandbox",
-            dependencies: ["PaddockCore", "PaddockInitProtocol"],
+            dependencies: [
+                "PaddockCore", "PaddockInitProtocol",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ],
             swiftSettings: strict
         ),
         .target(

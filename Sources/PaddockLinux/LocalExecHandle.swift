@@ -7,21 +7,19 @@
     /// A command running under paddock-init, followed over its own connection. Closing the connection (cancel)
     /// makes init kill a non-detached command, so an abandoned exec never leaves work behind.
     final class LocalExecHandle: ExecHandle {
-        let events: AsyncThrowingStream<ExecEvent, any Error>
+        let events: BackpressuredStream<ExecEvent>
         private let controls: AsyncStream<WireMessage>.Continuation
-        private let task: Task<Void, Never>
 
         /// Opens the connection, sends `request` (spawn or attach) and returns once init has started the
         /// process; a failure to start (command not found, bad cwd) is thrown here, not streamed.
         static func start(
             socketPath: String, request: WireMessage, oomKills: @escaping @Sendable () -> UInt64
         ) async throws -> LocalExecHandle {
-            let (events, eventSink) = AsyncThrowingStream<ExecEvent, any Error>.makeStream(bufferingPolicy: .unbounded)
             let (controls, controlSink) = AsyncStream<WireMessage>.makeStream()
             let (started, startedSink) = AsyncThrowingStream<Int32, any Error>.makeStream()
             let oomBefore = oomKills()
 
-            let task = Task {
+            let events = BackpressuredStream<ExecEvent> { sink in
                 do {
                     try await InitChannel.with(socketPath: socketPath) { channel in
                         try await channel.send(request)
@@ -31,7 +29,7 @@
                         }
                         startedSink.yield(pid)
                         startedSink.finish()
-                        eventSink.yield(.started(pid: pid))
+                        await sink.send(.started(pid: pid))
                         let writer = channel.writer
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask {
@@ -40,17 +38,19 @@
                                 }
                             }
                             defer { group.cancelAll() }
+                            // Each send waits for the consumer; meanwhile frames stay unread, the socket
+                            // fills, and paddock-init stops reading the process's pipes.
                             while let message = try await channel.receive() {
+                                try Task.checkCancellation()
                                 switch message {
-                                case .stdout(let bytes): eventSink.yield(.stdout(bytes))
-                                case .stderr(let bytes): eventSink.yield(.stderr(bytes))
+                                case .stdout(let bytes): await sink.send(.stdout(bytes))
+                                case .stderr(let bytes): await sink.send(.stderr(bytes))
                                 case .exited(let code, let signal):
                                     let oom = signal == 9 && oomKills() > oomBefore
-                                    eventSink.yield(
+                                    await sink.send(
                                         .exited(
                                             ExitStatus(code: code, signal: signal == 0 ? nil : signal, outOfMemory: oom)
                                         ))
-                                    eventSink.finish()
                                     return
                                 case .failure(let code, _, let text):
                                     throw PaddockError(wireCode: code, message: text)
@@ -63,10 +63,10 @@
                     }
                 } catch {
                     startedSink.finish(throwing: error)
-                    eventSink.finish(throwing: Self.describe(error))
+                    throw Self.describe(error)
                 }
             }
-            let handle = LocalExecHandle(events: events, controls: controlSink, task: task)
+            let handle = LocalExecHandle(events: events, controls: controlSink)
             do {
                 for try await _ in started { break }
                 return handle
@@ -76,13 +76,9 @@
             }
         }
 
-        private init(
-            events: AsyncThrowingStream<ExecEvent, any Error>, controls: AsyncStream<WireMessage>.Continuation,
-            task: Task<Void, Never>
-        ) {
+        private init(events: BackpressuredStream<ExecEvent>, controls: AsyncStream<WireMessage>.Continuation) {
             self.events = events
             self.controls = controls
-            self.task = task
         }
 
         private static func describe(_ error: any Error) -> any Error {
@@ -110,13 +106,12 @@
 
         func cancel() async {
             controls.finish()
-            task.cancel()
-            _ = await task.value
+            await events.cancelAndWait()
         }
 
         deinit {
             controls.finish()
-            task.cancel()
+            events.cancel()
         }
     }
 #endif

@@ -326,13 +326,11 @@
         }
 
         public nonisolated func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws
-            -> AsyncThrowingStream<[UInt8], any Error>
+            -> BackpressuredStream<[UInt8]>
         {
             let socket = try socketOf(id)
-            let (stream, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream(
-                bufferingPolicy: .bufferingOldest(16))
             let (opened, openedSink) = AsyncThrowingStream<Void, any Error>.makeStream()
-            let task = Task {
+            let stream = BackpressuredStream<[UInt8]> { sink in
                 do {
                     try await InitChannel.with(socketPath: socket) { channel in
                         try await channel.send(.readFile(path: path, user: self.wireUser(user)))
@@ -344,20 +342,20 @@
                                 first = false
                             }
                             switch message {
-                            case .data(let bytes): sink.yield(bytes)
-                            case .end:
-                                sink.finish()
-                                return
+                            case .data(let bytes):
+                                // Waits for the consumer: init in turn stops reading the file (backpressure).
+                                await sink.send(bytes)
+                                try Task.checkCancellation()
+                            case .end: return
                             default: throw PaddockError.internal("unexpected reply \(message) while reading \(path)")
                             }
                         }
                     }
                 } catch {
                     openedSink.finish(throwing: error)
-                    sink.finish(throwing: error)
+                    throw error
                 }
             }
-            sink.onTermination = { _ in task.cancel() }
             // Surface "not found" and friends before the caller starts a response.
             for try await _ in opened {}
             return stream
@@ -365,7 +363,7 @@
 
         public nonisolated func writeFile(
             _ id: SessionID, path: String, mode: UInt32, user: SandboxUser, append: Bool,
-            data: AsyncThrowingStream<[UInt8], any Error>
+            data: BackpressuredStream<[UInt8]>
         ) async throws {
             try await InitChannel.with(socketPath: try socketOf(id)) { channel in
                 try await channel.send(.writeFile(path: path, mode: mode, append: append, user: self.wireUser(user)))

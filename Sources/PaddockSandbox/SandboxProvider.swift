@@ -76,7 +76,8 @@ public enum ExecEvent: Sendable, Equatable {
 /// A running command: its events and the controls a caller has over it.
 public protocol ExecHandle: Sendable {
     /// `started` first, output as it comes, `exited` last. Throws a PaddockError if the sandbox goes away.
-    var events: AsyncThrowingStream<ExecEvent, any Error> { get }
+    /// Backpressured: a consumer that reads slowly slows the command's output down, nothing piles up.
+    var events: BackpressuredStream<ExecEvent> { get }
     func sendStdin(_ bytes: [UInt8]) async throws
     func closeStdin() async throws
     func signal(_ signal: Int32) async throws
@@ -151,12 +152,10 @@ public protocol SandboxProvider: Sendable {
     func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle
     func listProcesses(_ id: SessionID) async throws -> [WireProcessInfo]
 
-    func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws -> AsyncThrowingStream<
-        [UInt8], any Error
-    >
+    func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws -> BackpressuredStream<[UInt8]>
     func writeFile(
         _ id: SessionID, path: String, mode: UInt32, user: SandboxUser, append: Bool,
-        data: AsyncThrowingStream<[UInt8], any Error>
+        data: BackpressuredStream<[UInt8]>
     ) async throws
     func stat(_ id: SessionID, path: String, user: SandboxUser) async throws -> SandboxFileInfo
     func listDirectory(_ id: SessionID, path: String, depth: Int, user: SandboxUser) async throws -> [SandboxFileInfo]

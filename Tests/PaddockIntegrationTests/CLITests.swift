@@ -107,6 +107,18 @@ struct CLITests {
         }
     }
 
+    static func sha256(file: String) -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        p.arguments = [file]
+        let out = Pipe()
+        p.standardOutput = out
+        try? p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return String(text.prefix(64))
+    }
+
     static func withServer(_ body: (ServerProcess) async throws -> Void) async throws {
         let server = try await ServerProcess()
         do { try await body(server) } catch {
@@ -202,6 +214,25 @@ struct CLITests {
             let missing = try await CLI.run(["cp", "\(session.id):/workspace/nope", local + "/x"], server: server)
             #expect(missing.status == 1 && missing.stderr.contains("nope"))
             #expect(!FileManager.default.fileExists(atPath: local + "/x"))
+
+            // Large transfers arrive whole, in both directions and through exec output (backpressure, no drops).
+            let make = Process()
+            make.executableURL = URL(fileURLWithPath: "/bin/sh")
+            make.arguments = ["-c", "head -c 50331648 /dev/urandom > '\(local)/big.bin'"]
+            try make.run()
+            make.waitUntilExit()
+            let original = try Data(contentsOf: URL(fileURLWithPath: local + "/big.bin"))
+            #expect(original.count == 48 << 20)
+            #expect(
+                try await CLI.run(["cp", local + "/big.bin", "\(session.id):/workspace/big.bin"], server: server).status
+                    == 0)
+            #expect(
+                try await CLI.run(["cp", "\(session.id):/workspace/big.bin", local + "/big-back.bin"], server: server)
+                    .status == 0)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: local + "/big-back.bin")) == original)
+            let sums = try await CLI.run(
+                ["exec", session.id, "--", "sh", "-c", "cat big.bin | sha256sum"], server: server)
+            #expect(sums.stdout.hasPrefix(Self.sha256(file: local + "/big.bin")))
 
             let get = try await CLI.run(["session", "get", session.id], server: server)
             #expect(get.stdout.contains("GREETING") && !get.stdout.contains("hi\n"))

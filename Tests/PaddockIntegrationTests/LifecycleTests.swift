@@ -59,10 +59,10 @@ struct LifecycleTests {
             let (provider, path) = try await stack.sessions.fileTarget(s.id, path: "d/b.bin")
             #expect(path == "/workspace/d/b.bin")
             let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-            let (stream, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
-            sink.yield(Array(payload[0..<100_000]))
-            sink.yield(Array(payload[100_000...]))
-            sink.finish()
+            let stream = BackpressuredStream<[UInt8]> { sink in
+                await sink.send(Array(payload[0..<100_000]))
+                await sink.send(Array(payload[100_000...]))
+            }
             try await provider.writeFile(s.id, path: path, mode: 0o640, user: .user, append: false, data: stream)
             var back: [UInt8] = []
             for try await chunk in try await provider.readFile(s.id, path: path, user: .user) { back += chunk }

@@ -56,25 +56,20 @@ struct FileController {
                 .payloadTooLarge, "the upload is \(length) bytes; this server accepts at most \(limit) (--max-upload)")
         }
         let body = request.body
-        let (stream, sink) = AsyncThrowingStream<[UInt8], any Error>.makeStream(bufferingPolicy: .bufferingOldest(8))
-        let feeder = Task {
+        // Pulled as the sandbox writes: the request body is read no faster than init stores it.
+        let stream = BackpressuredStream<[UInt8]> { sink in
             var total = 0
-            do {
-                for try await buffer in body {
-                    total += buffer.readableBytes
-                    guard total <= limit else {
-                        throw PaddockError(
-                            .payloadTooLarge,
-                            "the upload exceeds \(limit) bytes, the most this server accepts (--max-upload)")
-                    }
-                    sink.yield(Array(buffer.readableBytesView))
+            for try await buffer in body {
+                total += buffer.readableBytes
+                guard total <= limit else {
+                    throw PaddockError(
+                        .payloadTooLarge, "the upload exceeds \(limit) bytes, the most this server accepts (--max-upload)")
                 }
-                sink.finish()
-            } catch {
-                sink.finish(throwing: error)
+                await sink.send(Array(buffer.readableBytesView))
+                try Task.checkCancellation()
             }
         }
-        defer { feeder.cancel() }
+        defer { stream.cancel() }
         try await provider.writeFile(id, path: path, mode: mode, user: user, append: false, data: stream)
         let info = try await provider.stat(id, path: path, user: user)
         return EditedResponse(status: .created, response: FileInfoBody(info))

@@ -2,27 +2,26 @@ import PaddockInitProtocol
 import PaddockSandbox
 
 /// An exec handle that reports when its stream attaches and ends, so the session service knows a session
-/// with a running, followed command is not idle. Events are relayed unchanged.
+/// with a running, followed command is not idle. Events are relayed unchanged, with backpressure.
 final class TrackedExecHandle: ExecHandle {
-    let events: AsyncThrowingStream<ExecEvent, any Error>
+    let events: BackpressuredStream<ExecEvent>
     private let inner: any ExecHandle
-    private let relay: Task<Void, Never>
 
     init(_ inner: any ExecHandle, changed: @escaping @Sendable (_ attached: Bool) async -> Void) {
         self.inner = inner
-        let (events, sink) = AsyncThrowingStream<ExecEvent, any Error>.makeStream()
-        self.events = events
-        relay = Task {
+        events = BackpressuredStream { sink in
             await changed(true)
             do {
-                for try await event in inner.events { sink.yield(event) }
-                sink.finish()
+                for try await event in inner.events {
+                    await sink.send(event)
+                    try Task.checkCancellation()
+                }
             } catch {
-                sink.finish(throwing: error)
+                await changed(false)
+                throw error
             }
             await changed(false)
         }
-        sink.onTermination = { [relay] _ in relay.cancel() }
     }
 
     func sendStdin(_ bytes: [UInt8]) async throws { try await inner.sendStdin(bytes) }
@@ -31,6 +30,6 @@ final class TrackedExecHandle: ExecHandle {
     func resize(_ size: TerminalSize) async throws { try await inner.resize(size) }
     func cancel() async {
         await inner.cancel()
-        relay.cancel()
+        events.cancel()
     }
 }
