@@ -63,7 +63,8 @@ struct FileController {
                 total += buffer.readableBytes
                 guard total <= limit else {
                     throw PaddockError(
-                        .payloadTooLarge, "the upload exceeds \(limit) bytes, the most this server accepts (--max-upload)")
+                        .payloadTooLarge,
+                        "the upload exceeds \(limit) bytes, the most this server accepts (--max-upload)")
                 }
                 await sink.send(Array(buffer.readableBytesView))
                 try Task.checkCancellation()
