@@ -153,3 +153,24 @@ struct LifecycleTests {
         try await second.tearDown()
     }
 }
+
+/// A sandbox that dies underneath its session is reported, not silently broken.
+@Suite(.needsSandboxes, .serialized)
+struct LostSandboxTests {
+    @Test func aKilledSandboxMarksItsSessionFailedWithTheReason() async throws {
+        try await withTestStack("lost") { stack in
+            let s = try await stack.sessions.create(SessionSpec())
+            let pid = try #require(await stack.provider.initPID(s.id))
+            kill(pid, SIGKILL)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while await stack.provider.isAlive(s.id), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            await #expect(throws: PaddockError.self) { _ = try await stack.sessions.run(s.id, ["true"]) }
+            let after = try await stack.sessions.get(s.id)
+            #expect(after.state == .failed)
+            #expect(after.reason?.contains("stopped on its own") == true)
+            #expect(await stack.provider.leftovers(of: s.id) == [])
+        }
+    }
+}

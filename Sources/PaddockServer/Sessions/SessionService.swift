@@ -290,7 +290,13 @@ public actor SessionService {
             argv: body.cmd, env: env,
             cwd: Self.resolve(body.cwd ?? session.spec.workdir, against: session.spec.workdir),
             user: user, tty: body.tty.map { .init(rows: $0.rows, cols: $0.cols) }, stdin: body.stdin ?? false)
-        let handle = try await provider.exec(id, request)
+        let handle: any ExecHandle
+        do { handle = try await provider.exec(id, request) } catch let error as PaddockError
+            where error.code == .unavailable
+        {
+            try await markLostIfDead(id, provider)
+            throw error
+        }
         return TrackedExecHandle(handle) { [weak self] attached in await self?.streamChanged(id, attached: attached) }
     }
 
@@ -319,6 +325,18 @@ public actor SessionService {
                     "could not pause an idle session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
             }
         }
+    }
+
+    /// A sandbox that stopped answering because it is gone (its init exited, or it was killed from the host)
+    /// is marked failed, so the session says so instead of failing every call.
+    private func markLostIfDead(_ id: SessionID, _ provider: any SandboxProvider) async throws {
+        guard await !provider.isAlive(id), var session = try await store.session(id), session.state == .running else {
+            return
+        }
+        try? await provider.destroy(id)
+        session.reason = "the sandbox stopped on its own (its supervisor exited); create a new session"
+        try await transition(&session, .lost)
+        logger.warning("session lost: its sandbox stopped", metadata: ["session.id": "\(id)"])
     }
 
     public func stats(_ id: SessionID) async throws -> SandboxStats {
