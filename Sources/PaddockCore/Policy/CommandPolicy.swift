@@ -77,20 +77,8 @@ public struct CommandPolicy: Sendable {
     public init(layers: [PolicyRuleSet], fallback: PolicyAction = .allow) throws(PaddockError) {
         var compiled: [Layer] = []
         for set in layers {
-            var rules: [Compiled] = []
-            for rule in set.rules {
-                do {
-                    rules.append(Compiled(rule: rule, pattern: try CommandPattern(parsing: rule.pattern)))
-                } catch {
-                    let at = rule.origin.map { " (\($0))" } ?? ""
-                    throw .invalidArgument("\(error.message)\(at)")
-                }
-            }
-            // A stable sort keeps the written order among rules of the same action.
-            rules = rules.enumerated().sorted { a, b in
-                a.element.rule.action != b.element.rule.action
-                    ? a.element.rule.action > b.element.rule.action : a.offset < b.offset
-            }.map(\.element)
+            let rules = try set.compiledRules { (text) throws(PaddockError) in try CommandPattern(parsing: text) }
+                .map { Compiled(rule: $0.rule, pattern: $0.pattern) }
             compiled.append(Layer(set, rules: rules))
         }
         self.layers = compiled

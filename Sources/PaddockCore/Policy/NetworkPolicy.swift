@@ -66,19 +66,8 @@ public struct NetworkPolicy: Sendable {
     public init(layers: [PolicyRuleSet], fallback: PolicyAction = .deny) throws(PaddockError) {
         var compiled: [Layer] = []
         for set in layers {
-            var rules: [Compiled] = []
-            for rule in set.rules {
-                do {
-                    rules.append(Compiled(rule: rule, pattern: try HostPattern(parsing: rule.pattern)))
-                } catch {
-                    let at = rule.origin.map { " (\($0))" } ?? ""
-                    throw .invalidArgument("\(error.message)\(at)")
-                }
-            }
-            rules = rules.enumerated().sorted { a, b in
-                a.element.rule.action != b.element.rule.action
-                    ? a.element.rule.action > b.element.rule.action : a.offset < b.offset
-            }.map(\.element)
+            let rules = try set.compiledRules { (text) throws(PaddockError) in try HostPattern(parsing: text) }
+                .map { Compiled(rule: $0.rule, pattern: $0.pattern) }
             var byName: [String: [Int]] = [:]
             var bySuffix: [String: [Int]] = [:]
             var others: [Int] = []

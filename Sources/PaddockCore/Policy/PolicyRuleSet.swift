@@ -35,3 +35,25 @@ public struct PolicyRuleSet: Sendable, Codable, Hashable {
     /// The rules with one action, in the order written.
     public func rules(_ action: PolicyAction) -> [PolicyRule] { rules.filter { $0.action == action } }
 }
+
+extension PolicyRuleSet {
+    /// Every rule with its pattern parsed by `parse`, strictest action first (deny, ask, allow) and in written
+    /// order within an action, so a decision can stop at the first match. A rule that does not parse is an
+    /// error naming where it was written.
+    func compiledRules<Pattern>(
+        _ parse: (String) throws(PaddockError) -> Pattern
+    ) throws(PaddockError) -> [(rule: PolicyRule, pattern: Pattern)] {
+        var parsed: [(rule: PolicyRule, pattern: Pattern)] = []
+        for rule in rules {
+            do {
+                parsed.append((rule, try parse(rule.pattern)))
+            } catch {
+                throw .invalidArgument("\(error.message)\(rule.origin.map { " (\($0))" } ?? "")")
+            }
+        }
+        return parsed.enumerated().sorted { a, b in
+            a.element.rule.action != b.element.rule.action
+                ? a.element.rule.action > b.element.rule.action : a.offset < b.offset
+        }.map(\.element)
+    }
+}

@@ -121,31 +121,28 @@ public actor SessionService {
     /// memory and files; a resume continues them where they were.
     @discardableResult
     public func pause(_ id: SessionID) async throws -> Session {
-        var session = try await get(id)
-        let next = try session.state.next(on: .pause)
-        guard let provider = providers[session.spec.provider] else {
-            throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
-        }
-        try await provider.pause(id)
-        session.state = next
-        session.updatedAt = clock()
-        try await store.updateSession(session)
-        logger.info("session paused", metadata: ["session.id": "\(id)"])
-        return session
+        try await freezeTransition(id, .pause) { try await $0.pause(id) }
     }
 
     @discardableResult
     public func resume(_ id: SessionID) async throws -> Session {
+        try await freezeTransition(id, .resume) { try await $0.resume(id) }
+    }
+
+    /// Checks the transition first (so a refused one touches nothing), then acts, then records it.
+    private func freezeTransition(
+        _ id: SessionID, _ event: SessionState.Event, _ act: (any SandboxProvider) async throws -> Void
+    ) async throws -> Session {
         var session = try await get(id)
-        let next = try session.state.next(on: .resume)
+        let next = try session.state.next(on: event)
         guard let provider = providers[session.spec.provider] else {
             throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
         }
-        try await provider.resume(id)
+        try await act(provider)
         session.state = next
         session.updatedAt = clock()
         try await store.updateSession(session)
-        logger.info("session resumed", metadata: ["session.id": "\(id)"])
+        logger.info("session \(event == .pause ? "paused" : "resumed")", metadata: ["session.id": "\(id)"])
         return session
     }
 
