@@ -605,6 +605,12 @@
         public var mounts: Int
         public var runtimeContainers: Int
         public var cgroups: Int
+        public init(sessionDirectories: Int = 0, mounts: Int = 0, runtimeContainers: Int = 0, cgroups: Int = 0) {
+            self.sessionDirectories = sessionDirectories
+            self.mounts = mounts
+            self.runtimeContainers = runtimeContainers
+            self.cgroups = cgroups
+        }
         public var isEmpty: Bool { sessionDirectories == 0 && mounts == 0 && runtimeContainers == 0 && cgroups == 0 }
         public var description: String {
             "dirs=\(sessionDirectories) mounts=\(mounts) runtime=\(runtimeContainers) cgroups=\(cgroups)"

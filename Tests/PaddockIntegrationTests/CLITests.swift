@@ -56,6 +56,8 @@ struct CLITests {
             }
             let stack = try await TestStack.make("cli-check", dataDirectory: dataDirectory)
             let footprint = await stack.provider.footprint()
+            // Clean up through the recovery path even when something leaked, so a failure leaves nothing running.
+            if !footprint.isEmpty { _ = await stack.provider.recover(live: []) }
             stack.provider.removeCgroupParent()
             TestHost.removeDataDirectory(dataDirectory)
             #expect(footprint.isEmpty, "leftovers after the CLI tests: \(footprint)")

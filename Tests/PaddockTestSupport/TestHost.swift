@@ -115,15 +115,17 @@ public struct TestStack: Sendable {
     public func tearDown() async throws {
         for s in try await sessions.list(includeEnded: false) { _ = try? await sessions.destroy(s.id) }
         await sessions.drainPools()
-        var footprint = await provider.footprint()
-        provider.removeCgroupParent()
-        if let gvisor {
-            let g = await gvisor.footprint()
-            gvisor.removeCgroupParent()
-            footprint.sessionDirectories += g.sessionDirectories
-            footprint.mounts += g.mounts
-            footprint.runtimeContainers += g.runtimeContainers
-            footprint.cgroups += g.cgroups
+        var footprint = Footprint(sessionDirectories: 0, mounts: 0, runtimeContainers: 0, cgroups: 0)
+        for p in [provider] + (gvisor.map { [$0] } ?? []) {
+            let f = await p.footprint()
+            footprint.sessionDirectories += f.sessionDirectories
+            footprint.mounts += f.mounts
+            footprint.runtimeContainers += f.runtimeContainers
+            footprint.cgroups += f.cgroups
+            // Whatever leaked is still removed (through the restart-recovery path) before the data directory
+            // goes: a failing test must not leave sandboxes running that nothing can find any more.
+            if !f.isEmpty { _ = await p.recover(live: []) }
+            p.removeCgroupParent()
         }
         TestHost.removeDataDirectory(dataDirectory)
         guard footprint.isEmpty else { throw PaddockError.internal("sandboxes leaked: \(footprint)") }
