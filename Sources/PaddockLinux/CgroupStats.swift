@@ -20,6 +20,10 @@
                 ? UInt64(v2("memory.current") ?? "") ?? 0 : UInt64(v1("memory", "memory.usage_in_bytes") ?? "") ?? 0
         }
 
+        var memoryLimitBytes: UInt64 {
+            UInt64((mode == .v2 ? v2("memory.max") : v1("memory", "memory.limit_in_bytes")) ?? "") ?? 0
+        }
+
         var cpuNanoseconds: UInt64 {
             if mode == .v2 {
                 let usec = Self.field("usage_usec", in: v2("cpu.stat")) ?? 0

@@ -14,7 +14,7 @@
         }
 
         /// Finds `name` on the host PATH (plus the sbin directories root tools live in).
-        static func find(_ name: String) -> String? {
+        public static func find(_ name: String) -> String? {
             if name.hasPrefix("/") { return access(name, X_OK) == 0 ? name : nil }
             let path =
                 (getenv("PATH").map { String(cString: $0) } ?? "") + ":/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin"
@@ -62,12 +62,5 @@
                 throw .internal("could not run \(executable)", underlying: error)
             }
         }
-    }
-#endif
-
-#if os(Linux)
-    extension HostCommand {
-        /// Public lookup of a host program, for the CLI's benchmarks and diagnostics.
-        public static func locate(_ name: String) -> String? { find(name) }
     }
 #endif

@@ -130,6 +130,14 @@
             return slot
         }
 
+        /// The sandboxes' open-file limit: 65536, or less when this process's hard limit is lower (raising a
+        /// hard limit needs a privilege the runtime does not have inside the user namespace).
+        public static func openFileLimit() -> UInt64 {
+            var limit = rlimit()
+            guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+            return min(65536, UInt64(limit.rlim_max))
+        }
+
         nonisolated func hostIDBase(slot: UInt32) -> UInt32 {
             userNamespace ? Self.firstHostID + slot * SandboxLayout.idRangeSize : 0
         }
@@ -172,10 +180,7 @@
                 id: id, rootfs: rootfs, initBinary: initBinary, controlDirectory: control, hostIDBase: base,
                 limits: limits, readOnlyBinds: template.readOnlyBinds, cgroupParent: layout.cgroupParent,
                 userNamespace: userNamespace)
-            var nofile = rlimit()
-            if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0 {
-                builder.openFiles = min(65536, UInt64(nofile.rlim_max))
-            }
+            builder.openFiles = Self.openFileLimit()
             let spec = builder.build()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -253,8 +258,8 @@
 
         private func applyLimits(_ id: SessionID, _ limits: ResourceLimits) throws {
             let path = "\(layout.cgroupParent)/\(id.rawValue)"
-            let period: UInt64 = 100_000
-            let quota = Int64((limits.cpus * Double(period)).rounded())
+            let period = ResourceLimits.cpuPeriod
+            let quota = limits.cpuQuota
             let writes: [(String, String)]
             if cgroupMode == .v2 {
                 let base = "/sys/fs/cgroup\(path)"
@@ -268,7 +273,7 @@
                     ("/sys/fs/cgroup/pids\(path)/pids.max", "\(limits.pids)"),
                     ("/sys/fs/cgroup/cpu\(path)/cpu.cfs_period_us", "\(period)"),
                     ("/sys/fs/cgroup/cpu\(path)/cpu.cfs_quota_us", "\(quota)"),
-                    ("/sys/fs/cgroup/cpu\(path)/cpu.shares", "\(max(2, Int((limits.cpus * 1024).rounded())))"),
+                    ("/sys/fs/cgroup/cpu\(path)/cpu.shares", "\(limits.cpuShares)"),
                 ]
             }
             for (file, value) in writes { try Syscalls.writeExisting(file, value) }
@@ -449,12 +454,8 @@
                 total = UInt64(fs.f_blocks) * UInt64(fs.f_frsize)
                 used = total - UInt64(fs.f_bfree) * UInt64(fs.f_frsize)
             }
-            let limitText =
-                cgroupMode == .v2
-                ? Syscalls.readFile("/sys/fs/cgroup\(layout.cgroupParent)/\(id.rawValue)/memory.max")
-                : Syscalls.readFile("/sys/fs/cgroup/memory\(layout.cgroupParent)/\(id.rawValue)/memory.limit_in_bytes")
             var stats = SandboxStats(
-                memoryBytes: cg.memoryBytes, memoryLimitBytes: UInt64(limitText?.trimmed ?? "") ?? 0,
+                memoryBytes: cg.memoryBytes, memoryLimitBytes: cg.memoryLimitBytes,
                 cpuNanoseconds: cg.cpuNanoseconds, pids: cg.pids, diskUsedBytes: used, diskLimitBytes: total,
                 oomEvents: cg.oomKills)
             stats.pidLimitHits = cg.pidLimitHits

@@ -3,34 +3,28 @@
 
     /// Reads /proc/self/mountinfo, to find and count mounts below a directory (cleanup and its tests).
     public enum MountTable {
+        /// Each mount's point and filesystem type, in the kernel's order (a later entry is on top).
+        static func entries() -> [(point: String, type: String)] {
+            guard let text = Syscalls.readFile("/proc/self/mountinfo", limit: 16 << 20) else { return [] }
+            return text.split(separator: "\n").compactMap { line in
+                let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+                guard fields.count > 4 else { return nil }
+                // Optional fields end at "-"; the filesystem type follows it.
+                let type = fields.firstIndex(of: "-").flatMap { $0 + 1 < fields.count ? String(fields[$0 + 1]) : nil }
+                return (unescape(String(fields[4])), type ?? "")
+            }
+        }
+
         /// Mount points at or below `prefix`, deepest first so they can be unmounted in order.
         public static func mountPoints(under prefix: String) -> [String] {
-            guard let text = Syscalls.readFile("/proc/self/mountinfo", limit: 16 << 20) else { return [] }
-            var points: [String] = []
-            for line in text.split(separator: "\n") {
-                let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-                guard fields.count > 4 else { continue }
-                let point = unescape(String(fields[4]))
-                if point == prefix || point.hasPrefix(prefix.hasSuffix("/") ? prefix : prefix + "/") {
-                    points.append(point)
-                }
-            }
-            return points.sorted { $0.count > $1.count }
+            let below = prefix.hasSuffix("/") ? prefix : prefix + "/"
+            return entries().map(\.point).filter { $0 == prefix || $0.hasPrefix(below) }.sorted { $0.count > $1.count }
         }
 
         /// The filesystem type of the mount whose mount point is exactly `path` (the last one wins, as the
         /// kernel shows the top of a stack).
         public static func filesystemType(at path: String) -> String? {
-            guard let text = Syscalls.readFile("/proc/self/mountinfo", limit: 16 << 20) else { return nil }
-            var found: String?
-            for line in text.split(separator: "\n") {
-                let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-                guard fields.count > 4, unescape(String(fields[4])) == path,
-                    let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count
-                else { continue }
-                found = String(fields[dash + 1])
-            }
-            return found
+            entries().last { $0.point == path }?.type
         }
 
         /// mountinfo escapes space, tab, newline and backslash as octal.

@@ -116,21 +116,11 @@
             var st = stat()
             guard lstat(path, &st) == 0 else { return }
             if (st.st_mode & S_IFMT) == S_IFDIR {
-                if let dir = opendir(path) {
-                    var children: [String] = []
-                    while let entry = readdir(dir) {
-                        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                        }
-                        if name != "." && name != ".." { children.append(name) }
-                    }
-                    closedir(dir)
-                    for child in children {
-                        var cst = stat()
-                        let childPath = "\(path)/\(child)"
-                        if lstat(childPath, &cst) == 0 && cst.st_dev != st.st_dev { continue }
-                        removeTree(childPath)
-                    }
+                for child in listDirectory(path) {
+                    var cst = stat()
+                    let childPath = "\(path)/\(child)"
+                    if lstat(childPath, &cst) == 0 && cst.st_dev != st.st_dev { continue }
+                    removeTree(childPath)
                 }
                 rmdir(path)
             } else {

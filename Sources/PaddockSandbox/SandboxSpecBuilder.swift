@@ -118,13 +118,9 @@ public struct SandboxSpecBuilder: Sendable {
             uidMappings = [.init(containerID: 0, hostID: hostIDBase, size: SandboxLayout.idRangeSize)]
         }
 
-        let period: UInt64 = 100_000
         let resources = OCILinux.Resources(
             memory: .init(limit: Int64(clamping: limits.memory.bytes)),
-            cpu: .init(
-                shares: UInt64(max(2, (limits.cpus * 1024).rounded())),
-                quota: Int64((limits.cpus * Double(period)).rounded()),
-                period: period),
+            cpu: .init(shares: limits.cpuShares, quota: limits.cpuQuota, period: ResourceLimits.cpuPeriod),
             pids: .init(limit: Int64(limits.pids)))
 
         let linux = OCILinux(

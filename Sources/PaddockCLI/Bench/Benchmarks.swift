@@ -82,7 +82,7 @@ struct Benchmarks {
         results.append(
             Self.summarize("limit.spawn", unit: "ms", try await samples { try await Self.spawn("/usr/bin/true", []) }))
 
-        if let bwrap = HostCommand.locate("bwrap") {
+        if let bwrap = HostCommand.find("bwrap") {
             let args = [
                 "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
                 "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev",
@@ -184,8 +184,8 @@ struct Benchmarks {
         try await Task.sleep(for: .milliseconds(200))
         for id in ids {
             if let pid = await provider.initPID(id) {
-                if let kib = Self.statusField("VmRSS", pid: pid, file: "status") { rss.append(kib / 1024) }
-                if let kib = Self.statusField("Pss", pid: pid, file: "smaps_rollup") { pss.append(kib / 1024) }
+                if let kib = Self.procField("VmRSS", in: "/proc/\(pid)/status") { rss.append(kib / 1024) }
+                if let kib = Self.procField("Pss", in: "/proc/\(pid)/smaps_rollup") { pss.append(kib / 1024) }
             }
             if let stats = try? await provider.stats(id) { cgroup.append(Double(stats.memoryBytes) / 1_048_576) }
         }
@@ -233,9 +233,9 @@ struct Benchmarks {
         }
     }
 
-    /// A `Name: <n> kB` field of /proc/<pid>/<file>, in KiB.
-    static func statusField(_ name: String, pid: Int32, file: String) -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8) else { return nil }
+    /// A `Name: <n> kB` field of a /proc file (status, smaps_rollup, meminfo), in KiB.
+    static func procField(_ name: String, in path: String) -> Double? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
             return Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
         }

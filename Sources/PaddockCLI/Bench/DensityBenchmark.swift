@@ -13,13 +13,7 @@ struct DensityBenchmark {
     let initBinary: String
 
     /// `MemAvailable` from /proc/meminfo, in MiB.
-    static func availableMiB() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
-        }
-        return 0
-    }
+    static func availableMiB() -> Double { (Benchmarks.procField("MemAvailable", in: "/proc/meminfo") ?? 0) / 1024 }
 
     static func totalMiB() -> Double { Double(ProcessInfo.processInfo.physicalMemory) / 1_048_576 }
 

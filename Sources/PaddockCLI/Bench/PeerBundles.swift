@@ -29,7 +29,7 @@ struct PeerBundles {
                 initBinary: "/usr/bin/true", controlDirectory: bundle, hostIDBase: 4_000_000_000 - 65536 * 2,
                 limits: .default, readOnlyBinds: template.readOnlyBinds, cgroupParent: "/paddock-bench",
                 userNamespace: userns,
-                openFiles: openFileLimit()
+                openFiles: LocalProvider.openFileLimit()
             ).build()
             spec.root.readonly = true
             spec.process.args = ["/usr/bin/true"]
@@ -39,16 +39,9 @@ struct PeerBundles {
                 $0.destination == SandboxLayout.initPath || $0.destination == SandboxLayout.controlDirectory
             }
             if !userns { spec.linux.seccomp = nil }
-            try APICodingForBench.encode(spec).write(to: URL(fileURLWithPath: bundle + "/config.json"))
+            try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: bundle + "/config.json"))
         }
         return bundles
-    }
-
-    /// The sandboxes' open-file limit, as the provider sets it (never above this process's hard limit).
-    static func openFileLimit() -> UInt64 {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
-        return min(65536, UInt64(limit.rlim_max))
     }
 
     /// Removes the bundles and the peers' (empty) cgroup parent in every hierarchy.
@@ -58,8 +51,4 @@ struct PeerBundles {
         let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         for h in hierarchies + [""] { rmdir("\(root)/\(h)/paddock-bench") }
     }
-}
-
-enum APICodingForBench {
-    static func encode(_ spec: OCISpec) throws -> Data { try JSONEncoder().encode(spec) }
 }

@@ -16,8 +16,9 @@ public actor SessionService {
     private var lastActivity: [SessionID: ContinuousClock.Instant] = [:]
     /// Exec streams currently attached to each session; a session with one is never idle.
     private var attachedStreams: [SessionID: Int] = [:]
-    /// Warm pools to keep filled, loaded from the store.
+    /// Warm pools to keep filled; loaded from the store on the first refill, then kept current by `setPool`.
     private var poolTargets: [PoolTarget] = []
+    private var poolTargetsLoaded = false
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -235,7 +236,10 @@ public actor SessionService {
 
     /// Brings every pool to its size. Called by the reaper; a pool set to 0 is drained.
     public func refillPools() async {
-        if poolTargets.isEmpty, let stored = try? await store.poolTargets() { poolTargets = stored }
+        if !poolTargetsLoaded, let stored = try? await store.poolTargets() {
+            poolTargets = stored
+            poolTargetsLoaded = true
+        }
         for target in poolTargets {
             guard let provider = providers[target.provider] else { continue }
             do { _ = try await provider.fillPool(template: target.template, size: target.size) } catch {
