@@ -26,13 +26,23 @@ struct LifecycleTests {
     @Test func outputStreamsWhileTheCommandRuns() async throws {
         try await withTestStack("life-stream") { stack in
             let s = try await stack.sessions.create(SessionSpec())
-            let r = try await stack.sessions.sh(s.id, "echo first; sleep 1; echo second")
-            #expect(r.stdout == "first\nsecond\n")
-            let arrivals = r.stdoutArrivals
-            #expect(arrivals.count == 2)
-            if arrivals.count == 2 {
-                #expect(arrivals[1] - arrivals[0] > .milliseconds(800), "first line arrived before the sleep ended")
+            // The command waits until the test has seen its first line: only live streaming lets it finish
+            // with "second" (buffered output would end with "timeout" after 10 s). No wall-clock assertion.
+            let handle = try await stack.sessions.exec(
+                s.id,
+                ExecBody(cmd: [
+                    "/bin/sh", "-c",
+                    "echo first; for i in $(seq 1 200); do [ -e /tmp/go ] && { echo second; exit 0; }; sleep 0.05; done; echo timeout",
+                ]))
+            let go = "\(stack.dataDirectory)/sessions/\(s.id.rawValue)/rootfs/tmp/go"
+            var lines: [String] = []
+            for try await event in handle.events {
+                guard case .stdout(let bytes) = event else { continue }
+                let text = String(decoding: bytes, as: UTF8.self)
+                lines += text.split(separator: "\n").map(String.init)
+                if lines == ["first"] { FileManager.default.createFile(atPath: go, contents: nil) }
             }
+            #expect(lines == ["first", "second"])
         }
     }
 
