@@ -11,6 +11,9 @@ declare -A needed=(
   [bwrap]=bubblewrap   # measured by `paddock bench` (runtm's local engine)
   [ip]=iproute2
   [sqlite3]=sqlite3
+  [debootstrap]=debootstrap   # template bases: debian:SUITE
+  [umoci]=umoci               # template bases: oci:PATH (OCI image layouts)
+  [skopeo]=skopeo             # template bases: oci:PATH (docker save tarballs)
 )
 missing=()
 for cmd in "${!needed[@]}"; do
@@ -19,6 +22,8 @@ done
 # Headers GRDB builds against, and libseccomp the runtimes use.
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 dpkg -s libseccomp2 >/dev/null 2>&1 || missing+=(libseccomp2)
+# The tests build a one-binary OCI image from a static busybox.
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
+#include <sys/xattr.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -247,6 +248,18 @@ pid_t pk_spawn(const pk_spawn_request *req, int *failed_stage) {
         errno = message[1];
     }
     return -1;
+}
+
+ssize_t pk_copy_file_range(int in_fd, int out_fd, size_t length) {
+    return copy_file_range(in_fd, NULL, out_fd, NULL, length, 0);
+}
+
+ssize_t pk_fgetxattr(int fd, const char *name, void *value, size_t size) {
+    return fgetxattr(fd, name, value, size);
+}
+
+int pk_fsetxattr(int fd, const char *name, const void *value, size_t size) {
+    return fsetxattr(fd, name, value, size, 0);
 }
 
 #endif

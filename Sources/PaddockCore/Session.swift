@@ -14,6 +14,14 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
     public var workdir: String
     /// Paused automatically after this long with no exec, no attached stream and no API call; nil = never.
     public var idleSeconds: Int64?
+    /// The snapshot (id or name; stored as the id) whose files the session starts with.
+    public var snapshot: String?
+    /// The session this one was forked from.
+    public var forkOf: SessionID?
+    /// The template's base and install layer the sandbox was started on, fixed at creation (a template
+    /// rebuilt later does not change a running session, and its old layer is kept while sessions use it).
+    public var templateBase: String?
+    public var templateLayer: String?
 
     public static let defaultTemplate = "host"
     public static let defaultWorkdir = "/workspace"

@@ -27,7 +27,7 @@
         public var defaultRuntime: String?
         /// Whether this host can run real sandboxes at all (root, user namespaces, overlayfs, a runtime).
         public var canRunSandboxes: Bool
-        /// Memory checkpoint support for pause/resume keeping processes.
+        /// What pause, snapshots and forks keep of a session: processes, or files only.
         public var checkpoint: String
         public var notes: [String]
 
@@ -79,10 +79,19 @@
                 notes.append("cgroup \(mode.rawValue): runc is used; crun needs a pure cgroup v2 host")
             }
             if defaultRuntime == nil { notes.append("no usable OCI runtime: apt-get install runc") }
+            // Pause freezes processes in place (they keep their memory); snapshots and forks copy files only.
+            // A memory checkpoint would let a snapshot keep processes too: CRIU where its own check passes.
+            let criu: String
+            if let path = HostCommand.find("criu") {
+                let check = try? await HostCommand.run(path, ["check"])
+                criu =
+                    check?.succeeded == true ? "CRIU passes its check but is not used yet" : "CRIU fails on this kernel"
+            } else {
+                criu = "CRIU not installed"
+            }
             let checkpoint =
-                runtimes.contains { $0.name == "runsc" && $0.usable }
-                ? "gvisor: runsc checkpoint/restore; local: filesystem only (resume restarts processes)"
-                : "filesystem only (resume restarts processes)"
+                "pause keeps processes (cgroup freezer); snapshots and forks keep files, and their sessions start "
+                + "fresh processes (\(criu))"
 
             return HostCapabilities(
                 kernel: release, isRoot: root, userNamespaces: userns, cgroupMode: mode, overlayfs: overlay,

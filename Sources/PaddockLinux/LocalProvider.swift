@@ -17,10 +17,13 @@
         nonisolated let layout: ProviderLayout
         public nonisolated let runtime: OCIRuntime
         nonisolated let cgroupMode: HostCapabilities.CgroupMode
-        private let logger: Logger
-        private var template: HostTemplate?
+        let logger: Logger
+        /// Prepared template bases by their text (`host`, `debian:bookworm`, `oci:/images/app`).
+        var bases: [String: HostTemplate] = [:]
         /// Each sandbox gets its own 65536-id range of host uids, so no two sandboxes share an identity.
-        private var slots: [SessionID: UInt32] = [:]
+        var slots: [SessionID: UInt32] = [:]
+        /// Template-build sandboxes, whose ids map to the same host ids.
+        var identityMapped: Set<SessionID> = []
         /// Pre-started sandboxes of the host template, not yet handed to a session.
         private var warm: [SessionID] = []
         static let firstHostID: UInt32 = 2_000_000
@@ -65,9 +68,11 @@
             let installedInit = try await layout.installInit(from: initBinary)
             // host-uds=create lets paddock-init's control socket, created inside the sandbox in the bind-mounted
             // control directory, exist as a real socket on the host, where the server connects to it.
+            // overlay2=none sends the sandbox's writes to the host overlay (whose upper is size-capped and
+            // snapshotted) instead of a gVisor-internal memory overlay, whatever this runsc's default is.
             let runtime = OCIRuntime(
                 kind: .runsc, binary: runsc, stateRoot: layout.runtimeState,
-                globalFlags: ["--platform=ptrace", "--network=none", "--host-uds=create"])
+                globalFlags: ["--platform=ptrace", "--network=none", "--host-uds=create", "--overlay2=none"])
             return LocalProvider(
                 name: "gvisor", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
                 initBinary: installedInit, logger: logger, userNamespace: false)
@@ -94,32 +99,27 @@
         // MARK: Lifecycle
 
         public func create(_ request: SandboxRequest) async throws {
-            guard request.template == SessionSpec.defaultTemplate else {
-                throw PaddockError.notFound(
-                    "template '\(request.template)' does not exist; this server has the '\(SessionSpec.defaultTemplate)' template"
-                )
-            }
             let id = request.id
             guard slots[id] == nil, !Syscalls.exists(layout.sessionDirectory(id)) else {
                 throw PaddockError.conflict("a sandbox with id \(id) already exists")
             }
-            let template = try await hostTemplate()
+            let template = try await root(for: request.base)
+            if let templateLayer = request.templateLayer {
+                try Self.checkLayerID(templateLayer)
+                guard Syscalls.isDirectory(layout.layer(templateLayer)) else {
+                    throw PaddockError.notFound(
+                        "the layer of template '\(request.template)' is missing on this host; rebuild the template")
+                }
+            }
             let slot = allocateSlot(for: id)
             do {
-                try await start(id: id, slot: slot, limits: request.limits, template: template)
+                try await start(id: id, slot: slot, request: request, template: template)
             } catch {
                 logger.warning(
                     "sandbox start failed; cleaning up", metadata: ["session.id": "\(id)", "error": "\(error)"])
                 await teardown(id)
                 throw PaddockError.wrap(error, "starting the sandbox failed")
             }
-        }
-
-        private func hostTemplate() async throws -> HostTemplate {
-            if let template { return template }
-            let t = try await HostTemplate.prepare(templatesDirectory: layout.templates)
-            template = t
-            return t
         }
 
         private func allocateSlot(for id: SessionID) -> UInt32 {
@@ -142,9 +142,16 @@
             userNamespace ? Self.firstHostID + slot * SandboxLayout.idRangeSize : 0
         }
 
-        private func start(id: SessionID, slot: UInt32, limits: ResourceLimits, template: HostTemplate) async throws {
+        /// The first host id of a sandbox's range: 0 for template builds (identity-mapped), else its slot's.
+        func hostIDBase(of id: SessionID, slot: UInt32) -> UInt32 {
+            identityMapped.contains(id) ? 0 : hostIDBase(slot: slot)
+        }
+
+        private func start(id: SessionID, slot: UInt32, request: SandboxRequest, template: HostTemplate) async throws {
+            let limits = request.limits
             let dir = layout.sessionDirectory(id)
-            let base = hostIDBase(slot: slot)
+            if request.templateBuild { identityMapped.insert(id) }
+            let base = hostIDBase(of: id, slot: slot)
             let user = (uid_t(base + SandboxLayout.userID), gid_t(base + SandboxLayout.groupID))
             try Syscalls.makeDirectory(dir, mode: 0o711)
             try Syscalls.writeFileAtomically("\(dir)/sandbox.json", Array(#"{"slot":\#(slot)}"#.utf8), mode: 0o600)
@@ -170,7 +177,9 @@
             try Syscalls.makeDirectory(rootfs, mode: 0o755)
             try Syscalls.mount(
                 source: "paddock-\(id)", target: rootfs, type: "overlay", flags: UInt(MS_NOSUID | MS_NODEV),
-                data: "lowerdir=\(template.rootfs),upperdir=\(upper),workdir=\(scratch)/work")
+                data: "lowerdir=\(lowerDirectories(request, template)),upperdir=\(upper),workdir=\(scratch)/work")
+            // A snapshot's files go in before anything runs, through the overlay like any write.
+            if let layer = request.layer { try applyLayer(layer, to: id, hostBase: base) }
 
             // Only container root (paddock-init) may open the control socket; the sandbox user cannot.
             let control = "\(dir)/run"
@@ -181,6 +190,7 @@
                 limits: limits, readOnlyBinds: template.readOnlyBinds, cgroupParent: layout.cgroupParent,
                 userNamespace: userNamespace)
             builder.openFiles = Self.openFileLimit()
+            builder.hostNetwork = request.templateBuild
             let spec = builder.build()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -241,12 +251,15 @@
         /// Hands over a warm sandbox with `limits` applied, or nil when none is ready. Limits are applied by
         /// writing the sandbox's cgroup files and remounting its writable layer's size cap: no runtime process
         /// is spawned on this path.
-        public func claimWarm(template: String, limits: ResourceLimits) async -> SessionID? {
-            guard template == SessionSpec.defaultTemplate else { return nil }
+        public func claimWarm(template: String, limits: ResourceLimits, layer: String?) async -> SessionID? {
+            guard template == SessionSpec.defaultTemplate, layer == nil || canWriteRunningRoot else { return nil }
             while let id = warm.first {
                 warm.removeFirst()
                 do {
                     try applyLimits(id, limits)
+                    if let layer, let slot = slots[id] {
+                        try applyLayer(layer, to: id, hostBase: hostIDBase(of: id, slot: slot))
+                    }
                     return id
                 } catch {
                     logger.warning("discarding a warm sandbox", metadata: ["session.id": "\(id)", "error": "\(error)"])
@@ -302,6 +315,7 @@
             }
             Syscalls.removeTree(dir)
             slots[id] = nil
+            identityMapped.remove(id)
             warm.removeAll { $0 == id }
         }
 

@@ -8,6 +8,9 @@
         var sessions: String { "\(dataDirectory)/sessions" }
         var runtimeState: String { "\(dataDirectory)/runtime" }
         var templates: String { "\(dataDirectory)/templates" }
+        /// Sealed snapshot layers, one directory each (`LayerCopy`).
+        var layers: String { "\(dataDirectory)/layers" }
+        func layer(_ id: String) -> String { "\(layers)/\(id)" }
         var bin: String { "\(dataDirectory)/bin" }
         /// Cgroup parent of this data directory's sandboxes: `/paddock-<hash of the data dir>`, so two servers
         /// (or test runs) on one host never see or clean up each other's cgroups.
@@ -26,6 +29,8 @@
             try Syscalls.makeDirectory(dataDirectory, mode: 0o711)
             for d in [sessions, templates, bin] { try Syscalls.makeDirectory(d, mode: 0o711) }
             try Syscalls.makeDirectory(runtimeState, mode: 0o700)
+            // Layers hold files of every sandbox's user: only root may look inside.
+            try Syscalls.makeDirectory(layers, mode: 0o700)
             var dir = dataDirectory
             // Every ancestor must be traversable by the sandbox's mapped root for the runtime to reach the bundle.
             while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {

@@ -6,14 +6,33 @@ public struct SandboxRequest: Sendable, CustomStringConvertible {
     public var id: SessionID
     public var template: String
     public var limits: ResourceLimits
+    /// A snapshot layer whose files the sandbox starts with (`SandboxProvider.snapshot`), or nil.
+    public var layer: String?
+    /// The template's base root filesystem (`host`, `debian:SUITE`, `oci:/PATH`), prepared by `prepareBase`.
+    public var base: String
+    /// The template's sealed install layer, mounted read-only over the base and shared by its sessions.
+    public var templateLayer: String?
+    /// A template build: install steps download packages, so the sandbox shares the host's network, and they
+    /// change the base's own files, so sandbox ids map to the same host ids (root is root over the base's
+    /// files, within the sandbox's mount namespace and without host capabilities).
+    public var templateBuild: Bool
 
-    public init(id: SessionID, template: String, limits: ResourceLimits) {
+    public init(
+        id: SessionID, template: String, limits: ResourceLimits, layer: String? = nil, base: String = "host",
+        templateLayer: String? = nil, templateBuild: Bool = false
+    ) {
         self.id = id
         self.template = template
         self.limits = limits
+        self.layer = layer
+        self.base = base
+        self.templateLayer = templateLayer
+        self.templateBuild = templateBuild
     }
 
-    public var description: String { "SandboxRequest(\(id), template: \(template), limits: \(limits))" }
+    public var description: String {
+        "SandboxRequest(\(id), template: \(template), base: \(base), limits: \(limits), layer: \(layer ?? "-"))"
+    }
 }
 
 /// A command to run in a sandbox.
@@ -115,6 +134,20 @@ public struct SandboxStats: Sendable, Codable, Equatable {
 
 public typealias SandboxFileInfo = WireFileInfo
 
+/// A sealed snapshot layer: the files a sandbox had changed, kept by the provider.
+public struct LayerInfo: Sendable, Equatable, Codable {
+    public var id: String
+    /// Bytes of file data.
+    public var bytes: UInt64
+    /// Files, directories, links and deletions recorded.
+    public var entries: Int
+    public init(id: String, bytes: UInt64, entries: Int) {
+        self.id = id
+        self.bytes = bytes
+        self.entries = entries
+    }
+}
+
 /// What a provider found after a server restart.
 public struct RecoveryReport: Sendable, Equatable {
     /// Sandboxes still running and answering; they keep serving their sessions.
@@ -140,9 +173,13 @@ public protocol SandboxProvider: Sendable {
     func fillPool(template: String, size: Int) async throws -> Int
     /// How many warm sandboxes of `template` are ready.
     func readyCount(template: String) async -> Int
-    /// Hands over a ready sandbox of `template` with `limits` applied, or nil when none is ready. The
-    /// sandbox's id becomes the session's.
-    func claimWarm(template: String, limits: ResourceLimits) async -> SessionID?
+    /// Hands over a ready sandbox of `template` with `limits` applied and the files of `layer` (if any)
+    /// written into it, or nil when none is ready or none can take the layer. The sandbox's id becomes the
+    /// session's.
+    func claimWarm(template: String, limits: ResourceLimits, layer: String?) async -> SessionID?
+    /// Makes a template base (`host`, `debian:SUITE`, `oci:/PATH`) ready to start sandboxes from, building it
+    /// once (reported line by line through `progress`) and reusing it afterwards.
+    func prepareBase(_ base: String, progress: @escaping @Sendable (String) async -> Void) async throws
     /// Freezes the sandbox: no CPU, memory and files kept. Idempotent.
     func pause(_ id: SessionID) async throws
     /// Thaws a paused sandbox; its processes continue. Idempotent.
@@ -162,6 +199,14 @@ public protocol SandboxProvider: Sendable {
     func makeDirectory(_ id: SessionID, path: String, user: SandboxUser) async throws -> Bool
     func remove(_ id: SessionID, path: String, user: SandboxUser) async throws
     func rename(_ id: SessionID, from: String, to: String, user: SandboxUser) async throws
+
+    /// Seals the sandbox's changed files as the new layer `layer` (an id the caller chose). A running sandbox
+    /// is frozen for the copy and thawed after it, so the layer is consistent; a paused one stays paused.
+    func snapshot(_ id: SessionID, layer: String) async throws -> LayerInfo
+    /// Removes a layer. Removing an unknown layer succeeds.
+    func removeLayer(_ layer: String) async
+    /// The layers this provider holds on disk.
+    func layers() async -> [String]
 
     func stats(_ id: SessionID) async throws -> SandboxStats
     /// Whether the sandbox's init still answers.

@@ -31,6 +31,9 @@ public struct SandboxSpecBuilder: Sendable {
     /// Open-file limit of the sandbox. Must not exceed the host process's hard limit: raising a hard limit
     /// needs a privilege the runtime does not have inside the user namespace.
     public var openFiles: UInt64 = 65536
+    /// Share the host's network namespace (and its resolver). Only template builds do: their install steps
+    /// download packages. Every session sandbox has a network namespace of its own.
+    public var hostNetwork = false
 
     public init(
         id: SessionID, rootfs: String, initBinary: String, controlDirectory: String, hostIDBase: UInt32,
@@ -87,13 +90,20 @@ public struct SandboxSpecBuilder: Sendable {
                 options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
             .init(
                 destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
-            .init(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
-            // The sandbox's own cgroups (a cgroup namespace hides the host's), read-only: runtimes such as the
-            // JVM and Go size their heaps and thread pools from these limits.
-            .init(
-                destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
-                options: ["nosuid", "noexec", "nodev", "relatime", "ro"]),
         ]
+        // sysfs can only be mounted by the owner of the network namespace, which a template build (sharing the
+        // host's) is not; builds go without /sys, which package installs do not need.
+        if !hostNetwork {
+            mounts += [
+                .init(
+                    destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
+                // The sandbox's own cgroups (a cgroup namespace hides the host's), read-only: runtimes such as the
+                // JVM and Go size their heaps and thread pools from these limits.
+                .init(
+                    destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
+                    options: ["nosuid", "noexec", "nodev", "relatime", "ro"]),
+            ]
+        }
         for bind in readOnlyBinds {
             mounts.append(
                 .init(
@@ -109,8 +119,14 @@ public struct SandboxSpecBuilder: Sendable {
                 destination: SandboxLayout.controlDirectory, type: "bind", source: controlDirectory,
                 options: ["bind", "rw", "nosuid", "nodev", "noexec"]))
 
-        var namespaces: [OCILinux.Namespace] = ["pid", "network", "ipc", "uts", "mount", "cgroup"].map {
-            .init(type: $0)
+        var namespaces: [OCILinux.Namespace] = ["pid", "ipc", "uts", "mount", "cgroup"].map { .init(type: $0) }
+        if hostNetwork {
+            mounts.append(
+                .init(
+                    destination: "/etc/resolv.conf", type: "bind", source: "/etc/resolv.conf",
+                    options: ["bind", "ro", "nosuid", "nodev", "noexec"]))
+        } else {
+            namespaces.insert(.init(type: "network"), at: 1)
         }
         var uidMappings: [OCILinux.IDMapping]?
         if userNamespace {

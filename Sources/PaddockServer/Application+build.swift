@@ -42,6 +42,8 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     SessionController(sessions: sessions).addRoutes(to: group)
     ExecController(sessions: sessions).addRoutes(to: group)
     FileController(sessions: sessions, maxUploadBytes: configuration.maxUploadBytes).addRoutes(to: group)
+    SnapshotController(sessions: sessions).addRoutes(sessions: group, snapshots: router.group("/v1/snapshots"))
+    TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
     return router
 }
 

@@ -6,6 +6,8 @@ import PaddockCore
 /// transaction, so a crash leaves either the old or the new state, never half of one.
 public final class SQLiteStore: Store {
     private let pool: DatabasePool
+    /// The database, for the store's extensions in other files.
+    var writer: DatabasePool { pool }
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String) throws {
@@ -54,6 +56,8 @@ public final class SQLiteStore: Store {
                 t.primaryKey(["provider", "template"])
             }
         }
+        registerSnapshotMigration(&m)
+        registerTemplateMigration(&m)
         return m
     }
 

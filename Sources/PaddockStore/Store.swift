@@ -35,7 +35,7 @@ public struct PoolTarget: Sendable, Equatable, Codable {
 }
 
 /// Durable state of the control plane. SQLite (embedded, the default) and later Postgres implement it.
-public protocol Store: Sendable {
+public protocol Store: SnapshotStore, TemplateStore {
     func insertSession(_ session: Session) async throws
     /// Replaces a stored session; `notFound` if it was never inserted.
     func updateSession(_ session: Session) async throws

@@ -22,6 +22,19 @@ struct SpecBuilderTests {
         #expect(Self.spec().linux.namespaces.allSatisfy { $0.path == nil })
     }
 
+    /// Only template builds share the host's network (their install steps download packages), with its resolver.
+    @Test func templateBuildsShareTheHostNetworkAndNothingElseDoes() {
+        var builder = SandboxSpecBuilder(
+            id: Self.id, rootfs: "/r", initBinary: "/i", controlDirectory: "/c", hostIDBase: 2_000_000,
+            limits: .default, readOnlyBinds: [])
+        #expect(!builder.build().mounts.contains { $0.destination == "/etc/resolv.conf" })
+        builder.hostNetwork = true
+        let spec = builder.build()
+        #expect(Set(spec.linux.namespaces.map(\.type)) == ["pid", "ipc", "uts", "mount", "cgroup", "user"])
+        let resolver = spec.mounts.first { $0.destination == "/etc/resolv.conf" }
+        #expect(resolver?.source == "/etc/resolv.conf" && resolver?.options?.contains("ro") == true)
+    }
+
     @Test func containerRootMapsToAnUnprivilegedRange() throws {
         let map = try #require(Self.spec().linux.uidMappings?.first)
         #expect(map.containerID == 0 && map.hostID == 2_000_000 && map.size == 65536)

@@ -69,4 +69,13 @@ typedef struct {
 /// the step that failed (0 when fork itself failed).
 pid_t pk_spawn(const pk_spawn_request *req, int *failed_stage);
 
+/// copy_file_range(2) from the current offsets of both descriptors: the kernel moves the bytes (sharing
+/// extents where the filesystem can). A GNU extension, so Swift's Glibc module does not expose it.
+ssize_t pk_copy_file_range(int in_fd, int out_fd, size_t length);
+
+/// fgetxattr(2)/fsetxattr(2): overlay marks opaque directories with an extended attribute, and Swift's Glibc
+/// module does not include <sys/xattr.h>.
+ssize_t pk_fgetxattr(int fd, const char *name, void *value, size_t size);
+int pk_fsetxattr(int fd, const char *name, const void *value, size_t size);
+
 #endif

@@ -149,7 +149,7 @@ struct Benchmarks {
             var claimed: SessionID?
             warmSamples.append(
                 try await Self.milliseconds {
-                    guard let id = await provider.claimWarm(template: "host", limits: sessionLimits) else {
+                    guard let id = await provider.claimWarm(template: "host", limits: sessionLimits, layer: nil) else {
                         throw PaddockError.internal("the warm pool was empty")
                     }
                     claimed = id
@@ -161,6 +161,8 @@ struct Benchmarks {
         results.append(
             Self.summarize(
                 "paddock.warm_start", unit: "ms", warmSamples, note: "claim from a warm pool → `true` exited"))
+
+        results += try await snapshotResults(provider)
 
         // paddock.exec: `true` in a running session, to its exit status.
         let execID = SessionID.random()

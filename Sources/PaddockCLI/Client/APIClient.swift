@@ -73,6 +73,27 @@ struct APIClient: Sendable {
         return data
     }
 
+    /// Sends a request whose answer is NDJSON and hands over each line as it arrives.
+    func streamLines(
+        _ method: HTTPMethod, _ path: String, json: (any Encodable)? = nil, _ onLine: (Data) async throws -> Void
+    ) async throws {
+        let body = try json.map { HTTPClientRequest.Body.bytes(ByteBuffer(bytes: try APICoding.encoder().encode($0))) }
+        let response = try await send(request(method, path, body: body))
+        if response.status.code >= 300 {
+            try Self.check(response.status, Data(try await response.body.collect(upTo: 1 << 20).readableBytesView))
+        }
+        var pending = Data()
+        for try await buffer in response.body {
+            pending.append(contentsOf: buffer.readableBytesView)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = pending[pending.startIndex..<newline]
+                pending = Data(pending[pending.index(after: newline)...])
+                if !line.isEmpty { try await onLine(Data(line)) }
+            }
+        }
+        if !pending.isEmpty { try await onLine(pending) }
+    }
+
     func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         do {
             return try await Self.http.execute(request, timeout: .hours(24))

@@ -24,7 +24,7 @@ struct DoctorCommand: AsyncParsableCommand {
             print("\(mark(r.usable))\(r.name.padding(17)) \(r.version ?? "-") — \(r.note)")
         }
         print("runtime in use     \(c.defaultRuntime ?? "none")")
-        print("pause/resume       \(c.checkpoint)")
+        print("pause, snapshots   \(c.checkpoint)")
         for n in c.notes { print("note: \(n)") }
         print(
             c.canRunSandboxes

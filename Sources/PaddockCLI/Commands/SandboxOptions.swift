@@ -17,6 +17,8 @@ struct SandboxOptions: ParsableArguments {
     @Option(help: "Working directory inside the sandbox (default /workspace).") var workdir: String?
     @Option(help: "Pause automatically after this long without activity, e.g. 10m; any call resumes it.")
     var idle: String?
+    @Option(help: "Start with the files of this snapshot (id or name; `paddock snapshot list`).")
+    var fromSnapshot: String?
 
     func environment() throws -> [String: String] {
         var out: [String: String] = [:]
@@ -32,7 +34,7 @@ struct SandboxOptions: ParsableArguments {
     func body(name: String?, ttl: String?) throws -> CreateSessionBody {
         let body = CreateSessionBody(
             name: name, template: template, provider: provider, env: try environment(), memory: memory, cpus: cpus,
-            pids: pids, disk: disk, ttl: ttl, workdir: workdir, idle: idle)
+            pids: pids, disk: disk, ttl: ttl, workdir: workdir, idle: idle, snapshot: fromSnapshot)
         // Validate locally first so a typo is reported before anything is created.
         _ = try body.spec()
         return body

@@ -6,7 +6,7 @@ import PaddockServer
 struct SessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "session", abstract: "Create, list, inspect and destroy sessions.",
-        subcommands: [Create.self, List.self, Get.self, Stop.self, Resume.self, Destroy.self])
+        subcommands: [Create.self, List.self, Get.self, Stop.self, Resume.self, Destroy.self, Fork.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a session and print it.")
@@ -116,6 +116,8 @@ func printSession(_ s: SessionBody, json: Bool) throws {
     print("limits:    memory \(s.limits.memory), cpus \(s.limits.cpus), pids \(s.limits.pids), disk \(s.limits.disk)")
     print("workdir:   \(s.workdir)")
     if let start = s.start { print("started:   \(start)") }
+    if let snapshot = s.snapshot { print("snapshot:  \(snapshot) (its files; processes started fresh)") }
+    if let parent = s.forkOf { print("fork of:   \(parent) (its files; processes started fresh)") }
     if !s.envKeys.isEmpty { print("env:       \(s.envKeys.joined(separator: ", "))") }
     print("created:   \(format(s.createdAt))")
     if let e = s.expiresAt { print("expires:   \(format(e))") }

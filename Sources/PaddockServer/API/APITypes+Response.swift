@@ -8,3 +8,7 @@ extension StatsBody: ResponseEncodable {}
 extension HealthBody: ResponseEncodable {}
 extension PoolListBody: ResponseEncodable {}
 extension SessionService.PoolStatus: ResponseEncodable {}
+extension SnapshotBody: ResponseEncodable {}
+extension SnapshotListBody: ResponseEncodable {}
+extension TemplateBody: ResponseEncodable {}
+extension TemplateListBody: ResponseEncodable {}

@@ -20,12 +20,15 @@ public struct CreateSessionBody: Codable, Sendable {
     /// Pause the session after this long without activity (`10m`); any later call resumes it.
     public var idle: String?
     public var workdir: String?
+    /// Start with the files of this snapshot (id or name).
+    public var snapshot: String?
 
     public init(
         name: String? = nil, template: String? = nil, provider: String? = nil, env: [String: String]? = nil,
         memory: String? = nil, cpus: Double? = nil, pids: Int? = nil, disk: String? = nil, ttl: String? = nil,
-        workdir: String? = nil, idle: String? = nil
+        workdir: String? = nil, idle: String? = nil, snapshot: String? = nil
     ) {
+        self.snapshot = snapshot
         self.idle = idle
         self.name = name
         self.template = template
@@ -65,6 +68,7 @@ public struct CreateSessionBody: Codable, Sendable {
             name: name, template: template ?? SessionSpec.defaultTemplate, provider: provider ?? "local",
             env: env ?? [:], limits: limits, ttlSeconds: ttlSeconds, workdir: workdir ?? SessionSpec.defaultWorkdir)
         spec.idleSeconds = idleSeconds
+        spec.snapshot = snapshot
         try spec.validate()
         return spec
     }
@@ -92,6 +96,10 @@ public struct SessionBody: Codable, Sendable, Equatable {
     public var reason: String?
     /// `warm` (claimed from a pool) or `cold: …` with why no warm sandbox was used.
     public var start: String?
+    /// The snapshot the session started from.
+    public var snapshot: String?
+    /// The session it was forked from.
+    public var forkOf: String?
 
     public init(_ s: Session) {
         id = s.id.rawValue
@@ -109,6 +117,8 @@ public struct SessionBody: Codable, Sendable, Equatable {
         expiresAt = s.expiresAt
         reason = s.reason
         start = s.start
+        snapshot = s.spec.snapshot
+        forkOf = s.spec.forkOf?.rawValue
     }
 }
 

@@ -1,7 +1,7 @@
 import Logging
 import ServiceLifecycle
 
-/// Destroys sessions whose TTL has passed and pauses idle ones. A Service in the server's ServiceGroup, so it stops with it.
+/// Destroys sessions whose TTL has passed, pauses idle ones, refills warm pools and collects unused layers. A Service in the server's ServiceGroup, so it stops with it.
 public struct SessionReaper: Service {
     let sessions: SessionService
     let interval: Duration
@@ -16,6 +16,7 @@ public struct SessionReaper: Service {
             await sessions.reapExpired()
             await sessions.pauseIdle()
             await sessions.refillPools()
+            await sessions.collectLayers()
             try? await Task.sleep(for: interval)
         }
     }

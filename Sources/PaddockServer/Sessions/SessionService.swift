@@ -19,6 +19,10 @@ public actor SessionService {
     /// Warm pools to keep filled; loaded from the store on the first refill, then kept current by `setPool`.
     private var poolTargets: [PoolTarget] = []
     private var poolTargetsLoaded = false
+    /// Snapshot layers being written or copied right now, with how many operations hold each; never collected.
+    var pinnedLayers: [String: Int] = [:]
+    /// Templates being built right now; a second build of the same name waits its turn by failing fast.
+    var buildingTemplates: Set<String> = []
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -36,6 +40,28 @@ public actor SessionService {
 
     public func create(_ spec: SessionSpec) async throws -> Session {
         try spec.validate()
+        guard let name = spec.snapshot else { return try await create(spec, layer: nil) }
+        let snapshot = try await snapshotRecord(name)
+        guard snapshot.provider == spec.provider else {
+            throw PaddockError.invalidArgument(
+                "snapshot \(name) was taken on provider '\(snapshot.provider)'; create the session with "
+                    + "--provider \(snapshot.provider)")
+        }
+        guard snapshot.template == spec.template else {
+            throw PaddockError.invalidArgument(
+                "snapshot \(name) was taken over template '\(snapshot.template)'; create the session with "
+                    + "--template \(snapshot.template)")
+        }
+        var resolved = spec
+        resolved.snapshot = snapshot.id
+        pin(snapshot.layer)
+        defer { unpin(snapshot.layer) }
+        return try await create(resolved, layer: snapshot.layer)
+    }
+
+    /// Creates a session whose sandbox starts with the files of `layer` (a snapshot's), if any.
+    func create(_ requested: SessionSpec, layer: String?) async throws -> Session {
+        let spec = try await resolvingTemplate(requested)
         guard let provider = providers[spec.provider] else {
             throw PaddockError.invalidArgument(
                 "provider '\(spec.provider)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
@@ -44,7 +70,7 @@ public actor SessionService {
         let now = clock()
         let expiresAt = spec.ttlSeconds.map { now.addingTimeInterval(TimeInterval($0)) }
         // A warm sandbox is handed over when one is ready; otherwise a cold start, and the session says why.
-        if let id = await provider.claimWarm(template: spec.template, limits: spec.limits) {
+        if let id = await provider.claimWarm(template: spec.template, limits: spec.limits, layer: layer) {
             var session = Session(
                 id: id, state: .running, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
             session.start = "warm"
@@ -65,7 +91,10 @@ public actor SessionService {
             : "cold: no warm pool for '\(spec.template)' on provider '\(spec.provider)'"
         try await store.insertSession(session)
         do {
-            try await provider.create(SandboxRequest(id: session.id, template: spec.template, limits: spec.limits))
+            try await provider.create(
+                SandboxRequest(
+                    id: session.id, template: spec.template, limits: spec.limits, layer: layer,
+                    base: spec.templateBase ?? "host", templateLayer: spec.templateLayer))
         } catch {
             let e = PaddockError.wrap(error, "starting the sandbox failed")
             session.reason = e.message

@@ -1,0 +1,283 @@
+#if os(Linux)
+    import CPaddockShim
+    import Glibc
+    import PaddockCore
+
+    /// Copies a sandbox's writable layer to and from a snapshot layer on disk.
+    ///
+    /// A snapshot layer is the overlay upper of a session, stored in overlay's own format (whiteouts are 0:0
+    /// character devices, opaque directories carry `trusted.overlay.opaque`) with ownership *unshifted* to
+    /// the ids the sandbox saw (uid 1000 stays 1000 on disk), so it can be applied to a sandbox with any host
+    /// uid range. Applying writes through the new sandbox's merged root, so overlay sees ordinary writes and
+    /// its caches stay coherent.
+    ///
+    /// Every path is walked with directory descriptors and `O_NOFOLLOW`: the layer's content comes from a
+    /// sandbox and is untrusted, and neither it nor the target tree can send a write outside the target.
+    enum LayerCopy {
+        static let opaqueAttribute = "trusted.overlay.opaque"
+        /// Host ids outside the sandbox's range (Paddock's own root-owned skeleton directories) are stored as
+        /// the overflow id, which is also how the sandbox saw them.
+        static let overflowID: UInt32 = 65534
+
+        /// What a copy did: bytes of file data and entries written.
+        struct Totals: Sendable, Equatable {
+            var bytes: UInt64 = 0
+            var entries: Int = 0
+        }
+
+        /// Maps ids of the sandbox's host range to the ids the sandbox saw.
+        struct IDShift: Sendable {
+            var hostBase: UInt32
+            var rangeSize: UInt32
+
+            func toLayer(_ id: UInt32) -> UInt32 {
+                id >= hostBase && id - hostBase < rangeSize ? id - hostBase : overflowID
+            }
+            func toHost(_ id: UInt32) -> UInt32 { id < rangeSize ? hostBase + id : hostBase + overflowID }
+        }
+
+        // MARK: Seal
+
+        /// Copies the overlay upper at `upper` into the new directory `layer` (which must not exist), keeping
+        /// whiteouts and opaque markers and unshifting ownership.
+        static func seal(upper: String, into layer: String, shift: IDShift) throws(PaddockError) -> Totals {
+            let source = try openDirectory(AT_FDCWD, upper)
+            defer { close(source) }
+            try Syscalls.makeDirectory(layer, mode: 0o755)
+            let target = try openDirectory(AT_FDCWD, layer)
+            defer { close(target) }
+            var totals = Totals()
+            try copyDirectory(from: source, to: target, totals: &totals) { uid, gid in
+                (shift.toLayer(uid), shift.toLayer(gid))
+            }
+            return totals
+        }
+
+        /// Copies every entry of the directory `from` into `to`, recursing into directories.
+        private static func copyDirectory(
+            from: Int32, to: Int32, totals: inout Totals, owner: (UInt32, UInt32) -> (UInt32, UInt32)
+        ) throws(PaddockError) {
+            for name in try entries(of: from) {
+                var st = stat()
+                guard fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                let (uid, gid) = owner(st.st_uid, st.st_gid)
+                totals.entries += 1
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR:
+                    try check("creating \(name)") { mkdirat(to, name, 0o700) }
+                    let child = try openDirectory(from, name)
+                    defer { close(child) }
+                    let childTarget = try openDirectory(to, name)
+                    defer { close(childTarget) }
+                    if hasOpaqueMarker(child) { try setOpaqueMarker(childTarget) }
+                    try copyDirectory(from: child, to: childTarget, totals: &totals, owner: owner)
+                    try setAttributes(childTarget, st, uid, gid)
+                case S_IFREG:
+                    totals.bytes += try copyFile(from: from, to: to, name: name, st, uid, gid)
+                case S_IFLNK:
+                    let link = try readLink(from, name)
+                    try check("linking \(name)") { symlinkat(link, to, name) }
+                    try check("owning \(name)") { fchownat(to, name, uid, gid, AT_SYMLINK_NOFOLLOW) }
+                case S_IFCHR where st.st_rdev == 0:
+                    // A whiteout: the sandbox deleted this name from a lower layer.
+                    try check("recording the deletion of \(name)") { mknodat(to, name, S_IFCHR | 0o000, 0) }
+                default:
+                    // Sockets, fifos and devices carry no data worth keeping and could not be recreated safely.
+                    totals.entries -= 1
+                }
+            }
+        }
+
+        // MARK: Apply
+
+        /// Writes the layer at `layer` into the merged root of a running sandbox at `root`: files and
+        /// directories are created or replaced, whiteouts delete, opaque directories are emptied first, and
+        /// ownership is shifted into the sandbox's host range.
+        static func apply(layer: String, onto root: String, shift: IDShift) throws(PaddockError) -> Totals {
+            let source = try openDirectory(AT_FDCWD, layer)
+            defer { close(source) }
+            let target = try openDirectory(AT_FDCWD, root)
+            defer { close(target) }
+            var totals = Totals()
+            try applyDirectory(from: source, to: target, shift: shift, totals: &totals)
+            return totals
+        }
+
+        private static func applyDirectory(from: Int32, to: Int32, shift: IDShift, totals: inout Totals)
+            throws(PaddockError)
+        {
+            for name in try entries(of: from) {
+                var st = stat()
+                guard fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                let uid = shift.toHost(st.st_uid)
+                let gid = shift.toHost(st.st_gid)
+                var existing = stat()
+                let exists = fstatat(to, name, &existing, AT_SYMLINK_NOFOLLOW) == 0
+                let existingIsDirectory = exists && (existing.st_mode & S_IFMT) == S_IFDIR
+                totals.entries += 1
+                switch st.st_mode & S_IFMT {
+                case S_IFDIR:
+                    let child = try openDirectory(from, name)
+                    defer { close(child) }
+                    if exists && !existingIsDirectory { try removeEntry(to, name) }
+                    if !existingIsDirectory { try check("creating \(name)") { mkdirat(to, name, 0o700) } }
+                    let childTarget = try openDirectory(to, name)
+                    defer { close(childTarget) }
+                    if existingIsDirectory && hasOpaqueMarker(child) {
+                        for inner in try entries(of: childTarget) { try removeEntry(childTarget, inner) }
+                    }
+                    try applyDirectory(from: child, to: childTarget, shift: shift, totals: &totals)
+                    try setAttributes(childTarget, st, uid, gid)
+                case S_IFREG:
+                    if exists { try removeEntry(to, name) }
+                    totals.bytes += try copyFile(from: from, to: to, name: name, st, uid, gid)
+                case S_IFLNK:
+                    if exists { try removeEntry(to, name) }
+                    let link = try readLink(from, name)
+                    try check("linking \(name)") { symlinkat(link, to, name) }
+                    try check("owning \(name)") { fchownat(to, name, uid, gid, AT_SYMLINK_NOFOLLOW) }
+                case S_IFCHR where st.st_rdev == 0:
+                    if exists { try removeEntry(to, name) }
+                default:
+                    totals.entries -= 1
+                }
+            }
+        }
+
+        // MARK: Removal
+
+        /// Removes a sealed layer directory. Layers hold whiteout nodes and directories without write
+        /// permission for their owner, which root removes regardless.
+        static func removeLayer(_ path: String) {
+            guard let slash = path.lastIndex(of: "/") else { return }
+            let parent = open(String(path[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard parent >= 0 else { return }
+            defer { close(parent) }
+            try? removeEntry(parent, String(path[path.index(after: slash)...]))
+        }
+
+        /// Removes `name` in `dir` and everything below it, never following a symlink.
+        private static func removeEntry(_ dir: Int32, _ name: String) throws(PaddockError) {
+            var st = stat()
+            guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                let child = try openDirectory(dir, name)
+                for inner in (try? entries(of: child)) ?? [] {
+                    do { try removeEntry(child, inner) } catch {
+                        close(child)
+                        throw error
+                    }
+                }
+                close(child)
+                try check("removing \(name)") { unlinkat(dir, name, AT_REMOVEDIR) }
+            } else {
+                try check("removing \(name)") { unlinkat(dir, name, 0) }
+            }
+        }
+
+        // MARK: Pieces
+
+        private static func copyFile(
+            from: Int32, to: Int32, name: String, _ st: stat, _ uid: UInt32, _ gid: UInt32
+        ) throws(PaddockError) -> UInt64 {
+            let input = Syscalls.retrying { openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+            guard input >= 0 else { throw .internal("opening \(name) to copy it: \(Syscalls.errnoText())") }
+            defer { close(input) }
+            let output = Syscalls.retrying {
+                openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            }
+            guard output >= 0 else { throw .internal("creating \(name): \(Syscalls.errnoText())") }
+            defer { close(output) }
+            var copied: UInt64 = 0
+            // copy_file_range lets the kernel move the bytes (and share extents where the filesystem can).
+            while true {
+                let n = pk_copy_file_range(input, output, 1 << 30)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+                    copied += try copyByReading(input, output, name)
+                    break
+                }
+                guard n >= 0 else { throw .internal("copying \(name): \(Syscalls.errnoText())") }
+                if n == 0 { break }
+                copied += UInt64(n)
+            }
+            try setAttributes(output, st, uid, gid)
+            return copied
+        }
+
+        private static func copyByReading(_ input: Int32, _ output: Int32, _ name: String) throws(PaddockError)
+            -> UInt64
+        {
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var copied: UInt64 = 0
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { throw .internal("reading \(name): \(Syscalls.errnoText())") }
+                if n == 0 { return copied }
+                var offset = 0
+                while offset < n {
+                    let w = buffer.withUnsafeBytes { write(output, $0.baseAddress.map { $0 + offset }, n - offset) }
+                    if w < 0 && errno == EINTR { continue }
+                    guard w > 0 else { throw .internal("writing \(name): \(Syscalls.errnoText())") }
+                    offset += w
+                }
+                copied += UInt64(n)
+            }
+        }
+
+        /// Owner, mode (after the owner: chown clears set-id bits) and modification time, on an open file.
+        private static func setAttributes(_ fd: Int32, _ st: stat, _ uid: UInt32, _ gid: UInt32) throws(PaddockError) {
+            try check("setting the owner") { fchown(fd, uid, gid) }
+            try check("setting the mode") { fchmod(fd, st.st_mode & 0o7777) }
+            var times = [st.st_atim, st.st_mtim]
+            _ = futimens(fd, &times)
+        }
+
+        private static func hasOpaqueMarker(_ dir: Int32) -> Bool {
+            var value: UInt8 = 0
+            return pk_fgetxattr(dir, opaqueAttribute, &value, 1) == 1 && value == UInt8(ascii: "y")
+        }
+
+        private static func setOpaqueMarker(_ dir: Int32) throws(PaddockError) {
+            var value = UInt8(ascii: "y")
+            try check("marking a directory opaque") { pk_fsetxattr(dir, opaqueAttribute, &value, 1) }
+        }
+
+        private static func openDirectory(_ parent: Int32, _ name: String) throws(PaddockError) -> Int32 {
+            let fd = Syscalls.retrying { openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            guard fd >= 0 else { throw .internal("opening directory \(name): \(Syscalls.errnoText())") }
+            return fd
+        }
+
+        private static func entries(of dir: Int32) throws(PaddockError) -> [String] {
+            // fdopendir takes ownership of its descriptor; give it a duplicate so the caller's stays open.
+            let copy = dup(dir)
+            guard copy >= 0, let stream = fdopendir(copy) else {
+                throw .internal("listing a directory: \(Syscalls.errnoText())")
+            }
+            defer { closedir(stream) }
+            // The duplicate shares the caller's offset, which an earlier listing left at the end.
+            rewinddir(stream)
+            var names: [String] = []
+            while let entry = readdir(stream) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            return names
+        }
+
+        private static func readLink(_ dir: Int32, _ name: String) throws(PaddockError) -> String {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlinkat(dir, name, &buffer, buffer.count - 1)
+            guard n >= 0 else { throw .internal("reading link \(name): \(Syscalls.errnoText())") }
+            return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+
+        private static func check(_ what: @autoclosure () -> String, _ body: () -> Int32) throws(PaddockError) {
+            try Syscalls.check(what(), body)
+        }
+    }
+#endif

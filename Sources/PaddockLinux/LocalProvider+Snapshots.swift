@@ -1,0 +1,91 @@
+#if os(Linux)
+    import Glibc
+    import PaddockCore
+    import PaddockSandbox
+
+    extension LocalProvider {
+        /// Whether files can be written into a sandbox's root after it started. runc runs the sandbox on the
+        /// host's overlay mount, so a write through it is seen inside at once; gVisor serves the root through
+        /// its own file cache, so layers are written before it starts instead.
+        nonisolated var canWriteRunningRoot: Bool { runtime.kind != .runsc }
+
+        public func snapshot(_ id: SessionID, layer: String) async throws -> LayerInfo {
+            guard let slot = slots[id] else { throw PaddockError.notFound("sandbox \(id) does not exist on this host") }
+            try Self.checkLayerID(layer)
+            let final = layout.layer(layer)
+            guard !Syscalls.exists(final) else { throw PaddockError.conflict("layer \(layer) already exists") }
+            let staging = "\(layout.layers)/.staging-\(layer)"
+            let wasPaused = await isPaused(id)
+            // Frozen, the sandbox cannot change a file halfway through the copy.
+            if !wasPaused { try await runtime.pause(id: id.rawValue) }
+            let copied: Result<LayerCopy.Totals, PaddockError>
+            do {
+                copied = .success(
+                    try LayerCopy.seal(
+                        upper: "\(layout.sessionDirectory(id))/scratch/upper", into: staging,
+                        shift: .init(hostBase: hostIDBase(of: id, slot: slot), rangeSize: SandboxLayout.idRangeSize)))
+            } catch {
+                copied = .failure(PaddockError.wrap(error, "sealing the snapshot failed"))
+            }
+            if !wasPaused {
+                do { try await runtime.resume(id: id.rawValue) } catch {
+                    logger.error(
+                        "could not thaw a sandbox after a snapshot",
+                        metadata: ["session.id": "\(id)", "error": "\(error)"])
+                }
+            }
+            switch copied {
+            case .failure(let error):
+                LayerCopy.removeLayer(staging)
+                throw PaddockError.wrap(error, "sealing the snapshot failed")
+            case .success(let totals):
+                do {
+                    try Syscalls.check("publishing layer \(layer)") { Glibc.rename(staging, final) }
+                } catch {
+                    LayerCopy.removeLayer(staging)
+                    throw error
+                }
+                logger.info(
+                    "snapshot sealed",
+                    metadata: ["session.id": "\(id)", "layer.id": "\(layer)", "layer.bytes": "\(totals.bytes)"])
+                return LayerInfo(id: layer, bytes: totals.bytes, entries: totals.entries)
+            }
+        }
+
+        /// Writes a layer's files into the sandbox's merged root (before it starts, or while it runs on runc).
+        func applyLayer(_ layer: String, to id: SessionID, hostBase: UInt32) throws(PaddockError) {
+            try Self.checkLayerID(layer)
+            let path = layout.layer(layer)
+            guard Syscalls.isDirectory(path) else {
+                throw PaddockError.notFound("snapshot layer \(layer) is missing on this host; the snapshot is unusable")
+            }
+            _ = try LayerCopy.apply(
+                layer: path, onto: "\(layout.sessionDirectory(id))/rootfs",
+                shift: .init(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize))
+        }
+
+        public func removeLayer(_ layer: String) async {
+            guard (try? Self.checkLayerID(layer)) != nil else { return }
+            LayerCopy.removeLayer(layout.layer(layer))
+        }
+
+        /// Published layers; half-written ones (a crash mid-seal) are removed on the way.
+        public func layers() async -> [String] {
+            var found: [String] = []
+            for name in Syscalls.listDirectory(layout.layers) {
+                if name.hasPrefix(".staging-") {
+                    LayerCopy.removeLayer("\(layout.layers)/\(name)")
+                } else {
+                    found.append(name)
+                }
+            }
+            return found
+        }
+
+        /// Layer ids become directory names: nothing but letters and digits.
+        static func checkLayerID(_ layer: String) throws(PaddockError) {
+            guard !layer.isEmpty, layer.count <= 64, layer.utf8.allSatisfy({ $0 < 0x80 && isalnum(Int32($0)) != 0 })
+            else { throw .invalidArgument("'\(layer)' is not a layer id") }
+        }
+    }
+#endif

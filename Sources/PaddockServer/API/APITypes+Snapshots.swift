@@ -1,0 +1,44 @@
+import Foundation
+import PaddockCore
+
+/// `POST /v1/sessions/{id}/snapshots`.
+public struct CreateSnapshotBody: Codable, Sendable {
+    public var name: String?
+    public init(name: String? = nil) { self.name = name }
+}
+
+/// A snapshot as the API reports it.
+public struct SnapshotBody: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var session: String
+    public var provider: String
+    public var template: String
+    public var bytes: UInt64
+    public var entries: Int
+    public var createdAt: Date
+    /// What a session started from it keeps: its files, not its running processes.
+    public var keeps: String
+
+    public init(_ s: Snapshot) {
+        id = s.id
+        name = s.name
+        session = s.session.rawValue
+        provider = s.provider
+        template = s.template
+        bytes = s.bytes
+        entries = s.entries
+        createdAt = s.createdAt
+        keeps = "files"
+    }
+}
+
+public struct SnapshotListBody: Codable, Sendable {
+    public var snapshots: [SnapshotBody]
+}
+
+/// `POST /v1/sessions/{id}/fork`.
+public struct ForkBody: Codable, Sendable {
+    public var count: Int?
+    public init(count: Int? = nil) { self.count = count }
+}

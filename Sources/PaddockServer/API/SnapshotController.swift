@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import PaddockCore
+
+/// Snapshots and forks: `/v1/sessions/{id}/snapshots`, `/v1/sessions/{id}/fork` and `/v1/snapshots`.
+struct SnapshotController {
+    let sessions: SessionService
+
+    func addRoutes(sessions group: RouterGroup<PaddockRequestContext>, snapshots: RouterGroup<PaddockRequestContext>) {
+        group.post(":id/snapshots", use: create)
+        group.post(":id/fork", use: fork)
+        snapshots.get(use: list)
+        snapshots.get(":snapshot", use: get)
+        snapshots.delete(":snapshot", use: delete)
+    }
+
+    @Sendable func create(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<
+        SnapshotBody
+    > {
+        let body = try await Self.optionalBody(CreateSnapshotBody.self, request, context) ?? CreateSnapshotBody()
+        let snapshot = try await sessions.snapshot(try context.sessionID(), name: body.name)
+        return EditedResponse(status: .created, response: SnapshotBody(snapshot))
+    }
+
+    @Sendable func fork(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<
+        SessionListBody
+    > {
+        let body = try await Self.optionalBody(ForkBody.self, request, context) ?? ForkBody()
+        let children = try await sessions.fork(try context.sessionID(), count: body.count ?? 1)
+        return EditedResponse(status: .created, response: SessionListBody(sessions: children.map(SessionBody.init)))
+    }
+
+    @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotListBody {
+        SnapshotListBody(snapshots: try await sessions.snapshots().map(SnapshotBody.init))
+    }
+
+    @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {
+        SnapshotBody(try await sessions.snapshotRecord(try Self.snapshotName(context)))
+    }
+
+    @Sendable func delete(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {
+        SnapshotBody(try await sessions.deleteSnapshot(try Self.snapshotName(context)))
+    }
+
+    static func snapshotName(_ context: PaddockRequestContext) throws -> String {
+        guard let name = context.parameters.get("snapshot"), !name.isEmpty else {
+            throw PaddockError.invalidArgument("missing snapshot id or name in the path")
+        }
+        return name
+    }
+
+    /// A JSON body that may be left out entirely.
+    static func optionalBody<T: Decodable>(_ type: T.Type, _ request: Request, _ context: PaddockRequestContext)
+        async throws -> T?
+    {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 1 << 16)
+        guard buffer.readableBytes > 0 else { return nil }
+        return try await request.decode(as: type, context: context)
+    }
+}

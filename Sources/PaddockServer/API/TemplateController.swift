@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PaddockCore
+
+/// `/v1/templates`: build (streaming progress as NDJSON), list, show and remove templates.
+struct TemplateController {
+    let sessions: SessionService
+
+    func addRoutes(to group: RouterGroup<PaddockRequestContext>) {
+        group.post(use: build)
+        group.get(use: list)
+        group.get(":template", use: get)
+        group.delete(":template", use: remove)
+    }
+
+    /// Validation errors answer with a status before the stream starts; after that, the stream's last line
+    /// is the template or the error.
+    @Sendable func build(_ request: Request, context: PaddockRequestContext) async throws -> Response {
+        let body = try await request.decode(as: BuildTemplateBody.self, context: context)
+        let spec = try body.spec()
+        let sessions = self.sessions
+        let encoder = APICoding.encoder()
+        let responseBody = ResponseBody { writer in
+            let lines = AsyncStream<String>.makeStream()
+            let build = Task {
+                defer { lines.continuation.finish() }
+                return try await sessions.buildTemplate(spec, provider: body.provider ?? "local") { line in
+                    lines.continuation.yield(line)
+                }
+            }
+            do {
+                for await line in lines.stream {
+                    try await Self.write(TemplateBuildEvent(progress: line), encoder, &writer)
+                }
+            } catch {
+                // The client went away: the build stops and cleans up after itself.
+                build.cancel()
+                throw error
+            }
+            do {
+                let result = try await build.value
+                try await Self.write(
+                    TemplateBuildEvent(template: TemplateBody(result.template), cached: result.cached), encoder, &writer
+                )
+            } catch {
+                let e = ErrorMiddleware<PaddockRequestContext>.classify(error)
+                try await Self.write(
+                    TemplateBuildEvent(error: .init(code: e.code.rawValue, message: e.message)), encoder, &writer)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: responseBody)
+    }
+
+    static func write(_ event: TemplateBuildEvent, _ encoder: JSONEncoder, _ writer: inout any ResponseBodyWriter)
+        async throws
+    {
+        var line = try encoder.encode(event)
+        line.append(0x0A)
+        try await writer.write(ByteBuffer(bytes: line))
+    }
+
+    @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> TemplateListBody {
+        TemplateListBody(templates: try await sessions.templates().map(TemplateBody.init))
+    }
+
+    @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> TemplateBody {
+        TemplateBody(try await sessions.templateRecord(try Self.name(context)))
+    }
+
+    @Sendable func remove(_ request: Request, context: PaddockRequestContext) async throws -> TemplateBody {
+        TemplateBody(try await sessions.removeTemplate(try Self.name(context)))
+    }
+
+    static func name(_ context: PaddockRequestContext) throws -> String {
+        guard let name = context.parameters.get("template"), !name.isEmpty else {
+            throw PaddockError.invalidArgument("missing template name in the path")
+        }
+        return name
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import PaddockCore
+import PaddockSandbox
+
+extension SessionService {
+    /// The most children one fork makes.
+    public static let maxForkCount = 100
+
+    /// Seals a running or paused session's files as a snapshot. A running session is frozen only for the
+    /// copy; a paused one stays paused. Processes are not kept: sessions started from it start fresh.
+    public func snapshot(_ id: SessionID, name: String?) async throws -> Snapshot {
+        if let name { try Snapshot.validate(name: name) }
+        let session = try await get(id)
+        guard session.state == .running || session.state == .paused else {
+            throw PaddockError.conflict(
+                "session \(id) is \(session.state.rawValue); only a running or paused session can be snapshotted")
+        }
+        guard let provider = providers[session.spec.provider] else {
+            throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
+        }
+        if let name, try await store.snapshot(name) != nil {
+            throw PaddockError(
+                .alreadyExists, "a snapshot named '\(name)' already exists; choose another name or remove it first")
+        }
+        let snapshotID = Snapshot.newID()
+        // Pinned from before the layer exists until its record is stored, so collection never sees it unowned.
+        pin(snapshotID)
+        defer { unpin(snapshotID) }
+        let layer = try await provider.snapshot(id, layer: snapshotID)
+        let snapshot = Snapshot(
+            id: snapshotID, name: name, session: id, provider: session.spec.provider, template: session.spec.template,
+            layer: layer.id, bytes: layer.bytes, entries: layer.entries, createdAt: clock())
+        do { try await store.insertSnapshot(snapshot) } catch {
+            await provider.removeLayer(layer.id)
+            throw error
+        }
+        logger.info(
+            "snapshot taken",
+            metadata: ["session.id": "\(id)", "snapshot.id": "\(snapshotID)", "snapshot.bytes": "\(layer.bytes)"])
+        return snapshot
+    }
+
+    public func snapshots() async throws -> [Snapshot] { try await store.snapshots() }
+
+    /// The snapshot with this id or name.
+    public func snapshotRecord(_ idOrName: String) async throws -> Snapshot {
+        guard let s = try await store.snapshot(idOrName) else {
+            throw PaddockError.notFound("snapshot '\(idOrName)' does not exist; `paddock snapshot list` shows them")
+        }
+        return s
+    }
+
+    /// Deletes a snapshot and its files. Sessions started from it keep theirs: they hold their own copies.
+    @discardableResult
+    public func deleteSnapshot(_ idOrName: String) async throws -> Snapshot {
+        let snapshot = try await snapshotRecord(idOrName)
+        try await store.deleteSnapshot(id: snapshot.id)
+        await collectLayers()
+        logger.info("snapshot removed", metadata: ["snapshot.id": "\(snapshot.id)"])
+        return snapshot
+    }
+
+    /// Starts `count` new sessions with the session's current files (and its settings), each with its own
+    /// writable copy: what a child changes, neither its siblings nor the parent see. The parent keeps running.
+    public func fork(_ id: SessionID, count: Int) async throws -> [Session] {
+        guard (1...Self.maxForkCount).contains(count) else {
+            throw PaddockError.invalidArgument("count must be 1 to \(Self.maxForkCount), not \(count)")
+        }
+        let parent = try await get(id)
+        guard parent.state == .running || parent.state == .paused else {
+            throw PaddockError.conflict(
+                "session \(id) is \(parent.state.rawValue); only a running or paused session can be forked")
+        }
+        guard let provider = providers[parent.spec.provider] else {
+            throw PaddockError.unavailable("provider '\(parent.spec.provider)' is not configured on this server")
+        }
+        let layerID = Snapshot.newID()
+        pin(layerID)
+        let result: Result<[Session], any Error>
+        do {
+            _ = try await provider.snapshot(id, layer: layerID)
+            var spec = parent.spec
+            spec.name = nil
+            spec.snapshot = nil
+            spec.forkOf = id
+            result = .success(try await startChildren(spec, count: count, layer: layerID))
+        } catch {
+            result = .failure(error)
+        }
+        // The children copied the layer as they started; it is not kept.
+        unpin(layerID)
+        await collectLayers()
+        let children = try result.get()
+        logger.info("session forked", metadata: ["session.id": "\(id)", "fork.count": "\(count)"])
+        return children
+    }
+
+    /// Starts `count` sessions over `layer` concurrently; all or nothing.
+    private func startChildren(_ spec: SessionSpec, count: Int, layer: String) async throws -> [Session] {
+        var children: [Session] = []
+        var firstError: (any Error)?
+        await withTaskGroup(of: Result<Session, any Error>.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    do { return .success(try await self.create(spec, layer: layer)) } catch { return .failure(error) }
+                }
+            }
+            for await result in group {
+                switch result {
+                case .success(let child): children.append(child)
+                case .failure(let error): firstError = firstError ?? error
+                }
+            }
+        }
+        if let firstError {
+            // A fork that could not make every child leaves none behind.
+            for child in children { _ = try? await destroy(child.id, reason: "fork failed") }
+            throw PaddockError.wrap(firstError, "forking failed")
+        }
+        return children.sorted { $0.createdAt < $1.createdAt }
+    }
+
+    /// Removes every layer that no snapshot needs and no operation holds. Called by the reaper, after a
+    /// snapshot is removed, and after a fork.
+    public func collectLayers() async {
+        guard let wanted = try? await store.snapshots(), let templates = try? await store.templates(),
+            let live = try? await store.sessions(includeTerminal: false)
+        else { return }
+        // Template layers are mounted by the sessions on them: kept while any such session holds resources.
+        let mounted = live.filter { $0.state.holdsResources }.compactMap { $0.spec.templateLayer }
+        let templateLayers = templates.compactMap(\.layer) + mounted
+        for (name, provider) in providers {
+            let keep = Set(wanted.filter { $0.provider == name }.map(\.layer) + templateLayers)
+            for layer in await provider.layers() where !keep.contains(layer) && pinnedLayers[layer] == nil {
+                await provider.removeLayer(layer)
+                logger.debug("removed an unused layer", metadata: ["layer.id": "\(layer)"])
+            }
+        }
+    }
+
+    func pin(_ layer: String) { pinnedLayers[layer, default: 0] += 1 }
+
+    func unpin(_ layer: String) {
+        pinnedLayers[layer, default: 1] -= 1
+        if pinnedLayers[layer] == 0 { pinnedLayers[layer] = nil }
+    }
+}

@@ -1,0 +1,182 @@
+import Crypto
+import Foundation
+import PaddockCore
+import PaddockSandbox
+
+extension SessionService {
+    /// How a build went: the template, and whether an earlier build with the same inputs was reused.
+    public struct TemplateBuild: Sendable {
+        public var template: Template
+        public var cached: Bool
+    }
+
+    /// Builds (or reuses) a template: prepares its base, runs its install steps as root in a build sandbox
+    /// that has network access, and seals what they changed as a read-only layer shared by every session of
+    /// the template. Each line of output is passed to `progress` as it comes. A failed step ends the build with
+    /// its output; nothing of a failed build is kept, and the template's previous version stays in place.
+    public func buildTemplate(
+        _ spec: TemplateSpec, provider providerName: String = "local",
+        progress: @escaping @Sendable (String) async -> Void
+    ) async throws -> TemplateBuild {
+        try spec.validate()
+        guard spec.name != SessionSpec.defaultTemplate else {
+            throw PaddockError.invalidArgument(
+                "'\(SessionSpec.defaultTemplate)' is the built-in template; give the new template another name")
+        }
+        guard let provider = providers[providerName] else {
+            throw PaddockError.invalidArgument(
+                "provider '\(providerName)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
+            )
+        }
+        let digest = Self.templateDigest(spec)
+        if let existing = try await store.template(spec.name), existing.digest == digest {
+            await progress("template \(spec.name) is up to date (same base and steps); nothing to build")
+            return TemplateBuild(template: existing, cached: true)
+        }
+        guard !buildingTemplates.contains(spec.name) else {
+            throw PaddockError.conflict("template \(spec.name) is being built already; wait for that build to end")
+        }
+        buildingTemplates.insert(spec.name)
+        defer { buildingTemplates.remove(spec.name) }
+
+        let started = ContinuousClock.now
+        await progress("preparing base \(spec.base)")
+        try await provider.prepareBase(spec.base, progress: progress)
+        var layer: LayerInfo?
+        if !spec.install.isEmpty {
+            let layerID = "tpl" + digest.prefix(24)
+            pin(layerID)
+            defer { unpin(layerID) }
+            layer = try await runInstallSteps(spec, provider: provider, layerID: layerID, progress: progress)
+        }
+        let elapsed = ContinuousClock.now - started
+        let template = Template(
+            name: spec.name, base: spec.base, install: spec.install, digest: digest, layer: layer?.id,
+            bytes: layer?.bytes ?? 0, createdAt: clock(),
+            buildSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        try await store.putTemplate(template)
+        // The previous version's layer goes as soon as no session runs on it.
+        await collectLayers()
+        await progress("template \(spec.name) is ready (\(template.bytes) bytes in its layer)")
+        logger.info(
+            "template built", metadata: ["template.name": "\(spec.name)", "template.digest": "\(digest.prefix(12))"])
+        return TemplateBuild(template: template, cached: false)
+    }
+
+    /// Runs the steps in a build sandbox and seals the result; the sandbox is destroyed either way.
+    private func runInstallSteps(
+        _ spec: TemplateSpec, provider: any SandboxProvider, layerID: String,
+        progress: @escaping @Sendable (String) async -> Void
+    ) async throws -> LayerInfo {
+        let buildID = SessionID.random()
+        let limits = ResourceLimits(memory: .gibibytes(4), cpus: 2, pids: 4096, disk: .gibibytes(8))
+        try await provider.create(
+            SandboxRequest(
+                id: buildID, template: spec.name, limits: limits, base: spec.base, templateBuild: true))
+        do {
+            var env = SandboxLayout.baseEnvironment(user: .root)
+            env["DEBIAN_FRONTEND"] = "noninteractive"
+            for (i, step) in spec.install.enumerated() {
+                await progress("step \(i + 1)/\(spec.install.count): \(step)")
+                let handle = try await provider.exec(
+                    buildID, ExecRequest(argv: ["/bin/sh", "-c", step], env: env, cwd: "/", user: .root))
+                var lines = LineBuffer()
+                var status = ExitStatus(code: -1)
+                for try await event in handle.events {
+                    switch event {
+                    case .stdout(let bytes), .stderr(let bytes):
+                        for line in lines.append(bytes) { await progress("  " + line) }
+                    case .exited(let s): status = s
+                    case .started: break
+                    }
+                }
+                for line in lines.flush() { await progress("  " + line) }
+                guard status.code == 0 else {
+                    throw PaddockError.invalidArgument(
+                        "install step \(i + 1) (\(step)) failed with exit \(status.code):\n"
+                            + lines.recent.joined(separator: "\n")
+                            + "\nfix the step and build again; nothing of this build was kept")
+                }
+            }
+            await progress("sealing the template layer")
+            let layer = try await provider.snapshot(buildID, layer: layerID)
+            try await provider.destroy(buildID)
+            return layer
+        } catch {
+            try? await provider.destroy(buildID)
+            await provider.removeLayer(layerID)
+            throw error
+        }
+    }
+
+    /// The built-in `host` template and every built one.
+    public func templates() async throws -> [Template] { [Template.host] + (try await store.templates()) }
+
+    public func templateRecord(_ name: String) async throws -> Template {
+        if name == SessionSpec.defaultTemplate { return Template.host }
+        guard let t = try await store.template(name) else {
+            throw PaddockError.notFound(
+                "template '\(name)' does not exist; `paddock template list` shows the built ones, "
+                    + "`paddock template build` makes one")
+        }
+        return t
+    }
+
+    /// Removes a template. Its layer stays while sessions still run on it, and goes with the last of them.
+    @discardableResult
+    public func removeTemplate(_ name: String) async throws -> Template {
+        guard name != SessionSpec.defaultTemplate else {
+            throw PaddockError.invalidArgument("the built-in '\(name)' template cannot be removed")
+        }
+        let template = try await templateRecord(name)
+        try await store.deleteTemplate(name)
+        await collectLayers()
+        return template
+    }
+
+    /// Fixes a new session's template base and layer (from its template, or its fork parent's).
+    func resolvingTemplate(_ spec: SessionSpec) async throws -> SessionSpec {
+        guard spec.templateBase == nil else { return spec }
+        let template = try await templateRecord(spec.template)
+        var resolved = spec
+        resolved.templateBase = template.base
+        resolved.templateLayer = template.layer
+        return resolved
+    }
+
+    /// Inputs of a build, hashed: a build with the same base and steps reuses the last one.
+    static func templateDigest(_ spec: TemplateSpec) -> String {
+        let text = (["paddock-template-v1", spec.base] + spec.install).joined(separator: "\n")
+        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Splits output into lines as it arrives, keeping the most recent ones for error reports.
+struct LineBuffer {
+    private var partial: [UInt8] = []
+    private(set) var recent: [String] = []
+
+    mutating func append(_ bytes: [UInt8]) -> [String] {
+        partial += bytes
+        var lines: [String] = []
+        while let newline = partial.firstIndex(of: 0x0A) {
+            lines.append(String(decoding: partial[..<newline], as: UTF8.self))
+            partial.removeSubrange(...newline)
+        }
+        remember(lines)
+        return lines
+    }
+
+    mutating func flush() -> [String] {
+        guard !partial.isEmpty else { return [] }
+        let line = String(decoding: partial, as: UTF8.self)
+        partial = []
+        remember([line])
+        return [line]
+    }
+
+    private mutating func remember(_ lines: [String]) {
+        recent += lines
+        if recent.count > 30 { recent.removeFirst(recent.count - 30) }
+    }
+}
