@@ -29,10 +29,16 @@ struct CLITests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
+            // Generous: a loaded machine (CI, parallel builds) can take a while to start a debug server.
+            let deadline = ContinuousClock.now + .seconds(90)
+            while ContinuousClock.now < deadline, process.isRunning {
                 if (try? await CLI.run(["session", "list"], server: self))?.status == 0 { return }
                 try await Task.sleep(for: .milliseconds(100))
+            }
+            // Never leave a half-started server behind (it would outlive the test run).
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
             }
             throw PaddockError.unavailable("paddock server did not come up on port \(port)")
         }

@@ -106,8 +106,19 @@ struct LifecycleTests {
 
     @Test func aFailedStartLeavesNothingBehind() async throws {
         try await withTestStack("life-fail") { stack in
-            await #expect(throws: PaddockError.self) {
+            // An unknown template is refused before anything is created.
+            let unknown = await #expect(throws: PaddockError.self) {
                 _ = try await stack.sessions.create(SessionSpec(template: "no-such-template"))
+            }
+            #expect(unknown?.code == .notFound)
+            #expect(try await stack.sessions.list(includeEnded: true).isEmpty)
+            // A start that fails in the provider (here: the template's layer vanished from disk) is recorded
+            // as failed, and nothing of the sandbox is left.
+            let built = try await stack.sessions.buildTemplate(
+                TemplateSpec(name: "vanishing", install: ["touch /srv/x"]), progress: { _ in })
+            try FileManager.default.removeItem(atPath: "\(stack.dataDirectory)/layers/\(built.template.layer ?? "")")
+            await #expect(throws: PaddockError.self) {
+                _ = try await stack.sessions.create(SessionSpec(template: "vanishing"))
             }
             #expect(await stack.provider.footprint().isEmpty)
             let failed = try await stack.sessions.list(includeEnded: true)

@@ -35,18 +35,13 @@ struct SnapshotController {
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {
-        SnapshotBody(try await sessions.snapshotRecord(try Self.snapshotName(context)))
+        SnapshotBody(
+            try await sessions.snapshotRecord(try context.requiredParameter("snapshot", "snapshot id or name")))
     }
 
     @Sendable func delete(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {
-        SnapshotBody(try await sessions.deleteSnapshot(try Self.snapshotName(context)))
-    }
-
-    static func snapshotName(_ context: PaddockRequestContext) throws -> String {
-        guard let name = context.parameters.get("snapshot"), !name.isEmpty else {
-            throw PaddockError.invalidArgument("missing snapshot id or name in the path")
-        }
-        return name
+        SnapshotBody(
+            try await sessions.deleteSnapshot(try context.requiredParameter("snapshot", "snapshot id or name")))
     }
 
     /// A JSON body that may be left out entirely.

@@ -66,17 +66,10 @@ struct TemplateController {
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> TemplateBody {
-        TemplateBody(try await sessions.templateRecord(try Self.name(context)))
+        TemplateBody(try await sessions.templateRecord(try context.requiredParameter("template", "template name")))
     }
 
     @Sendable func remove(_ request: Request, context: PaddockRequestContext) async throws -> TemplateBody {
-        TemplateBody(try await sessions.removeTemplate(try Self.name(context)))
-    }
-
-    static func name(_ context: PaddockRequestContext) throws -> String {
-        guard let name = context.parameters.get("template"), !name.isEmpty else {
-            throw PaddockError.invalidArgument("missing template name in the path")
-        }
-        return name
+        TemplateBody(try await sessions.removeTemplate(try context.requiredParameter("template", "template name")))
     }
 }

@@ -320,11 +320,12 @@ public actor SessionService {
             argv: body.cmd, env: env,
             cwd: Self.resolve(body.cwd ?? session.spec.workdir, against: session.spec.workdir),
             user: user, tty: body.tty.map { .init(rows: $0.rows, cols: $0.cols) }, stdin: body.stdin ?? false)
+        // Counted as attached before the command starts, so the idle reaper never freezes a followed command.
+        streamChanged(id, attached: true)
         let handle: any ExecHandle
-        do { handle = try await provider.exec(id, request) } catch let error as PaddockError
-            where error.code == .unavailable
-        {
-            try await markLostIfDead(id, provider)
+        do { handle = try await provider.exec(id, request) } catch {
+            streamChanged(id, attached: false)
+            if let e = error as? PaddockError, e.code == .unavailable { try await markLostIfDead(id, provider) }
             throw error
         }
         return TrackedExecHandle(handle) { [weak self] attached in await self?.streamChanged(id, attached: attached) }

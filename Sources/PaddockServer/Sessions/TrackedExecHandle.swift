@@ -1,27 +1,52 @@
 import PaddockInitProtocol
 import PaddockSandbox
+import Synchronization
 
-/// An exec handle that reports when its stream attaches and ends, so the session service knows a session
-/// with a running, followed command is not idle. Events are relayed unchanged, with backpressure.
+/// An exec handle that reports when its stream ends, so the session service knows a session with a running,
+/// followed command is not idle. The caller counts the stream as attached *before* the command can run
+/// (a slow consumer must not leave a window in which the idle reaper freezes a followed command); this
+/// handle reports the detach exactly once: when the stream ends, when it is cancelled, or when it is dropped
+/// unread. Events are relayed unchanged, with backpressure.
 final class TrackedExecHandle: ExecHandle {
     let events: BackpressuredStream<ExecEvent>
     private let inner: any ExecHandle
+    private let detach: Detach
+
+    /// Calls `changed(false)` at most once.
+    final class Detach: Sendable {
+        private let done = Mutex(false)
+        private let changed: @Sendable (_ attached: Bool) async -> Void
+        init(_ changed: @escaping @Sendable (_ attached: Bool) async -> Void) { self.changed = changed }
+        func run() async {
+            let first = done.withLock { done in
+                defer { done = true }
+                return !done
+            }
+            if first { await changed(false) }
+        }
+    }
 
     init(_ inner: any ExecHandle, changed: @escaping @Sendable (_ attached: Bool) async -> Void) {
         self.inner = inner
+        let detach = Detach(changed)
+        self.detach = detach
         events = BackpressuredStream { sink in
-            await changed(true)
             do {
                 for try await event in inner.events {
                     await sink.send(event)
                     try Task.checkCancellation()
                 }
             } catch {
-                await changed(false)
+                await detach.run()
                 throw error
             }
-            await changed(false)
+            await detach.run()
         }
+    }
+
+    deinit {
+        let detach = self.detach
+        Task { await detach.run() }
     }
 
     func sendStdin(_ bytes: [UInt8]) async throws { try await inner.sendStdin(bytes) }
@@ -31,5 +56,6 @@ final class TrackedExecHandle: ExecHandle {
     func cancel() async {
         await inner.cancel()
         events.cancel()
+        await detach.run()
     }
 }
