@@ -101,7 +101,8 @@
                         }
                     }
             } catch {
-                throw PaddockError.unavailable("the sandbox is not running (its supervisor does not answer)", underlying: error)
+                throw PaddockError.unavailable(
+                    "the sandbox is not running (its supervisor does not answer)", underlying: error)
             }
         }
 

@@ -14,8 +14,8 @@ extension Supervisor {
             handleUpload(message, writer: writer, on: connection)
         case .discardingUntilEnd:
             if message == .end { connection.operation = .finished }
-        case .readingFile, .finished:
-            break  // nothing is expected from the client any more
+        case .readingFile, .finished, .relay:
+            break  // nothing is expected from the client any more (relayed bytes never reach here)
         }
     }
 

@@ -35,16 +35,20 @@ struct ProtoJSONTests {
     }
 
     @Test func processEventsAreOneofs() throws {
-        #expect(String(decoding: try EnvdProcess.Event.start(pid: 7).json(), as: UTF8.self) == #"{"event":{"start":{"pid":7}}}"#)
+        #expect(
+            String(decoding: try EnvdProcess.Event.start(pid: 7).json(), as: UTF8.self)
+                == #"{"event":{"start":{"pid":7}}}"#)
         #expect(
             String(decoding: try EnvdProcess.Event.stdout(Array("hi".utf8)).json(), as: UTF8.self)
                 == #"{"event":{"data":{"stdout":"aGk="}}}"#)
         #expect(
-            String(decoding: try EnvdProcess.Event.pty([1]).json(), as: UTF8.self) == #"{"event":{"data":{"pty":"AQ=="}}}"#)
+            String(decoding: try EnvdProcess.Event.pty([1]).json(), as: UTF8.self)
+                == #"{"event":{"data":{"pty":"AQ=="}}}"#)
         #expect(
             String(decoding: try EnvdProcess.Event.end(exitCode: 3, status: "exit status 3").json(), as: UTF8.self)
                 == #"{"event":{"end":{"exitCode":3,"exited":true,"status":"exit status 3"}}}"#)
-        #expect(String(decoding: try EnvdProcess.Event.keepalive.json(), as: UTF8.self) == #"{"event":{"keepalive":{}}}"#)
+        #expect(
+            String(decoding: try EnvdProcess.Event.keepalive.json(), as: UTF8.self) == #"{"event":{"keepalive":{}}}"#)
     }
 
     @Test func requestsDecodeFromTheSDKShape() throws {

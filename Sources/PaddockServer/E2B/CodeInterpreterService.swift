@@ -1,5 +1,5 @@
-import Foundation
 import AsyncAlgorithms
+import Foundation
 import Hummingbird
 import NIOCore
 import PaddockCore

@@ -38,7 +38,8 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
     router.middlewares.add(
         E2BSandboxTrafficMiddleware(
             sessions: sessions,
-            process: EnvdProcessService(sessions: sessions, table: EnvdProcessTable(), keepalive: configuration.keepalive),
+            process: EnvdProcessService(
+                sessions: sessions, table: EnvdProcessTable(), keepalive: configuration.keepalive),
             filesystem: EnvdFilesystemService(
                 sessions: sessions, watchers: EnvdWatchers(), keepalive: configuration.keepalive,
                 pollInterval: configuration.watchInterval),

@@ -17,7 +17,8 @@ struct E2BAuthenticator: Sendable {
                 "missing API key; set E2B_API_KEY to a Paddock token (the admin token is in <data-dir>/admin.token)")
         }
         guard let stored = try await tokens.authenticate(key.trimmingCharacters(in: .whitespaces)) else {
-            throw PaddockError(.unauthenticated, "the API key is not a valid Paddock token (unknown, revoked or expired)")
+            throw PaddockError(
+                .unauthenticated, "the API key is not a valid Paddock token (unknown, revoked or expired)")
         }
         return stored
     }

@@ -150,7 +150,7 @@ struct E2BControlPlaneController {
         }
         let page = Array(all[start..<min(start + limit, all.count)])
         var response = E2BErrorMiddleware.json(.ok, page.map { Self.detail($0, accessToken: nil) })
-        if start + limit < all.count, let next = HTTPField.Name("x-next-token") {
+        if start + limit < all.count, let next = HTTPFields.Element.Name("x-next-token") {
             response.headers[next] = all[start + limit].id.rawValue
         }
         return response
@@ -210,9 +210,11 @@ struct E2BControlPlaneController {
     static func detail(_ session: Session, accessToken: String?) -> E2B.SandboxDetail {
         let end = session.expiresAt ?? session.createdAt.addingTimeInterval(10 * 365 * 86_400)
         return E2B.SandboxDetail(
-            templateID: templateName(session), sandboxID: session.id.rawValue, startedAt: E2B.rfc3339(session.createdAt),
+            templateID: templateName(session), sandboxID: session.id.rawValue,
+            startedAt: E2B.rfc3339(session.createdAt),
             endAt: E2B.rfc3339(end), cpuCount: cpuCount(session),
-            memoryMB: Int(session.spec.limits.memory.bytes >> 20), diskSizeMB: Int(session.spec.limits.disk.bytes >> 20),
+            memoryMB: Int(session.spec.limits.memory.bytes >> 20),
+            diskSizeMB: Int(session.spec.limits.disk.bytes >> 20),
             metadata: session.spec.labels ?? [:], state: state(session) ?? "running", envdAccessToken: accessToken)
     }
 
@@ -241,5 +243,7 @@ struct E2BControlPlaneController {
         }
     }
 
-    static func apiKey(_ request: Request) -> String? { request.header("x-api-key") ?? request.header("x-access-token") }
+    static func apiKey(_ request: Request) -> String? {
+        request.header("x-api-key") ?? request.header("x-access-token")
+    }
 }

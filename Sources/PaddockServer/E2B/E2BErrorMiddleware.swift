@@ -45,7 +45,8 @@ struct E2BErrorMiddleware: RouterMiddleware {
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
         let data = (try? ProtoJSON.encoder().encode(value)) ?? Data()
         return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

@@ -79,7 +79,9 @@ enum E2B {
     }
 
     /// E2B template names that map onto Paddock templates.
-    static let templateAliases = ["base": SessionSpec.defaultTemplate, "code-interpreter-v1": SessionSpec.defaultTemplate]
+    static let templateAliases = [
+        "base": SessionSpec.defaultTemplate, "code-interpreter-v1": SessionSpec.defaultTemplate,
+    ]
 
     /// The Paddock template for an E2B template name or id.
     static func paddockTemplate(_ e2bName: String) throws(PaddockError) -> String {

@@ -41,7 +41,8 @@ struct EnvdProcessService {
         }
         let tty = message.pty.map { pty in
             ExecBody.Size(
-                rows: UInt16(clamping: max(pty.size?.rows ?? 24, 1)), cols: UInt16(clamping: max(pty.size?.cols ?? 80, 1))
+                rows: UInt16(clamping: max(pty.size?.rows ?? 24, 1)),
+                cols: UInt16(clamping: max(pty.size?.cols ?? 80, 1))
             )
         }
         let body = ExecBody(

@@ -31,7 +31,8 @@ struct SandboxPortProxy {
                 .badGateway,
                 ConnectError(
                     .unavailable,
-                    "The sandbox \(target.session.id) is running but port is not open: nothing listens on port \(port)"))
+                    "The sandbox \(target.session.id) is running but port is not open: nothing listens on port \(port)")
+            )
         }
         let body = try await request.body.collect(upTo: Self.maxRequestBytes)
         do {
@@ -65,7 +66,9 @@ struct SandboxPortProxy {
             }
             var headers = HTTPFields()
             for (name, value) in head.headers where !Self.hopHeaders.contains(name.lowercased()) {
-                if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
+                if let field = HTTPFields.Element.Name(name) {
+                    headers.append(HTTPFields.Element(name: field, value: value))
+                }
             }
             if let length = head.headers.first(where: { $0.0.lowercased() == "content-length" })?.1 {
                 headers[.contentLength] = length
