@@ -61,11 +61,11 @@ def test_background_wait_list_kill(sandbox):
     assert handle.pid > 0
     assert handle.wait().stdout == "done\n"
 
-    sleeper = sandbox.commands.run("sleep 60", background=True, tag="sleeper")
+    sleeper = sandbox.commands.run("sleep 60", background=True)
     listed = {p.pid: p for p in sandbox.commands.list()}
     assert sleeper.pid in listed
-    assert listed[sleeper.pid].tag == "sleeper"
     assert listed[sleeper.pid].cmd == "/bin/bash"
+    assert listed[sleeper.pid].args == ["-l", "-c", "sleep 60"]
     assert sandbox.commands.kill(sleeper.pid) is True
     with pytest.raises(CommandExitException) as error:
         sleeper.wait()

@@ -74,24 +74,31 @@ def test_missing_files_are_not_found(sandbox):
 def test_watch_dir(sandbox):
     sandbox.files.make_dir("watched")
     handle = sandbox.files.watch_dir("watched")
+
+    def wait_for(kind):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            events = [e for e in handle.get_new_events() if e.name == "new.txt"]
+            if any(e.type == kind for e in events):
+                return events
+            time.sleep(0.2)
+        raise AssertionError(f"no {kind} event for new.txt")
+
     try:
         sandbox.files.write("watched/new.txt", "1")
+        wait_for(FilesystemEventType.CREATE)
         sandbox.commands.run("echo more >> watched/new.txt")
+        wait_for(FilesystemEventType.WRITE)
         sandbox.files.remove("watched/new.txt")
-        events = []
-        deadline = time.time() + 10
-        while time.time() < deadline and not any(e.type == FilesystemEventType.REMOVE for e in events):
-            events += handle.get_new_events()
-            time.sleep(0.2)
-        kinds = [e.type for e in events if e.name == "new.txt"]
-        assert FilesystemEventType.CREATE in kinds
-        assert FilesystemEventType.REMOVE in kinds
+        wait_for(FilesystemEventType.REMOVE)
     finally:
         handle.stop()
 
 
 def test_files_as_root(sandbox):
-    sandbox.files.write("/root/secret.txt", "r", user="root")
-    assert sandbox.files.read("/root/secret.txt", user="root") == "r"
+    sandbox.files.write("/tmp/secret.txt", "r", user="root")
+    assert sandbox.files.get_info("/tmp/secret.txt", user="root").owner == "root"
+    sandbox.commands.run("chmod 600 /tmp/secret.txt", user="root")
+    assert sandbox.files.read("/tmp/secret.txt", user="root") == "r"
     with pytest.raises(Exception):
-        sandbox.files.read("/root/secret.txt")
+        sandbox.files.read("/tmp/secret.txt")

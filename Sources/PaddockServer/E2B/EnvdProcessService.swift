@@ -243,6 +243,7 @@ struct EnvdProcessService {
 }
 
 extension SandboxUser {
-    /// The user's home, where E2B resolves relative paths and starts commands.
-    var home: String { self == .root ? "/root" : SandboxLayout.home }
+    /// Where E2B resolves relative paths and starts commands: the sandbox user's home for both users,
+    /// because the host template's `/root` belongs to the host and is closed to the sandbox's root.
+    var home: String { SandboxLayout.home }
 }
