@@ -119,7 +119,28 @@ def test_bad_api_key_is_refused(server):
     assert "not a valid Paddock token" in r.json()["message"]
 
 
-def test_snapshots_answer_a_clear_error(sandbox):
-    with pytest.raises(SandboxException) as error:
-        sandbox.create_snapshot()
-    assert "not supported" in str(error.value)
+def test_snapshot_restore_and_fork(server, run_id):
+    sbx = Sandbox.create(timeout=120, metadata={"run": run_id})
+    made = []
+    try:
+        sbx.files.write("state.txt", "v1")
+        snap = sbx.create_snapshot()
+        assert snap.snapshot_id.startswith("snap")
+        listed = sbx.list_snapshots().next_items()
+        assert snap.snapshot_id in [s.snapshot_id for s in listed]
+        sbx.files.write("state.txt", "v2")
+
+        restored = Sandbox.create(template=snap.snapshot_id, timeout=120)
+        made.append(restored)
+        assert restored.files.read("state.txt") == "v1"
+
+        children = sbx.fork(count=2)
+        assert len(children) == 2 and all(isinstance(c, Sandbox) for c in children)
+        made += children
+        assert [c.files.read("state.txt") for c in children] == ["v2", "v2"]
+        children[0].files.write("state.txt", "child")
+        assert children[1].files.read("state.txt") == "v2"
+        assert sbx.files.read("state.txt") == "v2"
+    finally:
+        for s in [sbx, *made]:
+            Sandbox.kill(s.sandbox_id)

@@ -24,18 +24,22 @@ struct E2BControlPlaneController {
         router.post("/sandboxes/:id/connect", use: connect)
         router.post("/v2/sandboxes/:id/connect", use: connect)
         router.get("/sandboxes/:id/metrics", use: metrics)
-        router.post("/sandboxes/:id/snapshots", use: unsupported)
-        router.get("/snapshots", use: unsupported)
-        router.post("/sandboxes/:id/fork", use: unsupported)
+        router.post("/sandboxes/:id/snapshots", use: snapshot)
+        router.get("/snapshots", use: snapshots)
+        router.post("/sandboxes/:id/fork", use: fork)
     }
 
     // MARK: Lifecycle
 
     @Sendable func create(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.NewSandbox.self, context: context)
+        // A snapshot's id (or name) as the template starts the sandbox from that snapshot's files.
+        let snapshot = try? await sessions.snapshotRecord(body.templateID)
         var spec = SessionSpec(
-            name: "e2b:\(body.templateID)", template: try E2B.paddockTemplate(body.templateID),
+            name: "e2b:\(body.templateID)",
+            template: try snapshot?.template ?? E2B.paddockTemplate(body.templateID),
             env: body.envVars ?? [:], ttlSeconds: body.timeout ?? E2B.defaultTimeout, workdir: SandboxLayout.home)
+        spec.snapshot = snapshot?.id
         try Self.validate(metadata: body.metadata ?? [:])
         spec.labels = body.metadata
         spec.autoResume = body.autoResume?.enabled
@@ -96,13 +100,36 @@ struct E2BControlPlaneController {
         return .noContent
     }
 
-    @Sendable func unsupported(_ request: Request, context: E2BRequestContext) async throws -> Response {
-        E2BErrorMiddleware.json(
-            .notImplemented,
-            E2B.ErrorBody(
-                code: 501,
-                message: "snapshots and fork are not supported by this Paddock server's E2B API yet; use pause() "
-                    + "and Sandbox.connect() to keep a sandbox's state"))
+    /// A snapshot of the sandbox's files (Paddock's snapshots keep files, not memory). A sandbox created
+    /// with the snapshot's id as its template starts with those files.
+    @Sendable func snapshot(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let body = try await request.decode(as: E2B.SnapshotRequest.self, context: context)
+        let session = try await find(context)
+        let snapshot = try await sessions.snapshot(session.id, name: body.name)
+        return E2BErrorMiddleware.json(.created, E2B.SnapshotInfo(snapshot))
+    }
+
+    @Sendable func snapshots(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let sandbox = request.uri.queryParameters.get("sandboxID")
+        let all = try await sessions.snapshots().filter { sandbox == nil || $0.session.rawValue == sandbox }
+        return E2BErrorMiddleware.json(.ok, all.map(E2B.SnapshotInfo.init))
+    }
+
+    /// Forks: new sandboxes with the sandbox's current files, each with its own copy.
+    @Sendable func fork(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let body = try await request.decode(as: E2B.ForkRequest.self, context: context)
+        let parent = try await find(context)
+        let children = try await sessions.fork(parent.id, count: body.count ?? 1)
+        var results: [E2B.ForkResult] = []
+        for child in children {
+            let timed = try await sessions.setDeadline(child.id, seconds: body.timeout ?? E2B.defaultTimeout)
+            results.append(
+                E2B.ForkResult(
+                    sandbox: E2B.Sandbox(
+                        templateID: Self.templateName(timed), sandboxID: timed.id.rawValue,
+                        envdAccessToken: Self.apiKey(request))))
+        }
+        return E2BErrorMiddleware.json(.created, results)
     }
 
     // MARK: Reading

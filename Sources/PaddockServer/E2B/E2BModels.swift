@@ -72,6 +72,28 @@ enum E2B {
         var diskTotal: Int64
     }
 
+    struct SnapshotRequest: Decodable, Sendable {
+        var name: String?
+    }
+
+    struct SnapshotInfo: Encodable, Sendable {
+        var snapshotID: String
+        var names: [String]
+        init(_ snapshot: Snapshot) {
+            snapshotID = snapshot.id
+            names = snapshot.name.map { [$0] } ?? []
+        }
+    }
+
+    struct ForkRequest: Decodable, Sendable {
+        var count: Int?
+        var timeout: Int64?
+    }
+
+    struct ForkResult: Encodable, Sendable {
+        var sandbox: Sandbox
+    }
+
     /// `{"code": <http status>, "message": "…"}`, the control plane's error shape.
     struct ErrorBody: Codable, Sendable {
         var code: Int
