@@ -2,6 +2,7 @@
 points E2B's SDKs at it. Every test drives the server only through the official SDKs (and plain HTTP
 where the SDK hands the user a URL)."""
 
+import glob
 import os
 import random
 import shutil
@@ -36,6 +37,23 @@ def _binary():
     if not os.access(path, os.X_OK):
         pytest.fail(f"{path} is missing: run `swift build` first (or set PADDOCK_BINARY)")
     return path
+
+
+def _cgroup_parent(data_dir):
+    """The cgroup parent a server gives its sandboxes: `paddock-<FNV-1a of the data dir>` (ProviderLayout)."""
+    h = 2166136261
+    for b in data_dir.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return "paddock-" + format(h, "x")
+
+
+def _remove_cgroup_parents(data_dir):
+    name = _cgroup_parent(data_dir)
+    for path in glob.glob(f"/sys/fs/cgroup/{name}") + glob.glob(f"/sys/fs/cgroup/*/{name}"):
+        try:
+            os.rmdir(path)  # only ever removes an empty directory
+        except OSError as error:
+            print(f"cgroup {path} left in place: {error}")
 
 
 def _mounted_under(directory):
@@ -83,6 +101,7 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        _remove_cgroup_parents(self.data_dir)
         leftovers = _mounted_under(self.data_dir)
         if leftovers:
             print(f"not removing {self.data_dir}: still mounted: {leftovers}")
