@@ -11,24 +11,27 @@ private final class UppercaseServer: @unchecked Sendable {
     private let thread: Thread
 
     init() throws {
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard listener >= 0 else { throw HarnessError("socket: errno \(errno)") }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0, listen(listener, 4) == 0 else { throw HarnessError("bind/listen: errno \(errno)") }
+        guard bound == 0, listen(fd, 4) == 0 else {
+            close(fd)
+            throw HarnessError("bind/listen: errno \(errno)")
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
+        listener = fd
         port = UInt16(bigEndian: address.sin_port)
-        let fd = listener
         thread = Thread {
             let client = accept(fd, nil, nil)
             guard client >= 0 else { return }
@@ -49,7 +52,7 @@ private final class UppercaseServer: @unchecked Sendable {
     func stop() { close(listener) }
 }
 
-@Suite("paddock-init port relay (dial)")
+@Suite("paddock-init port relay")
 struct PortRelayTests {
     @Test func relaysBytesBothWaysWithHalfClose() throws {
         let initProcess = try RunningInit()
