@@ -5,7 +5,7 @@ SWIFT ?= swift
 DATA_DIR ?= .paddock
 LISTEN ?= 127.0.0.1:7070
 
-.PHONY: all deps build run test bench doctor lint clean
+.PHONY: all deps build run test test-e2b bench doctor lint clean
 
 all: build
 
@@ -22,6 +22,11 @@ run: build
 test: build lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	./scripts/test-e2b.sh
+
+# The E2B-compatible API driven by E2B's official Python SDKs (a virtualenv in .venv/).
+test-e2b: build
+	./scripts/test-e2b.sh
 
 bench: deps
 	$(SWIFT) build -c release

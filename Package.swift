@@ -72,6 +72,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             swiftSettings: strict
         ),
@@ -112,6 +113,8 @@ let package = Package(
         // built by `swift build` (make test does that first); depending on the executable target here would
         // link its -static-stdlib flag into the test bundle.
         .testTarget(name: "PaddockInitTests", dependencies: ["PaddockInitProtocol"], swiftSettings: strict),
+        // The E2B-compatible API's pure parts: Connect framing, proto3 JSON, multipart, watch diffs.
+        .testTarget(name: "PaddockE2BTests", dependencies: ["PaddockServer", "PaddockSandbox"], swiftSettings: strict),
         .testTarget(
             name: "PaddockIntegrationTests",
             dependencies: [

@@ -22,6 +22,11 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
     /// rebuilt later does not change a running session, and its old layer is kept while sessions use it).
     public var templateBase: String?
     public var templateLayer: String?
+    /// Free-form labels (E2B's sandbox metadata): listed and filtered on, never interpreted.
+    public var labels: [String: String]?
+    /// Whether in-sandbox traffic of the E2B API resumes the session when it is paused (E2B's
+    /// `autoResume`); otherwise such traffic is refused while paused. The /v1 API always resumes.
+    public var autoResume: Bool?
 
     public static let defaultTemplate = "host"
     public static let defaultWorkdir = "/workspace"

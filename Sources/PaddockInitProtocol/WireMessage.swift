@@ -132,6 +132,9 @@ public enum WireMessage: Equatable, Sendable {
     case rename(from: String, to: String, user: WireUser)
     /// Signal a supervised process's group from a connection other than its own.
     case signalProcess(pid: Int32, signal: Int32)
+    /// Connect to `127.0.0.1:port` inside the sandbox. Init answers `ok` once connected (or a `failure`);
+    /// from then on the connection carries raw bytes both ways, unframed, until either side closes.
+    case dial(port: UInt16)
 
     // Stream control (host -> init) on a spawn/attach connection.
     case stdin([UInt8])

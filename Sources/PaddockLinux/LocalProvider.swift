@@ -344,6 +344,15 @@
             return list
         }
 
+        public nonisolated func signalProcess(_ id: SessionID, pid: Int32, signal: Int32) async throws {
+            let reply = try await unary(id, .signalProcess(pid: pid, signal: signal))
+            guard case .ok = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
+        }
+
+        public nonisolated func dial(_ id: SessionID, port: UInt16) async throws -> any SandboxConnection {
+            try await LocalSandboxConnection.open(socketPath: try socketOf(id), port: port)
+        }
+
         public nonisolated func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws
             -> BackpressuredStream<[UInt8]>
         {

@@ -148,6 +148,17 @@ public struct LayerInfo: Sendable, Equatable, Codable {
     }
 }
 
+/// A raw byte connection to a port inside a sandbox (E2B's port routing).
+public protocol SandboxConnection: Sendable {
+    /// Bytes from the port as they arrive (backpressured); ends when the port closes its side.
+    var inbound: BackpressuredStream<[UInt8]> { get }
+    func write(_ bytes: [UInt8]) async throws
+    /// Closes the sending side: the port reads EOF, and its answer still arrives.
+    func finishWriting() async
+    /// Closes both directions.
+    func close() async
+}
+
 /// What a provider found after a server restart.
 public struct RecoveryReport: Sendable, Equatable {
     /// Sandboxes still running and answering; they keep serving their sessions.
@@ -188,6 +199,10 @@ public protocol SandboxProvider: Sendable {
     /// Re-attaches to a detached command.
     func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle
     func listProcesses(_ id: SessionID) async throws -> [WireProcessInfo]
+    /// Signals a supervised command's process group without holding its stream.
+    func signalProcess(_ id: SessionID, pid: Int32, signal: Int32) async throws
+    /// A raw byte connection to `127.0.0.1:port` inside the sandbox; `notFound` when nothing listens.
+    func dial(_ id: SessionID, port: UInt16) async throws -> any SandboxConnection
 
     func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws -> BackpressuredStream<[UInt8]>
     func writeFile(

@@ -49,12 +49,14 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
 
 /// The HTTP application: the `/v1` router served over HTTP/1.1 with WebSocket upgrades.
 public func buildApplication(
-    sessions: SessionService, tokens: TokenService, configuration: ServerConfiguration, logger: Logger
+    sessions: SessionService, tokens: TokenService, configuration: ServerConfiguration, logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = buildRouter(sessions: sessions, tokens: tokens, configuration: configuration)
     return Application(
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: router),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "paddock"),
+        onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

@@ -14,6 +14,8 @@ final class Connection {
         case writingFile(FileWriter)
         /// A `writeFile` failed; swallow the rest of its data until `end` so the host sees the failure.
         case discardingUntilEnd
+        /// After `dial`: raw bytes between the host and a port inside the sandbox.
+        case relay(PortRelay)
         /// The reply is queued; the connection closes once it is written.
         case finished
     }

@@ -14,8 +14,8 @@ extension Supervisor {
             handleUpload(message, writer: writer, on: connection)
         case .discardingUntilEnd:
             if message == .end { connection.operation = .finished }
-        case .readingFile, .finished:
-            break  // nothing is expected from the client any more
+        case .readingFile, .finished, .relay:
+            break  // nothing is expected from the client any more (relayed bytes never reach here)
         }
     }
 
@@ -39,6 +39,10 @@ extension Supervisor {
                 }
                 process.signalGroup(signal)
                 connection.finish(with: .ok)
+            case .dial(let port):
+                let relay = try PortRelay.dial(port: port)
+                connection.send(.ok)
+                connection.operation = .relay(relay)
             case .readFile(let path, let user):
                 connection.operation = .readingFile(try FileReader.open(path, as: user))
             case .writeFile(let path, let mode, let append, let user):

@@ -42,6 +42,7 @@ final class Supervisor {
         case connection(ConnectionID)
         case output(pid_t, OutputStream)
         case input(pid_t)
+        case relay(ConnectionID)
     }
 
     private struct PollSet {
@@ -82,6 +83,12 @@ final class Supervisor {
             if !connection.outgoing.isEmpty { events |= POLLOUT }
             // Watched even with no events: poll still reports POLLHUP when the client goes away.
             set.watch(connection.fd, events, .connection(connection.id))
+            if case .relay(let relay) = connection.operation {
+                var relayEvents: Int32 = 0
+                if !connection.isBackedUp { relayEvents |= POLLIN }
+                if !relay.toTarget.isEmpty { relayEvents |= POLLOUT }
+                set.watch(relay.fd, relayEvents, .relay(connection.id))
+            }
         }
         for process in processes.running.values {
             if !isThrottled(process) {
@@ -121,6 +128,10 @@ final class Supervisor {
         case .input(let pid):
             guard let process = processes.running[pid], process.inputDescriptor == fd else { return }
             writeStdin(of: process)
+        case .relay(let id):
+            guard let connection = connections[id], case .relay(let relay) = connection.operation, relay.fd == fd
+            else { return }
+            handleRelayEvents(relay, on: connection, events: events)
         }
     }
 
@@ -145,6 +156,7 @@ final class Supervisor {
 
     private func wantsInput(_ connection: Connection) -> Bool {
         guard !connection.inputClosed else { return false }
+        if case .relay(let relay) = connection.operation { return relay.toTarget.count < Connection.highWater }
         if case .process(let pid) = connection.operation, let process = processes.find(pid),
             process.pendingStdin.count >= Supervisor.stdinHighWater
         {
@@ -190,6 +202,11 @@ final class Supervisor {
             // Once the reply is queued, input is read only to be dropped: closing a unix socket with
             // unread data makes the client's next read fail with ECONNRESET instead of seeing EOF.
             if connection.isFinished { continue }
+            if case .relay(let relay) = connection.operation {
+                relay.toTarget.append(Array(readBuffer[0..<count]))
+                if !relay.flushToTarget() { closeConnection(connection) }
+                return
+            }
             connection.decoder.append(readBuffer[0..<count])
             while connections[connection.id] != nil, !connection.isFinished {
                 let message: WireMessage
@@ -225,6 +242,9 @@ final class Supervisor {
                 InitFailure(.invalidArgument, errno: EPIPE, "upload of '\(writer.path)' ended before its end marker"))
         case .discardingUntilEnd:
             connection.operation = .finished
+        case .relay(let relay):
+            relay.hostFinished = true
+            if !relay.flushToTarget() { closeConnection(connection) }
         case .process, .readingFile, .finished:
             break
         }
@@ -246,6 +266,7 @@ final class Supervisor {
             }
         case .readingFile(let reader): reader.close()
         case .writingFile(let writer): writer.abort()
+        case .relay(let relay): closeDescriptor(relay.fd)
         case .awaitingRequest, .discardingUntilEnd, .finished: break
         }
         connection.operation = .finished
@@ -298,6 +319,28 @@ final class Supervisor {
                 connection.fail(error)
                 return
             }
+        }
+    }
+
+    /// Bytes between a dialled port and the host. When the port closes, what it sent is delivered and
+    /// the host's connection is closed.
+    private func handleRelayEvents(_ relay: PortRelay, on connection: Connection, events: Int32) {
+        if events & POLLOUT != 0 && !relay.flushToTarget() {
+            closeConnection(connection)
+            return
+        }
+        guard events & (POLLIN | POLLHUP | POLLERR) != 0 else { return }
+        for _ in 0..<16 where !connection.isBackedUp {
+            let count = readBuffer.withUnsafeMutableBytes { raw in
+                retryingEINTR { read(relay.fd, raw.baseAddress, raw.count) }
+            }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            if count <= 0 {
+                closeDescriptor(relay.fd)
+                connection.operation = .finished
+                return
+            }
+            connection.outgoing.append(Array(readBuffer[0..<count]))
         }
     }
 

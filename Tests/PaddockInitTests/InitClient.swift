@@ -10,7 +10,7 @@ struct HarnessError: Error, CustomStringConvertible {
 /// A small blocking client for paddock-init's socket. Every read is bounded by a timeout so a bug fails
 /// the test instead of hanging the suite.
 final class InitClient {
-    private let fd: Int32
+    let fd: Int32
     private var decoder = FrameDecoder()
     private var isClosed = false
 

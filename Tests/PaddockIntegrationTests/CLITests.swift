@@ -25,6 +25,7 @@ struct CLITests {
             process.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
             process.arguments = [
                 "server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning",
+                "--e2b-listen", "127.0.0.1:0",
             ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")

@@ -20,6 +20,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
     @Option(help: "Keep this many warm sandboxes of the host template ready (also `paddock pool set`).")
     var poolSize: Int?
+    @Option(help: "Address of the E2B-compatible API (port 0 picks a free one; `off` disables it).")
+    var e2bListen: String = "127.0.0.1:7071"
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -27,6 +29,7 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--listen takes HOST:PORT, such as 127.0.0.1:7070")
         }
         let host = String(listen[..<colon])
+        let e2bAddress = try Self.e2bAddress(e2bListen)
         let maxUploadBytes = try ByteSize(parsing: maxUpload).bytes
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -61,10 +64,26 @@ struct ServerCommand: AsyncParsableCommand {
         let app = buildApplication(
             sessions: sessions, tokens: tokens,
             configuration: ServerConfiguration(host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes)),
-            logger: logger)
+            logger: logger,
+            onServerRunning: { Self.announce("api", host: host, port: $0, dataDirectory: dataDirectory, logger) })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: app), .init(service: SessionReaper(sessions: sessions)),
+        ]
+        if case let (e2bHost, e2bPort)? = e2bAddress {
+            services.append(
+                .init(
+                    service: buildE2BApplication(
+                        sessions: sessions, tokens: tokens,
+                        configuration: E2BConfiguration(
+                            host: e2bHost, port: e2bPort, maxUploadBytes: Int(clamping: maxUploadBytes)),
+                        logger: Logger(label: "paddock.e2b"),
+                        onServerRunning: {
+                            Self.announce("e2b", host: e2bHost, port: $0, dataDirectory: dataDirectory, logger)
+                        })))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: app), .init(service: SessionReaper(sessions: sessions))],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await sessions.drainPools()

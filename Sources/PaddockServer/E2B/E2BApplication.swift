@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PaddockCore
+
+/// Settings of the E2B-compatible listener (`paddock server --e2b-listen`).
+public struct E2BConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var maxUploadBytes: Int
+    /// A stream with nothing to say sends a keepalive this often.
+    public var keepalive: Duration
+    /// How often a directory watch looks for changes.
+    public var watchInterval: Duration
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 7071, maxUploadBytes: Int = 512 << 20,
+        keepalive: Duration = .seconds(10), watchInterval: Duration = .milliseconds(250)
+    ) {
+        self.host = host
+        self.port = port
+        self.maxUploadBytes = maxUploadBytes
+        self.keepalive = keepalive
+        self.watchInterval = watchInterval
+    }
+}
+
+/// The router of the E2B-compatible API: control-plane REST and in-sandbox routes on one port, told
+/// apart by the `E2b-Sandbox-Id` header. Tests call it in-process; production serves it with
+/// `buildE2BApplication`.
+public func buildE2BRouter(sessions: SessionService, tokens: TokenService, configuration: E2BConfiguration)
+    -> Router<E2BRequestContext>
+{
+    let router = Router(context: E2BRequestContext.self)
+    router.middlewares.add(E2BErrorMiddleware())
+    router.middlewares.add(E2BAuthMiddleware(authenticator: E2BAuthenticator(tokens: tokens)))
+    router.middlewares.add(
+        E2BSandboxTrafficMiddleware(
+            sessions: sessions,
+            process: EnvdProcessService(
+                sessions: sessions, table: EnvdProcessTable(), keepalive: configuration.keepalive),
+            filesystem: EnvdFilesystemService(
+                sessions: sessions, watchers: EnvdWatchers(), keepalive: configuration.keepalive,
+                pollInterval: configuration.watchInterval),
+            files: EnvdFilesController(sessions: sessions, maxUploadBytes: configuration.maxUploadBytes),
+            codeInterpreter: CodeInterpreterService(sessions: sessions, kernels: PythonKernels()),
+            ports: SandboxPortProxy(sessions: sessions)))
+    router.get("/health") { _, _ in Response(status: .ok) }
+    E2BControlPlaneController(sessions: sessions).addRoutes(to: router)
+    return router
+}
+
+/// The E2B-compatible HTTP/1.1 server. `onServerRunning` reports the bound port (useful with port 0).
+public func buildE2BApplication(
+    sessions: SessionService, tokens: TokenService, configuration: E2BConfiguration, logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    Application(
+        router: buildE2BRouter(sessions: sessions, tokens: tokens, configuration: configuration),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "paddock-e2b"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+}

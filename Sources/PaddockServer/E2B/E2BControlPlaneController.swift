@@ -1,0 +1,276 @@
+import Foundation
+import Hummingbird
+import PaddockCore
+import PaddockSandbox
+
+/// E2B's control-plane REST API over Paddock sessions: a sandbox is a session, created, listed, paused,
+/// resumed and destroyed through `SessionService`, so it shows up in `paddock session list` too.
+struct E2BControlPlaneController {
+    let sessions: SessionService
+    /// Largest page of a list.
+    static let maxPageSize = 100
+
+    func addRoutes(to router: Router<E2BRequestContext>) {
+        router.post("/sandboxes", use: create)
+        router.post("/v2/sandboxes", use: create)
+        router.get("/sandboxes", use: listV1)
+        router.get("/v2/sandboxes", use: list)
+        router.get("/sandboxes/:id", use: get)
+        router.delete("/sandboxes/:id", use: kill)
+        router.post("/sandboxes/:id/timeout", use: setTimeout)
+        router.post("/sandboxes/:id/refreshes", use: refresh)
+        router.post("/sandboxes/:id/pause", use: pause)
+        router.post("/sandboxes/:id/resume", use: connect)
+        router.post("/sandboxes/:id/connect", use: connect)
+        router.post("/v2/sandboxes/:id/connect", use: connect)
+        router.get("/sandboxes/:id/metrics", use: metrics)
+        router.post("/sandboxes/:id/snapshots", use: snapshot)
+        router.get("/snapshots", use: snapshots)
+        router.post("/sandboxes/:id/fork", use: fork)
+    }
+
+    // MARK: Lifecycle
+
+    @Sendable func create(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let body = try await request.decode(as: E2B.NewSandbox.self, context: context)
+        // A snapshot's id (or name) as the template starts the sandbox from that snapshot's files.
+        let snapshot = try? await sessions.snapshotRecord(body.templateID)
+        var spec = SessionSpec(
+            name: "e2b:\(body.templateID)",
+            template: try snapshot?.template ?? E2B.paddockTemplate(body.templateID),
+            env: body.envVars ?? [:], ttlSeconds: body.timeout ?? E2B.defaultTimeout, workdir: SandboxLayout.home)
+        spec.snapshot = snapshot?.id
+        try Self.validate(metadata: body.metadata ?? [:])
+        spec.labels = body.metadata
+        spec.autoResume = body.autoResume?.enabled
+        let session = try await sessions.create(spec)
+        let sandbox = E2B.Sandbox(
+            templateID: body.templateID, sandboxID: session.id.rawValue, envdAccessToken: Self.apiKey(request))
+        return E2BErrorMiddleware.json(.created, sandbox)
+    }
+
+    /// Connect (and the older resume): resumes a paused sandbox (201) or confirms a running one (200), and
+    /// moves its deadline to `timeout` seconds from now.
+    @Sendable func connect(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let body = try await request.decode(as: E2B.ConnectSandbox.self, context: context)
+        var session = try await find(context)
+        let resumed = session.state == .paused
+        if resumed { session = try await sessions.resume(session.id) }
+        guard session.state == .running else {
+            throw PaddockError.conflict("sandbox \(session.id) is \(session.state.rawValue); it cannot be connected to")
+        }
+        session = try await sessions.setDeadline(session.id, seconds: body.timeout ?? E2B.defaultTimeout)
+        let sandbox = E2B.Sandbox(
+            templateID: Self.templateName(session), sandboxID: session.id.rawValue,
+            envdAccessToken: Self.apiKey(request))
+        return E2BErrorMiddleware.json(resumed ? .created : .ok, sandbox)
+    }
+
+    @Sendable func kill(_ request: Request, context: E2BRequestContext) async throws -> HTTPResponse.Status {
+        let session = try await find(context)
+        try await sessions.destroy(session.id, reason: "killed through the E2B API")
+        return .noContent
+    }
+
+    @Sendable func pause(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let session = try await find(context)
+        if session.state == .paused {
+            return E2BErrorMiddleware.json(
+                .conflict, E2B.ErrorBody(code: 409, message: "sandbox \(session.id) is already paused"))
+        }
+        try await sessions.pause(session.id)
+        // A paused E2B sandbox keeps until it is resumed or killed; its timeout starts again on resume.
+        try await sessions.setDeadline(session.id, seconds: nil)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func setTimeout(_ request: Request, context: E2BRequestContext) async throws -> HTTPResponse.Status {
+        let body = try await request.decode(as: E2B.TimeoutRequest.self, context: context)
+        let session = try await find(context)
+        try await sessions.setDeadline(session.id, seconds: body.timeout)
+        return .noContent
+    }
+
+    @Sendable func refresh(_ request: Request, context: E2BRequestContext) async throws -> HTTPResponse.Status {
+        let session = try await find(context)
+        if let expiresAt = session.expiresAt {
+            let left = Int64(max(expiresAt.timeIntervalSinceNow, 0))
+            try await sessions.setDeadline(session.id, seconds: max(left, E2B.defaultTimeout))
+        }
+        return .noContent
+    }
+
+    /// A snapshot of the sandbox's files (Paddock's snapshots keep files, not memory). A sandbox created
+    /// with the snapshot's id as its template starts with those files.
+    @Sendable func snapshot(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let body = try await request.decode(as: E2B.SnapshotRequest.self, context: context)
+        let session = try await find(context)
+        let snapshot = try await sessions.snapshot(session.id, name: body.name)
+        return E2BErrorMiddleware.json(.created, E2B.SnapshotInfo(snapshot))
+    }
+
+    @Sendable func snapshots(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let sandbox = request.uri.queryParameters.get("sandboxID")
+        let all = try await sessions.snapshots().filter { sandbox == nil || $0.session.rawValue == sandbox }
+        return E2BErrorMiddleware.json(.ok, all.map(E2B.SnapshotInfo.init))
+    }
+
+    /// Forks: new sandboxes with the sandbox's current files, each with its own copy.
+    @Sendable func fork(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let body = try await request.decode(as: E2B.ForkRequest.self, context: context)
+        let parent = try await find(context)
+        let children = try await sessions.fork(parent.id, count: body.count ?? 1)
+        var results: [E2B.ForkResult] = []
+        for child in children {
+            let timed = try await sessions.setDeadline(child.id, seconds: body.timeout ?? E2B.defaultTimeout)
+            results.append(
+                E2B.ForkResult(
+                    sandbox: E2B.Sandbox(
+                        templateID: Self.templateName(timed), sandboxID: timed.id.rawValue,
+                        envdAccessToken: Self.apiKey(request))))
+        }
+        return E2BErrorMiddleware.json(.created, results)
+    }
+
+    // MARK: Reading
+
+    @Sendable func get(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let session = try await find(context)
+        return E2BErrorMiddleware.json(.ok, Self.detail(session, accessToken: Self.apiKey(request)))
+    }
+
+    @Sendable func listV1(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        var all = try await sessions.list(includeEnded: false).filter { Self.state($0) != nil }
+        if let filter = request.uri.queryParameters.get("metadata") {
+            let wanted = Self.parseMetadataQuery(filter)
+            all = all.filter { Self.matches($0, wanted) }
+        }
+        return E2BErrorMiddleware.json(.ok, all.map { Self.detail($0, accessToken: nil) })
+    }
+
+    @Sendable func list(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let states = Set(
+            (query.get("state") ?? "running,paused").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            })
+        let wanted = query.get("metadata").map(Self.parseMetadataQuery) ?? [:]
+        let limitText = query.get("limit") ?? String(Self.maxPageSize)
+        guard let limit = Int(limitText), (1...Self.maxPageSize).contains(limit) else {
+            throw PaddockError.invalidArgument("limit must be 1 to \(Self.maxPageSize), not '\(limitText)'")
+        }
+        let template = query.get("template").flatMap { $0.isEmpty ? nil : $0 }
+        var all = try await sessions.list(includeEnded: false).filter {
+            guard let state = Self.state($0) else { return false }
+            return states.contains(state) && Self.matches($0, wanted)
+                && (template == nil || Self.templateName($0) == template || $0.spec.template == template)
+        }
+        // Newest first unless asked otherwise (the store lists newest first).
+        if query.get("order")?.lowercased() == "asc" { all.reverse() }
+        var start = 0
+        if let token = query.get("nextToken"), !token.isEmpty {
+            // The token is the id of the first sandbox of the next page.
+            guard let index = all.firstIndex(where: { $0.id.rawValue == token }) else {
+                throw PaddockError.invalidArgument("nextToken '\(token)' is not valid (any more); list from the start")
+            }
+            start = index
+        }
+        let page = Array(all[start..<min(start + limit, all.count)])
+        var response = E2BErrorMiddleware.json(.ok, page.map { Self.detail($0, accessToken: nil) })
+        if start + limit < all.count, let next = HTTPFields.Element.Name("x-next-token") {
+            response.headers[next] = all[start + limit].id.rawValue
+        }
+        return response
+    }
+
+    @Sendable func metrics(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let session = try await find(context)
+        guard session.state == .running else { return E2BErrorMiddleware.json(.ok, [E2B.SandboxMetric]()) }
+        // CPU use is the cgroup's CPU time over a short window.
+        let first = try await sessions.stats(session.id)
+        let window = Duration.milliseconds(200)
+        let started = ContinuousClock.now
+        try await Task.sleep(for: window)
+        let second = try await sessions.stats(session.id)
+        let elapsed = ContinuousClock.now - started
+        let elapsedNanos = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+        let cpus = max(session.spec.limits.cpus, 0.01)
+        let used = Double(second.cpuNanoseconds &- first.cpuNanoseconds)
+        let pct = min(max(used / (elapsedNanos * cpus) * 100, 0), 100)
+        let now = Date()
+        let metric = E2B.SandboxMetric(
+            timestamp: E2B.rfc3339(now), timestampUnix: Int64(now.timeIntervalSince1970),
+            cpuCount: Self.cpuCount(session), cpuUsedPct: (pct * 100).rounded() / 100,
+            memUsed: Int64(clamping: second.memoryBytes), memTotal: Int64(clamping: second.memoryLimitBytes),
+            memCache: 0, diskUsed: Int64(clamping: second.diskUsedBytes),
+            diskTotal: Int64(clamping: second.diskLimitBytes))
+        return E2BErrorMiddleware.json(.ok, [metric])
+    }
+
+    // MARK: Mapping
+
+    /// The live session a path names; 404 in E2B's shape for ids that are malformed, unknown or ended.
+    private func find(_ context: E2BRequestContext) async throws -> Session {
+        let text = context.parameters.get("id") ?? ""
+        guard let id = SessionID(rawValue: text), let session = try? await sessions.get(id),
+            session.state.holdsResources, session.state != .destroying
+        else {
+            throw PaddockError.notFound("sandbox \(text) not found; Sandbox.list() shows the live ones")
+        }
+        return session
+    }
+
+    static func state(_ session: Session) -> String? {
+        switch session.state {
+        case .creating, .running: "running"
+        case .paused: "paused"
+        default: nil
+        }
+    }
+
+    static func templateName(_ session: Session) -> String {
+        session.spec.name.flatMap { $0.hasPrefix("e2b:") ? String($0.dropFirst(4)) : nil } ?? "base"
+    }
+
+    static func cpuCount(_ session: Session) -> Int { max(Int(session.spec.limits.cpus.rounded(.up)), 1) }
+
+    static func detail(_ session: Session, accessToken: String?) -> E2B.SandboxDetail {
+        let end = session.expiresAt ?? session.createdAt.addingTimeInterval(10 * 365 * 86_400)
+        return E2B.SandboxDetail(
+            templateID: templateName(session), sandboxID: session.id.rawValue,
+            startedAt: E2B.rfc3339(session.createdAt),
+            endAt: E2B.rfc3339(end), cpuCount: cpuCount(session),
+            memoryMB: Int(session.spec.limits.memory.bytes >> 20),
+            diskSizeMB: Int(session.spec.limits.disk.bytes >> 20),
+            metadata: session.spec.labels ?? [:], state: state(session) ?? "running", envdAccessToken: accessToken)
+    }
+
+    /// The SDK sends the metadata filter as one url-encoded `k=v&k2=v2` string.
+    static func parseMetadataQuery(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            guard let key = parts.first, !key.isEmpty else { continue }
+            out[key] = parts.count > 1 ? parts[1] : ""
+        }
+        return out
+    }
+
+    static func matches(_ session: Session, _ wanted: [String: String]) -> Bool {
+        let labels = session.spec.labels ?? [:]
+        return wanted.allSatisfy { labels[$0.key] == $0.value }
+    }
+
+    static func validate(metadata: [String: String]) throws(PaddockError) {
+        guard metadata.count <= 64 else { throw .invalidArgument("metadata has \(metadata.count) keys; at most 64") }
+        for (key, value) in metadata where key.isEmpty || key.count > 256 || value.count > 4096 {
+            throw .invalidArgument("metadata keys must be 1 to 256 characters and values at most 4096")
+        }
+    }
+
+    static func apiKey(_ request: Request) -> String? {
+        request.header("x-api-key") ?? request.header("x-access-token")
+    }
+}

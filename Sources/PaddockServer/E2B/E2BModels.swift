@@ -1,0 +1,122 @@
+import Foundation
+import PaddockCore
+
+/// Bodies of E2B's control-plane REST API (camelCase JSON, dates as RFC 3339).
+enum E2B {
+    /// The envd version reported for every sandbox. The SDK gates features on it: 0.6.4 enables default
+    /// users, octet-stream uploads, file metadata and watch entries, all of which this server supports.
+    static let envdVersion = "0.6.4"
+    static let clientID = "paddock"
+    /// E2B's default timeout when a create does not give one, in seconds.
+    static let defaultTimeout: Int64 = 300
+    static let daemonPort = 49983
+    static let codeInterpreterPort = 49999
+
+    struct NewSandbox: Decodable, Sendable {
+        struct AutoResume: Decodable, Sendable { var enabled: Bool? }
+        var templateID: String
+        var timeout: Int64?
+        var metadata: [String: String]?
+        var envVars: [String: String]?
+        var secure: Bool?
+        var autoPause: Bool?
+        var autoResume: AutoResume?
+    }
+
+    struct ConnectSandbox: Decodable, Sendable {
+        var timeout: Int64?
+    }
+
+    struct TimeoutRequest: Decodable, Sendable {
+        var timeout: Int64
+    }
+
+    /// Answer of create and connect.
+    struct Sandbox: Encodable, Sendable {
+        var templateID: String
+        var sandboxID: String
+        var alias: String?
+        var clientID: String = E2B.clientID
+        var envdVersion: String = E2B.envdVersion
+        var envdAccessToken: String?
+        var domain: String?
+    }
+
+    /// An item of the list and the answer of get.
+    struct SandboxDetail: Encodable, Sendable {
+        var templateID: String
+        var alias: String?
+        var sandboxID: String
+        var clientID: String = E2B.clientID
+        var startedAt: String
+        var endAt: String
+        var cpuCount: Int
+        var memoryMB: Int
+        var diskSizeMB: Int
+        var metadata: [String: String]?
+        var state: String
+        var envdVersion: String = E2B.envdVersion
+        var envdAccessToken: String?
+        var domain: String?
+    }
+
+    struct SandboxMetric: Encodable, Sendable {
+        var timestamp: String
+        var timestampUnix: Int64
+        var cpuCount: Int
+        var cpuUsedPct: Double
+        var memUsed: Int64
+        var memTotal: Int64
+        var memCache: Int64
+        var diskUsed: Int64
+        var diskTotal: Int64
+    }
+
+    struct SnapshotRequest: Decodable, Sendable {
+        var name: String?
+    }
+
+    struct SnapshotInfo: Encodable, Sendable {
+        var snapshotID: String
+        var names: [String]
+        init(_ snapshot: Snapshot) {
+            snapshotID = snapshot.id
+            names = snapshot.name.map { [$0] } ?? []
+        }
+    }
+
+    struct ForkRequest: Decodable, Sendable {
+        var count: Int?
+        var timeout: Int64?
+    }
+
+    struct ForkResult: Encodable, Sendable {
+        var sandbox: Sandbox
+    }
+
+    /// `{"code": <http status>, "message": "…"}`, the control plane's error shape.
+    struct ErrorBody: Codable, Sendable {
+        var code: Int
+        var message: String
+    }
+
+    /// E2B template names that map onto Paddock templates.
+    static let templateAliases = [
+        "base": SessionSpec.defaultTemplate, "code-interpreter-v1": SessionSpec.defaultTemplate,
+    ]
+
+    /// The Paddock template for an E2B template name or id.
+    static func paddockTemplate(_ e2bName: String) throws(PaddockError) -> String {
+        if let mapped = templateAliases[e2bName] { return mapped }
+        if e2bName == SessionSpec.defaultTemplate { return e2bName }
+        throw .notFound(
+            "template '\(e2bName)' does not exist on this server; use 'base' or 'code-interpreter-v1' (both the "
+                + "'\(SessionSpec.defaultTemplate)' template)")
+    }
+
+    static func rfc3339(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+}

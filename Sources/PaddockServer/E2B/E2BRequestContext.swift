@@ -1,0 +1,43 @@
+import Foundation
+import Hummingbird
+import PaddockCore
+
+/// Request context of the E2B-compatible API: camelCase JSON, as E2B's SDKs send it.
+public struct E2BRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Name of the Paddock token the request authenticated with.
+    public var tokenName: String?
+
+    public init(source: Source) { coreContext = .init(source: source) }
+
+    public var requestDecoder: E2BRequestDecoder { E2BRequestDecoder() }
+    public var responseEncoder: E2BResponseEncoder { E2BResponseEncoder() }
+}
+
+public struct E2BRequestDecoder: RequestDecoder {
+    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws
+        -> T
+    {
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        let data = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer.readableBytesView)
+        do { return try JSONDecoder().decode(T.self, from: data) } catch let error as DecodingError {
+            throw PaddockError.invalidArgument("the request body is not valid: \(ProtoJSON.describe(error))")
+        }
+    }
+}
+
+public struct E2BResponseEncoder: ResponseEncoder {
+    public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response
+    {
+        let data = try ProtoJSON.encoder().encode(value)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension Request {
+    /// A header by name, case-insensitively (E2B's `E2b-Sandbox-Id` and friends).
+    func header(_ name: String) -> String? {
+        headers.first { $0.name.canonicalName == name.lowercased() }?.value
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import PaddockCore
+import PaddockSandbox
+
+/// The sandbox, port and user an in-sandbox request is for (`E2b-Sandbox-Id`, `E2b-Sandbox-Port`,
+/// `Authorization: Basic base64("user:")`).
+struct E2BSandboxTarget: Sendable {
+    var session: Session
+    var port: Int
+    var user: SandboxUser
+
+    static func user(named name: String) throws -> SandboxUser {
+        guard let user = SandboxUser(rawValue: name) else {
+            throw ConnectError(.invalidArgument, "user '\(name)' does not exist in the sandbox; use 'user' or 'root'")
+        }
+        return user
+    }
+
+    /// The user named by Basic authorization; `user` when there is none.
+    static func user(authorization: String?) throws -> SandboxUser {
+        guard let authorization, authorization.lowercased().hasPrefix("basic ") else { return .user }
+        let encoded = authorization.dropFirst("basic ".count).trimmingCharacters(in: .whitespaces)
+        guard let decoded = ProtoBytes.decodeBase64(encoded) else {
+            throw ConnectError(.invalidArgument, "the Authorization header is not valid base64")
+        }
+        let text = String(decoding: decoded, as: UTF8.self)
+        let name = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+        guard let name, !name.isEmpty else { return .user }
+        return try user(named: name)
+    }
+}
+
+/// Routes in-sandbox traffic — requests with an `E2b-Sandbox-Id` header — by port: 49983 to the envd
+/// services, 49999 to the code interpreter, any other port to a server inside the sandbox. Everything
+/// else goes on to the control-plane routes.
+struct E2BSandboxTrafficMiddleware: RouterMiddleware {
+    typealias Context = E2BRequestContext
+    let sessions: SessionService
+    let process: EnvdProcessService
+    let filesystem: EnvdFilesystemService
+    let files: EnvdFilesController
+    let codeInterpreter: CodeInterpreterService
+    let ports: SandboxPortProxy
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let idText = request.header("e2b-sandbox-id") else { return try await next(request, context) }
+        let portText = request.header("e2b-sandbox-port") ?? String(E2B.daemonPort)
+        guard let port = Int(portText), (1...65535).contains(port) else {
+            throw ConnectError(.invalidArgument, "E2b-Sandbox-Port '\(portText)' is not a port number")
+        }
+        let target = E2BSandboxTarget(
+            session: try await liveSession(idText), port: port,
+            user: try E2BSandboxTarget.user(authorization: request.headers[.authorization]))
+        switch port {
+        case E2B.daemonPort: return try await envd(request, target)
+        case E2B.codeInterpreterPort: return try await codeInterpreter.handle(request, target: target)
+        default: return try await ports.forward(request, target: target)
+        }
+    }
+
+    /// A running session; a paused one is resumed only when it was created with auto-resume.
+    private func liveSession(_ text: String) async throws -> Session {
+        guard let id = SessionID(rawValue: text), let session = try? await sessions.get(id) else {
+            throw E2BSandboxUnavailable(sandboxID: text)
+        }
+        switch session.state {
+        case .running: return session
+        case .paused where session.spec.autoResume == true: return try await sessions.resume(id)
+        default: throw E2BSandboxUnavailable(sandboxID: text)
+        }
+    }
+
+    private func envd(_ request: Request, _ target: E2BSandboxTarget) async throws -> Response {
+        let path = request.uri.path
+        switch (request.method, path) {
+        case (.get, "/health"): return Response(status: .noContent)
+        case (.get, "/files"): return try await files.download(request, target: target)
+        case (.post, "/files"): return try await files.upload(request, target: target)
+        default: break
+        }
+        let parts = path.split(separator: "/").map(String.init)
+        guard request.method == .post, parts.count == 2 else {
+            throw ConnectError(.notFound, "no envd route \(request.method) \(path)")
+        }
+        switch parts[0] {
+        case "process.Process": return try await process.handle(method: parts[1], request: request, target: target)
+        case "filesystem.Filesystem":
+            return try await filesystem.handle(method: parts[1], request: request, target: target)
+        default: throw ConnectError(.unimplemented, "service \(parts[0]) is not supported by this server")
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PaddockCore
+import PaddockSandbox
+
+/// envd's plain HTTP routes: `GET /health`, and `GET`/`POST /files` for downloads and uploads (raw
+/// `application/octet-stream`, or `multipart/form-data` whose parts' filenames are the paths).
+struct EnvdFilesController {
+    let sessions: SessionService
+    let maxUploadBytes: Int
+    /// Multipart bodies are parsed in memory, so they get a smaller cap than streamed uploads.
+    static let maxMultipartBytes = 128 << 20
+
+    struct WrittenFile: Encodable {
+        var name: String
+        var type = "file"
+        var path: String
+    }
+
+    func download(_ request: Request, target: E2BSandboxTarget) async throws -> Response {
+        let user = try Self.user(request, default: target.user)
+        guard let raw = request.uri.queryParameters.get("path") else {
+            throw PaddockError.invalidArgument("missing ?path=; give the file's path inside the sandbox")
+        }
+        let (provider, path) = try await sessions.fileTarget(target.session.id, path: E2BPaths.resolve(raw, user: user))
+        let info = try await provider.stat(target.session.id, path: path, user: user)
+        guard info.kind != .directory else { throw PaddockError.invalidArgument("path '\(path)' is a directory") }
+        let chunks = try await provider.readFile(target.session.id, path: path, user: user)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/octet-stream", .contentLength: String(info.size)],
+            body: ResponseBody(asyncSequence: chunks.map { ByteBuffer(bytes: $0) }))
+    }
+
+    func upload(_ request: Request, target: E2BSandboxTarget) async throws -> Response {
+        let user = try Self.user(request, default: target.user)
+        let contentType = request.headers[.contentType] ?? "application/octet-stream"
+        if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
+            throw PaddockError.invalidArgument(
+                "Content-Encoding '\(encoding)' is not supported for uploads; send the file uncompressed")
+        }
+        var written: [WrittenFile] = []
+        if contentType.lowercased().hasPrefix("multipart/form-data") {
+            guard let boundary = MultipartFormData.boundary(contentType: contentType) else {
+                throw PaddockError.invalidArgument("the multipart upload has no boundary in its Content-Type")
+            }
+            let body = try await request.body.collect(upTo: Self.maxMultipartBytes)
+            let form: MultipartFormData
+            do { form = try MultipartFormData(body: Array(body.readableBytesView), boundary: boundary) } catch {
+                throw PaddockError.invalidArgument("the multipart upload is malformed: \(error)")
+            }
+            let queryPath = request.uri.queryParameters.get("path")
+            let files = form.parts.filter { $0.name == nil || $0.name == "file" }
+            for part in files {
+                guard let raw = (files.count == 1 ? queryPath : nil) ?? part.filename ?? queryPath, !raw.isEmpty else {
+                    throw PaddockError.invalidArgument("a multipart file part has no filename; set it to the path")
+                }
+                let bytes = part.body
+                written.append(
+                    try await write(
+                        raw, user: user, target: target,
+                        data: BackpressuredStream { sink in if !bytes.isEmpty { await sink.send(bytes) } }))
+            }
+        } else {
+            guard let raw = request.uri.queryParameters.get("path") else {
+                throw PaddockError.invalidArgument("missing ?path=; give the file's path inside the sandbox")
+            }
+            let limit = maxUploadBytes
+            let body = request.body
+            let stream = BackpressuredStream<[UInt8]> { sink in
+                var total = 0
+                for try await buffer in body {
+                    total += buffer.readableBytes
+                    guard total <= limit else {
+                        throw PaddockError(.payloadTooLarge, "the upload exceeds \(limit) bytes (--max-upload)")
+                    }
+                    await sink.send(Array(buffer.readableBytesView))
+                }
+            }
+            defer { stream.cancel() }
+            written.append(try await write(raw, user: user, target: target, data: stream))
+        }
+        return E2BErrorMiddleware.json(.ok, written)
+    }
+
+    private func write(
+        _ raw: String, user: SandboxUser, target: E2BSandboxTarget, data: BackpressuredStream<[UInt8]>
+    ) async throws -> WrittenFile {
+        let (provider, path) = try await sessions.fileTarget(target.session.id, path: E2BPaths.resolve(raw, user: user))
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != "/" {
+            _ = try await provider.makeDirectory(target.session.id, path: parent, user: user)
+        }
+        try await provider.writeFile(target.session.id, path: path, mode: 0o644, user: user, append: false, data: data)
+        return WrittenFile(name: (path as NSString).lastPathComponent, path: path)
+    }
+
+    /// `?username=` wins over the Basic authorization user.
+    static func user(_ request: Request, default user: SandboxUser) throws -> SandboxUser {
+        guard let name = request.uri.queryParameters.get("username"), !name.isEmpty else { return user }
+        return try E2BSandboxTarget.user(named: name)
+    }
+}

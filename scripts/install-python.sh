@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Creates .venv/ with E2B's official Python SDKs (pinned) and pytest, for the E2B-compatibility suite in
+# Tests/e2b. Only does work when something is missing, so repeated `make test` runs stay fast.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "paddock: python3-venv is missing; run as root or: sudo apt-get install python3-venv" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+fi
+
+requirements=("e2b>=2.51,<3" "e2b-code-interpreter>=2,<3" "pytest>=8" "pytest-asyncio>=0.23")
+stamp=".venv/.paddock-requirements"
+if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${requirements[*]}" ]; then
+  exit 0
+fi
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check "${requirements[@]}"
+echo "${requirements[*]}" > "$stamp"
