@@ -30,11 +30,13 @@ import Testing
             }
             let pending = try #require(open.first)
             #expect(await service.isAwaiting(session))
-            #expect(try await store.approval(id: pending.id)?.state == .pending)
+            let stored = try await store.approval(id: pending.id)
+            #expect(stored?.state == .pending)
             _ = try await service.answer(id: pending.id, approve: true, by: "alice", note: "ok")
             let result = await waiting.value
             #expect(result.isApproved && result.decidedBy == "alice" && result.note == "ok")
-            #expect(try await store.approval(id: pending.id)?.state == .approved)
+            let answered = try await store.approval(id: pending.id)
+            #expect(answered?.state == .approved)
             #expect(!(await service.isAwaiting(session)))
             await #expect(throws: PaddockError.self) {
                 _ = try await service.answer(id: pending.id, approve: false, by: "bob", note: nil)
@@ -50,7 +52,8 @@ import Testing
                 session: session, kind: "exec", subject: "deploy", rule: "ask", timeout: .milliseconds(200))
             #expect(result.state == .expired && !result.isApproved && result.decidedBy == "timeout")
             #expect(ContinuousClock.now - start >= .milliseconds(200))
-            #expect(try await store.approval(id: result.id)?.state == .expired)
+            let stored = try await store.approval(id: result.id)
+            #expect(stored?.state == .expired)
         }
     }
 
@@ -63,7 +66,8 @@ import Testing
                     expiresAt: now.addingTimeInterval(60)))
             let service = ApprovalService(store: store, logger: TestHost.quietLogger("approvals"))
             await service.expireLeftovers()
-            #expect(try await store.approval(id: "apleftover1")?.state == .expired)
+            let closed = try await store.approval(id: "apleftover1")
+            #expect(closed?.state == .expired)
             await #expect(throws: PaddockError.self) {
                 _ = try await service.answer(id: "apleftover1", approve: true, by: "alice", note: nil)
             }

@@ -134,8 +134,10 @@ struct GuardrailTests {
             #expect(Set(all.map(\.state)) == [.approved, .denied, .expired])
             let stored = try #require(try await stack.store.approval(id: first.id))
             #expect(stored.state == .approved && stored.decidedBy == "test-approver" && stored.note == "looks fine")
+            // One request per command, although the shell retried the refused ones on the next PATH entry.
+            #expect(all.count == 3)
             let events = await sink.events.filter { $0.policyAction == .ask }
-            #expect(events.count == 3)
+            #expect(events.count >= 3)
             #expect(events.first { $0.allowed }?.approval?.decidedBy == "test-approver")
             // An answered request cannot be answered again.
             await #expect(throws: PaddockError.self) {
@@ -166,8 +168,10 @@ struct GuardrailTests {
                 ls secrets 2>&1 || true
                 echo fine > notes.txt && cat notes.txt
                 """)
-            #expect(r.stdout.components(separatedBy: "Read-only file system").count - 1 >= 2, "\(r.stdout)")
-            #expect(r.stdout.contains("Permission denied"), "\(r.stdout)")
+            // The shell reports the failed redirection on its own stderr.
+            let output = r.stdout + r.stderr
+            #expect(output.components(separatedBy: "Read-only file system").count - 1 >= 2, "\(output)")
+            #expect(output.contains("Permission denied"), "\(output)")
             #expect(r.stdout.contains("fine"))
             // Root inside the sandbox cannot write through them either.
             let root = try await stack.sessions.sh(
@@ -245,6 +249,6 @@ struct GuardrailTests {
             if let open = try await approvals.list(session: session, includeAnswered: false).first { return open }
             try await Task.sleep(for: .milliseconds(25))
         }
-        throw PaddockError.timeout("no approval request appeared")
+        throw PaddockError(.timeout, "no approval request appeared")
     }
 }

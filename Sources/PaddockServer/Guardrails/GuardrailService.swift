@@ -20,7 +20,7 @@ public struct PolicyText: Sendable, Codable, Equatable {
 /// Turns policy files into what a session enforces: layering (org → team → session), the stored effective
 /// policy, the exec guard and the file mounts. Holds the org and team layers and the approval hook.
 public actor GuardrailService {
-    public let approvals: ApprovalService
+    public nonisolated let approvals: ApprovalService
     private(set) var sink: any GuardrailEventSink
     private var higherLayers: [(layer: PolicyLayer, source: SessionPolicy.Source)] = []
     let logger: Logger
