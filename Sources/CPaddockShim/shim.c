@@ -260,6 +260,7 @@ ssize_t pk_fgetxattr(int fd, const char *name, void *value, size_t size) {
 
 int pk_fsetxattr(int fd, const char *name, const void *value, size_t size) {
     return fsetxattr(fd, name, value, size, 0);
+}
 
 // ---- exec guardrail: seccomp user notification (host side) ----
 
