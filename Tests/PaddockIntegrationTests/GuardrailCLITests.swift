@@ -5,12 +5,9 @@ import PaddockTestSupport
 import Testing
 
 /// Guardrails as a user drives them: `--policy`, `session get`, `approvals`, `diff --check`, against a real
-/// `paddock server` process.
-@Suite(.needsSandboxes, .serialized)
-struct GuardrailCLITests {
-    typealias CLI = CLITests.CLI
-
-    @Test func policyApprovalsAndDiffFromTheCommandLine() async throws {
+/// `paddock server` process. Part of `CLITests`, so it runs serialized with the other server-process tests.
+extension CLITests {
+    @Test func guardrailsFromTheCommandLine() async throws {
         try await CLITests.withServer { server in
             let policy = server.dataDirectory + "/runtime.yml"
             try """
