@@ -60,13 +60,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "PaddockServer",
             dependencies: [
-                "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol",
+                "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol", "PaddockConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

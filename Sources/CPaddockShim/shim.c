@@ -262,4 +262,112 @@ int pk_fsetxattr(int fd, const char *name, const void *value, size_t size) {
     return fsetxattr(fd, name, value, size, 0);
 }
 
+// ---- exec guardrail: seccomp user notification (host side) ----
+
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+
+// The ioctl takes a struct seccomp_notif whose layout Swift cannot import; the kernel also insists the buffer
+// is zeroed (EINVAL otherwise).
+int pk_seccomp_notif_recv(int fd, pk_seccomp_notification *out) {
+    struct seccomp_notif notif;
+    memset(&notif, 0, sizeof notif);
+    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &notif) != 0) return -1;
+    out->id = notif.id;
+    out->pid = notif.pid;
+    out->nr = notif.data.nr;
+    out->arch = notif.data.arch;
+    for (int i = 0; i < 6; i++) out->args[i] = notif.data.args[i];
+    return 0;
+}
+
+// ioctl is variadic, which Swift cannot call. After reading the target's memory this proves the pid was not
+// recycled and the memory we read belonged to the thread still blocked in the syscall.
+int pk_seccomp_notif_id_valid(int fd, uint64_t id) {
+    uint64_t copy = id;
+    return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &copy);
+}
+
+// ioctl is variadic; struct seccomp_notif_resp is built here so Swift never sees it.
+int pk_seccomp_notif_respond(int fd, uint64_t id, int allow, int error) {
+    struct seccomp_notif_resp resp;
+    memset(&resp, 0, sizeof resp);
+    resp.id = id;
+    if (allow) {
+        resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    } else {
+        resp.error = -error;
+    }
+    return ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+// SYS_* macros are not visible to Swift.
+int pk_sys_execve(void) { return SYS_execve; }
+int pk_sys_execveat(void) { return SYS_execveat; }
+
+// CMSG_* are macros Swift cannot use. runc sends the container state with the notify fd attached.
+ssize_t pk_recv_with_fd(int sock, void *buf, size_t len, int *fd) {
+    *fd = -1;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * 4)];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {0};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int *fds = (int *)CMSG_DATA(c);
+        for (int i = 0; i < count; i++) {
+            if (*fd < 0) *fd = fds[i]; else close(fds[i]);
+        }
+    }
+    return n;
+}
+
+#include <sys/epoll.h>
+
+// sys/epoll.h is not part of Swift's Glibc module, and struct epoll_event is packed on x86_64.
+int pk_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int pk_epoll_add(int epoll, int fd) {
+    struct epoll_event event = {.events = EPOLLIN, .data.fd = fd};
+    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+}
+
+int pk_epoll_remove(int epoll, int fd) {
+    return epoll_ctl(epoll, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int pk_epoll_wait(int epoll, int *fds, int *events, int max, int timeout_ms) {
+    struct epoll_event ready[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epoll, ready, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        fds[i] = ready[i].data.fd;
+        events[i] = ((ready[i].events & EPOLLIN) ? PK_EPOLL_IN : 0) |
+                    ((ready[i].events & (EPOLLHUP | EPOLLERR)) ? PK_EPOLL_HANGUP : 0);
+    }
+    return n;
+}
+
+// glibc has no openat2 wrapper. RESOLVE_IN_ROOT keeps a sandbox's absolute symlinks inside its own root when
+// the host opens a file by a path the sandbox chose.
+int pk_open_in_root(int root, const char *path, int flags) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)(flags | O_CLOEXEC);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+}
+
 #endif

@@ -92,6 +92,8 @@ public struct Session: Codable, Sendable, Equatable, CustomStringConvertible {
     public var reason: String?
     /// How the sandbox was started: `warm` (claimed from a pool) or `cold`, with why no warm one was used.
     public var start: String?
+    /// The policy the session runs under, when it was given one (`--policy`, org policy).
+    public var policy: SessionPolicy?
 
     public init(
         id: SessionID, state: SessionState, spec: SessionSpec, createdAt: Date, updatedAt: Date, expiresAt: Date?,

@@ -30,6 +30,10 @@
         /// What pause, snapshots and forks keep of a session: processes, or files only.
         public var checkpoint: String
         public var notes: [String]
+        /// Whether command guardrails can be enforced on execs (seccomp user notification through the runtime).
+        public var execGuardSupported = false
+        /// What holds for command guardrails on this host, per provider.
+        public var execGuard = ""
 
         public static func probe() async -> HostCapabilities {
             var uts = utsname()
@@ -93,11 +97,13 @@
                 "pause keeps processes (cgroup freezer); snapshots and forks keep files, and their sessions start "
                 + "fresh processes (\(criu))"
 
-            return HostCapabilities(
+            var capabilities = HostCapabilities(
                 kernel: release, isRoot: root, userNamespaces: userns, cgroupMode: mode, overlayfs: overlay,
                 seccomp: seccomp, kvm: kvm, runtimes: runtimes, defaultRuntime: defaultRuntime,
                 canRunSandboxes: root && userns && overlay && defaultRuntime != nil && mode != .none,
                 checkpoint: checkpoint, notes: notes)
+            await capabilities.probeExecGuard()
+            return capabilities
         }
 
         /// Decided from the filesystem types mounted at /sys/fs/cgroup (and its `unified` child on hybrid hosts).

@@ -103,6 +103,11 @@
             guard slots[id] == nil, !Syscalls.exists(layout.sessionDirectory(id)) else {
                 throw PaddockError.conflict("a sandbox with id \(id) already exists")
             }
+            if request.guardrails.exec != nil && !userNamespace {
+                throw PaddockError.invalidArgument(
+                    "command guardrails are not enforced on the '\(name)' provider (gVisor's kernel does not hand "
+                        + "exec decisions to the host); use --provider local, or a policy without guardrails.commands")
+            }
             let template = try await root(for: request.base)
             if let templateLayer = request.templateLayer {
                 try Self.checkLayerID(templateLayer)
@@ -191,6 +196,15 @@
                 userNamespace: userNamespace)
             builder.openFiles = Self.openFileLimit()
             builder.hostNetwork = request.templateBuild
+            builder.guardMounts = try guardMounts(
+                request.guardrails.files, rootfs: rootfs, sessionDirectory: dir, user: user)
+            var listener: ExecGuardListener?
+            if let guardrail = request.guardrails.exec {
+                let shared = try ExecGuardListener.shared(logger: logger)
+                shared.register(id, guardrail: guardrail)
+                builder.execNotify = .init(listenerPath: shared.socketPath, metadata: id.rawValue)
+                listener = shared
+            }
             let spec = builder.build()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -198,6 +212,11 @@
 
             try await runtime.run(id: id, bundle: dir, log: "\(dir)/runtime.log", stderrFile: "\(dir)/init.log")
             try await waitForInit(id)
+            if let listener, !listener.isGuarding(id) {
+                throw PaddockError.unavailable(
+                    "the runtime did not hand the sandbox's exec notifications to the guard; `paddock doctor` "
+                        + "says whether this host supports seccomp user notification")
+            }
             logger.info("sandbox started", metadata: ["session.id": "\(id)", "sandbox.slot": "\(slot)"])
         }
 
@@ -302,6 +321,7 @@
         /// Removes everything a sandbox may own, in dependency order, and tolerates any piece being missing.
         private func teardown(_ id: SessionID) async {
             let dir = layout.sessionDirectory(id)
+            ExecGuardListener.ifStarted?.unregister(id)
             do { try await runtime.delete(id: id.rawValue) } catch {
                 logger.warning("runtime delete failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
             }

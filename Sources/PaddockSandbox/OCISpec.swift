@@ -193,6 +193,11 @@ public struct OCILinux: Codable, Sendable, Equatable {
         public var defaultErrnoRet: UInt32?
         public var architectures: [String]?
         public var syscalls: [Syscall]
+        /// Unix socket the runtime sends the seccomp notify fd to (with the container state) when a rule uses
+        /// `SCMP_ACT_NOTIFY`.
+        public var listenerPath: String?
+        /// Opaque text the runtime passes to the listener in the container state (`metadata`).
+        public var listenerMetadata: String?
         public init(defaultAction: String, defaultErrnoRet: UInt32?, architectures: [String]?, syscalls: [Syscall]) {
             self.defaultAction = defaultAction
             self.defaultErrnoRet = defaultErrnoRet

@@ -16,6 +16,8 @@ public struct SandboxRequest: Sendable, CustomStringConvertible {
     /// change the base's own files, so sandbox ids map to the same host ids (root is root over the base's
     /// files, within the sandbox's mount namespace and without host capabilities).
     public var templateBuild: Bool
+    /// What the sandbox must enforce below its processes (exec guard, file mounts). Empty by default.
+    public var guardrails = SandboxGuardrails()
 
     public init(
         id: SessionID, template: String, limits: ResourceLimits, layer: String? = nil, base: String = "host",

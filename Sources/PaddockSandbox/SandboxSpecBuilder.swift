@@ -34,6 +34,11 @@ public struct SandboxSpecBuilder: Sendable {
     /// Share the host's network namespace (and its resolver). Only template builds do: their install steps
     /// download packages. Every session sandbox has a network namespace of its own.
     public var hostNetwork = false
+    /// Mounts that enforce the session's file guardrails (read-only binds, hiding tmpfs), added last so they
+    /// cover everything under them.
+    public var guardMounts: [OCIMount] = []
+    /// Set when the session has command guardrails: execs wait for the host's exec guard.
+    public var execNotify: SeccompProfile.ExecNotify?
 
     public init(
         id: SessionID, rootfs: String, initBinary: String, controlDirectory: String, hostIDBase: UInt32,
@@ -118,6 +123,7 @@ public struct SandboxSpecBuilder: Sendable {
             .init(
                 destination: SandboxLayout.controlDirectory, type: "bind", source: controlDirectory,
                 options: ["bind", "rw", "nosuid", "nodev", "noexec"]))
+        mounts += guardMounts
 
         var namespaces: [OCILinux.Namespace] = ["pid", "ipc", "uts", "mount", "cgroup"].map { .init(type: $0) }
         if hostNetwork {
@@ -141,7 +147,7 @@ public struct SandboxSpecBuilder: Sendable {
 
         let linux = OCILinux(
             uidMappings: uidMappings, gidMappings: uidMappings, namespaces: namespaces, resources: resources,
-            cgroupsPath: "\(cgroupParent)/\(id.rawValue)", seccomp: SeccompProfile.oci(),
+            cgroupsPath: "\(cgroupParent)/\(id.rawValue)", seccomp: SeccompProfile.oci(execNotify: execNotify),
             maskedPaths: Self.maskedPaths, readonlyPaths: Self.readonlyPaths)
 
         return OCISpec(

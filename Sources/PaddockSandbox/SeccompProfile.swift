@@ -71,9 +71,27 @@ public enum SeccompProfile {
         #endif
     }
 
-    /// The profile as OCI `linux.seccomp`.
-    public static func oci() -> OCILinux.Seccomp {
-        var rules: [OCILinux.Seccomp.Syscall] = [.init(names: allowed, action: "SCMP_ACT_ALLOW")]
+    /// Syscalls that start a program: with command guardrails they go to the host's exec guard instead.
+    static let execSyscalls = ["execve", "execveat"]
+
+    /// Where the runtime sends the notify fd for the exec guardrail, and the text that tells the listener which
+    /// sandbox it belongs to.
+    public struct ExecNotify: Sendable, Equatable {
+        public var listenerPath: String
+        public var metadata: String
+        public init(listenerPath: String, metadata: String) {
+            self.listenerPath = listenerPath
+            self.metadata = metadata
+        }
+    }
+
+    /// The profile as OCI `linux.seccomp`. With `execNotify`, every `execve`/`execveat` waits for the host's
+    /// exec guard (`SCMP_ACT_NOTIFY`); without it they are plainly allowed, so sandboxes without command rules
+    /// pay nothing.
+    public static func oci(execNotify: ExecNotify? = nil) -> OCILinux.Seccomp {
+        let plain = execNotify == nil ? allowed : allowed.filter { !execSyscalls.contains($0) }
+        var rules: [OCILinux.Seccomp.Syscall] = [.init(names: plain, action: "SCMP_ACT_ALLOW")]
+        if execNotify != nil { rules.append(.init(names: execSyscalls, action: "SCMP_ACT_NOTIFY")) }
         rules.append(
             .init(
                 names: ["clone"], action: "SCMP_ACT_ALLOW",
@@ -90,8 +108,11 @@ public enum SeccompProfile {
                     names: ["personality"], action: "SCMP_ACT_ALLOW",
                     args: [.init(index: 0, value: p, op: "SCMP_CMP_EQ")]))
         }
-        return OCILinux.Seccomp(
+        var seccomp = OCILinux.Seccomp(
             defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: eperm,
             architectures: nativeArchitectures, syscalls: rules)
+        seccomp.listenerPath = execNotify?.listenerPath
+        seccomp.listenerMetadata = execNotify?.metadata
+        return seccomp
     }
 }

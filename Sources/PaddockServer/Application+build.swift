@@ -44,6 +44,7 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     FileController(sessions: sessions, maxUploadBytes: configuration.maxUploadBytes).addRoutes(to: group)
     SnapshotController(sessions: sessions).addRoutes(sessions: group, snapshots: router.group("/v1/snapshots"))
     TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
+    GuardrailController(sessions: sessions).addRoutes(to: router)
     return router
 }
 

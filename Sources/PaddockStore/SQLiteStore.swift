@@ -58,6 +58,10 @@ public final class SQLiteStore: Store {
         }
         registerSnapshotMigration(&m)
         registerTemplateMigration(&m)
+        m.registerMigration("guardrails: session policy and approvals") { db in
+            try db.alter(table: "session") { t in t.add(column: "policy", .text) }
+            try Self.createApprovalTable(db)
+        }
         return m
     }
 
@@ -159,6 +163,7 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
     var expiresAt: Date?
     var reason: String?
     var start: String?
+    var policy: String?
 
     init(_ s: Session) throws {
         id = s.id.rawValue
@@ -169,6 +174,7 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
         expiresAt = s.expiresAt
         reason = s.reason
         start = s.start
+        policy = try s.policy.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
     }
 
     func session() throws -> Session {
@@ -180,6 +186,7 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
             id: sid, state: st, spec: decoded, createdAt: createdAt, updatedAt: updatedAt, expiresAt: expiresAt,
             reason: reason)
         session.start = start
+        session.policy = try policy.map { try JSONDecoder().decode(SessionPolicy.self, from: Data($0.utf8)) }
         return session
     }
 }

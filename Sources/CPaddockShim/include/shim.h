@@ -78,4 +78,52 @@ ssize_t pk_copy_file_range(int in_fd, int out_fd, size_t length);
 ssize_t pk_fgetxattr(int fd, const char *name, void *value, size_t size);
 int pk_fsetxattr(int fd, const char *name, const void *value, size_t size);
 
+// ---- exec guardrail: seccomp user notification (host side) ----
+
+#include <stdint.h>
+
+/// One pending seccomp user notification, flattened so Swift need not know `struct seccomp_notif`.
+typedef struct {
+    uint64_t id;
+    uint32_t pid;
+    int32_t nr;
+    uint32_t arch;
+    uint64_t args[6];
+} pk_seccomp_notification;
+
+/// SECCOMP_IOCTL_NOTIF_RECV: takes the next pending notification from a notify fd.
+int pk_seccomp_notif_recv(int fd, pk_seccomp_notification *out);
+
+/// SECCOMP_IOCTL_NOTIF_ID_VALID: 0 while the notifying thread still waits in that same syscall.
+int pk_seccomp_notif_id_valid(int fd, uint64_t id);
+
+/// SECCOMP_IOCTL_NOTIF_SEND: `allow` non-zero lets the syscall run (SECCOMP_USER_NOTIF_FLAG_CONTINUE),
+/// otherwise it fails with `error` (a positive errno such as EPERM).
+int pk_seccomp_notif_respond(int fd, uint64_t id, int allow, int error);
+
+/// The syscall numbers of execve and execveat on this architecture.
+int pk_sys_execve(void);
+int pk_sys_execveat(void);
+
+/// Receives up to `len` bytes from a unix stream socket and, if one came with them, a descriptor passed with
+/// SCM_RIGHTS (close-on-exec) into *fd (else -1). Returns the byte count (0 at end of stream).
+ssize_t pk_recv_with_fd(int sock, void *buf, size_t len, int *fd);
+
+/// epoll is not in Swift's Glibc module: a close-on-exec epoll instance.
+int pk_epoll_create(void);
+/// Watches `fd` for input (level-triggered; hang-ups and errors are always reported).
+int pk_epoll_add(int epoll, int fd);
+int pk_epoll_remove(int epoll, int fd);
+
+/// What `pk_epoll_wait` reports per descriptor.
+#define PK_EPOLL_IN 1
+#define PK_EPOLL_HANGUP 2
+
+/// Waits up to `timeout_ms` (-1: forever) for up to `max` ready descriptors; fills fds[i] and events[i]
+/// (PK_EPOLL_* bits) and returns the count.
+int pk_epoll_wait(int epoll, int *fds, int *events, int max, int timeout_ms);
+
+/// openat2 with RESOLVE_IN_ROOT: resolves `path` (symlinks and `..` included) as if `root` were `/`.
+int pk_open_in_root(int root, const char *path, int flags);
+
 #endif

@@ -172,6 +172,8 @@ struct Benchmarks {
                 "paddock.exec", unit: "ms",
                 try await samples(count: iterations * 3) { try await Self.runTrue(provider, execID) }))
         try await provider.destroy(execID)
+        results += try await ExecGuardBenchmark.run(
+            provider: provider, samples: { try await samples(count: iterations * 3, $0) }, logger: logger)
 
         // paddock.idle_rss: host memory per idle session (init's RSS; the runtime does not stay resident).
         var ids: [SessionID] = []

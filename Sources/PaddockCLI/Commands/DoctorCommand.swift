@@ -25,6 +25,7 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         print("runtime in use     \(c.defaultRuntime ?? "none")")
         print("pause, snapshots   \(c.checkpoint)")
+        print("\(mark(c.execGuardSupported))exec guardrails   \(c.execGuard)")
         for n in c.notes { print("note: \(n)") }
         print(
             c.canRunSandboxes

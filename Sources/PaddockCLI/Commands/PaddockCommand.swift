@@ -15,6 +15,7 @@ public struct PaddockCommand: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, RunCommand.self, SessionCommand.self, ExecCommand.self, CopyCommand.self,
             PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self,
+            ApprovalsCommand.self, DiffCommand.self,
             DoctorCommand.self, BenchCommand.self,
         ])
 

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import PaddockConfig
 import PaddockCore
 import PaddockServer
 
@@ -19,6 +21,8 @@ struct SandboxOptions: ParsableArguments {
     var idle: String?
     @Option(help: "Start with the files of this snapshot (id or name; `paddock snapshot list`).")
     var fromSnapshot: String?
+    @Option(help: "A runtime.yml whose guardrails and limits the session runs under (checked here and by the server).")
+    var policy: String?
 
     func environment() throws -> [String: String] {
         var out: [String: String] = [:]
@@ -37,7 +41,21 @@ struct SandboxOptions: ParsableArguments {
             pids: pids, disk: disk, ttl: ttl, workdir: workdir, idle: idle, snapshot: fromSnapshot)
         // Validate locally first so a typo is reported before anything is created.
         _ = try body.spec()
-        return body
+        guard let policy else { return body }
+        var withPolicy = body
+        withPolicy.policy = try Self.readPolicy(policy)
+        return withPolicy
+    }
+
+    /// The file's text, validated here so a mistake is reported (with file:line:column) before anything is sent.
+    static func readPolicy(_ path: String) throws -> PolicyText {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PaddockError.notFound("no policy file at \(path); pass the path of a runtime.yml")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        do { _ = try RuntimeConfig.parse(text, file: name) } catch { throw error.paddockError }
+        return PolicyText(text: text, file: name)
     }
 }
 

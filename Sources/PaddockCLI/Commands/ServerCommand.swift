@@ -22,6 +22,11 @@ struct ServerCommand: AsyncParsableCommand {
     var poolSize: Int?
     @Option(help: "Address of the E2B-compatible API (port 0 picks a free one; `off` disables it).")
     var e2bListen: String = "127.0.0.1:7071"
+    @Option(help: "An org-wide runtime.yml every session runs under; a session's --policy can only tighten it.")
+    var orgPolicy: String?
+    @Option(help: "A team's runtime.yml, layered under the org policy (repeatable).") var teamPolicy: [String] = []
+    @Option(help: "How long an approval request waits for an answer before it is denied.")
+    var approvalTimeout: String = "5m"
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -49,6 +54,8 @@ struct ServerCommand: AsyncParsableCommand {
         let store = try SQLiteStore(path: dataDirectory + "/paddock.sqlite")
         let sessions = SessionService(
             store: store, providers: [provider.name: provider], logger: Logger(label: "paddock.sessions"))
+        try await sessions.guardrails.configure(
+            org: orgPolicy, teams: teamPolicy, approvalTimeout: try DurationText.parse(approvalTimeout))
         try await sessions.recover()
         if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }
         let tokens = TokenService(store: store)

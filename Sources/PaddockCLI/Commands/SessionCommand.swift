@@ -37,7 +37,8 @@ struct SessionCommand: AsyncParsableCommand {
             for s in list.sessions {
                 print(
                     [
-                        s.id.padding(16), s.state.padding(10), s.template.padding(8), format(s.createdAt).padding(20),
+                        s.id.padding(16), (s.awaitingApproval == true ? "awaiting_approval" : s.state).padding(10),
+                        s.template.padding(8), format(s.createdAt).padding(20),
                         (s.expiresAt.map(format) ?? "-").padding(20), s.name ?? "",
                     ].joined(separator: "  "))
             }
@@ -112,6 +113,7 @@ func printSession(_ s: SessionBody, json: Bool) throws {
     print("id:        \(s.id)")
     if let name = s.name { print("name:      \(name)") }
     print("state:     \(s.state)\(s.reason.map { " (\($0))" } ?? "")")
+    if s.awaitingApproval == true { print("           awaiting_approval: `paddock approvals list --session \(s.id)`") }
     print("template:  \(s.template)   provider: \(s.provider)")
     print("limits:    memory \(s.limits.memory), cpus \(s.limits.cpus), pids \(s.limits.pids), disk \(s.limits.disk)")
     print("workdir:   \(s.workdir)")
@@ -121,6 +123,11 @@ func printSession(_ s: SessionBody, json: Bool) throws {
     if !s.envKeys.isEmpty { print("env:       \(s.envKeys.joined(separator: ", "))") }
     print("created:   \(format(s.createdAt))")
     if let e = s.expiresAt { print("expires:   \(format(e))") }
+    if let policy = s.policy {
+        print("policy:")
+        for line in policy { print("  \(line)") }
+        for note in s.policyNotes ?? [] { print("  note: \(note)") }
+    }
 }
 
 func format(_ date: Date) -> String {

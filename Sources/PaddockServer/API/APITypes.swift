@@ -22,6 +22,8 @@ public struct CreateSessionBody: Codable, Sendable {
     public var workdir: String?
     /// Start with the files of this snapshot (id or name).
     public var snapshot: String?
+    /// A runtime.yml for this session; the server parses, validates and layers it under the org's policy.
+    public var policy: PolicyText?
 
     public init(
         name: String? = nil, template: String? = nil, provider: String? = nil, env: [String: String]? = nil,
@@ -100,6 +102,11 @@ public struct SessionBody: Codable, Sendable, Equatable {
     public var snapshot: String?
     /// The session it was forked from.
     public var forkOf: String?
+    /// Every guardrail and limit in force, with where it was written; nil without a policy.
+    public var policy: [String]?
+    public var policyNotes: [String]?
+    /// A process of the session is blocked until someone answers an approval (`paddock approvals list`).
+    public var awaitingApproval: Bool?
 
     public init(_ s: Session) {
         id = s.id.rawValue
@@ -119,6 +126,8 @@ public struct SessionBody: Codable, Sendable, Equatable {
         start = s.start
         snapshot = s.spec.snapshot
         forkOf = s.spec.forkOf?.rawValue
+        policy = s.policy?.summary
+        policyNotes = s.policy.flatMap { $0.notes.isEmpty ? nil : $0.notes }
     }
 }
 

@@ -20,17 +20,26 @@ struct SessionController {
         SessionBody
     > {
         let body = try await request.decode(as: CreateSessionBody.self, context: context)
-        let session = try await sessions.create(try body.spec())
+        let session = try await sessions.create(try body.spec(), policy: body.policy)
         return EditedResponse(status: .created, response: SessionBody(session))
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> SessionListBody {
         let all = request.uri.queryParameters.get("all").map { $0 == "true" || $0 == "1" } ?? false
-        return SessionListBody(sessions: try await sessions.list(includeEnded: all).map(SessionBody.init))
+        var bodies: [SessionBody] = []
+        for session in try await sessions.list(includeEnded: all) {
+            var body = SessionBody(session)
+            if await sessions.awaitingApproval(session.id) { body.awaitingApproval = true }
+            bodies.append(body)
+        }
+        return SessionListBody(sessions: bodies)
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
-        SessionBody(try await sessions.get(try context.sessionID()))
+        let id = try context.sessionID()
+        var body = SessionBody(try await sessions.get(id))
+        if await sessions.awaitingApproval(id) { body.awaitingApproval = true }
+        return body
     }
 
     @Sendable func destroy(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {

@@ -23,6 +23,8 @@ public actor SessionService {
     var pinnedLayers: [String: Int] = [:]
     /// Templates being built right now; a second build of the same name waits its turn by failing fast.
     var buildingTemplates: Set<String> = []
+    /// Policy layering, the exec guard and approvals.
+    public nonisolated let guardrails: GuardrailService
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -32,15 +34,19 @@ public actor SessionService {
         self.providers = providers
         self.logger = logger
         self.clock = clock
+        guardrails = GuardrailService(store: store as? any ApprovalStore, logger: logger, clock: clock)
     }
 
     public var providerNames: [String] { providers.keys.sorted() }
 
     // MARK: Lifecycle
 
-    public func create(_ spec: SessionSpec) async throws -> Session {
+    public func create(_ spec: SessionSpec, policy: PolicyText? = nil) async throws -> Session {
+        var spec = spec
+        let prepared = try await guardrails.prepare(policy)
+        try prepared?.apply(to: &spec)
         try spec.validate()
-        guard let name = spec.snapshot else { return try await create(spec, layer: nil) }
+        guard let name = spec.snapshot else { return try await create(spec, layer: nil, prepared: prepared) }
         let snapshot = try await snapshotRecord(name)
         guard snapshot.provider == spec.provider else {
             throw PaddockError.invalidArgument(
@@ -56,12 +62,20 @@ public actor SessionService {
         resolved.snapshot = snapshot.id
         pin(snapshot.layer)
         defer { unpin(snapshot.layer) }
-        return try await create(resolved, layer: snapshot.layer)
+        return try await create(resolved, layer: snapshot.layer, prepared: prepared)
     }
 
     /// Creates a session whose sandbox starts with the files of `layer` (a snapshot's), if any.
-    func create(_ requested: SessionSpec, layer: String?) async throws -> Session {
+    func create(
+        _ requested: SessionSpec, layer: String?, prepared given: GuardrailService.Prepared? = nil
+    ) async throws -> Session {
         let spec = try await resolvingTemplate(requested)
+        // A fork runs under its parent's policy.
+        var prepared = given
+        if prepared == nil, let parent = requested.forkOf {
+            let source = try await store.session(parent)?.policy?.sources.last { $0.layer == "session" }
+            prepared = try await guardrails.prepare(source.map { PolicyText(text: $0.text, file: $0.file) })
+        }
         guard let provider = providers[spec.provider] else {
             throw PaddockError.invalidArgument(
                 "provider '\(spec.provider)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
@@ -70,10 +84,14 @@ public actor SessionService {
         let now = clock()
         let expiresAt = spec.ttlSeconds.map { now.addingTimeInterval(TimeInterval($0)) }
         // A warm sandbox is handed over when one is ready; otherwise a cold start, and the session says why.
-        if let id = await provider.claimWarm(template: spec.template, limits: spec.limits, layer: layer) {
+        // Warm sandboxes have no exec guard or guardrail mounts, so a guarded session always starts cold.
+        if prepared?.needsGuardedSandbox != true,
+            let id = await provider.claimWarm(template: spec.template, limits: spec.limits, layer: layer)
+        {
             var session = Session(
                 id: id, state: .running, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
             session.start = "warm"
+            session.policy = prepared?.stored
             do { try await store.insertSession(session) } catch {
                 try? await provider.destroy(id)
                 throw error
@@ -85,16 +103,20 @@ public actor SessionService {
         var session = Session(
             id: .random(), state: .creating, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
         let ready = await provider.readyCount(template: spec.template)
+        session.policy = prepared?.stored
         session.start =
-            poolTargets.contains { $0.provider == spec.provider && $0.template == spec.template && $0.size > 0 }
-            ? "cold: the warm pool for '\(spec.template)' was empty (\(ready) ready); it refills in the background"
-            : "cold: no warm pool for '\(spec.template)' on provider '\(spec.provider)'"
+            prepared?.needsGuardedSandbox == true
+            ? "cold: the session's guardrails need their own sandbox setup"
+            : poolTargets.contains { $0.provider == spec.provider && $0.template == spec.template && $0.size > 0 }
+                ? "cold: the warm pool for '\(spec.template)' was empty (\(ready) ready); it refills in the background"
+                : "cold: no warm pool for '\(spec.template)' on provider '\(spec.provider)'"
         try await store.insertSession(session)
         do {
-            try await provider.create(
-                SandboxRequest(
-                    id: session.id, template: spec.template, limits: spec.limits, layer: layer,
-                    base: spec.templateBase ?? "host", templateLayer: spec.templateLayer))
+            var request = SandboxRequest(
+                id: session.id, template: spec.template, limits: spec.limits, layer: layer,
+                base: spec.templateBase ?? "host", templateLayer: spec.templateLayer)
+            if let prepared { request.guardrails = await guardrails.sandboxGuardrails(prepared, session: session.id) }
+            try await provider.create(request)
         } catch {
             let e = PaddockError.wrap(error, "starting the sandbox failed")
             session.reason = e.message
@@ -117,6 +139,9 @@ public actor SessionService {
         return session
     }
 
+    /// Whether a process of the session waits for a person's approval.
+    public func awaitingApproval(_ id: SessionID) async -> Bool { await guardrails.approvals.isAwaiting(id) }
+
     public func get(_ id: SessionID) async throws -> Session {
         guard let s = try await store.session(id) else {
             throw PaddockError.notFound("session \(id) does not exist; `paddock session list` shows the live ones")
@@ -135,6 +160,7 @@ public actor SessionService {
         if session.state == .destroyed { return session }
         session.reason = reason ?? session.reason
         try await transition(&session, .destroy)
+        await guardrails.approvals.cancel(session: id, reason: "the session was destroyed")
         if let provider = providers[session.spec.provider] {
             do { try await provider.destroy(id) } catch {
                 logger.error("sandbox teardown failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
@@ -199,14 +225,20 @@ public actor SessionService {
         let sessions = try await store.sessions(includeTerminal: false)
         for (name, provider) in providers {
             let mine = sessions.filter { $0.spec.provider == name }
-            let live = Set(mine.filter { $0.state == .running || $0.state == .paused }.map(\.id))
+            // A guarded sandbox's exec guard lived in the previous server: its execs now fail, so it is not kept.
+            let live = Set(
+                mine.filter { ($0.state == .running || $0.state == .paused) && $0.policy?.guardsCommands != true }
+                    .map(\.id))
             let report = await provider.recover(live: live)
             let adopted = Set(report.adopted)
             for var s in mine where !adopted.contains(s.id) {
                 if s.state == .destroying {
                     try await transition(&s, .teardownFinished)
                 } else {
-                    s.reason = "the sandbox was lost while the server was down"
+                    s.reason =
+                        s.policy?.guardsCommands == true
+                        ? "the server restarted; a session with command guardrails cannot outlive its exec guard"
+                        : "the sandbox was lost while the server was down"
                     try await transition(&s, .lost)
                 }
             }

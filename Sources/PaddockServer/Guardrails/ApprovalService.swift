@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import PaddockCore
+import PaddockStore
+
+/// Asks people: a request stays pending until someone with approve rights answers it or it times out (which
+/// denies). Persisted, so `paddock approvals list` sees what is waiting and the answer is on disk before the
+/// waiting process is let go.
+///
+/// The hook other guardrails use (the exec guard now, the egress gateway later) is `request(...)`.
+public actor ApprovalService {
+    let store: (any ApprovalStore)?
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    /// How long a request waits for an answer before it is denied.
+    public private(set) var defaultTimeout: Duration = .seconds(300)
+    /// Requests not answered yet; the in-memory truth, so two answers racing cannot both win.
+    private var pending: [String: Approval] = [:]
+    private var waiters: [String: [CheckedContinuation<Approval, Never>]] = [:]
+    /// Requests without a store (tests of the hook alone) keep their answers here.
+    private var answered: [String: Approval] = [:]
+
+    public init(
+        store: (any ApprovalStore)?, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func setDefaultTimeout(_ timeout: Duration) { defaultTimeout = timeout }
+
+    /// Asks a person and waits for the answer; a request nobody answers within `timeout` (default
+    /// `defaultTimeout`) comes back `expired`, which denies.
+    public func request(
+        session: SessionID, kind: String, subject: String, rule: String, timeout: Duration? = nil
+    ) async -> Approval {
+        let now = clock()
+        let wait = timeout ?? defaultTimeout
+        let approval = Approval(
+            id: Self.newID(), session: session, kind: kind, subject: subject, rule: rule, requestedAt: now,
+            expiresAt: now.addingTimeInterval(wait.seconds))
+        do { try await store?.insertApproval(approval) } catch {
+            logger.error(
+                "could not record an approval request; denying",
+                metadata: ["session.id": "\(session)", "error": "\(error)"])
+            var denied = approval
+            denied.state = .denied
+            denied.decidedBy = "paddock"
+            denied.note = "the request could not be recorded"
+            return denied
+        }
+        pending[approval.id] = approval
+        logger.notice(
+            "approval requested",
+            metadata: ["session.id": "\(session)", "approval.id": "\(approval.id)", "approval.kind": "\(kind)"])
+        Task { [weak self] in
+            try? await Task.sleep(for: wait)
+            _ = try? await self?.settle(approval.id, .expired, by: "timeout", note: "nobody answered in time")
+        }
+        return await withCheckedContinuation { continuation in
+            waiters[approval.id, default: []].append(continuation)
+        }
+    }
+
+    /// Approves or denies a pending request.
+    public func answer(id: String, approve: Bool, by who: String, note: String?) async throws -> Approval {
+        try await settle(id, approve ? .approved : .denied, by: who, note: note)
+    }
+
+    private func settle(_ id: String, _ state: Approval.State, by who: String, note: String?) async throws
+        -> Approval
+    {
+        guard let current = pending[id] else {
+            if let existing = try await approval(id) {
+                throw PaddockError.conflict(
+                    "approval \(id) was already \(existing.state.rawValue); `paddock approvals list` shows open ones")
+            }
+            throw PaddockError.notFound("approval \(id) does not exist; `paddock approvals list` shows open ones")
+        }
+        let decided = try current.answered(state, by: who, at: clock(), note: note)
+        pending[id] = nil
+        do { try await store?.updateApproval(decided) } catch {
+            logger.error(
+                "could not record an approval answer", metadata: ["approval.id": "\(id)", "error": "\(error)"])
+        }
+        if store == nil { answered[id] = decided }
+        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: decided) }
+        logger.notice(
+            "approval answered",
+            metadata: ["approval.id": "\(id)", "approval.state": "\(state.rawValue)", "approval.by": "\(who)"])
+        return decided
+    }
+
+    public func approval(_ id: String) async throws -> Approval? {
+        if let open = pending[id] { return open }
+        if let done = answered[id] { return done }
+        return try await store?.approval(id: id)
+    }
+
+    public func list(session: SessionID?, includeAnswered: Bool) async throws -> [Approval] {
+        if let store { return try await store.approvals(session: session, includeAnswered: includeAnswered) }
+        let all = Array(pending.values) + (includeAnswered ? Array(answered.values) : [])
+        return all.filter { session == nil || $0.session == session }.sorted { $0.requestedAt > $1.requestedAt }
+    }
+
+    /// Whether something in the session waits for a person.
+    public func isAwaiting(_ session: SessionID) -> Bool { pending.values.contains { $0.session == session } }
+
+    /// Ends the open requests of a session that is going away: they are denied, their processes are gone.
+    public func cancel(session: SessionID, reason: String) async {
+        for approval in pending.values where approval.session == session {
+            _ = try? await settle(approval.id, .expired, by: "paddock", note: reason)
+        }
+    }
+
+    /// At startup: requests left pending by a previous server can never be answered (the processes that asked
+    /// are gone), so they are closed as expired.
+    public func expireLeftovers() async {
+        guard let store, let open = try? await store.approvals(session: nil, includeAnswered: false) else { return }
+        for approval in open where pending[approval.id] == nil {
+            if let closed = try? approval.answered(
+                .expired, by: "paddock", at: clock(), note: "the server restarted while the request was open")
+            {
+                try? await store.updateApproval(closed)
+            }
+        }
+    }
+
+    private static func newID() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        return "ap" + String((0..<10).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import PaddockConfig
+import PaddockCore
+import PaddockSandbox
+
+extension SessionService {
+    /// Files bigger than this are listed but their lines are not counted.
+    static let diffFileLimit: UInt64 = 8 << 20
+
+    /// The session's change against its base and the policy's verdict on it (`changes.max_lines`,
+    /// `protected_branches`).
+    ///
+    /// The base is the workspace the session started with — empty for the host template — so every file under
+    /// /workspace is the session's change. Files are read through the sandbox's supervisor (no program runs in
+    /// the sandbox, none on the host over sandbox content). `.git` itself is not counted; the branch checked out
+    /// is read from `.git/HEAD`.
+    public func diff(_ id: SessionID) async throws -> DiffBody {
+        let (session, provider) = try await runningProvider(id)
+        let workspace = SandboxLayout.workspace
+        let entries = try await provider.listDirectory(id, path: workspace, depth: 64, user: .root)
+        var files: [DiffBody.File] = []
+        for entry in entries where entry.kind == .file || entry.kind == .symlink {
+            let relative =
+                entry.path.hasPrefix(workspace + "/") ? String(entry.path.dropFirst(workspace.count + 1)) : entry.path
+            if relative == ".git" || relative.hasPrefix(".git/") { continue }
+            var lines = 0
+            var binary = false
+            if entry.kind == .file && entry.size <= Self.diffFileLimit {
+                var newlines = 0
+                var last: UInt8?
+                for try await chunk in try await provider.readFile(id, path: entry.path, user: .root) {
+                    if chunk.contains(0) { binary = true }
+                    newlines += chunk.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+                    if let end = chunk.last { last = end }
+                }
+                lines = binary ? 0 : newlines + (last != nil && last != 10 ? 1 : 0)
+            } else if entry.kind == .file {
+                binary = true
+            } else {
+                lines = 1  // a symlink is one line in git's diff
+            }
+            files.append(
+                .init(
+                    path: relative, status: "added", bytes: entry.size, linesAdded: lines, linesRemoved: 0,
+                    binary: binary))
+        }
+        files.sort { $0.path < $1.path }
+        var branch: String?
+        if let head = try? await readSmallFile(provider, id, "\(workspace)/.git/HEAD") {
+            let text = head.trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.hasPrefix("ref: ") { branch = String(text.dropFirst("ref: ".count)) }
+        }
+        let changes =
+            session.policy.flatMap { try? JSONDecoder().decode(EffectivePolicy.self, from: Data($0.effective.utf8)) }?
+            .changes ?? ChangePolicy()
+        let total = files.reduce(0) { $0 + $1.linesAdded + $1.linesRemoved }
+        let shortBranch = branch.map { $0.hasPrefix("refs/heads/") ? String($0.dropFirst("refs/heads/".count)) : $0 }
+        return DiffBody(
+            base: "the session's starting workspace (empty)", files: files, linesChanged: total, branch: shortBranch,
+            maxLines: changes.maxLines?.value, protectedBranches: changes.protectedBranches.map(\.value),
+            violations: changes.violations(linesChanged: total, branch: shortBranch))
+    }
+
+    private func readSmallFile(_ provider: any SandboxProvider, _ id: SessionID, _ path: String) async throws -> String
+    {
+        var bytes: [UInt8] = []
+        for try await chunk in try await provider.readFile(id, path: path, user: .root) {
+            bytes += chunk
+            if bytes.count > 4096 { break }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
