@@ -22,6 +22,11 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
     /// rebuilt later does not change a running session, and its old layer is kept while sessions use it).
     public var templateBase: String?
     public var templateLayer: String?
+    /// Vault secrets the session gets as placeholders in its environment (never the values), by name.
+    public var secrets: [String]?
+    /// The session layer of the network policy (`--allow`/`--deny`); changed live by `paddock session network`.
+    /// nil with no other policy: nothing leaves the sandbox.
+    public var network: PolicyRuleSet?
 
     public static let defaultTemplate = "host"
     public static let defaultWorkdir = "/workspace"

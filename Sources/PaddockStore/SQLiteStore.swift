@@ -58,6 +58,7 @@ public final class SQLiteStore: Store {
         }
         registerSnapshotMigration(&m)
         registerTemplateMigration(&m)
+        m.registerMigration("gateway: secrets vault") { db in try createSecretTable(db) }
         return m
     }
 

@@ -29,6 +29,8 @@ final class Supervisor {
     var killed = false
     /// accept(2) pauses briefly after running out of descriptors instead of spinning on the listener.
     var acceptResumesAt: Int64 = 0
+    /// Relays the sandbox's proxy port to the egress gateway, when init was given one.
+    var egress: EgressRelay?
 
     init(listener: Int32, signals: Int32) {
         self.listener = listener
@@ -42,6 +44,8 @@ final class Supervisor {
         case connection(ConnectionID)
         case output(pid_t, OutputStream)
         case input(pid_t)
+        case egressListener
+        case egress
     }
 
     private struct PollSet {
@@ -93,6 +97,10 @@ final class Supervisor {
                 set.watch(fd, POLLOUT, .input(process.pid))
             }
         }
+        if let egress {
+            set.watch(egress.listener, POLLIN, .egressListener)
+            for (fd, events) in egress.interests() { set.watch(fd, events, .egress) }
+        }
         // Last, so a child's final output read in this round is forwarded before its exit.
         set.watch(signals, POLLIN, .signals)
         return set
@@ -121,6 +129,8 @@ final class Supervisor {
         case .input(let pid):
             guard let process = processes.running[pid], process.inputDescriptor == fd else { return }
             writeStdin(of: process)
+        case .egressListener: egress?.acceptConnections()
+        case .egress: egress?.handle(fd: fd, events: events)
         }
     }
 

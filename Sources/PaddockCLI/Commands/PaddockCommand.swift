@@ -14,7 +14,7 @@ public struct PaddockCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServerCommand.self, RunCommand.self, SessionCommand.self, ExecCommand.self, CopyCommand.self,
-            PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self,
+            PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self, SecretsCommand.self,
             DoctorCommand.self, BenchCommand.self,
         ])
 

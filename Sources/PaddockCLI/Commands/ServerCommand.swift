@@ -20,6 +20,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
     @Option(help: "Keep this many warm sandboxes of the host template ready (also `paddock pool set`).")
     var poolSize: Int?
+    @Option(help: "PEM file of extra CAs the egress gateway trusts for upstream HTTPS (besides the system's).")
+    var gatewayTrust: String?
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -46,6 +48,11 @@ struct ServerCommand: AsyncParsableCommand {
         let store = try SQLiteStore(path: dataDirectory + "/paddock.sqlite")
         let sessions = SessionService(
             store: store, providers: [provider.name: provider], logger: Logger(label: "paddock.sessions"))
+        let vault = try SecretVault(store: store, keyFile: dataDirectory + "/vault.key")
+        let network = try SessionNetwork.make(
+            dataDirectory: dataDirectory, vault: vault, extraTrustFile: gatewayTrust,
+            logger: Logger(label: "paddock.gateway"))
+        await sessions.setNetwork(network)
         try await sessions.recover()
         if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }
         let tokens = TokenService(store: store)
@@ -60,7 +67,8 @@ struct ServerCommand: AsyncParsableCommand {
 
         let app = buildApplication(
             sessions: sessions, tokens: tokens,
-            configuration: ServerConfiguration(host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes)),
+            configuration: ServerConfiguration(
+                host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault),
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(

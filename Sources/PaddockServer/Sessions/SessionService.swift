@@ -23,6 +23,8 @@ public actor SessionService {
     var pinnedLayers: [String: Int] = [:]
     /// Templates being built right now; a second build of the same name waits its turn by failing fast.
     var buildingTemplates: Set<String> = []
+    /// The egress gateway and secrets vault; without it nothing leaves any sandbox.
+    private(set) var network: SessionNetwork?
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -36,10 +38,14 @@ public actor SessionService {
 
     public var providerNames: [String] { providers.keys.sorted() }
 
+    /// Connects new sessions to the egress gateway (set once, before sessions are created).
+    public func setNetwork(_ network: SessionNetwork?) { self.network = network }
+
     // MARK: Lifecycle
 
     public func create(_ spec: SessionSpec) async throws -> Session {
         try spec.validate()
+        try await network?.validate(spec)
         guard let name = spec.snapshot else { return try await create(spec, layer: nil) }
         let snapshot = try await snapshotRecord(name)
         guard snapshot.provider == spec.provider else {
@@ -74,7 +80,11 @@ public actor SessionService {
             var session = Session(
                 id: id, state: .running, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
             session.start = "warm"
-            do { try await store.insertSession(session) } catch {
+            do {
+                try await network?.attach(&session, provider: provider)
+                try await store.insertSession(session)
+            } catch {
+                await network?.detach(id)
                 try? await provider.destroy(id)
                 throw error
             }
@@ -111,6 +121,13 @@ public actor SessionService {
             }
             throw PaddockError.conflict("the session was destroyed while it was starting")
         }
+        do { try await network?.attach(&session, provider: provider) } catch {
+            try? await provider.destroy(session.id)
+            let e = PaddockError.wrap(error, "connecting the session to the network failed")
+            session.reason = e.message
+            try await transition(&session, .startFailed)
+            throw e
+        }
         try await transition(&session, .started)
         logger.info(
             "session created", metadata: ["session.id": "\(session.id)", "session.template": "\(spec.template)"])
@@ -135,6 +152,7 @@ public actor SessionService {
         if session.state == .destroyed { return session }
         session.reason = reason ?? session.reason
         try await transition(&session, .destroy)
+        await network?.detach(id)
         if let provider = providers[session.spec.provider] {
             do { try await provider.destroy(id) } catch {
                 logger.error("sandbox teardown failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
@@ -202,6 +220,17 @@ public actor SessionService {
             let live = Set(mine.filter { $0.state == .running || $0.state == .paused }.map(\.id))
             let report = await provider.recover(live: live)
             let adopted = Set(report.adopted)
+            for var s in mine where adopted.contains(s.id) {
+                guard let network else { break }
+                do {
+                    try await network.attach(&s, provider: provider)
+                    try await store.updateSession(s)
+                } catch {
+                    logger.warning(
+                        "an adopted session could not reconnect to the gateway; it has no network",
+                        metadata: ["session.id": "\(s.id)", "error": "\(error)"])
+                }
+            }
             for var s in mine where !adopted.contains(s.id) {
                 if s.state == .destroying {
                     try await transition(&s, .teardownFinished)
