@@ -96,7 +96,9 @@ func connectTCP(port: UInt16) throws -> Int32 {
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     var offset = 0
     while offset < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+        let n = bytes.withUnsafeBytes { raw in
+            raw.baseAddress.map { write(fd, $0 + offset, bytes.count - offset) } ?? -1
+        }
         if n <= 0 { return }
         offset += n
     }
