@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // Leaf: domain types, the one error type, IDs, sizes and durations.
@@ -64,16 +67,36 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The egress gateway: HTTP/CONNECT proxy, policy checks, per-session CA, secret swap. Core only.
+        .target(
+            name: "PaddockGateway",
+            dependencies: [
+                "PaddockCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "PaddockServer",
             dependencies: [
                 "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol", "PaddockConfig",
+                "PaddockGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -81,7 +104,11 @@ let package = Package(
             name: "PaddockCLI",
             dependencies: [
                 "PaddockCore", "PaddockServer", "PaddockStore", "PaddockSandbox", "PaddockLinux", "PaddockConfig",
+                "PaddockGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,6 +129,7 @@ let package = Package(
             name: "PaddockTestSupport",
             dependencies: [
                 "PaddockCore", "PaddockServer", "PaddockStore", "PaddockLinux", "PaddockSandbox", "PaddockCLI",
+                "PaddockGateway",
             ],
             path: "Tests/PaddockTestSupport",
             swiftSettings: strict
@@ -109,6 +137,15 @@ let package = Package(
         .testTarget(name: "PaddockCoreTests", dependencies: ["PaddockCore"], swiftSettings: strict),
         .testTarget(name: "PaddockSandboxTests", dependencies: ["PaddockSandbox"], swiftSettings: strict),
         .testTarget(name: "PaddockConfigTests", dependencies: ["PaddockConfig", "PaddockCore"], swiftSettings: strict),
+        .testTarget(
+            name: "PaddockGatewayTests",
+            dependencies: [
+                "PaddockGateway", "PaddockCLI", "PaddockCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "PaddockInitProtocolTests", dependencies: ["PaddockInitProtocol"], swiftSettings: strict),
         // Drives the real paddock-init binary as a plain child process (no sandbox needed). The binary is
         // built by `swift build` (make test does that first); depending on the executable target here would
@@ -119,7 +156,7 @@ let package = Package(
         .testTarget(
             name: "PaddockIntegrationTests",
             dependencies: [
-                "PaddockTestSupport",
+                "PaddockTestSupport", "PaddockGateway", "PaddockCLI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

@@ -27,6 +27,11 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
     /// Whether in-sandbox traffic of the E2B API resumes the session when it is paused (E2B's
     /// `autoResume`); otherwise such traffic is refused while paused. The /v1 API always resumes.
     public var autoResume: Bool?
+    /// Vault secrets the session gets as placeholders in its environment (never the values), by name.
+    public var secrets: [String]?
+    /// The session layer of the network policy (`--allow`/`--deny`); changed live by `paddock session network`.
+    /// nil with no other policy: nothing leaves the sandbox.
+    public var network: PolicyRuleSet?
 
     public static let defaultTemplate = "host"
     public static let defaultWorkdir = "/workspace"

@@ -246,6 +246,12 @@
             }
         }
 
+        /// The gateway socket lives in the bind-mounted control directory, reachable by paddock-init only.
+        /// gVisor's sandboxes cannot connect to host sockets that they did not create, so they get no egress.
+        public nonisolated func egressSocketPath(_ id: SessionID) -> String? {
+            userNamespace ? "\(layout.sessionDirectory(id))/run/\(SandboxLayout.egressSocketName)" : nil
+        }
+
         // MARK: Warm pool
 
         /// Starts sandboxes until `size` are ready (or one fails); returns how many are ready. Warm sandboxes

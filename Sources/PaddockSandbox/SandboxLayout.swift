@@ -6,6 +6,15 @@ public enum SandboxLayout {
     /// container root (the unprivileged user cannot open it).
     public static let controlDirectory = "/run/paddock"
     public static let controlSocket = "/run/paddock/init.sock"
+    /// The egress gateway's socket for this sandbox (created by the server in the control directory).
+    public static let egressSocket = "/run/paddock/egress.sock"
+    /// Host-side name of that socket inside the control directory.
+    public static let egressSocketName = "egress.sock"
+    /// paddock-init listens here on 127.0.0.1 inside the sandbox and relays to `egressSocket`; the session's
+    /// HTTP(S)_PROXY points at it.
+    public static let egressProxyPort: UInt16 = 3128
+    /// The session CA bundle (system roots + the session CA), written when the session starts.
+    public static let caBundle = "/etc/paddock/ca-bundle.pem"
     /// The unprivileged user commands run as.
     public static let userName = "user"
     public static let userID: UInt32 = 1000

@@ -230,4 +230,11 @@ public protocol SandboxProvider: Sendable {
     func isAlive(_ id: SessionID) async -> Bool
     /// After a restart: keep the sandboxes of `live` sessions that still answer, clean up everything else.
     func recover(live: Set<SessionID>) async -> RecoveryReport
+    /// Host path where the egress gateway listens for this sandbox (paddock-init relays the sandbox's proxy
+    /// port to it), or nil when this provider cannot reach a host socket: then nothing leaves the sandbox.
+    func egressSocketPath(_ id: SessionID) -> String?
+}
+
+extension SandboxProvider {
+    public func egressSocketPath(_ id: SessionID) -> String? { nil }
 }

@@ -75,7 +75,10 @@ public struct SandboxSpecBuilder: Sendable {
     public func build() -> OCISpec {
         let process = OCIProcess(
             user: .init(uid: 0, gid: 0),
-            args: [SandboxLayout.initPath, "--socket", SandboxLayout.controlSocket],
+            args: [
+                SandboxLayout.initPath, "--socket", SandboxLayout.controlSocket, "--egress-port",
+                String(SandboxLayout.egressProxyPort), "--egress-socket", SandboxLayout.egressSocket,
+            ],
             env: ["PATH=\(SandboxLayout.defaultPath)", "HOME=/root"],
             cwd: "/",
             capabilities: .init(Self.initCapabilities),

@@ -11,8 +11,13 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// The largest file upload accepted, in bytes.
     public var maxUploadBytes: Int
+    /// The secrets vault behind `/v1/secrets`; without one those routes do not exist.
+    public var vault: SecretVault?
 
-    public init(host: String = "127.0.0.1", port: Int = 7070, maxUploadBytes: Int = 512 << 20) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 7070, maxUploadBytes: Int = 512 << 20, vault: SecretVault? = nil
+    ) {
+        self.vault = vault
         self.host = host
         self.port = port
         self.maxUploadBytes = maxUploadBytes
@@ -45,6 +50,8 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     SnapshotController(sessions: sessions).addRoutes(sessions: group, snapshots: router.group("/v1/snapshots"))
     TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
     GuardrailController(sessions: sessions).addRoutes(to: router)
+    NetworkController(sessions: sessions).addRoutes(to: group)
+    if let vault = configuration.vault { SecretController(vault: vault).addRoutes(to: router.group("/v1/secrets")) }
     return router
 }
 

@@ -62,6 +62,7 @@ public final class SQLiteStore: Store {
             try db.alter(table: "session") { t in t.add(column: "policy", .text) }
             try Self.createApprovalTable(db)
         }
+        m.registerMigration("gateway: secrets vault") { db in try createSecretTable(db) }
         return m
     }
 

@@ -38,12 +38,19 @@ enum Startup {
         if geteuid() == 0 { _ = setgroups(0, nil) }
 
         guard let listener = listen(on: options.socketPath) else { return 1 }
+        // Before "ready": whoever waits for it may connect to the proxy port at once.
+        var egress: EgressRelay?
+        if let port = options.egressPort, let path = options.egressSocket, let fd = EgressRelay.listen(port: port) {
+            egress = EgressRelay(listener: fd, socketPath: path)
+        }
         if let fd = options.readyFD {
             let line: [UInt8] = Array("ready\n".utf8)
             _ = line.withUnsafeBytes { raw in retryingEINTR { write(fd, raw.baseAddress, raw.count) } }
             closeDescriptor(fd)
         }
-        let status = Supervisor(listener: listener, signals: signals).run()
+        let supervisor = Supervisor(listener: listener, signals: signals)
+        supervisor.egress = egress
+        let status = supervisor.run()
         _ = unlink(options.socketPath)
         return status
     }

@@ -29,6 +29,8 @@ final class Supervisor {
     var killed = false
     /// accept(2) pauses briefly after running out of descriptors instead of spinning on the listener.
     var acceptResumesAt: Int64 = 0
+    /// Relays the sandbox's proxy port to the egress gateway, when init was given one.
+    var egress: EgressRelay?
 
     init(listener: Int32, signals: Int32) {
         self.listener = listener
@@ -43,6 +45,8 @@ final class Supervisor {
         case output(pid_t, OutputStream)
         case input(pid_t)
         case relay(ConnectionID)
+        case egressListener
+        case egress
     }
 
     private struct PollSet {
@@ -100,6 +104,10 @@ final class Supervisor {
                 set.watch(fd, POLLOUT, .input(process.pid))
             }
         }
+        if let egress {
+            set.watch(egress.listener, POLLIN, .egressListener)
+            for (fd, events) in egress.interests() { set.watch(fd, events, .egress) }
+        }
         // Last, so a child's final output read in this round is forwarded before its exit.
         set.watch(signals, POLLIN, .signals)
         return set
@@ -132,6 +140,8 @@ final class Supervisor {
             guard let connection = connections[id], case .relay(let relay) = connection.operation, relay.fd == fd
             else { return }
             handleRelayEvents(relay, on: connection, events: events)
+        case .egressListener: egress?.acceptConnections()
+        case .egress: egress?.handle(fd: fd, events: events)
         }
     }
 

@@ -27,7 +27,7 @@ final class RunningInit {
         throw HarnessError("paddock-init not found next to \(testBinary.path): run `swift build` first")
     }
 
-    init() throws {
+    init(extraArguments: [String] = []) throws {
         var template = Array("/tmp/paddock-init-test-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw HarnessError("mkdtemp failed") }
         directory = String(cString: made)
@@ -35,7 +35,7 @@ final class RunningInit {
         process = Process()
         process.executableURL = URL(fileURLWithPath: try RunningInit.binaryPath())
         // --ready-fd 1: init writes "ready\n" to its stdout and closes it once it is listening.
-        process.arguments = ["--socket", socketPath, "--ready-fd", "1"]
+        process.arguments = ["--socket", socketPath, "--ready-fd", "1"] + extraArguments
         let ready = Pipe()
         process.standardOutput = ready
         process.standardInput = FileHandle.nullDevice

@@ -16,6 +16,7 @@ public struct PaddockCommand: AsyncParsableCommand {
             ServerCommand.self, RunCommand.self, SessionCommand.self, ExecCommand.self, CopyCommand.self,
             PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self,
             ApprovalsCommand.self, DiffCommand.self,
+            PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self, SecretsCommand.self,
             DoctorCommand.self, BenchCommand.self,
         ])
 

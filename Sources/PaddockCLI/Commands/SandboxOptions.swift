@@ -23,6 +23,15 @@ struct SandboxOptions: ParsableArguments {
     var fromSnapshot: String?
     @Option(help: "A runtime.yml whose guardrails and limits the session runs under (checked here and by the server).")
     var policy: String?
+    @Option(
+        name: .customLong("secret"),
+        help: ArgumentHelp("A vault secret, given as a placeholder the gateway swaps (repeatable).", valueName: "NAME"))
+    var secrets: [String] = []
+    @Option(
+        help: ArgumentHelp("Let traffic reach a host, *.suffix, host:port or CIDR (repeatable).", valueName: "HOST"))
+    var allow: [String] = []
+    @Option(help: ArgumentHelp("Refuse a host, *.suffix, host:port or CIDR (repeatable).", valueName: "HOST"))
+    var deny: [String] = []
 
     func environment() throws -> [String: String] {
         var out: [String: String] = [:]
@@ -36,9 +45,12 @@ struct SandboxOptions: ParsableArguments {
     }
 
     func body(name: String?, ttl: String?) throws -> CreateSessionBody {
-        let body = CreateSessionBody(
+        var body = CreateSessionBody(
             name: name, template: template, provider: provider, env: try environment(), memory: memory, cpus: cpus,
             pids: pids, disk: disk, ttl: ttl, workdir: workdir, idle: idle, snapshot: fromSnapshot)
+        body.secrets = secrets.isEmpty ? nil : secrets
+        body.allow = allow.isEmpty ? nil : allow
+        body.deny = deny.isEmpty ? nil : deny
         // Validate locally first so a typo is reported before anything is created.
         _ = try body.spec()
         guard let policy else { return body }

@@ -27,6 +27,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "A team's runtime.yml, layered under the org policy (repeatable).") var teamPolicy: [String] = []
     @Option(help: "How long an approval request waits for an answer before it is denied.")
     var approvalTimeout: String = "5m"
+    @Option(help: "PEM file of extra CAs the egress gateway trusts for upstream HTTPS (besides the system's).")
+    var gatewayTrust: String?
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -56,6 +58,11 @@ struct ServerCommand: AsyncParsableCommand {
             store: store, providers: [provider.name: provider], logger: Logger(label: "paddock.sessions"))
         try await sessions.guardrails.configure(
             org: orgPolicy, teams: teamPolicy, approvalTimeout: try DurationText.parse(approvalTimeout))
+        let vault = try SecretVault(store: store, keyFile: dataDirectory + "/vault.key")
+        let network = try SessionNetwork.make(
+            dataDirectory: dataDirectory, vault: vault, extraTrustFile: gatewayTrust,
+            logger: Logger(label: "paddock.gateway"))
+        await sessions.setNetwork(network)
         try await sessions.recover()
         if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }
         let tokens = TokenService(store: store)
@@ -70,7 +77,8 @@ struct ServerCommand: AsyncParsableCommand {
 
         let app = buildApplication(
             sessions: sessions, tokens: tokens,
-            configuration: ServerConfiguration(host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes)),
+            configuration: ServerConfiguration(
+                host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault),
             logger: logger,
             onServerRunning: { Self.announce("api", host: host, port: $0, dataDirectory: dataDirectory, logger) })
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

@@ -6,7 +6,7 @@ import PaddockServer
 struct SessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "session", abstract: "Create, list, inspect and destroy sessions.",
-        subcommands: [Create.self, List.self, Get.self, Stop.self, Resume.self, Destroy.self, Fork.self])
+        subcommands: [Create.self, List.self, Get.self, Stop.self, Resume.self, Destroy.self, Fork.self, Network.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a session and print it.")

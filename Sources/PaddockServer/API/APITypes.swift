@@ -24,6 +24,11 @@ public struct CreateSessionBody: Codable, Sendable {
     public var snapshot: String?
     /// A runtime.yml for this session; the server parses, validates and layers it under the org's policy.
     public var policy: PolicyText?
+    /// Vault secrets to give the session as placeholders.
+    public var secrets: [String]?
+    /// Network rules of the session layer: hosts, `*.suffix`, `host:port`, CIDR blocks.
+    public var allow: [String]?
+    public var deny: [String]?
 
     public init(
         name: String? = nil, template: String? = nil, provider: String? = nil, env: [String: String]? = nil,
@@ -71,6 +76,7 @@ public struct CreateSessionBody: Codable, Sendable {
             env: env ?? [:], limits: limits, ttlSeconds: ttlSeconds, workdir: workdir ?? SessionSpec.defaultWorkdir)
         spec.idleSeconds = idleSeconds
         spec.snapshot = snapshot
+        try applyNetwork(to: &spec)
         try spec.validate()
         return spec
     }

@@ -25,6 +25,8 @@ public actor SessionService {
     var buildingTemplates: Set<String> = []
     /// Policy layering, the exec guard and approvals.
     public nonisolated let guardrails: GuardrailService
+    /// The egress gateway and secrets vault; without it nothing leaves any sandbox.
+    private(set) var network: SessionNetwork?
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -39,6 +41,9 @@ public actor SessionService {
 
     public var providerNames: [String] { providers.keys.sorted() }
 
+    /// Connects new sessions to the egress gateway (set once, before sessions are created).
+    public func setNetwork(_ network: SessionNetwork?) { self.network = network }
+
     // MARK: Lifecycle
 
     public func create(_ spec: SessionSpec, policy: PolicyText? = nil) async throws -> Session {
@@ -46,6 +51,7 @@ public actor SessionService {
         let prepared = try await guardrails.prepare(policy)
         try prepared?.apply(to: &spec)
         try spec.validate()
+        try await network?.validate(spec)
         guard let name = spec.snapshot else { return try await create(spec, layer: nil, prepared: prepared) }
         let snapshot = try await snapshotRecord(name)
         guard snapshot.provider == spec.provider else {
@@ -92,7 +98,11 @@ public actor SessionService {
                 id: id, state: .running, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
             session.start = "warm"
             session.policy = prepared?.stored
-            do { try await store.insertSession(session) } catch {
+            do {
+                try await network?.attach(&session, provider: provider)
+                try await store.insertSession(session)
+            } catch {
+                await network?.detach(id)
                 try? await provider.destroy(id)
                 throw error
             }
@@ -133,6 +143,13 @@ public actor SessionService {
             }
             throw PaddockError.conflict("the session was destroyed while it was starting")
         }
+        do { try await network?.attach(&session, provider: provider) } catch {
+            try? await provider.destroy(session.id)
+            let e = PaddockError.wrap(error, "connecting the session to the network failed")
+            session.reason = e.message
+            try await transition(&session, .startFailed)
+            throw e
+        }
         try await transition(&session, .started)
         logger.info(
             "session created", metadata: ["session.id": "\(session.id)", "session.template": "\(spec.template)"])
@@ -161,6 +178,7 @@ public actor SessionService {
         session.reason = reason ?? session.reason
         try await transition(&session, .destroy)
         await guardrails.approvals.cancel(session: id, reason: "the session was destroyed")
+        await network?.detach(id)
         if let provider = providers[session.spec.provider] {
             do { try await provider.destroy(id) } catch {
                 logger.error("sandbox teardown failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
@@ -231,6 +249,17 @@ public actor SessionService {
                     .map(\.id))
             let report = await provider.recover(live: live)
             let adopted = Set(report.adopted)
+            for var s in mine where adopted.contains(s.id) {
+                guard let network else { break }
+                do {
+                    try await network.attach(&s, provider: provider)
+                    try await store.updateSession(s)
+                } catch {
+                    logger.warning(
+                        "an adopted session could not reconnect to the gateway; it has no network",
+                        metadata: ["session.id": "\(s.id)", "error": "\(error)"])
+                }
+            }
             for var s in mine where !adopted.contains(s.id) {
                 if s.state == .destroying {
                     try await transition(&s, .teardownFinished)

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import NIOSSL
+import PaddockCore
+import PaddockGateway
+import PaddockSandbox
+
+/// Connects sessions to the egress gateway: opens a session's gateway (its CA, its secrets, its policy) when
+/// the sandbox starts, installs the CA in the sandbox, and gives commands the proxy and CA variables and a
+/// placeholder for each secret. The values stay here.
+public final class SessionNetwork: Sendable {
+    public let gateway: EgressGateway
+    public let vault: SecretVault
+    let logger: Logger
+
+    public init(gateway: EgressGateway, vault: SecretVault, logger: Logger) {
+        self.gateway = gateway
+        self.vault = vault
+        self.logger = logger
+    }
+
+    /// Inside the sandbox: the proxy (paddock-init's relay) and the CA files.
+    public static let proxyURL = "http://127.0.0.1:\(SandboxLayout.egressProxyPort)"
+    /// Written by the sandbox's root into a root-owned directory (the template's `/etc` belongs to the host and
+    /// is read-only inside), so the sandbox user can read but not replace them.
+    public static let caDirectory = "/tmp/.paddock-ca"
+    public static let sessionCAPath = "\(caDirectory)/session-ca.pem"
+    /// The host's system roots plus the session CA.
+    public static let bundlePath = "\(caDirectory)/ca-bundle.pem"
+    static let hostBundle = "/etc/ssl/certs/ca-certificates.crt"
+
+    /// Variables every command of a session gets.
+    public static var environment: [String: String] {
+        var env: [String: String] = [:]
+        for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+            env[name] = proxyURL
+        }
+        env["NO_PROXY"] = "localhost,127.0.0.1,::1"
+        env["no_proxy"] = env["NO_PROXY"]
+        for name in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"] {
+            env[name] = bundlePath
+        }
+        env["NODE_EXTRA_CA_CERTS"] = sessionCAPath
+        return env
+    }
+
+    /// Checks a spec's secrets and network rules before anything is created.
+    func validate(_ spec: SessionSpec) async throws {
+        for name in spec.secrets ?? [] { _ = try await vault.open(name: name, team: nil) }
+        _ = try Self.policy(spec.network)
+    }
+
+    /// The session layer as a policy; nil (deny everything) when the session sets no rules.
+    static func policy(_ rules: PolicyRuleSet?) throws(PaddockError) -> NetworkPolicy? {
+        guard let rules, !rules.isEmpty else { return nil }
+        return try NetworkPolicy(rules)
+    }
+
+    /// Opens the session's gateway and prepares its sandbox. Adds the placeholders and proxy variables to the
+    /// session's environment; a placeholder already there (a session adopted after a restart) is kept.
+    func attach(_ session: inout Session, provider: any SandboxProvider) async throws {
+        var secrets: [GatewaySecret] = []
+        for name in session.spec.secrets ?? [] {
+            let (value, info) = try await vault.open(name: name, team: nil)
+            let existing = session.spec.env[name].flatMap { $0.hasPrefix("PADDOCK-PLACEHOLDER-") ? $0 : nil }
+            let placeholder = existing ?? GatewaySecret.makePlaceholder(forValueOfLength: value.count)
+            secrets.append(
+                try GatewaySecret(
+                    name: name, value: value, placeholder: placeholder, hosts: info.hosts, allowHTTP: info.allowHTTP))
+            session.spec.env[name] = placeholder
+        }
+        let gatewaySession = try gateway.openSession(
+            session.id, secrets: secrets, policy: Self.policy(session.spec.network))
+        do {
+            guard let socket = provider.egressSocketPath(session.id) else {
+                logger.notice(
+                    "the session's provider cannot reach the gateway; nothing leaves its sandbox",
+                    metadata: ["session.id": "\(session.id)", "session.provider": "\(provider.name)"])
+                return
+            }
+            try await gateway.listen(session.id, unixSocket: socket)
+            let pem = Array(try gatewaySession.authority.pem.utf8)
+            let system = FileManager.default.contents(atPath: Self.hostBundle).map(Array.init) ?? []
+            _ = try await provider.makeDirectory(session.id, path: Self.caDirectory, user: .root)
+            try await provider.writeFile(
+                session.id, path: Self.sessionCAPath, mode: 0o644, user: .root, append: false, data: .of(pem))
+            try await provider.writeFile(
+                session.id, path: Self.bundlePath, mode: 0o644, user: .root, append: false,
+                data: .of(system + [0x0A] + pem))
+            session.spec.env.merge(Self.environment) { _, new in new }
+        } catch {
+            await gateway.closeSession(session.id)
+            throw PaddockError.wrap(error, "connecting the session to the egress gateway failed")
+        }
+        logger.info(
+            "session connected to the egress gateway",
+            metadata: [
+                "session.id": "\(session.id)", "session.secrets": "\(secrets.map(\.name))",
+                "session.network": "\(session.spec.network?.rules.map(\.description) ?? [])",
+            ])
+    }
+
+    func detach(_ id: SessionID) async { await gateway.closeSession(id) }
+
+    /// Applies a session's (new) rules to its running gateway.
+    func apply(_ rules: PolicyRuleSet?, to id: SessionID) throws(PaddockError) {
+        try gateway.setPolicy(session: id, Self.policy(rules))
+    }
+}
+
+extension BackpressuredStream where Element == [UInt8] {
+    /// A stream of one chunk.
+    static func of(_ bytes: [UInt8]) -> BackpressuredStream<[UInt8]> {
+        BackpressuredStream { channel in await channel.send(bytes) }
+    }
+}
+
+extension SessionNetwork {
+    /// The server's gateway: audit events in `<data-dir>/gateway-audit/<session>.jsonl` until the audit trail
+    /// takes them, upstream TLS verified against the system roots plus `extraTrustFile` (PEM).
+    public static func make(dataDirectory: String, vault: SecretVault, extraTrustFile: String?, logger: Logger) throws
+        -> SessionNetwork
+    {
+        var roots: [NIOSSLCertificate] = []
+        if let extraTrustFile {
+            do { roots = try NIOSSLCertificate.fromPEMFile(extraTrustFile) } catch {
+                throw PaddockError(
+                    .invalidArgument, "--gateway-trust \(extraTrustFile) is not a readable PEM file of certificates",
+                    underlying: error)
+            }
+        }
+        let gateway = try EgressGateway(
+            auditSink: try JSONLinesAuditSink(directory: dataDirectory + "/gateway-audit"), extraTrustRoots: roots,
+            logger: logger)
+        return SessionNetwork(gateway: gateway, vault: vault, logger: logger)
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import PaddockCore
+
+extension SessionService {
+    /// Changes a running session's network rules (the session layer) without a restart: the next connection
+    /// and the next request through the gateway obey them. `replace` drops the rules the session had.
+    public func changeNetwork(_ id: SessionID, allow: [String], deny: [String], replace: Bool) async throws
+        -> PolicyRuleSet
+    {
+        var session = try await get(id)
+        guard session.state == .running || session.state == .paused else {
+            throw PaddockError.conflict("session \(id) is \(session.state.rawValue); only a live session has a network")
+        }
+        guard let network else {
+            throw PaddockError.unavailable("this server has no egress gateway; nothing leaves its sandboxes")
+        }
+        let origin = RuleOrigin(layer: "session", file: "paddock session network")
+        var rules = replace ? PolicyRuleSet() : (session.spec.network ?? PolicyRuleSet())
+        rules.rules += allow.map { PolicyRule(.allow, $0, origin: origin) }
+        rules.rules += deny.map { PolicyRule(.deny, $0, origin: origin) }
+        try network.apply(rules, to: id)
+        session.spec.network = rules
+        session.updatedAt = clock()
+        try await store.updateSession(session)
+        logger.info(
+            "session network changed",
+            metadata: ["session.id": "\(id)", "session.network": "\(rules.rules.map(\.description))"])
+        return rules
+    }
+}
