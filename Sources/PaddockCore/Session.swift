@@ -87,6 +87,9 @@ public struct Session: Codable, Sendable, Equatable, CustomStringConvertible {
     public var reason: String?
     /// How the sandbox was started: `warm` (claimed from a pool) or `cold`, with why no warm one was used.
     public var start: String?
+    /// The team the session belongs to (nil: none; only admins see it) and the user who created it.
+    public var team: String?
+    public var createdBy: String?
 
     public init(
         id: SessionID, state: SessionState, spec: SessionSpec, createdAt: Date, updatedAt: Date, expiresAt: Date?,

@@ -58,6 +58,9 @@ public final class SQLiteStore: Store {
         }
         registerSnapshotMigration(&m)
         registerTemplateMigration(&m)
+        m.registerMigration("v5: people, teams, token owners, org settings and the audit trail") { db in
+            try migrateAccessAndAudit(db)
+        }
         return m
     }
 
@@ -159,6 +162,8 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
     var expiresAt: Date?
     var reason: String?
     var start: String?
+    var team: String?
+    var createdBy: String?
 
     init(_ s: Session) throws {
         id = s.id.rawValue
@@ -169,6 +174,8 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
         expiresAt = s.expiresAt
         reason = s.reason
         start = s.start
+        team = s.team
+        createdBy = s.createdBy
     }
 
     func session() throws -> Session {
@@ -180,6 +187,8 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
             id: sid, state: st, spec: decoded, createdAt: createdAt, updatedAt: updatedAt, expiresAt: expiresAt,
             reason: reason)
         session.start = start
+        session.team = team
+        session.createdBy = createdBy
         return session
     }
 }

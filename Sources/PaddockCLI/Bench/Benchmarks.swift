@@ -78,6 +78,8 @@ struct Benchmarks {
                     name: name, unit: "us", n: r.samples, p50: r.p50, p90: r.p90, p99: r.p99, note: "200-rule policy"))
         }
 
+        results += try await AuditBenchmark.run(directory: dataDirectory, samples: max(iterations * 20, 500))
+
         // limit.spawn: the floor — `true` spawned directly, through the same spawn path as the peers.
         results.append(
             Self.summarize("limit.spawn", unit: "ms", try await samples { try await Self.spawn("/usr/bin/true", []) }))

@@ -15,6 +15,8 @@ public struct PaddockCommand: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, RunCommand.self, SessionCommand.self, ExecCommand.self, CopyCommand.self,
             PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self,
+            UsersCommand.self, TeamsCommand.self, TokensCommand.self, StopAllCommand.self, LimitsCommand.self,
+            AuditCommand.self,
             DoctorCommand.self, BenchCommand.self,
         ])
 

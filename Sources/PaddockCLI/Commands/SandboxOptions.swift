@@ -19,6 +19,7 @@ struct SandboxOptions: ParsableArguments {
     var idle: String?
     @Option(help: "Start with the files of this snapshot (id or name; `paddock snapshot list`).")
     var fromSnapshot: String?
+    @Option(help: "Team the session belongs to (default: your only team).") var team: String?
 
     func environment() throws -> [String: String] {
         var out: [String: String] = [:]
@@ -32,9 +33,10 @@ struct SandboxOptions: ParsableArguments {
     }
 
     func body(name: String?, ttl: String?) throws -> CreateSessionBody {
-        let body = CreateSessionBody(
+        var body = CreateSessionBody(
             name: name, template: template, provider: provider, env: try environment(), memory: memory, cpus: cpus,
             pids: pids, disk: disk, ttl: ttl, workdir: workdir, idle: idle, snapshot: fromSnapshot)
+        body.team = team
         // Validate locally first so a typo is reported before anything is created.
         _ = try body.spec()
         return body

@@ -22,6 +22,8 @@ public struct CreateSessionBody: Codable, Sendable {
     public var workdir: String?
     /// Start with the files of this snapshot (id or name).
     public var snapshot: String?
+    /// The team the session belongs to; default: the caller's only team.
+    public var team: String?
 
     public init(
         name: String? = nil, template: String? = nil, provider: String? = nil, env: [String: String]? = nil,
@@ -100,6 +102,8 @@ public struct SessionBody: Codable, Sendable, Equatable {
     public var snapshot: String?
     /// The session it was forked from.
     public var forkOf: String?
+    public var team: String?
+    public var createdBy: String?
 
     public init(_ s: Session) {
         id = s.id.rawValue
@@ -119,6 +123,8 @@ public struct SessionBody: Codable, Sendable, Equatable {
         start = s.start
         snapshot = s.spec.snapshot
         forkOf = s.spec.forkOf?.rawValue
+        team = s.team
+        createdBy = s.createdBy
     }
 }
 

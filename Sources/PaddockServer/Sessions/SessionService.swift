@@ -23,6 +23,8 @@ public actor SessionService {
     var pinnedLayers: [String: Int] = [:]
     /// Templates being built right now; a second build of the same name waits its turn by failing fast.
     var buildingTemplates: Set<String> = []
+    /// Emergency stops, org limits and the audit trail; present when the store keeps them (SQLite does).
+    let governance: SessionGovernance?
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -32,15 +34,18 @@ public actor SessionService {
         self.providers = providers
         self.logger = logger
         self.clock = clock
+        governance = (store as? any AccessStore & AuditStore).map {
+            SessionGovernance(access: $0, audit: AuditLog(store: $0, clock: clock))
+        }
     }
 
     public var providerNames: [String] { providers.keys.sorted() }
 
     // MARK: Lifecycle
 
-    public func create(_ spec: SessionSpec) async throws -> Session {
+    public func create(_ spec: SessionSpec, owner: SessionOwner? = nil) async throws -> Session {
         try spec.validate()
-        guard let name = spec.snapshot else { return try await create(spec, layer: nil) }
+        guard let name = spec.snapshot else { return try await create(spec, layer: nil, owner: owner) }
         let snapshot = try await snapshotRecord(name)
         guard snapshot.provider == spec.provider else {
             throw PaddockError.invalidArgument(
@@ -56,12 +61,14 @@ public actor SessionService {
         resolved.snapshot = snapshot.id
         pin(snapshot.layer)
         defer { unpin(snapshot.layer) }
-        return try await create(resolved, layer: snapshot.layer)
+        return try await create(resolved, layer: snapshot.layer, owner: owner)
     }
 
     /// Creates a session whose sandbox starts with the files of `layer` (a snapshot's), if any.
-    func create(_ requested: SessionSpec, layer: String?) async throws -> Session {
-        let spec = try await resolvingTemplate(requested)
+    func create(_ requested: SessionSpec, layer: String?, owner: SessionOwner?) async throws -> Session {
+        let (admitted, admission) = try await admit(requested, owner: owner)
+        defer { admission.release() }
+        let spec = try await resolvingTemplate(admitted)
         guard let provider = providers[spec.provider] else {
             throw PaddockError.invalidArgument(
                 "provider '\(spec.provider)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
@@ -74,16 +81,19 @@ public actor SessionService {
             var session = Session(
                 id: id, state: .running, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
             session.start = "warm"
+            (session.team, session.createdBy) = (owner?.team, owner?.user)
             do { try await store.insertSession(session) } catch {
                 try? await provider.destroy(id)
                 throw error
             }
             lastActivity[id] = .now
+            try await recordCreate(session)
             logger.info("session created from the warm pool", metadata: ["session.id": "\(id)"])
             return session
         }
         var session = Session(
             id: .random(), state: .creating, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
+        (session.team, session.createdBy) = (owner?.team, owner?.user)
         let ready = await provider.readyCount(template: spec.template)
         session.start =
             poolTargets.contains { $0.provider == spec.provider && $0.template == spec.template && $0.size > 0 }
@@ -112,6 +122,7 @@ public actor SessionService {
             throw PaddockError.conflict("the session was destroyed while it was starting")
         }
         try await transition(&session, .started)
+        try await recordCreate(session)
         logger.info(
             "session created", metadata: ["session.id": "\(session.id)", "session.template": "\(spec.template)"])
         return session
@@ -142,6 +153,7 @@ public actor SessionService {
             }
         }
         try await transition(&session, .teardownFinished)
+        try await record(id, "session.destroy", ["reason": .string(reason ?? "requested")])
         logger.info(
             "session destroyed", metadata: ["session.id": "\(id)", "session.reason": "\(reason ?? "requested")"])
         return session
@@ -172,6 +184,7 @@ public actor SessionService {
         session.state = next
         session.updatedAt = clock()
         try await store.updateSession(session)
+        try await record(id, event == .pause ? "session.pause" : "session.resume", [:])
         logger.info("session \(event == .pause ? "paused" : "resumed")", metadata: ["session.id": "\(id)"])
         return session
     }
@@ -180,6 +193,9 @@ public actor SessionService {
         session.state = try session.state.next(on: event)
         session.updatedAt = clock()
         try await store.updateSession(session)
+        if session.state == .failed {
+            try await record(session.id, "session.fail", ["reason": .optional(session.reason)])
+        }
     }
 
     /// Destroys every live session whose TTL has passed. Called periodically by `SessionReaper`.
@@ -327,7 +343,10 @@ public actor SessionService {
             try await markLostIfDead(id, provider)
             throw error
         }
-        return TrackedExecHandle(handle) { [weak self] attached in await self?.streamChanged(id, attached: attached) }
+        let tracked = TrackedExecHandle(handle) { [weak self] attached in
+            await self?.streamChanged(id, attached: attached)
+        }
+        return audited(tracked, id, request, envKeys: Array((body.env ?? [:]).keys))
     }
 
     private func streamChanged(_ id: SessionID, attached: Bool) {
