@@ -22,7 +22,8 @@ struct PrincipalTests {
     }
 
     @Test func membersSeeOnlyTheirTeamsAndAdminsSeeAll() {
-        let member = Principal(user: "m", role: .member, tokenID: "t", scopes: Role.member.ceiling, teams: ["a": [.read]])
+        let member = Principal(
+            user: "m", role: .member, tokenID: "t", scopes: Role.member.ceiling, teams: ["a": [.read]])
         #expect(member.canSee(team: "a") && !member.canSee(team: "b") && !member.canSee(team: nil))
         #expect(!member.hasGlobal(.admin) && !member.hasGlobal(.read))
         // A member's token cannot hold admin, even if stored with it.

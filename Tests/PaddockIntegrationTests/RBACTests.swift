@@ -60,8 +60,10 @@ struct RBACTests {
             ids[label] = s.id.rawValue
         }
         let router = buildRouter(sessions: sessions, tokens: tokenService, configuration: ServerConfiguration())
+        let (issued, stored) = (tokens, ids)
         try await Application(router: router).test(.router) { client in
-            try await body(Org(client: client, tokens: tokens, sessions: ids, store: store, tokenService: tokenService))
+            try await body(
+                Org(client: client, tokens: issued, sessions: stored, store: store, tokenService: tokenService))
         }
     }
 
