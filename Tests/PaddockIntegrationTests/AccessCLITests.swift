@@ -56,8 +56,13 @@ struct AccessCLITests {
             #expect(samCreate.status == 1 && samCreate.stderr.contains("granted read"), "\(samCreate.stderr)")
 
             let show = try await Self.paddock(["audit", "show", session.id], server, token: alice)
+            #expect(show.stdout.contains("session.create") && show.stdout.contains("alice"), "\(show.stdout)")
+            // The exec went over the WebSocket, and is still attributed to alice, with its argv and exit.
             #expect(
-                show.stdout.contains("session.create") && show.stdout.contains("exec") && show.stdout.contains("alice"))
+                show.stdout.split(separator: "\n").contains {
+                    $0.contains(" exec ") && $0.contains("alice") && $0.contains("argv=[sh, -c, echo hi]")
+                        && $0.contains("exit=0")
+                }, "\(show.stdout)")
             let verified = try await Self.paddock(["audit", "verify", session.id], server, token: alice)
             #expect(verified.status == 0 && verified.stdout.contains("2 events"), "\(verified)")
             let export = try await Self.paddock(["audit", "export", session.id], server, token: alice)

@@ -16,8 +16,9 @@ public struct OrgLimits: Sendable, Equatable, Codable {
     }
 
     public func validate() throws(PaddockError) {
-        for (name, value) in [("max sessions per team", maxSessionsPerTeam), ("max sessions per user", maxSessionsPerUser)]
-        {
+        for (name, value) in [
+            ("max sessions per team", maxSessionsPerTeam), ("max sessions per user", maxSessionsPerUser),
+        ] {
             if let value, value < 1 { throw .invalidArgument("\(name) must be at least 1, or unset for no limit") }
         }
         if let maxLifetimeSeconds, maxLifetimeSeconds < 1 {

@@ -12,8 +12,7 @@ public struct Principal: Sendable, Equatable {
     /// Team name → what the team is granted, for every team the user is in.
     public var teams: [String: Set<Permission>]
 
-    public init(user: String, role: Role, tokenID: String, scopes: Set<Permission>, teams: [String: Set<Permission>])
-    {
+    public init(user: String, role: Role, tokenID: String, scopes: Set<Permission>, teams: [String: Set<Permission>]) {
         self.user = user
         self.role = role
         self.tokenID = tokenID

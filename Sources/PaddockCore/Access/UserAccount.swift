@@ -20,7 +20,9 @@ public struct UserAccount: Sendable, Equatable, Codable {
     public static func validateName(_ name: String, kind: String) throws(PaddockError) {
         let ok =
             (1...64).contains(name.utf8.count)
-            && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || "-_.".utf8.contains($0) }
+            && name.utf8.allSatisfy {
+                ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || "-_.".utf8.contains($0)
+            }
             && name.first.map { $0.isLetter || $0.isNumber } == true
         guard ok else {
             throw .invalidArgument(

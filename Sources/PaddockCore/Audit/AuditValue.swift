@@ -43,7 +43,8 @@ public enum AuditValue: Sendable, Equatable, Codable, CustomStringConvertible {
         case .int(let i): String(i)
         case .bool(let b): String(b)
         case .list(let l): "[" + l.map(\.description).joined(separator: ", ") + "]"
-        case .object(let o): "{" + o.keys.sorted().map { "\($0): \(o[$0]?.description ?? "")" }.joined(separator: ", ") + "}"
+        case .object(let o):
+            "{" + o.keys.sorted().map { "\($0): \(o[$0]?.description ?? "")" }.joined(separator: ", ") + "}"
         case .null: "-"
         }
     }

@@ -77,7 +77,8 @@ struct Authorizer: Sendable {
         if !p.scopes.contains(needs) {
             return .permissionDenied(
                 "this token is scoped to \(Permission.describe(p.scopes)) and this needs '\(needs)'; create a token "
-                    + "that includes it: `paddock tokens create --scopes \(Permission.describe(p.scopes.union([needs])).replacingOccurrences(of: " ", with: ""))`")
+                    + "that includes it: `paddock tokens create --scopes \(Permission.describe(p.scopes.union([needs])).replacingOccurrences(of: " ", with: ""))`"
+            )
         }
         let granted = team.flatMap { p.teams[$0] } ?? []
         return .permissionDenied(
@@ -110,7 +111,9 @@ struct Authorizer: Sendable {
                     + "session belongs to")
         }
         if principal.role.spansAllTeams, principal.scopes.contains(.write) { return nil }
-        if !principal.teams.isEmpty { throw Self.denial(principal, needs: .write, team: principal.teams.keys.sorted()[0]) }
+        if !principal.teams.isEmpty {
+            throw Self.denial(principal, needs: .write, team: principal.teams.keys.sorted()[0])
+        }
         throw PaddockError.permissionDenied(
             "'\(principal.user)' is in no team, and sessions belong to a team; an admin can add you with "
                 + "`paddock teams members add TEAM \(principal.user)`")
