@@ -10,11 +10,17 @@ import PaddockStore
 final class AuditedExecHandle: ExecHandle {
     let events: BackpressuredStream<ExecEvent>
     private let inner: any ExecHandle
+    /// Set once the command's exit is seen. From then on the exit is being recorded and will be delivered: a
+    /// cancel (the WebSocket side stops reading as soon as its stdin controls fail on the finished command) must
+    /// not cut the stream before the exit reaches the client.
+    private let exitSeen: Flag
 
     init(
         _ inner: any ExecHandle, audit: AuditLog, session: SessionID, actor: AuditActor, fields: [String: AuditValue]
     ) {
         self.inner = inner
+        let exitSeen = Flag()
+        self.exitSeen = exitSeen
         events = BackpressuredStream { sink in
             let start = ContinuousClock.now
             var pid: Int32?
@@ -34,6 +40,7 @@ final class AuditedExecHandle: ExecHandle {
                     switch event {
                     case .started(let p): pid = p
                     case .exited(let status):
+                        exitSeen.set()
                         var outcome: [String: AuditValue] = ["exit": .int(Int64(status.code))]
                         if let signal = status.signal { outcome["signal"] = .int(Int64(signal)) }
                         if status.outOfMemory { outcome["oom"] = true }
@@ -57,6 +64,6 @@ final class AuditedExecHandle: ExecHandle {
     func resize(_ size: TerminalSize) async throws { try await inner.resize(size) }
     func cancel() async {
         await inner.cancel()
-        events.cancel()
+        if !exitSeen.isSet { events.cancel() }
     }
 }
