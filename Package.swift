@@ -43,7 +43,10 @@ let package = Package(
         .target(name: "CPaddockShim"),
         .target(
             name: "PaddockStore",
-            dependencies: ["PaddockCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "PaddockCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -99,6 +99,9 @@ public struct Session: Codable, Sendable, Equatable, CustomStringConvertible {
     public var start: String?
     /// The policy the session runs under, when it was given one (`--policy`, org policy).
     public var policy: SessionPolicy?
+    /// The team the session belongs to (nil: none; only admins see it) and the user who created it.
+    public var team: String?
+    public var createdBy: String?
 
     public init(
         id: SessionID, state: SessionState, spec: SessionSpec, createdAt: Date, updatedAt: Date, expiresAt: Date?,

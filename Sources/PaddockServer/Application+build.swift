@@ -30,7 +30,8 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
 > {
     let router = Router(context: PaddockRequestContext.self)
     router.middlewares.add(ErrorMiddleware())
-    router.middlewares.add(TokenAuthMiddleware(tokens: tokens))
+    let authorizer = Authorizer(access: tokens.access, sessions: sessions)
+    router.middlewares.add(TokenAuthMiddleware(tokens: tokens, authorizer: authorizer))
     router.get("/v1/health") { _, _ -> HealthBody in
         HealthBody(
             status: "ok", version: paddockVersion, sessions: (try? await sessions.list(includeEnded: false).count) ?? 0)
@@ -44,7 +45,10 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
         return try await sessions.setPool(provider: body.provider ?? "local", template: template, size: body.size)
     }
     let group = router.group("/v1/sessions")
-    SessionController(sessions: sessions).addRoutes(to: group)
+    SessionController(sessions: sessions, authorizer: authorizer).addRoutes(to: group)
+    AuditController(sessions: sessions).addRoutes(to: group)
+    AccessController(tokens: tokens, access: authorizer.access).addRoutes(to: router)
+    OrgController(sessions: sessions, access: authorizer.access).addRoutes(to: router)
     ExecController(sessions: sessions).addRoutes(to: group)
     FileController(sessions: sessions, maxUploadBytes: configuration.maxUploadBytes).addRoutes(to: group)
     SnapshotController(sessions: sessions).addRoutes(sessions: group, snapshots: router.group("/v1/snapshots"))

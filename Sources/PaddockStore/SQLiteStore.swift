@@ -63,6 +63,9 @@ public final class SQLiteStore: Store {
             try Self.createApprovalTable(db)
         }
         m.registerMigration("gateway: secrets vault") { db in try createSecretTable(db) }
+        m.registerMigration("v5: people, teams, token owners, org settings and the audit trail") { db in
+            try migrateAccessAndAudit(db)
+        }
         return m
     }
 
@@ -165,6 +168,8 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
     var reason: String?
     var start: String?
     var policy: String?
+    var team: String?
+    var createdBy: String?
 
     init(_ s: Session) throws {
         id = s.id.rawValue
@@ -176,6 +181,8 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
         reason = s.reason
         start = s.start
         policy = try s.policy.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        team = s.team
+        createdBy = s.createdBy
     }
 
     func session() throws -> Session {
@@ -188,6 +195,8 @@ private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
             reason: reason)
         session.start = start
         session.policy = try policy.map { try JSONDecoder().decode(SessionPolicy.self, from: Data($0.utf8)) }
+        session.team = team
+        session.createdBy = createdBy
         return session
     }
 }

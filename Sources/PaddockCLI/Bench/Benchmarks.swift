@@ -79,6 +79,7 @@ struct Benchmarks {
         }
 
         results += try await GatewayBenchmark(iterations: iterations).run()
+        results += try await AuditBenchmark.run(directory: dataDirectory, samples: max(iterations * 20, 500))
 
         // limit.spawn: the floor — `true` spawned directly, through the same spawn path as the peers.
         results.append(

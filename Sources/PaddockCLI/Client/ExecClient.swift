@@ -24,6 +24,7 @@ struct ExecClient {
         let request = String(decoding: try APICoding.encoder().encode(body), as: UTF8.self)
         let sendStdin = body.stdin == true
         let result = Mutex<(code: Int32?, error: ErrorBody.Detail?)>((nil, nil))
+        let upgraded = Mutex(false)
         let rawSettings = tty ? Terminal.makeRaw() : nil
         defer { Terminal.restore(rawSettings) }
         var logger = Logger(label: "paddock.exec")
@@ -36,6 +37,7 @@ struct ExecClient {
         do {
             try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
                 inbound, outbound, _ in
+                upgraded.withLock { $0 = true }
                 try await outbound.write(.text(request))
                 let signals = SignalForwarder(tty: tty) { control in
                     let text = String(decoding: (try? APICoding.encoder().encode(control)) ?? Data(), as: UTF8.self)
@@ -86,6 +88,9 @@ struct ExecClient {
                 }
             }
         } catch {
+            // A refused upgrade (no such session, no permission, bad token) fails the connect without the server's
+            // message; the same route over plain HTTP answers with it.
+            if !upgraded.withLock({ $0 }) { _ = try await client.raw(.GET, "/v1/sessions/\(session)/exec/ws") }
             throw PaddockError.unavailable("lost the connection to the server while the command ran", underlying: error)
         }
         let (code, error) = result.withLock { $0 }

@@ -17,6 +17,8 @@ public struct PaddockCommand: AsyncParsableCommand {
             PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self,
             ApprovalsCommand.self, DiffCommand.self,
             PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self, SecretsCommand.self,
+            UsersCommand.self, TeamsCommand.self, TokensCommand.self, StopAllCommand.self, LimitsCommand.self,
+            AuditCommand.self,
             DoctorCommand.self, BenchCommand.self,
         ])
 

@@ -32,6 +32,7 @@ struct SandboxOptions: ParsableArguments {
     var allow: [String] = []
     @Option(help: ArgumentHelp("Refuse a host, *.suffix, host:port or CIDR (repeatable).", valueName: "HOST"))
     var deny: [String] = []
+    @Option(help: "Team the session belongs to (default: your only team).") var team: String?
 
     func environment() throws -> [String: String] {
         var out: [String: String] = [:]
@@ -51,6 +52,7 @@ struct SandboxOptions: ParsableArguments {
         body.secrets = secrets.isEmpty ? nil : secrets
         body.allow = allow.isEmpty ? nil : allow
         body.deny = deny.isEmpty ? nil : deny
+        body.team = team
         // Validate locally first so a typo is reported before anything is created.
         _ = try body.spec()
         guard let policy else { return body }

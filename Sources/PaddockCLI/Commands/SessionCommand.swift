@@ -120,6 +120,7 @@ func printSession(_ s: SessionBody, json: Bool) throws {
     if let start = s.start { print("started:   \(start)") }
     if let snapshot = s.snapshot { print("snapshot:  \(snapshot) (its files; processes started fresh)") }
     if let parent = s.forkOf { print("fork of:   \(parent) (its files; processes started fresh)") }
+    if s.team != nil || s.createdBy != nil { print("team:      \(s.team ?? "-")   created by: \(s.createdBy ?? "-")") }
     if !s.envKeys.isEmpty { print("env:       \(s.envKeys.joined(separator: ", "))") }
     print("created:   \(format(s.createdAt))")
     if let e = s.expiresAt { print("expires:   \(format(e))") }

@@ -29,6 +29,8 @@ public struct CreateSessionBody: Codable, Sendable {
     /// Network rules of the session layer: hosts, `*.suffix`, `host:port`, CIDR blocks.
     public var allow: [String]?
     public var deny: [String]?
+    /// The team the session belongs to; default: the caller's only team.
+    public var team: String?
 
     public init(
         name: String? = nil, template: String? = nil, provider: String? = nil, env: [String: String]? = nil,
@@ -113,6 +115,8 @@ public struct SessionBody: Codable, Sendable, Equatable {
     public var policyNotes: [String]?
     /// A process of the session is blocked until someone answers an approval (`paddock approvals list`).
     public var awaitingApproval: Bool?
+    public var team: String?
+    public var createdBy: String?
 
     public init(_ s: Session) {
         id = s.id.rawValue
@@ -134,6 +138,8 @@ public struct SessionBody: Codable, Sendable, Equatable {
         forkOf = s.spec.forkOf?.rawValue
         policy = s.policy?.summary
         policyNotes = s.policy.flatMap { $0.notes.isEmpty ? nil : $0.notes }
+        team = s.team
+        createdBy = s.createdBy
     }
 }
 

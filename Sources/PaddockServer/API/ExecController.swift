@@ -112,7 +112,10 @@ struct ExecController {
                 throw PaddockError.invalidArgument("the exec request is not valid: \(APIRequestDecoder.describe(e))")
             }
             timeout = try body.timeout.map { t throws(PaddockError) in try DurationText.parse(t) }
-            handle = try await sessions.exec(id, body)
+            // The upgraded socket runs outside the request's middleware, so the caller is attached here.
+            handle = try await AuditActor.$current.withValue(context.principal?.actor) {
+                try await sessions.exec(id, body)
+            }
         } catch {
             let e = ErrorMiddleware<PaddockRequestContext>.classify(error)
             try await send(ExecEventBody(type: .error, error: .init(code: e.code.rawValue, message: e.message)))

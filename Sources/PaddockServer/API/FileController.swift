@@ -73,6 +73,7 @@ struct FileController {
         defer { stream.cancel() }
         try await provider.writeFile(id, path: path, mode: mode, user: user, append: false, data: stream)
         let info = try await provider.stat(id, path: path, user: user)
+        try await sessions.recordFileChange(id, kind: "file.write", path: path, bytes: Int64(info.size))
         return EditedResponse(status: .created, response: FileInfoBody(info))
     }
 
@@ -112,6 +113,7 @@ struct FileController {
         let (provider, id, path) = try await target(request, context)
         let user = try Self.user(request)
         let created = try await provider.makeDirectory(id, path: path, user: user)
+        if created { try await sessions.recordFileChange(id, kind: "file.mkdir", path: path) }
         let info = try await provider.stat(id, path: path, user: user)
         return EditedResponse(status: created ? .created : .ok, response: FileInfoBody(info))
     }
@@ -119,6 +121,7 @@ struct FileController {
     @Sendable func remove(_ request: Request, context: PaddockRequestContext) async throws -> HTTPResponse.Status {
         let (provider, id, path) = try await target(request, context)
         try await provider.remove(id, path: path, user: try Self.user(request))
+        try await sessions.recordFileChange(id, kind: "file.remove", path: path)
         return .noContent
     }
 }

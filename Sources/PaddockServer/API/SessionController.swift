@@ -5,6 +5,7 @@ import PaddockCore
 /// `/v1/sessions`: create, list, get, destroy, stats.
 struct SessionController {
     let sessions: SessionService
+    let authorizer: Authorizer
 
     func addRoutes(to group: RouterGroup<PaddockRequestContext>) {
         group.post(use: create)
@@ -20,14 +21,20 @@ struct SessionController {
         SessionBody
     > {
         let body = try await request.decode(as: CreateSessionBody.self, context: context)
-        let session = try await sessions.create(try body.spec(), policy: body.policy)
+        let spec = try body.spec()
+        let principal = try context.requirePrincipal()
+        let team = try await authorizer.teamForCreate(principal, requested: body.team)
+        let session = try await sessions.create(
+            spec, policy: body.policy, owner: SessionOwner(team: team, user: principal.user))
         return EditedResponse(status: .created, response: SessionBody(session))
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> SessionListBody {
         let all = request.uri.queryParameters.get("all").map { $0 == "true" || $0 == "1" } ?? false
+        let principal = try context.requirePrincipal()
         var bodies: [SessionBody] = []
-        for session in try await sessions.list(includeEnded: all) {
+        // Sessions of teams the caller is not in are left out, as if they did not exist.
+        for session in try await sessions.list(includeEnded: all) where principal.canSee(team: session.team) {
             var body = SessionBody(session)
             if await sessions.awaitingApproval(session.id) { body.awaitingApproval = true }
             bodies.append(body)
@@ -69,5 +76,11 @@ extension PaddockRequestContext {
             throw PaddockError.notFound("session \(raw) does not exist (ids are lowercase letters and digits)")
         }
         return id
+    }
+
+    /// The authenticated caller; every `/v1` route but the health check has one.
+    func requirePrincipal() throws -> Principal {
+        guard let principal else { throw PaddockError(.unauthenticated, "this route needs a bearer token") }
+        return principal
     }
 }

@@ -3,24 +3,30 @@ import Hummingbird
 import PaddockCore
 import PaddockStore
 
-/// Who may use the E2B-compatible API. Every request goes through `authenticate` — the one place where
-/// role checks hook in later.
+/// Who may use the E2B-compatible API. Every request goes through `authenticate`. E2B's API has no notion
+/// of teams, so until its sandboxes carry one, only tokens that span every team (owners' and admins', with
+/// the write scope) may use it: a member's token must not reach another team's sessions through it.
 struct E2BAuthenticator: Sendable {
     let tokens: TokenService
 
     /// The Paddock token a request carries: `X-API-KEY` on the control plane, `X-Access-Token` (the
     /// `envdAccessToken` handed out with each sandbox) on in-sandbox traffic.
-    func authenticate(_ request: Request) async throws -> StoredToken {
+    func authenticate(_ request: Request) async throws -> Principal {
         guard let key = request.header("x-api-key") ?? request.header("x-access-token"), !key.isEmpty else {
             throw PaddockError(
                 .unauthenticated,
                 "missing API key; set E2B_API_KEY to a Paddock token (the admin token is in <data-dir>/admin.token)")
         }
-        guard let stored = try await tokens.authenticate(key.trimmingCharacters(in: .whitespaces)) else {
+        guard let principal = try await tokens.authenticate(key.trimmingCharacters(in: .whitespaces)) else {
             throw PaddockError(
                 .unauthenticated, "the API key is not a valid Paddock token (unknown, revoked or expired)")
         }
-        return stored
+        guard principal.hasGlobal(.write) else {
+            throw PaddockError.permissionDenied(
+                "the E2B API needs an owner's or admin's token with the write scope (it cannot tell teams apart "
+                    + "yet); create one with `paddock tokens create`")
+        }
+        return principal
     }
 }
 
@@ -34,7 +40,7 @@ struct E2BAuthMiddleware: RouterMiddleware {
     {
         if Self.isOpen(request) { return try await next(request, context) }
         var context = context
-        context.tokenName = try await authenticator.authenticate(request).name
+        context.tokenName = try await authenticator.authenticate(request).user
         return try await next(request, context)
     }
 

@@ -9,6 +9,8 @@ public struct PaddockRequestContext: RequestContext, WebSocketRequestContext {
     public let webSocket: WebSocketHandlerReference<Self>
     /// Set by `TokenAuthMiddleware` once the bearer token checked out.
     public var tokenName: String?
+    /// Set by `TokenAuthMiddleware`: who is calling and what they may do.
+    public var principal: Principal?
 
     public init(source: Source) {
         coreContext = .init(source: source)

@@ -5,10 +5,11 @@ import PaddockCore
 import PaddockStore
 
 /// Issues and checks API tokens. Only a SHA-256 of each token is stored; the token itself is shown once.
+/// Every token belongs to a user and carries scopes (permissions) that never exceed the user's role.
 public struct TokenService: Sendable {
-    let store: any Store
+    let access: any Store & AccessStore
 
-    public init(store: any Store) { self.store = store }
+    public init(store: any Store & AccessStore) { access = store }
 
     public static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
@@ -20,27 +21,46 @@ public struct TokenService: Sendable {
         return "pdk_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
     }
 
-    public func issue(name: String, expiresAt: Date? = nil) async throws -> String {
+    /// A token id: 16 hex digits. Short, because every audit event carries the id of the token behind it.
+    static func newID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+    }
+
+    /// Issues a token for `user` (default: the owner, with every permission) and returns the secret, which is
+    /// not stored anywhere.
+    public func issue(
+        name: String, user: String = UserAccount.ownerName, scopes: Set<Permission> = Set(Permission.allCases),
+        expiresAt: Date? = nil
+    ) async throws -> String {
+        try await issueRecord(name: name, user: user, scopes: scopes, expiresAt: expiresAt).token
+    }
+
+    /// Issues a token and returns it with its stored description.
+    public func issueRecord(name: String, user: String, scopes: Set<Permission>, expiresAt: Date?) async throws -> (
+        token: String, record: TokenRecord
+    ) {
         let token = Self.generate()
-        try await store.insertToken(
-            StoredToken(
-                id: UUID().uuidString.lowercased(), hash: Self.hash(token), name: name, createdAt: Date(),
-                expiresAt: expiresAt))
-        return token
+        let stored = StoredToken(
+            id: Self.newID(), hash: Self.hash(token), name: name, createdAt: Date(), expiresAt: expiresAt)
+        try await access.insertToken(stored, user: user, scopes: scopes)
+        let record = TokenRecord(
+            id: stored.id, name: name, user: user, scopes: scopes, createdAt: stored.createdAt, expiresAt: expiresAt,
+            revokedAt: nil)
+        return (token, record)
     }
 
     /// Ensures the admin token file exists and is accepted: created on first start (mode 0600), and
-    /// re-registered if the database was replaced but the file kept.
+    /// re-registered if the database was replaced but the file kept. It is the owner's token.
     public func ensureAdminToken(at path: String) async throws -> (token: String, created: Bool) {
         if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(
             in: .whitespacesAndNewlines),
             !existing.isEmpty
         {
-            if try await store.validToken(hash: Self.hash(existing), now: Date()) == nil {
-                try await store.insertToken(
-                    StoredToken(
-                        id: UUID().uuidString.lowercased(), hash: Self.hash(existing), name: "admin", createdAt: Date())
-                )
+            if try await access.principal(tokenHash: Self.hash(existing), now: Date()) == nil {
+                try await access.insertToken(
+                    StoredToken(id: Self.newID(), hash: Self.hash(existing), name: "admin", createdAt: Date()),
+                    user: UserAccount.ownerName, scopes: Set(Permission.allCases))
             }
             return (existing, false)
         }
@@ -56,21 +76,25 @@ public struct TokenService: Sendable {
         return (token, true)
     }
 
-    public func authenticate(_ token: String) async throws -> StoredToken? {
-        try await store.validToken(hash: Self.hash(token), now: Date())
+    /// The caller behind a token, or nil when it is unknown, revoked or expired.
+    public func authenticate(_ token: String) async throws -> Principal? {
+        try await access.principal(tokenHash: Self.hash(token), now: Date())
     }
 }
 
-/// Requires `Authorization: Bearer <token>` on every route except the health check.
+/// Authenticates and authorizes every request, in one place: resolves the bearer token to a `Principal`,
+/// asks the `Authorizer` whether the route allows it, and runs the handler with the caller as the audit
+/// actor. The health check is the only open route.
 struct TokenAuthMiddleware: RouterMiddleware {
     typealias Context = PaddockRequestContext
     let tokens: TokenService
-    static let openPaths: Set<String> = ["/v1/health", "/health"]
+    let authorizer: Authorizer
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        if Self.openPaths.contains(request.uri.path) { return try await next(request, context) }
+        let requirement = Authorizer.requirement(method: request.method, path: request.uri.path)
+        if requirement == .open { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw PaddockError(
                 .unauthenticated,
@@ -78,11 +102,14 @@ struct TokenAuthMiddleware: RouterMiddleware {
             )
         }
         let token = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
-        guard let stored = try await tokens.authenticate(token) else {
+        guard let principal = try await tokens.authenticate(token) else {
             throw PaddockError(.unauthenticated, "the token is not valid (unknown, revoked or expired)")
         }
-        var context = context
-        context.tokenName = stored.name
-        return try await next(request, context)
+        try await authorizer.authorize(principal, requirement)
+        var authenticated = context
+        authenticated.tokenName = principal.user
+        authenticated.principal = principal
+        let ready = authenticated
+        return try await AuditActor.$current.withValue(principal.actor) { try await next(request, ready) }
     }
 }

@@ -83,7 +83,9 @@ extension SessionService {
             spec.name = nil
             spec.snapshot = nil
             spec.forkOf = id
-            result = .success(try await startChildren(spec, count: count, layer: layerID))
+            // Children belong to the parent's team and to whoever forked it.
+            let owner = SessionOwner(team: parent.team, user: AuditActor.current?.user ?? parent.createdBy ?? "system")
+            result = .success(try await startChildren(spec, count: count, layer: layerID, owner: owner))
         } catch {
             result = .failure(error)
         }
@@ -96,13 +98,17 @@ extension SessionService {
     }
 
     /// Starts `count` sessions over `layer` concurrently; all or nothing.
-    private func startChildren(_ spec: SessionSpec, count: Int, layer: String) async throws -> [Session] {
+    private func startChildren(_ spec: SessionSpec, count: Int, layer: String, owner: SessionOwner) async throws
+        -> [Session]
+    {
         var children: [Session] = []
         var firstError: (any Error)?
         await withTaskGroup(of: Result<Session, any Error>.self) { group in
             for _ in 0..<count {
                 group.addTask {
-                    do { return .success(try await self.create(spec, layer: layer)) } catch { return .failure(error) }
+                    do { return .success(try await self.create(spec, layer: layer, owner: owner)) } catch {
+                        return .failure(error)
+                    }
                 }
             }
             for await result in group {

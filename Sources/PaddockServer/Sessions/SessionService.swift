@@ -27,6 +27,8 @@ public actor SessionService {
     public nonisolated let guardrails: GuardrailService
     /// The egress gateway and secrets vault; without it nothing leaves any sandbox.
     private(set) var network: SessionNetwork?
+    /// Emergency stops, org limits and the audit trail; present when the store keeps them (SQLite does).
+    let governance: SessionGovernance?
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -37,6 +39,9 @@ public actor SessionService {
         self.logger = logger
         self.clock = clock
         guardrails = GuardrailService(store: store as? any ApprovalStore, logger: logger, clock: clock)
+        governance = (store as? any AccessStore & AuditStore).map {
+            SessionGovernance(access: $0, audit: AuditLog(store: $0, clock: clock))
+        }
     }
 
     public var providerNames: [String] { providers.keys.sorted() }
@@ -46,13 +51,17 @@ public actor SessionService {
 
     // MARK: Lifecycle
 
-    public func create(_ spec: SessionSpec, policy: PolicyText? = nil) async throws -> Session {
+    public func create(_ spec: SessionSpec, policy: PolicyText? = nil, owner: SessionOwner? = nil) async throws
+        -> Session
+    {
         var spec = spec
         let prepared = try await guardrails.prepare(policy)
         try prepared?.apply(to: &spec)
         try spec.validate()
         try await network?.validate(spec)
-        guard let name = spec.snapshot else { return try await create(spec, layer: nil, prepared: prepared) }
+        guard let name = spec.snapshot else {
+            return try await create(spec, layer: nil, prepared: prepared, owner: owner)
+        }
         let snapshot = try await snapshotRecord(name)
         guard snapshot.provider == spec.provider else {
             throw PaddockError.invalidArgument(
@@ -68,14 +77,17 @@ public actor SessionService {
         resolved.snapshot = snapshot.id
         pin(snapshot.layer)
         defer { unpin(snapshot.layer) }
-        return try await create(resolved, layer: snapshot.layer, prepared: prepared)
+        return try await create(resolved, layer: snapshot.layer, prepared: prepared, owner: owner)
     }
 
     /// Creates a session whose sandbox starts with the files of `layer` (a snapshot's), if any.
     func create(
-        _ requested: SessionSpec, layer: String?, prepared given: GuardrailService.Prepared? = nil
+        _ requested: SessionSpec, layer: String?, prepared given: GuardrailService.Prepared? = nil,
+        owner: SessionOwner?
     ) async throws -> Session {
-        let spec = try await resolvingTemplate(requested)
+        let (admitted, admission) = try await admit(requested, owner: owner)
+        defer { admission.release() }
+        let spec = try await resolvingTemplate(admitted)
         // A fork runs under its parent's policy.
         var prepared = given
         if prepared == nil, let parent = requested.forkOf {
@@ -98,6 +110,7 @@ public actor SessionService {
                 id: id, state: .running, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
             session.start = "warm"
             session.policy = prepared?.stored
+            (session.team, session.createdBy) = (owner?.team, owner?.user)
             do {
                 try await network?.attach(&session, provider: provider)
                 try await store.insertSession(session)
@@ -107,11 +120,13 @@ public actor SessionService {
                 throw error
             }
             lastActivity[id] = .now
+            try await recordCreate(session)
             logger.info("session created from the warm pool", metadata: ["session.id": "\(id)"])
             return session
         }
         var session = Session(
             id: .random(), state: .creating, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
+        (session.team, session.createdBy) = (owner?.team, owner?.user)
         let ready = await provider.readyCount(template: spec.template)
         session.policy = prepared?.stored
         session.start =
@@ -151,6 +166,7 @@ public actor SessionService {
             throw e
         }
         try await transition(&session, .started)
+        try await recordCreate(session)
         logger.info(
             "session created", metadata: ["session.id": "\(session.id)", "session.template": "\(spec.template)"])
         return session
@@ -186,6 +202,7 @@ public actor SessionService {
             }
         }
         try await transition(&session, .teardownFinished)
+        try await record(id, "session.destroy", ["reason": .string(reason ?? "requested")])
         logger.info(
             "session destroyed", metadata: ["session.id": "\(id)", "session.reason": "\(reason ?? "requested")"])
         return session
@@ -216,6 +233,7 @@ public actor SessionService {
         session.state = next
         session.updatedAt = clock()
         try await store.updateSession(session)
+        try await record(id, event == .pause ? "session.pause" : "session.resume", [:])
         logger.info("session \(event == .pause ? "paused" : "resumed")", metadata: ["session.id": "\(id)"])
         return session
     }
@@ -224,6 +242,9 @@ public actor SessionService {
         session.state = try session.state.next(on: event)
         session.updatedAt = clock()
         try await store.updateSession(session)
+        if session.state == .failed {
+            try await record(session.id, "session.fail", ["reason": .optional(session.reason)])
+        }
     }
 
     /// Destroys every live session whose TTL has passed. Called periodically by `SessionReaper`.
@@ -389,7 +410,10 @@ public actor SessionService {
             if let e = error as? PaddockError, e.code == .unavailable { try await markLostIfDead(id, provider) }
             throw error
         }
-        return TrackedExecHandle(handle) { [weak self] attached in await self?.streamChanged(id, attached: attached) }
+        let tracked = TrackedExecHandle(handle) { [weak self] attached in
+            await self?.streamChanged(id, attached: attached)
+        }
+        return audited(tracked, id, request, envKeys: Array((body.env ?? [:]).keys))
     }
 
     private func streamChanged(_ id: SessionID, attached: Bool) {

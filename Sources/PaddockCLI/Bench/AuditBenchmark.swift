@@ -1,0 +1,58 @@
+import Foundation
+import PaddockCore
+import PaddockStore
+
+/// `paddock.audit_append` (ms per durable append: one SQLite transaction with synchronous=FULL) and
+/// `paddock.audit_exec_event_bytes` (what one exec event costs in the database), on a real SQLite file.
+enum AuditBenchmark {
+    static func run(directory: String, samples: Int) async throws -> [Benchmarks.Result] {
+        let dir = directory + "/audit-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/audit.sqlite"
+        let session = SessionID.random()
+        let actor = AuditActor(user: "alice", token: "3f2a9c0d1e2b4a5f")
+        var times: [Double] = []
+        var logical: [Double] = []
+        let emptySize: Int
+        do {
+            let store = try SQLiteStore(path: path)
+            emptySize = try Self.size(path)
+            let log = AuditLog(store: store)
+            for i in 0..<samples {
+                let fields: [String: AuditValue] = [
+                    "argv": .strings(["npm", "test", "--", "--watch=false"]), "cwd": "/workspace", "user": "user",
+                    "pid": .int(Int64(1000 + i)), "exit": 0, "ms": .int(Int64(i % 5000)),
+                ]
+                times.append(
+                    try await Benchmarks.milliseconds {
+                        try await log.record(session: session, kind: "exec", actor: actor, fields: fields)
+                    })
+            }
+            for r in try await store.auditRecords(session: session) {
+                // The row: canonical bytes, their hash, and the (session, seq) key.
+                logical.append(Double(r.body.count + r.hash.count + session.rawValue.utf8.count + 8))
+            }
+            guard try await log.verify(session: session).ok else {
+                throw PaddockError.internal("the benchmark's own audit trail does not verify")
+            }
+        }
+        // The store is closed here, which checkpoints the WAL into the main file: its growth is what the events cost.
+        let onDisk = Double(try Self.size(path) - emptySize) / Double(max(samples, 1))
+        return [
+            Benchmarks.summarize(
+                "paddock.audit_append", unit: "ms", times, note: "durable append, synchronous=FULL, \(samples) events"),
+            Benchmarks.summarize(
+                "paddock.audit_exec_event_bytes", unit: "B", logical,
+                note: String(format: "row bytes; %.0f B on disk with b-tree overhead", onDisk)),
+        ]
+    }
+
+    private static func size(_ path: String) throws -> Int {
+        var total = 0
+        for p in [path, path + "-wal"] {
+            total += (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0
+        }
+        return total
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import PaddockCore
+import PaddockServer
+import PaddockStore
+
+/// `paddock audit show|verify|export ID`.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "A session's tamper-evident audit trail.",
+        subcommands: [Show.self, Verify.self, Export.self])
+
+    static func events(_ id: String) async throws -> [AuditEvent] {
+        let data = try await APIClient.fromEnvironment().raw(.GET, "/v1/sessions/\(id)/audit")
+        return try data.split(separator: 0x0A).map { try AuditEvent.decode(canonical: Array($0)) }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The session's timeline: who did what, when.")
+        @Argument(help: "Session id.") var id: String
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let events = try await AuditCommand.events(id)
+            if output.json { return try printJSON(events) }
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            for e in events {
+                let fields = e.fields.keys.sorted().map { "\($0)=\(e.fields[$0]?.description ?? "")" }
+                print(
+                    [
+                        String(e.seq).padding(4), f.string(from: e.date), e.actor.user.padding(10),
+                        e.kind.padding(15), fields.joined(separator: " "),
+                    ].joined(separator: "  "))
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the hash chain; exits 1 and names the event if anything was edited, deleted, inserted "
+                + "or reordered.")
+        @Argument(help: "Session id.") var id: String
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let result = try await APIClient.fromEnvironment().call(
+                .GET, "/v1/sessions/\(id)/audit/verify", as: AuditVerification.self)
+            if output.json { try printJSON(result) }
+            if result.ok {
+                if !output.json { print("ok: \(result.events) events, chain intact") }
+                return
+            }
+            if !output.json {
+                print("TAMPERED at event \(result.position.map(String.init) ?? "?"): \(result.problem ?? "")")
+            }
+            throw CommandExit(code: 1)
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the trail as JSON Lines: the SHA-256 of each line is the next line's prev.")
+        @Argument(help: "Session id.") var id: String
+
+        func run() async throws {
+            let data = try await APIClient.fromEnvironment().raw(.GET, "/v1/sessions/\(id)/audit")
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}

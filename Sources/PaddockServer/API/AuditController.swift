@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PaddockCore
+import PaddockStore
+
+/// A session's audit trail: `GET /v1/sessions/{id}/audit` (JSON Lines, each line an event's canonical bytes,
+/// so the SHA-256 of one line is the next line's `prev`) and `GET …/audit/verify`.
+struct AuditController {
+    let sessions: SessionService
+
+    func addRoutes(to group: RouterGroup<PaddockRequestContext>) {
+        group.get(":id/audit", use: events)
+        group.get(":id/audit/verify", use: verify)
+    }
+
+    private func log() async throws -> AuditLog {
+        guard let audit = await sessions.audit else {
+            throw PaddockError.unavailable("this server's store keeps no audit trail")
+        }
+        return audit
+    }
+
+    @Sendable func events(_ request: Request, context: PaddockRequestContext) async throws -> Response {
+        let id = try context.sessionID()
+        let bytes = try await log().export(session: id)
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    @Sendable func verify(_ request: Request, context: PaddockRequestContext) async throws -> AuditVerification {
+        try await log().verify(session: context.sessionID())
+    }
+}

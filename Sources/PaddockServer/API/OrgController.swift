@@ -1,0 +1,44 @@
+import Foundation
+import Hummingbird
+import PaddockCore
+import PaddockStore
+
+/// Org-wide controls: the emergency stop (`/v1/stop-all`) and session limits (`/v1/limits`).
+struct OrgController {
+    let sessions: SessionService
+    let access: any AccessStore
+
+    func addRoutes(to router: Router<PaddockRequestContext>) {
+        router.post("/v1/stop-all", use: stopAll)
+        router.get("/v1/stop-all", use: stops)
+        router.delete("/v1/stop-all", use: lift)
+        router.get("/v1/limits", use: limits)
+        router.put("/v1/limits", use: setLimits)
+    }
+
+    @Sendable func stopAll(_ request: Request, context: PaddockRequestContext) async throws
+        -> SessionService.StopAllReport
+    {
+        let body = try await request.decode(as: StopAllBody.self, context: context)
+        return try await sessions.stopAll(team: body.team)
+    }
+
+    @Sendable func stops(_ request: Request, context: PaddockRequestContext) async throws -> EmergencyStopListBody {
+        EmergencyStopListBody(
+            stops: try await sessions.emergencyStops().map { EmergencyStopBody(team: $0.team, by: $0.by, at: $0.at) })
+    }
+
+    @Sendable func lift(_ request: Request, context: PaddockRequestContext) async throws -> LiftBody {
+        LiftBody(lifted: try await sessions.liftStop(team: request.uri.queryParameters.get("team")))
+    }
+
+    @Sendable func limits(_ request: Request, context: PaddockRequestContext) async throws -> LimitsBody {
+        LimitsBody(try await access.orgLimits())
+    }
+
+    @Sendable func setLimits(_ request: Request, context: PaddockRequestContext) async throws -> LimitsBody {
+        let limits = try await request.decode(as: LimitsBody.self, context: context).limits()
+        try await access.setOrgLimits(limits)
+        return LimitsBody(limits)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Hummingbird
+import PaddockCore
+import PaddockStore
+
+/// Decides whether a caller may do what a request asks. Every `/v1` route is classified here, from its method
+/// and path alone (`requirement`), so no handler can forget a check: a route missing from the table needs the
+/// `admin` permission until it is added.
+struct Authorizer: Sendable {
+    let access: any AccessStore
+    let sessions: SessionService
+
+    /// What a request needs.
+    enum Requirement: Equatable, Sendable {
+        /// No token (the health check).
+        case open
+        /// Any valid token; the handler narrows what is shown (session lists, one's own tokens).
+        case authenticated
+        /// An org-wide permission: owners and admins only.
+        case org(Permission)
+        /// A permission on the team the session belongs to. Callers who may not see the team get 404.
+        case session(String, Permission)
+    }
+
+    static func requirement(method: HTTPRequest.Method, path: String) -> Requirement {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard parts.first == "v1" else { return path == "/health" ? .open : .authenticated }
+        let read = method == .get || method == .head
+        switch parts.dropFirst().first {
+        case "health": return .open
+        case "me", "tokens": return .authenticated
+        case "sessions":
+            guard parts.count >= 3 else { return .authenticated }
+            let id = parts[2]
+            switch parts.count > 3 ? parts[3] : nil {
+            case "exec": return .session(id, .write)
+            case "approvals": return .session(id, read ? .read : .approve)
+            case "submit": return .session(id, read ? .read : .submit)
+            default: return .session(id, read ? .read : .write)
+            }
+        case "pools", "limits", "templates": return read ? .authenticated : .org(.admin)
+        case "users", "teams": return .org(read ? .read : .admin)
+        default: return .org(.admin)
+        }
+    }
+
+    func authorize(_ principal: Principal, _ requirement: Requirement) async throws {
+        switch requirement {
+        case .open, .authenticated: return
+        case .org(let permission):
+            guard principal.hasGlobal(permission) else {
+                throw principal.role.spansAllTeams
+                    ? Self.denial(principal, needs: permission, team: nil)
+                    : PaddockError.permissionDenied(
+                        "only an owner or admin may do this; you are '\(principal.user)' (\(principal.role))")
+            }
+        case .session(let raw, let permission):
+            guard let id = SessionID(rawValue: raw) else {
+                throw PaddockError.notFound("session \(raw) does not exist (ids are lowercase letters and digits)")
+            }
+            // Another team's session answers exactly like a session that does not exist.
+            let session = try await sessions.get(id)
+            guard principal.canSee(team: session.team) else { throw SessionService.missing(id) }
+            guard principal.permissions(onTeam: session.team).contains(permission) else {
+                throw Self.denial(principal, needs: permission, team: session.team)
+            }
+        }
+    }
+
+    /// Says which of the three limits — role, token scope, team grant — stood in the way, and what to do.
+    static func denial(_ p: Principal, needs: Permission, team: String?) -> PaddockError {
+        if !p.role.ceiling.contains(needs) {
+            return .permissionDenied(
+                "'\(p.user)' is a \(p.role), and a \(p.role) may not \(needs) (only \(Permission.describe(p.role.ceiling)))"
+                    + "; ask an admin if you need more")
+        }
+        if !p.scopes.contains(needs) {
+            return .permissionDenied(
+                "this token is scoped to \(Permission.describe(p.scopes)) and this needs '\(needs)'; create a token "
+                    + "that includes it: `paddock tokens create --scopes \(Permission.describe(p.scopes.union([needs])).replacingOccurrences(of: " ", with: ""))`"
+            )
+        }
+        let granted = team.flatMap { p.teams[$0] } ?? []
+        return .permissionDenied(
+            "team '\(team ?? "-")' is granted \(Permission.describe(granted)) and this needs '\(needs)'; "
+                + "ask an admin to grant it")
+    }
+
+    /// The team a new session of this caller belongs to: the one asked for (which the caller must be able to
+    /// write to), else the caller's only team, else — for owners and admins — none.
+    func teamForCreate(_ principal: Principal, requested: String?) async throws -> String? {
+        if let requested {
+            guard try await access.team(requested) != nil else {
+                throw PaddockError.notFound("team '\(requested)' does not exist; `paddock teams list` shows the teams")
+            }
+            guard principal.role.spansAllTeams || principal.teams[requested] != nil else {
+                throw PaddockError.permissionDenied(
+                    "'\(principal.user)' is not in team '\(requested)'; an admin can add you with "
+                        + "`paddock teams members add \(requested) \(principal.user)`")
+            }
+            guard principal.permissions(onTeam: requested).contains(.write) else {
+                throw Self.denial(principal, needs: .write, team: requested)
+            }
+            return requested
+        }
+        let writable = principal.teams.keys.filter { principal.permissions(onTeam: $0).contains(.write) }.sorted()
+        if writable.count == 1 { return writable[0] }
+        if writable.count > 1 {
+            throw PaddockError.invalidArgument(
+                "you are in several teams (\(writable.joined(separator: ", "))); pass --team to say which one the "
+                    + "session belongs to")
+        }
+        if principal.role.spansAllTeams, principal.scopes.contains(.write) { return nil }
+        if !principal.teams.isEmpty {
+            throw Self.denial(principal, needs: .write, team: principal.teams.keys.sorted()[0])
+        }
+        throw PaddockError.permissionDenied(
+            "'\(principal.user)' is in no team, and sessions belong to a team; an admin can add you with "
+                + "`paddock teams members add TEAM \(principal.user)`")
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import PaddockCore
+import PaddockSandbox
+import PaddockStore
+
+extension SessionService {
+    /// The not-found error for a session; also what a caller gets for another team's session.
+    static func missing(_ id: SessionID) -> PaddockError {
+        .notFound("session \(id) does not exist; `paddock session list` shows the live ones")
+    }
+
+    /// The audit trail of every session, when the store keeps one.
+    public var audit: AuditLog? { governance?.audit }
+
+    /// Records an event attributed to the API caller being served (or `system`), durably, before returning.
+    func record(_ id: SessionID, _ kind: String, _ fields: [String: AuditValue]) async throws {
+        guard let audit = governance?.audit else { return }
+        try await audit.record(session: id, kind: kind, actor: AuditActor.current ?? .system, fields: fields)
+    }
+
+    /// A file written, removed or created through the API.
+    public func recordFileChange(_ id: SessionID, kind: String, path: String, bytes: Int64? = nil) async throws {
+        var fields: [String: AuditValue] = ["path": .string(path)]
+        if let bytes { fields["bytes"] = .int(bytes) }
+        try await record(id, kind, fields)
+    }
+
+    /// `session.create`, with what was asked for. Environment variables by name only.
+    func recordCreate(_ s: Session) async throws {
+        let spec = s.spec
+        var fields: [String: AuditValue] = [
+            "template": .string(spec.template), "provider": .string(spec.provider), "team": .optional(s.team),
+            "memory": .string(spec.limits.memory.description), "cpus": .string(String(spec.limits.cpus)),
+            "pids": .int(Int64(spec.limits.pids)), "disk": .string(spec.limits.disk.description),
+            "workdir": .string(spec.workdir), "env_keys": .strings(spec.env.keys.sorted()),
+            "start": .optional(s.start.map { $0.hasPrefix("cold") ? "cold" : $0 }),
+        ]
+        if let name = spec.name { fields["name"] = .string(name) }
+        if let ttl = spec.ttlSeconds { fields["ttl_s"] = .int(ttl) }
+        if let idle = spec.idleSeconds { fields["idle_s"] = .int(idle) }
+        try await record(s.id, "session.create", fields)
+    }
+
+    /// Admission before a create: emergency stops, org limits, max lifetime.
+    func admit(_ spec: SessionSpec, owner: SessionOwner?) async throws -> (SessionSpec, SessionGovernance.Admission) {
+        guard let governance else { return (spec, .init(keys: [], governance: nil)) }
+        return try await governance.admit(spec, owner: owner, now: clock())
+    }
+
+    /// Wraps an exec so its outcome is in the audit trail before the caller sees the exit.
+    func audited(_ handle: any ExecHandle, _ id: SessionID, _ request: ExecRequest, envKeys: [String]) -> any ExecHandle
+    {
+        guard let audit = governance?.audit else { return handle }
+        var fields: [String: AuditValue] = [
+            "argv": .strings(request.argv), "cwd": .string(request.cwd), "user": .string(request.user.rawValue),
+        ]
+        if !envKeys.isEmpty { fields["env_keys"] = .strings(envKeys.sorted()) }
+        return AuditedExecHandle(
+            handle, audit: audit, session: id, actor: AuditActor.current ?? .system, fields: fields)
+    }
+
+    // MARK: Emergency stop
+
+    /// What `stop-all` did.
+    public struct StopAllReport: Sendable, Codable, Equatable {
+        public var team: String?
+        /// Sessions destroyed.
+        public var stopped: [String]
+        /// Sessions whose teardown failed (they are frozen; retry `stop-all`).
+        public var failed: [String]
+    }
+
+    /// Emergency stop: refuses new sessions in the scope (persisted, so it holds across restarts), freezes every
+    /// matching session at once — nothing keeps running while teardowns proceed — then destroys them all.
+    public func stopAll(team: String?) async throws -> StopAllReport {
+        guard let governance else { throw PaddockError.unavailable("this server's store keeps no org settings") }
+        if let team, try await governance.access.team(team) == nil {
+            throw PaddockError.notFound("team '\(team)' does not exist; `paddock teams list` shows the teams")
+        }
+        let by = (AuditActor.current ?? .system).user
+        try await governance.access.setEmergencyStop(EmergencyStop(team: team, by: by, at: clock()))
+        let victims = try await store.sessions(includeTerminal: false).filter { team == nil || $0.team == team }
+        logger.warning(
+            "emergency stop",
+            metadata: ["stop.team": "\(team ?? "*")", "stop.by": "\(by)", "stop.sessions": "\(victims.count)"])
+        await withTaskGroup(of: Void.self) { group in
+            for s in victims where s.state == .running {
+                group.addTask { _ = try? await self.pause(s.id) }
+            }
+        }
+        var report = StopAllReport(team: team, stopped: [], failed: [])
+        await withTaskGroup(of: (SessionID, Bool).self) { group in
+            for s in victims {
+                group.addTask {
+                    do {
+                        try await self.destroy(s.id, reason: "emergency stop by \(by)")
+                        return (s.id, true)
+                    } catch {
+                        return (s.id, false)
+                    }
+                }
+            }
+            for await (id, ok) in group {
+                if ok { report.stopped.append(id.rawValue) } else { report.failed.append(id.rawValue) }
+            }
+        }
+        report.stopped.sort()
+        report.failed.sort()
+        return report
+    }
+
+    /// Lifts the stop of one team, or every stop; returns how many were lifted.
+    public func liftStop(team: String?) async throws -> Int {
+        guard let governance else { return 0 }
+        let lifted = try await governance.access.liftEmergencyStops(team: team)
+        logger.notice("emergency stop lifted", metadata: ["stop.team": "\(team ?? "*")", "stop.lifted": "\(lifted)"])
+        return lifted
+    }
+
+    public func emergencyStops() async throws -> [EmergencyStop] {
+        try await governance?.access.emergencyStops() ?? []
+    }
+}
