@@ -43,7 +43,10 @@ extension CLITests {
             #expect(answered.status == 0, "\(answered.stderr)")
             #expect(try await waiting.value.stdout == "done\n")
             let history = try await CLI.run(["approvals", "list", "--all"], server: server)
-            #expect(history.stdout.contains("approved") && history.stdout.contains("answered by admin"))
+            // The approver is the user behind the token: the admin token belongs to the owner account.
+            #expect(
+                history.stdout.contains("approved") && history.stdout.contains("answered by \(UserAccount.ownerName)"),
+                "\(history.stdout)")
 
             // diff --check: f (1 line), g (empty) and h (2 lines) change 3 lines > max_lines 1 → exit 1.
             _ = try await CLI.run(["exec", id, "--", "sh", "-c", "printf 'a\\nb\\n' > h"], server: server)
