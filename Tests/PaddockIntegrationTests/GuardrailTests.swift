@@ -71,6 +71,26 @@ struct GuardrailTests {
         }
     }
 
+    /// Exec decisions inside the sandbox land in the session's hash-chained audit trail, in order with the
+    /// API's own events, durable before the exec is answered.
+    @Test func execDecisionsAreInTheAuditTrail() async throws {
+        try await withTestStack("guard-audit") { stack in
+            let s = try await stack.sessions.create(SessionSpec(), policy: Self.denyRm)
+            let r = try await stack.sessions.sh(s.id, "touch victim; sh -c 'rm victim' 2>&1; ls")
+            #expect(r.stdout.contains("Operation not permitted") && r.stdout.contains("victim"), "\(r.stdout)")
+            let audit = AuditLog(store: stack.store)
+            let events = try await audit.events(session: s.id)
+            let guarded = events.filter { $0.kind == "exec.guardrail" }
+            let refused = try #require(guarded.first { $0.fields["allowed"] == .bool(false) })
+            #expect(refused.fields["argv"] == .list([.string("rm"), .string("victim")]))
+            #expect(refused.fields["policy"] == .string("deny"))
+            #expect(refused.actor.user == "sandbox")
+            if case .string(let rule) = refused.fields["rule"] { #expect(rule.contains("deny-rm.yml")) }
+            #expect(guarded.contains { $0.fields["allowed"] == .bool(true) }, "allowed execs are recorded too")
+            #expect(try await audit.verify(session: s.id).ok)
+        }
+    }
+
     @Test func argumentPatternsAndDefaultDenyAreEnforced() async throws {
         try await withTestStack("guard-args") { stack in
             let policy = PolicyText(

@@ -26,11 +26,16 @@ public actor GuardrailService {
     let logger: Logger
     let clock: @Sendable () -> Date
 
-    public init(store: (any ApprovalStore)?, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameter audit: where exec decisions are recorded besides the log (the audit trail), if anywhere.
+    public init(
+        store: (any ApprovalStore)?, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
+        audit: (any AuditRecorder)? = nil
+    ) {
         self.logger = logger
         self.clock = clock
         approvals = ApprovalService(store: store, logger: logger, clock: clock)
-        sink = LoggingGuardrailEventSink(logger: logger)
+        let log = LoggingGuardrailEventSink(logger: logger)
+        sink = audit.map { AuditingGuardrailEventSink(audit: $0, log: log) } ?? log
     }
 
     /// Where exec decisions go (the audit trail connects here).

@@ -38,10 +38,12 @@ public actor SessionService {
         self.providers = providers
         self.logger = logger
         self.clock = clock
-        guardrails = GuardrailService(store: store as? any ApprovalStore, logger: logger, clock: clock)
-        governance = (store as? any AccessStore & AuditStore).map {
+        let governance = (store as? any AccessStore & AuditStore).map {
             SessionGovernance(access: $0, audit: AuditLog(store: $0, clock: clock))
         }
+        self.governance = governance
+        guardrails = GuardrailService(
+            store: store as? any ApprovalStore, logger: logger, clock: clock, audit: governance?.audit)
     }
 
     public var providerNames: [String] { providers.keys.sorted() }
