@@ -14,7 +14,7 @@
             try Self.checkLayerID(layer)
             let final = layout.layer(layer)
             guard !Syscalls.exists(final) else { throw PaddockError.conflict("layer \(layer) already exists") }
-            let staging = "\(layout.layers)/.staging-\(layer)"
+            let staging = "\(layout.layers)/\(Self.stagingPrefix)\(layer)"
             let wasPaused = await isPaused(id)
             // Frozen, the sandbox cannot change a file halfway through the copy.
             if !wasPaused { try await runtime.pause(id: id.rawValue) }
@@ -65,22 +65,16 @@
         }
 
         public func removeLayer(_ layer: String) async {
-            guard (try? Self.checkLayerID(layer)) != nil else { return }
-            LayerCopy.removeLayer(layout.layer(layer))
+            let id = layer.hasPrefix(Self.stagingPrefix) ? String(layer.dropFirst(Self.stagingPrefix.count)) : layer
+            guard (try? Self.checkLayerID(id)) != nil else { return }
+            LayerCopy.removeLayer("\(layout.layers)/\(layer)")
         }
 
-        /// Published layers; half-written ones (a crash mid-seal) are removed on the way.
-        public func layers() async -> [String] {
-            var found: [String] = []
-            for name in Syscalls.listDirectory(layout.layers) {
-                if name.hasPrefix(".staging-") {
-                    LayerCopy.removeLayer("\(layout.layers)/\(name)")
-                } else {
-                    found.append(name)
-                }
-            }
-            return found
-        }
+        /// Layers on disk: published ones by id, and half-written ones as `.staging-<id>` — being written now,
+        /// or left by a crash. The caller decides which are unused (it knows which ids are being written).
+        public func layers() async -> [String] { Syscalls.listDirectory(layout.layers) }
+
+        static let stagingPrefix = ".staging-"
 
         /// Layer ids become directory names: nothing but letters and digits.
         static func checkLayerID(_ layer: String) throws(PaddockError) {

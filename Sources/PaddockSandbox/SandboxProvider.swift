@@ -220,9 +220,10 @@ public protocol SandboxProvider: Sendable {
     /// Seals the sandbox's changed files as the new layer `layer` (an id the caller chose). A running sandbox
     /// is frozen for the copy and thawed after it, so the layer is consistent; a paused one stays paused.
     func snapshot(_ id: SessionID, layer: String) async throws -> LayerInfo
-    /// Removes a layer. Removing an unknown layer succeeds.
+    /// Removes a layer (by id, or a half-written one by its `.staging-<id>` name). Removing an unknown layer
+    /// succeeds.
     func removeLayer(_ layer: String) async
-    /// The layers this provider holds on disk.
+    /// The layers this provider holds on disk: published ones by id, half-written ones as `.staging-<id>`.
     func layers() async -> [String]
 
     func stats(_ id: SessionID) async throws -> SandboxStats

@@ -61,7 +61,7 @@ struct ServerCommand: AsyncParsableCommand {
         let vault = try SecretVault(store: store, keyFile: dataDirectory + "/vault.key")
         let network = try SessionNetwork.make(
             dataDirectory: dataDirectory, vault: vault, extraTrustFile: gatewayTrust,
-            logger: Logger(label: "paddock.gateway"))
+            logger: Logger(label: "paddock.gateway"), audit: sessions.auditRecorder)
         await sessions.setNetwork(network)
         try await sessions.recover()
         if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }

@@ -118,9 +118,11 @@ extension BackpressuredStream where Element == [UInt8] {
 extension SessionNetwork {
     /// The server's gateway: audit events in `<data-dir>/gateway-audit/<session>.jsonl` until the audit trail
     /// takes them, upstream TLS verified against the system roots plus `extraTrustFile` (PEM).
-    public static func make(dataDirectory: String, vault: SecretVault, extraTrustFile: String?, logger: Logger) throws
-        -> SessionNetwork
-    {
+    /// - Parameter audit: the audit trail each request is recorded in (besides `<data>/gateway-audit`).
+    public static func make(
+        dataDirectory: String, vault: SecretVault, extraTrustFile: String?, logger: Logger,
+        audit: (any AuditRecorder)? = nil
+    ) throws -> SessionNetwork {
         var roots: [NIOSSLCertificate] = []
         if let extraTrustFile {
             do { roots = try NIOSSLCertificate.fromPEMFile(extraTrustFile) } catch {
@@ -129,9 +131,9 @@ extension SessionNetwork {
                     underlying: error)
             }
         }
-        let gateway = try EgressGateway(
-            auditSink: try JSONLinesAuditSink(directory: dataDirectory + "/gateway-audit"), extraTrustRoots: roots,
-            logger: logger)
+        let file = try JSONLinesAuditSink(directory: dataDirectory + "/gateway-audit")
+        let sink: any GatewayAuditSink = audit.map { AuditTrailGatewaySink(audit: $0, next: file) } ?? file
+        let gateway = try EgressGateway(auditSink: sink, extraTrustRoots: roots, logger: logger)
         return SessionNetwork(gateway: gateway, vault: vault, logger: logger)
     }
 }

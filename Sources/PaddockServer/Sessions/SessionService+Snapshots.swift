@@ -137,7 +137,10 @@ extension SessionService {
         let templateLayers = templates.compactMap(\.layer) + mounted
         for (name, provider) in providers {
             let keep = Set(wanted.filter { $0.provider == name }.map(\.layer) + templateLayers)
-            for layer in await provider.layers() where !keep.contains(layer) && pinnedLayers[layer] == nil {
+            for layer in await provider.layers() {
+                // A half-written layer (`.staging-<id>`) is still being written while its id is pinned.
+                let id = layer.hasPrefix(".staging-") ? String(layer.dropFirst(".staging-".count)) : layer
+                guard !keep.contains(id), pinnedLayers[id] == nil else { continue }
                 await provider.removeLayer(layer)
                 logger.debug("removed an unused layer", metadata: ["layer.id": "\(layer)"])
             }

@@ -48,6 +48,9 @@ public actor SessionService {
 
     public var providerNames: [String] { providers.keys.sorted() }
 
+    /// The audit trail, for components outside the service (the egress gateway) to record into.
+    public nonisolated var auditRecorder: (any AuditRecorder)? { governance?.audit }
+
     /// Connects new sessions to the egress gateway (set once, before sessions are created).
     public func setNetwork(_ network: SessionNetwork?) { self.network = network }
 

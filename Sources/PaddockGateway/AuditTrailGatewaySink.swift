@@ -1,0 +1,35 @@
+import Foundation
+import PaddockCore
+
+/// Records every request through the gateway in the session's hash-chained audit trail (`network.request`
+/// events, secrets by name only), and hands it on to another sink (the per-session JSON Lines file).
+public struct AuditTrailGatewaySink: GatewayAuditSink {
+    let audit: any AuditRecorder
+    let next: (any GatewayAuditSink)?
+
+    public init(audit: any AuditRecorder, next: (any GatewayAuditSink)? = nil) {
+        self.audit = audit
+        self.next = next
+    }
+
+    public func record(_ event: GatewayAuditEvent) async {
+        await next?.record(event)
+        guard let session = SessionID(rawValue: event.session) else { return }
+        var fields: [String: AuditValue] = [
+            "method": .string(event.method), "host": .string(event.host), "port": .int(Int64(event.port)),
+            "mode": .string(event.mode), "decision": .string(event.decision),
+            "bytes_up": .int(Int64(event.bytesUp)), "bytes_down": .int(Int64(event.bytesDown)),
+        ]
+        if let path = event.path { fields["path"] = .string(path) }
+        if let status = event.status { fields["status"] = .int(Int64(status)) }
+        if let rule = event.rule { fields["rule"] = .string(rule) }
+        if let reason = event.reason { fields["reason"] = .string(reason) }
+        if !event.secretsInjected.isEmpty { fields["secrets"] = .list(event.secretsInjected.map { .string($0) }) }
+        if !event.placeholderMisuse.isEmpty {
+            fields["placeholder_misuse"] = .list(event.placeholderMisuse.map { .string($0) })
+        }
+        // The sandbox's processes made the request; a failed append must not take the gateway down.
+        try? await audit.record(
+            session: session, kind: "network.request", actor: AuditActor(user: "sandbox", token: nil), fields: fields)
+    }
+}
