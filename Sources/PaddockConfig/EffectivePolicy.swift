@@ -15,11 +15,15 @@ public struct EffectivePolicy: Sendable, Equatable, Codable {
     public var providers: Sourced<[String]>?
     /// What layering clamped or made ineffective, for `paddock policy check` to show.
     public var notes: [String]
+    /// `secrets:` of every layer, highest first: each names a vault secret the session gets as a placeholder
+    /// and the hosts it may go to. A name in several layers must satisfy all of their host lists. Nil in
+    /// policies stored before secrets were kept.
+    public var secrets: [SecretConfig]?
 
     public init(
         commands: [PolicyRuleSet] = [], network: [PolicyRuleSet] = [], files: [FileRule] = [],
         changes: ChangePolicy = ChangePolicy(), compute: ComputeConfig = ComputeConfig(),
-        providers: Sourced<[String]>? = nil, notes: [String] = []
+        providers: Sourced<[String]>? = nil, notes: [String] = [], secrets: [SecretConfig] = []
     ) {
         self.commands = commands
         self.network = network
@@ -28,6 +32,18 @@ public struct EffectivePolicy: Sendable, Equatable, Codable {
         self.compute = compute
         self.providers = providers
         self.notes = notes
+        self.secrets = secrets
+    }
+
+    /// The secret names the policy gives a session, each once, in the order first written.
+    public var secretNames: [String] {
+        var seen = Set<String>()
+        return (secrets ?? []).map(\.name).filter { seen.insert($0).inserted }
+    }
+
+    /// The host lists the policy puts on secret `name`, one per layer that names it.
+    public func hostLists(forSecret name: String) -> [[String]] {
+        (secrets ?? []).filter { $0.name == name }.map { $0.hosts.map(\.value) }
     }
 
     /// The policy of a single runtime.yml with no layers above it.
@@ -64,6 +80,11 @@ public struct EffectivePolicy: Sendable, Equatable, Codable {
             }
         }
         lines += files.map { "files: \($0)" }
+        for secret in secrets ?? [] {
+            lines.append(
+                "secrets: \(secret.name) → \(secret.hosts.map(\.value).joined(separator: ", ")) "
+                    + "(\(secret.origin?.description ?? "unknown origin"))")
+        }
         if let maxLines = changes.maxLines { lines.append("changes: max_lines \(maxLines)") }
         lines += changes.protectedBranches.map { "changes: protected branch \($0)" }
         let limits: [(String, String?)] = [

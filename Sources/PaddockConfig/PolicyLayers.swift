@@ -13,8 +13,10 @@ import PaddockCore
 /// - **changes**: the smallest `max_lines`; the union of `protected_branches`.
 /// - **compute**: the minimum of each limit.
 /// - **providers**: the providers every layer that lists them allows (an empty intersection is an error).
-/// - `template`, `secrets`, `rbac`, `instructions` and `checks` describe the repository rather than bound it, and
-///   are not layered: take them from the repository's `RuntimeConfig`.
+/// - **secrets**: every layer's entries are kept; a secret named in several layers may go only to hosts every
+///   one of them lists (and the vault's own hosts still apply).
+/// - `template`, `rbac`, `instructions` and `checks` describe the repository rather than bound it, and are not
+///   layered: take them from the repository's `RuntimeConfig`.
 public struct PolicyLayers: Sendable {
     /// The layers, in any order; `effective()` orders them by kind, keeping the given order within a kind.
     public var layers: [PolicyLayer]
@@ -73,6 +75,12 @@ public struct PolicyLayers: Sendable {
                 } else {
                     policy.providers = labelled
                 }
+            }
+        }
+        policy.secrets = ordered.flatMap { layer in
+            layer.config.secrets.map { secret in
+                SecretConfig(
+                    name: secret.name, hosts: secret.hosts.map(layer.label), origin: layer.label(secret.origin))
             }
         }
         notes += Self.unreachableSecrets(in: ordered, network: policy.network)

@@ -62,4 +62,6 @@ public protocol GatewayAuditSink: Sendable {
 }
 
 /// A hook that decides `ask` entries: true lets the connection through. Without one, `ask` means deny.
-public typealias GatewayApprovalHook = @Sendable (_ session: SessionID, _ host: String, _ port: UInt16) async -> Bool
+/// `rule` is the decision as an approver reads it (which rule asked, from which file and line).
+public typealias GatewayApprovalHook =
+    @Sendable (_ session: SessionID, _ host: String, _ port: UInt16, _ rule: String) async -> Bool

@@ -12,10 +12,14 @@ public struct GatewaySecret: Sendable, CustomStringConvertible {
     public let hosts: [HostPattern]
     /// Swap over plaintext HTTP too. Off by default: a value sent without TLS can be read on the way.
     public let allowHTTP: Bool
+    /// Further host lists a host must also match, one per policy layer that names the secret (runtime.yml
+    /// `secrets:`): a policy can narrow where a vault secret goes, never widen it.
+    public let narrowedBy: [[HostPattern]]
 
-    public init(name: String, value: String, placeholder: String, hosts: [String], allowHTTP: Bool = false)
-        throws(PaddockError)
-    {
+    public init(
+        name: String, value: String, placeholder: String, hosts: [String], allowHTTP: Bool = false,
+        narrowedBy: [[String]] = []
+    ) throws(PaddockError) {
         guard !hosts.isEmpty else {
             throw .invalidArgument("secret '\(name)' has no hosts; give the hosts it may be sent to with --hosts")
         }
@@ -29,11 +33,27 @@ public struct GatewaySecret: Sendable, CustomStringConvertible {
         self.placeholder = placeholder
         self.hosts = patterns
         self.allowHTTP = allowHTTP
+        var narrowing: [[HostPattern]] = []
+        for list in narrowedBy {
+            var patterns: [HostPattern] = []
+            for host in list { patterns.append(try HostPattern(parsing: host)) }
+            narrowing.append(patterns)
+        }
+        self.narrowedBy = narrowing
     }
 
     /// Whether requests to `host:port` get the value.
     public func isScoped(to host: String, port: UInt16) -> Bool {
         hosts.contains { $0.matches(host: host, port: port) }
+            && narrowedBy.allSatisfy { list in list.contains { $0.matches(host: host, port: port) } }
+    }
+
+    /// Where the value may go, as a person reads it: the vault's hosts, and the policy's narrowing if any.
+    public var scopeDescription: String {
+        let vault = hosts.map(\.text).joined(separator: ", ")
+        guard !narrowedBy.isEmpty else { return vault }
+        let policy = narrowedBy.map { $0.map(\.text).joined(separator: ", ") }.joined(separator: "; and ")
+        return "\(vault), narrowed by runtime.yml secrets: to \(policy)"
     }
 
     /// A placeholder for a value: as long as the value where possible (tools check lengths), at least 24

@@ -100,7 +100,7 @@ public final class GatewaySession: Sendable {
                         reason: "\(host):\(port) needs approval (\(decision)), and this server has no approver for "
                             + "network requests, so it is denied; allow the host instead", decision: decision))
             }
-            guard await hook(id, host, port) else {
+            guard await hook(id, host, port, decision.description) else {
                 return .failure(
                     Refusal(status: 403, reason: "\(host):\(port) was not approved (\(decision))", decision: decision))
             }

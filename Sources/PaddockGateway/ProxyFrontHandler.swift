@@ -238,7 +238,7 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                         ? "secret \(secret.name) is only sent over TLS; use https:// (or set the secret with "
                             + "--allow-http)"
                         : "the request carries the placeholder of secret \(secret.name), which may only be sent to "
-                            + "\(secret.hosts.map(\.text).joined(separator: ", ")); it was not sent to \(target.host)")
+                            + "\(secret.scopeDescription); it was not sent to \(target.host):\(target.port)")
             }
         }
         guard problems.isEmpty else {

@@ -184,7 +184,7 @@ struct GatewayTests {
                 #expect(denied.status == 403)
                 #expect(denied.reason?.contains("no approver") == true)
                 let asked = Asked()
-                harness.gateway.approvalHook = { _, host, port in
+                harness.gateway.approvalHook = { _, host, port, _ in
                     await asked.add("\(host):\(port)")
                     return true
                 }

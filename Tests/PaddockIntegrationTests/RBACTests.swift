@@ -23,6 +23,7 @@ struct RBACTests {
         let sessions: [String: String]
         let store: SQLiteStore
         let tokenService: TokenService
+        let service: SessionService
     }
 
     static func withOrg(_ body: @Sendable (Org) async throws -> Void) async throws {
@@ -63,7 +64,9 @@ struct RBACTests {
         let (issued, stored) = (tokens, ids)
         try await Application(router: router).test(.router) { client in
             try await body(
-                Org(client: client, tokens: issued, sessions: stored, store: store, tokenService: tokenService))
+                Org(
+                    client: client, tokens: issued, sessions: stored, store: store, tokenService: tokenService,
+                    service: sessions))
         }
     }
 

@@ -28,8 +28,17 @@ struct GuardrailController {
             }
             session = id
         }
-        let approvals = try await sessions.guardrails.approvals.list(session: session, includeAnswered: all)
-        return ApprovalListBody(approvals: approvals.map(ApprovalBody.init))
+        let principal = try context.requirePrincipal()
+        var teams: [SessionID: String?] = [:]
+        var visible: [Approval] = []
+        // Requests from sessions of teams the caller is not in are left out, as if they did not exist.
+        for approval in try await sessions.guardrails.approvals.list(session: session, includeAnswered: all) {
+            if teams[approval.session] == nil {
+                teams[approval.session] = .some(try? await sessions.get(approval.session).team)
+            }
+            if let team = teams[approval.session], principal.canSee(team: team) { visible.append(approval) }
+        }
+        return ApprovalListBody(approvals: visible.map(ApprovalBody.init))
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> ApprovalBody {

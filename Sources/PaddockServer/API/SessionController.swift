@@ -24,6 +24,10 @@ struct SessionController {
         let spec = try body.spec()
         let principal = try context.requirePrincipal()
         let team = try await authorizer.teamForCreate(principal, requested: body.team)
+        if let snapshot = spec.snapshot {
+            // Starting from a snapshot reads its files: the caller must be able to read the snapshot's team.
+            try await authorizer.authorize(principal, .snapshot(snapshot, .read))
+        }
         let session = try await sessions.create(
             spec, policy: body.policy, owner: SessionOwner(team: team, user: principal.user))
         return EditedResponse(status: .created, response: SessionBody(session))

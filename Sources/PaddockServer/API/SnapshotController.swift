@@ -31,7 +31,14 @@ struct SnapshotController {
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotListBody {
-        SnapshotListBody(snapshots: try await sessions.snapshots().map(SnapshotBody.init))
+        let principal = try context.requirePrincipal()
+        var visible: [Snapshot] = []
+        // Snapshots of teams the caller is not in are left out, as if they did not exist.
+        for snapshot in try await sessions.snapshots()
+        where principal.canSee(team: try await sessions.team(of: snapshot)) {
+            visible.append(snapshot)
+        }
+        return SnapshotListBody(snapshots: visible.map(SnapshotBody.init))
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {

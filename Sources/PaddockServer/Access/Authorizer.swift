@@ -20,6 +20,10 @@ struct Authorizer: Sendable {
         case org(Permission)
         /// A permission on the team the session belongs to. Callers who may not see the team get 404.
         case session(String, Permission)
+        /// A permission on the team of the session an approval request came from.
+        case approval(String, Permission)
+        /// A permission on the team of the session a snapshot was taken from.
+        case snapshot(String, Permission)
     }
 
     static func requirement(method: HTTPRequest.Method, path: String) -> Requirement {
@@ -38,6 +42,13 @@ struct Authorizer: Sendable {
             case "submit": return .session(id, read ? .read : .submit)
             default: return .session(id, read ? .read : .write)
             }
+        case "approvals":
+            // The list is narrowed to the caller's teams by the handler.
+            guard parts.count >= 3 else { return read ? .authenticated : .org(.admin) }
+            return .approval(parts[2], read ? .read : .approve)
+        case "snapshots":
+            guard parts.count >= 3 else { return read ? .authenticated : .org(.admin) }
+            return .snapshot(parts[2], read ? .read : .write)
         case "pools", "limits", "templates": return read ? .authenticated : .org(.admin)
         case "users", "teams": return .org(read ? .read : .admin)
         default: return .org(.admin)
@@ -61,9 +72,27 @@ struct Authorizer: Sendable {
             // Another team's session answers exactly like a session that does not exist.
             let session = try await sessions.get(id)
             guard principal.canSee(team: session.team) else { throw SessionService.missing(id) }
-            guard principal.permissions(onTeam: session.team).contains(permission) else {
-                throw Self.denial(principal, needs: permission, team: session.team)
-            }
+            try Self.check(principal, permission, team: session.team)
+        case .approval(let id, let permission):
+            let missing = PaddockError.notFound(
+                "approval \(id) does not exist; `paddock approvals list` shows open ones")
+            guard let approval = try await sessions.guardrails.approvals.approval(id),
+                let session = try? await sessions.get(approval.session), principal.canSee(team: session.team)
+            else { throw missing }
+            try Self.check(principal, permission, team: session.team)
+        case .snapshot(let idOrName, let permission):
+            let missing = PaddockError.notFound(
+                "snapshot \(idOrName) does not exist; `paddock snapshot list` shows them")
+            guard let snapshot = try? await sessions.snapshotRecord(idOrName) else { throw missing }
+            let team = try await sessions.team(of: snapshot)
+            guard principal.canSee(team: team) else { throw missing }
+            try Self.check(principal, permission, team: team)
+        }
+    }
+
+    private static func check(_ principal: Principal, _ permission: Permission, team: String?) throws {
+        guard principal.permissions(onTeam: team).contains(permission) else {
+            throw denial(principal, needs: permission, team: team)
         }
     }
 

@@ -33,11 +33,12 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
     -> Router<E2BRequestContext>
 {
     let router = Router(context: E2BRequestContext.self)
+    let authorizer = Authorizer(access: tokens.access, sessions: sessions)
     router.middlewares.add(E2BErrorMiddleware())
     router.middlewares.add(E2BAuthMiddleware(authenticator: E2BAuthenticator(tokens: tokens)))
     router.middlewares.add(
         E2BSandboxTrafficMiddleware(
-            sessions: sessions,
+            sessions: sessions, authorizer: authorizer,
             process: EnvdProcessService(
                 sessions: sessions, table: EnvdProcessTable(), keepalive: configuration.keepalive),
             filesystem: EnvdFilesystemService(
@@ -47,7 +48,7 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
             codeInterpreter: CodeInterpreterService(sessions: sessions, kernels: PythonKernels()),
             ports: SandboxPortProxy(sessions: sessions)))
     router.get("/health") { _, _ in Response(status: .ok) }
-    E2BControlPlaneController(sessions: sessions).addRoutes(to: router)
+    E2BControlPlaneController(sessions: sessions, authorizer: authorizer).addRoutes(to: router)
     return router
 }
 

@@ -3,9 +3,9 @@ import Hummingbird
 import PaddockCore
 import PaddockStore
 
-/// Who may use the E2B-compatible API. Every request goes through `authenticate`. E2B's API has no notion
-/// of teams, so until its sandboxes carry one, only tokens that span every team (owners' and admins', with
-/// the write scope) may use it: a member's token must not reach another team's sessions through it.
+/// Who may use the E2B-compatible API. Every request goes through `authenticate`; what the caller may do
+/// with a sandbox is decided by its team, as on the Paddock API (`Authorizer`): a sandbox belongs to the
+/// team of the token that created it, and another team's sandbox answers as if it did not exist.
 struct E2BAuthenticator: Sendable {
     let tokens: TokenService
 
@@ -21,11 +21,6 @@ struct E2BAuthenticator: Sendable {
             throw PaddockError(
                 .unauthenticated, "the API key is not a valid Paddock token (unknown, revoked or expired)")
         }
-        guard principal.hasGlobal(.write) else {
-            throw PaddockError.permissionDenied(
-                "the E2B API needs an owner's or admin's token with the write scope (it cannot tell teams apart "
-                    + "yet); create one with `paddock tokens create`")
-        }
         return principal
     }
 }
@@ -40,7 +35,9 @@ struct E2BAuthMiddleware: RouterMiddleware {
     {
         if Self.isOpen(request) { return try await next(request, context) }
         var context = context
-        context.tokenName = try await authenticator.authenticate(request).user
+        let principal = try await authenticator.authenticate(request)
+        context.tokenName = principal.user
+        context.principal = principal
         return try await next(request, context)
     }
 

@@ -7,6 +7,7 @@ import PaddockSandbox
 /// resumed and destroyed through `SessionService`, so it shows up in `paddock session list` too.
 struct E2BControlPlaneController {
     let sessions: SessionService
+    let authorizer: Authorizer
     /// Largest page of a list.
     static let maxPageSize = 100
 
@@ -33,8 +34,14 @@ struct E2BControlPlaneController {
 
     @Sendable func create(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.NewSandbox.self, context: context)
-        // A snapshot's id (or name) as the template starts the sandbox from that snapshot's files.
-        let snapshot = try? await sessions.snapshotRecord(body.templateID)
+        let principal = try context.requirePrincipal()
+        let team = try await authorizer.teamForCreate(principal, requested: nil)
+        // A snapshot's id (or name) as the template starts the sandbox from that snapshot's files — if the
+        // caller may read it; another team's snapshot is treated as an unknown template.
+        var snapshot = try? await sessions.snapshotRecord(body.templateID)
+        if let found = snapshot, (try? await authorizer.authorize(principal, .snapshot(found.id, .read))) == nil {
+            snapshot = nil
+        }
         var spec = SessionSpec(
             name: "e2b:\(body.templateID)",
             template: try snapshot?.template ?? E2B.paddockTemplate(body.templateID),
@@ -43,7 +50,7 @@ struct E2BControlPlaneController {
         try Self.validate(metadata: body.metadata ?? [:])
         spec.labels = body.metadata
         spec.autoResume = body.autoResume?.enabled
-        let session = try await sessions.create(spec)
+        let session = try await sessions.create(spec, owner: SessionOwner(team: team, user: principal.user))
         let sandbox = E2B.Sandbox(
             templateID: body.templateID, sandboxID: session.id.rawValue, envdAccessToken: Self.apiKey(request))
         return E2BErrorMiddleware.json(.created, sandbox)
@@ -111,8 +118,12 @@ struct E2BControlPlaneController {
 
     @Sendable func snapshots(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let sandbox = request.uri.queryParameters.get("sandboxID")
-        let all = try await sessions.snapshots().filter { sandbox == nil || $0.session.rawValue == sandbox }
-        return E2BErrorMiddleware.json(.ok, all.map(E2B.SnapshotInfo.init))
+        let principal = try context.requirePrincipal()
+        var visible: [Snapshot] = []
+        for snapshot in try await sessions.snapshots() where sandbox == nil || snapshot.session.rawValue == sandbox {
+            if principal.canSee(team: try await sessions.team(of: snapshot)) { visible.append(snapshot) }
+        }
+        return E2BErrorMiddleware.json(.ok, visible.map(E2B.SnapshotInfo.init))
     }
 
     /// Forks: new sandboxes with the sandbox's current files, each with its own copy.
@@ -135,12 +146,15 @@ struct E2BControlPlaneController {
     // MARK: Reading
 
     @Sendable func get(_ request: Request, context: E2BRequestContext) async throws -> Response {
-        let session = try await find(context)
+        let session = try await find(context, .read)
         return E2BErrorMiddleware.json(.ok, Self.detail(session, accessToken: Self.apiKey(request)))
     }
 
     @Sendable func listV1(_ request: Request, context: E2BRequestContext) async throws -> Response {
-        var all = try await sessions.list(includeEnded: false).filter { Self.state($0) != nil }
+        let principal = try context.requirePrincipal()
+        var all = try await sessions.list(includeEnded: false).filter {
+            Self.state($0) != nil && principal.canSee(team: $0.team)
+        }
         if let filter = request.uri.queryParameters.get("metadata") {
             let wanted = Self.parseMetadataQuery(filter)
             all = all.filter { Self.matches($0, wanted) }
@@ -160,8 +174,9 @@ struct E2BControlPlaneController {
             throw PaddockError.invalidArgument("limit must be 1 to \(Self.maxPageSize), not '\(limitText)'")
         }
         let template = query.get("template").flatMap { $0.isEmpty ? nil : $0 }
+        let principal = try context.requirePrincipal()
         var all = try await sessions.list(includeEnded: false).filter {
-            guard let state = Self.state($0) else { return false }
+            guard let state = Self.state($0), principal.canSee(team: $0.team) else { return false }
             return states.contains(state) && Self.matches($0, wanted)
                 && (template == nil || Self.templateName($0) == template || $0.spec.template == template)
         }
@@ -184,7 +199,7 @@ struct E2BControlPlaneController {
     }
 
     @Sendable func metrics(_ request: Request, context: E2BRequestContext) async throws -> Response {
-        let session = try await find(context)
+        let session = try await find(context, .read)
         guard session.state == .running else { return E2BErrorMiddleware.json(.ok, [E2B.SandboxMetric]()) }
         // CPU use is the cgroup's CPU time over a short window.
         let first = try await sessions.stats(session.id)
@@ -209,14 +224,17 @@ struct E2BControlPlaneController {
 
     // MARK: Mapping
 
-    /// The live session a path names; 404 in E2B's shape for ids that are malformed, unknown or ended.
-    private func find(_ context: E2BRequestContext) async throws -> Session {
+    /// The live session a path names; 404 in E2B's shape for ids that are malformed, unknown, ended or of a
+    /// team the caller is not in. Reading needs `read` on the sandbox's team, anything else `write`.
+    private func find(_ context: E2BRequestContext, _ permission: Permission = .write) async throws -> Session {
         let text = context.parameters.get("id") ?? ""
+        let principal = try context.requirePrincipal()
         guard let id = SessionID(rawValue: text), let session = try? await sessions.get(id),
-            session.state.holdsResources, session.state != .destroying
+            session.state.holdsResources, session.state != .destroying, principal.canSee(team: session.team)
         else {
             throw PaddockError.notFound("sandbox \(text) not found; Sandbox.list() shows the live ones")
         }
+        try await authorizer.authorize(principal, .session(id.rawValue, permission))
         return session
     }
 

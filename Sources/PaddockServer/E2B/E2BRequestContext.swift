@@ -7,10 +7,17 @@ public struct E2BRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Name of the Paddock token the request authenticated with.
     public var tokenName: String?
+    /// Who the request's token belongs to; nil only on the open routes.
+    public var principal: Principal?
 
     public init(source: Source) { coreContext = .init(source: source) }
 
     public var requestDecoder: E2BRequestDecoder { E2BRequestDecoder() }
+
+    func requirePrincipal() throws -> Principal {
+        guard let principal else { throw PaddockError(.unauthenticated, "this route needs an API key") }
+        return principal
+    }
     public var responseEncoder: E2BResponseEncoder { E2BResponseEncoder() }
 }
 

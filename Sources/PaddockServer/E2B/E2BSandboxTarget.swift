@@ -37,6 +37,7 @@ struct E2BSandboxTarget: Sendable {
 struct E2BSandboxTrafficMiddleware: RouterMiddleware {
     typealias Context = E2BRequestContext
     let sessions: SessionService
+    let authorizer: Authorizer
     let process: EnvdProcessService
     let filesystem: EnvdFilesystemService
     let files: EnvdFilesController
@@ -51,8 +52,9 @@ struct E2BSandboxTrafficMiddleware: RouterMiddleware {
         guard let port = Int(portText), (1...65535).contains(port) else {
             throw ConnectError(.invalidArgument, "E2b-Sandbox-Port '\(portText)' is not a port number")
         }
+        let session = try await liveSession(idText, request, context)
         let target = E2BSandboxTarget(
-            session: try await liveSession(idText), port: port,
+            session: session, port: port,
             user: try E2BSandboxTarget.user(authorization: request.headers[.authorization]))
         switch port {
         case E2B.daemonPort: return try await envd(request, target)
@@ -61,10 +63,18 @@ struct E2BSandboxTrafficMiddleware: RouterMiddleware {
         }
     }
 
-    /// A running session; a paused one is resumed only when it was created with auto-resume.
-    private func liveSession(_ text: String) async throws -> Session {
+    /// A running session the caller may use; a paused one is resumed only when it was created with
+    /// auto-resume. Only the code interpreter's context routes are open (see `E2BAuthMiddleware.isOpen`);
+    /// everything else runs code or touches files, which needs `write` on the sandbox's team.
+    private func liveSession(_ text: String, _ request: Request, _ context: Context) async throws -> Session {
         guard let id = SessionID(rawValue: text), let session = try? await sessions.get(id) else {
             throw E2BSandboxUnavailable(sandboxID: text)
+        }
+        if let principal = context.principal {
+            guard principal.canSee(team: session.team) else { throw E2BSandboxUnavailable(sandboxID: text) }
+            try await authorizer.authorize(principal, .session(id.rawValue, .write))
+        } else if !E2BAuthMiddleware.isOpen(request) {
+            throw PaddockError(.unauthenticated, "missing API key")
         }
         switch session.state {
         case .running: return session

@@ -99,8 +99,10 @@ public actor GuardrailService {
 
 extension GuardrailService.Prepared {
     /// The session's spec under the policy: `compute:` sets the limits it names, and caps the session's lifetime
-    /// and idle time; a provider the policy does not allow is refused.
+    /// and idle time; `secrets:` adds the secrets it names; a provider the policy does not allow is refused.
     func apply(to spec: inout SessionSpec) throws(PaddockError) {
+        let named = effective.secretNames.filter { !(spec.secrets ?? []).contains($0) }
+        if !named.isEmpty { spec.secrets = (spec.secrets ?? []) + named }
         let compute = effective.compute
         spec.limits = compute.resourceLimits(base: spec.limits)
         if let timeout = compute.timeout {

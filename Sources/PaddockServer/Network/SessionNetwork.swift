@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOSSL
+import PaddockConfig
 import PaddockCore
 import PaddockGateway
 import PaddockSandbox
@@ -47,30 +48,46 @@ public final class SessionNetwork: Sendable {
     /// Checks a spec's secrets and network rules before anything is created.
     func validate(_ spec: SessionSpec) async throws {
         for name in spec.secrets ?? [] { _ = try await vault.open(name: name, team: nil) }
-        _ = try Self.policy(spec.network)
+        _ = try Self.policy(layers: [], session: spec.network)
     }
 
-    /// The session layer as a policy; nil (deny everything) when the session sets no rules.
-    static func policy(_ rules: PolicyRuleSet?) throws(PaddockError) -> NetworkPolicy? {
-        guard let rules, !rules.isEmpty else { return nil }
-        return try NetworkPolicy(rules)
+    /// The session's network guardrail: the runtime.yml layers (org → team → repository → session file)
+    /// followed by the rules set with `paddock session network`, strictest layer winning, so neither the file
+    /// nor the command can open what a higher layer closes. Nil (deny everything) when nothing sets a rule.
+    static func policy(layers: [PolicyRuleSet], session rules: PolicyRuleSet?) throws(PaddockError) -> NetworkPolicy? {
+        var all = layers
+        if let rules, !rules.isEmpty { all.append(rules) }
+        guard !all.isEmpty else { return nil }
+        return try NetworkPolicy(layers: all, fallback: .deny)
+    }
+
+    static func policy(for session: Session) throws(PaddockError) -> NetworkPolicy? {
+        try policy(layers: effective(session)?.network ?? [], session: session.spec.network)
+    }
+
+    /// The effective runtime.yml policy stored with the session, if it has one.
+    static func effective(_ session: Session) -> EffectivePolicy? {
+        session.policy.flatMap { try? JSONDecoder().decode(EffectivePolicy.self, from: Data($0.effective.utf8)) }
     }
 
     /// Opens the session's gateway and prepares its sandbox. Adds the placeholders and proxy variables to the
     /// session's environment; a placeholder already there (a session adopted after a restart) is kept.
     func attach(_ session: inout Session, provider: any SandboxProvider) async throws {
         var secrets: [GatewaySecret] = []
+        let effective = Self.effective(session)
         for name in session.spec.secrets ?? [] {
             let (value, info) = try await vault.open(name: name, team: nil)
             let existing = session.spec.env[name].flatMap { $0.hasPrefix("PADDOCK-PLACEHOLDER-") ? $0 : nil }
             let placeholder = existing ?? GatewaySecret.makePlaceholder(forValueOfLength: value.count)
             secrets.append(
                 try GatewaySecret(
-                    name: name, value: value, placeholder: placeholder, hosts: info.hosts, allowHTTP: info.allowHTTP))
+                    name: name, value: value, placeholder: placeholder, hosts: info.hosts, allowHTTP: info.allowHTTP,
+                    narrowedBy: effective?.hostLists(forSecret: name) ?? []))
             session.spec.env[name] = placeholder
         }
         let gatewaySession = try gateway.openSession(
-            session.id, secrets: secrets, policy: Self.policy(session.spec.network))
+            session.id, secrets: secrets,
+            policy: Self.policy(layers: effective?.network ?? [], session: session.spec.network))
         do {
             guard let socket = provider.egressSocketPath(session.id) else {
                 logger.notice(
@@ -102,9 +119,9 @@ public final class SessionNetwork: Sendable {
 
     func detach(_ id: SessionID) async { await gateway.closeSession(id) }
 
-    /// Applies a session's (new) rules to its running gateway.
-    func apply(_ rules: PolicyRuleSet?, to id: SessionID) throws(PaddockError) {
-        try gateway.setPolicy(session: id, Self.policy(rules))
+    /// Applies a session's (new) rules to its running gateway, under its runtime.yml layers.
+    func apply(_ session: Session) throws(PaddockError) {
+        try gateway.setPolicy(session: session.id, Self.policy(for: session))
     }
 }
 

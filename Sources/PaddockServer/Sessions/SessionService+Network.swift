@@ -18,7 +18,9 @@ extension SessionService {
         var rules = replace ? PolicyRuleSet() : (session.spec.network ?? PolicyRuleSet())
         rules.rules += allow.map { PolicyRule(.allow, $0, origin: origin) }
         rules.rules += deny.map { PolicyRule(.deny, $0, origin: origin) }
-        try network.apply(rules, to: id)
+        var changed = session
+        changed.spec.network = rules
+        try network.apply(changed)
         session.spec.network = rules
         session.updatedAt = clock()
         try await store.updateSession(session)

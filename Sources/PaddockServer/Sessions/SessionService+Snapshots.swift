@@ -42,6 +42,11 @@ extension SessionService {
 
     public func snapshots() async throws -> [Snapshot] { try await store.snapshots() }
 
+    /// The team a snapshot belongs to: its session's (sessions stay in the store after they end).
+    public func team(of snapshot: Snapshot) async throws -> String? {
+        try await store.session(snapshot.session)?.team
+    }
+
     /// The snapshot with this id or name.
     public func snapshotRecord(_ idOrName: String) async throws -> Snapshot {
         guard let s = try await store.snapshot(idOrName) else {

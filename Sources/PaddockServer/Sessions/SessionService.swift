@@ -52,7 +52,16 @@ public actor SessionService {
     public nonisolated var auditRecorder: (any AuditRecorder)? { governance?.audit }
 
     /// Connects new sessions to the egress gateway (set once, before sessions are created).
-    public func setNetwork(_ network: SessionNetwork?) { self.network = network }
+    /// Connects sessions to the egress gateway; the gateway's `ask` rules become approval requests, answered
+    /// like the exec guard's (`paddock approvals`), and the session shows `awaiting_approval` meanwhile.
+    public func setNetwork(_ network: SessionNetwork?) {
+        self.network = network
+        let approvals = guardrails.approvals
+        network?.gateway.approvalHook = { session, host, port, rule in
+            await approvals.request(session: session, kind: "network", subject: "\(host):\(port)", rule: rule)
+                .isApproved
+        }
+    }
 
     // MARK: Lifecycle
 
