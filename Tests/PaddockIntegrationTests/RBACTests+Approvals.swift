@@ -125,9 +125,9 @@ extension RBACTests {
         sandbox: String? = nil
     ) async throws -> HTTPResponse.Status {
         var headers: HTTPFields = [:]
-        headers[HTTPField.Name("X-API-KEY")!] = try org.token(user)
+        headers[try #require(HTTPField.Name("X-API-KEY"))] = try org.token(user)
         if let sandbox {
-            headers[HTTPField.Name("E2b-Sandbox-Id")!] = sandbox
+            headers[try #require(HTTPField.Name("E2b-Sandbox-Id"))] = sandbox
             headers[.contentType] = "application/json"
         }
         return try await client.execute(
@@ -137,7 +137,7 @@ extension RBACTests {
 
     static func listed(_ client: some TestClientProtocol, _ org: Org, _ user: String) async throws -> [String] {
         var headers: HTTPFields = [:]
-        headers[HTTPField.Name("X-API-KEY")!] = try org.token(user)
+        headers[try #require(HTTPField.Name("X-API-KEY"))] = try org.token(user)
         return try await client.execute(uri: "/v2/sandboxes", method: .get, headers: headers) { r in
             let list = try JSONSerialization.jsonObject(with: Data(r.body.readableBytesView)) as? [[String: Any]]
             return (list ?? []).compactMap { $0["sandboxID"] as? String }

@@ -47,6 +47,14 @@ struct E2BControlPlaneController {
             template: try snapshot?.template ?? E2B.paddockTemplate(body.templateID),
             env: body.envVars ?? [:], ttlSeconds: body.timeout ?? E2B.defaultTimeout, workdir: SandboxLayout.home)
         spec.snapshot = snapshot?.id
+        // An env var named after a vault secret gets the secret's placeholder, never a value: whatever value
+        // the client sent (frameworks forward their own keys) is dropped, and the gateway injects the vault's.
+        if let vault = await sessions.network?.vault {
+            for name in spec.env.keys.sorted() where await vault.has(name: name, team: team) {
+                spec.env[name] = nil
+                spec.secrets = (spec.secrets ?? []) + [name]
+            }
+        }
         try Self.validate(metadata: body.metadata ?? [:])
         spec.labels = body.metadata
         spec.autoResume = body.autoResume?.enabled

@@ -79,13 +79,21 @@ public struct SecretVault: Sendable {
         }
     }
 
+    /// The secret a session of `team` gets under `name`: the team's own, else the org-wide one (team
+    /// `default`), so a team can override an org secret without seeing it.
+    func find(name: String, team: String?) async throws -> StoredSecret? {
+        if let team, team != Self.defaultTeam, let own = try await store.secret(team: team, name: name) { return own }
+        return try await store.secret(team: Self.defaultTeam, name: name)
+    }
+
     /// The value and scope of a secret, for the gateway only.
     func open(name: String, team: String?) async throws -> (value: String, info: Info) {
-        let team = team ?? Self.defaultTeam
-        guard let stored = try await store.secret(team: team, name: name) else {
+        guard let stored = try await find(name: name, team: team) else {
+            let scope = team.map { "team \($0) or the org (team \(Self.defaultTeam))" } ?? "team \(Self.defaultTeam)"
             throw PaddockError.notFound(
-                "there is no secret \(name) in team \(team); set it with `paddock secrets set \(name) --hosts …`")
+                "there is no secret \(name) in \(scope); set it with `paddock secrets set \(name) --hosts …`")
         }
+        let team = stored.team
         do {
             let box = try AES.GCM.SealedBox(combined: stored.sealed)
             let plain = try AES.GCM.open(box, using: key, authenticating: Self.context(team, name))
@@ -148,8 +156,13 @@ public struct SecretVault: Sendable {
 }
 
 extension SecretVault {
-    /// Fails unless every secret `spec` names exists and opens with this vault's key.
-    public func checkOpens(_ spec: SessionSpec) async throws {
-        for name in spec.secrets ?? [] { _ = try await open(name: name, team: nil) }
+    /// Fails unless every secret `spec` names exists for `team` and opens with this vault's key.
+    public func checkOpens(_ spec: SessionSpec, team: String? = nil) async throws {
+        for name in spec.secrets ?? [] { _ = try await open(name: name, team: team) }
+    }
+
+    /// Whether a session of `team` could get a secret called `name`.
+    public func has(name: String, team: String?) async -> Bool {
+        (try? await find(name: name, team: team)) != nil
     }
 }

@@ -46,8 +46,8 @@ public final class SessionNetwork: Sendable {
     }
 
     /// Checks a spec's secrets and network rules before anything is created.
-    func validate(_ spec: SessionSpec) async throws {
-        for name in spec.secrets ?? [] { _ = try await vault.open(name: name, team: nil) }
+    func validate(_ spec: SessionSpec, team: String?) async throws {
+        try await vault.checkOpens(spec, team: team)
         _ = try Self.policy(layers: [], session: spec.network)
     }
 
@@ -76,7 +76,7 @@ public final class SessionNetwork: Sendable {
         var secrets: [GatewaySecret] = []
         let effective = Self.effective(session)
         for name in session.spec.secrets ?? [] {
-            let (value, info) = try await vault.open(name: name, team: nil)
+            let (value, info) = try await vault.open(name: name, team: session.team)
             let existing = session.spec.env[name].flatMap { $0.hasPrefix("PADDOCK-PLACEHOLDER-") ? $0 : nil }
             let placeholder = existing ?? GatewaySecret.makePlaceholder(forValueOfLength: value.count)
             secrets.append(

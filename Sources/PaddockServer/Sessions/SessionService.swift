@@ -72,7 +72,7 @@ public actor SessionService {
         let prepared = try await guardrails.prepare(policy)
         try prepared?.apply(to: &spec)
         try spec.validate()
-        try await network?.validate(spec)
+        try await network?.validate(spec, team: owner?.team)
         guard let name = spec.snapshot else {
             return try await create(spec, layer: nil, prepared: prepared, owner: owner)
         }
