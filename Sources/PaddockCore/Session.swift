@@ -27,6 +27,9 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
     /// Whether in-sandbox traffic of the E2B API resumes the session when it is paused (E2B's
     /// `autoResume`); otherwise such traffic is refused while paused. The /v1 API always resumes.
     public var autoResume: Bool?
+    /// When the TTL passes, pause the session (files kept, resumable) instead of destroying it — E2B's
+    /// `on_timeout: pause`. A paused session has no deadline until it is resumed with a new one.
+    public var pauseOnTimeout: Bool?
     /// Vault secrets the session gets as placeholders in its environment (never the values), by name.
     public var secrets: [String]?
     /// The session layer of the network policy (`--allow`/`--deny`); changed live by `paddock session network`.

@@ -68,3 +68,24 @@ def test_paused_sandboxes_are_listed_and_killable(server, run_id):
     assert [p.sandbox_id for p in paused] == [sbx.sandbox_id]
     assert Sandbox.kill(sbx.sandbox_id) is True
     assert Sandbox.list(query=SandboxQuery(metadata={"run": run_id})).next_items() == []
+
+
+def test_on_timeout_pause_keeps_the_sandbox_for_connect(server, run_id):
+    import time
+
+    from e2b import SandboxState
+
+    sbx = Sandbox.create(template="base", timeout=3, metadata={"run": run_id}, lifecycle={"on_timeout": "pause"})
+    try:
+        sbx.files.write("kept.txt", "still here")
+        deadline = time.time() + 30
+        while Sandbox.get_info(sbx.sandbox_id).state != SandboxState.PAUSED:
+            assert time.time() < deadline, "the sandbox was not paused at its timeout"
+            time.sleep(0.25)
+        time.sleep(2)  # past the old deadline: a paused sandbox is not reaped
+        assert Sandbox.get_info(sbx.sandbox_id).state == SandboxState.PAUSED
+        resumed = Sandbox.connect(sbx.sandbox_id, timeout=120)
+        assert resumed.files.read("kept.txt") == "still here"
+        assert Sandbox.get_info(sbx.sandbox_id).state == SandboxState.RUNNING
+    finally:
+        Sandbox.kill(sbx.sandbox_id)

@@ -58,6 +58,7 @@ struct E2BControlPlaneController {
         try Self.validate(metadata: body.metadata ?? [:])
         spec.labels = body.metadata
         spec.autoResume = body.autoResume?.enabled
+        if body.autoPause == true { spec.pauseOnTimeout = true }
         let session = try await sessions.create(spec, owner: SessionOwner(team: team, user: principal.user))
         let sandbox = E2B.Sandbox(
             templateID: body.templateID, sandboxID: session.id.rawValue, envdAccessToken: Self.apiKey(request))

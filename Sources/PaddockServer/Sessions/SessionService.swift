@@ -265,6 +265,22 @@ public actor SessionService {
     public func reapExpired() async {
         guard let expired = try? await store.expiredSessions(now: clock()) else { return }
         for s in expired where s.state == .running || s.state == .paused || s.state == .failed {
+            if s.spec.pauseOnTimeout == true, s.state == .running || s.state == .paused {
+                do {
+                    if s.state == .running { try await pause(s.id) }
+                    var paused = try await get(s.id)
+                    paused.expiresAt = nil
+                    try await store.updateSession(paused)
+                    try await record(s.id, "session.timeout", ["action": .string("paused")])
+                    logger.info(
+                        "session paused at its deadline (pause on timeout)", metadata: ["session.id": "\(s.id)"])
+                } catch {
+                    logger.error(
+                        "could not pause a session at its deadline",
+                        metadata: ["session.id": "\(s.id)", "error": "\(error)"])
+                }
+                continue
+            }
             do { try await destroy(s.id, reason: "ttl expired") } catch {
                 logger.error(
                     "could not destroy an expired session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
