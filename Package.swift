@@ -145,6 +145,7 @@ let package = Package(
             dependencies: [
                 "PaddockGateway", "PaddockCLI", "PaddockCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict

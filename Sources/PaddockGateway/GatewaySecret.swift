@@ -12,13 +12,18 @@ public struct GatewaySecret: Sendable, CustomStringConvertible {
     public let hosts: [HostPattern]
     /// Swap over plaintext HTTP too. Off by default: a value sent without TLS can be read on the way.
     public let allowHTTP: Bool
+    /// Swap placeholders in request bodies too (buffered, up to `maxSwappedBody`), for APIs that take the
+    /// key in a JSON or form body. Off by default: headers and the request target are where keys go.
+    public let inBody: Bool
+    /// Largest request body the gateway buffers to swap a placeholder in.
+    public static let maxSwappedBody = 8 << 20
     /// Further host lists a host must also match, one per policy layer that names the secret (runtime.yml
     /// `secrets:`): a policy can narrow where a vault secret goes, never widen it.
     public let narrowedBy: [[HostPattern]]
 
     public init(
         name: String, value: String, placeholder: String, hosts: [String], allowHTTP: Bool = false,
-        narrowedBy: [[String]] = []
+        inBody: Bool = false, narrowedBy: [[String]] = []
     ) throws(PaddockError) {
         guard !hosts.isEmpty else {
             throw .invalidArgument("secret '\(name)' has no hosts; give the hosts it may be sent to with --hosts")
@@ -33,6 +38,7 @@ public struct GatewaySecret: Sendable, CustomStringConvertible {
         self.placeholder = placeholder
         self.hosts = patterns
         self.allowHTTP = allowHTTP
+        self.inBody = inBody
         var narrowing: [[HostPattern]] = []
         for list in narrowedBy {
             var patterns: [HostPattern] = []

@@ -34,6 +34,11 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var event: GatewayAuditEvent
         let keepAlive: Bool
         var responseStarted = false
+        /// While a body is buffered for a placeholder swap: the head waiting to go, the body so far, and the
+        /// secrets whose placeholders are swapped in it.
+        var heldHead: HTTPRequestHead?
+        var heldBody = ByteBuffer()
+        var bodySecrets: [GatewaySecret] = []
         init(event: GatewayAuditEvent, keepAlive: Bool) {
             self.event = event
             self.keepAlive = keepAlive
@@ -95,14 +100,31 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !refused else { return }
         switch unwrapInboundIn(data) {
         case .head(let head): received(head, context: context)
-        case .body(let buffer):
+        case .body(var buffer):
             guard let exchange = receiving else { return }
             exchange.event.bytesUp += buffer.readableBytes
+            if exchange.heldHead != nil {
+                guard exchange.heldBody.readableBytes + buffer.readableBytes <= GatewaySecret.maxSwappedBody else {
+                    refuse(
+                        413,
+                        "a request body that may carry a secret's placeholder is swapped only up to "
+                            + "\(GatewaySecret.maxSwappedBody >> 20) MiB; send a smaller body", event: exchange.event)
+                    return
+                }
+                exchange.heldBody.writeBuffer(&buffer)
+                return
+            }
             noteMisuse(in: buffer, exchange: exchange)
             forward(.body(.byteBuffer(buffer)))
         case .end(let trailers):
-            guard receiving != nil else { return }
+            guard let exchange = receiving else { return }
             receiving = nil
+            if let head = exchange.heldHead {
+                // The swapped body goes with a Content-Length, where trailers have no place.
+                sendSwapped(head, exchange: exchange)
+                forward(.end(nil))
+                return
+            }
             forward(.end(trailers))
         }
     }
@@ -173,13 +195,17 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             pending = []
             existing.channel?.close(promise: nil)
         }
-        receiving = exchange
-        inflight.append(exchange)
-        if upstream != nil {
-            forward(.head(forwarded))
+        guard holdBodyIfItMayCarryASecret(forwarded, target: target, exchange: exchange, context: context) else {
             return
         }
-        pending.append(.head(forwarded))
+        receiving = exchange
+        inflight.append(exchange)
+        let head: HTTPClientRequestPart? = exchange.heldHead == nil ? .head(forwarded) : nil
+        if upstream != nil {
+            if let head { forward(head) }
+            return
+        }
+        if let head { pending.append(head) }
         let handler = UpstreamHandler(front: self)
         let new = Upstream(target: target, handler: handler)
         upstream = new
@@ -246,6 +272,59 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return false
         }
         return true
+    }
+
+    /// For a request to a host with a body-swapped secret (`inBody`): holds the head back and buffers the body,
+    /// so the placeholder can be swapped and the length fixed before anything goes upstream. Answers an
+    /// `Expect: 100-continue` itself. Returns false when the request was refused (a declared body too large).
+    private func holdBodyIfItMayCarryASecret(
+        _ head: HTTPRequestHead, target: Target, exchange: Exchange, context: ChannelHandlerContext
+    ) -> Bool {
+        let secrets = session.secrets.filter {
+            $0.inBody && $0.isScoped(to: target.host, port: target.port) && (target.tls || $0.allowHTTP)
+        }
+        let length = head.headers.first(name: "content-length").flatMap(Int.init)
+        let chunked = head.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+        guard !secrets.isEmpty, (length ?? 0) > 0 || chunked else { return true }
+        if let length, length > GatewaySecret.maxSwappedBody {
+            refuse(
+                413,
+                "a request body that may carry a secret's placeholder is swapped only up to "
+                    + "\(GatewaySecret.maxSwappedBody >> 20) MiB; send a smaller body", event: exchange.event)
+            return false
+        }
+        var held = head
+        if held.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            held.headers.remove(name: "expect")
+            let interim = HTTPResponseHead(version: .http1_1, status: .continue)
+            context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
+        }
+        exchange.heldHead = held
+        exchange.bodySecrets = secrets
+        return true
+    }
+
+    /// Sends a held request: placeholders of the body-swapped secrets replaced by their values, the length
+    /// set to the new size; any other secret's placeholder in the body is recorded as misuse.
+    private func sendSwapped(_ head: HTTPRequestHead, exchange: Exchange) {
+        var body = Array(exchange.heldBody.readableBytesView)
+        for secret in exchange.bodySecrets {
+            let placeholder = Array(secret.placeholder.utf8)
+            guard body.firstRange(of: placeholder) != nil else { continue }
+            body = body.replacing(placeholder, with: Array(secret.value.utf8))
+            if !exchange.event.secretsInjected.contains(secret.name) {
+                exchange.event.secretsInjected.append(secret.name)
+            }
+        }
+        let buffer = ByteBuffer(bytes: body)
+        noteMisuse(in: buffer, exchange: exchange)
+        var sent = head
+        sent.headers.remove(name: "transfer-encoding")
+        sent.headers.replaceOrAdd(name: "content-length", value: String(body.count))
+        exchange.heldHead = nil
+        exchange.heldBody = ByteBuffer()
+        forward(.head(sent))
+        forward(.body(.byteBuffer(buffer)))
     }
 
     /// A placeholder in a body cannot be taken back once the head has gone; it is only recorded.

@@ -16,18 +16,23 @@ extension SQLiteStore: SecretStore {
         }
     }
 
+    /// Secrets that may be swapped into request bodies too (`paddock secrets set --in-body`).
+    static func addSecretBodyColumn(_ db: Database) throws {
+        try db.alter(table: "vault_secret") { t in t.add(column: "inBody", .boolean).notNull().defaults(to: false) }
+    }
+
     public func putSecret(_ secret: StoredSecret) async throws {
         let hosts = String(decoding: try JSONEncoder().encode(secret.hosts), as: UTF8.self)
         try await writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO vault_secret (team, name, hosts, allowHTTP, sealed, createdAt, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO vault_secret (team, name, hosts, allowHTTP, inBody, sealed, createdAt, updatedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (team, name) DO UPDATE SET hosts = excluded.hosts, allowHTTP = excluded.allowHTTP,
-                    sealed = excluded.sealed, updatedAt = excluded.updatedAt
+                    inBody = excluded.inBody, sealed = excluded.sealed, updatedAt = excluded.updatedAt
                     """,
                 arguments: [
-                    secret.team, secret.name, hosts, secret.allowHTTP, secret.sealed, secret.createdAt,
+                    secret.team, secret.name, hosts, secret.allowHTTP, secret.inBody, secret.sealed, secret.createdAt,
                     secret.updatedAt,
                 ])
         }
@@ -61,6 +66,6 @@ extension SQLiteStore: SecretStore {
         return StoredSecret(
             team: row["team"], name: row["name"],
             hosts: try JSONDecoder().decode([String].self, from: Data(hostsText.utf8)), allowHTTP: row["allowHTTP"],
-            sealed: row["sealed"], createdAt: row["createdAt"], updatedAt: row["updatedAt"])
+            inBody: row["inBody"], sealed: row["sealed"], createdAt: row["createdAt"], updatedAt: row["updatedAt"])
     }
 }

@@ -66,6 +66,7 @@ public final class SQLiteStore: Store {
         m.registerMigration("v5: people, teams, token owners, org settings and the audit trail") { db in
             try migrateAccessAndAudit(db)
         }
+        m.registerMigration("gateway: secrets swapped in request bodies") { db in try addSecretBodyColumn(db) }
         return m
     }
 

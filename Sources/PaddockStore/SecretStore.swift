@@ -9,18 +9,22 @@ public struct StoredSecret: Sendable, Equatable {
     public var hosts: [String]
     /// Whether the value may be injected into plaintext HTTP.
     public var allowHTTP: Bool
+    /// Whether placeholders in request bodies are swapped too (not only headers and the request target).
+    public var inBody: Bool
     /// nonce + ciphertext + tag (`AES.GCM.SealedBox.combined`).
     public var sealed: Data
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
-        team: String, name: String, hosts: [String], allowHTTP: Bool, sealed: Data, createdAt: Date, updatedAt: Date
+        team: String, name: String, hosts: [String], allowHTTP: Bool, inBody: Bool = false, sealed: Data,
+        createdAt: Date, updatedAt: Date
     ) {
         self.team = team
         self.name = name
         self.hosts = hosts
         self.allowHTTP = allowHTTP
+        self.inBody = inBody
         self.sealed = sealed
         self.createdAt = createdAt
         self.updatedAt = updatedAt

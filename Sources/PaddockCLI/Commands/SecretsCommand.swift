@@ -23,6 +23,8 @@ struct SecretsCommand: AsyncParsableCommand {
         @Option(help: "The team that owns the secret.") var team: String?
         @Flag(help: "Also inject the value into plaintext http:// requests (off by default).")
         var allowHTTP = false
+        @Flag(help: "Also swap the placeholder in request bodies (JSON, forms) to these hosts, up to 8 MiB.")
+        var inBody = false
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
@@ -32,7 +34,8 @@ struct SecretsCommand: AsyncParsableCommand {
             if value.hasSuffix("\r\n") { value.removeLast(2) } else if value.hasSuffix("\n") { value.removeLast() }
             let hostList = hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
-            let body = SetSecretBody(value: value, hosts: hostList, team: team, allowHttp: allowHTTP)
+            let body = SetSecretBody(
+                value: value, hosts: hostList, team: team, allowHttp: allowHTTP, inBody: inBody)
             let s = try await APIClient.fromEnvironment().call(
                 .PUT, "/v1/secrets/\(name)", json: body, as: SecretBody.self)
             if output.json { return try printJSON(s) }
@@ -54,7 +57,7 @@ struct SecretsCommand: AsyncParsableCommand {
                 print(
                     [
                         s.name.padding(24), s.team.padding(10),
-                        s.hosts.joined(separator: ",") + (s.allowHttp ? " (+http)" : ""),
+                        s.hosts.joined(separator: ",") + (s.allowHttp ? " (+http)" : "") + (s.inBody ? " (+body)" : ""),
                     ]
                     .joined(separator: "  "))
             }

@@ -30,12 +30,15 @@ public struct SetSecretBody: Codable, Sendable {
     public var hosts: [String]
     public var team: String?
     public var allowHttp: Bool?
+    /// Swap the placeholder in request bodies to the secret's hosts too.
+    public var inBody: Bool?
 
-    public init(value: String, hosts: [String], team: String? = nil, allowHttp: Bool? = nil) {
+    public init(value: String, hosts: [String], team: String? = nil, allowHttp: Bool? = nil, inBody: Bool? = nil) {
         self.value = value
         self.hosts = hosts
         self.team = team
         self.allowHttp = allowHttp
+        self.inBody = inBody
     }
 }
 
@@ -45,6 +48,7 @@ public struct SecretBody: Codable, Sendable, Equatable {
     public var team: String
     public var hosts: [String]
     public var allowHttp: Bool
+    public var inBody: Bool
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -53,6 +57,7 @@ public struct SecretBody: Codable, Sendable, Equatable {
         team = info.team
         hosts = info.hosts
         allowHttp = info.allowHTTP
+        inBody = info.inBody
         createdAt = info.createdAt
         updatedAt = info.updatedAt
     }

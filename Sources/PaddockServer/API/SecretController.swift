@@ -16,7 +16,8 @@ struct SecretController {
         let body = try await request.decode(as: SetSecretBody.self, context: context)
         let info = try await vault.set(
             name: try context.secretName(), team: body.team ?? request.uri.queryParameters.get("team"),
-            value: body.value, hosts: body.hosts, allowHTTP: body.allowHttp ?? false)
+            value: body.value, hosts: body.hosts, allowHTTP: body.allowHttp ?? false,
+            inBody: body.inBody ?? false)
         return EditedResponse(status: .created, response: SecretBody(info))
     }
 

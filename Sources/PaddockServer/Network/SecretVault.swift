@@ -26,13 +26,17 @@ public struct SecretVault: Sendable {
         public var team: String
         public var hosts: [String]
         public var allowHTTP: Bool
+        /// Placeholders in request bodies to the secret's hosts are swapped too.
+        public var inBody: Bool
         public var createdAt: Date
         public var updatedAt: Date
     }
 
     /// Seals and stores a value; replaces an existing secret of the same name in the team.
     @discardableResult
-    public func set(name: String, team: String?, value: String, hosts: [String], allowHTTP: Bool) async throws
+    public func set(
+        name: String, team: String?, value: String, hosts: [String], allowHTTP: Bool, inBody: Bool = false
+    ) async throws
         -> Info
     {
         let team = team ?? Self.defaultTeam
@@ -63,7 +67,7 @@ public struct SecretVault: Sendable {
         let now = Date()
         let existing = try await store.secret(team: team, name: name)
         let stored = StoredSecret(
-            team: team, name: name, hosts: hosts, allowHTTP: allowHTTP, sealed: sealed,
+            team: team, name: name, hosts: hosts, allowHTTP: allowHTTP, inBody: inBody, sealed: sealed,
             createdAt: existing?.createdAt ?? now, updatedAt: now)
         try await store.putSecret(stored)
         return Self.info(stored)
@@ -106,7 +110,8 @@ public struct SecretVault: Sendable {
 
     private static func info(_ s: StoredSecret) -> Info {
         Info(
-            name: s.name, team: s.team, hosts: s.hosts, allowHTTP: s.allowHTTP, createdAt: s.createdAt,
+            name: s.name, team: s.team, hosts: s.hosts, allowHTTP: s.allowHTTP, inBody: s.inBody,
+            createdAt: s.createdAt,
             updatedAt: s.updatedAt)
     }
 

@@ -82,6 +82,7 @@ public final class SessionNetwork: Sendable {
             secrets.append(
                 try GatewaySecret(
                     name: name, value: value, placeholder: placeholder, hosts: info.hosts, allowHTTP: info.allowHTTP,
+                    inBody: info.inBody,
                     narrowedBy: effective?.hostLists(forSecret: name) ?? []))
             session.spec.env[name] = placeholder
         }
