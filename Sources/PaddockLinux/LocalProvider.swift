@@ -66,13 +66,16 @@
             let layout = ProviderLayout(dataDirectory: dataDirectory + "/gvisor")
             try layout.prepare()
             let installedInit = try await layout.installInit(from: initBinary)
-            // host-uds=create lets paddock-init's control socket, created inside the sandbox in the bind-mounted
-            // control directory, exist as a real socket on the host, where the server connects to it.
+            // host-uds=all: paddock-init's control socket, created inside the sandbox in the bind-mounted
+            // control directory, exists as a real socket on the host, where the server connects to it; and
+            // paddock-init's egress relay connects out to the gateway's socket in that same directory. The
+            // directory is the sandbox root's alone (0700), and the only other host paths a sandbox sees are
+            // the read-only /usr and /opt, so no other host socket is within reach.
             // overlay2=none sends the sandbox's writes to the host overlay (whose upper is size-capped and
             // snapshotted) instead of a gVisor-internal memory overlay, whatever this runsc's default is.
             let runtime = OCIRuntime(
                 kind: .runsc, binary: runsc, stateRoot: layout.runtimeState,
-                globalFlags: ["--platform=ptrace", "--network=none", "--host-uds=create", "--overlay2=none"])
+                globalFlags: ["--platform=ptrace", "--network=none", "--host-uds=all", "--overlay2=none"])
             return LocalProvider(
                 name: "gvisor", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
                 initBinary: installedInit, logger: logger, userNamespace: false)
@@ -249,7 +252,7 @@
         /// The gateway socket lives in the bind-mounted control directory, reachable by paddock-init only.
         /// gVisor's sandboxes cannot connect to host sockets that they did not create, so they get no egress.
         public nonisolated func egressSocketPath(_ id: SessionID) -> String? {
-            userNamespace ? "\(layout.sessionDirectory(id))/run/\(SandboxLayout.egressSocketName)" : nil
+            "\(layout.sessionDirectory(id))/run/\(SandboxLayout.egressSocketName)"
         }
 
         // MARK: Warm pool
