@@ -72,13 +72,19 @@ extension ConfigReader {
         }
         guard
             let fields = mapping(
-                node, "template", allowed: ["base", "install"],
-                expected: "a mapping such as {base: host, install: [...]}")
+                node, "template", allowed: ["base", "install", "pool"],
+                expected: "a mapping such as {base: host, install: [...], pool: {size: 2}}")
         else { return nil }
         var template = TemplateConfig()
         if let base = fields["base"] { template.base = templateName(base, "template.base") }
         if let install = fields["install"] {
             template.install = scalars(install, "template.install", expected: "a shell command").map(\.text)
+        }
+        if let pool = fields["pool"],
+            let poolFields = mapping(pool, "template.pool", allowed: ["size"], expected: "a mapping such as {size: 2}"),
+            let size = poolFields["size"]
+        {
+            template.poolSize = integer(size, "template.pool.size", range: 0...1000, example: "2")?.value
         }
         return template
     }

@@ -4,9 +4,12 @@ public struct TemplateConfig: Sendable, Equatable, Codable {
     public var base: String?
     /// Shell commands run once when the template is built (`pip install -r requirements.txt`).
     public var install: [String]
+    /// `pool: {size: N}`: how many warm sandboxes of the template to keep ready once it is built.
+    public var poolSize: Int?
 
-    public init(base: String? = nil, install: [String] = []) {
+    public init(base: String? = nil, install: [String] = [], poolSize: Int? = nil) {
         self.base = base
         self.install = install
+        self.poolSize = poolSize
     }
 }

@@ -66,7 +66,7 @@
 
         public func removeLayer(_ layer: String) async {
             let id = layer.hasPrefix(Self.stagingPrefix) ? String(layer.dropFirst(Self.stagingPrefix.count)) : layer
-            guard (try? Self.checkLayerID(id)) != nil else { return }
+            guard (try? Self.checkLayerID(id)) != nil, !warmLayers.contains(id) else { return }
             LayerCopy.removeLayer("\(layout.layers)/\(layer)")
         }
 

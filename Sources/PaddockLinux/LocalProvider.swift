@@ -25,7 +25,8 @@
         /// Template-build sandboxes, whose ids map to the same host ids.
         var identityMapped: Set<SessionID> = []
         /// Pre-started sandboxes of the host template, not yet handed to a session.
-        private var warm: [SessionID] = []
+        /// Ready warm sandboxes per template version, oldest first.
+        private var warm: [WarmTemplate: [SessionID]] = [:]
         static let firstHostID: UInt32 = 2_000_000
 
         /// Prepares the data directory and picks a runtime. Throws `unavailable` with what to install or enable
@@ -260,29 +261,49 @@
         /// Starts sandboxes until `size` are ready (or one fails); returns how many are ready. Warm sandboxes
         /// are ordinary running sandboxes with default limits: an idle one costs about a megabyte and no CPU
         /// (its init sleeps in poll), so they are kept running rather than frozen, and a claim is instant.
-        public func fillPool(template: String, size: Int) async throws -> Int {
-            guard template == SessionSpec.defaultTemplate else {
-                throw PaddockError.notFound(
-                    "template '\(template)' does not exist; pools hold '\(SessionSpec.defaultTemplate)' sandboxes")
+        public func fillPool(_ template: WarmTemplate, size: Int) async throws -> Int {
+            // Sandboxes of an older version of the template (rebuilt since) are not handed out again.
+            for stale in warm.keys where stale.name == template.name && stale != template {
+                for id in warm.removeValue(forKey: stale) ?? [] { await teardown(id) }
             }
-            while warm.count > size, let extra = warm.popLast() { await teardown(extra) }
-            while warm.count < size {
+            while let ready = warm[template], ready.count > size, let extra = ready.last {
+                warm[template]?.removeLast()
+                await teardown(extra)
+            }
+            while warm[template, default: []].count < size {
                 let id = SessionID.random()
-                try await create(SandboxRequest(id: id, template: template, limits: .default))
-                warm.append(id)
+                try await create(
+                    SandboxRequest(
+                        id: id, template: template.name, limits: .default, base: template.base,
+                        templateLayer: template.layer))
+                warm[template, default: []].append(id)
             }
-            return warm.count
+            if warm[template]?.isEmpty == true { warm[template] = nil }
+            return warm[template]?.count ?? 0
         }
 
-        public func readyCount(template: String) -> Int { template == SessionSpec.defaultTemplate ? warm.count : 0 }
+        public func readyCount(template: String) -> Int {
+            warm.filter { $0.key.name == template }.reduce(0) { $0 + $1.value.count }
+        }
+
+        public func drainWarm() async {
+            for (template, ids) in warm {
+                warm[template] = nil
+                for id in ids { await teardown(id) }
+            }
+        }
+
+        /// Template layers warm sandboxes are mounted on (never removed under them).
+        var warmLayers: Set<String> { Set(warm.keys.compactMap(\.layer)) }
 
         /// Hands over a warm sandbox with `limits` applied, or nil when none is ready. Limits are applied by
         /// writing the sandbox's cgroup files and remounting its writable layer's size cap: no runtime process
         /// is spawned on this path.
-        public func claimWarm(template: String, limits: ResourceLimits, layer: String?) async -> SessionID? {
-            guard template == SessionSpec.defaultTemplate, layer == nil || canWriteRunningRoot else { return nil }
-            while let id = warm.first {
-                warm.removeFirst()
+        public func claimWarm(template: WarmTemplate, limits: ResourceLimits, layer: String?) async -> SessionID? {
+            guard layer == nil || canWriteRunningRoot else { return nil }
+            while let id = warm[template]?.first {
+                warm[template]?.removeFirst()
+                if warm[template]?.isEmpty == true { warm[template] = nil }
                 do {
                     try applyLimits(id, limits)
                     if let layer, let slot = slots[id] {
@@ -345,7 +366,7 @@
             Syscalls.removeTree(dir)
             slots[id] = nil
             identityMapped.remove(id)
-            warm.removeAll { $0 == id }
+            for (template, ids) in warm where ids.contains(id) { warm[template]?.removeAll { $0 == id } }
         }
 
         // MARK: Exec and files

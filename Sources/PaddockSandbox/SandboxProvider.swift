@@ -182,14 +182,17 @@ public protocol SandboxProvider: Sendable {
     func create(_ request: SandboxRequest) async throws
     /// Stops and removes everything of the sandbox. Idempotent: destroying an unknown id succeeds.
     func destroy(_ id: SessionID) async throws
-    /// Starts sandboxes of `template` until `size` are ready to be claimed; returns how many are ready.
-    func fillPool(template: String, size: Int) async throws -> Int
-    /// How many warm sandboxes of `template` are ready.
+    /// Starts sandboxes of `template` until `size` are ready to be claimed; returns how many are ready. Warm
+    /// sandboxes of the same name started from another version of the template are replaced.
+    func fillPool(_ template: WarmTemplate, size: Int) async throws -> Int
+    /// How many warm sandboxes of the template named `template` are ready.
     func readyCount(template: String) async -> Int
     /// Hands over a ready sandbox of `template` with `limits` applied and the files of `layer` (if any)
     /// written into it, or nil when none is ready or none can take the layer. The sandbox's id becomes the
     /// session's.
-    func claimWarm(template: String, limits: ResourceLimits, layer: String?) async -> SessionID?
+    func claimWarm(template: WarmTemplate, limits: ResourceLimits, layer: String?) async -> SessionID?
+    /// Destroys every warm sandbox (on shutdown, so none runs unowned while the server is down).
+    func drainWarm() async
     /// Makes a template base (`host`, `debian:SUITE`, `oci:/PATH`) ready to start sandboxes from, building it
     /// once (reported line by line through `progress`) and reusing it afterwards.
     func prepareBase(_ base: String, progress: @escaping @Sendable (String) async -> Void) async throws

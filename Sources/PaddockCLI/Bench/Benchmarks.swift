@@ -148,11 +148,11 @@ struct Benchmarks {
         var warmSamples: [Double] = []
         let sessionLimits = ResourceLimits(memory: .mebibytes(512), cpus: 1, pids: 256, disk: .mebibytes(512))
         for _ in 0..<iterations {
-            _ = try await provider.fillPool(template: "host", size: 1)
+            _ = try await provider.fillPool(.host, size: 1)
             var claimed: SessionID?
             warmSamples.append(
                 try await Self.milliseconds {
-                    guard let id = await provider.claimWarm(template: "host", limits: sessionLimits, layer: nil) else {
+                    guard let id = await provider.claimWarm(template: .host, limits: sessionLimits, layer: nil) else {
                         throw PaddockError.internal("the warm pool was empty")
                     }
                     claimed = id
@@ -160,7 +160,7 @@ struct Benchmarks {
                 })
             if let claimed { try await provider.destroy(claimed) }
         }
-        _ = try await provider.fillPool(template: "host", size: 0)
+        _ = try await provider.fillPool(.host, size: 0)
         results.append(
             Self.summarize(
                 "paddock.warm_start", unit: "ms", warmSamples, note: "claim from a warm pool → `true` exited"))

@@ -16,7 +16,7 @@ extension Benchmarks {
             return results
         } catch {
             // Leave nothing behind on a failed run either.
-            _ = try? await provider.fillPool(template: "host", size: 0)
+            _ = try? await provider.fillPool(.host, size: 0)
             try? await provider.destroy(parent)
             for layer in await provider.layers() { await provider.removeLayer(layer) }
             throw error
@@ -46,7 +46,7 @@ extension Benchmarks {
         var forkSamples: [Double] = []
         let children = 10
         for _ in 0..<max(3, iterations / 5) {
-            _ = try await provider.fillPool(template: "host", size: children)
+            _ = try await provider.fillPool(.host, size: children)
             let layer = Snapshot.newID()
             var started: [SessionID] = []
             forkSamples.append(
@@ -57,7 +57,7 @@ extension Benchmarks {
                             group.addTask {
                                 guard
                                     let id = await provider.claimWarm(
-                                        template: "host", limits: .default, layer: layer)
+                                        template: .host, limits: .default, layer: layer)
                                 else { throw PaddockError.internal("the warm pool was empty") }
                                 try await Self.runTrue(provider, id)
                                 return id
@@ -69,7 +69,7 @@ extension Benchmarks {
             for id in started { try await provider.destroy(id) }
             await provider.removeLayer(layer)
         }
-        _ = try await provider.fillPool(template: "host", size: 0)
+        _ = try await provider.fillPool(.host, size: 0)
         return [
             Self.summarize(
                 "paddock.snapshot", unit: "ms", snapshotSamples,

@@ -36,6 +36,7 @@ struct TemplateCommand: AsyncParsableCommand {
                 }
                 body.base = template.base
                 body.install = template.install
+                body.pool = template.poolSize
             }
             _ = try body.spec()
             var result: TemplateBuildEvent?

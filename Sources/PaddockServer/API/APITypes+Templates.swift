@@ -8,12 +8,17 @@ public struct BuildTemplateBody: Codable, Sendable {
     public var base: String?
     public var install: [String]?
     public var provider: String?
+    /// Keep this many warm sandboxes of the template ready once it is built (`pool: {size: N}`).
+    public var pool: Int?
 
-    public init(name: String, base: String? = nil, install: [String]? = nil, provider: String? = nil) {
+    public init(
+        name: String, base: String? = nil, install: [String]? = nil, provider: String? = nil, pool: Int? = nil
+    ) {
         self.name = name
         self.base = base
         self.install = install
         self.provider = provider
+        self.pool = pool
     }
 
     public func spec() throws(PaddockError) -> TemplateSpec {

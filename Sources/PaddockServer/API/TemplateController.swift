@@ -19,15 +19,24 @@ struct TemplateController {
     @Sendable func build(_ request: Request, context: PaddockRequestContext) async throws -> Response {
         let body = try await request.decode(as: BuildTemplateBody.self, context: context)
         let spec = try body.spec()
+        if let pool = body.pool, !(0...1000).contains(pool) {
+            throw PaddockError.invalidArgument("a pool size must be 0 to 1000, not \(pool)")
+        }
         let sessions = self.sessions
         let encoder = APICoding.encoder()
         let responseBody = ResponseBody { writer in
             let lines = AsyncStream<String>.makeStream()
             let build = Task {
                 defer { lines.continuation.finish() }
-                return try await sessions.buildTemplate(spec, provider: body.provider ?? "local") { line in
+                let provider = body.provider ?? "local"
+                let result = try await sessions.buildTemplate(spec, provider: provider) { line in
                     lines.continuation.yield(line)
                 }
+                if let size = body.pool {
+                    _ = try await sessions.setPool(provider: provider, template: spec.name, size: size)
+                    lines.continuation.yield("warm pool of \(spec.name) set to \(size); it fills in the background")
+                }
+                return result
             }
             do {
                 for await line in lines.stream {

@@ -129,9 +129,21 @@ extension SessionService {
             throw PaddockError.invalidArgument("the built-in '\(name)' template cannot be removed")
         }
         let template = try await templateRecord(name)
+        if let pool = try await store.poolTargets().first(where: { $0.template == name && $0.size > 0 }) {
+            throw PaddockError.conflict(
+                "template \(name) has a warm pool of \(pool.size) on provider \(pool.provider); remove it first with "
+                    + "`paddock pool set \(name) --size 0`")
+        }
         try await store.deleteTemplate(name)
         await collectLayers()
         return template
+    }
+
+    /// The current version of a template, as warm sandboxes are started from it.
+    func warmTemplate(_ name: String) async throws -> WarmTemplate {
+        guard name != SessionSpec.defaultTemplate else { return .host }
+        let template = try await templateRecord(name)
+        return WarmTemplate(name: name, base: template.base, layer: template.layer)
     }
 
     /// Fixes a new session's template base and layer (from its template, or its fork parent's).

@@ -118,7 +118,7 @@ public actor SessionService {
         // A warm sandbox is handed over when one is ready; otherwise a cold start, and the session says why.
         // Warm sandboxes have no exec guard or guardrail mounts, so a guarded session always starts cold.
         if prepared?.needsGuardedSandbox != true,
-            let id = await provider.claimWarm(template: spec.template, limits: spec.limits, layer: layer)
+            let id = await provider.claimWarm(template: spec.warmTemplate, limits: spec.limits, layer: layer)
         {
             var session = Session(
                 id: id, state: .running, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
@@ -348,10 +348,8 @@ public actor SessionService {
                 "provider '\(name)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
             )
         }
-        guard template == SessionSpec.defaultTemplate else {
-            throw PaddockError.notFound(
-                "template '\(template)' does not exist; pools hold '\(SessionSpec.defaultTemplate)' sandboxes")
-        }
+        // Only an existing template gets a pool (a removed one may keep a pool of 0, which drains it).
+        if size > 0 { _ = try await warmTemplate(template) }
         guard (0...1000).contains(size) else {
             throw PaddockError.invalidArgument("a pool size must be 0 to 1000, not \(size)")
         }
@@ -383,7 +381,13 @@ public actor SessionService {
         }
         for target in poolTargets {
             guard let provider = providers[target.provider] else { continue }
-            do { _ = try await provider.fillPool(template: target.template, size: target.size) } catch {
+            do {
+                // Resolved on every refill: after a rebuild the pool moves to the template's new layer.
+                let template =
+                    target.size == 0
+                    ? WarmTemplate(name: target.template) : try await warmTemplate(target.template)
+                _ = try await provider.fillPool(template, size: target.size)
+            } catch {
                 logger.warning(
                     "could not refill a warm pool",
                     metadata: ["pool.template": "\(target.template)", "error": "\(error)"])
@@ -395,9 +399,7 @@ public actor SessionService {
     /// Destroys every ready warm sandbox (the targets stay; the next start refills). Called on shutdown so
     /// no sandbox runs unowned while the server is down.
     public func drainPools() async {
-        for provider in providers.values {
-            _ = try? await provider.fillPool(template: SessionSpec.defaultTemplate, size: 0)
-        }
+        for provider in providers.values { await provider.drainWarm() }
     }
 
     // MARK: Work inside a session
