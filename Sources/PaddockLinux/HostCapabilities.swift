@@ -95,7 +95,8 @@
             }
             let checkpoint =
                 "pause keeps processes (cgroup freezer); snapshots and forks keep files, and their sessions start "
-                + "fresh processes (\(criu))"
+                + "fresh processes (\(criu); gVisor's `runsc checkpoint` refuses a sandbox holding a host-bound "
+                + "socket, which paddock-init's control socket is)"
 
             var capabilities = HostCapabilities(
                 kernel: release, isRoot: root, userNamespaces: userns, cgroupMode: mode, overlayfs: overlay,

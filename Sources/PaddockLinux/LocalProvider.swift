@@ -286,6 +286,10 @@
             warm.filter { $0.key.name == template }.reduce(0) { $0 + $1.value.count }
         }
 
+        /// Removes this data directory's cgroup parent when no sandbox is left in it (rmdir fails on a cgroup
+        /// that still has children, so live sessions keep theirs for the next server).
+        public func shutdown() async { removeCgroupParent() }
+
         public func drainWarm() async {
             for (template, ids) in warm {
                 warm[template] = nil

@@ -193,6 +193,9 @@ public protocol SandboxProvider: Sendable {
     func claimWarm(template: WarmTemplate, limits: ResourceLimits, layer: String?) async -> SessionID?
     /// Destroys every warm sandbox (on shutdown, so none runs unowned while the server is down).
     func drainWarm() async
+    /// The server is stopping: release host resources no sandbox uses any more (sessions that keep running
+    /// for the next server to adopt keep theirs).
+    func shutdown() async
     /// Makes a template base (`host`, `debian:SUITE`, `oci:/PATH`) ready to start sandboxes from, building it
     /// once (reported line by line through `progress`) and reusing it afterwards.
     func prepareBase(_ base: String, progress: @escaping @Sendable (String) async -> Void) async throws

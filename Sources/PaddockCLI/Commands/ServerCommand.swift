@@ -53,9 +53,19 @@ struct ServerCommand: AsyncParsableCommand {
         let provider = try await LocalProvider.make(
             dataDirectory: dataDirectory, initBinary: initBinary ?? Self.siblingInit(), capabilities: capabilities,
             logger: Logger(label: "paddock.provider.local"))
+        var providers: [String: any SandboxProvider] = [provider.name: provider]
+        // gVisor is offered wherever runsc works (`--provider gvisor`); without it, sessions asking for it are
+        // told which providers exist.
+        do {
+            let gvisor = try await LocalProvider.makeGVisor(
+                dataDirectory: dataDirectory, initBinary: initBinary ?? Self.siblingInit(),
+                capabilities: capabilities, logger: Logger(label: "paddock.provider.gvisor"))
+            providers[gvisor.name] = gvisor
+        } catch {
+            logger.notice("the gvisor provider is not available", metadata: ["reason": "\(error)"])
+        }
         let store = try SQLiteStore(path: dataDirectory + "/paddock.sqlite")
-        let sessions = SessionService(
-            store: store, providers: [provider.name: provider], logger: Logger(label: "paddock.sessions"))
+        let sessions = SessionService(store: store, providers: providers, logger: Logger(label: "paddock.sessions"))
         try await sessions.guardrails.configure(
             org: orgPolicy, teams: teamPolicy, approvalTimeout: try DurationText.parse(approvalTimeout))
         let vault = try SecretVault(store: store, keyFile: dataDirectory + "/vault.key")

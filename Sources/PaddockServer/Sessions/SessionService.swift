@@ -399,7 +399,10 @@ public actor SessionService {
     /// Destroys every ready warm sandbox (the targets stay; the next start refills). Called on shutdown so
     /// no sandbox runs unowned while the server is down.
     public func drainPools() async {
-        for provider in providers.values { await provider.drainWarm() }
+        for provider in providers.values {
+            await provider.drainWarm()
+            await provider.shutdown()
+        }
     }
 
     // MARK: Work inside a session
