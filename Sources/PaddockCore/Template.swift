@@ -48,11 +48,14 @@ public struct TemplateSpec: Codable, Sendable, Equatable {
     public var base: String
     /// Shell commands run once, as root, in a build sandbox with network access.
     public var install: [String]
+    /// Files the steps read, in their working directory; part of the digest.
+    public var context: [TemplateContextFile]
 
-    public init(name: String, base: String = "host", install: [String] = []) {
+    public init(name: String, base: String = "host", install: [String] = [], context: [TemplateContextFile] = []) {
         self.name = name
         self.base = base
         self.install = install
+        self.context = context
     }
 
     public func validate() throws(PaddockError) {
@@ -61,6 +64,7 @@ public struct TemplateSpec: Codable, Sendable, Equatable {
         for (i, step) in install.enumerated() where step.trimmingCharacters(in: .whitespaces).isEmpty {
             throw .invalidArgument("install step \(i + 1) is empty; remove it or write a command")
         }
+        try TemplateContextFile.validate(context)
     }
 
     public static func validate(name: String) throws(PaddockError) {

@@ -22,6 +22,8 @@ struct TemplateCommand: AsyncParsableCommand {
         @Option(help: "Base: host (default), debian:SUITE or oci:/PATH[:TAG].") var base: String?
         @Option(help: "An install step (repeatable), run with sh -c as root.") var install: [String] = []
         @Option(help: "Take the base and steps from the template: section of this runtime.yml.") var file: String?
+        @Option(help: "Directory of the files the steps name (default: the --file's directory).")
+        var context: String?
         @Flag(help: "Print only the result (as JSON).") var json = false
 
         func run() async throws {
@@ -37,6 +39,20 @@ struct TemplateCommand: AsyncParsableCommand {
                 body.base = template.base
                 body.install = template.install
                 body.pool = template.poolSize
+            }
+            if let directory = context ?? file.map({ URL(fileURLWithPath: $0).deletingLastPathComponent().path }) {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
+                    isDirectory.boolValue
+                else { throw ValidationError("--context \(directory) is not a directory") }
+                let files = try BuildContext.referencedFiles(steps: body.install ?? [], directory: directory)
+                if !files.isEmpty {
+                    body.context = files
+                    if !json {
+                        FileHandle.standardError.write(
+                            Data("build context: \(files.map(\.path).joined(separator: ", "))\n".utf8))
+                    }
+                }
             }
             _ = try body.spec()
             var result: TemplateBuildEvent?

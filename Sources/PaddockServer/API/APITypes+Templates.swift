@@ -10,6 +10,8 @@ public struct BuildTemplateBody: Codable, Sendable {
     public var provider: String?
     /// Keep this many warm sandboxes of the template ready once it is built (`pool: {size: N}`).
     public var pool: Int?
+    /// Files the steps read (`TemplateContextFile`).
+    public var context: [TemplateContextFile]?
 
     public init(
         name: String, base: String? = nil, install: [String]? = nil, provider: String? = nil, pool: Int? = nil
@@ -22,7 +24,7 @@ public struct BuildTemplateBody: Codable, Sendable {
     }
 
     public func spec() throws(PaddockError) -> TemplateSpec {
-        let spec = TemplateSpec(name: name, base: base ?? "host", install: install ?? [])
+        let spec = TemplateSpec(name: name, base: base ?? "host", install: install ?? [], context: context ?? [])
         try spec.validate()
         return spec
     }

@@ -76,10 +76,14 @@ extension SessionService {
         do {
             var env = SandboxLayout.baseEnvironment(user: .root)
             env["DEBIAN_FRONTEND"] = "noninteractive"
+            let cwd = try await placeContext(spec, in: buildID, provider: provider)
+            if !spec.context.isEmpty {
+                await progress("build context: \(spec.context.map(\.path).joined(separator: ", ")) in \(cwd)")
+            }
             for (i, step) in spec.install.enumerated() {
                 await progress("step \(i + 1)/\(spec.install.count): \(step)")
                 let handle = try await provider.exec(
-                    buildID, ExecRequest(argv: ["/bin/sh", "-c", step], env: env, cwd: "/", user: .root))
+                    buildID, ExecRequest(argv: ["/bin/sh", "-c", step], env: env, cwd: cwd, user: .root))
                 var lines = LineBuffer()
                 var status = ExitStatus(code: -1)
                 for try await event in handle.events {
@@ -97,6 +101,13 @@ extension SessionService {
                             + lines.recent.joined(separator: "\n")
                             + "\nfix the step and build again; nothing of this build was kept")
                 }
+            }
+            if !spec.context.isEmpty {
+                // The context served the steps; it is not part of the template.
+                let cleanup = try await provider.exec(
+                    buildID,
+                    ExecRequest(argv: ["rm", "-rf", Self.buildContextDirectory], env: env, cwd: "/", user: .root))
+                for try await _ in cleanup.events {}
             }
             await progress("sealing the template layer")
             let layer = try await provider.snapshot(buildID, layer: layerID)
@@ -156,10 +167,38 @@ extension SessionService {
         return resolved
     }
 
-    /// Inputs of a build, hashed: a build with the same base and steps reuses the last one.
+    /// Inputs of a build, hashed: a build with the same base, steps and context files reuses the last one.
     static func templateDigest(_ spec: TemplateSpec) -> String {
-        let text = (["paddock-template-v1", spec.base] + spec.install).joined(separator: "\n")
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        var lines = ["paddock-template-v1", spec.base] + spec.install
+        for file in spec.context.sorted(by: { $0.path < $1.path }) {
+            let hash = SHA256.hash(data: file.data).map { String(format: "%02x", $0) }.joined()
+            lines.append("context \(String(file.mode, radix: 8)) \(hash) \(file.path)")
+        }
+        return SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Where a build's context files are while its steps run (removed before the layer is sealed).
+    static let buildContextDirectory = "/tmp/paddock-build-context"
+    public static var buildContextPath: String { buildContextDirectory }
+
+    /// Writes the context files into the build sandbox; returns the steps' working directory.
+    private func placeContext(_ spec: TemplateSpec, in id: SessionID, provider: any SandboxProvider) async throws
+        -> String
+    {
+        guard !spec.context.isEmpty else { return "/" }
+        let root = Self.buildContextDirectory
+        for file in spec.context {
+            var directory = root
+            for part in file.path.split(separator: "/").dropLast() {
+                _ = try await provider.makeDirectory(id, path: directory, user: .root)
+                directory += "/\(part)"
+            }
+            _ = try await provider.makeDirectory(id, path: directory, user: .root)
+            try await provider.writeFile(
+                id, path: "\(root)/\(file.path)", mode: UInt32(file.mode), user: .root, append: false,
+                data: .of(Array(file.data)))
+        }
+        return root
     }
 }
 
