@@ -29,6 +29,8 @@ struct ServerCommand: AsyncParsableCommand {
     var approvalTimeout: String = "5m"
     @Option(help: "PEM file of extra CAs the egress gateway trusts for upstream HTTPS (besides the system's).")
     var gatewayTrust: String?
+    @Option(help: "Prefix of the branch `paddock submit` pushes (the session id follows).")
+    var submitBranchPrefix: String = "paddock/"
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -73,6 +75,8 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDirectory, vault: vault, extraTrustFile: gatewayTrust,
             logger: Logger(label: "paddock.gateway"), audit: sessions.auditRecorder)
         await sessions.setNetwork(network)
+        await sessions.setRepositories(
+            try RepositoryClones(root: dataDirectory + "/repos", branchPrefix: submitBranchPrefix))
         try await sessions.recover()
         if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }
         let tokens = TokenService(store: store)

@@ -29,6 +29,8 @@ public actor SessionService {
     private(set) var network: SessionNetwork?
     /// Emergency stops, org limits and the audit trail; present when the store keeps them (SQLite does).
     let governance: SessionGovernance?
+    /// The server's clones of session repositories; without it `--repo` sessions are refused.
+    private(set) var repositories: RepositoryClones?
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -63,11 +65,15 @@ public actor SessionService {
         }
     }
 
+    /// Where repository sessions keep their host-side clones (set once, before sessions are created).
+    public func setRepositories(_ repositories: RepositoryClones?) { self.repositories = repositories }
+
     // MARK: Lifecycle
 
     public func create(_ spec: SessionSpec, policy: PolicyText? = nil, owner: SessionOwner? = nil) async throws
         -> Session
     {
+        if spec.repository != nil { return try await createOnRepository(spec, policy: policy, owner: owner) }
         var spec = spec
         let prepared = try await guardrails.prepare(policy)
         try prepared?.apply(to: &spec)
@@ -216,6 +222,7 @@ public actor SessionService {
             }
         }
         try await transition(&session, .teardownFinished)
+        repositories?.remove(id)
         try await record(id, "session.destroy", ["reason": .string(reason ?? "requested")])
         logger.info(
             "session destroyed", metadata: ["session.id": "\(id)", "session.reason": "\(reason ?? "requested")"])
