@@ -36,6 +36,7 @@ struct RepositoryTests {
 
             """,
         "AGENTS.md": "# Notes for agents\n\nUse four spaces.\n",
+        ".gitignore": "__pycache__/\n",
         "runtime.yml": runtimeYAML,
     ]
 
@@ -277,8 +278,10 @@ struct RepositoryTests {
 
             let vaultLeak = try await blocked("cd /workspace && printf 'x = 1\\nTOKEN = \"\(secretValue)\"\\n' > conf.py")
             #expect(vaultLeak.secrets.map { "\($0.kind) \($0.name ?? "-") \($0.file):\($0.line)" } == ["vault PAYMENT_TOKEN conf.py:2"])
-            let encoded = String(decoding: try JSONEncoder().encode(vaultLeak.secrets), as: UTF8.self)
-            #expect(!encoded.contains(secretValue) && !vaultLeak.problems.joined().contains(secretValue))
+            // The report names the secret and shows the diff with the value redacted; the value never appears.
+            let encoded = String(decoding: try JSONEncoder().encode(vaultLeak), as: UTF8.self)
+            #expect(!encoded.contains(secretValue))
+            #expect(vaultLeak.diff.patch?.contains("TOKEN = \"[vault secret PAYMENT_TOKEN]\"") == true)
             #expect(vaultLeak.problems.contains { $0.contains("conf.py:2") && $0.contains("PAYMENT_TOKEN") })
 
             let aws = try await blocked("cd /workspace && echo 'key = \"AKIAIOSFODNN7EXAMPLE\"' >> calc.py")

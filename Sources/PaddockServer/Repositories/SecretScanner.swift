@@ -18,6 +18,15 @@ struct SecretScanner: Sendable {
     /// Name → value of every vault secret to look for.
     var values: [(name: String, value: String)]
 
+    /// `text` with every vault value replaced by `[vault secret NAME]`.
+    static func redact(_ text: String, values: [(name: String, value: String)]) -> String {
+        var out = text
+        for secret in values where secret.value.count >= minimumValueLength && out.contains(secret.value) {
+            out = out.replacingOccurrences(of: secret.value, with: "[vault secret \(secret.name)]")
+        }
+        return out
+    }
+
     func scan(patch: String) -> [SecretFindingBody] {
         let compiled = Self.patterns.compactMap { p in
             (try? NSRegularExpression(pattern: p.regex)).map { (p.kind, $0) }

@@ -38,7 +38,10 @@ extension SessionService {
         let numstat = try await git.check(common + ["--numstat", "-z", repository.base], trust: .content, "diffing")
         let statuses = try await git.check(
             common + ["--name-status", "-z", repository.base], trust: .content, "diffing")
-        let patch = try await git.check(common + [repository.base], trust: .content, "diffing")
+        // A vault value that reached a file is shown by name only, here and in every report built from this.
+        let patch = SecretScanner.redact(
+            try await git.check(common + [repository.base], trust: .content, "diffing"),
+            values: try await reachableSecrets(session))
 
         var status: [String: String] = [:]
         let statusFields = statuses.split(separator: "\0", omittingEmptySubsequences: false).map(String.init)
@@ -100,7 +103,9 @@ extension SessionService {
             guard entry.path.hasPrefix(workspace + "/") else { continue }
             let relative = String(entry.path.dropFirst(workspace.count + 1))
             let components = relative.split(separator: "/")
-            if components.first == ".git" || components.contains("..") || components.contains(".") { continue }
+            // No `.git` at any depth: the sandbox's own is agent-controlled, and a nested one would make host git
+            // read a repository (its config) the agent wrote.
+            if components.contains(".git") || components.contains("..") || components.contains(".") { continue }
             let target = "\(directory)/\(relative)"
             // A link the sandbox made must not lead a later write out of the clone.
             let parent = URL(fileURLWithPath: target).deletingLastPathComponent().resolvingSymlinksInPath().path

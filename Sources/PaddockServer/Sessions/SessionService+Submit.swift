@@ -32,6 +32,7 @@ extension SessionService {
 
         let diff = try await stagedDiff(session, provider, clones, repository, submitBranch: pushed)
         let git = HostGit(clones.directory(of: id))
+        let secrets = try await reachableSecrets(session)
         let patch = try await git.check(
             ["diff", "--cached", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", repository.base],
             trust: .content, "diffing")
@@ -45,7 +46,7 @@ extension SessionService {
         problems += diff.violations
         try await record(id, "submit.guardrails", ["violations": .strings(diff.violations)])
 
-        let findings = SecretScanner(values: try await reachableSecrets(session)).scan(patch: patch)
+        let findings = SecretScanner(values: secrets).scan(patch: patch)
         problems += findings.map(\.problem)
         try await record(
             id, "submit.secret_scan",
@@ -93,7 +94,7 @@ extension SessionService {
             throw PaddockError.unavailable("this server's store keeps no reviews")
         }
         var stored = body
-        stored.diff.patch = patch.utf8.count > Self.patchLimit ? diff.patch : patch
+        stored.diff.patch = patch.utf8.count > Self.patchLimit ? diff.patch : SecretScanner.redact(patch, values: secrets)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         let review = Review(
@@ -111,7 +112,7 @@ extension SessionService {
 
     /// Every vault secret the session could reach: the ones it was given and every secret of its team and of the
     /// default team. Read here, on the server; only their names ever leave this function in a report.
-    private func reachableSecrets(_ session: Session) async throws -> [(name: String, value: String)] {
+    func reachableSecrets(_ session: Session) async throws -> [(name: String, value: String)] {
         guard let vault = network?.vault else { return [] }
         var out: [(name: String, value: String)] = []
         var seen: Set<String> = []
