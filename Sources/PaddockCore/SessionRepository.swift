@@ -38,7 +38,9 @@ public struct SessionRepository: Codable, Sendable, Equatable {
             branch.isEmpty || branch.count > 200 || branch.hasPrefix("-") || branch.hasPrefix("/")
             || branch.hasSuffix("/") || branch.hasSuffix(".lock") || branch.contains("..") || branch.contains("//")
             || branch.contains("@{") || branch.hasSuffix(".")
-            || branch.contains(where: { $0.isWhitespace || "~^:?*[\\\0".contains($0) || $0.asciiValue.map { $0 < 32 } == true })
+            || branch.contains(where: {
+                $0.isWhitespace || "~^:?*[\\\0".contains($0) || $0.asciiValue.map { $0 < 32 } == true
+            })
         if bad {
             throw .invalidArgument(
                 "\(what) '\(branch)' is not a valid git branch name; use letters, digits, '-', '_', '.' and '/'")

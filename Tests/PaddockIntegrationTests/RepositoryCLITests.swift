@@ -39,9 +39,10 @@ struct RepositoryCLITests {
             let list = try await CLI.run(["reviews", "list"], server: server)
             #expect(list.stdout.contains(reviewID) && list.stdout.contains("open") && list.stdout.contains("Add mul"))
             let show = try await CLI.run(["reviews", "show", reviewID], server: server)
-            for part in ["## Checks", "passed `python3 tests/test_calc.py`", "## Diff (1 files, 4 lines)", "+def mul(a, b):",
-                "## Audit timeline", "submit.push", "review.create"]
-            {
+            for part in [
+                "## Checks", "passed `python3 tests/test_calc.py`", "## Diff (1 files, 4 lines)", "+def mul(a, b):",
+                "## Audit timeline", "submit.push", "review.create",
+            ] {
                 #expect(show.stdout.contains(part), "\(part) missing from:\n\(show.stdout)")
             }
             let approve = try await CLI.run(["reviews", "approve", reviewID, "--note", "ok"], server: server)

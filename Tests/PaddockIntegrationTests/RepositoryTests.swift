@@ -1,5 +1,7 @@
 import Foundation
+import Hummingbird
 import Logging
+import PaddockCLI
 import PaddockCore
 import PaddockGateway
 import PaddockSandbox
@@ -28,13 +30,13 @@ struct RepositoryTests {
         "README.md": "# calc\n\nA tiny calculator.\n",
         "calc.py": "def add(a, b):\n    return a + b\n",
         "tests/test_calc.py": """
-            import sys
-            sys.path.insert(0, '.')
-            import calc
-            assert calc.add(2, 3) == 5
-            print('ok')
+        import sys
+        sys.path.insert(0, '.')
+        import calc
+        assert calc.add(2, 3) == 5
+        print('ok')
 
-            """,
+        """,
         "AGENTS.md": "# Notes for agents\n\nUse four spaces.\n",
         ".gitignore": "__pycache__/\n",
         "runtime.yml": runtimeYAML,
@@ -79,7 +81,8 @@ struct RepositoryTests {
             #expect(s.policy?.sources.map(\.layer) == ["repository"])
 
             let listing = try await stack.sessions.sh(
-                s.id, "cd /workspace && stat -c '%U %n' calc.py tests/test_calc.py && git status --short && "
+                s.id,
+                "cd /workspace && stat -c '%U %n' calc.py tests/test_calc.py && git status --short && "
                     + "git rev-parse HEAD && git branch --show-current && git remote | wc -l && ls .git/hooks | wc -l")
             #expect(listing.status.code == 0, "\(listing.stderr)")
             let lines = listing.stdout.split(separator: "\n").map(String.init)
@@ -126,9 +129,11 @@ struct RepositoryTests {
             let s = try await stack.sessions.create(Self.spec(fixture))
             #expect(s.policy?.sources.map(\.layer) == ["team", "repository"])
             // The repository's allow does not re-allow what the team denies; its own deny applies.
-            let rm = try await stack.sessions.sh(s.id, "cd /workspace && rm README.md 2>&1; test -e README.md && echo KEPT")
+            let rm = try await stack.sessions.sh(
+                s.id, "cd /workspace && rm README.md 2>&1; test -e README.md && echo KEPT")
             #expect(rm.stdout.contains("KEPT"), "\(rm.stdout)")
-            let shred = try await stack.sessions.sh(s.id, "cd /workspace && shred -u calc.py 2>&1; test -e calc.py && echo KEPT")
+            let shred = try await stack.sessions.sh(
+                s.id, "cd /workspace && shred -u calc.py 2>&1; test -e calc.py && echo KEPT")
             #expect(shred.stdout.contains("KEPT"), "\(shred.stdout)")
         }
     }
@@ -140,7 +145,8 @@ struct RepositoryTests {
             let error = await #expect(throws: PaddockError.self) {
                 _ = try await stack.sessions.create(Self.spec(fixture))
             }
-            #expect(error?.message.contains("runtime.yml (repository \(fixture.origin), branch feature):3") == true,
+            #expect(
+                error?.message.contains("runtime.yml (repository \(fixture.origin), branch feature):3") == true,
                 "\(error?.message ?? "")")
             let sessionsLeft = try await stack.sessions.list(includeEnded: true)
             let clonesLeft = try FileManager.default.contentsOfDirectory(atPath: stack.dataDirectory + "/repos")
@@ -216,9 +222,10 @@ struct RepositoryTests {
             let detail = try await stack.sessions.reviewDetail(review.id)
             #expect(detail.report?.diff.patch?.contains("+def mul(a, b):") == true)
             let kinds = detail.audit.map(\.kind)
-            for kind in ["repository.clone", "submit.diff", "submit.secret_scan", "submit.check", "submit.push",
-                "review.create"]
-            {
+            for kind in [
+                "repository.clone", "submit.diff", "submit.secret_scan", "submit.check", "submit.push",
+                "review.create",
+            ] {
                 #expect(kinds.contains(kind), "\(kind) missing from \(kinds)")
             }
 
@@ -232,7 +239,9 @@ struct RepositoryTests {
             let trail = try await #require(await stack.sessions.audit).events(session: s.id).map(\.kind)
             #expect(trail.contains("review.approve") && trail.contains("review.merge"))
             #expect(try await stack.sessions.audit?.verify(session: s.id).ok == true)
-            await #expect(throws: PaddockError.self) { _ = try await stack.sessions.approveReview(review.id, by: nil, note: nil) }
+            await #expect(throws: PaddockError.self) {
+                _ = try await stack.sessions.approveReview(review.id, by: nil, note: nil)
+            }
         }
     }
 
@@ -266,7 +275,8 @@ struct RepositoryTests {
             try await vault.set(
                 name: "PAYMENT_TOKEN", team: nil, value: secretValue, hosts: ["api.example.com"], allowHTTP: false)
 
-            func blocked(_ script: String, policy: PolicyText? = nil, branch: String? = nil) async throws -> SubmitBody {
+            func blocked(_ script: String, policy: PolicyText? = nil, branch: String? = nil) async throws -> SubmitBody
+            {
                 let s = try await stack.sessions.create(Self.spec(fixture), policy: policy)
                 #expect(try await stack.sessions.sh(s.id, script).status.code == 0)
                 let r = try await stack.sessions.submit(s.id, message: nil, branch: branch, by: nil)
@@ -276,8 +286,12 @@ struct RepositoryTests {
                 return r
             }
 
-            let vaultLeak = try await blocked("cd /workspace && printf 'x = 1\\nTOKEN = \"\(secretValue)\"\\n' > conf.py")
-            #expect(vaultLeak.secrets.map { "\($0.kind) \($0.name ?? "-") \($0.file):\($0.line)" } == ["vault PAYMENT_TOKEN conf.py:2"])
+            let vaultLeak = try await blocked(
+                "cd /workspace && printf 'x = 1\\nTOKEN = \"\(secretValue)\"\\n' > conf.py")
+            #expect(
+                vaultLeak.secrets.map { "\($0.kind) \($0.name ?? "-") \($0.file):\($0.line)" } == [
+                    "vault PAYMENT_TOKEN conf.py:2"
+                ])
             // The report names the secret and shows the diff with the value redacted; the value never appears.
             let encoded = String(decoding: try JSONEncoder().encode(vaultLeak), as: UTF8.self)
             #expect(!encoded.contains(secretValue))
@@ -307,5 +321,85 @@ struct RepositoryTests {
             #expect(nothing.problems.contains { $0.contains("nothing to submit") })
             #expect(try await stack.sessions.reviews(all: true).isEmpty)
         }
+    }
+
+    /// What the fake GitHub REST server received.
+    actor PullRequests {
+        var received: [(path: String, authorized: Bool, body: [String: String])] = []
+        func add(_ path: String, _ authorized: Bool, _ body: [String: String]) {
+            received.append((path, authorized, body))
+        }
+    }
+
+    /// A submit of a repository whose origin counts as GitHub opens a pull request through the REST API — here a
+    /// real HTTPS server on loopback with scripted answers — with the token from the vault; a refusal is reported
+    /// on the review and does not undo the pushed branch.
+    @Test func submitOpensAPullRequestOnGitHub() async throws {
+        try await Self.withRepository("repo-github", network: true) { stack, fixture, network in
+            let token = "ghs_" + String(repeating: "t", count: 36)
+            try await #require(network).vault.set(
+                name: "GITHUB_TOKEN", team: nil, value: token, hosts: ["api.github.com"], allowHTTP: false)
+            let seen = PullRequests()
+            let refuse = Refusals()
+            let github = try await LoopbackUpstream.start { router in
+                router.post("/repos/:owner/:repo/pulls") { request, context -> Response in
+                    let body = try await request.body.collect(upTo: 1 << 20)
+                    let fields =
+                        (try? JSONDecoder().decode([String: String].self, from: Data(body.readableBytesView))) ?? [:]
+                    await seen.add(
+                        request.uri.path, request.headers[.authorization] == "Bearer \(token)", fields)
+                    if await refuse.next() {
+                        return Response(
+                            status: .unprocessableContent, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"message": "Validation Failed"}"#)))
+                    }
+                    return Response(
+                        status: .created, headers: [.contentType: "application/json"],
+                        body: .init(
+                            byteBuffer: ByteBuffer(string: #"{"number": 7, "html_url": "https://github.test/pr/7"}"#)))
+                }
+            }
+            do {
+                var clones = try RepositoryClones(root: stack.dataDirectory + "/repos")
+                clones.github = try GitHubPullRequests(
+                    apiURL: github.baseURL,
+                    origins: [URL(fileURLWithPath: fixture.directory).deletingLastPathComponent().path + "/"],
+                    extraTrustRoots: [try github.authority.trustRoot()])
+                await stack.sessions.setRepositories(clones)
+
+                let s = try await stack.sessions.create(Self.spec(fixture))
+                _ = try await stack.sessions.sh(s.id, "cd /workspace && echo 'More.' >> README.md")
+                let result = try await stack.sessions.submit(
+                    s.id, message: "Say more\n\nDetails.", branch: nil, by: nil)
+                let review = try #require(result.review)
+                #expect(review.pullRequest == "https://github.test/pr/7" && review.problem == nil)
+                let owner = URL(fileURLWithPath: fixture.directory).lastPathComponent
+                let sent = await seen.received
+                #expect(sent.map(\.path) == ["/repos/\(owner)/origin/pulls"])
+                #expect(sent.first?.authorized == true)
+                #expect(sent.first?.body["title"] == "Say more" && sent.first?.body["base"] == "feature")
+                #expect(sent.first?.body["head"] == "paddock/\(s.id.rawValue)")
+                let kinds = try await #require(await stack.sessions.audit).events(session: s.id).map(\.kind)
+                #expect(kinds.contains("review.pull_request"))
+
+                // GitHub refuses: the branch is still pushed and the review says why there is no pull request.
+                await refuse.set()
+                _ = try await stack.sessions.sh(s.id, "cd /workspace && echo 'Even more.' >> README.md")
+                let second = try await stack.sessions.submit(s.id, message: nil, branch: nil, by: nil)
+                #expect(second.submitted && second.review?.pullRequest == nil)
+                #expect(second.review?.problem?.contains("HTTP 422") == true, "\(second.review?.problem ?? "")")
+                #expect(fixture.originBranch("paddock/\(s.id.rawValue)") == second.review?.commit)
+            } catch {
+                await github.stop()
+                throw error
+            }
+            await github.stop()
+        }
+    }
+
+    actor Refusals {
+        var refuse = false
+        func set() { refuse = true }
+        func next() -> Bool { refuse }
     }
 }

@@ -69,7 +69,10 @@ public actor GuardrailService {
                 throw error.paddockError
             }
             layers.append(
-                (PolicyLayer(.repository, config), .init(layer: "repository", file: repository.file, text: repository.text)))
+                (
+                    PolicyLayer(.repository, config),
+                    .init(layer: "repository", file: repository.file, text: repository.text)
+                ))
         }
         if let policy {
             guard policy.text.utf8.count <= 1 << 20 else {

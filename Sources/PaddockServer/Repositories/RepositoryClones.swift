@@ -9,6 +9,8 @@ public struct RepositoryClones: Sendable {
     /// Prefix of the branch a submit pushes (`paddock/<session>`).
     public let branchPrefix: String
     let locks = RepositoryLocks()
+    /// Opens pull requests for reviews whose origin is on GitHub; nil opens none.
+    public var github: GitHubPullRequests?
 
     public init(root: String, branchPrefix: String = "paddock/") throws {
         try SessionRepository.validate(branch: branchPrefix + "x", what: "the submit branch prefix")
@@ -88,8 +90,10 @@ public struct RepositoryClones: Sendable {
         let target = "\(root)/.export-\(session.rawValue)-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try await HostGit(nil).check(
-                ["clone", "--quiet", "--no-local", "--no-hardlinks", "--single-branch", "--branch", branch, "--",
-                 directory(of: session), target], trust: .content, "copying the repository for the sandbox")
+                [
+                    "clone", "--quiet", "--no-local", "--no-hardlinks", "--single-branch", "--branch", branch, "--",
+                    directory(of: session), target,
+                ], trust: .content, "copying the repository for the sandbox")
             let git = HostGit(target)
             try await git.check(["remote", "remove", "origin"], trust: .content, "removing the remote")
             try? FileManager.default.removeItem(atPath: target + "/.git/hooks")

@@ -117,7 +117,9 @@ extension SessionService {
         }
         // The file protocol has no symlink call; links are made by `ln` as the sandbox user, all in one exec.
         if !links.isEmpty {
-            var argv = ["/bin/sh", "-c", "while [ $# -gt 0 ]; do ln -s -- \"$1\" \"$2\" || exit 1; shift 2; done", "ln"]
+            var argv = [
+                "/bin/sh", "-c", "while [ $# -gt 0 ]; do ln -s -- \"$1\" \"$2\" || exit 1; shift 2; done", "ln",
+            ]
             for (link, path) in links { argv += [link, path] }
             let env = SandboxLayout.baseEnvironment(user: .user)
             let handle = try await provider.exec(id, ExecRequest(argv: argv, env: env, cwd: target, user: .user))

@@ -27,7 +27,8 @@ extension SessionService {
 
     /// `repositoryDiff` for a caller that holds the clone's lock.
     func stagedDiff(
-        _ session: Session, _ provider: any SandboxProvider, _ clones: RepositoryClones, _ repository: SessionRepository,
+        _ session: Session, _ provider: any SandboxProvider, _ clones: RepositoryClones,
+        _ repository: SessionRepository,
         submitBranch: String?
     ) async throws -> DiffBody {
         let directory = clones.directory(of: session.id)

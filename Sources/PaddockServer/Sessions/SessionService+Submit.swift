@@ -14,7 +14,8 @@ extension SessionService {
     /// the `changes:` guardrails (max lines; the pushed branch must not be protected), a secret scan of the diff
     /// (vault values the session could reach and common key formats), and every `checks:` command, run in the
     /// sandbox.
-    public func submit(_ id: SessionID, message: String?, branch: String?, by user: String?) async throws -> SubmitBody {
+    public func submit(_ id: SessionID, message: String?, branch: String?, by user: String?) async throws -> SubmitBody
+    {
         let (session, provider) = try await runningProvider(id)
         guard let repository = session.spec.repository, let clones = repositories else {
             throw PaddockError.invalidArgument(
@@ -22,7 +23,8 @@ extension SessionService {
         }
         let pushed = branch ?? "\(clones.branchPrefix)\(id.rawValue)"
         try SessionRepository.validate(branch: pushed, what: "the submit branch")
-        let message = (message?.trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { $0.isEmpty ? nil : $0 }
+        let message =
+            (message?.trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { $0.isEmpty ? nil : $0 }
             ?? "Changes from Paddock session \(id)"
         guard message.utf8.count <= 64 << 10 else {
             throw PaddockError.invalidArgument("the commit message is longer than 64 KiB; shorten it")
@@ -38,7 +40,10 @@ extension SessionService {
             trust: .content, "diffing")
         try await record(
             id, "submit.diff",
-            ["files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged)), "branch": .string(pushed)])
+            [
+                "files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged)),
+                "branch": .string(pushed),
+            ])
         var problems: [String] = []
         if diff.files.isEmpty {
             problems.append("the session changed nothing against \(repository.branch); there is nothing to submit")
@@ -50,7 +55,10 @@ extension SessionService {
         problems += findings.map(\.problem)
         try await record(
             id, "submit.secret_scan",
-            ["findings": .strings(findings.map { "\($0.kind)\($0.name.map { " \($0)" } ?? ""): \($0.file):\($0.line)" })])
+            [
+                "findings": .strings(
+                    findings.map { "\($0.kind)\($0.name.map { " \($0)" } ?? ""): \($0.file):\($0.line)" })
+            ])
 
         var checks: [CheckResultBody] = []
         for command in Self.checks(session.policy) {
@@ -94,14 +102,18 @@ extension SessionService {
             throw PaddockError.unavailable("this server's store keeps no reviews")
         }
         var stored = body
-        stored.diff.patch = patch.utf8.count > Self.patchLimit ? diff.patch : SecretScanner.redact(patch, values: secrets)
+        stored.diff.patch =
+            patch.utf8.count > Self.patchLimit ? diff.patch : SecretScanner.redact(patch, values: secrets)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        let review = Review(
+        var review = Review(
             id: Review.makeID(), session: id, team: session.team, repository: repository.url,
             targetBranch: repository.branch, branch: pushed, base: repository.base, commit: commit, message: message,
             linesChanged: diff.linesChanged, filesChanged: diff.files.count,
             report: String(decoding: try encoder.encode(stored), as: UTF8.self), createdBy: user, createdAt: clock())
+        if let github = clones.github, let (owner, name) = github.repository(of: repository.url) {
+            await openPullRequest(github, &review, owner: owner, name: name)
+        }
         try await reviews.insertReview(review)
         try await record(
             id, "review.create",
@@ -165,5 +177,24 @@ extension SessionService {
             ms: Int64(((ContinuousClock.now - start) / .milliseconds(1)).rounded()),
             output: String(decoding: tail, as: UTF8.self)
                 + (timedOut ? "\n[paddock: stopped after \(Self.checkTimeout)]" : ""))
+    }
+
+    /// Opens the review's pull request. The branch is already pushed, so a failure here does not undo the submit:
+    /// the review says what went wrong.
+    private func openPullRequest(_ github: GitHubPullRequests, _ review: inout Review, owner: String, name: String)
+        async
+    {
+        do {
+            guard let vault = network?.vault else {
+                throw PaddockError.unavailable("this server has no secrets vault for the GitHub token")
+            }
+            let token = try await vault.open(name: github.tokenSecret, team: nil).value
+            review.pullRequest = try await github.open(review, owner: owner, name: name, token: token)
+            try? await record(review.session, "review.pull_request", ["url": .optional(review.pullRequest)])
+        } catch {
+            let e = PaddockError.wrap(error, "opening the pull request failed")
+            review.problem = "the pull request was not opened: \(e.message)"
+            try? await record(review.session, "review.pull_request_failed", ["problem": .string(e.message)])
+        }
     }
 }
