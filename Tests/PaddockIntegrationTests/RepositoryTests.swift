@@ -198,6 +198,23 @@ struct RepositoryTests {
         }
     }
 
+    /// A fork of a repository session keeps the repository, its policy layer and the parent's change; the server
+    /// makes the child its own clone when it first needs one.
+    @Test func aForkKeepsItsRepository() async throws {
+        try await Self.withRepository("repo-fork") { stack, fixture, _ in
+            let parent = try await stack.sessions.create(Self.spec(fixture))
+            _ = try await stack.sessions.sh(parent.id, "cd /workspace && echo 'From the parent.' >> README.md")
+            let child = try #require(try await stack.sessions.fork(parent.id, count: 1).first)
+            #expect(child.spec.repository == parent.spec.repository)
+            #expect(child.policy?.sources.map(\.layer) == ["repository"])
+            _ = try await stack.sessions.sh(child.id, "cd /workspace && echo 'From the child.' >> README.md")
+            let diff = try await stack.sessions.diff(child.id)
+            #expect(diff.files.map(\.path) == ["README.md"] && diff.files.first?.linesAdded == 2, "\(diff.files)")
+            let submitted = try await stack.sessions.submit(child.id, message: nil, branch: nil, by: nil)
+            #expect(submitted.submitted, "\(submitted.problems)")
+        }
+    }
+
     @Test func submitLandsTheBranchAndApproveMergesIt() async throws {
         try await Self.withRepository("repo-submit") { stack, fixture, _ in
             let s = try await stack.sessions.create(Self.spec(fixture))

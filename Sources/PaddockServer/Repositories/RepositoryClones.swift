@@ -79,6 +79,24 @@ public struct RepositoryClones: Sendable {
         }
     }
 
+    /// Makes sure the session has its clone at its base commit: a fork's children, for example, start without
+    /// one. Cloned again from the origin (with the host's credentials) when missing.
+    func ensure(_ session: SessionID, _ repository: SessionRepository) async throws {
+        guard !FileManager.default.fileExists(atPath: directory(of: session) + "/.git") else { return }
+        let staged = try await stage(repository)
+        do {
+            if staged.base != repository.base {
+                try await HostGit(staged.directory).check(
+                    ["reset", "--quiet", "--hard", repository.base], trust: .content,
+                    "the base commit \(repository.base.prefix(12)) is no longer on \(repository.branch)")
+            }
+            try adopt(staged, session: session)
+        } catch {
+            discard(staged)
+            throw error
+        }
+    }
+
     func discard(_ staged: Staged) { try? FileManager.default.removeItem(atPath: staged.directory) }
 
     /// Removes a session's clone; removing a missing one succeeds.

@@ -31,6 +31,7 @@ extension SessionService {
         _ repository: SessionRepository,
         submitBranch: String?
     ) async throws -> DiffBody {
+        try await clones.ensure(session.id, repository)
         let directory = clones.directory(of: session.id)
         let sizes = try await copyWorkspace(session, provider, into: directory)
         let git = HostGit(directory)

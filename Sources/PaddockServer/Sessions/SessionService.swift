@@ -111,8 +111,12 @@ public actor SessionService {
         // A fork runs under its parent's policy.
         var prepared = given
         if prepared == nil, let parent = requested.forkOf {
-            let source = try await store.session(parent)?.policy?.sources.last { $0.layer == "session" }
-            prepared = try await guardrails.prepare(source.map { PolicyText(text: $0.text, file: $0.file) })
+            let sources = try await store.session(parent)?.policy?.sources ?? []
+            let source = sources.last { $0.layer == "session" }
+            let repository = sources.last { $0.layer == "repository" }
+            prepared = try await guardrails.prepare(
+                source.map { PolicyText(text: $0.text, file: $0.file) },
+                repository: repository.map { PolicyText(text: $0.text, file: $0.file) })
         }
         guard let provider = providers[spec.provider] else {
             throw PaddockError.invalidArgument(
