@@ -27,6 +27,8 @@ struct RepositoryCLITests {
             #expect(exec.status == 0, "\(exec.stderr)")
             let diff = try await CLI.run(["diff", session.id, "--check"], server: server)
             #expect(diff.status == 0 && diff.stdout.contains("modified +4 -0") && diff.stdout.contains("calc.py"))
+            let patch = try await CLI.run(["diff", session.id, "--patch"], server: server)
+            #expect(patch.stdout.contains("+def mul(a, b):") && patch.stdout.contains("submit branch: paddock/"))
 
             let submit = try await CLI.run(["submit", session.id, "--message", "Add mul"], server: server)
             #expect(submit.status == 0, "\(submit.stdout) \(submit.stderr)")
