@@ -31,7 +31,7 @@ extension SessionService {
                 policy, repository: staged.runtimeYAML.map { PolicyText(text: $0, file: file) })
             try prepared?.apply(to: &spec)
             try spec.validate()
-            try await network?.validate(spec)
+            try await network?.validate(spec, team: owner?.team)
             session = try await create(spec, layer: nil, prepared: prepared, owner: owner)
         } catch {
             clones.discard(staged)
