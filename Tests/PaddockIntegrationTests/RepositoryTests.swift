@@ -215,6 +215,18 @@ struct RepositoryTests {
         }
     }
 
+    /// After a restart, clones of sessions that are gone are removed; a live session keeps its own.
+    @Test func recoveryPrunesClonesOfEndedSessions() async throws {
+        try await Self.withRepository("repo-prune") { stack, fixture, _ in
+            let s = try await stack.sessions.create(Self.spec(fixture))
+            let orphan = stack.dataDirectory + "/repos/" + SessionID.random().rawValue
+            try FileManager.default.createDirectory(atPath: orphan + "/.git", withIntermediateDirectories: true)
+            try await stack.sessions.recover()
+            let left = try FileManager.default.contentsOfDirectory(atPath: stack.dataDirectory + "/repos")
+            #expect(left == [s.id.rawValue])
+        }
+    }
+
     @Test func submitLandsTheBranchAndApproveMergesIt() async throws {
         try await Self.withRepository("repo-submit") { stack, fixture, _ in
             let s = try await stack.sessions.create(Self.spec(fixture))

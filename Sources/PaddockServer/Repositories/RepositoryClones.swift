@@ -99,6 +99,15 @@ public struct RepositoryClones: Sendable {
 
     func discard(_ staged: Staged) { try? FileManager.default.removeItem(atPath: staged.directory) }
 
+    /// Removes the clones of sessions not in `live` (after a restart: sessions that ended while the server was
+    /// down). A live session without a clone gets one again on first use (`ensure`).
+    func prune(keeping live: Set<SessionID>) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where !name.hasPrefix(".") {
+            guard let id = SessionID(rawValue: name), !live.contains(id) else { continue }
+            try? FileManager.default.removeItem(atPath: "\(root)/\(name)")
+        }
+    }
+
     /// Removes a session's clone; removing a missing one succeeds.
     func remove(_ session: SessionID) { try? FileManager.default.removeItem(atPath: directory(of: session)) }
 

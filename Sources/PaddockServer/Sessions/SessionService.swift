@@ -334,6 +334,10 @@ public actor SessionService {
                 }
             }
         }
+        let live = try await store.sessions(includeTerminal: false).filter {
+            $0.state == .running || $0.state == .paused
+        }
+        repositories?.prune(keeping: Set(live.map(\.id)))
     }
 
     // MARK: Warm pools
