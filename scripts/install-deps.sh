@@ -14,6 +14,7 @@ declare -A needed=(
   [debootstrap]=debootstrap   # template bases: debian:SUITE
   [umoci]=umoci               # template bases: oci:PATH (OCI image layouts)
   [skopeo]=skopeo             # template bases: oci:PATH (docker save tarballs)
+  [git]=git                   # repository sessions: host-side clone, diff, submit, merge
 )
 missing=()
 for cmd in "${!needed[@]}"; do

@@ -35,6 +35,8 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
     /// The session layer of the network policy (`--allow`/`--deny`); changed live by `paddock session network`.
     /// nil with no other policy: nothing leaves the sandbox.
     public var network: PolicyRuleSet?
+    /// The git repository whose branch is checked out in /workspace (`--repo`, `--branch`), if any.
+    public var repository: SessionRepository?
 
     public static let defaultTemplate = "host"
     public static let defaultWorkdir = "/workspace"

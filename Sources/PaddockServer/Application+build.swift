@@ -55,6 +55,7 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
     GuardrailController(sessions: sessions).addRoutes(to: router)
     NetworkController(sessions: sessions).addRoutes(to: group)
+    ReviewController(sessions: sessions, authorizer: authorizer).addRoutes(to: router)
     if let vault = configuration.vault { SecretController(vault: vault).addRoutes(to: router.group("/v1/secrets")) }
     return router
 }

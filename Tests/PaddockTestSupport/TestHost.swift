@@ -106,6 +106,7 @@ public struct TestStack: Sendable {
             logger: TestHost.quietLogger("test.gvisor"))
         if let gvisor { providers["gvisor"] = gvisor }
         let sessions = SessionService(store: store, providers: providers, logger: TestHost.quietLogger("test.sessions"))
+        await sessions.setRepositories(try RepositoryClones(root: dir + "/repos"))
         return TestStack(
             dataDirectory: dir, provider: provider, gvisor: gvisor, store: store, sessions: sessions,
             tokens: TokenService(store: store))

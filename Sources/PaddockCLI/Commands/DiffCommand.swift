@@ -10,6 +10,7 @@ struct DiffCommand: AsyncParsableCommand {
         discussion: "With --check the exit code is 1 when the change breaks the session's policy.")
     @Argument(help: "Session id.") var id: String
     @Flag(help: "Exit 1 when the change breaks the session's `changes:` policy.") var check = false
+    @Flag(help: "Print the unified diff too (repository sessions).") var patch = false
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -26,6 +27,11 @@ struct DiffCommand: AsyncParsableCommand {
             if let max = diff.maxLines { limit = " (max_lines \(max))" }
             print("\(diff.files.count) files, \(diff.linesChanged) lines changed\(limit)")
             if let branch = diff.branch { print("branch: \(branch)") }
+            if let pushed = diff.submitBranch { print("submit branch: \(pushed)") }
+            if patch, let text = diff.patch {
+                print(text, terminator: text.hasSuffix("\n") || text.isEmpty ? "" : "\n")
+                if diff.patchTruncated == true { print("(the diff is cut here; --json has the file list)") }
+            }
             if check {
                 if diff.violations.isEmpty {
                     print("check: ok")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOSSL
 import PaddockCore
 import PaddockLinux
 import PaddockSandbox
@@ -29,6 +30,14 @@ struct ServerCommand: AsyncParsableCommand {
     var approvalTimeout: String = "5m"
     @Option(help: "PEM file of extra CAs the egress gateway trusts for upstream HTTPS (besides the system's).")
     var gatewayTrust: String?
+    @Option(help: "Prefix of the branch `paddock submit` pushes (the session id follows).")
+    var submitBranchPrefix: String = "paddock/"
+    @Option(help: "GitHub REST API root: reviews of repositories on GitHub also open a pull request there.")
+    var githubApi: String?
+    @Option(help: "The vault secret (default team) holding the GitHub token.") var githubTokenSecret = "GITHUB_TOKEN"
+    @Option(help: "An origin URL prefix that means GitHub (repeatable; default github.com's https and ssh forms).")
+    var githubOrigin: [String] = []
+    @Option(help: "PEM file of extra CAs trusted for --github-api.") var githubCa: String?
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -73,6 +82,14 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDirectory, vault: vault, extraTrustFile: gatewayTrust,
             logger: Logger(label: "paddock.gateway"), audit: sessions.auditRecorder)
         await sessions.setNetwork(network)
+        var clones = try RepositoryClones(root: dataDirectory + "/repos", branchPrefix: submitBranchPrefix)
+        if let githubApi {
+            clones.github = try GitHubPullRequests(
+                apiURL: githubApi, tokenSecret: githubTokenSecret,
+                origins: githubOrigin.isEmpty ? GitHubPullRequests.defaultOrigins : githubOrigin,
+                extraTrustRoots: try githubCa.map { try NIOSSLCertificate.fromPEMFile($0) } ?? [])
+        }
+        await sessions.setRepositories(clones)
         try await sessions.recover()
         if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }
         let tokens = TokenService(store: store)

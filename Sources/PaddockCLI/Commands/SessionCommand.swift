@@ -14,12 +14,17 @@ struct SessionCommand: AsyncParsableCommand {
         @Option(help: "A name to recognise it by.") var name: String?
         @Option(help: "Destroy it automatically after this long, e.g. 30m.") var ttl: String?
         @Option(help: "Same as --ttl.") var timeout: String?
+        @Option(help: "A git repository (URL, or a path on the server's host) the server clones into /workspace.")
+        var repo: String?
+        @Option(help: "The branch of --repo to check out; approved reviews merge into it.") var branch: String?
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let client = try APIClient.fromEnvironment()
-            let s = try await client.call(
-                .POST, "/v1/sessions", json: try sandbox.body(name: name, ttl: ttl ?? timeout), as: SessionBody.self)
+            var body = try sandbox.body(name: name, ttl: ttl ?? timeout)
+            (body.repo, body.branch) = (repo, branch)
+            _ = try body.spec()
+            let s = try await client.call(.POST, "/v1/sessions", json: body, as: SessionBody.self)
             try printSession(s, json: output.json)
         }
     }
@@ -120,6 +125,7 @@ func printSession(_ s: SessionBody, json: Bool) throws {
     if let start = s.start { print("started:   \(start)") }
     if let snapshot = s.snapshot { print("snapshot:  \(snapshot) (its files; processes started fresh)") }
     if let parent = s.forkOf { print("fork of:   \(parent) (its files; processes started fresh)") }
+    if let r = s.repository { print("repo:      \(r.url)   branch: \(r.branch)   base: \(r.base.prefix(12))") }
     if s.team != nil || s.createdBy != nil { print("team:      \(s.team ?? "-")   created by: \(s.createdBy ?? "-")") }
     if !s.envKeys.isEmpty { print("env:       \(s.envKeys.joined(separator: ", "))") }
     print("created:   \(format(s.createdAt))")

@@ -45,7 +45,7 @@ public struct ApprovalAnswerBody: Codable, Sendable {
 public struct DiffBody: Codable, Sendable, Equatable {
     public struct File: Codable, Sendable, Equatable {
         public var path: String
-        /// `added` (the base is the workspace the session started with).
+        /// `added`, `modified`, `deleted` or `type_changed` (without a repository, every file is `added`).
         public var status: String
         public var bytes: UInt64
         public var linesAdded: Int
@@ -62,6 +62,12 @@ public struct DiffBody: Codable, Sendable, Equatable {
     public var protectedBranches: [String]
     /// One message per problem, each saying what to do; empty when the change passes.
     public var violations: [String]
+    /// Repository sessions: the commit the diff is against, the branch a submit pushes, and the unified diff
+    /// (cut at `patchLimit` bytes, `patchTruncated` then says so).
+    public var baseCommit: String?
+    public var submitBranch: String?
+    public var patch: String?
+    public var patchTruncated: Bool?
 }
 
 extension ApprovalBody: ResponseEncodable {}

@@ -31,6 +31,10 @@ public struct CreateSessionBody: Codable, Sendable {
     public var deny: [String]?
     /// The team the session belongs to; default: the caller's only team.
     public var team: String?
+    /// A git repository (URL, or an absolute path on the server's host) cloned by the server, whose `branch`
+    /// is checked out in /workspace.
+    public var repo: String?
+    public var branch: String?
 
     public init(
         name: String? = nil, template: String? = nil, provider: String? = nil, env: [String: String]? = nil,
@@ -78,6 +82,16 @@ public struct CreateSessionBody: Codable, Sendable {
             env: env ?? [:], limits: limits, ttlSeconds: ttlSeconds, workdir: workdir ?? SessionSpec.defaultWorkdir)
         spec.idleSeconds = idleSeconds
         spec.snapshot = snapshot
+        if let repo {
+            guard let branch else {
+                throw .invalidArgument("a repository session needs a branch; pass --branch with the branch to work on")
+            }
+            let repository = SessionRepository(url: repo, branch: branch)
+            try repository.validate()
+            spec.repository = repository
+        } else if branch != nil {
+            throw .invalidArgument("--branch needs --repo: the branch of which repository?")
+        }
         try applyNetwork(to: &spec)
         try spec.validate()
         return spec
@@ -117,6 +131,8 @@ public struct SessionBody: Codable, Sendable, Equatable {
     public var awaitingApproval: Bool?
     public var team: String?
     public var createdBy: String?
+    /// The repository, branch and base commit of a repository session.
+    public var repository: SessionRepository?
 
     public init(_ s: Session) {
         id = s.id.rawValue
@@ -136,6 +152,7 @@ public struct SessionBody: Codable, Sendable, Equatable {
         start = s.start
         snapshot = s.spec.snapshot
         forkOf = s.spec.forkOf?.rawValue
+        repository = s.spec.repository
         policy = s.policy?.summary
         policyNotes = s.policy.flatMap { $0.notes.isEmpty ? nil : $0.notes }
         team = s.team

@@ -49,6 +49,8 @@ struct Authorizer: Sendable {
         case "snapshots":
             guard parts.count >= 3 else { return read ? .authenticated : .org(.admin) }
             return .snapshot(parts[2], read ? .read : .write)
+        // A review's path names the review, not its session: ReviewController checks the session's team.
+        case "reviews": return .authenticated
         case "pools", "limits", "templates": return read ? .authenticated : .org(.admin)
         case "users", "teams": return .org(read ? .read : .admin)
         default: return .org(.admin)

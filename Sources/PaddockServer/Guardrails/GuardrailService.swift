@@ -60,8 +60,20 @@ public actor GuardrailService {
         var needsGuardedSandbox: Bool { commands != nil || !files.isEmpty }
     }
 
-    func prepare(_ policy: PolicyText?) throws -> Prepared? {
+    /// - Parameter repository: the repository's own runtime.yml, layered between the team's and the session's.
+    func prepare(_ policy: PolicyText?, repository: PolicyText? = nil) throws -> Prepared? {
         var layers = higherLayers
+        if let repository {
+            let config: RuntimeConfig
+            do { config = try RuntimeConfig.parse(repository.text, file: repository.file) } catch {
+                throw error.paddockError
+            }
+            layers.append(
+                (
+                    PolicyLayer(.repository, config),
+                    .init(layer: "repository", file: repository.file, text: repository.text)
+                ))
+        }
         if let policy {
             guard policy.text.utf8.count <= 1 << 20 else {
                 throw PaddockError.invalidArgument("the policy file is larger than 1 MiB; keep runtime.yml small")

@@ -16,6 +16,13 @@ extension SessionService {
     /// is read from `.git/HEAD`.
     public func diff(_ id: SessionID) async throws -> DiffBody {
         let (session, provider) = try await runningProvider(id)
+        if session.spec.repository != nil {
+            let diff = try await repositoryDiff(session, provider)
+            try await record(
+                id, "repository.diff",
+                ["files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged))])
+            return diff
+        }
         let workspace = SandboxLayout.workspace
         let entries = try await provider.listDirectory(id, path: workspace, depth: 64, user: .root)
         var files: [DiffBody.File] = []

@@ -29,6 +29,8 @@ public actor SessionService {
     private(set) var network: SessionNetwork?
     /// Emergency stops, org limits and the audit trail; present when the store keeps them (SQLite does).
     let governance: SessionGovernance?
+    /// The server's clones of session repositories; without it `--repo` sessions are refused.
+    private(set) var repositories: RepositoryClones?
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -63,11 +65,15 @@ public actor SessionService {
         }
     }
 
+    /// Where repository sessions keep their host-side clones (set once, before sessions are created).
+    public func setRepositories(_ repositories: RepositoryClones?) { self.repositories = repositories }
+
     // MARK: Lifecycle
 
     public func create(_ spec: SessionSpec, policy: PolicyText? = nil, owner: SessionOwner? = nil) async throws
         -> Session
     {
+        if spec.repository != nil { return try await createOnRepository(spec, policy: policy, owner: owner) }
         var spec = spec
         let prepared = try await guardrails.prepare(policy)
         try prepared?.apply(to: &spec)
@@ -105,8 +111,12 @@ public actor SessionService {
         // A fork runs under its parent's policy.
         var prepared = given
         if prepared == nil, let parent = requested.forkOf {
-            let source = try await store.session(parent)?.policy?.sources.last { $0.layer == "session" }
-            prepared = try await guardrails.prepare(source.map { PolicyText(text: $0.text, file: $0.file) })
+            let sources = try await store.session(parent)?.policy?.sources ?? []
+            let source = sources.last { $0.layer == "session" }
+            let repository = sources.last { $0.layer == "repository" }
+            prepared = try await guardrails.prepare(
+                source.map { PolicyText(text: $0.text, file: $0.file) },
+                repository: repository.map { PolicyText(text: $0.text, file: $0.file) })
         }
         guard let provider = providers[spec.provider] else {
             throw PaddockError.invalidArgument(
@@ -216,6 +226,7 @@ public actor SessionService {
             }
         }
         try await transition(&session, .teardownFinished)
+        repositories?.remove(id)
         try await record(id, "session.destroy", ["reason": .string(reason ?? "requested")])
         logger.info(
             "session destroyed", metadata: ["session.id": "\(id)", "session.reason": "\(reason ?? "requested")"])
@@ -323,6 +334,10 @@ public actor SessionService {
                 }
             }
         }
+        let live = try await store.sessions(includeTerminal: false).filter {
+            $0.state == .running || $0.state == .paused
+        }
+        repositories?.prune(keeping: Set(live.map(\.id)))
     }
 
     // MARK: Warm pools

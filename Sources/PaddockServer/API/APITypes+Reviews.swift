@@ -1,0 +1,169 @@
+import Foundation
+import Hummingbird
+import PaddockCore
+
+/// `POST /v1/sessions/{id}/submit`.
+public struct SubmitRequestBody: Codable, Sendable {
+    /// The commit message; default: a line naming the session.
+    public var message: String?
+    /// The branch to push; default `paddock/<session>`.
+    public var branch: String?
+    public init(message: String? = nil, branch: String? = nil) {
+        self.message = message
+        self.branch = branch
+    }
+}
+
+/// One `checks:` command run in the sandbox before a submit.
+public struct CheckResultBody: Codable, Sendable, Equatable {
+    public var command: String
+    public var exitCode: Int32
+    public var passed: Bool
+    public var ms: Int64
+    /// The end of its stdout and stderr, interleaved as they came (at most 16 KiB).
+    public var output: String
+}
+
+/// Something in the diff that looks like a secret. The value itself is never reported.
+public struct SecretFindingBody: Codable, Sendable, Equatable {
+    /// `vault` (the value of a vault secret the session could reach) or the pattern: `aws_access_key`,
+    /// `github_token`, `slack_token`, `private_key`, `api_key`.
+    public var kind: String
+    /// The vault secret's name, for `vault` findings.
+    public var name: String?
+    public var file: String
+    public var line: Int
+}
+
+/// What a submit found and did. `submitted` false means nothing left the server: `problems` says why.
+public struct SubmitBody: Codable, Sendable, Equatable {
+    public var submitted: Bool
+    /// One readable line per reason the submit was blocked, each saying what to do.
+    public var problems: [String]
+    public var diff: DiffBody
+    public var checks: [CheckResultBody]
+    public var secrets: [SecretFindingBody]
+    /// The review the submit opened.
+    public var review: ReviewBody?
+}
+
+/// A review as the API reports it.
+public struct ReviewBody: Codable, Sendable, Equatable {
+    public var id: String
+    public var session: String
+    public var team: String?
+    public var repository: String
+    public var targetBranch: String
+    public var branch: String
+    public var base: String
+    public var commit: String
+    public var message: String
+    public var state: String
+    public var linesChanged: Int
+    public var filesChanged: Int
+    public var createdBy: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var decidedBy: String?
+    public var note: String?
+    public var mergeCommit: String?
+    public var pullRequest: String?
+    public var problem: String?
+
+    public init(_ r: Review) {
+        id = r.id
+        session = r.session.rawValue
+        team = r.team
+        repository = r.repository
+        targetBranch = r.targetBranch
+        branch = r.branch
+        base = r.base
+        commit = r.commit
+        message = r.message
+        state = r.state.rawValue
+        linesChanged = r.linesChanged
+        filesChanged = r.filesChanged
+        createdBy = r.createdBy
+        createdAt = r.createdAt
+        updatedAt = r.updatedAt
+        decidedBy = r.decidedBy
+        note = r.note
+        mergeCommit = r.mergeCommit
+        pullRequest = r.pullRequest
+        problem = r.problem
+    }
+}
+
+public struct ReviewListBody: Codable, Sendable, Equatable {
+    public var reviews: [ReviewBody]
+}
+
+/// `GET /v1/reviews/{id}`: the review with everything a reviewer looks at beside the diff.
+public struct ReviewDetailBody: Codable, Sendable, Equatable {
+    /// One event of the session's audit trail.
+    public struct Event: Codable, Sendable, Equatable {
+        public var seq: Int64
+        /// Milliseconds since 1970.
+        public var at: Int64
+        public var kind: String
+        public var actor: String
+        public var fields: [String: AuditValue]
+    }
+    public var review: ReviewBody
+    /// The submit's report: the diff (with the patch), the checks and the secret scan.
+    public var report: SubmitBody?
+    /// The session's agent runs; empty until the server records runs.
+    public var runs: [JSONValue]
+    /// The session's audit timeline, oldest first.
+    public var audit: [Event]
+}
+
+/// `POST /v1/reviews/{id}/approve|reject`.
+public struct ReviewDecisionBody: Codable, Sendable {
+    public var note: String?
+    public init(note: String? = nil) { self.note = note }
+}
+
+/// Any JSON value, for records another part of the server defines (agent runs).
+public enum JSONValue: Codable, Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n): try c.encode(n)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+}
+
+extension SubmitBody: ResponseEncodable {}
+extension ReviewBody: ResponseEncodable {}
+extension ReviewListBody: ResponseEncodable {}
+extension ReviewDetailBody: ResponseEncodable {}

@@ -1,0 +1,150 @@
+import Foundation
+import PaddockCore
+import PaddockStore
+
+extension SessionService {
+    var reviewStore: any ReviewStore {
+        get throws {
+            guard let reviews = store as? any ReviewStore else {
+                throw PaddockError.unavailable("this server's store keeps no reviews")
+            }
+            return reviews
+        }
+    }
+
+    /// Newest first; only open and approved ones unless `all`.
+    public func reviews(session: SessionID? = nil, all: Bool = false) async throws -> [Review] {
+        try await reviewStore.reviews(session: session, states: all ? nil : [.open, .approved])
+    }
+
+    public func review(_ id: String) async throws -> Review {
+        guard Review.isValidID(id), let review = try await reviewStore.review(id: id) else {
+            throw PaddockError.notFound("review \(id) does not exist; `paddock reviews list` shows the open ones")
+        }
+        return review
+    }
+
+    /// The review with its report, the session's runs and its audit timeline.
+    public func reviewDetail(_ id: String) async throws -> ReviewDetailBody {
+        let review = try await review(id)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let report = try? decoder.decode(SubmitBody.self, from: Data(review.report.utf8))
+        let events = try await audit?.events(session: review.session) ?? []
+        return ReviewDetailBody(
+            review: ReviewBody(review), report: report, runs: try await runRecords(review.session),
+            audit: events.map {
+                .init(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor.description, fields: $0.fields)
+            })
+    }
+
+    /// The session's agent runs for a review. The run records live with the agents; until they are wired in
+    /// here, a review shows none.
+    func runRecords(_ session: SessionID) async throws -> [JSONValue] { [] }
+
+    /// Approves an open review and merges it into its target branch on the origin.
+    public func approveReview(_ id: String, by user: String?, note: String?) async throws -> Review {
+        var review = try await review(id)
+        guard review.state == .open else {
+            throw PaddockError.conflict(
+                "review \(id) is \(review.state.rawValue); only an open review can be approved"
+                    + (review.state == .approved ? " (`paddock reviews merge \(id)` retries its merge)" : ""))
+        }
+        review.state = .approved
+        (review.decidedBy, review.note, review.updatedAt) = (user, note, clock())
+        try await reviewStore.updateReview(review)
+        try await record(review.session, "review.approve", ["review": .string(id), "note": .optional(note)])
+        return try await merge(review)
+    }
+
+    public func rejectReview(_ id: String, by user: String?, note: String?) async throws -> Review {
+        var review = try await review(id)
+        guard review.state == .open || review.state == .approved else {
+            throw PaddockError.conflict("review \(id) is \(review.state.rawValue); it can no longer be rejected")
+        }
+        review.state = .rejected
+        (review.decidedBy, review.note, review.updatedAt) = (user, note, clock())
+        try await reviewStore.updateReview(review)
+        try await record(review.session, "review.reject", ["review": .string(id), "note": .optional(note)])
+        return review
+    }
+
+    /// Merges an approved review (again, after a failed attempt).
+    public func mergeReview(_ id: String) async throws -> Review {
+        let review = try await review(id)
+        guard review.state == .approved else {
+            throw PaddockError.conflict(
+                "review \(id) is \(review.state.rawValue); only an approved review is merged "
+                    + "(`paddock reviews approve \(id)` approves and merges)")
+        }
+        return try await merge(review)
+    }
+
+    /// Merges the review's commit into its target branch on the origin, host-side, in a scratch clone: a
+    /// fast-forward when possible, else a merge commit. A conflict leaves the origin untouched.
+    private func merge(_ review: Review) async throws -> Review {
+        guard let clones = repositories else {
+            throw PaddockError.unavailable("this server keeps no repository clones")
+        }
+        var review = review
+        let scratch = "\(clones.root)/.merge-\(review.id)-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        do {
+            let clone = try await HostGit(nil).run(
+                ["clone", "--quiet", "--no-tags", "--branch", review.targetBranch, "--", review.repository, scratch],
+                trust: .remote)
+            guard clone.succeeded else {
+                throw PaddockError.unavailable("cannot clone \(review.repository): \(clone.problem)")
+            }
+            let git = HostGit(scratch)
+            let fetch = try await git.run(
+                ["fetch", "--quiet", "origin", "refs/heads/\(review.branch)"], trust: .remote)
+            guard fetch.succeeded else {
+                throw PaddockError.conflict(
+                    "branch \(review.branch) is gone from \(review.repository): \(fetch.problem); submit again")
+            }
+            let present = try await git.run(["cat-file", "-e", "\(review.commit)^{commit}"], trust: .content)
+            guard present.succeeded else {
+                throw PaddockError.conflict(
+                    "commit \(review.commit.prefix(12)) of the review is no longer on \(review.branch); submit again")
+            }
+            let merged = try await git.run(
+                HostGit.identity + [
+                    "merge", "--quiet", "--no-edit", "--no-verify", "--no-gpg-sign", "-m",
+                    "Merge review \(review.id) (\(review.branch)) into \(review.targetBranch)", review.commit,
+                ], trust: .content)
+            guard merged.succeeded else {
+                _ = try? await git.run(["merge", "--abort"], trust: .content)
+                throw PaddockError.conflict(
+                    "review \(review.id) does not merge cleanly into \(review.targetBranch) (\(merged.problem)); "
+                        + "the origin was not changed — rebase the work in a new session and submit again")
+            }
+            let head = try await git.check(["rev-parse", "HEAD"], trust: .content, "reading the merge")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let push = try await git.run(
+                ["push", "--quiet", "origin", "HEAD:refs/heads/\(review.targetBranch)"], trust: .remote)
+            guard push.succeeded else {
+                throw PaddockError.unavailable(
+                    "pushing \(review.targetBranch) to \(review.repository) failed: \(push.problem); the origin was "
+                        + "not changed — `paddock reviews merge \(review.id)` retries")
+            }
+            review.state = .merged
+            review.mergeCommit = head
+            review.problem = nil
+            review.updatedAt = clock()
+            try await reviewStore.updateReview(review)
+            try await record(
+                review.session, "review.merge",
+                ["review": .string(review.id), "commit": .string(head), "branch": .string(review.targetBranch)])
+            return review
+        } catch {
+            let e = PaddockError.wrap(error, "merging review \(review.id) failed")
+            review.problem = e.message
+            review.updatedAt = clock()
+            try? await reviewStore.updateReview(review)
+            try? await record(
+                review.session, "review.merge_failed", ["review": .string(review.id), "problem": .string(e.message)])
+            throw e
+        }
+    }
+}
