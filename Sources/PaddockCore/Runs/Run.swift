@@ -50,6 +50,14 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
     public var agentSession: String?
     public var exitCode: Int32?
 
+    // `costUsd`: the API's snake_case coders turn `cost_usd` back into this, not into `costUSD`.
+    enum CodingKeys: String, CodingKey {
+        case id, session, team, createdBy, prompt, agent, model, status, reason, usage
+        case costUSD = "costUsd"
+        case costSource, createdAt, startedAt, finishedAt, commands, filesChanged, approvals, errors, finalMessage
+        case agentSession, exitCode
+    }
+
     public init(
         id: String, session: SessionID, team: String?, createdBy: String?, prompt: String, agent: String,
         model: String?, createdAt: Date
@@ -122,6 +130,12 @@ public struct RunEvent: Codable, Sendable, Equatable {
     public var isError: Bool?
     public var status: Run.Status?
     public var usage: TokenUsage?
+
+    enum CodingKeys: String, CodingKey {
+        case run, seq, at, kind, text, tool
+        case toolID = "toolId"
+        case input, isError, status, usage
+    }
 
     public init(
         run: String, seq: Int = 0, at: Date, kind: String, text: String? = nil, tool: String? = nil,

@@ -244,6 +244,11 @@ public struct UsageReport: Codable, Sendable, Equatable {
         public var runs: Int
         public var usage: TokenUsage
         public var costUSD: Double
+
+        enum CodingKeys: String, CodingKey {
+            case key, runs, usage
+            case costUSD = "costUsd"
+        }
     }
 
     public var since: Date?
@@ -252,6 +257,12 @@ public struct UsageReport: Codable, Sendable, Equatable {
     public var costUSD: Double
     public var teams: [Total]
     public var sessions: [Total]
+
+    enum CodingKeys: String, CodingKey {
+        case since, runs, usage
+        case costUSD = "costUsd"
+        case teams, sessions
+    }
 
     init(runs: [Run], since: Date?) {
         self.since = since
