@@ -102,7 +102,8 @@ struct AgentRunTests {
             let usage = try await agents.runs.usage(since: nil)
             #expect(usage.runs == 2 && usage.sessions.first?.key == session.id.rawValue)
 
-            let trail = String(decoding: try await #require(await agents.sessions.audit).export(session: session.id), as: UTF8.self)
+            let trail = String(
+                decoding: try await #require(await agents.sessions.audit).export(session: session.id), as: UTF8.self)
             #expect(trail.contains("\"run.start\"") && trail.contains("\"run.finish\""))
         }
     }

@@ -29,7 +29,8 @@ struct CLITests {
             process.arguments = [
                 "server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning",
                 "--e2b-listen", "127.0.0.1:0",
-            ] + extraArguments
+            ]
+            process.arguments?.append(contentsOf: extraArguments)
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()

@@ -169,7 +169,8 @@ extension RunService {
             try await recorder.record(
                 session: run.session, kind: kind, actor: AuditActor.current ?? .system, fields: all)
         } catch {
-            logger.error("could not record a run in the audit trail", metadata: ["run.id": "\(run.id)", "error": "\(error)"])
+            logger.error(
+                "could not record a run in the audit trail", metadata: ["run.id": "\(run.id)", "error": "\(error)"])
         }
     }
 

@@ -93,7 +93,9 @@ public actor RunService {
         live[runID]?.task = Task { await self.execute(runID, argv: argv, definition: definition) }
         logger.info(
             "run started",
-            metadata: ["run.id": "\(runID)", "session.id": "\(id)", "run.agent": "\(name)", "run.resume": "\(resume ?? "-")"])
+            metadata: [
+                "run.id": "\(runID)", "session.id": "\(id)", "run.agent": "\(name)", "run.resume": "\(resume ?? "-")",
+            ])
         return run
     }
 
