@@ -87,6 +87,8 @@ struct AgentRunTests {
             // The real key reached the model server on every request; the placeholder never did, and the
             // sandbox only ever held the placeholder.
             #expect(!requests.isEmpty)
+            // With telemetry and non-essential traffic off, Claude Code only calls the Messages API.
+            #expect(Set(requests.map(\.path)) == ["/v1/messages"], "\(requests.map(\.path))")
             for r in requests {
                 #expect(r.headers["x-api-key"] == agents.apiKey)
                 #expect(!r.body.contains(placeholder) && !r.headers.values.contains { $0.contains(placeholder) })
@@ -146,6 +148,44 @@ struct AgentRunTests {
             #expect((run.durationSeconds() ?? 99) < 30)
             let left = try await agents.sessions.sh(session.id, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '")
             #expect(!left.stdout.contains("sleep 60"), "\(left.stdout)")
+        }
+    }
+
+    /// The scripted server's OpenAI side, from a real client (Python's urllib) in a sandbox through the gateway.
+    @Test func theScriptedServerSpeaksOpenAIChatCompletions() async throws {
+        let call = ScriptedModelServer.Turn.tool("run_tests", input: #"{"path":"tests"}"#)
+        try await Self.with("agent-openai", script: [call, .say("all green")]) { agents in
+            try await agents.network.vault.set(
+                name: "OPENAI_API_KEY", team: nil, value: agents.apiKey, hosts: ["127.0.0.1:\(agents.model.port)"],
+                allowHTTP: false)
+            var spec = agents.sessionSpec()
+            spec.secrets = ["OPENAI_API_KEY"]
+            let session = try await agents.sessions.create(spec)
+            let script = """
+                import json, os, urllib.request
+                def ask(stream):
+                    body = json.dumps({'model': 'gpt-test', 'stream': stream, 'messages': [{'role': 'user',
+                        'content': 'test it'}], 'tools': [{'type': 'function', 'function': {'name': 'run_tests'}}]})
+                    r = urllib.request.Request('\(agents.model.baseURL)/v1/chat/completions', data=body.encode(),
+                        headers={'Authorization': 'Bearer ' + os.environ['OPENAI_API_KEY'],
+                                 'Content-Type': 'application/json'})
+                    return urllib.request.urlopen(r, timeout=20).read().decode()
+                whole = json.loads(ask(False))
+                call = whole['choices'][0]['message']['tool_calls'][0]['function']
+                print(call['name'], json.loads(call['arguments'])['path'], whole['choices'][0]['finish_reason'])
+                text = ''
+                for line in ask(True).splitlines():
+                    if line.startswith('data: ') and line != 'data: [DONE]':
+                        for choice in json.loads(line[6:])['choices']:
+                            text += choice['delta'].get('content') or ''
+                print(text)
+                """
+            let out = try await agents.sessions.run(
+                session.id, ["python3", "-c", script], env: ["NO_PROXY": "", "no_proxy": ""])
+            #expect(out.stdout == "run_tests tests tool_calls\nall green\n", "\(out.stdout) \(out.stderr)")
+            for r in await agents.model.requests() {
+                #expect(r.headers["authorization"] == "Bearer \(agents.apiKey)")
+            }
         }
     }
 

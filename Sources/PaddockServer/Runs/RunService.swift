@@ -75,7 +75,7 @@ public actor RunService {
         if let key = definition.requiredEnv, session.spec.env[key] == nil {
             throw PaddockError.invalidArgument(
                 "agent '\(name)' needs \(key) in the session; store the key in the vault (`paddock secrets set \(key) "
-                    + "--host HOST`) and create the session with `--secret \(key)` — the sandbox only ever sees a "
+                    + "--hosts HOST`) and create the session with `--secret \(key)` — the sandbox only ever sees a "
                     + "placeholder")
         }
         try await checkBudget(team: session.team)
