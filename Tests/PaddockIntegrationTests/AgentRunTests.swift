@@ -255,6 +255,38 @@ struct AgentRunTests {
         }
     }
 
+    @Test func aRunWaitsForAnApprovalAndRecordsIt() async throws {
+        let asking = AgentDefinition(
+            name: "asking", kind: .command, argv: ["/bin/sh", "-c", "touch /workspace/asked && echo after", "{prompt}"])
+        try await Self.with("agent-approval", configure: { $0.agents["asking"] = asking }) { agents in
+            let policy = PolicyText(
+                text: """
+                    version: 1
+                    guardrails:
+                      commands: {default: allow, ask: [touch]}
+                    """, file: "runtime.yml")
+            let session = try await agents.sessions.create(SessionSpec(), policy: policy)
+            let run = try await agents.runs.start(session: session.id, prompt: "go", agent: "asking")
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await agents.runs.get(run.id).status != .awaitingApproval, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await agents.runs.get(run.id).status == .awaitingApproval)
+            let pending = try await agents.sessions.guardrails.approvals.list(session: session.id, includeAnswered: false)
+            let approval = try #require(pending.first)
+            _ = try await agents.sessions.guardrails.approvals.answer(
+                id: approval.id, approve: true, by: "tester", note: nil)
+            let done = try await agents.runs.wait(run.id)
+            #expect(done.status == .completed, "\(done.reason ?? "")")
+            #expect(done.approvals == [approval.id])
+            #expect(done.finalMessage == "after" && done.filesChanged == ["asked"])
+            var statuses: [Run.Status] = []
+            for await e in try await agents.runs.events(run.id) { if let s = e.status { statuses.append(s) } }
+            // Back to `running` shows only when the agent goes on long enough for the watcher to see it.
+            #expect(Array(statuses.prefix(2)) == [.running, .awaitingApproval] && statuses.last == .completed)
+        }
+    }
+
     @Test func budgetsAndDurationLimits() async throws {
         try await Self.with(
             "agent-budget",

@@ -83,14 +83,18 @@ struct AgentOptions: ParsableArguments {
         return path
     }
 
-    /// Claude Code inside the claude-agent-sdk wheel of the repository's `.venv` (next to `.build`), or of the
-    /// current directory's.
+    /// Claude Code inside the claude-agent-sdk wheel of the `.venv` in the nearest directory above this
+    /// executable that has one (the repository, for `.build/…/paddock`), or else in the current directory.
     static func bundledClaude() -> String? {
         let exe =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let repo = URL(fileURLWithPath: exe).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-        for root in [repo, FileManager.default.currentDirectoryPath] {
+        var roots: [String] = []
+        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while url.path != "/" {
+            roots.append(url.path)
+            url.deleteLastPathComponent()
+        }
+        for root in roots + [FileManager.default.currentDirectoryPath] {
             let lib = root + "/.venv/lib"
             for python in (try? FileManager.default.contentsOfDirectory(atPath: lib))?.sorted() ?? [] {
                 let path = "\(lib)/\(python)/site-packages/claude_agent_sdk/_bundled/claude"
