@@ -11,6 +11,8 @@ extension RunService {
         let before = await workspaceFiles(session)
         var env = definition.env
         env["PADDOCK_RUN"] = id
+        // Started before the agent is: its first tool command (and an approval it asks for) can come at once.
+        run.startedAt = clock()
         let handle: any ExecHandle
         do {
             handle = try await sessions.exec(session, ExecBody(cmd: argv, env: env))
@@ -26,7 +28,6 @@ extension RunService {
             await finish(&run, status: stop?.status ?? .cancelled, reason: stop?.reason, exitCode: nil, files: [])
             return
         }
-        run.startedAt = clock()
         run.status = .running
         await update(run)
         await emit(id, RunEvent(run: id, at: clock(), kind: "status", status: .running))
@@ -138,7 +139,8 @@ extension RunService {
         if let asked = try? await sessions.guardrails.approvals.list(session: run.session, includeAnswered: true),
             let start = run.startedAt
         {
-            run.approvals = asked.filter { $0.requestedAt >= start }.map(\.id).sorted()
+            // Stored times keep milliseconds only; one run at a time per session, so the window is the run's.
+            run.approvals = asked.filter { $0.requestedAt >= start.addingTimeInterval(-0.001) }.map(\.id).sorted()
         }
         await update(run)
         if let reason, status != .completed {
