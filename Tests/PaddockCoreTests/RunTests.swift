@@ -25,7 +25,8 @@ struct RunTests {
     @Test func limitsSayWhichOneWasCrossed() {
         let limits = RunLimits(maxCostUSD: 1, maxTokens: 1000)
         #expect(limits.exceeded(usage: TokenUsage(input: 900), costUSD: 0.5) == nil)
-        #expect(limits.exceeded(usage: TokenUsage(input: 900, output: 200), costUSD: 0.5)?.contains("1100 tokens") == true)
+        #expect(
+            limits.exceeded(usage: TokenUsage(input: 900, output: 200), costUSD: 0.5)?.contains("1100 tokens") == true)
         #expect(limits.exceeded(usage: TokenUsage(input: 10), costUSD: 1.25)?.contains("$1.25") == true)
     }
 

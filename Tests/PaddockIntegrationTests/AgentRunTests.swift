@@ -131,6 +131,7 @@ struct AgentRunTests {
             let curl = try #require(results.first { $0.tool == "Bash" })
             #expect(curl.isError == true && curl.text?.contains("not permitted") == true, "\(curl.text ?? "")")
             #expect(run.commands == ["curl --version"])
+            #expect(run.refused == ["curl --version"], "\(run.refused)")
             #expect(curl.text?.contains("curl 8") != true && curl.text?.contains("libcurl") != true)
         }
     }
@@ -272,7 +273,8 @@ struct AgentRunTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(try await agents.runs.get(run.id).status == .awaitingApproval)
-            let pending = try await agents.sessions.guardrails.approvals.list(session: session.id, includeAnswered: false)
+            let pending = try await agents.sessions.guardrails.approvals.list(
+                session: session.id, includeAnswered: false)
             let approval = try #require(pending.first)
             _ = try await agents.sessions.guardrails.approvals.answer(
                 id: approval.id, approve: true, by: "tester", note: nil)

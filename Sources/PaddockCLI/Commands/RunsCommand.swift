@@ -57,6 +57,7 @@ struct RunsCommand: AsyncParsableCommand {
             print("cost       $\(RunLimits.dollars(r.costUSD)) (\(r.costSource ?? "none"))")
             print("duration   \(r.durationSeconds().map { String(format: "%.1fs", $0) } ?? "-")")
             print("commands   \(r.commands.isEmpty ? "-" : r.commands.joined(separator: "\n           "))")
+            if !r.refused.isEmpty { print("refused    \(r.refused.joined(separator: "\n           "))") }
             print("files      \(r.filesChanged.isEmpty ? "-" : r.filesChanged.joined(separator: ", "))")
             if !r.approvals.isEmpty { print("approvals  \(r.approvals.joined(separator: ", "))") }
             if !r.errors.isEmpty { print("errors     \(r.errors.joined(separator: "\n           "))") }

@@ -39,6 +39,9 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
     public var finishedAt: Date?
     /// Tool commands the agent ran (from its tool calls and the session's exec guardrail).
     public var commands: [String]
+    /// Programs the session's command guardrails refused while the run went (from `exec.guardrail` audit
+    /// events), as `argv` joined by spaces.
+    public var refused: [String]
     /// Paths under the workspace the run created or modified.
     public var filesChanged: [String]
     /// Approval requests raised while the run was going.
@@ -54,7 +57,8 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
     enum CodingKeys: String, CodingKey {
         case id, session, team, createdBy, prompt, agent, model, status, reason, usage
         case costUSD = "costUsd"
-        case costSource, createdAt, startedAt, finishedAt, commands, filesChanged, approvals, errors, finalMessage
+        case costSource, createdAt, startedAt, finishedAt, commands, refused, filesChanged, approvals, errors,
+            finalMessage
         case agentSession, exitCode
     }
 
@@ -74,6 +78,7 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
         self.costUSD = 0
         self.createdAt = createdAt
         self.commands = []
+        self.refused = []
         self.filesChanged = []
         self.approvals = []
         self.errors = []

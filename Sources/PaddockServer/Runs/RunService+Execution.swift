@@ -142,6 +142,7 @@ extension RunService {
             // Stored times keep milliseconds only; one run at a time per session, so the window is the run's.
             run.approvals = asked.filter { $0.requestedAt >= start.addingTimeInterval(-0.001) }.map(\.id).sorted()
         }
+        run.refused = await refusedExecs(run)
         await update(run)
         if let reason, status != .completed {
             await emit(run.id, RunEvent(run: run.id, at: clock(), kind: "error", text: reason))
@@ -174,6 +175,22 @@ extension RunService {
             logger.error(
                 "could not record a run in the audit trail", metadata: ["run.id": "\(run.id)", "error": "\(error)"])
         }
+    }
+
+    /// What the exec guardrail refused in the session since the run started, from the audit trail.
+    func refusedExecs(_ run: Run) async -> [String] {
+        guard let start = run.startedAt, let audit = await sessions.audit,
+            let events = try? await audit.events(session: run.session)
+        else { return [] }
+        let from = Int64((start.timeIntervalSince1970 * 1000).rounded(.down))
+        var refused: [String] = []
+        for event in events where event.kind == "exec.guardrail" && event.at >= from {
+            guard case .bool(false)? = event.fields["allowed"], case .list(let argv)? = event.fields["argv"] else {
+                continue
+            }
+            refused.append(argv.compactMap { if case .string(let s) = $0 { s } else { nil } }.joined(separator: " "))
+        }
+        return refused
     }
 
     /// Files under the workspace with their size and modification time, to tell what a run changed.
