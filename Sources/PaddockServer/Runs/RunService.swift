@@ -194,7 +194,8 @@ public actor RunService {
             // The agent's tool commands are its children in its process group; the group is signalled.
             try? await handle?.signal(15)
             try? await Task.sleep(for: .seconds(3))
-            try? await handle?.signal(9)
+            // Only while the run is still followed: a process that already exited must not be signalled again.
+            if self.live[id] != nil { try? await handle?.signal(9) }
         }
     }
 
