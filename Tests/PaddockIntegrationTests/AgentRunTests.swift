@@ -80,6 +80,9 @@ struct AgentRunTests {
                 try await agents.runs.start(session: session.id, prompt: "Anything else?").id)
             #expect(second.status == .completed, "\(second.reason ?? "") \(second.errors)")
             #expect(second.finalMessage == "Still here.")
+            // Claude Code reports the conversation's cost so far; the run's cost is only its own model call.
+            #expect(second.costUSD > 0 && second.costUSD < run.costUSD, "\(second.costUSD) vs \(run.costUSD)")
+            #expect(second.agentCostTotal.map { abs($0 - run.costUSD - second.costUSD) < 1e-9 } == true)
             let requests = await agents.model.requests()
             let last = try #require(requests.last)
             #expect(last.body.contains("Add a hello function") && last.body.contains("Anything else?"))

@@ -51,6 +51,9 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
     public var finalMessage: String?
     /// The agent's own conversation id (Claude Code's `session_id`), so the next prompt continues it.
     public var agentSession: String?
+    /// The agent's own running cost total for its conversation (Claude Code reports the whole conversation's,
+    /// earlier prompts included); the run's `costUSD` is its increase over the previous run's.
+    public var agentCostTotal: Double?
     public var exitCode: Int32?
 
     // `costUsd`: the API's snake_case coders turn `cost_usd` back into this, not into `costUSD`.
@@ -59,7 +62,7 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
         case costUSD = "costUsd"
         case costSource, createdAt, startedAt, finishedAt, commands, refused, filesChanged, approvals, errors,
             finalMessage
-        case agentSession, exitCode
+        case agentSession, agentCostTotal, exitCode
     }
 
     public init(

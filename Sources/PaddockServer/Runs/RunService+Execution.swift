@@ -93,7 +93,8 @@ extension RunService {
             usageChanged = true
         }
         if let cost = out.costUSD {
-            run.costUSD = cost
+            run.agentCostTotal = cost
+            run.costUSD = max(0, cost - (live[run.id]?.costBaseline ?? 0))
             run.costSource = "agent"
         } else if usageChanged && run.costSource != "agent" {
             run.costUSD = configuration.prices.cost(of: run.usage, model: run.model)

@@ -24,6 +24,13 @@ public actor RunService {
         var events: [RunEvent] = []
         var watchers: [UUID: AsyncStream<RunEvent>.Continuation] = [:]
         var task: Task<Void, Never>?
+        /// The agent's cost total when this run started (its earlier prompts in the same conversation).
+        var costBaseline: Double = 0
+
+        init(run: Run, costBaseline: Double) {
+            self.run = run
+            self.costBaseline = costBaseline
+        }
     }
 
     var live: [String: LiveRun] = [:]
@@ -84,10 +91,13 @@ public actor RunService {
             id: Run.makeID(), session: id, team: session.team, createdBy: who, prompt: prompt, agent: name,
             model: model, createdAt: clock())
         let previous = try await store.runs(session: id, team: nil, since: nil, limit: 20)
-        let resume = previous.first { $0.agent == name && $0.agentSession != nil }?.agentSession
+        let resumed = previous.first { $0.agent == name && $0.agentSession != nil }
+        let resume = resumed?.agentSession
         run.agentSession = resume
+        // What the conversation had cost before this prompt, so the agent's running total becomes this run's.
+        let baseline = previous.first { $0.agentSession == resume && $0.agentCostTotal != nil }?.agentCostTotal
         try await store.insertRun(run)
-        live[run.id] = LiveRun(run: run)
+        live[run.id] = LiveRun(run: run, costBaseline: resume == nil ? 0 : baseline ?? 0)
         let argv = definition.commandLine(prompt: prompt, model: model, resume: resume)
         let runID = run.id
         live[runID]?.task = Task { await self.execute(runID, argv: argv, definition: definition) }
