@@ -87,4 +87,28 @@ struct RunAccessTests {
             #expect(try await call(.get, "/v1/usage?since=yesterday", "bob").0 == .badRequest)
         }
     }
+
+    @Test func runsThatWereGoingWhenTheServerStoppedEndFailed() async throws {
+        let dir = TestHost.makeDataDirectory("run-recover")
+        defer { TestHost.removeDataDirectory(dir) }
+        let store = try SQLiteStore(path: dir + "/paddock.sqlite")
+        let sessions = SessionService(store: store, providers: [:], logger: TestHost.quietLogger("run-recover"))
+        var going = Run(
+            id: Run.makeID(), session: .random(), team: nil, createdBy: nil, prompt: "p", agent: "claude-code",
+            model: nil, createdAt: Date())
+        going.status = .awaitingApproval
+        var done = going
+        done.id = Run.makeID()
+        done.status = .completed
+        try await store.insertRun(going)
+        try await store.insertRun(done)
+        let runs = RunService(
+            sessions: sessions, store: store, configuration: RunConfiguration(),
+            logger: TestHost.quietLogger("run-recover"))
+        try await runs.recover()
+        let recovered = try await runs.get(going.id)
+        #expect(recovered.status == .failed && recovered.reason?.contains("server stopped") == true)
+        #expect(try await runs.get(done.id).status == .completed)
+        await #expect(throws: PaddockError.self) { try await runs.get("run_missing") }
+    }
 }
