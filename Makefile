@@ -11,6 +11,7 @@ all: build
 
 deps:
 	@./scripts/install-deps.sh
+	@./scripts/install-python.sh
 
 build: deps
 	$(SWIFT) build

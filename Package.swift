@@ -135,7 +135,9 @@ let package = Package(
             name: "PaddockTestSupport",
             dependencies: [
                 "PaddockCore", "PaddockServer", "PaddockStore", "PaddockLinux", "PaddockSandbox", "PaddockCLI",
-                "PaddockGateway",
+                "PaddockGateway", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/PaddockTestSupport",
             swiftSettings: strict

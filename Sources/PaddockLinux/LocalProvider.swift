@@ -27,6 +27,8 @@
         /// Pre-started sandboxes of the host template, not yet handed to a session.
         /// Ready warm sandboxes per template version, oldest first.
         private var warm: [WarmTemplate: [SessionID]] = [:]
+        /// Host files (agent CLIs) bind-mounted read-only into every sandbox this provider starts.
+        var toolBinds: [SandboxSpecBuilder.ReadOnlyBind] = []
         static let firstHostID: UInt32 = 2_000_000
 
         /// Prepares the data directory and picks a runtime. Throws `unavailable` with what to install or enable
@@ -182,6 +184,7 @@
                 try Syscalls.makeDirectory("\(upper)/\(path)", mode: mode, owner: owner)
             }
 
+            try makeToolMountPoints(in: upper)
             let rootfs = "\(dir)/rootfs"
             try Syscalls.makeDirectory(rootfs, mode: 0o755)
             try Syscalls.mount(
@@ -196,7 +199,7 @@
 
             var builder = SandboxSpecBuilder(
                 id: id, rootfs: rootfs, initBinary: initBinary, controlDirectory: control, hostIDBase: base,
-                limits: limits, readOnlyBinds: template.readOnlyBinds, cgroupParent: layout.cgroupParent,
+                limits: limits, readOnlyBinds: template.readOnlyBinds + toolBinds, cgroupParent: layout.cgroupParent,
                 userNamespace: userNamespace)
             builder.openFiles = Self.openFileLimit()
             builder.hostNetwork = request.templateBuild

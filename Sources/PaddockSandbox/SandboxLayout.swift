@@ -2,6 +2,8 @@
 public enum SandboxLayout {
     /// Where the paddock-init binary is bind-mounted (read-only).
     public static let initPath = "/.paddock/init"
+    /// Where agent CLIs are bind-mounted read-only (`/.paddock/agents/claude`).
+    public static let toolsDirectory = "/.paddock/agents"
     /// Directory holding the init's control socket; bind-mounted from the host, reachable only by
     /// container root (the unprivileged user cannot open it).
     public static let controlDirectory = "/run/paddock"

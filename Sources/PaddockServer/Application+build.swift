@@ -13,11 +13,16 @@ public struct ServerConfiguration: Sendable {
     public var maxUploadBytes: Int
     /// The secrets vault behind `/v1/secrets`; without one those routes do not exist.
     public var vault: SecretVault?
+    /// Agent runs behind `/v1/sessions/{id}/runs`, `/v1/runs` and `/v1/usage`; without it those routes do not
+    /// exist.
+    public var runs: RunService?
 
     public init(
-        host: String = "127.0.0.1", port: Int = 7070, maxUploadBytes: Int = 512 << 20, vault: SecretVault? = nil
+        host: String = "127.0.0.1", port: Int = 7070, maxUploadBytes: Int = 512 << 20, vault: SecretVault? = nil,
+        runs: RunService? = nil
     ) {
         self.vault = vault
+        self.runs = runs
         self.host = host
         self.port = port
         self.maxUploadBytes = maxUploadBytes
@@ -30,7 +35,8 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
 > {
     let router = Router(context: PaddockRequestContext.self)
     router.middlewares.add(ErrorMiddleware())
-    let authorizer = Authorizer(access: tokens.access, sessions: sessions)
+    var authorizer = Authorizer(access: tokens.access, sessions: sessions)
+    authorizer.runs = configuration.runs
     router.middlewares.add(TokenAuthMiddleware(tokens: tokens, authorizer: authorizer))
     router.get("/v1/health") { _, _ -> HealthBody in
         HealthBody(
@@ -56,6 +62,7 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     GuardrailController(sessions: sessions).addRoutes(to: router)
     NetworkController(sessions: sessions).addRoutes(to: group)
     ReviewController(sessions: sessions, authorizer: authorizer).addRoutes(to: router)
+    if let runs = configuration.runs { RunController(runs: runs).addRoutes(to: router) }
     if let vault = configuration.vault { SecretController(vault: vault).addRoutes(to: router.group("/v1/secrets")) }
     return router
 }

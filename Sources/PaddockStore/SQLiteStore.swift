@@ -68,6 +68,7 @@ public final class SQLiteStore: Store {
         }
         m.registerMigration("gateway: secrets swapped in request bodies") { db in try addSecretBodyColumn(db) }
         registerReviewMigration(&m)
+        registerRunMigration(&m)
         return m
     }
 

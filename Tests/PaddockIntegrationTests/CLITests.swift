@@ -12,9 +12,12 @@ struct CLITests {
         let dataDirectory: String
         let port: Int
         private(set) var process: Process
+        /// More `paddock server` flags (agents, budgets).
+        let extraArguments: [String]
 
-        init(dataDirectory: String? = nil) async throws {
+        init(dataDirectory: String? = nil, extraArguments: [String] = []) async throws {
             self.dataDirectory = dataDirectory ?? TestHost.makeDataDirectory("cli")
+            self.extraArguments = extraArguments
             port = Int.random(in: 20000...40000)
             process = Process()
             try await start()
@@ -27,6 +30,7 @@ struct CLITests {
                 "server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning",
                 "--e2b-listen", "127.0.0.1:0",
             ]
+            process.arguments?.append(contentsOf: extraArguments)
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try process.run()

@@ -18,7 +18,7 @@ public struct PaddockCommand: AsyncParsableCommand {
             ApprovalsCommand.self, DiffCommand.self, SubmitCommand.self, ReviewsCommand.self,
             PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self, SecretsCommand.self,
             UsersCommand.self, TeamsCommand.self, TokensCommand.self, StopAllCommand.self, LimitsCommand.self,
-            AuditCommand.self,
+            AuditCommand.self, PromptCommand.self, RunsCommand.self, UsageCommand.self,
             DoctorCommand.self, BenchCommand.self,
         ])
 

@@ -38,6 +38,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "An origin URL prefix that means GitHub (repeatable; default github.com's https and ssh forms).")
     var githubOrigin: [String] = []
     @Option(help: "PEM file of extra CAs trusted for --github-api.") var githubCa: String?
+    @OptionGroup(title: "Coding agents") var agents: AgentOptions
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -92,6 +93,11 @@ struct ServerCommand: AsyncParsableCommand {
         await sessions.setRepositories(clones)
         try await sessions.recover()
         if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }
+        let claude = try await agents.mountBinaries(into: provider)
+        let runs = RunService(
+            sessions: sessions, store: store, configuration: try agents.configuration(),
+            logger: Logger(label: "paddock.runs"))
+        try await runs.recover()
         let tokens = TokenService(store: store)
         let tokenPath = dataDirectory + "/admin.token"
         let (_, created) = try await tokens.ensureAdminToken(at: tokenPath)
@@ -100,12 +106,13 @@ struct ServerCommand: AsyncParsableCommand {
             metadata: [
                 "server.runtime": "\(provider.runtime.kind.rawValue)",
                 "server.cgroups": "\(capabilities.cgroupMode.rawValue)",
+                "server.claude-code": "\(claude ?? "not installed (scripts/install-python.sh)")",
             ])
 
         let app = buildApplication(
             sessions: sessions, tokens: tokens,
             configuration: ServerConfiguration(
-                host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault),
+                host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault, runs: runs),
             logger: logger,
             onServerRunning: { Self.announce("api", host: host, port: $0, dataDirectory: dataDirectory, logger) })
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

@@ -9,6 +9,8 @@ import PaddockStore
 struct Authorizer: Sendable {
     let access: any AccessStore
     let sessions: SessionService
+    /// Resolves a run to its session for `.run` requirements.
+    var runs: RunService?
 
     /// What a request needs.
     enum Requirement: Equatable, Sendable {
@@ -24,6 +26,8 @@ struct Authorizer: Sendable {
         case approval(String, Permission)
         /// A permission on the team of the session a snapshot was taken from.
         case snapshot(String, Permission)
+        /// A permission on the team of the run's session; like `session`, others get 404.
+        case run(String, Permission)
     }
 
     static func requirement(method: HTTPRequest.Method, path: String) -> Requirement {
@@ -51,6 +55,8 @@ struct Authorizer: Sendable {
             return .snapshot(parts[2], read ? .read : .write)
         // A review's path names the review, not its session: ReviewController checks the session's team.
         case "reviews": return .authenticated
+        case "runs": return parts.count >= 3 ? .run(parts[2], read ? .read : .write) : .authenticated
+        case "usage": return .authenticated
         case "pools", "limits", "templates": return read ? .authenticated : .org(.admin)
         case "users", "teams": return .org(read ? .read : .admin)
         default: return .org(.admin)
@@ -67,6 +73,11 @@ struct Authorizer: Sendable {
                     : PaddockError.permissionDenied(
                         "only an owner or admin may do this; you are '\(principal.user)' (\(principal.role))")
             }
+        case .run(let raw, let permission):
+            guard let run = try? await runs?.get(raw) else {
+                throw PaddockError.notFound("run \(raw) does not exist; `paddock runs list` shows the runs")
+            }
+            try await authorize(principal, .session(run.session.rawValue, permission))
         case .session(let raw, let permission):
             guard let id = SessionID(rawValue: raw) else {
                 throw PaddockError.notFound("session \(raw) does not exist (ids are lowercase letters and digits)")

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import PaddockCore
+import PaddockLinux
+import PaddockSandbox
+import PaddockServer
+
+/// `paddock server` flags for coding agents: where their binaries are, their variables, prices and budgets.
+struct AgentOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "An agent binary on this host, bind-mounted read-only into every sandbox (claude-code=PATH).",
+            discussion: "Default for claude-code: the Claude Code CLI bundled in the claude-agent-sdk wheel of the "
+                + ".venv next to this build (scripts/install-python.sh installs it)."))
+    var agentBin: [String] = []
+    @Option(help: "A variable an agent gets (AGENT:NAME=VALUE, e.g. claude-code:ANTHROPIC_BASE_URL=https://…).")
+    var agentEnv: [String] = []
+    @Option(help: "A generic agent: NAME='[\"prog\",\"--prompt\",\"{prompt}\"]' ({prompt}, {model} are replaced).")
+    var agentCommand: [String] = []
+    @Option(help: "The agent a prompt uses when it names none.") var defaultAgent: String = "claude-code"
+    @Option(help: "A model's price in dollars per million tokens: MODEL-PREFIX=IN,OUT[,CACHE_READ,CACHE_WRITE].")
+    var price: [String] = []
+    @Option(help: "A team's monthly agent budget in dollars (TEAM=DOLLARS).") var teamBudget: [String] = []
+    @Option(help: "The monthly budget of teams without their own --team-budget.") var defaultTeamBudget: Double?
+    @Option(help: "Stop a run that costs more than this many dollars.") var runMaxCost: Double?
+    @Option(help: "Stop a run that uses more tokens than this.") var runMaxTokens: Int?
+    @Option(help: "Stop a run that takes longer than this (30m, 2h).") var runTimeout: String?
+
+    /// The run configuration these flags describe.
+    func configuration() throws -> RunConfiguration {
+        var envs: [String: [String: String]] = [:]
+        for item in agentEnv {
+            guard let colon = item.firstIndex(of: ":"), let eq = item[colon...].firstIndex(of: "="),
+                item.index(after: colon) < eq
+            else { throw ValidationError("--agent-env takes AGENT:NAME=VALUE, not '\(item)'") }
+            envs[String(item[..<colon]), default: [:]][String(item[item.index(after: colon)..<eq])] = String(
+                item[item.index(after: eq)...])
+        }
+        var agents = [AgentDefinition.claudeCode(env: envs["claude-code"] ?? [:])]
+        for text in agentCommand {
+            var definition = try AgentDefinition.command(parsing: text)
+            definition.env = envs[definition.name] ?? [:]
+            agents.append(definition)
+        }
+        var prices = PriceTable.default
+        for item in price {
+            let (model, value) = try Self.pair(item, "--price", "MODEL=IN,OUT")
+            prices.prices[model] = try PriceTable.Price(parsing: value)
+        }
+        var budgets: [String: Double] = [:]
+        for item in teamBudget {
+            let (team, value) = try Self.pair(item, "--team-budget", "TEAM=DOLLARS")
+            guard let dollars = Double(value), dollars >= 0 else {
+                throw ValidationError("--team-budget \(team)= takes a number of dollars, not '\(value)'")
+            }
+            budgets[team] = dollars
+        }
+        let timeout = try runTimeout.map { Int(try DurationText.parse($0).components.seconds) }
+        guard agents.contains(where: { $0.name == defaultAgent }) else {
+            throw ValidationError("--default-agent \(defaultAgent) is not configured")
+        }
+        return RunConfiguration(
+            agents: agents, defaultAgent: defaultAgent, prices: prices,
+            limits: RunLimits(maxCostUSD: runMaxCost, maxTokens: runMaxTokens, maxSeconds: timeout),
+            teamBudgets: budgets, defaultTeamBudget: defaultTeamBudget)
+    }
+
+    /// Bind-mounts the agent binaries into the provider's sandboxes; says so when Claude Code is missing.
+    func mountBinaries(into provider: LocalProvider) async throws -> String? {
+        var claude: String?
+        for item in agentBin {
+            let (name, path) = try Self.pair(item, "--agent-bin", "claude-code=PATH")
+            guard name == "claude-code" else {
+                throw ValidationError("--agent-bin knows claude-code; a generic agent is found on the sandbox's PATH")
+            }
+            claude = path
+        }
+        guard let path = claude ?? Self.bundledClaude() else { return nil }
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw ValidationError("--agent-bin claude-code=\(path): no executable there")
+        }
+        try await provider.setToolBinds([.init(source: path, destination: AgentDefinition.claudeSandboxPath)])
+        return path
+    }
+
+    /// Claude Code inside the claude-agent-sdk wheel of the `.venv` in the nearest directory above this
+    /// executable that has one (the repository, for `.build/…/paddock`), or else in the current directory.
+    static func bundledClaude() -> String? {
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var roots: [String] = []
+        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while url.path != "/" {
+            roots.append(url.path)
+            url.deleteLastPathComponent()
+        }
+        for root in roots + [FileManager.default.currentDirectoryPath] {
+            let lib = root + "/.venv/lib"
+            for python in (try? FileManager.default.contentsOfDirectory(atPath: lib))?.sorted() ?? [] {
+                let path = "\(lib)/\(python)/site-packages/claude_agent_sdk/_bundled/claude"
+                if FileManager.default.isExecutableFile(atPath: path) { return path }
+            }
+        }
+        return nil
+    }
+
+    static func pair(_ item: String, _ flag: String, _ shape: String) throws -> (String, String) {
+        guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+            throw ValidationError("\(flag) takes \(shape), not '\(item)'")
+        }
+        return (String(item[..<eq]), String(item[item.index(after: eq)...]))
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import PaddockCore
+import PaddockSandbox
+
+extension RunService {
+    /// Runs the agent to its end and keeps the record current on the way. Never throws: whatever goes wrong
+    /// ends the run `failed` with the reason.
+    func execute(_ id: String, argv: [String], definition: AgentDefinition) async {
+        guard var run = live[id]?.run else { return }
+        let session = run.session
+        let before = await workspaceFiles(session)
+        var env = definition.env
+        env["PADDOCK_RUN"] = id
+        // Started before the agent is: its first tool command (and an approval it asks for) can come at once.
+        run.startedAt = clock()
+        let handle: any ExecHandle
+        do {
+            handle = try await sessions.exec(session, ExecBody(cmd: argv, env: env))
+        } catch {
+            let e = PaddockError.wrap(error, "the agent could not be started")
+            run.errors.append(e.message)
+            await finish(&run, status: .failed, reason: e.message, exitCode: nil, files: [])
+            return
+        }
+        guard attach(id, handle: handle) else {
+            await handle.cancel()
+            let stop = stopRequest(id)
+            await finish(&run, status: stop?.status ?? .cancelled, reason: stop?.reason, exitCode: nil, files: [])
+            return
+        }
+        run.status = .running
+        await update(run)
+        await emit(id, RunEvent(run: id, at: clock(), kind: "status", status: .running))
+        await audit(run, "run.start", ["prompt_chars": .int(Int64(run.prompt.count))])
+
+        let watcher = Task { await self.watch(id) }
+        var parser = definition.makeParser()
+        var pending: [UInt8] = []
+        var stderrTail: [UInt8] = []
+        var exitCode: Int32?
+        do {
+            for try await event in handle.events {
+                switch event {
+                case .stdout(let bytes):
+                    pending += bytes
+                    while let newline = pending.firstIndex(of: 0x0A) {
+                        let line = String(decoding: pending[..<newline], as: UTF8.self)
+                        pending.removeSubrange(...newline)
+                        await apply(parser.consume(line: line), to: &run)
+                    }
+                case .stderr(let bytes):
+                    stderrTail += bytes
+                    if stderrTail.count > 4096 { stderrTail.removeFirst(stderrTail.count - 4096) }
+                case .exited(let status): exitCode = status.code
+                case .started: break
+                }
+            }
+        } catch {
+            run.errors.append(PaddockError.wrap(error, "following the agent failed").message)
+        }
+        if !pending.isEmpty { await apply(parser.consume(line: String(decoding: pending, as: UTF8.self)), to: &run) }
+        await apply(parser.finish(exitCode: exitCode ?? -1), to: &run)
+        watcher.cancel()
+        await watcher.value
+
+        let after = await workspaceFiles(session)
+        var files = run.filesChanged
+        for (path, stamp) in after where before[path] != stamp { files.append(path) }
+        for path in before.keys where after[path] == nil { files.append(path) }
+        let stderr = String(decoding: stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        var status = Run.Status.completed
+        var reason: String?
+        if let stop = stopRequest(id) {
+            (status, reason) = stop
+        } else if let failure = run.errors.last {
+            status = .failed
+            reason = failure + (stderr.isEmpty ? "" : " — stderr: \(stderr.suffix(1000))")
+        }
+        await finish(&run, status: status, reason: reason, exitCode: exitCode, files: files)
+    }
+
+    /// Folds one parsed piece of output into the record, and stops the run when it went over its limit.
+    func apply(_ out: AgentOutput, to run: inout Run) async {
+        for event in out.events { await emit(run.id, event) }
+        if let s = out.agentSession { run.agentSession = s }
+        var usageChanged = false
+        if let delta = out.usageDelta {
+            run.usage = run.usage + delta
+            usageChanged = true
+        }
+        if let total = out.finalUsage {
+            run.usage = total
+            usageChanged = true
+        }
+        if let cost = out.costUSD {
+            run.agentCostTotal = cost
+            run.costUSD = max(0, cost - (live[run.id]?.costBaseline ?? 0))
+            run.costSource = "agent"
+        } else if usageChanged && run.costSource != "agent" {
+            run.costUSD = configuration.prices.cost(of: run.usage, model: run.model)
+            run.costSource = "price-table"
+        }
+        for command in out.commands where !run.commands.contains(command) { run.commands.append(command) }
+        for file in out.files where !run.filesChanged.contains(file) { run.filesChanged.append(file) }
+        if let final = out.finalMessage { run.finalMessage = String(final.prefix(64 << 10)) }
+        if let failure = out.failure { run.errors.append(failure) }
+        let changed = usageChanged || !out.commands.isEmpty || !out.files.isEmpty || out.agentSession != nil
+        if changed || out.finalMessage != nil || out.failure != nil { await update(run) }
+        if usageChanged, let why = configuration.limits.exceeded(usage: run.usage, costUSD: run.costUSD) {
+            stop(run.id, .failed, why + "; stopped")
+        }
+    }
+
+    /// While the run goes: mirrors "waiting for an approval" into its status and enforces its duration limit.
+    func watch(_ id: String) async {
+        let started = ContinuousClock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.watchInterval)
+            guard let run = live[id]?.run, !run.status.isFinished else { return }
+            if let max = configuration.limits.maxSeconds, ContinuousClock.now - started > .seconds(max) {
+                stop(id, .timedOut, "the run took longer than its limit of \(max)s; stopped")
+                return
+            }
+            let waiting = await sessions.awaitingApproval(run.session)
+            if waiting && run.status == .running { await setStatus(id, .awaitingApproval) }
+            if !waiting && run.status == .awaitingApproval { await setStatus(id, .running) }
+        }
+    }
+
+    func finish(_ run: inout Run, status: Run.Status, reason: String?, exitCode: Int32?, files: [String]) async {
+        run.status = status
+        run.reason = reason
+        run.exitCode = exitCode
+        run.finishedAt = clock()
+        if run.startedAt == nil { run.startedAt = run.finishedAt }
+        let workspace = SandboxLayout.workspace + "/"
+        run.filesChanged = Array(
+            Set(files.map { $0.hasPrefix(workspace) ? String($0.dropFirst(workspace.count)) : $0 })
+        ).sorted()
+        if let asked = try? await sessions.guardrails.approvals.list(session: run.session, includeAnswered: true),
+            let start = run.startedAt
+        {
+            // Stored times keep milliseconds only; one run at a time per session, so the window is the run's.
+            run.approvals = asked.filter { $0.requestedAt >= start.addingTimeInterval(-0.001) }.map(\.id).sorted()
+        }
+        run.refused = await refusedExecs(run)
+        await update(run)
+        if let reason, status != .completed {
+            await emit(run.id, RunEvent(run: run.id, at: clock(), kind: "error", text: reason))
+        }
+        await emit(run.id, RunEvent(run: run.id, at: clock(), kind: "status", status: status))
+        await audit(
+            run, status == .cancelled ? "run.cancel" : "run.finish",
+            [
+                "status": .string(status.rawValue), "reason": .optional(reason),
+                "input_tokens": .int(Int64(run.usage.input)), "output_tokens": .int(Int64(run.usage.output)),
+                "cost_usd": .string(RunLimits.dollars(run.costUSD)), "commands": .int(Int64(run.commands.count)),
+                "files_changed": .strings(run.filesChanged),
+            ])
+        logger.info(
+            "run finished",
+            metadata: ["run.id": "\(run.id)", "run.status": "\(status.rawValue)", "run.reason": "\(reason ?? "-")"])
+        finishLive(run.id)
+    }
+
+    func audit(_ run: Run, _ kind: String, _ fields: [String: AuditValue]) async {
+        guard let recorder = sessions.auditRecorder else { return }
+        var all = fields
+        all["run"] = .string(run.id)
+        all["agent"] = .string(run.agent)
+        all["model"] = .optional(run.model)
+        do {
+            try await recorder.record(
+                session: run.session, kind: kind, actor: AuditActor.current ?? .system, fields: all)
+        } catch {
+            logger.error(
+                "could not record a run in the audit trail", metadata: ["run.id": "\(run.id)", "error": "\(error)"])
+        }
+    }
+
+    /// What the exec guardrail refused in the session since the run started, from the audit trail.
+    func refusedExecs(_ run: Run) async -> [String] {
+        guard let start = run.startedAt, let audit = await sessions.audit,
+            let events = try? await audit.events(session: run.session)
+        else { return [] }
+        let from = Int64((start.timeIntervalSince1970 * 1000).rounded(.down))
+        var refused: [String] = []
+        for event in events where event.kind == "exec.guardrail" && event.at >= from {
+            guard case .bool(false)? = event.fields["allowed"], case .list(let argv)? = event.fields["argv"] else {
+                continue
+            }
+            refused.append(argv.compactMap { if case .string(let s) = $0 { s } else { nil } }.joined(separator: " "))
+        }
+        return refused
+    }
+
+    /// Files under the workspace with their size and modification time, to tell what a run changed.
+    func workspaceFiles(_ session: SessionID) async -> [String: String] {
+        guard let (provider, path) = try? await sessions.fileTarget(session, path: SandboxLayout.workspace),
+            let entries = try? await provider.listDirectory(session, path: path, depth: 64, user: .root)
+        else { return [:] }
+        var files: [String: String] = [:]
+        for entry in entries where entry.kind != .directory && !entry.path.contains("/.git/") {
+            files[entry.path] = "\(entry.size):\(entry.mtimeNanos)"
+        }
+        return files
+    }
+}

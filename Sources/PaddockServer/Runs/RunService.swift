@@ -1,0 +1,308 @@
+import Foundation
+import Logging
+import PaddockCore
+import PaddockSandbox
+import PaddockStore
+
+/// Starts coding agents in sessions and keeps their run records. A run belongs to the server, not to the
+/// client that asked for it: the agent's process is followed by a task of this service, so a client that
+/// disconnects only stops watching (`events` replays and follows again).
+public actor RunService {
+    let sessions: SessionService
+    let store: any RunStore
+    public let configuration: RunConfiguration
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    /// A run whose agent process is (or is about to be) going.
+    struct LiveRun {
+        var run: Run
+        var handle: (any ExecHandle)?
+        /// Set when the run is being stopped: the status it ends with and why.
+        var stop: (status: Run.Status, reason: String)?
+        /// Every event so far, so a watcher that arrives now gets the whole stream without a gap.
+        var events: [RunEvent] = []
+        var watchers: [UUID: AsyncStream<RunEvent>.Continuation] = [:]
+        var task: Task<Void, Never>?
+        /// The agent's cost total when this run started (its earlier prompts in the same conversation).
+        var costBaseline: Double = 0
+
+        init(run: Run, costBaseline: Double) {
+            self.run = run
+            self.costBaseline = costBaseline
+        }
+    }
+
+    var live: [String: LiveRun] = [:]
+
+    public init(
+        sessions: SessionService, store: any RunStore, configuration: RunConfiguration, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.sessions = sessions
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+    }
+
+    // MARK: Starting
+
+    /// Starts `prompt` with an agent in a running session and returns the run (`queued` or `running`); the
+    /// agent goes on in the background. Refused when the session already has a run going, when the agent is
+    /// unknown or its key is missing, and when the session's team is over its monthly budget.
+    public func start(
+        session id: SessionID, prompt: String, agent requested: String? = nil, model: String? = nil,
+        by who: String? = nil
+    ) async throws -> Run {
+        let trimmed = prompt.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw PaddockError.invalidArgument("the prompt is empty; say what to change") }
+        guard prompt.utf8.count <= 100_000 else {
+            throw PaddockError.invalidArgument("the prompt is longer than 100 kB; shorten it or put it in a file")
+        }
+        if let model, model.isEmpty || model.hasPrefix("-") || model.count > 200 {
+            throw PaddockError.invalidArgument("'\(model)' is not a model name")
+        }
+        let name = requested ?? configuration.defaultAgent
+        guard let definition = configuration.agents[name] else {
+            throw PaddockError.invalidArgument(
+                "agent '\(name)' is not configured on this server; use one of: "
+                    + configuration.agents.keys.sorted().joined(separator: ", "))
+        }
+        let session = try await sessions.get(id)
+        guard session.state == .running || session.state == .paused else {
+            throw PaddockError.conflict(
+                "session \(id) is \(session.state.rawValue); prompts go to a running session")
+        }
+        if let busy = live.values.first(where: { $0.run.session == id }) {
+            throw PaddockError.conflict(
+                "session \(id) already has a run going (\(busy.run.id)); wait for it, or stop it with "
+                    + "`paddock runs cancel \(busy.run.id)`")
+        }
+        if let key = definition.requiredEnv, session.spec.env[key] == nil {
+            throw PaddockError.invalidArgument(
+                "agent '\(name)' needs \(key) in the session; store the key in the vault (`paddock secrets set \(key) "
+                    + "--hosts HOST`) and create the session with `--secret \(key)` — the sandbox only ever sees a "
+                    + "placeholder")
+        }
+        try await checkBudget(team: session.team)
+
+        var run = Run(
+            id: Run.makeID(), session: id, team: session.team, createdBy: who, prompt: prompt, agent: name,
+            model: model, createdAt: clock())
+        let previous = try await store.runs(session: id, team: nil, since: nil, limit: 20)
+        let resumed = previous.first { $0.agent == name && $0.agentSession != nil }
+        let resume = resumed?.agentSession
+        run.agentSession = resume
+        // What the conversation had cost before this prompt, so the agent's running total becomes this run's.
+        let baseline = previous.first { $0.agentSession == resume && $0.agentCostTotal != nil }?.agentCostTotal
+        try await store.insertRun(run)
+        live[run.id] = LiveRun(run: run, costBaseline: resume == nil ? 0 : baseline ?? 0)
+        let argv = definition.commandLine(prompt: prompt, model: model, resume: resume)
+        let runID = run.id
+        live[runID]?.task = Task { await self.execute(runID, argv: argv, definition: definition) }
+        logger.info(
+            "run started",
+            metadata: [
+                "run.id": "\(runID)", "session.id": "\(id)", "run.agent": "\(name)", "run.resume": "\(resume ?? "-")",
+            ])
+        return run
+    }
+
+    /// Refuses a run when the team has spent its monthly budget.
+    func checkBudget(team: String?) async throws {
+        guard let budget = configuration.budget(team: team) else { return }
+        let spent = try await spending(team: team, since: RunConfiguration.monthStart(of: clock()))
+        guard spent < budget else {
+            let who = team.map { "team '\($0)'" } ?? "sessions without a team"
+            throw PaddockError.permissionDenied(
+                "\(who) spent $\(RunLimits.dollars(spent)) of its $\(RunLimits.dollars(budget)) monthly agent "
+                    + "budget; no run starts until the 1st (UTC) — ask a Paddock admin to raise it "
+                    + "(`paddock server --team-budget \(team ?? "TEAM")=DOLLARS`)")
+        }
+    }
+
+    /// Dollars spent by a team's runs since `since`.
+    func spending(team: String?, since: Date) async throws -> Double {
+        try await store.runs(session: nil, team: team, since: since, limit: nil).filter { $0.team == team }
+            .reduce(0) { $0 + $1.costUSD }
+    }
+
+    // MARK: Reading
+
+    public func get(_ id: String) async throws -> Run {
+        if let running = live[id] { return running.run }
+        guard let run = try await store.run(id: id) else {
+            throw PaddockError.notFound("run \(id) does not exist; `paddock runs list` shows the runs")
+        }
+        return run
+    }
+
+    public func list(session: SessionID? = nil, team: String? = nil, since: Date? = nil, limit: Int? = nil)
+        async throws -> [Run]
+    {
+        try await store.runs(session: session, team: team, since: since, limit: limit).map { live[$0.id]?.run ?? $0 }
+    }
+
+    /// The run's events after `after`, then — while it runs — each new one as it happens; ends when the run
+    /// ends. Ending the iteration early only stops watching.
+    public func events(_ id: String, after: Int = 0) async throws -> AsyncStream<RunEvent> {
+        if var running = live[id] {
+            let (stream, continuation) = AsyncStream.makeStream(of: RunEvent.self)
+            for event in running.events where event.seq > after { continuation.yield(event) }
+            let token = UUID()
+            running.watchers[token] = continuation
+            live[id] = running
+            continuation.onTermination = { _ in Task { await self.unwatch(id, token) } }
+            return stream
+        }
+        _ = try await get(id)
+        let stored = try await store.runEvents(run: id, after: after)
+        return AsyncStream { continuation in
+            for event in stored { continuation.yield(event) }
+            continuation.finish()
+        }
+    }
+
+    private func unwatch(_ id: String, _ token: UUID) { live[id]?.watchers[token] = nil }
+
+    /// Waits until the run has ended and returns its record.
+    public func wait(_ id: String) async throws -> Run {
+        for await _ in try await events(id) {}
+        if let task = live[id]?.task { await task.value }
+        return try await get(id)
+    }
+
+    /// Stops a run: its agent gets SIGTERM, then SIGKILL, and the run ends `cancelled`.
+    @discardableResult
+    public func cancel(_ id: String, by who: String? = nil) async throws -> Run {
+        guard live[id] != nil else {
+            let run = try await get(id)
+            guard run.status.isFinished else {
+                throw PaddockError.conflict("run \(id) is \(run.status.rawValue) but not followed by this server")
+            }
+            return run
+        }
+        stop(id, .cancelled, "cancelled by \(who ?? "a caller")")
+        return try await wait(id)
+    }
+
+    /// Per-session and per-team totals of the runs started since `since`.
+    public func usage(team: String? = nil, since: Date?) async throws -> UsageReport {
+        let runs = try await list(team: team, since: since)
+        return UsageReport(runs: runs, since: since)
+    }
+
+    // MARK: Running
+
+    func stop(_ id: String, _ status: Run.Status, _ reason: String) {
+        guard var running = live[id], running.stop == nil else { return }
+        running.stop = (status, reason)
+        live[id] = running
+        let handle = running.handle
+        Task {
+            // The agent's tool commands are its children in its process group; the group is signalled.
+            try? await handle?.signal(15)
+            try? await Task.sleep(for: .seconds(3))
+            // Only while the run is still followed: a process that already exited must not be signalled again.
+            if self.live[id] != nil { try? await handle?.signal(9) }
+        }
+    }
+
+    func emit(_ id: String, _ event: RunEvent) async {
+        guard var running = live[id] else { return }
+        var e = event
+        e.run = id
+        e.seq = (running.events.last?.seq ?? 0) + 1
+        e.at = clock()
+        running.events.append(e)
+        live[id] = running
+        for watcher in running.watchers.values { watcher.yield(e) }
+        do { try await store.appendRunEvent(e) } catch {
+            logger.error("could not store a run event", metadata: ["run.id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    func update(_ run: Run) async {
+        live[run.id]?.run = run
+        do { try await store.updateRun(run) } catch {
+            logger.error("could not store a run", metadata: ["run.id": "\(run.id)", "error": "\(error)"])
+        }
+    }
+
+    func setStatus(_ id: String, _ status: Run.Status) async {
+        guard var run = live[id]?.run, run.status != status, !run.status.isFinished else { return }
+        run.status = status
+        await update(run)
+        await emit(id, RunEvent(run: id, at: clock(), kind: "status", status: status))
+    }
+
+    func attach(_ id: String, handle: any ExecHandle) -> Bool {
+        live[id]?.handle = handle
+        return live[id]?.stop == nil
+    }
+
+    func stopRequest(_ id: String) -> (status: Run.Status, reason: String)? { live[id]?.stop }
+
+    func finishLive(_ id: String) {
+        guard let running = live.removeValue(forKey: id) else { return }
+        for watcher in running.watchers.values { watcher.finish() }
+    }
+}
+
+/// Totals of runs, per session and per team.
+public struct UsageReport: Codable, Sendable, Equatable {
+    public struct Total: Codable, Sendable, Equatable {
+        public var key: String
+        public var runs: Int
+        public var usage: TokenUsage
+        public var costUSD: Double
+
+        enum CodingKeys: String, CodingKey {
+            case key, runs, usage
+            case costUSD = "costUsd"
+        }
+    }
+
+    public var since: Date?
+    public var runs: Int
+    public var usage: TokenUsage
+    public var costUSD: Double
+    public var teams: [Total]
+    public var sessions: [Total]
+
+    enum CodingKeys: String, CodingKey {
+        case since, runs, usage
+        case costUSD = "costUsd"
+        case teams, sessions
+    }
+
+    init(runs: [Run], since: Date?) {
+        self.since = since
+        self.runs = runs.count
+        usage = runs.reduce(TokenUsage()) { $0 + $1.usage }
+        costUSD = runs.reduce(0) { $0 + $1.costUSD }
+        func totals(_ key: (Run) -> String) -> [Total] {
+            Dictionary(grouping: runs, by: key).map { k, group in
+                Total(
+                    key: k, runs: group.count, usage: group.reduce(TokenUsage()) { $0 + $1.usage },
+                    costUSD: group.reduce(0) { $0 + $1.costUSD })
+            }.sorted { $0.key < $1.key }
+        }
+        teams = totals { $0.team ?? "-" }
+        sessions = totals { $0.session.rawValue }
+    }
+}
+
+extension RunService {
+    /// After a restart: runs that were going when the server stopped lost their agent; they end `failed`.
+    public func recover() async throws {
+        for var run in try await store.runs(session: nil, team: nil, since: nil, limit: nil)
+        where !run.status.isFinished && live[run.id] == nil {
+            run.status = .failed
+            run.reason = "the server stopped while the run was going; prompt again"
+            run.finishedAt = run.finishedAt ?? clock()
+            try await store.updateRun(run)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import PaddockCore
+import PaddockGateway
+import PaddockSandbox
+import PaddockServer
+
+/// A test stack with the pieces agent runs need: the egress gateway (trusting the scripted model server's CA)
+/// and its vault holding the model key, Claude Code bind-mounted into the sandboxes, and a `RunService`.
+///
+/// The lead's end-to-end test can use it as is: `AgentTestStack.make("e2e", model: server, configure: { … })`,
+/// then `stack.sessionSpec()` for a session that may reach the model, and `stack.runs.start(...)` /
+/// `stack.runs.wait(runID)`.
+public struct AgentTestStack: Sendable {
+    public let stack: TestStack
+    public let network: SessionNetwork
+    public let runs: RunService
+    public let model: ScriptedModelServer
+    /// The real key, held by the vault and the scripted server only.
+    public let apiKey: String
+
+    public var sessions: SessionService { stack.sessions }
+
+    /// Claude Code from the claude-agent-sdk wheel in the repository's `.venv` (scripts/install-python.sh).
+    public static var claudeBinary: String? {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let lib = repo + "/.venv/lib"
+        for python in (try? FileManager.default.contentsOfDirectory(atPath: lib))?.sorted() ?? [] {
+            let path = "\(lib)/\(python)/site-packages/claude_agent_sdk/_bundled/claude"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// - Parameter configure: changes to the run configuration (limits, budgets, more agents) before the
+    ///   service is made; claude-code is already pointed at `model`.
+    public static func make(
+        _ label: String, apiKey: String, model: ScriptedModelServer,
+        configure: (inout RunConfiguration) -> Void = { _ in }
+    ) async throws -> AgentTestStack {
+        let stack = try await TestStack.make(label)
+        do {
+            if let claude = claudeBinary {
+                try await stack.provider.setToolBinds([
+                    .init(source: claude, destination: AgentDefinition.claudeSandboxPath)
+                ])
+            }
+            let vault = try SecretVault(store: stack.store, keyFile: stack.dataDirectory + "/vault.key")
+            let gateway = try EgressGateway(
+                auditSink: try JSONLinesAuditSink(directory: stack.dataDirectory + "/gateway-audit"),
+                extraTrustRoots: [try model.authority.trustRoot()], logger: TestHost.quietLogger("test.gateway"))
+            let network = SessionNetwork(gateway: gateway, vault: vault, logger: TestHost.quietLogger("test.gateway"))
+            await stack.sessions.setNetwork(network)
+            try await vault.set(
+                name: "ANTHROPIC_API_KEY", team: nil, value: apiKey, hosts: ["127.0.0.1:\(model.port)"],
+                allowHTTP: false)
+            // The model server listens on the host's loopback, which the session's NO_PROXY sends to the
+            // sandbox's own; the agent is told to use the gateway for it.
+            var configuration = RunConfiguration(
+                agents: [
+                    .claudeCode(env: ["ANTHROPIC_BASE_URL": model.baseURL, "NO_PROXY": "", "no_proxy": ""])
+                ], watchInterval: .milliseconds(100))
+            configure(&configuration)
+            let runs = RunService(
+                sessions: stack.sessions, store: stack.store, configuration: configuration,
+                logger: TestHost.quietLogger("test.runs"))
+            return AgentTestStack(stack: stack, network: network, runs: runs, model: model, apiKey: apiKey)
+        } catch {
+            try? await stack.tearDown()
+            throw error
+        }
+    }
+
+    /// A session that holds the key's placeholder and may reach the model server (loopback is refused by
+    /// the gateway unless a policy allows the address explicitly).
+    public func sessionSpec() -> SessionSpec {
+        var spec = SessionSpec()
+        spec.secrets = ["ANTHROPIC_API_KEY"]
+        spec.network = PolicyRuleSet(default: nil, allow: ["127.0.0.1"])
+        spec.limits.memory = .gibibytes(2)
+        return spec
+    }
+
+    public func tearDown() async throws {
+        try await stack.tearDown()
+        await network.gateway.shutdown()
+    }
+}
