@@ -108,7 +108,8 @@ struct ReviewsCommand: AsyncParsableCommand {
             if report.checks.isEmpty { out += "(the policy has no checks:)\n" }
             for c in report.checks { out += "\(c.passed ? "passed" : "FAILED") `\(c.command)` (\(c.ms) ms)\n" }
             out += "\n## Agent runs\n"
-            out += d.runs.isEmpty ? "(none recorded)\n" : "\(d.runs.count) runs (`--json` shows them)\n"
+            if d.runs.isEmpty { out += "(none recorded)\n" }
+            for run in d.runs { out += Self.runLine(run) + "\n" }
             out += "\n## Diff (\(report.diff.files.count) files, \(report.diff.linesChanged) lines)\n"
             out += report.diff.patch ?? ""
         }
@@ -119,5 +120,22 @@ struct ReviewsCommand: AsyncParsableCommand {
             out += "\(e.kind.padding(18)) \(e.actor)  \(fields.joined(separator: " "))\n"
         }
         return out
+    }
+}
+
+extension ReviewsCommand {
+    /// One agent run of the session: `<id> <status> <agent> $<cost> "<prompt>"`.
+    static func runLine(_ run: JSONValue) -> String {
+        guard case .object(let fields) = run else { return "(a run record the CLI cannot read)" }
+        func text(_ key: String) -> String {
+            switch fields[key] {
+            case .string(let s): s
+            case .number(let n): String(format: "%.4f", n)
+            default: "-"
+            }
+        }
+        let prompt = text("prompt")
+        let short = prompt.count > 60 ? String(prompt.prefix(57)) + "..." : prompt
+        return "\(text("id")) \(text("status")) \(text("agent")) $\(text("cost_usd")) \"\(short)\""
     }
 }

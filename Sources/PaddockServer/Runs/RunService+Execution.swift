@@ -64,7 +64,9 @@ extension RunService {
         await watcher.value
 
         let after = await workspaceFiles(session)
-        var files = run.filesChanged
+        // What the workspace listing shows changed is the record; the agent's tool calls only stand in when
+        // the workspace could not be listed (a Write the agent was refused changed nothing).
+        var files = before.isEmpty && after.isEmpty ? run.filesChanged : []
         for (path, stamp) in after where before[path] != stamp { files.append(path) }
         for path in before.keys where after[path] == nil { files.append(path) }
         let stderr = String(decoding: stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -38,9 +38,16 @@ extension SessionService {
             })
     }
 
-    /// The session's agent runs for a review. The run records live with the agents; until they are wired in
-    /// here, a review shows none.
-    func runRecords(_ session: SessionID) async throws -> [JSONValue] { [] }
+    /// The session's agent runs for a review (newest first): prompt, agent, status, usage and cost, commands,
+    /// refused commands, files changed and final message of each, as the runs API gives them.
+    func runRecords(_ session: SessionID) async throws -> [JSONValue] {
+        guard let runs = store as? any RunStore else { return [] }
+        let encoder = APICoding.encoder()
+        let decoder = JSONDecoder()
+        return try await runs.runs(session: session, team: nil, since: nil, limit: 100).map {
+            try decoder.decode(JSONValue.self, from: try encoder.encode($0))
+        }
+    }
 
     /// Approves an open review and merges it into its target branch on the origin.
     public func approveReview(_ id: String, by user: String?, note: String?) async throws -> Review {
