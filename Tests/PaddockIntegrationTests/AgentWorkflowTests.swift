@@ -118,6 +118,13 @@ struct AgentWorkflowTests {
             ] {
                 #expect(kinds.contains(kind), "\(kind) is missing from the audit trail: \(kinds.sorted())")
             }
+            let changes = try await audit.events(session: session.id).filter { $0.kind == "file.change" }
+            #expect(changes.count == 2)
+            #expect(
+                changes.contains {
+                    $0.fields["path"] == .string("calc.py") && $0.fields["added"] == .int(4)
+                        && $0.fields["removed"] == .int(0)
+                }, "\(changes.map(\.fields))")
             #expect(try await audit.verify(session: session.id).ok)
         }
     }

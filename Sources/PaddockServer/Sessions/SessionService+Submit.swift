@@ -14,6 +14,9 @@ extension SessionService {
     /// the `changes:` guardrails (max lines; the pushed branch must not be protected), a secret scan of the diff
     /// (vault values the session could reach and common key formats), and every `checks:` command, run in the
     /// sandbox.
+    /// A change touching more files is summarised by `submit.diff`; only this many get a `file.change` event.
+    static let auditedFilesPerSubmit = 500
+
     public func submit(_ id: SessionID, message: String?, branch: String?, by user: String?) async throws -> SubmitBody
     {
         let (session, provider) = try await runningProvider(id)
@@ -44,6 +47,15 @@ extension SessionService {
                 "files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged)),
                 "branch": .string(pushed),
             ])
+        // Each file of the change that is about to leave, as the audit trail keeps file changes.
+        for file in diff.files.prefix(Self.auditedFilesPerSubmit) {
+            try await record(
+                id, "file.change",
+                [
+                    "path": .string(file.path), "status": .string(file.status), "bytes": .int(Int64(file.bytes)),
+                    "added": .int(Int64(file.linesAdded)), "removed": .int(Int64(file.linesRemoved)),
+                ])
+        }
         var problems: [String] = []
         if diff.files.isEmpty {
             problems.append("the session changed nothing against \(repository.branch); there is nothing to submit")
