@@ -103,4 +103,75 @@ struct OpenAIAgentTests {
         #expect(!inside.stdout.contains(agents.apiKey))
         #expect(inside.stdout.contains("OPENAI_API_KEY=\(placeholder)"))
     }
+
+    /// A model that never calls the bash tool: mini-swe-agent gives up after three such answers, and the run
+    /// fails with its exit status; the three calls' tokens are still counted.
+    @Test func aModelWithoutToolCallsFailsTheRun() async throws {
+        let mini = try Self.requireMiniSweAgent()
+        let apiKey = "sk-proj-\(UUID().uuidString)"
+        let model = try await ScriptedModelServer.start(apiKey: apiKey, script: [])
+        let agents: AgentTestStack
+        do {
+            agents = try await AgentTestStack.make("agent-mini-fail", apiKey: apiKey, model: model) { configuration in
+                configuration.agents["mini-swe-agent"] = .miniSweAgent(
+                    python: mini.python,
+                    env: [
+                        "OPENAI_BASE_URL": model.baseURL + "/v1", "NO_PROXY": "", "no_proxy": "",
+                        "MSWEA_MODEL_NAME": "openai/gpt-test",
+                    ])
+            }
+        } catch {
+            await model.stop()
+            throw error
+        }
+        do {
+            try await agents.network.vault.set(
+                name: "OPENAI_API_KEY", team: nil, value: apiKey, hosts: ["127.0.0.1:\(model.port)"],
+                allowHTTP: false)
+            var spec = agents.sessionSpec()
+            spec.secrets = ["OPENAI_API_KEY"]
+            let session = try await agents.sessions.create(spec)
+            let run = try await agents.runs.wait(
+                try await agents.runs.start(session: session.id, prompt: "Do nothing", agent: "mini-swe-agent").id)
+            #expect(run.status == .failed)
+            #expect(run.reason?.contains("RepeatedFormatError") == true, "\(run.reason ?? "-")")
+            #expect(run.commands.isEmpty && run.filesChanged.isEmpty)
+            let requests = await model.requests()
+            #expect(requests.count == 3 && requests.allSatisfy { $0.body.contains("gpt-test") })
+            let call = ScriptedModelServer.usagePerCall
+            #expect(run.usage == TokenUsage(input: 3 * call.input, output: 3 * call.output), "\(run.usage)")
+        } catch {
+            try? await agents.tearDown()
+            await model.stop()
+            throw error
+        }
+        try await agents.tearDown()
+        await model.stop()
+    }
+
+    /// `paddock server` finds mini-swe-agent in the `.venv` next to its build: the packages are mounted in
+    /// sessions and the sandbox's Python of their version imports them; a prompt without the key's secret is
+    /// refused with what to do.
+    @Test func theServerFindsMiniSweAgentInTheVenv() async throws {
+        let mini = try Self.requireMiniSweAgent()
+        let server = try await CLITests.ServerProcess(extraArguments: [])
+        do {
+            let created = try await CLITests.CLI.run(["session", "create", "--json"], server: server)
+            let session = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8))
+            let version = try await CLITests.CLI.run(
+                [
+                    "exec", session.id, "--", "env", "PYTHONPATH=" + AgentDefinition.miniSweAgentSandboxPath,
+                    "MSWEA_SILENT_STARTUP=1", "MSWEA_GLOBAL_CONFIG_DIR=/tmp/mini", mini.python, "-c",
+                    "import minisweagent; print(minisweagent.__version__)",
+                ], server: server)
+            #expect(version.status == 0 && version.stdout.hasPrefix("2."), "\(version.stdout) \(version.stderr)")
+            let refused = try await CLITests.CLI.run(
+                ["prompt", session.id, "x", "--agent", "mini-swe-agent"], server: server)
+            #expect(refused.status == 1 && refused.stderr.contains("OPENAI_API_KEY"), "\(refused.stderr)")
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
 }

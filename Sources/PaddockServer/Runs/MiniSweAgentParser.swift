@@ -46,6 +46,12 @@ struct MiniSweAgentParser: AgentOutputParser {
         var commands: [String: String] = [:]
         for message in trajectory["messages"] as? [[String: Any]] ?? [] {
             let extra = message["extra"] as? [String: Any] ?? [:]
+            // Every model call's raw response is kept: on the assistant message, or on the format-error
+            // message mini-swe-agent adds when an answer had no usable tool call.
+            if let call = Self.usage((extra["response"] as? [String: Any])?["usage"]) {
+                usage = usage + call
+                out.events.append(RunEvent(run: "", at: Date(), kind: "usage", usage: call))
+            }
             switch message["role"] as? String {
             case "assistant":
                 if let text = message["content"] as? String,
@@ -63,10 +69,6 @@ struct MiniSweAgentParser: AgentOutputParser {
                         RunEvent(
                             run: "", at: Date(), kind: "tool_call", text: "bash: \(command)", tool: "bash", toolID: id,
                             input: Self.json(["command": command])))
-                }
-                if let call = Self.usage((extra["response"] as? [String: Any])?["usage"]) {
-                    usage = usage + call
-                    out.events.append(RunEvent(run: "", at: Date(), kind: "usage", usage: call))
                 }
             case "tool":
                 var output = extra["raw_output"] as? String ?? message["content"] as? String ?? ""
