@@ -175,19 +175,18 @@ struct OpenAIAgentTests {
         try await server.stop()
     }
 
-    /// The run's time limit stops mini-swe-agent in the middle of a command: its Python, the command and the
-    /// shell around them are gone from the sandbox.
-    @Test func aRunOverItsTimeLimitIsStopped() async throws {
+    /// Cancelling the run stops mini-swe-agent in the middle of a command: its Python, the command (which it
+    /// started in a session of its own) and the shell around them are gone from the sandbox.
+    @Test func aCancelledRunLeavesNoCommandBehind() async throws {
         let mini = try Self.requireMiniSweAgent()
         let apiKey = "sk-proj-\(UUID().uuidString)"
         let model = try await ScriptedModelServer.start(apiKey: apiKey, script: [Self.bash("sleep 120")])
         let agents: AgentTestStack
         do {
-            agents = try await AgentTestStack.make("agent-mini-time", apiKey: apiKey, model: model) { configuration in
+            agents = try await AgentTestStack.make("agent-mini-stop", apiKey: apiKey, model: model) { configuration in
                 configuration.agents["mini-swe-agent"] = .miniSweAgent(
                     python: mini.python,
                     env: ["OPENAI_BASE_URL": model.baseURL + "/v1", "NO_PROXY": "", "no_proxy": ""])
-                configuration.limits.maxSeconds = 8
             }
         } catch {
             await model.stop()
@@ -200,14 +199,21 @@ struct OpenAIAgentTests {
             var spec = agents.sessionSpec()
             spec.secrets = ["OPENAI_API_KEY"]
             let session = try await agents.sessions.create(spec)
-            let run = try await agents.runs.wait(
-                try await agents.runs.start(
-                    session: session.id, prompt: "Wait", agent: "mini-swe-agent", model: "openai/gpt-test"
-                ).id)
-            #expect(run.status == .timedOut, "\(run.reason ?? "-")")
-            #expect((run.durationSeconds() ?? 99) < 30)
+            let started = try await agents.runs.start(
+                session: session.id, prompt: "Wait", agent: "mini-swe-agent", model: "openai/gpt-test")
+            let processes = "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"
+            let deadline = ContinuousClock.now + .seconds(90)
+            while ContinuousClock.now < deadline,
+                !(try await agents.sessions.sh(session.id, processes).stdout.contains("sleep 120"))
+            {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(try await agents.sessions.sh(session.id, processes).stdout.contains("sleep 120"))
+            let run = try await agents.runs.cancel(started.id, by: "tester")
+            #expect(run.status == .cancelled, "\(run.reason ?? "-")")
             #expect(await model.requests().count == 1)
-            let left = try await agents.sessions.sh(session.id, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '")
+            try await Task.sleep(for: .milliseconds(500))
+            let left = try await agents.sessions.sh(session.id, processes)
             #expect(!left.stdout.contains("sleep 120") && !left.stdout.contains("minisweagent"), "\(left.stdout)")
         } catch {
             try? await agents.tearDown()
