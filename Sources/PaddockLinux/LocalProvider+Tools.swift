@@ -4,8 +4,8 @@
     import PaddockSandbox
 
     extension LocalProvider {
-        /// Makes host files (agent CLIs such as Claude Code) visible read-only in every sandbox started from
-        /// now on, at `destination` (under `SandboxLayout.toolsDirectory`). Set before pools fill: warm
+        /// Makes host files and directories (agent CLIs such as Claude Code, mini-swe-agent's Python packages)
+        /// visible read-only in every sandbox started from now on, at `destination` (under `SandboxLayout.toolsDirectory`). Set before pools fill: warm
         /// sandboxes keep the mounts they started with.
         public func setToolBinds(_ binds: [SandboxSpecBuilder.ReadOnlyBind]) throws(PaddockError) {
             for bind in binds {
@@ -20,8 +20,9 @@
             toolBinds = binds
         }
 
-        /// A file bind mount needs a file to land on, and the sandbox's root cannot create one in the template's
-        /// root-owned directories; the host makes them in the session's writable layer before the runtime runs.
+        /// A bind mount needs a file (or directory) to land on, and the sandbox's root cannot create one in the
+        /// template's root-owned directories; the host makes them in the session's writable layer before the
+        /// runtime runs.
         func makeToolMountPoints(in upper: String) throws(PaddockError) {
             for bind in toolBinds {
                 var path = upper
@@ -30,7 +31,12 @@
                     path += "/" + part
                     try Syscalls.makeDirectory(path, mode: 0o755)
                 }
-                try Syscalls.writeFileAtomically(path + "/" + (parts.last ?? "tool"), [], mode: 0o755)
+                let last = path + "/" + (parts.last ?? "tool")
+                if Syscalls.isDirectory(bind.source) {
+                    try Syscalls.makeDirectory(last, mode: 0o755)
+                } else {
+                    try Syscalls.writeFileAtomically(last, [], mode: 0o755)
+                }
             }
         }
     }

@@ -6,7 +6,8 @@ import PaddockSandbox
 import PaddockServer
 
 /// A test stack with the pieces agent runs need: the egress gateway (trusting the scripted model server's CA)
-/// and its vault holding the model key, Claude Code bind-mounted into the sandboxes, and a `RunService`.
+/// and its vault holding the model key, Claude Code and mini-swe-agent bind-mounted into the sandboxes, and a
+/// `RunService`.
 ///
 /// The lead's end-to-end test can use it as is: `AgentTestStack.make("e2e", model: server, configure: { … })`,
 /// then `stack.sessionSpec()` for a session that may reach the model, and `stack.runs.start(...)` /
@@ -41,11 +42,14 @@ public struct AgentTestStack: Sendable {
     ) async throws -> AgentTestStack {
         let stack = try await TestStack.make(label)
         do {
+            var binds: [SandboxSpecBuilder.ReadOnlyBind] = []
             if let claude = claudeBinary {
-                try await stack.provider.setToolBinds([
-                    .init(source: claude, destination: AgentDefinition.claudeSandboxPath)
-                ])
+                binds.append(.init(source: claude, destination: AgentDefinition.claudeSandboxPath))
             }
+            if let mini = miniSweAgentPackages {
+                binds.append(.init(source: mini.sitePackages, destination: AgentDefinition.miniSweAgentSandboxPath))
+            }
+            try await stack.provider.setToolBinds(binds)
             let vault = try SecretVault(store: stack.store, keyFile: stack.dataDirectory + "/vault.key")
             let gateway = try EgressGateway(
                 auditSink: try JSONLinesAuditSink(directory: stack.dataDirectory + "/gateway-audit"),

@@ -9,9 +9,11 @@ import PaddockServer
 struct AgentOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "An agent binary on this host, bind-mounted read-only into every sandbox (claude-code=PATH).",
+            "An agent on this host, bind-mounted read-only into every sandbox (claude-code=PATH, "
+                + "mini-swe-agent=SITE_PACKAGES).",
             discussion: "Default for claude-code: the Claude Code CLI bundled in the claude-agent-sdk wheel of the "
-                + ".venv next to this build (scripts/install-python.sh installs it)."))
+                + ".venv next to this build; for mini-swe-agent: that .venv's site-packages "
+                + "(scripts/install-python.sh installs both)."))
     var agentBin: [String] = []
     @Option(help: "A variable an agent gets (AGENT:NAME=VALUE, e.g. claude-code:ANTHROPIC_BASE_URL=https://…).")
     var agentEnv: [String] = []
@@ -37,6 +39,9 @@ struct AgentOptions: ParsableArguments {
                 item[item.index(after: eq)...])
         }
         var agents = [AgentDefinition.claudeCode(env: envs["claude-code"] ?? [:])]
+        if let mini = try miniSweAgentPackages() {
+            agents.append(.miniSweAgent(python: mini.python, env: envs["mini-swe-agent"] ?? [:]))
+        }
         for text in agentCommand {
             var definition = try AgentDefinition.command(parsing: text)
             definition.env = envs[definition.name] ?? [:]
@@ -70,22 +75,38 @@ struct AgentOptions: ParsableArguments {
         var claude: String?
         for item in agentBin {
             let (name, path) = try Self.pair(item, "--agent-bin", "claude-code=PATH")
-            guard name == "claude-code" else {
-                throw ValidationError("--agent-bin knows claude-code; a generic agent is found on the sandbox's PATH")
+            guard name == "claude-code" || name == "mini-swe-agent" else {
+                throw ValidationError(
+                    "--agent-bin knows claude-code and mini-swe-agent; a generic agent is found on the sandbox's PATH")
             }
-            claude = path
+            if name == "claude-code" { claude = path }
         }
-        guard let path = claude ?? Self.bundledClaude() else { return nil }
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw ValidationError("--agent-bin claude-code=\(path): no executable there")
+        var binds: [SandboxSpecBuilder.ReadOnlyBind] = []
+        if let mini = try miniSweAgentPackages() {
+            binds.append(.init(source: mini.sitePackages, destination: AgentDefinition.miniSweAgentSandboxPath))
         }
-        try await provider.setToolBinds([.init(source: path, destination: AgentDefinition.claudeSandboxPath)])
+        let path = claude ?? Self.bundledClaude()
+        if let path {
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw ValidationError("--agent-bin claude-code=\(path): no executable there")
+            }
+            binds.append(.init(source: path, destination: AgentDefinition.claudeSandboxPath))
+        }
+        try await provider.setToolBinds(binds)
         return path
     }
 
     /// Claude Code inside the claude-agent-sdk wheel of the `.venv` in the nearest directory above this
     /// executable that has one (the repository, for `.build/…/paddock`), or else in the current directory.
     static func bundledClaude() -> String? {
+        guard let venv = venvFile("claude_agent_sdk/_bundled/claude") else { return nil }
+        let path = venv.sitePackages + "/claude_agent_sdk/_bundled/claude"
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    /// The first `site-packages` (and its `pythonX.Y` directory name) that has `relativePath`, in the `.venv`
+    /// of the nearest directory above this executable that has one, or else of the current directory.
+    static func venvFile(_ relativePath: String) -> (sitePackages: String, python: String)? {
         let exe =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var roots: [String] = []
@@ -97,8 +118,10 @@ struct AgentOptions: ParsableArguments {
         for root in roots + [FileManager.default.currentDirectoryPath] {
             let lib = root + "/.venv/lib"
             for python in (try? FileManager.default.contentsOfDirectory(atPath: lib))?.sorted() ?? [] {
-                let path = "\(lib)/\(python)/site-packages/claude_agent_sdk/_bundled/claude"
-                if FileManager.default.isExecutableFile(atPath: path) { return path }
+                let sitePackages = "\(lib)/\(python)/site-packages"
+                if FileManager.default.fileExists(atPath: sitePackages + "/" + relativePath) {
+                    return (sitePackages, python)
+                }
             }
         }
         return nil

@@ -9,6 +9,8 @@ public struct AgentDefinition: Sendable, Equatable {
         case claudeCode = "claude-code"
         /// Any CLI that takes the prompt as an argument; its stdout lines become text events.
         case command
+        /// mini-swe-agent's `mini` CLI (OpenAI-compatible models through litellm); its trajectory is the record.
+        case miniSweAgent = "mini-swe-agent"
     }
 
     public var name: String
@@ -62,6 +64,7 @@ public struct AgentDefinition: Sendable, Equatable {
                 $0.replacingOccurrences(of: "{prompt}", with: prompt).replacingOccurrences(
                     of: "{model}", with: model ?? "")
             }
+        case .miniSweAgent: return miniSweAgentCommandLine(prompt: prompt, model: model)
         }
     }
 
@@ -69,6 +72,7 @@ public struct AgentDefinition: Sendable, Equatable {
         switch kind {
         case .claudeCode: ClaudeCodeParser()
         case .command: PlainTextParser()
+        case .miniSweAgent: MiniSweAgentParser()
         }
     }
 
