@@ -241,6 +241,7 @@ struct GatewaySandboxTests {
 
     @Test func gitClonesOverHTTPSThroughTheGateway() async throws {
         let git = try await GitUpstream.start()
+        defer { git.remove() }
         try await Self.with("gw-git", trust: [git.upstream]) { net in
             // A token for the remote makes it an intercepted host (the sandbox trusts the session CA); without
             // one, git would see the remote's own certificate, which only the gateway trusts.
@@ -258,7 +259,6 @@ struct GatewaySandboxTests {
                     + "\(git.upstream.baseURL)/repo.git && cat repo/README")
             #expect(clone.stdout == "hello from the loopback remote\n", "\(clone.stdout) \(clone.stderr)")
         }
-        git.remove()
     }
 
     @Test func theSecretValueAppearsNowhereAfterASessionUsedIt() async throws {

@@ -125,17 +125,8 @@ struct ReviewsCommand: AsyncParsableCommand {
 
 extension ReviewsCommand {
     /// One agent run of the session: `<id> <status> <agent> $<cost> "<prompt>"`.
-    static func runLine(_ run: JSONValue) -> String {
-        guard case .object(let fields) = run else { return "(a run record the CLI cannot read)" }
-        func text(_ key: String) -> String {
-            switch fields[key] {
-            case .string(let s): s
-            case .number(let n): String(format: "%.4f", n)
-            default: "-"
-            }
-        }
-        let prompt = text("prompt")
-        let short = prompt.count > 60 ? String(prompt.prefix(57)) + "..." : prompt
-        return "\(text("id")) \(text("status")) \(text("agent")) $\(text("cost_usd")) \"\(short)\""
+    static func runLine(_ run: Run) -> String {
+        let short = run.prompt.count > 60 ? String(run.prompt.prefix(57)) + "..." : run.prompt
+        return "\(run.id) \(run.status.rawValue) \(run.agent) $\(String(format: "%.4f", run.costUSD)) \"\(short)\""
     }
 }

@@ -112,8 +112,8 @@ public struct ReviewDetailBody: Codable, Sendable, Equatable {
     public var review: ReviewBody
     /// The submit's report: the diff (with the patch), the checks and the secret scan.
     public var report: SubmitBody?
-    /// The session's agent runs; empty until the server records runs.
-    public var runs: [JSONValue]
+    /// The session's agent runs, newest first.
+    public var runs: [Run]
     /// The session's audit timeline, oldest first.
     public var audit: [Event]
 }
@@ -122,45 +122,6 @@ public struct ReviewDetailBody: Codable, Sendable, Equatable {
 public struct ReviewDecisionBody: Codable, Sendable {
     public var note: String?
     public init(note: String? = nil) { self.note = note }
-}
-
-/// Any JSON value, for records another part of the server defines (agent runs).
-public enum JSONValue: Codable, Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? c.decode(Double.self) {
-            self = .number(n)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .number(let n): try c.encode(n)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
-    }
 }
 
 extension SubmitBody: ResponseEncodable {}

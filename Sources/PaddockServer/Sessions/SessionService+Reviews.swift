@@ -40,13 +40,9 @@ extension SessionService {
 
     /// The session's agent runs for a review (newest first): prompt, agent, status, usage and cost, commands,
     /// refused commands, files changed and final message of each, as the runs API gives them.
-    func runRecords(_ session: SessionID) async throws -> [JSONValue] {
+    func runRecords(_ session: SessionID) async throws -> [Run] {
         guard let runs = store as? any RunStore else { return [] }
-        let encoder = APICoding.encoder()
-        let decoder = JSONDecoder()
-        return try await runs.runs(session: session, team: nil, since: nil, limit: 100).map {
-            try decoder.decode(JSONValue.self, from: try encoder.encode($0))
-        }
+        return try await runs.runs(session: session, team: nil, since: nil, limit: 100)
     }
 
     /// Approves an open review and merges it into its target branch on the origin.
