@@ -228,13 +228,22 @@
         }
 
         /// Waits until paddock-init listens and answers `hello`. The runtime returns as soon as init is exec'd,
-        /// a moment before its socket exists, so poll briefly rather than sleep a fixed time.
+        /// a moment before its socket exists, so poll briefly rather than sleep a fixed time. On a loaded host init
+        /// can take seconds to get scheduled, so the wait goes on while the runtime still reports the container
+        /// running, and ends at once when it has stopped (init died: its log says why).
         private nonisolated func waitForInit(_ id: SessionID) async throws {
             let socket = layout.socket(id)
-            let deadline = ContinuousClock.now + .seconds(10)
+            let started = ContinuousClock.now
+            let deadline = started + .seconds(60)
+            var nextLivenessCheck = started + .seconds(2)
             var delay = Duration.microseconds(100)
             while ContinuousClock.now < deadline {
                 if Syscalls.exists(socket), (try? await hello(socket)) != nil { return }
+                if ContinuousClock.now >= nextLivenessCheck {
+                    let status = await runtime.state(id: id.rawValue)?.status
+                    guard status == "running" || status == "created" else { break }
+                    nextLivenessCheck = ContinuousClock.now + .seconds(1)
+                }
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .milliseconds(20))
             }
