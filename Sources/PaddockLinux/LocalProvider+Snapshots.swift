@@ -11,24 +11,30 @@
 
         public func snapshot(_ id: SessionID, layer: String) async throws -> LayerInfo {
             guard let slot = slots[id] else { throw PaddockError.notFound("sandbox \(id) does not exist on this host") }
+            return try await seal(id, layer: layer, hostBase: hostIDBase(of: id, slot: slot))
+        }
+
+        /// Freezes the sandbox, copies its writable layer into a new layer and thaws it. Off the actor, so other
+        /// sandboxes' operations go on during the copy.
+        private nonisolated func seal(_ id: SessionID, layer: String, hostBase: UInt32) async throws -> LayerInfo {
             try Self.checkLayerID(layer)
             let final = layout.layer(layer)
             guard !Syscalls.exists(final) else { throw PaddockError.conflict("layer \(layer) already exists") }
             let staging = "\(layout.layers)/\(Self.stagingPrefix)\(layer)"
             let wasPaused = await isPaused(id)
             // Frozen, the sandbox cannot change a file halfway through the copy.
-            if !wasPaused { try await runtime.pause(id: id.rawValue) }
+            if !wasPaused { try await freeze(id) }
             let copied: Result<LayerCopy.Totals, PaddockError>
             do {
                 copied = .success(
                     try LayerCopy.seal(
                         upper: "\(layout.sessionDirectory(id))/scratch/upper", into: staging,
-                        shift: .init(hostBase: hostIDBase(of: id, slot: slot), rangeSize: SandboxLayout.idRangeSize)))
+                        shift: .init(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize)))
             } catch {
                 copied = .failure(PaddockError.wrap(error, "sealing the snapshot failed"))
             }
             if !wasPaused {
-                do { try await runtime.resume(id: id.rawValue) } catch {
+                do { try await thaw(id) } catch {
                     logger.error(
                         "could not thaw a sandbox after a snapshot",
                         metadata: ["session.id": "\(id)", "error": "\(error)"])
@@ -53,7 +59,7 @@
         }
 
         /// Writes a layer's files into the sandbox's merged root (before it starts, or while it runs on runc).
-        func applyLayer(_ layer: String, to id: SessionID, hostBase: UInt32) throws(PaddockError) {
+        nonisolated func applyLayer(_ layer: String, to id: SessionID, hostBase: UInt32) async throws(PaddockError) {
             try Self.checkLayerID(layer)
             let path = layout.layer(layer)
             guard Syscalls.isDirectory(path) else {

@@ -191,7 +191,7 @@
                 source: "paddock-\(id)", target: rootfs, type: "overlay", flags: UInt(MS_NOSUID | MS_NODEV),
                 data: "lowerdir=\(lowerDirectories(request, template)),upperdir=\(upper),workdir=\(scratch)/work")
             // A snapshot's files go in before anything runs, through the overlay like any write.
-            if let layer = request.layer { try applyLayer(layer, to: id, hostBase: base) }
+            if let layer = request.layer { try await applyLayer(layer, to: id, hostBase: base) }
 
             // Only container root (paddock-init) may open the control socket; the sandbox user cannot.
             let control = "\(dir)/run"
@@ -323,7 +323,8 @@
                 do {
                     try applyLimits(id, limits)
                     if let layer, let slot = slots[id] {
-                        try applyLayer(layer, to: id, hostBase: hostIDBase(of: id, slot: slot))
+                        // Off the actor: forks claim many sandboxes at once, and their copies run side by side.
+                        try await applyLayer(layer, to: id, hostBase: hostIDBase(of: id, slot: slot))
                     }
                     return id
                 } catch {
@@ -571,8 +572,15 @@
             }
         }
 
+        /// The sandbox's cgroup freezer, where its processes run in the host's cgroups (runc, crun). gVisor's
+        /// run inside its own kernel, and only `runsc pause` stops them.
+        nonisolated func freezer(_ id: SessionID) -> CgroupFreezer? {
+            runtime.kind == .runsc ? nil : CgroupFreezer(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
+        }
+
         public nonisolated func isPaused(_ id: SessionID) async -> Bool {
-            await runtime.state(id: id.rawValue)?.status == "paused"
+            if let frozen = freezer(id)?.isFrozen { return frozen }
+            return await runtime.state(id: id.rawValue)?.status == "paused"
         }
 
         public nonisolated func pause(_ id: SessionID) async throws {
@@ -580,7 +588,7 @@
                 throw PaddockError.notFound("sandbox \(id) does not exist on this host")
             }
             if await isPaused(id) { return }
-            try await runtime.pause(id: id.rawValue)
+            try await freeze(id)
         }
 
         public nonisolated func resume(_ id: SessionID) async throws {
@@ -588,7 +596,15 @@
                 throw PaddockError.notFound("sandbox \(id) does not exist on this host")
             }
             guard await isPaused(id) else { return }
-            try await runtime.resume(id: id.rawValue)
+            try await thaw(id)
+        }
+
+        nonisolated func freeze(_ id: SessionID) async throws(PaddockError) {
+            if let freezer = freezer(id) { try await freezer.freeze() } else { try await runtime.pause(id: id.rawValue) }
+        }
+
+        nonisolated func thaw(_ id: SessionID) async throws(PaddockError) {
+            if let freezer = freezer(id) { try freezer.thaw() } else { try await runtime.resume(id: id.rawValue) }
         }
 
         /// The host pid of a sandbox's init (for density and leak measurements).

@@ -12,6 +12,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Fill the host with idle sessions instead, and report memory per session and leaks.") var density =
         false
     @Option(help: "With --density: how many idle sessions to start.") var sessions: Int = 500
+    @Option(
+        help: ArgumentHelp(
+            "Measure only these groups (comma-separated): "
+                + Benchmarks.Group.allCases.map(\.rawValue).joined(separator: ", ") + ".", valueName: "groups"))
+    var only: [String] = []
 
     func run() async throws {
         if density {
@@ -22,9 +27,11 @@ struct BenchCommand: AsyncParsableCommand {
             if output.json { return try printJSON(report) }
             return print(report.table())
         }
+        let groups: Set<Benchmarks.Group>
+        do { groups = try Benchmarks.Group.parse(only) } catch { throw ValidationError(error.message) }
         let report = try await Benchmarks(
             iterations: max(3, iterations), dataDirectory: URL(fileURLWithPath: dataDir).standardizedFileURL.path,
-            initBinary: initBinary ?? ServerCommand.siblingInit()
+            initBinary: initBinary ?? ServerCommand.siblingInit(), groups: groups
         ).run()
         if output.json { return try printJSON(report) }
         print(report.table())

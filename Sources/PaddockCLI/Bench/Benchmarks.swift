@@ -12,6 +12,28 @@ struct Benchmarks {
     let iterations: Int
     let dataDirectory: String
     let initBinary: String
+    /// The groups to measure; all of them unless `--only` names some.
+    var groups: Set<Group> = Set(Group.allCases)
+
+    /// Measurements that run together (they share set-up), selectable with `paddock bench --only`.
+    enum Group: String, CaseIterable, Sendable {
+        case policy, gateway, audit, start, snapshot, exec, memory
+
+        /// Parses `--only` values, comma-separated or repeated.
+        static func parse(_ values: [String]) throws(PaddockError) -> Set<Group> {
+            let names = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            var groups: Set<Group> = []
+            for name in names where !name.isEmpty {
+                guard let group = Group(rawValue: name) else {
+                    throw .invalidArgument(
+                        "'\(name)' is not a benchmark group; use one or more of "
+                            + Group.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                groups.insert(group)
+            }
+            return groups.isEmpty ? Set(allCases) : groups
+        }
+    }
 
     struct Result: Codable {
         var name: String
@@ -70,7 +92,7 @@ struct Benchmarks {
         for r in capabilities.runtimes { host["runtime.\(r.name)"] = r.version ?? "absent" }
 
         // paddock.policy_decision: in-process decisions against 200-rule policies (microseconds).
-        for r in try PolicyBenchmark.run(samples: 100_000) {
+        for r in groups.contains(.policy) ? try PolicyBenchmark.run(samples: 100_000) : [] {
             // The command decision is the contract's `paddock.policy_decision`; network and file ride along.
             let name = r.name.hasSuffix(".command") ? "paddock.policy_decision" : "paddock.\(r.name)"
             results.append(
@@ -78,9 +100,38 @@ struct Benchmarks {
                     name: name, unit: "us", n: r.samples, p50: r.p50, p90: r.p90, p99: r.p99, note: "200-rule policy"))
         }
 
-        results += try await GatewayBenchmark(iterations: iterations).run()
-        results += try await AuditBenchmark.run(directory: dataDirectory, samples: max(iterations * 20, 500))
+        if groups.contains(.gateway) { results += try await GatewayBenchmark(iterations: iterations).run() }
+        if groups.contains(.audit) {
+            results += try await AuditBenchmark.run(directory: dataDirectory, samples: max(iterations * 20, 500))
+        }
+        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory]) else {
+            return Report(host: host, results: results)
+        }
+        let provider = try await LocalProvider.make(
+            dataDirectory: dataDirectory, initBinary: initBinary, capabilities: capabilities, logger: logger)
+        _ = await provider.recover(live: [])
+        if groups.contains(.start) { results += try await startResults(provider, capabilities: capabilities) }
+        if groups.contains(.snapshot) { results += try await snapshotResults(provider) }
+        if groups.contains(.exec) {
+            // paddock.exec: `true` in a running session, to its exit status.
+            let execID = SessionID.random()
+            try await provider.create(SandboxRequest(id: execID, template: "host", limits: .default))
+            results.append(
+                Self.summarize(
+                    "paddock.exec", unit: "ms",
+                    try await samples(count: iterations * 3) { try await Self.runTrue(provider, execID) }))
+            try await provider.destroy(execID)
+            results += try await ExecGuardBenchmark.run(
+                provider: provider, samples: { try await samples(count: iterations * 3, $0) }, logger: logger)
+        }
+        if groups.contains(.memory) { results += try await memoryResults(provider) }
+        provider.removeCgroupParent()
+        return Report(host: host, results: results)
+    }
 
+    /// The floor (`true` spawned directly), the peers (bwrap, runc, runsc) and Paddock's cold and warm starts.
+    private func startResults(_ provider: LocalProvider, capabilities: HostCapabilities) async throws -> [Result] {
+        var results: [Result] = []
         // limit.spawn: the floor — `true` spawned directly, through the same spawn path as the peers.
         results.append(
             Self.summarize("limit.spawn", unit: "ms", try await samples { try await Self.spawn("/usr/bin/true", []) }))
@@ -94,10 +145,6 @@ struct Benchmarks {
             results.append(
                 Self.summarize("peer.bwrap", unit: "ms", try await samples { try await Self.spawn(bwrap, args) }))
         }
-
-        let provider = try await LocalProvider.make(
-            dataDirectory: dataDirectory, initBinary: initBinary, capabilities: capabilities, logger: logger)
-        _ = await provider.recover(live: [])
 
         let peers = try await PeerBundles.prepare(dataDirectory: dataDirectory, provider: provider)
         defer { peers.remove() }
@@ -165,19 +212,12 @@ struct Benchmarks {
             Self.summarize(
                 "paddock.warm_start", unit: "ms", warmSamples, note: "claim from a warm pool → `true` exited"))
 
-        results += try await snapshotResults(provider)
+        return results
+    }
 
-        // paddock.exec: `true` in a running session, to its exit status.
-        let execID = SessionID.random()
-        try await provider.create(SandboxRequest(id: execID, template: "host", limits: .default))
-        results.append(
-            Self.summarize(
-                "paddock.exec", unit: "ms",
-                try await samples(count: iterations * 3) { try await Self.runTrue(provider, execID) }))
-        try await provider.destroy(execID)
-        results += try await ExecGuardBenchmark.run(
-            provider: provider, samples: { try await samples(count: iterations * 3, $0) }, logger: logger)
-
+    /// Host memory of idle sandboxes, three ways.
+    private func memoryResults(_ provider: LocalProvider) async throws -> [Result] {
+        var results: [Result] = []
         // paddock.idle_rss: host memory per idle session (init's RSS; the runtime does not stay resident).
         var ids: [SessionID] = []
         var rss: [Double] = []
@@ -197,7 +237,6 @@ struct Benchmarks {
             if let stats = try? await provider.stats(id) { cgroup.append(Double(stats.memoryBytes) / 1_048_576) }
         }
         for id in ids { try await provider.destroy(id) }
-        provider.removeCgroupParent()
         results.append(
             Self.summarize(
                 "paddock.idle_rss", unit: "MiB", rss, note: "VmRSS of an idle sandbox's processes (init only)"))
@@ -209,9 +248,9 @@ struct Benchmarks {
             Self.summarize(
                 "paddock.idle_memcg", unit: "MiB", cgroup,
                 note: "memory cgroup charge of an idle sandbox (kernel + page cache)"))
-
-        return Report(host: host, results: results)
+        return results
     }
+
 
     func samples(count: Int? = nil, _ body: () async throws -> Void) async throws -> [Double] {
         // One warm-up run so page-cache misses of the first start do not count.
