@@ -575,7 +575,8 @@
         /// The sandbox's cgroup freezer, where its processes run in the host's cgroups (runc, crun). gVisor's
         /// run inside its own kernel, and only `runsc pause` stops them.
         nonisolated func freezer(_ id: SessionID) -> CgroupFreezer? {
-            runtime.kind == .runsc ? nil : CgroupFreezer(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
+            runtime.kind == .runsc
+                ? nil : CgroupFreezer(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
         }
 
         public nonisolated func isPaused(_ id: SessionID) async -> Bool {
@@ -600,7 +601,11 @@
         }
 
         nonisolated func freeze(_ id: SessionID) async throws(PaddockError) {
-            if let freezer = freezer(id) { try await freezer.freeze() } else { try await runtime.pause(id: id.rawValue) }
+            if let freezer = freezer(id) {
+                try await freezer.freeze()
+            } else {
+                try await runtime.pause(id: id.rawValue)
+            }
         }
 
         nonisolated func thaw(_ id: SessionID) async throws(PaddockError) {

@@ -251,7 +251,6 @@ struct Benchmarks {
         return results
     }
 
-
     func samples(count: Int? = nil, _ body: () async throws -> Void) async throws -> [Double] {
         // One warm-up run so page-cache misses of the first start do not count.
         try await body()
