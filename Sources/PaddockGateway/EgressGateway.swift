@@ -18,6 +18,7 @@ public final class EgressGateway: Sendable {
     let logger: Logger
     let group: any EventLoopGroup
     let auditSink: any GatewayAuditSink
+    private let auditQueue: GatewayAuditQueue
     let addressGuard = AddressGuard()
     /// Verifies upstream certificates: the system roots plus `extraTrustRoots`.
     let clientTLS: NIOSSLContext
@@ -37,6 +38,7 @@ public final class EgressGateway: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) throws(PaddockError) {
         self.auditSink = auditSink
+        auditQueue = GatewayAuditQueue(sink: auditSink)
         self.logger = logger
         self.group = group
         var configuration = TLSConfiguration.makeClientConfiguration()
@@ -112,19 +114,25 @@ public final class EgressGateway: Sendable {
         return channel.localAddress?.port ?? port
     }
 
-    /// Stops a session's listeners and forgets it. Connections already open end with their peers.
+    /// Stops a session's listeners and forgets it. Connections already open end with their peers. Returns
+    /// once its requests so far are in the audit sink, so they come before whatever the caller records next.
     public func closeSession(_ id: SessionID) async {
         let channels = state.withLockedValue { state -> [any Channel] in
             state.sessions[id] = nil
             return state.listeners.removeValue(forKey: id) ?? []
         }
         for channel in channels { try? await channel.close() }
+        await flushAudit()
     }
 
     public func shutdown() async {
         let ids = state.withLockedValue { Array($0.sessions.keys) }
         for id in ids { await closeSession(id) }
+        await flushAudit()
     }
+
+    /// Waits until every request recorded so far is in the audit sink (events are written in short batches).
+    public func flushAudit() async { await auditQueue.flush() }
 
     private func existing(_ id: SessionID) throws(PaddockError) -> GatewaySession {
         guard let session = session(id) else { throw .notFound("session \(id) has no gateway; open it first") }
@@ -147,14 +155,15 @@ public final class EgressGateway: Sendable {
     }
 
     func record(_ event: GatewayAuditEvent) {
-        let sink = auditSink
-        var metadata: Logger.Metadata = [
-            "session.id": "\(event.session)", "request.method": "\(event.method)",
-            "request.host": "\(event.host):\(event.port)", "request.decision": "\(event.decision)",
-        ]
-        if let status = event.status { metadata["request.status"] = "\(status)" }
-        if let reason = event.reason { metadata["request.reason"] = "\(reason)" }
-        logger.debug("egress", metadata: metadata)
-        Task { await sink.record(event) }
+        if logger.logLevel <= .debug {
+            var metadata: Logger.Metadata = [
+                "session.id": "\(event.session)", "request.method": "\(event.method)",
+                "request.host": "\(event.host):\(event.port)", "request.decision": "\(event.decision)",
+            ]
+            if let status = event.status { metadata["request.status"] = "\(status)" }
+            if let reason = event.reason { metadata["request.reason"] = "\(reason)" }
+            logger.debug("egress", metadata: metadata)
+        }
+        auditQueue.enqueue(event)
     }
 }

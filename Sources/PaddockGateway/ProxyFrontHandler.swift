@@ -243,8 +243,8 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     {
         var problems: [String] = []
         for secret in session.secrets {
-            let inHeaders = headers.contains { $0.value.contains(secret.placeholder) }
-            let inPath = path.contains(secret.placeholder)
+            let inHeaders = headers.contains { $0.value.containsBytes(secret.placeholder) }
+            let inPath = path.containsBytes(secret.placeholder)
             guard inHeaders || inPath else { continue }
             let scoped = secret.isScoped(to: target.host, port: target.port)
             if scoped && (target.tls || secret.allowHTTP) {
@@ -310,8 +310,8 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var body = Array(exchange.heldBody.readableBytesView)
         for secret in exchange.bodySecrets {
             let placeholder = Array(secret.placeholder.utf8)
-            guard body.firstRange(of: placeholder) != nil else { continue }
-            body = body.replacing(placeholder, with: Array(secret.value.utf8))
+            guard body.withUnsafeBytes({ ByteSearch.contains(placeholder, in: $0) }) else { continue }
+            body = ByteSearch.replacingAll(placeholder, with: Array(secret.value.utf8), in: body)
             if !exchange.event.secretsInjected.contains(secret.name) {
                 exchange.event.secretsInjected.append(secret.name)
             }
@@ -331,8 +331,7 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func noteMisuse(in buffer: ByteBuffer, exchange: Exchange) {
         let secrets = session.secrets
         guard !secrets.isEmpty else { return }
-        let text = String(buffer: buffer)
-        for secret in secrets where text.contains(secret.placeholder) {
+        for secret in secrets where buffer.containsBytes(secret.placeholder) {
             if !exchange.event.placeholderMisuse.contains(secret.name) {
                 exchange.event.placeholderMisuse.append(secret.name)
             }
@@ -510,12 +509,5 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
-    }
-}
-
-extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty, contains(target) else { return self }
-        return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

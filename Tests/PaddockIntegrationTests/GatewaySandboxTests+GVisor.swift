@@ -31,7 +31,7 @@ extension GatewaySandboxTests {
             let user = try await net.sessions.proxiedSh(s.id, "ls /run/paddock 2>&1; echo exit=$?")
             #expect(user.stdout.contains("exit=2") || user.stdout.contains("Permission denied"), "\(user.stdout)")
             #expect(await api.requests.count == 1)
-            #expect(net.audit.events(for: s.id.rawValue).contains { $0.secretsInjected == ["API_TOKEN"] })
+            #expect(await net.auditEvents(s.id).contains { $0.secretsInjected == ["API_TOKEN"] })
         }
     }
 }

@@ -35,6 +35,12 @@ struct GatewaySandboxTests {
 
         var sessions: SessionService { stack.sessions }
 
+        /// The gateway's audit events for a session, once every request so far has been written.
+        func auditEvents(_ id: SessionID) async -> [GatewayAuditEvent] {
+            await network.gateway.flushAudit()
+            return audit.events(for: id.rawValue)
+        }
+
         func tearDown() async throws {
             try await stack.tearDown()
             await network.gateway.shutdown()
@@ -123,7 +129,7 @@ struct GatewaySandboxTests {
                     + "https://127.0.0.1:\(anthropic.port)/v1/messages -d '{}'")
             #expect(misuse.stdout == "403", "\(misuse.stdout) \(misuse.stderr)")
 
-            let events = net.audit.events(for: s.id.rawValue)
+            let events = await net.auditEvents(s.id)
             #expect(events.filter { $0.secretsInjected == ["API_TOKEN"] }.count >= 2)
             #expect(events.contains { $0.secretsInjected == ["ANTHROPIC_API_KEY"] && $0.path == "/v1/messages" })
             #expect(events.contains { $0.placeholderMisuse == ["API_TOKEN"] && $0.status == 403 })
@@ -232,7 +238,7 @@ struct GatewaySandboxTests {
             let again = try await net.sessions.proxiedSh(s.id, command)
             #expect(again.stdout.hasPrefix("HTTP/1.1 403"), "\(again.stdout)")
             #expect(try await net.sessions.get(s.id).spec.network?.rules.map(\.pattern) == ["127.0.0.1"])
-            let events = net.audit.events(for: s.id.rawValue)
+            let events = await net.auditEvents(s.id)
             #expect(events.map(\.status) == [403, 200, 403])
             #expect(events.allSatisfy { $0.method == "GET" && $0.path == "/check" && $0.port == UInt16(upstream.port) })
             #expect(events[1].bytesDown == "authorized\n".utf8.count)
