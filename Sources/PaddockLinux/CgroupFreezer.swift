@@ -33,7 +33,7 @@
 
         /// Freezes and waits until the kernel reports every task stopped (a task in an uninterruptible sleep
         /// delays it). On a timeout the cgroup is thawed again and the error says so.
-        func freeze(timeout: Duration = .seconds(5)) async throws(PaddockError) {
+        func freeze(timeout: Duration = .seconds(10)) async throws(PaddockError) {
             guard let file = controlFile else { throw .unavailable("this host has no cgroup freezer") }
             try Syscalls.writeExisting(file, mode == .v2 ? "1" : "FROZEN")
             let deadline = ContinuousClock.now + timeout
