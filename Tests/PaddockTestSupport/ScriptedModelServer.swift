@@ -5,6 +5,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import PaddockCLI
 import PaddockCore
 import PaddockGateway
 
@@ -96,31 +97,10 @@ public final class ScriptedModelServer: Sendable {
             return json(.ok, #"{"input_tokens":120}"#)
         }
         router.post("/v1/chat/completions", use: handler)
-        let leaf = try authority.leaf(forNames: ["127.0.0.1", "localhost"])
-        let tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: leaf.chain.map { .certificate($0) }, privateKey: .privateKey(leaf.key))
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "paddock.scripted-model")
         // Shutting down while a client keeps its connection open is logged as an error; it is not one here.
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "scripted-model"),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger)
-        let task = Task { try await app.runService() }
-        var port = 0
-        for await p in portStream {
-            port = p
-            break
-        }
-        guard port > 0 else {
-            task.cancel()
-            throw PaddockError.internal("the scripted model server did not start")
-        }
+        let (port, task) = try await LoopbackServer.start(
+            router: router, authority: authority, tlsNames: ["127.0.0.1", "localhost"], label: "scripted-model",
+            logLevel: .critical)
         return ScriptedModelServer(authority: authority, port: port, state: state, task: task)
     }
 

@@ -69,35 +69,10 @@ public final class LoopbackUpstream: Sendable {
         router.post("/check", use: checker)
         router.post("/v1/messages", use: checker)
         routes(router)
-        let names = hostNames
-        var serverTLS: TLSConfiguration?
-        if tls {
-            let leaf = try authority.leaf(forNames: ["127.0.0.1"] + names)
-            serverTLS = TLSConfiguration.makeServerConfiguration(
-                certificateChain: leaf.chain.map { .certificate($0) }, privateKey: .privateKey(leaf.key))
-        }
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "paddock.loopback-upstream")
-        logger.logLevel = .error
-        let app = Application(
-            router: router,
-            server: try serverTLS.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "loopback-upstream"),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: logger)
-        let task = Task { try await app.runService() }
-        var port = 0
-        for await p in portStream {
-            port = p
-            break
-        }
-        guard port > 0 else {
-            task.cancel()
-            throw PaddockError.internal("the loopback upstream did not start")
-        }
+        // Stopping while a client keeps its connection open is logged as an error; it is not one here.
+        let (port, task) = try await LoopbackServer.start(
+            router: router, authority: authority, tlsNames: tls ? ["127.0.0.1"] + hostNames : nil,
+            label: "loopback-upstream", logLevel: .critical)
         return LoopbackUpstream(authority: authority, port: port, tls: tls, task: task, seen: seen)
     }
 

@@ -12,19 +12,15 @@ struct ApprovalsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show open requests (all of them with --all).")
-        @Option(help: "Only this session's.") var session: String?
-        @Flag(help: "Include answered and expired requests.") var all = false
+        @OptionGroup var filter: QueueFilter
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            var query: [String: String] = [:]
-            if let session { query["session"] = session }
-            if all { query["all"] = "true" }
             let list = try await APIClient.fromEnvironment().call(
-                .GET, "/v1/approvals" + (query.isEmpty ? "" : "?" + APIClient.query(query)), as: ApprovalListBody.self)
+                .GET, filter.path("/v1/approvals"), as: ApprovalListBody.self)
             if output.json { return try printJSON(list) }
             if list.approvals.isEmpty {
-                print(all ? "no approval requests" : "nothing is waiting for an approval")
+                print(filter.all ? "no approval requests" : "nothing is waiting for an approval")
                 return
             }
             print("ID            SESSION           STATE     EXPIRES               KIND  SUBJECT")

@@ -12,18 +12,14 @@ struct ReviewsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show open reviews (all of them with --all).")
-        @Option(help: "Only this session's.") var session: String?
-        @Flag(help: "Include merged and rejected reviews.") var all = false
+        @OptionGroup var filter: QueueFilter
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            var query: [String: String] = [:]
-            if let session { query["session"] = session }
-            if all { query["all"] = "true" }
             let list = try await APIClient.fromEnvironment().call(
-                .GET, "/v1/reviews" + (query.isEmpty ? "" : "?" + APIClient.query(query)), as: ReviewListBody.self)
+                .GET, filter.path("/v1/reviews"), as: ReviewListBody.self)
             if output.json { return try printJSON(list) }
-            print(ReviewsCommand.table(list.reviews, all: all), terminator: "")
+            print(ReviewsCommand.table(list.reviews, all: filter.all), terminator: "")
         }
     }
 
