@@ -41,6 +41,8 @@ public protocol AccessStore: Sendable {
     func team(_ name: String) async throws -> TeamRecord?
     /// Adds or removes a member; `notFound` naming what does not exist.
     func setMembership(team: String, user: String, member: Bool) async throws
+    /// Sets (or, with nil, clears) a team's monthly agent budget in dollars; `notFound` for an unknown team.
+    func setBudget(team: String, monthlyUSD: Double?) async throws
 
     /// Stores a token for `user` with `scopes`; only its hash is kept.
     func insertToken(_ token: StoredToken, user: String, scopes: Set<Permission>) async throws

@@ -125,18 +125,34 @@ extension SQLiteStore: AccessStore {
                 let team: String = m["team"]
                 byTeam[team, default: []].append(m["account"])
             }
-            return try Row.fetchAll(db, sql: "SELECT name, permissions, createdAt FROM team ORDER BY name").map { row in
+            return try Row.fetchAll(
+                db, sql: "SELECT name, permissions, createdAt, monthlyBudgetUSD FROM team ORDER BY name"
+            ).map { row in
                 let name: String = row["name"]
                 let permissions: String? = row["permissions"]
                 return TeamRecord(
                     name: name, permissions: Self.scopes(permissions), members: byTeam[name] ?? [],
-                    createdAt: row["createdAt"])
+                    createdAt: row["createdAt"], monthlyBudgetUSD: row["monthlyBudgetUSD"])
             }
         }
     }
 
     public func team(_ name: String) async throws -> TeamRecord? {
         try await teams().first { $0.name == name }
+    }
+
+    public func setBudget(team: String, monthlyUSD: Double?) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE team SET monthlyBudgetUSD = ? WHERE name = ?", arguments: [monthlyUSD, team])
+            guard db.changesCount > 0 else {
+                throw PaddockError.notFound("no team named '\(team)'; `paddock teams list` shows them")
+            }
+        }
+    }
+
+    static func addTeamBudgetColumn(_ db: Database) throws {
+        try db.alter(table: "team") { t in t.add(column: "monthlyBudgetUSD", .double) }
     }
 
     public func setMembership(team: String, user: String, member: Bool) async throws {

@@ -67,6 +67,7 @@ public final class SQLiteStore: Store {
             try migrateAccessAndAudit(db)
         }
         m.registerMigration("gateway: secrets swapped in request bodies") { db in try addSecretBodyColumn(db) }
+        m.registerMigration("runs: team monthly budgets") { db in try addTeamBudgetColumn(db) }
         registerReviewMigration(&m)
         registerRunMigration(&m)
         return m

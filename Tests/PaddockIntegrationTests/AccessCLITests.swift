@@ -41,6 +41,19 @@ struct AccessCLITests {
             let samToken = try await Self.paddock(["tokens", "create", "--user", "sam"], server).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
 
+            // Budgets: the admin sets one; a member of the team reads it; a bad amount is refused before sending.
+            let budget = try await Self.paddock(["teams", "budget", "web", "--monthly", "25"], server)
+            #expect(budget.status == 0 && budget.stdout.contains("$0.00 of its $25.00 monthly budget"), "\(budget)")
+            let read = try await Self.paddock(["teams", "budget", "web"], server, token: alice)
+            #expect(read.stdout.contains("$25.00"), "\(read)")
+            #expect(try await Self.paddock(["teams", "list"], server).stdout.contains("$25.00/mo"))
+            let negative = try await Self.paddock(["teams", "budget", "web", "--monthly=-1"], server)
+            #expect(negative.status != 0 && negative.stderr.contains("0 or more"), "\(negative)")
+            let denied = try await Self.paddock(["teams", "budget", "web", "--clear"], server, token: alice)
+            #expect(denied.status != 0, "\(denied)")
+            let cleared = try await Self.paddock(["teams", "budget", "web", "--clear"], server)
+            #expect(cleared.stdout.contains("no budget limits its runs"), "\(cleared)")
+
             // alice's session lands in her only team.
             let created = try await Self.paddock(["session", "create", "--json"], server, token: alice)
             let session = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8))

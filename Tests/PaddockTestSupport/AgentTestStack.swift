@@ -67,7 +67,7 @@ public struct AgentTestStack: Sendable {
                 ], watchInterval: .milliseconds(100))
             configure(&configuration)
             let runs = RunService(
-                sessions: stack.sessions, store: stack.store, configuration: configuration,
+                sessions: stack.sessions, store: stack.store, teams: stack.store, configuration: configuration,
                 logger: TestHost.quietLogger("test.runs"))
             return AgentTestStack(stack: stack, network: network, runs: runs, model: model, apiKey: apiKey)
         } catch {

@@ -59,11 +59,11 @@ struct UsersCommand: AsyncParsableCommand {
     }
 }
 
-/// `paddock teams add|list|members add|rm`.
+/// `paddock teams add|list|members add|rm|budget`.
 struct TeamsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teams", abstract: "Teams own sessions; each grants its members permissions on them.",
-        subcommands: [Add.self, List.self, Members.self])
+        subcommands: [Add.self, List.self, Members.self, Budget.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a team.")
@@ -91,14 +91,60 @@ struct TeamsCommand: AsyncParsableCommand {
         func run() async throws {
             let list = try await APIClient.fromEnvironment().call(.GET, "/v1/teams", as: TeamListBody.self)
             if output.json { return try printJSON(list) }
-            print("TEAM              PERMISSIONS                   MEMBERS")
+            print("TEAM              PERMISSIONS                   BUDGET      MEMBERS")
             for t in list.teams {
                 print(
                     [
                         t.name.padding(16), t.permissions.joined(separator: ",").padding(28),
+                        (t.monthlyBudgetUSD.map { Budget.money($0) + "/mo" } ?? "default").padding(10),
                         t.members.joined(separator: ","),
                     ]
                     .joined(separator: "  "))
+            }
+        }
+    }
+
+    struct Budget: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set a team's monthly agent budget.",
+            discussion:
+                "A team that has spent its budget in the current calendar month (UTC) cannot start agent runs "
+                + "until the 1st. Without --monthly or --clear, shows the budget and this month's spending.")
+        @Argument(help: "Team name.") var team: String
+        @Option(help: "The budget in US dollars per month (0 stops every run).") var monthly: Double?
+        @Flag(help: "Remove the team's own budget: the server's --team-budget or --default-team-budget applies.")
+        var clear = false
+        @OptionGroup var output: OutputOptions
+
+        static func money(_ dollars: Double) -> String { String(format: "$%.2f", dollars) }
+
+        func validate() throws {
+            if monthly != nil && clear { throw ValidationError("give --monthly DOLLARS or --clear, not both") }
+            if let monthly, !(monthly >= 0) || !monthly.isFinite {
+                throw ValidationError("--monthly takes a number of dollars, 0 or more")
+            }
+        }
+
+        func run() async throws {
+            let client = try APIClient.fromEnvironment()
+            let path = "/v1/teams/\(team)/budget"
+            let status =
+                monthly != nil || clear
+                ? try await client.call(
+                    .PUT, path, json: TeamBudgetBody(monthlyBudgetUSD: clear ? nil : monthly), as: TeamBudgetStatus.self
+                )
+                : try await client.call(.GET, path, as: TeamBudgetStatus.self)
+            if output.json { return try printJSON(status) }
+            let spent = Self.money(status.spentThisMonthUSD)
+            switch (status.monthlyBudgetUSD, status.source) {
+            case (let budget?, .team):
+                print("team \(status.team): \(spent) of its \(Self.money(budget)) monthly budget spent")
+            case (let budget?, _):
+                print(
+                    "team \(status.team): \(spent) of the server's \(Self.money(budget)) monthly budget spent (no "
+                        + "budget of its own)")
+            case (nil, _):
+                print("team \(status.team): \(spent) spent this month; no budget limits its runs")
             }
         }
     }

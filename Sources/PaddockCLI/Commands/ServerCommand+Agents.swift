@@ -22,7 +22,9 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "The agent a prompt uses when it names none.") var defaultAgent: String = "claude-code"
     @Option(help: "A model's price in dollars per million tokens: MODEL-PREFIX=IN,OUT[,CACHE_READ,CACHE_WRITE].")
     var price: [String] = []
-    @Option(help: "A team's monthly agent budget in dollars (TEAM=DOLLARS).") var teamBudget: [String] = []
+    @Option(
+        help: "A team's monthly agent budget in dollars (TEAM=DOLLARS), unless set with `paddock teams budget`.")
+    var teamBudget: [String] = []
     @Option(help: "The monthly budget of teams without their own --team-budget.") var defaultTeamBudget: Double?
     @Option(help: "Stop a run that costs more than this many dollars.") var runMaxCost: Double?
     @Option(help: "Stop a run that uses more tokens than this.") var runMaxTokens: Int?

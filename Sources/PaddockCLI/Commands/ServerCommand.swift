@@ -95,7 +95,7 @@ struct ServerCommand: AsyncParsableCommand {
         if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }
         let claude = try await agents.mountBinaries(into: provider)
         let runs = RunService(
-            sessions: sessions, store: store, configuration: try agents.configuration(),
+            sessions: sessions, store: store, teams: store, configuration: try agents.configuration(),
             logger: Logger(label: "paddock.runs"))
         try await runs.recover()
         let tokens = TokenService(store: store)

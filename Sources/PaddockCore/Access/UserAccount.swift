@@ -38,12 +38,17 @@ public struct TeamRecord: Sendable, Equatable, Codable {
     public var permissions: Set<Permission>
     public var members: [String]
     public var createdAt: Date
+    /// What the team's agent runs may cost per calendar month (UTC), in US dollars; nil: the server's default.
+    public var monthlyBudgetUSD: Double?
 
-    public init(name: String, permissions: Set<Permission>, members: [String], createdAt: Date) {
+    public init(
+        name: String, permissions: Set<Permission>, members: [String], createdAt: Date, monthlyBudgetUSD: Double? = nil
+    ) {
         self.name = name
         self.permissions = permissions
         self.members = members
         self.createdAt = createdAt
+        self.monthlyBudgetUSD = monthlyBudgetUSD
     }
 
     /// What a team gets when none is given: everything but org administration.

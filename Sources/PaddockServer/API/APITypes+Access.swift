@@ -45,10 +45,19 @@ public struct TeamBody: Codable, Sendable, Equatable {
     public var name: String
     public var permissions: [String]
     public var members: [String]
+    /// The team's own monthly agent budget in dollars; absent: the server's default applies.
+    public var monthlyBudgetUSD: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case name, permissions, members
+        case monthlyBudgetUSD = "monthlyBudgetUsd"
+    }
+
     public init(_ t: TeamRecord) {
         name = t.name
         permissions = Permission.allCases.filter(t.permissions.contains).map(\.rawValue)
         members = t.members
+        monthlyBudgetUSD = t.monthlyBudgetUSD
     }
 }
 

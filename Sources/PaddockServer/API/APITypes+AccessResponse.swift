@@ -13,3 +13,4 @@ extension EmergencyStopListBody: ResponseEncodable {}
 extension LiftBody: ResponseEncodable {}
 extension AuditVerification: ResponseEncodable {}
 extension SessionService.StopAllReport: ResponseEncodable {}
+extension TeamBudgetStatus: ResponseEncodable {}

@@ -18,6 +18,21 @@ struct RunController {
         group.get(":run/events", use: events)
         group.post(":run/cancel", use: cancel)
         router.get("/v1/usage", use: usage)
+        router.get("/v1/teams/:team/budget", use: budget)
+        router.put("/v1/teams/:team/budget", use: setBudget)
+    }
+
+    @Sendable func budget(_ request: Request, context: PaddockRequestContext) async throws -> TeamBudgetStatus {
+        let team = try context.parameter("team")
+        guard try context.requirePrincipal().canSee(team: team) else {
+            throw PaddockError.permissionDenied("you are not a member of team '\(team)'")
+        }
+        return try await runs.budgetStatus(team: team)
+    }
+
+    @Sendable func setBudget(_ request: Request, context: PaddockRequestContext) async throws -> TeamBudgetStatus {
+        let body = try await request.decode(as: TeamBudgetBody.self, context: context)
+        return try await runs.setBudget(team: try context.parameter("team"), monthlyUSD: body.monthlyBudgetUSD)
     }
 
     @Sendable func start(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<Run> {

@@ -58,6 +58,8 @@ struct Authorizer: Sendable {
         case "runs": return parts.count >= 3 ? .run(parts[2], read ? .read : .write) : .authenticated
         case "usage": return .authenticated
         case "pools", "limits", "templates": return read ? .authenticated : .org(.admin)
+        // A team's members may read its budget (the handler checks membership); setting it is for admins.
+        case "teams" where read && parts.count == 4 && parts[3] == "budget": return .authenticated
         case "users", "teams": return .org(read ? .read : .admin)
         default: return .org(.admin)
         }

@@ -10,6 +10,8 @@ import PaddockStore
 public actor RunService {
     let sessions: SessionService
     let store: any RunStore
+    /// Where teams' own budgets are kept (set with `paddock teams budget`); nil: only the configuration's.
+    let teams: (any AccessStore)?
     public let configuration: RunConfiguration
     let logger: Logger
     let clock: @Sendable () -> Date
@@ -36,11 +38,12 @@ public actor RunService {
     var live: [String: LiveRun] = [:]
 
     public init(
-        sessions: SessionService, store: any RunStore, configuration: RunConfiguration, logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        sessions: SessionService, store: any RunStore, teams: (any AccessStore)? = nil,
+        configuration: RunConfiguration, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.sessions = sessions
         self.store = store
+        self.teams = teams
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
@@ -110,16 +113,53 @@ public actor RunService {
     }
 
     /// Refuses a run when the team has spent its monthly budget.
-    func checkBudget(team: String?) async throws {
-        guard let budget = configuration.budget(team: team) else { return }
+    public func checkBudget(team: String?) async throws {
+        guard let budget = try await budget(team: team) else { return }
         let spent = try await spending(team: team, since: RunConfiguration.monthStart(of: clock()))
         guard spent < budget else {
             let who = team.map { "team '\($0)'" } ?? "sessions without a team"
+            let raise =
+                team.map { "`paddock teams budget \($0) --monthly DOLLARS`" }
+                ?? "`paddock server --default-team-budget DOLLARS`"
             throw PaddockError.permissionDenied(
                 "\(who) spent $\(RunLimits.dollars(spent)) of its $\(RunLimits.dollars(budget)) monthly agent "
-                    + "budget; no run starts until the 1st (UTC) — ask a Paddock admin to raise it "
-                    + "(`paddock server --team-budget \(team ?? "TEAM")=DOLLARS`)")
+                    + "budget; no run starts until the 1st (UTC) — ask a Paddock admin to raise it (\(raise))")
         }
+    }
+
+    /// A team's monthly budget: its own (set through the API), else the server's flags; nil: unlimited.
+    public func budget(team: String?) async throws -> Double? {
+        if let team, let own = try await teams?.team(team)?.monthlyBudgetUSD { return own }
+        return configuration.budget(team: team)
+    }
+
+    /// The budget that applies to `team`, where it comes from, and what its runs cost this month.
+    public func budgetStatus(team: String) async throws -> TeamBudgetStatus {
+        guard let record = try await teams?.team(team) else {
+            throw PaddockError.notFound("no team named '\(team)'; `paddock teams list` shows them")
+        }
+        let monthStart = RunConfiguration.monthStart(of: clock())
+        let budget = try await budget(team: team)
+        let source: TeamBudgetStatus.Source =
+            record.monthlyBudgetUSD != nil ? .team : budget != nil ? .server : .none
+        return TeamBudgetStatus(
+            team: team, monthlyBudgetUSD: budget, source: source,
+            spentThisMonthUSD: try await spending(team: team, since: monthStart), monthStart: monthStart)
+    }
+
+    /// Sets a team's own monthly budget (nil: back to the server's default).
+    public func setBudget(team: String, monthlyUSD: Double?) async throws -> TeamBudgetStatus {
+        guard let teams else { throw PaddockError.unavailable("this server keeps no teams") }
+        if let dollars = monthlyUSD, !dollars.isFinite || dollars < 0 {
+            throw PaddockError.invalidArgument(
+                "a monthly budget is a number of dollars, 0 or more (0 stops every run); clear it to use the "
+                    + "server's default")
+        }
+        try await teams.setBudget(team: team, monthlyUSD: monthlyUSD)
+        logger.info(
+            "team budget set",
+            metadata: ["team": "\(team)", "budget.monthly_usd": "\(monthlyUSD.map { "\($0)" } ?? "-")"])
+        return try await budgetStatus(team: team)
     }
 
     /// Dollars spent by a team's runs since `since`.
