@@ -194,7 +194,9 @@
                 let n = pk_copy_file_range(input, output, 1 << 30)
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
-                    copied += try copyByReading(input, output, name)
+                    // Across filesystems (a tmpfs upper and the layer store; the layer store and an overlay),
+                    // sendfile still moves the bytes inside the kernel, one copy instead of read and write's two.
+                    copied += try copyBySendfile(input, output, name)
                     break
                 }
                 guard n >= 0 else { throw .internal("copying \(name): \(Syscalls.errnoText())") }
@@ -203,6 +205,22 @@
             }
             try setAttributes(output, st, uid, gid)
             return copied
+        }
+
+        private static func copyBySendfile(_ input: Int32, _ output: Int32, _ name: String) throws(PaddockError)
+            -> UInt64
+        {
+            var copied: UInt64 = 0
+            while true {
+                let n = sendfile(output, input, nil, 1 << 30)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && copied == 0 && (errno == EINVAL || errno == ENOSYS) {
+                    return try copyByReading(input, output, name)
+                }
+                guard n >= 0 else { throw .internal("copying \(name): \(Syscalls.errnoText())") }
+                if n == 0 { return copied }
+                copied += UInt64(n)
+            }
         }
 
         private static func copyByReading(_ input: Int32, _ output: Int32, _ name: String) throws(PaddockError)
