@@ -371,3 +371,13 @@ int pk_open_in_root(int root, const char *path, int flags) {
 }
 
 #endif
+
+#include <linux/fs.h>
+
+int pk_mark_top_directory(int fd) {
+    int flags = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) return -1;
+    if (flags & FS_TOPDIR_FL) return 0;
+    flags |= FS_TOPDIR_FL;
+    return ioctl(fd, FS_IOC_SETFLAGS, &flags);
+}

@@ -73,6 +73,10 @@ pid_t pk_spawn(const pk_spawn_request *req, int *failed_stage);
 /// extents where the filesystem can). A GNU extension, so Swift's Glibc module does not expose it.
 ssize_t pk_copy_file_range(int in_fd, int out_fd, size_t length);
 
+// Sets the ext2/3/4 "top of directory hierarchy" flag (chattr +T) on a directory: the allocator spreads its
+// subdirectories over block groups like top-level ones. Fails (EOPNOTSUPP, ENOTTY) elsewhere.
+int pk_mark_top_directory(int fd);
+
 /// fgetxattr(2)/fsetxattr(2): overlay marks opaque directories with an extended attribute, and Swift's Glibc
 /// module does not include <sys/xattr.h>.
 ssize_t pk_fgetxattr(int fd, const char *name, void *value, size_t size);
