@@ -381,3 +381,31 @@ int pk_mark_top_directory(int fd) {
     flags |= FS_TOPDIR_FL;
     return ioctl(fd, FS_IOC_SETFLAGS, &flags);
 }
+
+#include <sys/mount.h>
+#include <linux/mount.h>
+
+int pk_mount_idmapped(const char *source, const char *userns_path, const char *target) {
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+    if (tree < 0) return -1;
+    int userns = open(userns_path, O_RDONLY | O_CLOEXEC);
+    if (userns < 0) {
+        int saved = errno;
+        close(tree);
+        errno = saved;
+        return -1;
+    }
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    attr.userns_fd = (unsigned long long)userns;
+    int result = (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr));
+    if (result == 0) {
+        result = (int)syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+    }
+    int saved = errno;
+    close(userns);
+    close(tree);
+    errno = saved;
+    return result;
+}

@@ -93,24 +93,63 @@
         /// Writes the layer at `layer` into the merged root of a running sandbox at `root`: files and
         /// directories are created or replaced, whiteouts delete, opaque directories are emptied first, and
         /// ownership is shifted into the sandbox's host range.
-        static func apply(layer: String, onto root: String, shift: IDShift) throws(PaddockError) -> Totals {
+        static func apply(layer: String, onto root: String, shift: IDShift, skipping: Set<String> = [])
+            throws(PaddockError) -> Totals
+        {
             let source = try openDirectory(AT_FDCWD, layer)
             defer { close(source) }
             let target = try openDirectory(AT_FDCWD, root)
             defer { close(target) }
             var totals = Totals()
-            try applyDirectory(from: source, to: target, shift: shift, totals: &totals)
+            try applyDirectory(
+                from: source, to: target, into: .mergedRoot, skipping: skipping, totals: &totals
+            ) { (shift.toHost($0), shift.toHost($1)) }
             return totals
         }
 
-        private static func applyDirectory(from: Int32, to: Int32, shift: IDShift, totals: inout Totals)
-            throws(PaddockError)
-        {
-            for name in try entries(of: from) {
+        /// Layers `layer` onto the sealed layer directory `target` (which need not exist), so that `target` says
+        /// what the two say one after the other: deletions stay whiteouts, opaque directories stay opaque.
+        /// `owner` maps the source's ids to the layer's (unshifting a sandbox's upper; identity for a layer).
+        static func merge(
+            layer: String, into target: String, owner: @escaping (UInt32, UInt32) -> (UInt32, UInt32)
+        ) throws(PaddockError) -> Totals {
+            let source = try openDirectory(AT_FDCWD, layer)
+            defer { close(source) }
+            var top = stat()
+            guard fstat(source, &top) == 0 else { throw .internal("reading \(layer): \(Syscalls.errnoText())") }
+            var existing = stat()
+            if lstat(target, &existing) == 0, (existing.st_mode & S_IFMT) != S_IFDIR {
+                guard let slash = target.lastIndex(of: "/") else { throw .internal("\(target) is not a path") }
+                let parent = try openDirectory(AT_FDCWD, String(target[..<slash]))
+                defer { close(parent) }
+                try removeEntry(parent, String(target[target.index(after: slash)...]))
+            }
+            if !Syscalls.exists(target) { try check("creating \(target)") { mkdir(target, 0o700) } }
+            let destination = try openDirectory(AT_FDCWD, target)
+            defer { close(destination) }
+            if hasOpaqueMarker(source) {
+                for inner in try entries(of: destination) { try removeEntry(destination, inner) }
+                try setOpaqueMarker(destination)
+            }
+            var totals = Totals()
+            try applyDirectory(from: source, to: destination, into: .layer, skipping: [], totals: &totals, owner: owner)
+            let (uid, gid) = owner(top.st_uid, top.st_gid)
+            try setAttributes(destination, top, uid, gid)
+            return totals
+        }
+
+        /// Where `applyDirectory` writes: a sandbox's merged root (deletions delete) or a sealed layer (they
+        /// are recorded as whiteouts, and opaque markers are kept).
+        private enum ApplyTarget { case mergedRoot, layer }
+
+        private static func applyDirectory(
+            from: Int32, to: Int32, into kind: ApplyTarget, skipping: Set<String>, totals: inout Totals,
+            owner: (UInt32, UInt32) -> (UInt32, UInt32)
+        ) throws(PaddockError) {
+            for name in try entries(of: from) where !skipping.contains(name) {
                 var st = stat()
                 guard fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-                let uid = shift.toHost(st.st_uid)
-                let gid = shift.toHost(st.st_gid)
+                let (uid, gid) = owner(st.st_uid, st.st_gid)
                 var existing = stat()
                 let exists = fstatat(to, name, &existing, AT_SYMLINK_NOFOLLOW) == 0
                 let existingIsDirectory = exists && (existing.st_mode & S_IFMT) == S_IFDIR
@@ -123,10 +162,13 @@
                     if !existingIsDirectory { try check("creating \(name)") { mkdirat(to, name, 0o700) } }
                     let childTarget = try openDirectory(to, name)
                     defer { close(childTarget) }
-                    if existingIsDirectory && hasOpaqueMarker(child) {
+                    let opaque = hasOpaqueMarker(child)
+                    if existingIsDirectory && opaque {
                         for inner in try entries(of: childTarget) { try removeEntry(childTarget, inner) }
                     }
-                    try applyDirectory(from: child, to: childTarget, shift: shift, totals: &totals)
+                    if opaque && kind == .layer { try setOpaqueMarker(childTarget) }
+                    try applyDirectory(
+                        from: child, to: childTarget, into: kind, skipping: [], totals: &totals, owner: owner)
                     try setAttributes(childTarget, st, uid, gid)
                 case S_IFREG:
                     if exists { try removeEntry(to, name) }
@@ -138,6 +180,9 @@
                     try check("owning \(name)") { fchownat(to, name, uid, gid, AT_SYMLINK_NOFOLLOW) }
                 case S_IFCHR where st.st_rdev == 0:
                     if exists { try removeEntry(to, name) }
+                    if kind == .layer {
+                        try check("recording the deletion of \(name)") { mknodat(to, name, S_IFCHR | 0o000, 0) }
+                    }
                 default:
                     totals.entries -= 1
                 }

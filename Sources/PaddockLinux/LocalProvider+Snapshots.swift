@@ -26,10 +26,11 @@
             if !wasPaused { try await freeze(id) }
             let copied: Result<LayerCopy.Totals, PaddockError>
             do {
-                copied = .success(
-                    try LayerCopy.seal(
-                        upper: "\(layout.sessionDirectory(id))/scratch/upper", into: staging,
-                        shift: .init(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize)))
+                let totals = try LayerCopy.seal(
+                    upper: "\(layout.sessionDirectory(id))/scratch/upper", into: staging,
+                    shift: .init(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize))
+                try sealSharedWorkspace(id, into: staging, hostBase: hostBase)
+                copied = .success(totals)
             } catch {
                 copied = .failure(PaddockError.wrap(error, "sealing the snapshot failed"))
             }
@@ -72,7 +73,9 @@
 
         public func removeLayer(_ layer: String) async {
             let id = layer.hasPrefix(Self.stagingPrefix) ? String(layer.dropFirst(Self.stagingPrefix.count)) : layer
-            guard (try? Self.checkLayerID(id)) != nil, !warmLayers.contains(id) else { return }
+            // A layer under a warm pool, or under a running fork child's /workspace, stays.
+            guard (try? Self.checkLayerID(id)) != nil, !warmLayers.contains(id), !sharedLayers.values.contains(id)
+            else { return }
             LayerCopy.removeLayer("\(layout.layers)/\(layer)")
         }
 

@@ -24,6 +24,8 @@
         var slots: [SessionID: UInt32] = [:]
         /// Template-build sandboxes, whose ids map to the same host ids.
         var identityMapped: Set<SessionID> = []
+        /// Sandboxes whose /workspace is layered on a snapshot layer (which must stay while they exist).
+        var sharedLayers: [SessionID: String] = [:]
         /// Pre-started sandboxes of the host template, not yet handed to a session.
         /// Ready warm sandboxes per template version, oldest first.
         private var warm: [WarmTemplate: [SessionID]] = [:]
@@ -190,6 +192,10 @@
             try Syscalls.mount(
                 source: "paddock-\(id)", target: rootfs, type: "overlay", flags: UInt(MS_NOSUID | MS_NODEV),
                 data: "lowerdir=\(lowerDirectories(request, template)),upperdir=\(upper),workdir=\(scratch)/work")
+            if canShareLayers {
+                // Shared, so that a layer mounted under it later reaches the sandbox (its copy is a slave).
+                try Syscalls.mount(source: "none", target: rootfs, type: "none", flags: UInt(MS_SHARED), data: nil)
+            }
             // A snapshot's files go in before anything runs, through the overlay like any write.
             if let layer = request.layer { try await applyLayer(layer, to: id, hostBase: base) }
 
@@ -203,6 +209,7 @@
                 userNamespace: userNamespace)
             builder.openFiles = Self.openFileLimit()
             builder.hostNetwork = request.templateBuild
+            builder.receivesHostMounts = canShareLayers
             builder.guardMounts = try guardMounts(
                 request.guardrails.files, rootfs: rootfs, sessionDirectory: dir, user: user)
             var listener: ExecGuardListener?
@@ -323,8 +330,11 @@
                 do {
                     try applyLimits(id, limits)
                     if let layer, let slot = slots[id] {
-                        // Off the actor: forks claim many sandboxes at once, and their copies run side by side.
-                        try await applyLayer(layer, to: id, hostBase: hostIDBase(of: id, slot: slot))
+                        // Off the actor: forks claim many sandboxes at once, and their work runs side by side.
+                        if try await applyLayerSharingWorkspace(layer, to: id, hostBase: hostIDBase(of: id, slot: slot))
+                        {
+                            sharedLayers[id] = layer
+                        }
                     }
                     return id
                 } catch {
@@ -383,6 +393,7 @@
             Syscalls.removeTree(dir)
             slots[id] = nil
             identityMapped.remove(id)
+            sharedLayers[id] = nil
             for (template, ids) in warm where ids.contains(id) { warm[template]?.removeAll { $0 == id } }
         }
 
@@ -625,6 +636,7 @@
                 seen.insert(id)
                 if live.contains(id), await isAlive(id), let slot = readSlot(id) {
                     slots[id] = slot
+                    if let layer = sharedLayer(of: id) { sharedLayers[id] = layer }
                     report.adopted.append(id)
                 } else {
                     await teardown(id)

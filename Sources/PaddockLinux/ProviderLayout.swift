@@ -29,6 +29,7 @@
         func prepare() throws(PaddockError) {
             try Syscalls.makeDirectory(dataDirectory, mode: 0o711)
             for d in [sessions, templates, bin] { try Syscalls.makeDirectory(d, mode: 0o711) }
+            Self.spreadSubdirectories(sessions)
             try Syscalls.makeDirectory(runtimeState, mode: 0o700)
             // Layers hold files of every sandbox's user: only root may look inside.
             try Syscalls.makeDirectory(layers, mode: 0o700)
@@ -46,8 +47,8 @@
             }
         }
 
-        /// Asks ext4 to place each new layer directory in a block group of its own choosing (chattr +T) rather
-        /// than next to its parent. Layers are created and deleted all the time; on ext4 without a journal the
+        /// Asks ext4 to place each new layer or session directory in a block group of its own choosing (chattr
+        /// +T) rather than next to its parent. Both are created and deleted all the time; on ext4 without a journal the
         /// inode allocator steps one by one over inodes freed in the last minutes, and with every layer in the
         /// parent's group sealing a snapshot spent most of its time there (perf). Best effort: other filesystems
         /// have no such flag and need none.

@@ -34,11 +34,14 @@
 
         /// Unmounts `target`; a busy mount is detached (lazily unmounted) instead of failing, because a
         /// dying sandbox can briefly hold references after its processes were killed.
+        /// Unmounts `target` without following a symlink in its last component (a sandbox can make one inside
+        /// its root; the host must never unmount where it points).
         static func unmount(_ target: String) throws(PaddockError) {
-            if retrying({ umount2(target, 0) }) == 0 { return }
+            let noFollow = Int32(UMOUNT_NOFOLLOW)
+            if retrying({ umount2(target, noFollow) }) == 0 { return }
             let first = errno
             if first == EINVAL || first == ENOENT { return }  // not mounted any more
-            if first == EBUSY, retrying({ umount2(target, Int32(MNT_DETACH)) }) == 0 { return }
+            if first == EBUSY, retrying({ umount2(target, Int32(MNT_DETACH) | noFollow) }) == 0 { return }
             throw .internal("unmounting \(target): \(errnoText(first))")
         }
 

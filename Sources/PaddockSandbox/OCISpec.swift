@@ -208,6 +208,9 @@ public struct OCILinux: Codable, Sendable, Equatable {
 
     public var uidMappings: [IDMapping]?
     public var gidMappings: [IDMapping]?
+    /// `rslave`: mounts the host makes under the sandbox's root later (a fork's shared layer) reach it; its
+    /// own mounts never reach the host.
+    public var rootfsPropagation: String?
     public var namespaces: [Namespace]
     public var resources: Resources?
     public var cgroupsPath: String?

@@ -39,6 +39,9 @@ public struct SandboxSpecBuilder: Sendable {
     public var guardMounts: [OCIMount] = []
     /// Set when the session has command guardrails: execs wait for the host's exec guard.
     public var execNotify: SeccompProfile.ExecNotify?
+    /// Mounts the host makes under the root after the start reach the sandbox (`rootfsPropagation: rslave`;
+    /// the host's root mount must be shared): a fork's children get the sealed layer that way.
+    public var receivesHostMounts = false
 
     public init(
         id: SessionID, rootfs: String, initBinary: String, controlDirectory: String, hostIDBase: UInt32,
@@ -148,10 +151,11 @@ public struct SandboxSpecBuilder: Sendable {
             cpu: .init(shares: limits.cpuShares, quota: limits.cpuQuota, period: ResourceLimits.cpuPeriod),
             pids: .init(limit: Int64(limits.pids)))
 
-        let linux = OCILinux(
+        var linux = OCILinux(
             uidMappings: uidMappings, gidMappings: uidMappings, namespaces: namespaces, resources: resources,
             cgroupsPath: "\(cgroupParent)/\(id.rawValue)", seccomp: SeccompProfile.oci(execNotify: execNotify),
             maskedPaths: Self.maskedPaths, readonlyPaths: Self.readonlyPaths)
+        if receivesHostMounts { linux.rootfsPropagation = "rslave" }
 
         return OCISpec(
             process: process, root: .init(path: rootfs, readonly: false), hostname: SandboxLayout.hostname,

@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockLinux
 import PaddockServer
 import PaddockTestSupport
 import Testing
@@ -109,6 +110,51 @@ struct SnapshotTests {
             #expect(children.allSatisfy { $0.start == "warm" }, "\(children.map(\.start))")
             for child in children {
                 #expect(try await stack.sessions.sh(child.id, "cat /workspace/a/b/c").stdout == "hi\n")
+            }
+            _ = try await stack.sessions.setPool(provider: "local", template: "host", size: 0)
+        }
+    }
+
+    /// Warm fork children share the sealed /workspace copy-on-write: each sees the parent's files with their
+    /// owners, writes only to its own layer, a fork of a child carries both, the shared layer outlives a
+    /// garbage collection while a child uses it, and a restart that finds the children gone cleans up.
+    @Test func warmForkChildrenShareTheWorkspaceCopyOnWrite() async throws {
+        try await withTestStack("fork-share") { stack in
+            try #require(stack.provider.canShareLayers, "runc sandboxes with a user namespace share layers")
+            _ = try await stack.sessions.setPool(provider: "local", template: "host", size: 3)
+            let parent = try await stack.sessions.create(SessionSpec())
+            await stack.sessions.refillPools()
+            _ = try await stack.sessions.sh(
+                parent.id,
+                "mkdir -p /workspace/d && echo parent > /workspace/d/f && echo gone > /workspace/t && echo h > ~/h")
+            let children = try await stack.sessions.fork(parent.id, count: 2)
+            #expect(children.allSatisfy { $0.start == "warm" }, "\(children.map(\.start))")
+            let (one, two) = (children[0].id, children[1].id)
+            let layer = try #require(stack.provider.sharedLayer(of: one))
+            #expect(stack.provider.sharedLayer(of: two) == layer)
+            let seen = try await stack.sessions.sh(
+                one, "stat -c '%U %a' /workspace /workspace/d/f; cat /workspace/d/f ~/h")
+            #expect(seen.stdout == "user 755\nuser 644\nparent\nh\n", "\(seen)")
+            _ = try await stack.sessions.sh(
+                one, "echo one >> /workspace/d/f && rm /workspace/t && echo n > /workspace/n")
+            #expect(try await stack.sessions.sh(two, "cat /workspace/d/f; ls /workspace").stdout == "parent\nd\nt\n")
+            #expect(try await stack.sessions.sh(parent.id, "cat /workspace/d/f").stdout == "parent\n")
+
+            // The layer stays while children stand on it, whatever the collector is asked.
+            await stack.sessions.collectLayers()
+            #expect(await stack.provider.layers().contains(layer))
+
+            // A fork of a child carries the snapshot and the child's own changes.
+            let grandchild = try #require(try await stack.sessions.fork(one, count: 1).first)
+            let carried = try await stack.sessions.sh(grandchild.id, "cat /workspace/d/f; ls /workspace; cat ~/h")
+            #expect(carried.stdout == "parent\none\nd\nn\nh\n", "\(carried)")
+
+            // A restart that finds the children's sessions gone tears them down, mounts and all.
+            let restarted = try await TestStack.make("fork-share-restart", dataDirectory: stack.dataDirectory)
+            let report = await restarted.provider.recover(live: [parent.id])
+            #expect(Set(report.removedOrphans).isSuperset(of: children.map { "sandbox \($0.id)" }))
+            for child in children + [grandchild] {
+                #expect(MountTable.mountPoints(under: "\(stack.dataDirectory)/sessions/\(child.id.rawValue)").isEmpty)
             }
             _ = try await stack.sessions.setPool(provider: "local", template: "host", size: 0)
         }

@@ -77,6 +77,10 @@ ssize_t pk_copy_file_range(int in_fd, int out_fd, size_t length);
 // subdirectories over block groups like top-level ones. Fails (EOPNOTSUPP, ENOTTY) elsewhere.
 int pk_mark_top_directory(int fd);
 
+// Attaches a read-only copy of the directory `source` at `target`, its ids mapped through the user namespace
+// at `userns_path` (an idmapped mount: open_tree, mount_setattr, move_mount). 0, or -1 with errno.
+int pk_mount_idmapped(const char *source, const char *userns_path, const char *target);
+
 /// fgetxattr(2)/fsetxattr(2): overlay marks opaque directories with an extended attribute, and Swift's Glibc
 /// module does not include <sys/xattr.h>.
 ssize_t pk_fgetxattr(int fd, const char *name, void *value, size_t size);

@@ -1,0 +1,118 @@
+#if os(Linux)
+    import CPaddockShim
+    import Glibc
+    import PaddockCore
+    import PaddockSandbox
+
+    /// Fork children that share their snapshot's /workspace copy-on-write instead of copying it.
+    ///
+    /// A warm sandbox claimed for a snapshot gets an overlay mounted over its /workspace from the host: the
+    /// layer's `workspace/` as the lower layer (an idmapped, read-only mount, so the sandbox sees the owners it
+    /// saw when the snapshot was taken), its own /workspace beneath, and an upper in its size-capped scratch
+    /// space. The sandbox's root is a shared mount whose copy in the sandbox is a slave, so the mount reaches
+    /// it; nothing the sandbox mounts reaches the host. The rest of the layer (outside /workspace, usually small)
+    /// is copied as before. Warm sandboxes have no guardrail mounts (guarded sessions start cold), so the
+    /// overlay hides none.
+    extension LocalProvider {
+        /// runc sandboxes with a user namespace: gVisor serves its root from its own file cache, and an
+        /// identity-mapped sandbox has no namespace to map the layer's owners through.
+        public nonisolated var canShareLayers: Bool { canWriteRunningRoot && userNamespace }
+
+        /// The workspace overlay's source names its layer, so the mount table itself says which layer a
+        /// sandbox shares (also after a restart) without a file written on every claim.
+        static let sharedLayerSourcePrefix = "paddock-layer-"
+        private static let workspaceName = String(SandboxLayout.workspace.dropFirst())
+
+        private struct SharedWorkspace {
+            let lower: String
+            let upper: String
+            let work: String
+            let mountPoint: String
+
+            init(_ sessionDirectory: String) {
+                lower = "\(sessionDirectory)/scratch/shared-layer"
+                upper = "\(sessionDirectory)/scratch/workspace-upper"
+                work = "\(sessionDirectory)/scratch/workspace-work"
+                mountPoint = "\(sessionDirectory)/rootfs\(SandboxLayout.workspace)"
+            }
+        }
+
+        /// The layer a sandbox's /workspace is layered on, if it is.
+        public nonisolated func sharedLayer(of id: SessionID) -> String? {
+            let source = MountTable.source(at: SharedWorkspace(layout.sessionDirectory(id)).mountPoint)
+            guard let source, source.hasPrefix(Self.sharedLayerSourcePrefix) else { return nil }
+            return String(source.dropFirst(Self.sharedLayerSourcePrefix.count))
+        }
+
+        /// Gives a running sandbox a snapshot layer, sharing its /workspace where it can; returns whether it
+        /// did (the layer must then stay until the sandbox is gone).
+        nonisolated func applyLayerSharingWorkspace(_ layer: String, to id: SessionID, hostBase: UInt32)
+            async throws(PaddockError) -> Bool
+        {
+            try Self.checkLayerID(layer)
+            let path = layout.layer(layer)
+            let source = "\(path)/\(Self.workspaceName)"
+            var st = Glibc.stat()
+            // lstat: the layer's content came from a sandbox; a symlink named workspace must not be followed.
+            guard canShareLayers, lstat(source, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR,
+                let member = memberProcess(id)
+            else {
+                try await applyLayer(layer, to: id, hostBase: hostBase)
+                return false
+            }
+            let dir = layout.sessionDirectory(id)
+            let shared = SharedWorkspace(dir)
+            do {
+                var below = Glibc.stat()
+                guard lstat(shared.mountPoint, &below) == 0, (below.st_mode & S_IFMT) == S_IFDIR else {
+                    throw PaddockError.internal("the sandbox has no \(SandboxLayout.workspace) directory")
+                }
+                try Syscalls.makeDirectory(shared.lower, mode: 0o700)
+                try Syscalls.makeDirectory(shared.work, mode: 0o700)
+                // The overlay's root takes the upper's owner and mode: those of the snapshot's /workspace.
+                let shift = LayerCopy.IDShift(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize)
+                try Syscalls.makeDirectory(
+                    shared.upper, mode: st.st_mode & 0o7777, owner: (shift.toHost(st.st_uid), shift.toHost(st.st_gid)))
+                try Syscalls.check("mapping layer \(layer) into the sandbox's user namespace") {
+                    pk_mount_idmapped(source, "/proc/\(member)/ns/user", shared.lower)
+                }
+                try Syscalls.mount(
+                    source: Self.sharedLayerSourcePrefix + layer, target: shared.mountPoint, type: "overlay",
+                    flags: UInt(MS_NOSUID | MS_NODEV),
+                    data:
+                        "lowerdir=\(shared.lower):\(shared.mountPoint),upperdir=\(shared.upper),workdir=\(shared.work)")
+                _ = try LayerCopy.apply(
+                    layer: path, onto: "\(dir)/rootfs",
+                    shift: .init(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize),
+                    skipping: [Self.workspaceName])
+                return true
+            } catch {
+                // The caller tears the sandbox down; the mounts go first so the layer is free again.
+                for point in [shared.mountPoint, shared.lower] { try? Syscalls.unmount(point) }
+                throw PaddockError.wrap(error, "sharing snapshot layer \(layer) with the sandbox failed")
+            }
+        }
+
+        /// After sealing a sandbox's upper into `staging`: adds what its /workspace holds when that is layered
+        /// on a snapshot — the snapshot's files, then the sandbox's own changes on top.
+        nonisolated func sealSharedWorkspace(_ id: SessionID, into staging: String, hostBase: UInt32)
+            throws(PaddockError)
+        {
+            guard let layer = sharedLayer(of: id) else { return }
+            let shared = SharedWorkspace(layout.sessionDirectory(id))
+            let target = "\(staging)/\(Self.workspaceName)"
+            _ = try LayerCopy.merge(layer: "\(layout.layer(layer))/\(Self.workspaceName)", into: target) { ($0, $1) }
+            let shift = LayerCopy.IDShift(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize)
+            _ = try LayerCopy.merge(layer: shared.upper, into: target) { (shift.toLayer($0), shift.toLayer($1)) }
+        }
+
+        /// A process of the sandbox (its user namespace is the one to map through); nil when none is found.
+        private nonisolated func memberProcess(_ id: SessionID) -> Int32? {
+            for dir in CgroupStats.directories(path: "\(layout.cgroupParent)/\(id.rawValue)", mode: cgroupMode) {
+                guard let text = Syscalls.readFile("\(dir)/cgroup.procs") else { continue }
+                if let pid = text.split(separator: "\n").lazy.compactMap({ Int32($0) }).first { return pid }
+            }
+            return nil
+        }
+    }
+#endif
