@@ -1,7 +1,9 @@
 #if os(Linux)
     import CPaddockShim
+    import Dispatch
     import Glibc
     import PaddockCore
+    import Synchronization
 
     /// Copies a sandbox's writable layer to and from a snapshot layer on disk.
     ///
@@ -53,10 +55,12 @@
             return totals
         }
 
-        /// Copies every entry of the directory `from` into `to`, recursing into directories.
+        /// Copies every entry of the directory `from` into `to`, recursing into directories. A directory's
+        /// files are copied side by side: sealing holds the sandbox frozen, and a fork waits on it.
         private static func copyDirectory(
             from: Int32, to: Int32, totals: inout Totals, owner: (UInt32, UInt32) -> (UInt32, UInt32)
         ) throws(PaddockError) {
+            var files: [(name: String, st: stat, uid: UInt32, gid: UInt32)] = []
             for name in try entries(of: from) {
                 var st = stat()
                 guard fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
@@ -73,7 +77,7 @@
                     try copyDirectory(from: child, to: childTarget, totals: &totals, owner: owner)
                     try setAttributes(childTarget, st, uid, gid)
                 case S_IFREG:
-                    totals.bytes += try copyFile(from: from, to: to, name: name, st, uid, gid)
+                    files.append((name, st, uid, gid))
                 case S_IFLNK:
                     let link = try readLink(from, name)
                     try check("linking \(name)") { symlinkat(link, to, name) }
@@ -86,6 +90,34 @@
                     totals.entries -= 1
                 }
             }
+            totals.bytes += try copyFiles(files, from: from, to: to)
+        }
+
+        /// Copies regular files of one directory, on as many threads as there are processors.
+        private static func copyFiles(
+            _ files: [(name: String, st: stat, uid: UInt32, gid: UInt32)], from: Int32, to: Int32
+        ) throws(PaddockError) -> UInt64 {
+            guard files.count > 1 else {
+                return try files.first.map { f throws(PaddockError) in
+                    try copyFile(from: from, to: to, name: f.name, f.st, f.uid, f.gid)
+                } ?? 0
+            }
+            let outcome = Mutex<(bytes: UInt64, error: PaddockError?)>((0, nil))
+            DispatchQueue.concurrentPerform(iterations: files.count) { index in
+                let f = files[index]
+                let result = Result { () throws(PaddockError) -> UInt64 in
+                    try copyFile(from: from, to: to, name: f.name, f.st, f.uid, f.gid)
+                }
+                outcome.withLock { state in
+                    switch result {
+                    case .success(let copied): state.bytes += copied
+                    case .failure(let error): if state.error == nil { state.error = error }
+                    }
+                }
+            }
+            let (bytes, error) = outcome.withLock { ($0.bytes, $0.error) }
+            if let error { throw error }
+            return bytes
         }
 
         // MARK: Apply
