@@ -71,7 +71,14 @@ public actor ApprovalService {
     private func settle(_ id: String, _ state: Approval.State, by who: String, note: String?) async throws
         -> Approval
     {
-        guard let current = pending[id] else {
+        var open = pending[id]
+        if open == nil, let stored = try await store?.approval(id: id), stored.state == .pending {
+            // Asked a moment ago: the request is in the store (where lists read it) but its waiter is not
+            // registered yet; it will be within the store write.
+            for _ in 0..<400 where pending[id] == nil { try await Task.sleep(for: .milliseconds(5)) }
+            open = pending[id]
+        }
+        guard let current = open else {
             if let existing = try await approval(id) {
                 throw PaddockError.conflict(
                     "approval \(id) was already \(existing.state.rawValue); `paddock approvals list` shows open ones")
