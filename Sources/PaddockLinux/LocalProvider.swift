@@ -568,11 +568,12 @@
             switch await runtime.state(id: id.rawValue)?.status {
             case "paused": return true
             case "running":
-                // Bounded: a wedged init must not hang recovery.
+                // Bounded, so a wedged init cannot hang recovery; generous, because on a loaded host a live init
+                // can take seconds to answer, and a live sandbox taken for dead loses its session.
                 return await withTaskGroup(of: Bool.self) { group in
                     group.addTask { (try? await self.hello(self.layout.socket(id))) != nil }
                     group.addTask {
-                        try? await Task.sleep(for: .seconds(3))
+                        try? await Task.sleep(for: .seconds(15))
                         return false
                     }
                     let first = await group.next() ?? false
