@@ -51,10 +51,18 @@ enum ByteSearch {
 }
 
 extension String {
-    /// Whether `needle` occurs in this string, compared byte for byte (UTF-8).
+    /// Whether `needle` occurs in this string, compared byte for byte (UTF-8). Native strings are searched in
+    /// place: this runs for every header of every intercepted request.
     func containsBytes(_ needle: String) -> Bool {
+        var haystack = self
+        return haystack.withUTF8 { hay in needle.withUTF8Bytes { ByteSearch.firstOffset(of: $0, in: .init(hay)) != nil }
+        }
+    }
+
+    /// This string's UTF-8 bytes, without copying a native string.
+    func withUTF8Bytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
         var copy = self
-        return copy.withUTF8 { ByteSearch.contains(Array(needle.utf8), in: UnsafeRawBufferPointer($0)) }
+        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     func replacingAll(_ target: String, with replacement: String) -> String {
@@ -66,6 +74,6 @@ extension String {
 
 extension ByteBuffer {
     func containsBytes(_ needle: String) -> Bool {
-        withUnsafeReadableBytes { ByteSearch.contains(Array(needle.utf8), in: $0) }
+        withUnsafeReadableBytes { bytes in needle.withUTF8Bytes { ByteSearch.firstOffset(of: $0, in: bytes) != nil } }
     }
 }

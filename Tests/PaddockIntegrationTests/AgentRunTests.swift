@@ -13,20 +13,9 @@ struct AgentRunTests {
         _ label: String, script: [ScriptedModelServer.Turn] = [],
         configure: (inout RunConfiguration) -> Void = { _ in }, _ body: (AgentTestStack) async throws -> Void
     ) async throws {
-        let apiKey = "sk-ant-api03-\(UUID().uuidString)\(UUID().uuidString)"
-        let model = try await ScriptedModelServer.start(apiKey: apiKey, script: script)
-        let agents: AgentTestStack
-        do { agents = try await AgentTestStack.make(label, apiKey: apiKey, model: model, configure: configure) } catch {
-            await model.stop()
-            throw error
-        }
-        do { try await body(agents) } catch {
-            try? await agents.tearDown()
-            await model.stop()
-            throw error
-        }
-        try await agents.tearDown()
-        await model.stop()
+        try await AgentTestStack.with(
+            label, apiKey: "sk-ant-api03-\(UUID().uuidString)\(UUID().uuidString)", script: script,
+            configure: { configuration, _ in configure(&configuration) }, body)
     }
 
     static func requireClaude() throws {
@@ -159,12 +148,7 @@ struct AgentRunTests {
     @Test func theScriptedServerSpeaksOpenAIChatCompletions() async throws {
         let call = ScriptedModelServer.Turn.tool("run_tests", input: #"{"path":"tests"}"#)
         try await Self.with("agent-openai", script: [call, .say("all green")]) { agents in
-            try await agents.network.vault.set(
-                name: "OPENAI_API_KEY", team: nil, value: agents.apiKey, hosts: ["127.0.0.1:\(agents.model.port)"],
-                allowHTTP: false)
-            var spec = agents.sessionSpec()
-            spec.secrets = ["OPENAI_API_KEY"]
-            let session = try await agents.sessions.create(spec)
+            let session = try await agents.openAISession()
             let script = """
                 import json, os, urllib.request
                 def ask(stream):

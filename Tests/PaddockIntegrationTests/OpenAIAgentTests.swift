@@ -20,44 +20,37 @@ struct OpenAIAgentTests {
         return .tool("bash", input: String(decoding: data, as: UTF8.self))
     }
 
+    /// A stack whose `mini-swe-agent` talks to a scripted server speaking `script` (through the gateway: the
+    /// server is on the host's loopback), and a session holding the `OPENAI_API_KEY` placeholder.
+    static func withMiniSweAgent(
+        _ label: String, script: [ScriptedModelServer.Turn], env: [String: String] = [:],
+        configure: @escaping (inout RunConfiguration) -> Void = { _ in },
+        _ body: (AgentTestStack, Session) async throws -> Void
+    ) async throws {
+        let mini = try requireMiniSweAgent()
+        try await AgentTestStack.with(
+            label, apiKey: "sk-proj-\(UUID().uuidString)\(UUID().uuidString)", script: script,
+            configure: { configuration, model in
+                configuration.agents["mini-swe-agent"] = .miniSweAgent(
+                    python: mini.python,
+                    env: ["OPENAI_BASE_URL": model.baseURL + "/v1", "NO_PROXY": "", "no_proxy": ""].merging(env) {
+                        $1
+                    })
+                configure(&configuration)
+            }
+        ) { agents in try await body(agents, try await agents.openAISession()) }
+    }
+
     @Test func miniSweAgentWritesAFileRunsItAndSubmits() async throws {
-        let mini = try Self.requireMiniSweAgent()
         let write = Self.bash("printf 'def hello():\\n    return \"hi\"\\n' > /workspace/hello.py")
         let run = Self.bash("cd /workspace && python3 -c 'import hello; print(hello.hello())'")
         let submit = Self.bash("echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT; echo 'I added hello.py.'")
-        let apiKey = "sk-proj-\(UUID().uuidString)\(UUID().uuidString)"
-        let model = try await ScriptedModelServer.start(apiKey: apiKey, script: [write, run, submit])
-        let agents: AgentTestStack
-        do {
-            agents = try await AgentTestStack.make("agent-mini", apiKey: apiKey, model: model) { configuration in
-                // The model server is on the host's loopback: the agent must go through the gateway for it.
-                configuration.agents["mini-swe-agent"] = .miniSweAgent(
-                    python: mini.python,
-                    env: ["OPENAI_BASE_URL": model.baseURL + "/v1", "NO_PROXY": "", "no_proxy": ""])
-                configuration.prices.prices["openai/gpt-test"] = PriceTable.Price(input: 2, output: 8)
-            }
-        } catch {
-            await model.stop()
-            throw error
-        }
-        do {
-            try await Self.check(agents)
-        } catch {
-            try? await agents.tearDown()
-            await model.stop()
-            throw error
-        }
-        try await agents.tearDown()
-        await model.stop()
+        try await Self.withMiniSweAgent(
+            "agent-mini", script: [write, run, submit],
+            configure: { $0.prices.prices["openai/gpt-test"] = PriceTable.Price(input: 2, output: 8) }, Self.check)
     }
 
-    static func check(_ agents: AgentTestStack) async throws {
-        try await agents.network.vault.set(
-            name: "OPENAI_API_KEY", team: nil, value: agents.apiKey, hosts: ["127.0.0.1:\(agents.model.port)"],
-            allowHTTP: false)
-        var spec = agents.sessionSpec()
-        spec.secrets = ["OPENAI_API_KEY"]
-        let session = try await agents.sessions.create(spec)
+    static func check(_ agents: AgentTestStack, _ session: Session) async throws {
         let placeholder = try #require(session.spec.env["OPENAI_API_KEY"])
         #expect(placeholder.hasPrefix("PADDOCK-PLACEHOLDER-"))
 
@@ -107,46 +100,19 @@ struct OpenAIAgentTests {
     /// A model that never calls the bash tool: mini-swe-agent gives up after three such answers, and the run
     /// fails with its exit status; the three calls' tokens are still counted.
     @Test func aModelWithoutToolCallsFailsTheRun() async throws {
-        let mini = try Self.requireMiniSweAgent()
-        let apiKey = "sk-proj-\(UUID().uuidString)"
-        let model = try await ScriptedModelServer.start(apiKey: apiKey, script: [])
-        let agents: AgentTestStack
-        do {
-            agents = try await AgentTestStack.make("agent-mini-fail", apiKey: apiKey, model: model) { configuration in
-                configuration.agents["mini-swe-agent"] = .miniSweAgent(
-                    python: mini.python,
-                    env: [
-                        "OPENAI_BASE_URL": model.baseURL + "/v1", "NO_PROXY": "", "no_proxy": "",
-                        "MSWEA_MODEL_NAME": "openai/gpt-test",
-                    ])
-            }
-        } catch {
-            await model.stop()
-            throw error
-        }
-        do {
-            try await agents.network.vault.set(
-                name: "OPENAI_API_KEY", team: nil, value: apiKey, hosts: ["127.0.0.1:\(model.port)"],
-                allowHTTP: false)
-            var spec = agents.sessionSpec()
-            spec.secrets = ["OPENAI_API_KEY"]
-            let session = try await agents.sessions.create(spec)
+        try await Self.withMiniSweAgent(
+            "agent-mini-fail", script: [], env: ["MSWEA_MODEL_NAME": "openai/gpt-test"]
+        ) { agents, session in
             let run = try await agents.runs.wait(
                 try await agents.runs.start(session: session.id, prompt: "Do nothing", agent: "mini-swe-agent").id)
             #expect(run.status == .failed)
             #expect(run.reason?.contains("RepeatedFormatError") == true, "\(run.reason ?? "-")")
             #expect(run.commands.isEmpty && run.filesChanged.isEmpty)
-            let requests = await model.requests()
+            let requests = await agents.model.requests()
             #expect(requests.count == 3 && requests.allSatisfy { $0.body.contains("gpt-test") })
             let call = ScriptedModelServer.usagePerCall
             #expect(run.usage == TokenUsage(input: 3 * call.input, output: 3 * call.output), "\(run.usage)")
-        } catch {
-            try? await agents.tearDown()
-            await model.stop()
-            throw error
         }
-        try await agents.tearDown()
-        await model.stop()
     }
 
     /// `paddock server` finds mini-swe-agent in the `.venv` next to its build: the packages are mounted in
@@ -178,27 +144,7 @@ struct OpenAIAgentTests {
     /// Cancelling the run stops mini-swe-agent in the middle of a command: its Python, the command (which it
     /// started in a session of its own) and the shell around them are gone from the sandbox.
     @Test func aCancelledRunLeavesNoCommandBehind() async throws {
-        let mini = try Self.requireMiniSweAgent()
-        let apiKey = "sk-proj-\(UUID().uuidString)"
-        let model = try await ScriptedModelServer.start(apiKey: apiKey, script: [Self.bash("sleep 120")])
-        let agents: AgentTestStack
-        do {
-            agents = try await AgentTestStack.make("agent-mini-stop", apiKey: apiKey, model: model) { configuration in
-                configuration.agents["mini-swe-agent"] = .miniSweAgent(
-                    python: mini.python,
-                    env: ["OPENAI_BASE_URL": model.baseURL + "/v1", "NO_PROXY": "", "no_proxy": ""])
-            }
-        } catch {
-            await model.stop()
-            throw error
-        }
-        do {
-            try await agents.network.vault.set(
-                name: "OPENAI_API_KEY", team: nil, value: apiKey, hosts: ["127.0.0.1:\(model.port)"],
-                allowHTTP: false)
-            var spec = agents.sessionSpec()
-            spec.secrets = ["OPENAI_API_KEY"]
-            let session = try await agents.sessions.create(spec)
+        try await Self.withMiniSweAgent("agent-mini-stop", script: [Self.bash("sleep 120")]) { agents, session in
             let started = try await agents.runs.start(
                 session: session.id, prompt: "Wait", agent: "mini-swe-agent", model: "openai/gpt-test")
             let processes = "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"
@@ -211,16 +157,10 @@ struct OpenAIAgentTests {
             #expect(try await agents.sessions.sh(session.id, processes).stdout.contains("sleep 120"))
             let run = try await agents.runs.cancel(started.id, by: "tester")
             #expect(run.status == .cancelled, "\(run.reason ?? "-")")
-            #expect(await model.requests().count == 1)
+            #expect(await agents.model.requests().count == 1)
             try await Task.sleep(for: .milliseconds(500))
             let left = try await agents.sessions.sh(session.id, processes)
             #expect(!left.stdout.contains("sleep 120") && !left.stdout.contains("minisweagent"), "\(left.stdout)")
-        } catch {
-            try? await agents.tearDown()
-            await model.stop()
-            throw error
         }
-        try await agents.tearDown()
-        await model.stop()
     }
 }

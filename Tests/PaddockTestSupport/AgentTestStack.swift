@@ -76,6 +76,40 @@ public struct AgentTestStack: Sendable {
         }
     }
 
+    /// Starts a scripted model server that wants `apiKey`, a stack whose agents talk to it, runs `body`, and
+    /// stops both whatever happens. `configure` sees the server (its URL) as well as the configuration.
+    public static func with(
+        _ label: String, apiKey: String, script: [ScriptedModelServer.Turn],
+        configure: (inout RunConfiguration, ScriptedModelServer) -> Void = { _, _ in },
+        _ body: (AgentTestStack) async throws -> Void
+    ) async throws {
+        let model = try await ScriptedModelServer.start(apiKey: apiKey, script: script)
+        let agents: AgentTestStack
+        do {
+            agents = try await make(label, apiKey: apiKey, model: model) { configure(&$0, model) }
+        } catch {
+            await model.stop()
+            throw error
+        }
+        do { try await body(agents) } catch {
+            try? await agents.tearDown()
+            await model.stop()
+            throw error
+        }
+        try await agents.tearDown()
+        await model.stop()
+    }
+
+    /// A session (as `sessionSpec()`) that also holds the placeholder of `OPENAI_API_KEY`, the same key
+    /// scoped to the model server: for OpenAI-compatible clients.
+    public func openAISession() async throws -> Session {
+        try await network.vault.set(
+            name: "OPENAI_API_KEY", team: nil, value: apiKey, hosts: ["127.0.0.1:\(model.port)"], allowHTTP: false)
+        var spec = sessionSpec()
+        spec.secrets = ["OPENAI_API_KEY"]
+        return try await sessions.create(spec)
+    }
+
     /// A session that holds the key's placeholder and may reach the model server (loopback is refused by
     /// the gateway unless a policy allows the address explicitly).
     public func sessionSpec() -> SessionSpec {
