@@ -71,7 +71,7 @@ struct E2BControlPlaneController {
         let body = try await request.decode(as: E2B.ConnectSandbox.self, context: context)
         var session = try await find(context)
         let resumed = session.state == .paused
-        if resumed { session = try await sessions.resume(session.id) }
+        if resumed { session = try await sessions.ensureRunning(session.id) }
         guard session.state == .running else {
             throw PaddockError.conflict("sandbox \(session.id) is \(session.state.rawValue); it cannot be connected to")
         }

@@ -78,7 +78,7 @@ struct E2BSandboxTrafficMiddleware: RouterMiddleware {
         }
         switch session.state {
         case .running: return session
-        case .paused where session.spec.autoResume == true: return try await sessions.resume(id)
+        case .paused where session.spec.autoResume == true: return try await sessions.ensureRunning(id)
         default: throw E2BSandboxUnavailable(sandboxID: text)
         }
     }

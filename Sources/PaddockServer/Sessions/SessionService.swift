@@ -245,6 +245,16 @@ public actor SessionService {
         try await freezeTransition(id, .resume) { try await $0.resume(id) }
     }
 
+    /// Resumes a paused session, or returns it as it is when another caller resumed it a moment ago: for callers
+    /// that need it running rather than a transition of their own (traffic to a paused E2B sandbox, connect).
+    public func ensureRunning(_ id: SessionID) async throws -> Session {
+        do { return try await resume(id) } catch let error as PaddockError where error.code == .conflict {
+            let session = try await get(id)
+            guard session.state == .running else { throw error }
+            return session
+        }
+    }
+
     /// Checks the transition first (so a refused one touches nothing), then acts, then records it.
     private func freezeTransition(
         _ id: SessionID, _ event: SessionState.Event, _ act: (any SandboxProvider) async throws -> Void
