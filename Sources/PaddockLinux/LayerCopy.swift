@@ -48,19 +48,66 @@
             try Syscalls.makeDirectory(layer, mode: 0o755)
             let target = try openDirectory(AT_FDCWD, layer)
             defer { close(target) }
+            var batch = SealBatch()
+            defer { batch.closeAll() }
             var totals = Totals()
-            try copyDirectory(from: source, to: target, totals: &totals) { uid, gid in
+            try copyDirectory(from: source, to: target, totals: &totals, batch: &batch) { uid, gid in
                 (shift.toLayer(uid), shift.toLayer(gid))
             }
+            totals.bytes += try batch.flush()
             return totals
         }
 
-        /// Copies every entry of the directory `from` into `to`, recursing into directories. A directory's
-        /// files are copied side by side: sealing holds the sandbox frozen, and a fork waits on it.
+        /// Regular files of a seal waiting to be copied, and directories waiting for their owner, mode and
+        /// times (set once everything in them exists). Files of the whole tree are copied side by side rather
+        /// than a directory at a time: sealing holds the sandbox frozen, and a fork waits on it. Flushed every
+        /// few hundred entries, so a large tree never holds many descriptors open.
+        private struct SealBatch {
+            struct File {
+                let from: Int32
+                let to: Int32
+                let name: String
+                let st: stat
+                let uid: UInt32
+                let gid: UInt32
+            }
+            /// A directory walked to its end; the batch owns (and closes) both descriptors.
+            struct Directory {
+                let source: Int32
+                let target: Int32
+                let st: stat
+                let uid: UInt32
+                let gid: UInt32
+            }
+            static let flushAt = 256
+            var files: [File] = []
+            var finished: [Directory] = []
+            var isFull: Bool { files.count >= Self.flushAt || finished.count >= Self.flushAt }
+
+            /// Copies the files, then settles the finished directories; returns the bytes copied.
+            mutating func flush() throws(PaddockError) -> UInt64 {
+                let bytes = try copyFiles(files)
+                files.removeAll(keepingCapacity: true)
+                defer { closeAll() }
+                for d in finished { try setAttributes(d.target, d.st, d.uid, d.gid) }
+                return bytes
+            }
+
+            mutating func closeAll() {
+                for d in finished {
+                    close(d.source)
+                    close(d.target)
+                }
+                finished.removeAll(keepingCapacity: true)
+            }
+        }
+
+        /// Copies every entry of the directory `from` into `to`, recursing into directories; regular files go
+        /// to `batch`, which copies them later (`from` and `to` stay open until it has).
         private static func copyDirectory(
-            from: Int32, to: Int32, totals: inout Totals, owner: (UInt32, UInt32) -> (UInt32, UInt32)
+            from: Int32, to: Int32, totals: inout Totals, batch: inout SealBatch,
+            owner: (UInt32, UInt32) -> (UInt32, UInt32)
         ) throws(PaddockError) {
-            var files: [(name: String, st: stat, uid: UInt32, gid: UInt32)] = []
             for name in try entries(of: from) {
                 var st = stat()
                 guard fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
@@ -70,14 +117,23 @@
                 case S_IFDIR:
                     try check("creating \(name)") { mkdirat(to, name, 0o700) }
                     let child = try openDirectory(from, name)
-                    defer { close(child) }
-                    let childTarget = try openDirectory(to, name)
-                    defer { close(childTarget) }
-                    if hasOpaqueMarker(child) { try setOpaqueMarker(childTarget) }
-                    try copyDirectory(from: child, to: childTarget, totals: &totals, owner: owner)
-                    try setAttributes(childTarget, st, uid, gid)
+                    let childTarget: Int32
+                    do { childTarget = try openDirectory(to, name) } catch {
+                        close(child)
+                        throw error
+                    }
+                    do {
+                        if hasOpaqueMarker(child) { try setOpaqueMarker(childTarget) }
+                        try copyDirectory(from: child, to: childTarget, totals: &totals, batch: &batch, owner: owner)
+                    } catch {
+                        close(child)
+                        close(childTarget)
+                        throw error
+                    }
+                    // Walked: the batch owns both descriptors now, until its files are copied and it is settled.
+                    batch.finished.append(.init(source: child, target: childTarget, st: st, uid: uid, gid: gid))
                 case S_IFREG:
-                    files.append((name, st, uid, gid))
+                    batch.files.append(.init(from: from, to: to, name: name, st: st, uid: uid, gid: gid))
                 case S_IFLNK:
                     let link = try readLink(from, name)
                     try check("linking \(name)") { symlinkat(link, to, name) }
@@ -89,24 +145,22 @@
                     // Sockets, fifos and devices carry no data worth keeping and could not be recreated safely.
                     totals.entries -= 1
                 }
+                if batch.isFull { totals.bytes += try batch.flush() }
             }
-            totals.bytes += try copyFiles(files, from: from, to: to)
         }
 
-        /// Copies regular files of one directory, on as many threads as there are processors.
-        private static func copyFiles(
-            _ files: [(name: String, st: stat, uid: UInt32, gid: UInt32)], from: Int32, to: Int32
-        ) throws(PaddockError) -> UInt64 {
+        /// Copies regular files, on as many threads as there are processors.
+        private static func copyFiles(_ files: [SealBatch.File]) throws(PaddockError) -> UInt64 {
             guard files.count > 1 else {
                 return try files.first.map { f throws(PaddockError) in
-                    try copyFile(from: from, to: to, name: f.name, f.st, f.uid, f.gid)
+                    try copyFile(from: f.from, to: f.to, name: f.name, f.st, f.uid, f.gid)
                 } ?? 0
             }
             let outcome = Mutex<(bytes: UInt64, error: PaddockError?)>((0, nil))
             DispatchQueue.concurrentPerform(iterations: files.count) { index in
                 let f = files[index]
                 let result = Result { () throws(PaddockError) -> UInt64 in
-                    try copyFile(from: from, to: to, name: f.name, f.st, f.uid, f.gid)
+                    try copyFile(from: f.from, to: f.to, name: f.name, f.st, f.uid, f.gid)
                 }
                 outcome.withLock { state in
                     switch result {
@@ -201,7 +255,7 @@
                     if opaque && kind == .layer { try setOpaqueMarker(childTarget) }
                     try applyDirectory(
                         from: child, to: childTarget, into: kind, skipping: [], totals: &totals, owner: owner)
-                    try setAttributes(childTarget, st, uid, gid)
+                    try setAttributes(childTarget, st, uid, gid, current: existingIsDirectory ? existing : nil)
                 case S_IFREG:
                     if exists { try removeEntry(to, name) }
                     totals.bytes += try copyFile(from: from, to: to, name: name, st, uid, gid)
@@ -322,9 +376,15 @@
         }
 
         /// Owner, mode (after the owner: chown clears set-id bits) and modification time, on an open file.
-        private static func setAttributes(_ fd: Int32, _ st: stat, _ uid: UInt32, _ gid: UInt32) throws(PaddockError) {
-            try check("setting the owner") { fchown(fd, uid, gid) }
-            try check("setting the mode") { fchmod(fd, st.st_mode & 0o7777) }
+        /// Owner and mode are left alone when `current` already has them: on an overlay even a no-op change
+        /// is a write (skeleton directories such as /tmp exist in every sandbox and every layer).
+        private static func setAttributes(
+            _ fd: Int32, _ st: stat, _ uid: UInt32, _ gid: UInt32, current: stat? = nil
+        ) throws(PaddockError) {
+            let sameOwner = current.map { $0.st_uid == uid && $0.st_gid == gid } ?? false
+            let sameMode = sameOwner && current.map { $0.st_mode & 0o7777 == st.st_mode & 0o7777 } ?? false
+            if !sameOwner { try check("setting the owner") { fchown(fd, uid, gid) } }
+            if !sameMode { try check("setting the mode") { fchmod(fd, st.st_mode & 0o7777) } }
             var times = [st.st_atim, st.st_mtim]
             _ = futimens(fd, &times)
         }

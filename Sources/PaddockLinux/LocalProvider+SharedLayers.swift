@@ -94,11 +94,10 @@
         }
 
         /// After sealing a sandbox's upper into `staging`: adds what its /workspace holds when that is layered
-        /// on a snapshot — the snapshot's files, then the sandbox's own changes on top.
-        nonisolated func sealSharedWorkspace(_ id: SessionID, into staging: String, hostBase: UInt32)
+        /// on the snapshot `layer` — the snapshot's files, then the sandbox's own changes on top.
+        nonisolated func sealSharedWorkspace(_ id: SessionID, layer: String, into staging: String, hostBase: UInt32)
             throws(PaddockError)
         {
-            guard let layer = sharedLayer(of: id) else { return }
             let shared = SharedWorkspace(layout.sessionDirectory(id))
             let target = "\(staging)/\(Self.workspaceName)"
             _ = try LayerCopy.merge(layer: "\(layout.layer(layer))/\(Self.workspaceName)", into: target) { ($0, $1) }

@@ -11,12 +11,17 @@
 
         public func snapshot(_ id: SessionID, layer: String) async throws -> LayerInfo {
             guard let slot = slots[id] else { throw PaddockError.notFound("sandbox \(id) does not exist on this host") }
-            return try await seal(id, layer: layer, hostBase: hostIDBase(of: id, slot: slot))
+            return try await seal(
+                id, layer: layer, hostBase: hostIDBase(of: id, slot: slot), sharedLayer: sharedLayers[id])
         }
 
         /// Freezes the sandbox, copies its writable layer into a new layer and thaws it. Off the actor, so other
         /// sandboxes' operations go on during the copy.
-        private nonisolated func seal(_ id: SessionID, layer: String, hostBase: UInt32) async throws -> LayerInfo {
+        /// `sharedLayer`: the layer the sandbox's /workspace is layered on, if any (from the actor's record, not the
+        /// mount table, whose text grows with every sandbox on the host).
+        private nonisolated func seal(_ id: SessionID, layer: String, hostBase: UInt32, sharedLayer: String?)
+            async throws -> LayerInfo
+        {
             try Self.checkLayerID(layer)
             let final = layout.layer(layer)
             guard !Syscalls.exists(final) else { throw PaddockError.conflict("layer \(layer) already exists") }
@@ -29,7 +34,9 @@
                 let totals = try LayerCopy.seal(
                     upper: "\(layout.sessionDirectory(id))/scratch/upper", into: staging,
                     shift: .init(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize))
-                try sealSharedWorkspace(id, into: staging, hostBase: hostBase)
+                if let sharedLayer {
+                    try sealSharedWorkspace(id, layer: sharedLayer, into: staging, hostBase: hostBase)
+                }
                 copied = .success(totals)
             } catch {
                 copied = .failure(PaddockError.wrap(error, "sealing the snapshot failed"))

@@ -293,7 +293,7 @@
                 let id = SessionID.random()
                 try await create(
                     SandboxRequest(
-                        id: id, template: template.name, limits: .default, base: template.base,
+                        id: id, template: template.name, limits: Self.warmLimits, base: template.base,
                         templateLayer: template.layer))
                 warm[template, default: []].append(id)
             }
@@ -319,6 +319,9 @@
         /// Template layers warm sandboxes are mounted on (never removed under them).
         var warmLayers: Set<String> { Set(warm.keys.compactMap(\.layer)) }
 
+        /// The limits warm sandboxes start with; a claim asking for these writes no cgroup file.
+        static let warmLimits = ResourceLimits.default
+
         /// Hands over a warm sandbox with `limits` applied, or nil when none is ready. Limits are applied by
         /// writing the sandbox's cgroup files and remounting its writable layer's size cap: no runtime process
         /// is spawned on this path.
@@ -327,15 +330,16 @@
             while let id = warm[template]?.first {
                 warm[template]?.removeFirst()
                 if warm[template]?.isEmpty == true { warm[template] = nil }
+                guard let slot = slots[id] else {
+                    await teardown(id)
+                    continue
+                }
+                // Held from before the mount, so collection never removes the layer halfway through it.
+                if let layer { sharedLayers[id] = layer }
                 do {
-                    try applyLimits(id, limits)
-                    if let layer, let slot = slots[id] {
-                        // Off the actor: forks claim many sandboxes at once, and their work runs side by side.
-                        if try await applyLayerSharingWorkspace(layer, to: id, hostBase: hostIDBase(of: id, slot: slot))
-                        {
-                            sharedLayers[id] = layer
-                        }
-                    }
+                    let shared = try await prepareClaimed(
+                        id, limits: limits, layer: layer, hostBase: hostIDBase(of: id, slot: slot))
+                    if !shared { sharedLayers[id] = nil }
                     return id
                 } catch {
                     logger.warning("discarding a warm sandbox", metadata: ["session.id": "\(id)", "error": "\(error)"])
@@ -345,7 +349,16 @@
             return nil
         }
 
-        private func applyLimits(_ id: SessionID, _ limits: ResourceLimits) throws {
+        /// Off the actor: a fork claims many sandboxes at once, and their set-up runs side by side.
+        private nonisolated func prepareClaimed(
+            _ id: SessionID, limits: ResourceLimits, layer: String?, hostBase: UInt32
+        ) async throws -> Bool {
+            if limits != Self.warmLimits { try applyLimits(id, limits) }
+            guard let layer else { return false }
+            return try await applyLayerSharingWorkspace(layer, to: id, hostBase: hostBase)
+        }
+
+        private nonisolated func applyLimits(_ id: SessionID, _ limits: ResourceLimits) throws {
             let path = "\(layout.cgroupParent)/\(id.rawValue)"
             let period = ResourceLimits.cpuPeriod
             let quota = limits.cpuQuota

@@ -160,6 +160,47 @@ struct SnapshotTests {
         }
     }
 
+    /// A tree of more entries than a seal copies at once (its batches flush mid-walk): every file arrives,
+    /// and directories keep their modes and times, whether restored from a snapshot or shared by a fork.
+    @Test func largeTreesKeepEveryFileAndTheirAttributes() async throws {
+        try await withTestStack("snap-large") { stack in
+            _ = try await stack.sessions.setPool(provider: "local", template: "host", size: 1)
+            let source = try await stack.sessions.create(SessionSpec())
+            await stack.sessions.refillPools()
+            let build = """
+                set -e
+                for d in $(seq 1 30); do
+                  mkdir -p /workspace/tree/d$d/inner
+                  for f in $(seq 1 12); do echo "$d/$f" > /workspace/tree/d$d/f$f; done
+                  echo "$d" > /workspace/tree/d$d/inner/leaf
+                done
+                chmod 0710 /workspace/tree/d7
+                touch -d @1700000000 /workspace/tree/d7/f3 /workspace/tree/d7 /workspace/tree/d30/inner
+                """
+            let built = try await stack.sessions.sh(source.id, build)
+            try #require(built.status.code == 0, "\(built.stderr)")
+            let survey = """
+                cd /workspace/tree && find . -type f | wc -l && cat $(find . -type f | sort) | md5sum
+                stat -c '%n %a %Y' d7 d7/f3 d30/inner
+                """
+            let expected = try await stack.sessions.sh(source.id, survey)
+            #expect(expected.stdout.hasPrefix("390\n"), "\(expected.stdout)")
+            #expect(expected.stdout.contains("d7 710 1700000000\n"), "\(expected.stdout)")
+
+            _ = try await stack.sessions.snapshot(source.id, name: "large")
+            var spec = SessionSpec()
+            spec.snapshot = "large"
+            let restored = try await stack.sessions.create(spec)
+            #expect(try await stack.sessions.sh(restored.id, survey).stdout == expected.stdout)
+
+            await stack.sessions.refillPools()
+            let child = try #require(try await stack.sessions.fork(source.id, count: 1).first)
+            #expect(child.start == "warm")
+            #expect(try await stack.sessions.sh(child.id, survey).stdout == expected.stdout)
+            _ = try await stack.sessions.setPool(provider: "local", template: "host", size: 0)
+        }
+    }
+
     @Test func aPausedSessionStaysPausedAndKeepsItsProcesses() async throws {
         try await withTestStack("snap-paused") { stack in
             let s = try await stack.sessions.create(SessionSpec())
