@@ -45,27 +45,28 @@ extension Benchmarks {
 
         var forkSamples: [Double] = []
         let children = 10
-        for _ in 0..<max(3, iterations / 5) {
+        // As `samples`: one warm-up fork first, then at least five measured (a p50 of three is one sample).
+        for round in 0...max(5, iterations / 2) {
             _ = try await provider.fillPool(.host, size: children)
             let layer = Snapshot.newID()
             var started: [SessionID] = []
-            forkSamples.append(
-                try await Self.milliseconds {
-                    _ = try await provider.snapshot(parent, layer: layer)
-                    started = try await withThrowingTaskGroup(of: SessionID.self) { group in
-                        for _ in 0..<children {
-                            group.addTask {
-                                guard
-                                    let id = await provider.claimWarm(
-                                        template: .host, limits: .default, layer: layer)
-                                else { throw PaddockError.internal("the warm pool was empty") }
-                                try await Self.runTrue(provider, id)
-                                return id
-                            }
+            let elapsed = try await Self.milliseconds {
+                _ = try await provider.snapshot(parent, layer: layer)
+                started = try await withThrowingTaskGroup(of: SessionID.self) { group in
+                    for _ in 0..<children {
+                        group.addTask {
+                            guard
+                                let id = await provider.claimWarm(
+                                    template: .host, limits: .default, layer: layer)
+                            else { throw PaddockError.internal("the warm pool was empty") }
+                            try await Self.runTrue(provider, id)
+                            return id
                         }
-                        return try await group.reduce(into: []) { $0.append($1) }
                     }
-                })
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            if round > 0 { forkSamples.append(elapsed) }
             for id in started { try await provider.destroy(id) }
             await provider.removeLayer(layer)
         }
