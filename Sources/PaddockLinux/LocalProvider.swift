@@ -395,14 +395,20 @@
             do { try await runtime.delete(id: id.rawValue) } catch {
                 logger.warning("runtime delete failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
             }
+            // The runtime ends the sandbox's processes; those of a container it had lost track of end here.
+            let cgroup = "\(layout.cgroupParent)/\(id.rawValue)"
+            let killed = await CgroupReaper(mode: cgroupMode, path: cgroup).killAll()
+            if killed > 0 {
+                logger.warning(
+                    "killed processes the runtime no longer knew",
+                    metadata: ["session.id": "\(id)", "processes": "\(killed)"])
+            }
             for point in MountTable.mountPoints(under: dir) {
                 do { try Syscalls.unmount(point) } catch {
                     logger.error("unmount failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
                 }
             }
-            for cgroup in CgroupStats.directories(path: "\(layout.cgroupParent)/\(id.rawValue)", mode: cgroupMode) {
-                rmdir(cgroup)
-            }
+            for directory in CgroupStats.directories(path: cgroup, mode: cgroupMode) { rmdir(directory) }
             Syscalls.removeTree(dir)
             slots[id] = nil
             identityMapped.remove(id)
@@ -668,13 +674,22 @@
                 try? await runtime.delete(id: container.id)
                 report.removedOrphans.append("runtime state \(container.id)")
             }
-            // Cgroups of sandboxes that no longer exist.
+            // Cgroups of sandboxes that no longer exist, and whatever still runs in them.
+            var orphanCgroups = Set<SessionID>()
             for dir in CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode) {
                 for name in Syscalls.listDirectory(dir) {
                     guard let id = SessionID(rawValue: name), !report.adopted.contains(id),
                         Syscalls.isDirectory("\(dir)/\(name)")
                     else { continue }
-                    if rmdir("\(dir)/\(name)") == 0 { report.removedOrphans.append("cgroup \(dir)/\(name)") }
+                    orphanCgroups.insert(id)
+                }
+            }
+            for id in orphanCgroups {
+                let path = "\(layout.cgroupParent)/\(id.rawValue)"
+                let killed = await CgroupReaper(mode: cgroupMode, path: path).killAll()
+                if killed > 0 { report.removedOrphans.append("\(killed) processes of sandbox \(id)") }
+                for cgroup in CgroupStats.directories(path: path, mode: cgroupMode) where rmdir(cgroup) == 0 {
+                    report.removedOrphans.append("cgroup \(cgroup)")
                 }
             }
             if !report.lost.isEmpty || !report.removedOrphans.isEmpty || !report.adopted.isEmpty {

@@ -173,6 +173,30 @@ struct LifecycleTests {
         #expect(uids.stdout != adoptedUIDs.stdout)
         try await second.tearDown()
     }
+
+    /// A sandbox whose runtime state was lost (wiped, or a crash between steps) still has processes running
+    /// in its cgroup, which the runtime can no longer stop: a restart ends them itself and reports them.
+    @Test func aRestartStopsASandboxWhoseRuntimeStateWasLost() async throws {
+        let dir = TestHost.makeDataDirectory("life-lost-state")
+        defer { TestHost.removeDataDirectory(dir) }
+        let first = try await TestStack.make("life-lost-state", dataDirectory: dir)
+        let s = try await first.sessions.create(SessionSpec())
+        _ = try await first.sessions.sh(s.id, "sleep 1000 >/dev/null 2>&1 &")
+        let initPID = try #require(await first.provider.initPID(s.id))
+        try FileManager.default.removeItem(atPath: "\(dir)/runtime/\(s.id.rawValue)")
+        #expect(await first.provider.initPID(s.id) == nil, "the runtime no longer knows the sandbox")
+        #expect(kill(initPID, 0) == 0, "but its processes still run")
+
+        let second = try await TestStack.make("life-lost-state", dataDirectory: dir)
+        let report = await second.provider.recover(live: [s.id])
+        #expect(report.lost == [s.id])
+        #expect(await second.provider.leftovers(of: s.id) == [], "no process, mount or cgroup is left")
+        // Dead: gone, or a zombie until whoever is its parent now collects it.
+        let stat = try? String(contentsOfFile: "/proc/\(initPID)/stat", encoding: .utf8)
+        let state = stat?.split(separator: ")").last?.split(separator: " ").first
+        #expect(state == nil || state == "Z", "the sandbox's init is still running: \(stat ?? "")")
+        try await second.tearDown()
+    }
 }
 
 /// A sandbox that dies underneath its session is reported, not silently broken.
