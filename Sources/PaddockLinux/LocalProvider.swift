@@ -334,9 +334,14 @@
                     await teardown(id)
                     continue
                 }
-                // Held from before the mount, so collection never removes the layer halfway through it.
-                if let layer { sharedLayers[id] = layer }
                 do {
+                    guard let layer else {
+                        // Nothing to mount: a few file writes, not worth two hops off the actor and back.
+                        if limits != Self.warmLimits { try applyLimits(id, limits) }
+                        return id
+                    }
+                    // Held from before the mount, so collection never removes the layer halfway through it.
+                    sharedLayers[id] = layer
                     let shared = try await prepareClaimed(
                         id, limits: limits, layer: layer, hostBase: hostIDBase(of: id, slot: slot))
                     if !shared { sharedLayers[id] = nil }
@@ -351,10 +356,9 @@
 
         /// Off the actor: a fork claims many sandboxes at once, and their set-up runs side by side.
         private nonisolated func prepareClaimed(
-            _ id: SessionID, limits: ResourceLimits, layer: String?, hostBase: UInt32
+            _ id: SessionID, limits: ResourceLimits, layer: String, hostBase: UInt32
         ) async throws -> Bool {
             if limits != Self.warmLimits { try applyLimits(id, limits) }
-            guard let layer else { return false }
             return try await applyLayerSharingWorkspace(layer, to: id, hostBase: hostBase)
         }
 
