@@ -54,9 +54,7 @@ extension String {
     /// Whether `needle` occurs in this string, compared byte for byte (UTF-8). Native strings are searched in
     /// place: this runs for every header of every intercepted request.
     func containsBytes(_ needle: String) -> Bool {
-        var haystack = self
-        return haystack.withUTF8 { hay in needle.withUTF8Bytes { ByteSearch.firstOffset(of: $0, in: .init(hay)) != nil }
-        }
+        withUTF8Bytes { haystack in needle.withUTF8Bytes { ByteSearch.firstOffset(of: $0, in: haystack) != nil } }
     }
 
     /// This string's UTF-8 bytes, without copying a native string.

@@ -11,22 +11,7 @@
         /// The cgroup path the runtime was given, e.g. `/paddock/<id>`.
         let path: String
 
-        /// The cgroup's process list: the unified hierarchy's on v2; on v1 the freezer's (the hierarchy frozen
-        /// below), else any controller's, since each lists the same processes.
-        private var procsFile: String? {
-            switch mode {
-            case .v2: return "/sys/fs/cgroup\(path)/cgroup.procs"
-            case .v1, .hybrid:
-                return ["freezer", "pids", "memory", "cpu"].lazy.map { "/sys/fs/cgroup/\($0)\(self.path)/cgroup.procs" }
-                    .first { Syscalls.exists($0) }
-            case .none: return nil
-            }
-        }
-
-        var processes: [Int32] {
-            guard let file = procsFile, let text = Syscalls.readFile(file) else { return [] }
-            return text.split(separator: "\n").compactMap { Int32($0) }
-        }
+        var processes: [Int32] { CgroupStats(mode: mode, path: path).processes }
 
         /// Kills every process in the cgroup and waits (up to `timeout`) until none is left; returns how many
         /// it found. On v2 the kernel does it in one write (`cgroup.kill`). On v1 the cgroup is frozen first, so

@@ -41,6 +41,21 @@
             return UInt64(v1("memory", "memory.failcnt") ?? "") ?? 0
         }
 
+        /// The processes in the cgroup: the unified hierarchy's list on v2; on v1 the freezer's (the hierarchy
+        /// `CgroupReaper` freezes), else any controller's, since each lists the same processes.
+        var processes: [Int32] {
+            let file: String?
+            switch mode {
+            case .v2: file = "/sys/fs/cgroup\(path)/cgroup.procs"
+            case .v1, .hybrid:
+                file = ["freezer", "pids", "memory", "cpu"].lazy.map { "/sys/fs/cgroup/\($0)\(self.path)/cgroup.procs" }
+                    .first { Syscalls.exists($0) }
+            case .none: file = nil
+            }
+            guard let file, let text = Syscalls.readFile(file) else { return [] }
+            return text.split(separator: "\n").compactMap { Int32($0) }
+        }
+
         /// How many times a fork failed because the sandbox was at its pid limit.
         var pidLimitHits: UInt64 {
             Self.field("max", in: mode == .v2 ? v2("pids.events") : v1("pids", "pids.events")) ?? 0

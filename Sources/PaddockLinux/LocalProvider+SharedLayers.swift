@@ -107,11 +107,7 @@
 
         /// A process of the sandbox (its user namespace is the one to map through); nil when none is found.
         private nonisolated func memberProcess(_ id: SessionID) -> Int32? {
-            for dir in CgroupStats.directories(path: "\(layout.cgroupParent)/\(id.rawValue)", mode: cgroupMode) {
-                guard let text = Syscalls.readFile("\(dir)/cgroup.procs") else { continue }
-                if let pid = text.split(separator: "\n").lazy.compactMap({ Int32($0) }).first { return pid }
-            }
-            return nil
+            CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)").processes.first
         }
     }
 #endif

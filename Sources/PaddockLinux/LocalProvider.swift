@@ -400,8 +400,7 @@
                 logger.warning("runtime delete failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
             }
             // The runtime ends the sandbox's processes; those of a container it had lost track of end here.
-            let cgroup = "\(layout.cgroupParent)/\(id.rawValue)"
-            let killed = await CgroupReaper(mode: cgroupMode, path: cgroup).killAll()
+            let killed = await reaper(of: id).killAll()
             if killed > 0 {
                 logger.warning(
                     "killed processes the runtime no longer knew",
@@ -412,7 +411,7 @@
                     logger.error("unmount failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
                 }
             }
-            for directory in CgroupStats.directories(path: cgroup, mode: cgroupMode) { rmdir(directory) }
+            removeCgroupDirectories(of: id)
             Syscalls.removeTree(dir)
             slots[id] = nil
             identityMapped.remove(id)
@@ -689,12 +688,9 @@
                 }
             }
             for id in orphanCgroups {
-                let path = "\(layout.cgroupParent)/\(id.rawValue)"
-                let killed = await CgroupReaper(mode: cgroupMode, path: path).killAll()
+                let killed = await reaper(of: id).killAll()
                 if killed > 0 { report.removedOrphans.append("\(killed) processes of sandbox \(id)") }
-                for cgroup in CgroupStats.directories(path: path, mode: cgroupMode) where rmdir(cgroup) == 0 {
-                    report.removedOrphans.append("cgroup \(cgroup)")
-                }
+                report.removedOrphans += removeCgroupDirectories(of: id).map { "cgroup \($0)" }
             }
             if !report.lost.isEmpty || !report.removedOrphans.isEmpty || !report.adopted.isEmpty {
                 logger.info(
@@ -705,6 +701,18 @@
                     ])
             }
             return report
+        }
+
+        private nonisolated func reaper(of id: SessionID) -> CgroupReaper {
+            CgroupReaper(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
+        }
+
+        /// Removes a sandbox's (empty) cgroup directories; returns those that went.
+        @discardableResult
+        private nonisolated func removeCgroupDirectories(of id: SessionID) -> [String] {
+            CgroupStats.directories(path: "\(layout.cgroupParent)/\(id.rawValue)", mode: cgroupMode).filter {
+                rmdir($0) == 0
+            }
         }
 
         private func readSlot(_ id: SessionID) -> UInt32? {

@@ -32,10 +32,9 @@
             }
         }
 
-        /// Unmounts `target`; a busy mount is detached (lazily unmounted) instead of failing, because a
-        /// dying sandbox can briefly hold references after its processes were killed.
-        /// Unmounts `target` without following a symlink in its last component (a sandbox can make one inside
-        /// its root; the host must never unmount where it points).
+        /// Unmounts `target`, never following a symlink in its last component (a sandbox can make one inside its
+        /// root; the host must never unmount where it points). A busy mount is detached (lazily unmounted)
+        /// instead of failing, because a dying sandbox can briefly hold references after its processes were killed.
         static func unmount(_ target: String) throws(PaddockError) {
             let noFollow = Int32(UMOUNT_NOFOLLOW)
             if retrying({ umount2(target, noFollow) }) == 0 { return }

@@ -17,6 +17,8 @@ public actor ApprovalService {
     /// Requests not answered yet; the in-memory truth, so two answers racing cannot both win.
     private var pending: [String: Approval] = [:]
     private var waiters: [String: [CheckedContinuation<Approval, Never>]] = [:]
+    /// Requests still being written to the store, with the answers waiting to write theirs after them.
+    private var recordings: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Requests without a store (tests of the hook alone) keep their answers here.
     private var answered: [String: Approval] = [:]
 
@@ -40,26 +42,41 @@ public actor ApprovalService {
         let approval = Approval(
             id: Self.newID(), session: session, kind: kind, subject: subject, rule: rule, requestedAt: now,
             expiresAt: now.addingTimeInterval(wait.seconds))
-        do { try await store?.insertApproval(approval) } catch {
-            logger.error(
-                "could not record an approval request; denying",
-                metadata: ["session.id": "\(session)", "error": "\(error)"])
-            var denied = approval
-            denied.state = .denied
-            denied.decidedBy = "paddock"
-            denied.note = "the request could not be recorded"
-            return denied
-        }
+        // Open, and waited on, before the first suspension: an answer that arrives while the request is still
+        // being written finds it, and its own write waits for that one (`settle`).
         pending[approval.id] = approval
-        logger.notice(
-            "approval requested",
-            metadata: ["session.id": "\(session)", "approval.id": "\(approval.id)", "approval.kind": "\(kind)"])
+        recordings[approval.id] = []
+        Task { [weak self] in await self?.record(approval) }
         Task { [weak self] in
             try? await Task.sleep(for: wait)
             _ = try? await self?.settle(approval.id, .expired, by: "timeout", note: "nobody answered in time")
         }
         return await withCheckedContinuation { continuation in
             waiters[approval.id, default: []].append(continuation)
+        }
+    }
+
+    /// Writes a new request to the store, then lets the answers that came meanwhile write theirs. A request
+    /// that could not be recorded is denied: nobody could see it to answer it.
+    private func record(_ approval: Approval) async {
+        var failed = false
+        do {
+            try await store?.insertApproval(approval)
+            logger.notice(
+                "approval requested",
+                metadata: [
+                    "session.id": "\(approval.session)", "approval.id": "\(approval.id)",
+                    "approval.kind": "\(approval.kind)",
+                ])
+        } catch {
+            logger.error(
+                "could not record an approval request; denying",
+                metadata: ["session.id": "\(approval.session)", "error": "\(error)"])
+            failed = true
+        }
+        for answer in recordings.removeValue(forKey: approval.id) ?? [] { answer.resume() }
+        if failed {
+            _ = try? await settle(approval.id, .denied, by: "paddock", note: "the request could not be recorded")
         }
     }
 
@@ -71,14 +88,7 @@ public actor ApprovalService {
     private func settle(_ id: String, _ state: Approval.State, by who: String, note: String?) async throws
         -> Approval
     {
-        var open = pending[id]
-        if open == nil, let stored = try await store?.approval(id: id), stored.state == .pending {
-            // Asked a moment ago: the request is in the store (where lists read it) but its waiter is not
-            // registered yet; it will be within the store write.
-            for _ in 0..<400 where pending[id] == nil { try await Task.sleep(for: .milliseconds(5)) }
-            open = pending[id]
-        }
-        guard let current = open else {
+        guard let current = pending[id] else {
             if let existing = try await approval(id) {
                 throw PaddockError.conflict(
                     "approval \(id) was already \(existing.state.rawValue); `paddock approvals list` shows open ones")
@@ -87,6 +97,10 @@ public actor ApprovalService {
         }
         let decided = try current.answered(state, by: who, at: clock(), note: note)
         pending[id] = nil
+        // The answer is written after the request, never before it.
+        if recordings[id] != nil {
+            await withCheckedContinuation { recordings[id, default: []].append($0) }
+        }
         do { try await store?.updateApproval(decided) } catch {
             logger.error(
                 "could not record an approval answer", metadata: ["approval.id": "\(id)", "error": "\(error)"])
