@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
@@ -150,6 +151,20 @@ static void child_run(const pk_spawn_request *req, int report) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+
+    // A memory hog in the sandbox must never take paddock-init (and so the session) with it. Where the host
+    // could exempt init from the OOM killer (oom_score_adj -1000, which needs CAP_SYS_RESOURCE on the host),
+    // what init starts is an ordinary candidate again (0); where it could not, what init starts is the first
+    // candidate (1000), which protects init just as well. Raising the value needs no privilege. Best effort:
+    // without /proc the child keeps init's value.
+    int oom = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+    if (oom >= 0) {
+        char current[16] = {0};
+        ssize_t got = read(oom, current, sizeof current - 1);
+        const char *wanted = (got > 0 && current[0] == '-') ? "0" : "1000";
+        (void)!pwrite(oom, wanted, strlen(wanted), 0);
+        close(oom);
+    }
 
     // Keep the report pipe clear of 0..2, which are about to be overwritten.
     if (report < 3) {
@@ -370,7 +385,6 @@ int pk_open_in_root(int root, const char *path, int flags) {
     return (int)syscall(SYS_openat2, root, path, &how, sizeof how);
 }
 
-#endif
 
 #include <linux/fs.h>
 
@@ -409,3 +423,64 @@ int pk_mount_idmapped(const char *source, const char *userns_path, const char *t
     errno = saved;
     return result;
 }
+
+// ---- per-session disks ----
+
+#include <linux/loop.h>
+
+int pk_loop_attach(int backing_fd, int direct_io, int *number) {
+    int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    if (control < 0) return -1;
+    for (int attempt = 0; attempt < 64; attempt++) {
+        int free_number = ioctl(control, LOOP_CTL_GET_FREE);
+        if (free_number < 0) break;
+        char path[32];
+        snprintf(path, sizeof path, "/dev/loop%d", free_number);
+        int loop = open(path, O_RDWR | O_CLOEXEC);
+        if (loop < 0) {
+            // The device node may appear a moment after LOOP_CTL_GET_FREE made it; ask again.
+            if (errno == ENOENT) continue;
+            break;
+        }
+        struct loop_config config;
+        memset(&config, 0, sizeof config);
+        config.fd = (unsigned int)backing_fd;
+        config.info.lo_flags = LO_FLAGS_AUTOCLEAR | (direct_io ? LO_FLAGS_DIRECT_IO : 0);
+        if (ioctl(loop, LOOP_CONFIGURE, &config) == 0) {
+            close(control);
+            *number = free_number;
+            return loop;
+        }
+        int saved = errno;
+        close(loop);
+        // EBUSY: another process bound it first. EINVAL with direct I/O: the backing file refuses O_DIRECT.
+        if (saved == EINVAL && direct_io) {
+            direct_io = 0;
+            continue;
+        }
+        if (saved != EBUSY) {
+            close(control);
+            errno = saved;
+            return -1;
+        }
+    }
+    int saved = errno;
+    close(control);
+    errno = saved ? saved : EBUSY;
+    return -1;
+}
+
+int pk_loop_set_capacity(int loop_fd) { return ioctl(loop_fd, LOOP_SET_CAPACITY, 0); }
+
+#ifndef EXT4_IOC_RESIZE_FS
+#define EXT4_IOC_RESIZE_FS _IOW('f', 16, __u64)
+#endif
+
+int pk_ext4_resize(int fd, unsigned long long blocks) {
+    __u64 count = blocks;
+    return ioctl(fd, EXT4_IOC_RESIZE_FS, &count);
+}
+
+int pk_fallocate(int fd, long long offset, long long length) { return fallocate(fd, 0, offset, length); }
+
+#endif

@@ -34,6 +34,10 @@
         public var execGuardSupported = false
         /// What holds for command guardrails on this host, per provider.
         public var execGuard = ""
+        /// Whether sandboxes' writable layers are on disk (a per-sandbox ext4 image) or fall back to tmpfs.
+        public var sandboxDiskOnDisk = false
+        /// Where sandboxes' writable layers live and how their size is enforced, in words.
+        public var sandboxDisk = ""
 
         public static func probe() async -> HostCapabilities {
             var uts = utsname()
@@ -104,7 +108,24 @@
                 canRunSandboxes: root && userns && overlay && defaultRuntime != nil && mode != .none,
                 checkpoint: checkpoint, notes: notes)
             await capabilities.probeExecGuard()
+            await capabilities.probeSandboxDisk()
             return capabilities
+        }
+
+        /// Tries a sandbox disk in a throwaway directory, as a provider does in its state directory at start.
+        mutating func probeSandboxDisk() async {
+            var template = Array("/tmp/paddock-doctor-XXXXXX".utf8CString)
+            let made = template.withUnsafeMutableBufferPointer { buffer in
+                buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
+            }
+            guard let directory = made else {
+                sandboxDisk = "could not be checked (no temporary directory)"
+                return
+            }
+            defer { Syscalls.removeTree(directory) }
+            let disk = await ScratchDisk.detect(cacheDirectory: "\(directory)/disks")
+            sandboxDiskOnDisk = disk.backing == .loopExt4
+            sandboxDisk = disk.summary
         }
 
         /// Decided from the filesystem types mounted at /sys/fs/cgroup (and its `unified` child on hybrid hosts).

@@ -5,6 +5,7 @@
     import PaddockCore
     import PaddockInitProtocol
     import PaddockSandbox
+    import Synchronization
 
     /// Runs sandboxes on this machine through an OCI runtime (runc by default; crun on pure cgroup v2).
     ///
@@ -52,7 +53,8 @@
             let runtime = OCIRuntime(kind: kind, binary: runtimePath, stateRoot: layout.runtimeState)
             return LocalProvider(
                 name: "local", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
-                initBinary: installedInit, logger: logger)
+                initBinary: installedInit, scratchDisk: await layout.detectScratchDisk(logger: logger),
+                logger: logger)
         }
 
         /// The gVisor provider: the same sandboxes, run by `runsc` (a user-space kernel) for a stronger
@@ -83,18 +85,24 @@
                 globalFlags: ["--platform=ptrace", "--network=none", "--host-uds=all", "--overlay2=none"])
             return LocalProvider(
                 name: "gvisor", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
-                initBinary: installedInit, logger: logger, userNamespace: false)
+                initBinary: installedInit, scratchDisk: await layout.detectScratchDisk(logger: logger),
+                logger: logger, userNamespace: false)
         }
 
         nonisolated let initBinary: String
+        /// Where writable layers live and how their size is enforced.
+        nonisolated let scratchDisk: ScratchDisk
+        /// Where this provider's writable layers live, for `paddock doctor` and the logs.
+        public nonisolated var diskSummary: String { scratchDisk.summary }
         /// Whether sandboxes get an OCI user namespace. gVisor's own kernel provides the boundary instead,
         /// and its sandbox already runs in a user namespace of its own.
         nonisolated let userNamespace: Bool
 
         init(
             name: String, layout: ProviderLayout, runtime: OCIRuntime, cgroupMode: HostCapabilities.CgroupMode,
-            initBinary: String, logger: Logger, userNamespace: Bool = true
+            initBinary: String, scratchDisk: ScratchDisk, logger: Logger, userNamespace: Bool = true
         ) {
+            self.scratchDisk = scratchDisk
             self.userNamespace = userNamespace
             self.name = name
             self.layout = layout
@@ -169,13 +177,13 @@
             try Syscalls.makeDirectory(dir, mode: 0o711)
             try Syscalls.writeFileAtomically("\(dir)/sandbox.json", Array(#"{"slot":\#(slot)}"#.utf8), mode: 0o600)
 
-            // The writable layer lives on its own tmpfs, whose size is the disk limit: a disk filler gets
-            // ENOSPC inside its sandbox and nobody else notices.
+            // The writable layer lives on a filesystem of its own, whose size is the disk limit: a disk filler
+            // gets ENOSPC inside its sandbox and nobody else notices.
             let scratch = "\(dir)/scratch"
             try Syscalls.makeDirectory(scratch, mode: 0o700)
-            try Syscalls.mount(
-                source: "paddock-\(id)", target: scratch, type: "tmpfs", flags: UInt(MS_NOSUID | MS_NODEV),
-                data: "size=\(limits.disk.bytes),mode=0700,nr_inodes=\(max(16384, limits.disk.bytes / 8192))")
+            try await scratchDisk.mount(
+                at: scratch, image: "\(dir)/\(ScratchDisk.imageName)", limit: limits.disk,
+                capacity: request.diskCapacity, maxBytes: layout.dataFilesystemBytes)
             let upper = "\(scratch)/upper"
             try Syscalls.makeDirectory(upper, mode: 0o755)
             try Syscalls.makeDirectory("\(scratch)/work", mode: 0o700)
@@ -226,6 +234,7 @@
 
             try await runtime.run(id: id, bundle: dir, log: "\(dir)/runtime.log", stderrFile: "\(dir)/init.log")
             try await waitForInit(id)
+            if userNamespace { try exemptInitFromOOMKiller(id) }
             if let listener, !listener.isGuarding(id) {
                 throw PaddockError.unavailable(
                     "the runtime did not hand the sandbox's exec notifications to the guard; `paddock doctor` "
@@ -233,6 +242,32 @@
             }
             logger.info("sandbox started", metadata: ["session.id": "\(id)", "sandbox.slot": "\(slot)"])
         }
+
+        /// Makes paddock-init exempt from the OOM killer (oom_score_adj -1000), so that a memory hog in its
+        /// sandbox is killed and reported while the session lives on; init resets the value to 0 in everything it
+        /// spawns. Written from the host, which may lower it, unlike anything inside the user namespace. A host
+        /// without CAP_SYS_RESOURCE (some container platforms) cannot: init then stays at 0 and gives what it
+        /// spawns 1000, so they still go first. Not for gVisor: its sentry is the whole sandbox on the host, and a
+        /// memory cgroup with nothing the kernel may kill hangs instead of failing.
+        private nonisolated func exemptInitFromOOMKiller(_ id: SessionID) throws(PaddockError) {
+            let members = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)").processes
+            // Nothing else runs yet, but tell init by its pid inside the sandbox rather than trust that.
+            let initPID = members.first { pid in
+                Syscalls.readFile("/proc/\(pid)/status")?.split(separator: "\n")
+                    .first { $0.hasPrefix("NSpid:") }?.split(whereSeparator: \.isWhitespace).last == "1"
+            }
+            guard let initPID else { throw .internal("the sandbox's init was not found in its cgroup") }
+            do { try Syscalls.writeExisting("/proc/\(initPID)/oom_score_adj", "-1000") } catch {
+                if !Self.warnedOOMAdjust.exchange(true, ordering: .relaxed) {
+                    logger.notice(
+                        """
+                        this host does not let Paddock exempt sandbox inits from the OOM killer (no \
+                        CAP_SYS_RESOURCE); commands get oom_score_adj 1000 instead, so they still go first
+                        """, metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        private static let warnedOOMAdjust = Atomic<Bool>(false)
 
         /// Waits until paddock-init listens and answers `hello`. The runtime returns as soon as init is exec'd,
         /// a moment before its socket exists, so poll briefly rather than sleep a fixed time. On a loaded host init
@@ -291,10 +326,11 @@
             }
             while warm[template, default: []].count < size {
                 let id = SessionID.random()
-                try await create(
-                    SandboxRequest(
-                        id: id, template: template.name, limits: Self.warmLimits, base: template.base,
-                        templateLayer: template.layer))
+                var request = SandboxRequest(
+                    id: id, template: template.name, limits: Self.warmLimits, base: template.base,
+                    templateLayer: template.layer)
+                request.diskCapacity = Self.warmDiskCapacity
+                try await create(request)
                 warm[template, default: []].append(id)
             }
             if warm[template]?.isEmpty == true { warm[template] = nil }
@@ -321,12 +357,17 @@
 
         /// The limits warm sandboxes start with; a claim asking for these writes no cgroup file.
         static let warmLimits = ResourceLimits.default
+        /// The disk warm sandboxes are made with (sparse, and held back to `warmLimits.disk` until claimed): a claim
+        /// asking for up to this much disk is warm even where the host cannot grow a filesystem online.
+        static let warmDiskCapacity = ByteSize.gibibytes(8)
 
         /// Hands over a warm sandbox with `limits` applied, or nil when none is ready. Limits are applied by
         /// writing the sandbox's cgroup files and remounting its writable layer's size cap: no runtime process
         /// is spawned on this path.
         public func claimWarm(template: WarmTemplate, limits: ResourceLimits, layer: String?) async -> SessionID? {
             guard layer == nil || canWriteRunningRoot else { return nil }
+            // A larger disk than warm sandboxes have room for starts cold, unless the host grows disks online.
+            guard scratchDisk.canApply(limits.disk, capacity: Self.warmDiskCapacity) else { return nil }
             while let id = warm[template]?.first {
                 warm[template]?.removeFirst()
                 if warm[template]?.isEmpty == true { warm[template] = nil }
@@ -383,9 +424,9 @@
                 ]
             }
             for (file, value) in writes { try Syscalls.writeExisting(file, value) }
-            try Syscalls.mount(
-                source: "paddock-\(id)", target: "\(layout.sessionDirectory(id))/scratch", type: "tmpfs",
-                flags: UInt(MS_REMOUNT | MS_NOSUID | MS_NODEV), data: "size=\(limits.disk.bytes)")
+            let dir = layout.sessionDirectory(id)
+            try scratchDisk.setLimit(
+                at: "\(dir)/scratch", image: "\(dir)/\(ScratchDisk.imageName)", limit: limits.disk)
         }
 
         public func destroy(_ id: SessionID) async throws {
@@ -570,13 +611,7 @@
                 throw PaddockError.notFound("sandbox \(id) does not exist on this host")
             }
             let cg = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
-            var fs = statvfs()
-            var used: UInt64 = 0
-            var total: UInt64 = 0
-            if statvfs("\(dir)/scratch", &fs) == 0 {
-                total = UInt64(fs.f_blocks) * UInt64(fs.f_frsize)
-                used = total - UInt64(fs.f_bfree) * UInt64(fs.f_frsize)
-            }
+            let (used, total) = scratchDisk.usage(at: "\(dir)/scratch")
             var stats = SandboxStats(
                 memoryBytes: cg.memoryBytes, memoryLimitBytes: cg.memoryLimitBytes,
                 cpuNanoseconds: cg.cpuNanoseconds, pids: cg.pids, diskUsedBytes: used, diskLimitBytes: total,
@@ -587,22 +622,28 @@
 
         /// Running and answering, or frozen (a frozen init cannot answer, but it is there and will again).
         public nonisolated func isAlive(_ id: SessionID) async -> Bool {
+            // Generous, because on a loaded host a live init can take seconds to answer, and a live sandbox taken
+            // for dead loses its session.
+            await liveness(id, answerWithin: .seconds(15)) != .dead
+        }
+
+        enum Liveness: Equatable {
+            case answering, frozen, dead
+            /// The runtime reports it running, but its init did not answer in time.
+            case silent
+        }
+
+        /// Never talks to a frozen sandbox (its init cannot answer until thawed), and waits at most `limit` for
+        /// a running one's init.
+        nonisolated func liveness(_ id: SessionID, answerWithin limit: Duration) async -> Liveness {
+            if freezer(id)?.isFrozen == true { return .frozen }
             switch await runtime.state(id: id.rawValue)?.status {
-            case "paused": return true
+            case "paused": return .frozen
             case "running":
-                // Bounded, so a wedged init cannot hang recovery; generous, because on a loaded host a live init
-                // can take seconds to answer, and a live sandbox taken for dead loses its session.
-                return await withTaskGroup(of: Bool.self) { group in
-                    group.addTask { (try? await self.hello(self.layout.socket(id))) != nil }
-                    group.addTask {
-                        try? await Task.sleep(for: .seconds(15))
-                        return false
-                    }
-                    let first = await group.next() ?? false
-                    group.cancelAll()
-                    return first
-                }
-            default: return false
+                let socket = layout.socket(id)
+                let answered = try? await withDeadline(limit, "init's hello") { try await self.hello(socket) }
+                return answered == nil ? .silent : .answering
+            default: return .dead
             }
         }
 
@@ -654,13 +695,27 @@
         public func recover(live: Set<SessionID>) async -> RecoveryReport {
             var report = RecoveryReport()
             var seen = Set<SessionID>()
-            for name in Syscalls.listDirectory(layout.sessions) {
+            let names = Syscalls.listDirectory(layout.sessions)
+            // Every live sandbox is asked at once, briefly: the server must be listening within seconds whatever
+            // it finds. One that is running but silent is kept, and the caller checks it again in the background.
+            let states = await withTaskGroup(of: (SessionID, Liveness).self) { group in
+                for name in names {
+                    guard let id = SessionID(rawValue: name), live.contains(id) else { continue }
+                    group.addTask { (id, await self.liveness(id, answerWithin: .seconds(2))) }
+                }
+                var states: [SessionID: Liveness] = [:]
+                for await (id, state) in group { states[id] = state }
+                return states
+            }
+            for name in names {
                 guard let id = SessionID(rawValue: name) else { continue }
                 seen.insert(id)
-                if live.contains(id), await isAlive(id), let slot = readSlot(id) {
+                if let state = states[id], state != .dead, let slot = readSlot(id) {
                     slots[id] = slot
                     if let layer = sharedLayer(of: id) { sharedLayers[id] = layer }
                     report.adopted.append(id)
+                    if state == .silent { report.unanswered.append(id) }
+                    if state == .frozen { report.frozen.append(id) }
                 } else {
                     await teardown(id)
                     if live.contains(id) {
@@ -729,6 +784,7 @@
             if Syscalls.exists(dir) { found.append("directory \(dir)") }
             found += MountTable.mountPoints(under: dir).map { "mount \($0)" }
             if await runtime.state(id: id.rawValue) != nil { found.append("runtime state \(id)") }
+            found += ScratchDisk.loopDevices(backedUnder: dir).map { "loop device \($0)" }
             let cgroup = "\(layout.cgroupParent)/\(id.rawValue)"
             found += CgroupStats.directories(path: cgroup, mode: cgroupMode).map { "cgroup \($0)" }
             for pid in Syscalls.listDirectory("/proc").compactMap({ Int32($0) }) {
@@ -752,6 +808,7 @@
             Footprint(
                 sessionDirectories: Syscalls.listDirectory(layout.sessions).count,
                 mounts: MountTable.mountPoints(under: layout.sessions).count,
+                loopDevices: ScratchDisk.loopDevices(backedUnder: layout.sessions).count,
                 runtimeContainers: await runtime.list().count,
                 cgroups: CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode)
                     .reduce(0) { total, dir in
@@ -767,17 +824,26 @@
     public struct Footprint: Sendable, Equatable, Codable, CustomStringConvertible {
         public var sessionDirectories: Int
         public var mounts: Int
+        /// Loop devices still bound to a sandbox's disk image.
+        public var loopDevices: Int
         public var runtimeContainers: Int
         public var cgroups: Int
-        public init(sessionDirectories: Int = 0, mounts: Int = 0, runtimeContainers: Int = 0, cgroups: Int = 0) {
+        public init(
+            sessionDirectories: Int = 0, mounts: Int = 0, loopDevices: Int = 0, runtimeContainers: Int = 0,
+            cgroups: Int = 0
+        ) {
+            self.loopDevices = loopDevices
             self.sessionDirectories = sessionDirectories
             self.mounts = mounts
             self.runtimeContainers = runtimeContainers
             self.cgroups = cgroups
         }
-        public var isEmpty: Bool { sessionDirectories == 0 && mounts == 0 && runtimeContainers == 0 && cgroups == 0 }
+        public var isEmpty: Bool {
+            sessionDirectories == 0 && mounts == 0 && loopDevices == 0 && runtimeContainers == 0 && cgroups == 0
+        }
         public var description: String {
-            "dirs=\(sessionDirectories) mounts=\(mounts) runtime=\(runtimeContainers) cgroups=\(cgroups)"
+            "dirs=\(sessionDirectories) mounts=\(mounts) loops=\(loopDevices) runtime=\(runtimeContainers) "
+                + "cgroups=\(cgroups)"
         }
     }
 #endif

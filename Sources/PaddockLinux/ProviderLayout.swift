@@ -1,10 +1,12 @@
 #if os(Linux)
     import CPaddockShim
     import Glibc
+    import Logging
     import PaddockCore
 
-    /// Where the local provider keeps things under the data directory.
+    /// Where the local provider keeps things under its state directory (`StateDirectory`).
     struct ProviderLayout: Sendable {
+        /// The provider's state directory (the server's data directory, or one sandboxes can reach).
         let dataDirectory: String
         var sessions: String { "\(dataDirectory)/sessions" }
         var runtimeState: String { "\(dataDirectory)/runtime" }
@@ -13,6 +15,23 @@
         var layers: String { "\(dataDirectory)/layers" }
         func layer(_ id: String) -> String { "\(layers)/\(id)" }
         var bin: String { "\(dataDirectory)/bin" }
+        /// Formatted sandbox disk images, one per size (`ScratchDisk`).
+        var disks: String { "\(dataDirectory)/disks" }
+
+        /// The size of the filesystem holding the data directory: no sandbox disk may be larger.
+        var dataFilesystemBytes: UInt64? {
+            var fs = statvfs()
+            guard statvfs(dataDirectory, &fs) == 0 else { return nil }
+            return UInt64(fs.f_blocks) * UInt64(fs.f_frsize)
+        }
+
+        func detectScratchDisk(logger: Logger) async -> ScratchDisk {
+            let disk = await ScratchDisk.detect(cacheDirectory: disks)
+            if disk.backing == .tmpfs {
+                logger.warning("sandbox disks fall back to tmpfs", metadata: ["disk.reason": "\(disk.summary)"])
+            }
+            return disk
+        }
         /// Cgroup parent of this data directory's sandboxes: `/paddock-<hash of the data dir>`, so two servers
         /// (or test runs) on one host never see or clean up each other's cgroups.
         var cgroupParent: String {
@@ -34,16 +53,11 @@
             // Layers hold files of every sandbox's user: only root may look inside.
             try Syscalls.makeDirectory(layers, mode: 0o700)
             Self.spreadSubdirectories(layers)
-            var dir = dataDirectory
             // Every ancestor must be traversable by the sandbox's mapped root for the runtime to reach the bundle.
-            while let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
-                dir = String(dir[..<slash])
-                var st = stat()
-                if fstatat(AT_FDCWD, dir, &st, 0) == 0, st.st_mode & 0o001 == 0 {
-                    throw .unavailable(
-                        "\(dir) is not traversable by other users (mode \(String(st.st_mode & 0o777, radix: 8))); "
-                            + "choose a --data-dir whose parents are, or chmod o+x \(dir)")
-                }
+            if let (dir, mode) = StateDirectory.untraversableAncestor(of: dataDirectory) {
+                throw .unavailable(
+                    "\(dir) is not traversable by other users (mode \(String(mode, radix: 8))), and sandboxes must "
+                        + "reach \(dataDirectory); pass a --state-dir whose parents are, or chmod o+x \(dir)")
             }
         }
 

@@ -18,6 +18,9 @@ public struct SandboxRequest: Sendable, CustomStringConvertible {
     public var templateBuild: Bool
     /// What the sandbox must enforce below its processes (exec guard, file mounts). Empty by default.
     public var guardrails = SandboxGuardrails()
+    /// Room the sandbox's disk is made with beyond `limits.disk`, so that a later, larger limit (a warm claim)
+    /// can be applied in place. Nil: just the limit.
+    public var diskCapacity: ByteSize?
 
     public init(
         id: SessionID, template: String, limits: ResourceLimits, layer: String? = nil, base: String = "host",
@@ -165,6 +168,11 @@ public protocol SandboxConnection: Sendable {
 public struct RecoveryReport: Sendable, Equatable {
     /// Sandboxes still running and answering; they keep serving their sessions.
     public var adopted: [SessionID] = []
+    /// Adopted sandboxes whose runtime reports them running but whose init did not answer in the first, short
+    /// wait (a loaded host): the caller checks them again in the background instead of holding up the start.
+    public var unanswered: [SessionID] = []
+    /// Adopted sandboxes that are frozen (paused): nothing may be asked of their init until they are resumed.
+    public var frozen: [SessionID] = []
     /// Sandboxes of known sessions that were dead or broken; they were cleaned up.
     public var lost: [SessionID] = []
     /// Leftovers nobody owns (runtime state, mounts, cgroups, directories) that were removed.

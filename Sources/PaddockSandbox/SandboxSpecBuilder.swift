@@ -86,6 +86,8 @@ public struct SandboxSpecBuilder: Sendable {
             cwd: "/",
             capabilities: .init(Self.initCapabilities),
             rlimits: [.init(type: "RLIMIT_NOFILE", hard: openFiles, soft: openFiles)],
+            // Not -1000 here: runc writes it from inside the user namespace, where lowering it is not allowed.
+            // The provider exempts init from the host once it runs (`LocalProvider.exemptInitFromOOMKiller`).
             oomScoreAdj: nil)
 
         var mounts: [OCIMount] = [

@@ -16,6 +16,7 @@ public final class SQLiteStore: Store {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        try Self.restrictToOwner(path)
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
@@ -23,6 +24,25 @@ public final class SQLiteStore: Store {
             throw PaddockError.unavailable(
                 "cannot open the database at \(path); check the data directory is writable and not used by "
                     + "another paddock server", underlying: error)
+        }
+    }
+
+    /// The database holds session environments and token hashes: only its owner may read it. SQLite gives its
+    /// `-wal` and `-shm` files the database file's mode, so creating that file 0600 first covers them; files left
+    /// readable by an older version are narrowed too.
+    static func restrictToOwner(_ path: String) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw PaddockError.unavailable(
+                "cannot create the database at \(path) (\(String(cString: strerror(errno)))); check the data "
+                    + "directory is writable")
+        }
+        close(fd)
+        for file in [path, path + "-wal", path + "-shm"] where access(file, F_OK) == 0 {
+            guard chmod(file, 0o600) == 0 else {
+                throw PaddockError.unavailable(
+                    "cannot make \(file) private (\(String(cString: strerror(errno)))); chmod 600 it")
+            }
         }
     }
 

@@ -54,6 +54,13 @@ struct CLITests {
             process.waitUntilExit()
         }
 
+        /// SIGTERM: a graceful shutdown, as a service manager does it.
+        func terminate() {
+            guard process.isRunning else { return }
+            process.terminate()
+            process.waitUntilExit()
+        }
+
         func stop() async throws {
             // Destroy what is left through the API, then stop the server gracefully.
             if let list = try? await CLI.run(["session", "list", "--json"], server: self),

@@ -99,6 +99,53 @@ struct LimitsTests {
         }
     }
 
+    /// With the default limits (memory 1 GiB, disk 1 GiB), filling the disk is ENOSPC and nothing else: the
+    /// writable layer is on disk, so its files are reclaimable page cache, not memory the sandbox holds. On a
+    /// tmpfs this `dd` was an OOM kill of everything in the sandbox, init included, and the session's files were
+    /// gone.
+    @Test func fillingTheDefaultDiskIsENOSPCAndTheSessionLivesOn() async throws {
+        try await withTestStack("lim-disk-default") { stack in
+            let s = try await stack.sessions.create(SessionSpec())
+            _ = try await stack.sessions.sh(s.id, "echo precious > /workspace/work.txt")
+            let r = try await stack.sessions.sh(
+                s.id, "dd if=/dev/zero of=/workspace/fill bs=1M count=1500 2>&1; echo rc=$?")
+            #expect(r.stdout.contains("No space left on device"), "\(r.stdout)")
+            #expect(!r.stdout.contains("rc=0"))
+            #expect(!r.status.outOfMemory && r.status.code == 0, "the shell survived: \(r.status)")
+            #expect(try await stack.sessions.get(s.id).state == .running)
+            let stats = try await stack.sessions.stats(s.id)
+            #expect(stats.diskLimitBytes == 1 << 30)
+            #expect(stats.diskUsedBytes > 1000 << 20, "the disk is full: \(stats.diskUsedBytes)")
+            #expect(stats.oomEvents == 0, "nothing was killed for memory")
+            #expect(try await stack.sessions.sh(s.id, "cat /workspace/work.txt").stdout == "precious\n")
+            #expect(
+                try await stack.sessions.sh(s.id, "rm /workspace/fill && echo ok > /workspace/f && cat /workspace/f")
+                    .stdout == "ok\n")
+        }
+    }
+
+    /// paddock-init is exempt from the OOM killer; what it starts is not, so a hog is the one that goes.
+    @Test func initIsExemptFromTheOOMKillerAndCommandsAreNot() async throws {
+        try await withTestStack("lim-oom-adj") { stack in
+            let s = try await stack.sessions.create(SessionSpec())
+            let r = try await stack.sessions.sh(s.id, "cat /proc/1/oom_score_adj /proc/self/oom_score_adj")
+            // -1000 for init where the host may lower it (CAP_SYS_RESOURCE), else 1000 for what init starts.
+            #expect(r.stdout == "-1000\n0\n" || r.stdout == "0\n1000\n", "\(r.stdout)\(r.stderr)")
+            // Many small hogs at once: whichever the kernel picks, init is never among them.
+            var spec = SessionSpec()
+            spec.limits.memory = .mebibytes(96)
+            let small = try await stack.sessions.create(spec)
+            let hogs = try await stack.sessions.sh(
+                small.id,
+                "for i in 1 2 3 4; do python3 -c 'b = bytearray(60 << 20); import time; time.sleep(5)' & done; wait; "
+                    + "echo done")
+            #expect(hogs.stdout.contains("done"))
+            #expect(try await stack.sessions.stats(small.id).oomEvents > 0)
+            #expect(try await stack.sessions.sh(small.id, "echo alive").stdout == "alive\n")
+            #expect(try await stack.sessions.get(small.id).state == .running)
+        }
+    }
+
     @Test func cpuLimitIsApplied() async throws {
         try await withTestStack("lim-cpu") { stack in
             var spec = SessionSpec()

@@ -121,6 +121,7 @@ public struct TestStack: Sendable {
             let f = await p.footprint()
             footprint.sessionDirectories += f.sessionDirectories
             footprint.mounts += f.mounts
+            footprint.loopDevices += f.loopDevices
             footprint.runtimeContainers += f.runtimeContainers
             footprint.cgroups += f.cgroups
             // Whatever leaked is still removed (through the restart-recovery path) before the data directory

@@ -81,6 +81,23 @@ int pk_mark_top_directory(int fd);
 // at `userns_path` (an idmapped mount: open_tree, mount_setattr, move_mount). 0, or -1 with errno.
 int pk_mount_idmapped(const char *source, const char *userns_path, const char *target);
 
+// ---- per-session disks: a sparse ext4 image on a loop device ----
+
+/// Binds a free loop device to `backing_fd` with LOOP_CONFIGURE, autoclear (the device detaches when its last
+/// user, the mount, goes) and, when `direct_io` is set, direct I/O (no second copy of every page in the host's
+/// cache). Another process may take the same free device between the two ioctls: that is retried. Returns an
+/// open descriptor of the loop device (close it once mounted) and stores its number in *number; -1 and errno.
+int pk_loop_attach(int backing_fd, int direct_io, int *number);
+
+/// LOOP_SET_CAPACITY: the loop device takes the new size of its (grown) backing file.
+int pk_loop_set_capacity(int loop_fd);
+
+/// EXT4_IOC_RESIZE_FS on a descriptor inside a mounted ext4 filesystem: grows it, online, to `blocks`.
+int pk_ext4_resize(int fd, unsigned long long blocks);
+
+/// fallocate(2) mode 0: reserves blocks without writing them (a GNU extension Swift's Glibc lacks).
+int pk_fallocate(int fd, long long offset, long long length);
+
 /// fgetxattr(2)/fsetxattr(2): overlay marks opaque directories with an extended attribute, and Swift's Glibc
 /// module does not include <sys/xattr.h>.
 ssize_t pk_fgetxattr(int fd, const char *name, void *value, size_t size);

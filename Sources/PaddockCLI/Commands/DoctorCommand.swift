@@ -26,6 +26,7 @@ struct DoctorCommand: AsyncParsableCommand {
         print("runtime in use     \(c.defaultRuntime ?? "none")")
         print("pause, snapshots   \(c.checkpoint)")
         print("\(mark(c.execGuardSupported))exec guardrails   \(c.execGuard)")
+        print("\(mark(c.sandboxDiskOnDisk))sandbox disks     \(c.sandboxDisk)")
         for n in c.notes { print("note: \(n)") }
         print(
             c.canRunSandboxes

@@ -14,7 +14,13 @@ struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server", abstract: "Run the Paddock server (API, sessions, embedded SQLite store).")
 
-    @Option(help: "Where state lives: database, admin token, sandboxes.") var dataDir: String = ".paddock"
+    @Option(help: "Where state lives: database, admin token, keys.") var dataDir: String = ".paddock"
+    @Option(
+        help: """
+            Where sandboxes' files live (bundles, layers, sockets); its parents must be traversable by other users. \
+            Default: the data directory when they can reach it, else /var/lib/paddock/<hash of the data directory>.
+            """)
+    var stateDir: String?
     @Option(help: "Address to listen on.") var listen: String = "127.0.0.1:7070"
     @Option(help: "Path of the paddock-init binary (default: next to this executable).") var initBinary: String?
     @Option(help: "Largest file upload accepted.") var maxUpload: String = "512MiB"
@@ -60,15 +66,22 @@ struct ServerCommand: AsyncParsableCommand {
         defer { lock.release() }
 
         let capabilities = await HostCapabilities.probe()
+        let stateDirectory = try StateDirectory.resolve(
+            dataDirectory: dataDirectory, explicit: stateDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+        if stateDirectory != dataDirectory {
+            // Nothing in the data directory is for sandboxes to reach any more: the store, keys and tokens are root's.
+            chmod(dataDirectory, 0o700)
+            logger.notice("sandbox state lives in \(stateDirectory)", metadata: ["server.data-dir": "\(dataDirectory)"])
+        }
         let provider = try await LocalProvider.make(
-            dataDirectory: dataDirectory, initBinary: initBinary ?? Self.siblingInit(), capabilities: capabilities,
+            dataDirectory: stateDirectory, initBinary: initBinary ?? Self.siblingInit(), capabilities: capabilities,
             logger: Logger(label: "paddock.provider.local"))
         var providers: [String: any SandboxProvider] = [provider.name: provider]
         // gVisor is offered wherever runsc works (`--provider gvisor`); without it, sessions asking for it are
         // told which providers exist.
         do {
             let gvisor = try await LocalProvider.makeGVisor(
-                dataDirectory: dataDirectory, initBinary: initBinary ?? Self.siblingInit(),
+                dataDirectory: stateDirectory, initBinary: initBinary ?? Self.siblingInit(),
                 capabilities: capabilities, logger: Logger(label: "paddock.provider.gvisor"))
             providers[gvisor.name] = gvisor
         } catch {

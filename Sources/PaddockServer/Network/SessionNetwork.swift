@@ -5,6 +5,7 @@ import PaddockConfig
 import PaddockCore
 import PaddockGateway
 import PaddockSandbox
+import Synchronization
 
 /// Connects sessions to the egress gateway: opens a session's gateway (its CA, its secrets, its policy) when
 /// the sandbox starts, installs the CA in the sandbox, and gives commands the proxy and CA variables and a
@@ -13,6 +14,8 @@ public final class SessionNetwork: Sendable {
     public let gateway: EgressGateway
     public let vault: SecretVault
     let logger: Logger
+    /// CAs of sessions adopted while frozen, to install when they run again.
+    private let pendingCA = Mutex<[SessionID: [UInt8]]>([:])
 
     public init(gateway: EgressGateway, vault: SecretVault, logger: Logger) {
         self.gateway = gateway
@@ -72,7 +75,11 @@ public final class SessionNetwork: Sendable {
 
     /// Opens the session's gateway and prepares its sandbox. Adds the placeholders and proxy variables to the
     /// session's environment; a placeholder already there (a session adopted after a restart) is kept.
-    func attach(_ session: inout Session, provider: any SandboxProvider) async throws {
+    ///
+    /// With `installCA: false` nothing is asked of the sandbox (a frozen one cannot answer, and recovery must
+    /// not wait on one): the gateway listens at once, and the session's new CA goes into the sandbox with
+    /// `installPendingCA` when it runs again.
+    func attach(_ session: inout Session, provider: any SandboxProvider, installCA: Bool = true) async throws {
         var secrets: [GatewaySecret] = []
         let effective = Self.effective(session)
         for name in session.spec.secrets ?? [] {
@@ -98,13 +105,11 @@ public final class SessionNetwork: Sendable {
             }
             try await gateway.listen(session.id, unixSocket: socket)
             let pem = Array(try gatewaySession.authority.pem.utf8)
-            let system = FileManager.default.contents(atPath: Self.hostBundle).map(Array.init) ?? []
-            _ = try await provider.makeDirectory(session.id, path: Self.caDirectory, user: .root)
-            try await provider.writeFile(
-                session.id, path: Self.sessionCAPath, mode: 0o644, user: .root, append: false, data: .of(pem))
-            try await provider.writeFile(
-                session.id, path: Self.bundlePath, mode: 0o644, user: .root, append: false,
-                data: .of(system + [0x0A] + pem))
+            if installCA {
+                try await Self.writeCA(pem, into: session.id, provider: provider)
+            } else {
+                pendingCA.withLock { $0[session.id] = pem }
+            }
             session.spec.env.merge(Self.environment) { _, new in new }
         } catch {
             await gateway.closeSession(session.id)
@@ -118,7 +123,28 @@ public final class SessionNetwork: Sendable {
             ])
     }
 
-    func detach(_ id: SessionID) async { await gateway.closeSession(id) }
+    /// Writes the session CA (and the bundle with the host's roots) where the session's commands look for it.
+    private static func writeCA(_ pem: [UInt8], into id: SessionID, provider: any SandboxProvider) async throws {
+        let system = FileManager.default.contents(atPath: Self.hostBundle).map(Array.init) ?? []
+        _ = try await provider.makeDirectory(id, path: Self.caDirectory, user: .root)
+        try await provider.writeFile(
+            id, path: Self.sessionCAPath, mode: 0o644, user: .root, append: false, data: .of(pem))
+        try await provider.writeFile(
+            id, path: Self.bundlePath, mode: 0o644, user: .root, append: false, data: .of(system + [0x0A] + pem))
+    }
+
+    /// Installs a CA that `attach(installCA: false)` left for later, now that the sandbox runs. Without this, the
+    /// sandbox would still trust the previous server's CA and every HTTPS request through the gateway would fail.
+    func installPendingCA(_ id: SessionID, provider: any SandboxProvider) async throws {
+        guard let pem = pendingCA.withLock({ $0[id] }) else { return }
+        try await Self.writeCA(pem, into: id, provider: provider)
+        pendingCA.withLock { $0[id] = nil }
+    }
+
+    func detach(_ id: SessionID) async {
+        pendingCA.withLock { $0[id] = nil }
+        await gateway.closeSession(id)
+    }
 
     /// Applies a session's (new) rules to its running gateway, under its runtime.yml layers.
     func apply(_ session: Session) throws(PaddockError) {

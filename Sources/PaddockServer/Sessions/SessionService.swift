@@ -265,6 +265,7 @@ public actor SessionService {
             throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
         }
         try await act(provider)
+        if event == .resume { try await network?.installPendingCA(id, provider: provider) }
         session.state = next
         session.updatedAt = clock()
         try await store.updateSession(session)
@@ -321,16 +322,32 @@ public actor SessionService {
                     .map(\.id))
             let report = await provider.recover(live: live)
             let adopted = Set(report.adopted)
-            for var s in mine where adopted.contains(s.id) {
+            let unanswered = Set(report.unanswered)
+            let frozen = Set(report.frozen)
+            for s in mine where adopted.contains(s.id) {
                 guard let network else { break }
+                // The gateway listens at once; the CA goes into the sandbox only when its init can answer now.
+                // A frozen one gets it when resumed, a silent one when the background check hears from it.
+                let answers = !unanswered.contains(s.id) && !frozen.contains(s.id)
                 do {
-                    try await network.attach(&s, provider: provider)
-                    try await store.updateSession(s)
+                    var reconnected = try await withDeadline(.seconds(10), "reconnecting session \(s.id)") {
+                        var copy = s
+                        try await network.attach(&copy, provider: provider, installCA: answers)
+                        return copy
+                    }
+                    // A crash between the freezer and the store write leaves the row saying otherwise; the
+                    // sandbox is the truth, so the next call resumes a frozen one instead of hanging on it.
+                    if frozen.contains(s.id), reconnected.state == .running { reconnected.state = .paused }
+                    if answers, reconnected.state == .paused { reconnected.state = .running }
+                    try await store.updateSession(reconnected)
                 } catch {
                     logger.warning(
                         "an adopted session could not reconnect to the gateway; it has no network",
                         metadata: ["session.id": "\(s.id)", "error": "\(error)"])
                 }
+            }
+            if !unanswered.isEmpty {
+                Task { await self.recheckSilent(unanswered, provider: provider) }
             }
             for var s in mine where !adopted.contains(s.id) {
                 if s.state == .destroying {
@@ -348,6 +365,21 @@ public actor SessionService {
             $0.state == .running || $0.state == .paused
         }
         repositories?.prune(keeping: Set(live.map(\.id)))
+    }
+
+    /// Sandboxes adopted at start-up whose init did not answer in the first short wait: given the generous wait
+    /// now, in the background, then either connected to their gateway or marked lost.
+    private func recheckSilent(_ ids: Set<SessionID>, provider: any SandboxProvider) async {
+        for id in ids {
+            do {
+                try await markLostIfDead(id, provider)
+                guard try await store.session(id)?.state == .running else { continue }
+                try await network?.installPendingCA(id, provider: provider)
+            } catch {
+                logger.warning(
+                    "re-checking an adopted sandbox failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
+            }
+        }
     }
 
     // MARK: Warm pools
