@@ -254,8 +254,24 @@
                 throw .unavailable("mkfs.ext4 failed: \(result.stderr.trimmed)")
             }
             try Syscalls.check("installing \(path)") { Glibc.rename(staging, path) }
+            pruneImageCache(keeping: path)
             return path
         }
+
+        /// Sizes are the sessions' to choose, so the cache is bounded: beyond `cachedImages` formatted images, the
+        /// least recently made go (a later start of that size formats it again).
+        private func pruneImageCache(keeping kept: String) {
+            let images = Syscalls.listDirectory(imageCache).filter { $0.hasPrefix("ext4-") && $0.hasSuffix(".img") }
+            guard images.count > Self.cachedImages else { return }
+            let byAge = images.map { name -> (String, Int) in
+                var st = stat()
+                let path = "\(imageCache)/\(name)"
+                return (path, lstat(path, &st) == 0 ? st.st_mtim.tv_sec : 0)
+            }.sorted { $0.1 < $1.1 }
+            for (path, _) in byAge.prefix(images.count - Self.cachedImages) where path != kept { unlink(path) }
+        }
+
+        static let cachedImages = 16
 
         private func attachAndMount(image: String, at target: String) throws(PaddockError) {
             let backingFD = Syscalls.retrying { open(image, O_RDWR | O_CLOEXEC) }
