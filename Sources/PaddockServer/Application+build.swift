@@ -38,10 +38,8 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     var authorizer = Authorizer(access: tokens.access, sessions: sessions)
     authorizer.runs = configuration.runs
     router.middlewares.add(TokenAuthMiddleware(tokens: tokens, authorizer: authorizer))
-    router.get("/v1/health") { _, _ -> HealthBody in
-        HealthBody(
-            status: "ok", version: paddockVersion, sessions: (try? await sessions.list(includeEnded: false).count) ?? 0)
-    }
+    // Open to anyone, so it says only that the server is up: no counts, versions or host details.
+    router.get("/v1/health") { _, _ -> HealthBody in HealthBody(status: "ok") }
     router.get("/v1/pools") { _, _ -> PoolListBody in PoolListBody(pools: try await sessions.pools()) }
     router.put("/v1/pools/:template") { request, context -> SessionService.PoolStatus in
         let body = try await request.decode(as: PoolBody.self, context: context)

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PaddockCore
+import Synchronization
 
 /// The append-only, hash-chained audit trail of every session.
 ///
@@ -8,13 +9,31 @@ import PaddockCore
 /// exec guardrail and egress gateway record their own kinds (`policy.decision`, `approval`, `network`) the
 /// same way. An event is durable on disk before `record` returns, so callers record *before* reporting the
 /// action done.
+///
+/// `append` is also the one place where events are scrubbed of secret values (`redactSecrets(using:)`), before
+/// they are hashed, so no caller can forget it and the chain covers exactly what is stored.
 public struct AuditLog: AuditRecorder {
     let store: any AuditStore
     let clock: @Sendable () -> Date
+    /// Shared by every copy of this log: the server hands copies to the gateway and the guardrails before the
+    /// vault is attached.
+    private let redactor: Redactor
 
     public init(store: any AuditStore, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.clock = clock
+        redactor = Redactor()
+    }
+
+    /// From now on, every event this log (or any copy of it) appends is scrubbed of the values `source`
+    /// supplies. If `source` cannot supply them, the event is not written and `record` throws (fail closed).
+    /// Without a source there is no vault, so there are no values to scrub.
+    public func redactSecrets(using source: any AuditRedactor) {
+        redactor.source.withLock { $0 = source }
+    }
+
+    final class Redactor: Sendable {
+        let source = Mutex<(any AuditRedactor)?>(nil)
     }
 
     public func record(session: SessionID, kind: String, actor: AuditActor, fields: [String: AuditValue]) async throws {
@@ -27,12 +46,22 @@ public struct AuditLog: AuditRecorder {
         -> AuditEvent
     {
         let at = Int64((clock().timeIntervalSince1970 * 1000).rounded())
+        let fields = try await redacted(fields, kind: kind)
         let record = try await store.appendAudit(session: session, genesis: AuditEvent.genesis(session)) { seq, prev in
             try AuditEvent(
                 session: session, seq: seq, at: at, kind: kind, actor: actor, fields: fields, prev: Self.hex(prev)
             ).canonicalBytes()
         }
         return try AuditEvent.decode(canonical: record.body)
+    }
+
+    /// `fields` without any secret value, or an error when the values to remove cannot be read.
+    private func redacted(_ fields: [String: AuditValue], kind: String) async throws -> [String: AuditValue] {
+        guard let source = redactor.source.withLock({ $0 }) else { return fields }
+        do { return try await source.auditRedaction().apply(to: fields) } catch {
+            throw PaddockError.wrap(
+                error, "the \(kind) event was not recorded: the secret values to keep out of it cannot be read")
+        }
     }
 
     /// The session's events in order, decoded. Use `verify` to know whether they can be trusted.

@@ -54,6 +54,12 @@ extension SQLiteStore: SecretStore {
         }
     }
 
+    public func allSecrets() async throws -> [StoredSecret] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM vault_secret ORDER BY team, name").map(Self.storedSecret)
+        }
+    }
+
     public func deleteSecret(team: String, name: String) async throws -> Bool {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM vault_secret WHERE team = ? AND name = ?", arguments: [team, name])

@@ -38,6 +38,8 @@ public protocol SecretStore: Sendable {
     func secret(team: String, name: String) async throws -> StoredSecret?
     /// A team's secrets, by name.
     func secrets(team: String) async throws -> [StoredSecret]
+    /// Every team's secrets (the audit trail is scrubbed of all of them).
+    func allSecrets() async throws -> [StoredSecret]
     /// Returns whether there was one to delete.
     func deleteSecret(team: String, name: String) async throws -> Bool
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import PaddockCore
 import Testing
 
 @testable import PaddockGateway

@@ -38,8 +38,13 @@ struct APITests {
 
     @Test func healthIsOpenAndEverythingElseNeedsAToken() async throws {
         try await Self.withApp { client, token in
+            // Liveness only: an unauthenticated caller learns nothing about sessions, versions or the host.
             try await client.execute(uri: "/v1/health", method: .get) { r in
                 #expect(r.status == .ok)
+                #expect(String(buffer: r.body) == #"{"status":"ok"}"#)
+            }
+            try await client.execute(uri: "/health", method: .get) { r in
+                #expect(r.status == .unauthorized || r.status == .notFound)
             }
             try await client.execute(uri: "/v1/sessions", method: .get) { r in
                 #expect(r.status == .unauthorized)

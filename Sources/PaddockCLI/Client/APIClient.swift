@@ -97,6 +97,14 @@ struct APIClient: Sendable {
     func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         do {
             return try await Self.http.execute(request, timeout: .hours(24))
+        } catch let error as PaddockError {
+            // Thrown by the request's own body: a local file that could not be read.
+            throw error
+        } catch let error as HTTPClientError where error == .bodyLengthMismatch {
+            throw PaddockError(
+                .conflict,
+                "the local file changed size while it was being sent; copy it again once nothing writes to it",
+                underlying: error)
         } catch {
             throw PaddockError.unavailable(
                 "cannot reach the Paddock server at \(baseURL); start it with `paddock server` (or `make run`) or set PADDOCK_URL",
@@ -121,19 +129,11 @@ struct APIClient: Sendable {
         throw PaddockError.internal("the server answered \(status.code) \(status.reasonPhrase)")
     }
 
-    /// Uploads `bytes` (or a file's content streamed from disk) to `path` in the session.
-    func upload(session: String, path: String, mode: UInt32, from file: FileHandle, size: Int) async throws
-        -> FileInfoBody
-    {
+    /// Uploads a local file's content, read as it is sent, to `path` in the session.
+    func upload(session: String, path: String, mode: UInt32, from file: LocalFile) async throws -> FileInfoBody {
         var r = request(
             .PUT, "/v1/sessions/\(session)/files?" + Self.query(["path": path, "mode": String(mode, radix: 8)]))
-        let chunks = AsyncStream<ByteBuffer> { continuation in
-            while let data = try? file.read(upToCount: 1 << 16), !data.isEmpty {
-                continuation.yield(ByteBuffer(bytes: data))
-            }
-            continuation.finish()
-        }
-        r.body = .stream(chunks, length: .known(Int64(size)))
+        r.body = .stream(file.chunks(), length: file.size.map { .known(Int64($0)) } ?? .unknown)
         r.headers.add(name: "Content-Type", value: "application/octet-stream")
         let response = try await send(r)
         let data = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
@@ -142,13 +142,13 @@ struct APIClient: Sendable {
     }
 
     /// Streams a file of the session into `sink`.
-    func download(session: String, path: String, into sink: FileHandle) async throws {
+    func download(session: String, path: String, into sink: LocalFile) async throws {
         let r = request(.GET, "/v1/sessions/\(session)/files?" + Self.query(["path": path]))
         let response = try await send(r)
         if response.status.code >= 300 {
             let data = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
             try Self.check(response.status, data)
         }
-        for try await buffer in response.body { try sink.write(contentsOf: Data(buffer.readableBytesView)) }
+        for try await buffer in response.body { try buffer.withUnsafeReadableBytes { try sink.write($0) } }
     }
 }

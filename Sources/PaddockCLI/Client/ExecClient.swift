@@ -10,6 +10,25 @@ import Synchronization
     import Glibc
 #endif
 
+/// Where an exec's input comes from and its output goes: this process's terminal for `paddock exec`; tests
+/// run many execs in one process, each with its own.
+struct ExecStreams: Sendable {
+    /// Input chunks; an empty chunk is the end of input.
+    var input: @Sendable () -> AsyncStream<[UInt8]>
+    /// Command output: stream 1 is stdout, 2 stderr.
+    var output: @Sendable (_ stream: UInt8, _ bytes: UnsafeRawBufferPointer) -> Void
+    /// Paddock's own notes about how the command ended (killed at its timeout, out of memory).
+    var notice: @Sendable (String) -> Void
+    /// Whether Ctrl-C, SIGTERM, SIGHUP and window changes reach the command (signal handling is process-wide).
+    var forwardsSignals: Bool
+
+    static let terminal = ExecStreams(
+        input: { StdinReader.chunks() },
+        output: { stream, bytes in Terminal.write(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, bytes) },
+        notice: { FileHandle.standardError.write(Data("paddock: \($0)\n".utf8)) },
+        forwardsSignals: true)
+}
+
 /// Runs a command in a session over the exec WebSocket, wired to this process's terminal: output streams
 /// live, stdin is forwarded, Ctrl-C interrupts the remote command, and with `tty` the local terminal is put in
 /// raw mode and its size follows the window.
@@ -17,7 +36,9 @@ struct ExecClient {
     let client: APIClient
 
     /// Returns the command's exit code (128 + signal for a signal death, 124 on timeout, 127 not found).
-    func run(session: String, body: ExecBody, forwardStdin: Bool) async throws -> Int32 {
+    func run(session: String, body: ExecBody, forwardStdin: Bool, streams: ExecStreams = .terminal) async throws
+        -> Int32
+    {
         var body = body
         let tty = body.tty != nil
         body.stdin = forwardStdin || tty
@@ -39,15 +60,18 @@ struct ExecClient {
                 inbound, outbound, _ in
                 upgraded.withLock { $0 = true }
                 try await outbound.write(.text(request))
-                let signals = SignalForwarder(tty: tty) { control in
-                    let text = String(decoding: (try? APICoding.encoder().encode(control)) ?? Data(), as: UTF8.self)
-                    Task { try? await outbound.write(.text(text)) }
-                }
-                defer { signals.stop() }
+                let signals =
+                    streams.forwardsSignals
+                    ? SignalForwarder(tty: tty) { control in
+                        let text = String(
+                            decoding: (try? APICoding.encoder().encode(control)) ?? Data(), as: UTF8.self)
+                        Task { try? await outbound.write(.text(text)) }
+                    } : nil
+                defer { signals?.stop() }
                 let stdinTask: Task<Void, Never>? =
                     sendStdin
                     ? Task.detached {
-                        for await chunk in StdinReader.chunks() {
+                        for await chunk in streams.input() {
                             if chunk.isEmpty {
                                 let close = String(
                                     decoding: (try? APICoding.encoder().encode(ExecControlBody(type: .closeStdin)))
@@ -63,9 +87,7 @@ struct ExecClient {
                     switch message {
                     case .binary(var buffer):
                         guard let stream = buffer.readInteger(as: UInt8.self) else { continue }
-                        buffer.withUnsafeReadableBytes {
-                            Terminal.write(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, $0)
-                        }
+                        buffer.withUnsafeReadableBytes { streams.output(stream == 2 ? 2 : 1, $0) }
                     case .text(let text):
                         guard let event = try? APICoding.decoder().decode(ExecEventBody.self, from: Data(text.utf8))
                         else { continue }
@@ -73,13 +95,9 @@ struct ExecClient {
                         case .exit:
                             result.withLock { $0.code = event.code ?? 0 }
                             if event.oomKilled == true {
-                                FileHandle.standardError.write(
-                                    Data(
-                                        "paddock: the command was killed: the sandbox ran out of memory (raise --memory)\n"
-                                            .utf8))
+                                streams.notice("the command was killed: the sandbox ran out of memory (raise --memory)")
                             } else if event.timedOut == true {
-                                FileHandle.standardError.write(
-                                    Data("paddock: the command was killed: it ran past its --timeout\n".utf8))
+                                streams.notice("the command was killed: it ran past its --timeout")
                             }
                         case .error: result.withLock { $0.error = event.error }
                         default: break
@@ -98,12 +116,16 @@ struct ExecClient {
             let e = PaddockError(PaddockError.Code(rawValue: error.code), error.message)
             // Like a shell: a command that does not exist exits 127.
             if e.code == .notFound && error.message.contains("not found") && error.message.contains("command") {
-                FileHandle.standardError.write(Data("paddock: \(error.message)\n".utf8))
+                streams.notice(error.message)
                 return 127
             }
             throw e
         }
-        guard let code else { throw PaddockError.unavailable("the command's stream ended without an exit status") }
+        guard let code else {
+            throw PaddockError.unavailable(
+                "the server closed the command's stream without its exit status; the command may have run: "
+                    + "`paddock audit show \(session)` shows whether it exited")
+        }
         return code
     }
 }

@@ -3,14 +3,20 @@ import Foundation
 import PaddockCore
 import PaddockServer
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 struct CopyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cp", abstract: "Copy files between this machine and a session.",
         discussion: """
-            One side is SESSION:PATH. Examples:
+            One side is SESSION:PATH; `-` is stdin as the source, stdout as the destination. Examples:
               paddock cp ./notes.txt s1abc:/workspace/notes.txt
               paddock cp s1abc:/workspace/out.log ./out.log
               paddock cp -r ./src s1abc:/workspace/src
+              tar c src | paddock cp - s1abc:/workspace/src.tar
+              paddock cp s1abc:/workspace/out.log - | grep error
             """)
 
     @Flag(name: .shortAndLong, help: "Copy directories recursively.") var recursive = false
@@ -35,8 +41,9 @@ struct CopyCommand: AsyncParsableCommand {
 
     func upload(_ client: APIClient, local: String, session: String, path: String) async throws {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: local, isDirectory: &isDir) else {
-            throw PaddockError.notFound("\(local) does not exist")
+        guard local == LocalFile.standardStream || FileManager.default.fileExists(atPath: local, isDirectory: &isDir)
+        else {
+            throw PaddockError.notFound("\(local) does not exist (on this machine)")
         }
         if isDir.boolValue {
             guard recursive else { throw PaddockError.invalidArgument("\(local) is a directory; use -r to copy it") }
@@ -54,14 +61,8 @@ struct CopyCommand: AsyncParsableCommand {
     }
 
     func uploadFile(_ client: APIClient, local: String, session: String, path: String) async throws {
-        let attributes = try FileManager.default.attributesOfItem(atPath: local)
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.uint32Value ?? 0o644
-        guard let handle = FileHandle(forReadingAtPath: local) else {
-            throw PaddockError.permissionDenied("cannot read \(local)")
-        }
-        defer { try? handle.close() }
-        _ = try await client.upload(session: session, path: path, mode: mode & 0o777, from: handle, size: size)
+        let file = try LocalFile.reading(local)
+        _ = try await client.upload(session: session, path: path, mode: file.mode, from: file)
     }
 
     func download(_ client: APIClient, session: String, path: String, local: String) async throws {
@@ -69,6 +70,10 @@ struct CopyCommand: AsyncParsableCommand {
             .GET, "/v1/sessions/\(session)/files/stat?" + APIClient.query(["path": path]), as: FileInfoBody.self)
         if info.type == "directory" {
             guard recursive else { throw PaddockError.invalidArgument("\(path) is a directory; use -r to copy it") }
+            guard local != LocalFile.standardStream else {
+                throw PaddockError.invalidArgument(
+                    "\(path) is a directory and cannot go to stdout; give a local directory to copy it into")
+            }
             let list = try await client.call(
                 .GET, "/v1/sessions/\(session)/files/list?" + APIClient.query(["path": info.path, "depth": "64"]),
                 as: FileListBody.self)
@@ -93,21 +98,22 @@ struct CopyCommand: AsyncParsableCommand {
     }
 
     func downloadFile(_ client: APIClient, session: String, path: String, local: String) async throws {
+        // stdout, a pipe or a device is written as it is: there is nothing to rename into place.
+        if LocalFile.isStream(local) {
+            return try await client.download(session: session, path: path, into: try LocalFile.writing(local))
+        }
         // Write beside the target and rename, so an interrupted copy never leaves a truncated file.
         let partial = local + ".paddock-partial"
-        guard FileManager.default.createFile(atPath: partial, contents: nil),
-            let handle = FileHandle(forWritingAtPath: partial)
-        else {
-            throw PaddockError.permissionDenied("cannot write \(local)")
+        let file: LocalFile
+        do { file = try LocalFile.writing(partial) } catch {
+            // Name the file the user gave, not the temporary one beside it.
+            throw PaddockError(error.code, error.message.replacingOccurrences(of: partial, with: local))
         }
         do {
-            try await client.download(session: session, path: path, into: handle)
-            try handle.close()
-            if FileManager.default.fileExists(atPath: local) { try FileManager.default.removeItem(atPath: local) }
-            try FileManager.default.moveItem(atPath: partial, toPath: local)
+            try await client.download(session: session, path: path, into: file)
+            guard rename(partial, local) == 0 else { throw LocalFile.failure("cannot write", local, errno) }
         } catch {
-            try? handle.close()
-            try? FileManager.default.removeItem(atPath: partial)
+            unlink(partial)
             throw error
         }
     }

@@ -15,8 +15,7 @@ public struct PaddockCommand: AsyncParsableCommand {
         subcommands: [
             ServerCommand.self, RunCommand.self, SessionCommand.self, ExecCommand.self, CopyCommand.self,
             PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self,
-            ApprovalsCommand.self, DiffCommand.self, SubmitCommand.self, ReviewsCommand.self,
-            PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self, SecretsCommand.self,
+            ApprovalsCommand.self, DiffCommand.self, SubmitCommand.self, ReviewsCommand.self, SecretsCommand.self,
             UsersCommand.self, TeamsCommand.self, TokensCommand.self, StopAllCommand.self, LimitsCommand.self,
             AuditCommand.self, PromptCommand.self, RunsCommand.self, UsageCommand.self,
             DoctorCommand.self, BenchCommand.self,

@@ -330,10 +330,9 @@ public struct PoolListBody: Codable, Sendable {
     public var pools: [SessionService.PoolStatus]
 }
 
+/// `GET /v1/health`, unauthenticated: liveness only.
 public struct HealthBody: Codable, Sendable {
     public var status: String
-    public var version: String
-    public var sessions: Int
 }
 
 /// JSON coders used on both ends of the API.

@@ -145,35 +145,46 @@ struct ExecController {
                 }
                 try? await outbound.close(.normalClosure, reason: nil)
             }
-            // Client -> command: stdin and controls, until the client or the command goes away.
+            // Client -> command: stdin and controls, until the socket closes: the client left, or the output
+            // side closed it after the exit event.
             do {
                 while let message = try await messages.next() {
-                    switch message {
-                    case .binary(let buffer): try await handle.sendStdin(Array(buffer.readableBytesView))
-                    case .text(let text):
-                        guard let control = try? APICoding.decoder().decode(ExecControlBody.self, from: Data(text.utf8))
-                        else {
-                            continue
-                        }
-                        switch control.type {
-                        case .closeStdin: try await handle.closeStdin()
-                        case .signal: try await handle.signal(control.signal ?? 15)
-                        case .resize:
-                            if let rows = control.rows, let cols = control.cols {
-                                try await handle.resize(.init(rows: rows, cols: cols))
-                            }
-                        }
-                    }
+                    // A control the command can no longer take — it has exited; the CLI sends close_stdin at the
+                    // end of its input, which often comes after a short command's exit — is dropped. It is not
+                    // a reason to stop reading: cancelling the command here cut its stream while the exit
+                    // event was still on its way to the client, which then saw no exit status.
+                    try? await Self.forward(message, to: handle)
                 }
             } catch {
-                // A control for a command that already ended, or a broken socket: either way, stop reading.
+                // A broken socket: the client is gone.
             }
-            // The socket is closed: either the command ended (the output side closed it) and this is a no-op,
-            // or the client left first and the command is killed rather than left running unattended.
+            // Either the command ended (the output side closed the socket) and this is a no-op, or the client
+            // left first and the command is killed rather than left running unattended.
             await handle.cancel()
             try await group.next()
         }
         try? await outbound.close(.normalClosure, reason: nil)
+    }
+}
+
+extension ExecController {
+    /// Hands one client message to the command: binary is stdin, text is a control.
+    static func forward(_ message: WebSocketMessage, to handle: any ExecHandle) async throws {
+        switch message {
+        case .binary(let buffer): try await handle.sendStdin(Array(buffer.readableBytesView))
+        case .text(let text):
+            guard let control = try? APICoding.decoder().decode(ExecControlBody.self, from: Data(text.utf8)) else {
+                return
+            }
+            switch control.type {
+            case .closeStdin: try await handle.closeStdin()
+            case .signal: try await handle.signal(control.signal ?? 15)
+            case .resize:
+                if let rows = control.rows, let cols = control.cols {
+                    try await handle.resize(.init(rows: rows, cols: cols))
+                }
+            }
+        }
     }
 }
 

@@ -97,14 +97,19 @@ public struct SecretVault: Sendable {
             throw PaddockError.notFound(
                 "there is no secret \(name) in \(scope); set it with `paddock secrets set \(name) --hosts …`")
         }
-        let team = stored.team
+        return (try open(stored), Self.info(stored))
+    }
+
+    /// A stored secret's value.
+    func open(_ stored: StoredSecret) throws(PaddockError) -> String {
         do {
             let box = try AES.GCM.SealedBox(combined: stored.sealed)
-            let plain = try AES.GCM.open(box, using: key, authenticating: Self.context(team, name))
-            return (String(decoding: plain, as: UTF8.self), Self.info(stored))
+            let plain = try AES.GCM.open(box, using: key, authenticating: Self.context(stored.team, stored.name))
+            return String(decoding: plain, as: UTF8.self)
         } catch {
             throw PaddockError.internal(
-                "secret \(name) cannot be opened with this server's vault key (was vault.key replaced?); set it again")
+                "secret \(stored.name) cannot be opened with this server's vault key (was vault.key replaced?); set it "
+                    + "again")
         }
     }
 

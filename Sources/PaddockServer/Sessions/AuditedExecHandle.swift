@@ -10,17 +10,11 @@ import PaddockStore
 final class AuditedExecHandle: ExecHandle {
     let events: BackpressuredStream<ExecEvent>
     private let inner: any ExecHandle
-    /// Set once the command's exit is seen. From then on the exit is being recorded and will be delivered: a
-    /// cancel (the WebSocket side stops reading as soon as its stdin controls fail on the finished command) must
-    /// not cut the stream before the exit reaches the client.
-    private let exitSeen: Flag
 
     init(
         _ inner: any ExecHandle, audit: AuditLog, session: SessionID, actor: AuditActor, fields: [String: AuditValue]
     ) {
         self.inner = inner
-        let exitSeen = Flag()
-        self.exitSeen = exitSeen
         events = BackpressuredStream { sink in
             let start = ContinuousClock.now
             var pid: Int32?
@@ -40,7 +34,6 @@ final class AuditedExecHandle: ExecHandle {
                     switch event {
                     case .started(let p): pid = p
                     case .exited(let status):
-                        exitSeen.set()
                         var outcome: [String: AuditValue] = ["exit": .int(Int64(status.code))]
                         if let signal = status.signal { outcome["signal"] = .int(Int64(signal)) }
                         if status.outOfMemory { outcome["oom"] = true }
@@ -62,8 +55,10 @@ final class AuditedExecHandle: ExecHandle {
     func closeStdin() async throws { try await inner.closeStdin() }
     func signal(_ signal: Int32) async throws { try await inner.signal(signal) }
     func resize(_ size: TerminalSize) async throws { try await inner.resize(size) }
+    /// Stops following the command: events still on their way, the exit included, are dropped (the layers
+    /// below drop theirs too), so only a caller that no longer wants them cancels.
     func cancel() async {
         await inner.cancel()
-        if !exitSeen.isSet { events.cancel() }
+        events.cancel()
     }
 }

@@ -56,8 +56,11 @@ public actor SessionService {
     /// Connects new sessions to the egress gateway (set once, before sessions are created).
     /// Connects sessions to the egress gateway; the gateway's `ask` rules become approval requests, answered
     /// like the exec guard's (`paddock approvals`), and the session shows `awaiting_approval` meanwhile.
+    /// The vault's values are kept out of the audit trail from here on: whatever a person types (an exec's
+    /// argv, a path, an approval's text) is scrubbed of them before it is recorded.
     public func setNetwork(_ network: SessionNetwork?) {
         self.network = network
+        if let vault = network?.vault { governance?.audit.redactSecrets(using: vault) }
         let approvals = guardrails.approvals
         network?.gateway.approvalHook = { session, host, port, rule in
             await approvals.request(session: session, kind: "network", subject: "\(host):\(port)", rule: rule)
