@@ -155,33 +155,65 @@ enum StdinReader {
 
 /// Forwards Ctrl-C (SIGINT), SIGTERM and SIGHUP to the remote command as signals, and window size changes
 /// (SIGWINCH) as resizes. In tty mode Ctrl-C is a byte on stdin and reaches the remote terminal that way.
+///
+/// The handlers are installed with `sigaction` before `init` returns, and only write the signal's number to a
+/// pipe that a thread of its own reads. Dispatch signal sources register asynchronously: a Ctrl-C that came
+/// right after the command's first output could land after the signal was set to be ignored but before the
+/// source listened, and was lost (the command ran on). One forwarder at a time per process (the CLI's exec).
 final class SignalForwarder: @unchecked Sendable {
-    private var sources: [any DispatchSourceSignal] = []
+    /// The pipe's write end, read by the handler (which can capture nothing).
+    private nonisolated(unsafe) static var pipeWrite: Int32 = -1
+    private let signals: [Int32]
+    private let pipeRead: Int32
 
     init(tty: Bool, send: @escaping @Sendable (ExecControlBody) -> Void) {
-        var forwarded: [Int32] = [SIGTERM, SIGHUP]
-        if !tty { forwarded.append(SIGINT) }
-        for sig in forwarded {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { send(ExecControlBody(type: .signal, signal: sig)) }
-            source.resume()
-            sources.append(source)
+        var signals: [Int32] = [SIGTERM, SIGHUP]
+        signals.append(tty ? SIGWINCH : SIGINT)
+        self.signals = signals
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            pipeRead = -1
+            return
         }
-        if tty {
-            signal(SIGWINCH, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
-            source.setEventHandler {
-                let size = Terminal.size()
-                send(ExecControlBody(type: .resize, rows: size.rows, cols: size.cols))
+        pipeRead = fds[0]
+        Self.pipeWrite = fds[1]
+        for sig in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { sig in
+                var byte = UInt8(truncatingIfNeeded: sig)
+                _ = write(SignalForwarder.pipeWrite, &byte, 1)
             }
-            source.resume()
-            sources.append(source)
+            action.sa_flags = SA_RESTART
+            sigemptyset(&action.sa_mask)
+            sigaction(sig, &action, nil)
         }
+        let reader = fds[0]
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let n = read(reader, &byte, 1)
+                if n < 0 && errno == EINTR { continue }
+                guard n == 1 else {
+                    close(reader)
+                    return
+                }
+                let sig = Int32(byte)
+                if sig == SIGWINCH {
+                    let size = Terminal.size()
+                    send(ExecControlBody(type: .resize, rows: size.rows, cols: size.cols))
+                } else {
+                    send(ExecControlBody(type: .signal, signal: sig))
+                }
+            }
+        }
+        thread.start()
     }
 
+    /// Puts the default handlers back and ends the reader (closing the write end wakes it).
     func stop() {
-        for s in sources { s.cancel() }
-        sources.removeAll()
+        guard pipeRead >= 0 else { return }
+        for sig in signals { Glibc.signal(sig, SIG_DFL) }
+        close(Self.pipeWrite)
+        Self.pipeWrite = -1
     }
 }
