@@ -45,7 +45,7 @@ let package = Package(
             name: "PaddockStore",
             dependencies: [
                 "PaddockCore", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
