@@ -126,12 +126,14 @@ extension ConfigReader {
                 expected: "a mapping such as {cpu: 2, memory: 2GiB}")
         else { return compute }
         if let node = fields["cpu"], let text = scalar(node, "compute.cpu", expected: "a number of cores such as 2") {
-            if let cores = Double(text), cores >= 0.01, cores <= 1024 {
+            if let cores = Double(text), cores.isFinite, cores >= ResourceLimits.minCPUs,
+                cores <= ResourceLimits.maxCPUs
+            {
                 compute.cpu = Sourced(cores, origin: origin(of: node))
             } else {
                 report(
-                    "compute.cpu must be a number of cores from 0.01 to 1024, such as 2 or 0.5; found '\(text)'",
-                    at: node)
+                    "compute.cpu must be a number of cores from \(ResourceLimits.minCPUs) to "
+                        + "\(Int(ResourceLimits.maxCPUs)), such as 2 or 0.5; found '\(text)'", at: node)
             }
         }
         if let node = fields["memory"] {
@@ -141,7 +143,7 @@ extension ConfigReader {
             compute.disk = size(node, "compute.disk", minimum: .mebibytes(1), example: "4GiB")
         }
         if let node = fields["pids"] {
-            compute.pids = integer(node, "compute.pids", range: 8...4_194_304, example: "512")
+            compute.pids = integer(node, "compute.pids", range: ResourceLimits.pidRange, example: "512")
         }
         if let node = fields["timeout"] { compute.timeout = duration(node, "compute.timeout", example: "30m") }
         if let node = fields["idle"] { compute.idle = duration(node, "compute.idle", example: "10m") }
@@ -154,6 +156,12 @@ extension ConfigReader {
         }
         guard size.value >= minimum else {
             report("\(path) \(size.value) is too small; use at least \(minimum), such as \(example)", at: node)
+            return nil
+        }
+        guard size.value <= ResourceLimits.maxBytes else {
+            report(
+                "\(path) \(size.value) is more than the maximum of \(ResourceLimits.maxBytes), such as \(example)",
+                at: node)
             return nil
         }
         return size

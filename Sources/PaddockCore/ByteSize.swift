@@ -13,7 +13,7 @@ public struct ByteSize: Hashable, Comparable, Sendable, Codable, CustomStringCon
         let trimmed = text.trimmingWhitespace()
         let digits = trimmed.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         let unit = trimmed.dropFirst(digits.count).trimmingWhitespace().lowercased()
-        guard let value = Double(digits), value >= 0 else {
+        guard let value = Double(digits), value.isFinite, value >= 0 else {
             throw .invalidArgument("'\(text)' is not a size; write a number with a unit, such as 512MiB or 2GiB")
         }
         let multipliers: [String: Double] = [
@@ -28,7 +28,10 @@ public struct ByteSize: Hashable, Comparable, Sendable, Codable, CustomStringCon
                 "'\(text)' has an unknown unit '\(unit)'; use B, KiB, MiB, GiB or TiB (or KB, MB, GB, TB)")
         }
         let total = value * m
-        guard total < 1.8e19 else { throw .invalidArgument("'\(text)' is too large") }
+        // Below 2^64 with room for rounding, so the conversion cannot trap.
+        guard total.isFinite, total < 1.8e19 else {
+            throw .invalidArgument("'\(text)' is too large to be a size; write something like 512MiB, 4GiB or 1TiB")
+        }
         bytes = UInt64(total.rounded())
     }
 

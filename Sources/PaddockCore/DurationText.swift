@@ -1,41 +1,53 @@
 /// Parses and prints durations such as `30s`, `10m`, `1h30m`, `250ms`, `2d`.
 public enum DurationText {
+    /// The longest duration any field accepts: 100 years. Every deadline computed from one stays a date a
+    /// store, a JSON encoder and a client can all read back.
+    public static let maximum = Duration.seconds(InputLimits.maxDurationSeconds)
+
+    private static let unitMilliseconds: [String: Double] = [
+        "ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
+    ]
+
+    /// A duration of at least zero and at most `maximum`. Only decimal digits, one optional `.` per number, and
+    /// the units `ms`, `s`, `m`, `h`, `d`: no sign, exponent, `nan` or `inf`, so every accepted text is a finite
+    /// value that converts without overflow.
     public static func parse(_ text: String) throws(PaddockError) -> Duration {
         let s = text.trimmingWhitespace().lowercased()
+        let example = "write something like 500ms, 30s, 10m, 1h30m or 2d"
         guard !s.isEmpty else {
             throw .invalidArgument("empty duration; write a number with a unit, such as 30s or 10m")
         }
-        if let plain = Double(s) {
-            // A bare number is seconds, as most CLIs treat it.
-            return .milliseconds(Int64((plain * 1000).rounded()))
+        guard s.utf8.count <= 64 else {
+            throw .invalidArgument("'\(text.prefix(32))…' is too long to be a duration; \(example)")
         }
-        var total: Double = 0
-        var number = ""
-        var index = s.startIndex
-        while index < s.endIndex {
-            let ch = s[index]
-            if ch.isNumber || ch == "." {
-                number.append(ch)
-                index = s.index(after: index)
-                continue
+        var totalMilliseconds: Double = 0
+        var bytes = s.utf8[...]
+        while !bytes.isEmpty {
+            let digits = bytes.prefix {
+                ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".")
             }
-            var unit = ""
-            while index < s.endIndex, s[index].isLetter {
-                unit.append(s[index])
-                index = s.index(after: index)
+            bytes = bytes.dropFirst(digits.count)
+            let unitBytes = bytes.prefix { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }
+            bytes = bytes.dropFirst(unitBytes.count)
+            let number = String(decoding: digits, as: UTF8.self)
+            let unit = String(decoding: unitBytes, as: UTF8.self)
+            // A bare number is seconds, as most CLIs treat it; only as the whole text (`10m5` is a typo).
+            let factor = unit.isEmpty && bytes.isEmpty && totalMilliseconds == 0 ? 1000 : unitMilliseconds[unit]
+            guard !digits.isEmpty, digits.filter({ $0 == UInt8(ascii: ".") }).count <= 1,
+                let value = Double(number), value.isFinite, let factor
+            else {
+                if unit.isEmpty, !digits.isEmpty, bytes.isEmpty {
+                    throw .invalidArgument("'\(text)' ends without a unit; write something like 30s or 10m")
+                }
+                throw .invalidArgument("'\(text)' is not a duration; \(example)")
             }
-            let seconds: [String: Double] = ["ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400]
-            guard let value = Double(number), let factor = seconds[unit] else {
+            totalMilliseconds += value * factor
+            guard totalMilliseconds <= Double(InputLimits.maxDurationSeconds) * 1000 else {
                 throw .invalidArgument(
-                    "'\(text)' is not a duration; write something like 500ms, 30s, 10m, 1h30m or 2d")
+                    "'\(text)' is longer than the maximum of \(format(maximum)) (100 years); write a shorter duration")
             }
-            total += value * factor
-            number = ""
         }
-        guard number.isEmpty else {
-            throw .invalidArgument("'\(text)' ends without a unit; write something like 30s or 10m")
-        }
-        return .milliseconds(Int64((total * 1000).rounded()))
+        return .milliseconds(Int64(totalMilliseconds.rounded()))
     }
 
     public static func format(_ d: Duration) -> String {
@@ -53,10 +65,15 @@ public enum DurationText {
 }
 
 extension Duration {
-    /// Whole milliseconds, rounded down.
+    /// Whole milliseconds, rounded down; saturates at `Int64.min`/`Int64.max` for durations beyond them
+    /// (about 292 million years), so no duration traps here.
     public var milliseconds: Int64 {
         let (s, atto) = components
-        return s * 1000 + atto / 1_000_000_000_000_000
+        let (scaled, overflow) = s.multipliedReportingOverflow(by: 1000)
+        if overflow { return s < 0 ? .min : .max }
+        let (sum, overflowSum) = scaled.addingReportingOverflow(atto / 1_000_000_000_000_000)
+        if overflowSum { return s < 0 ? .min : .max }
+        return sum
     }
     public var seconds: Double { Double(milliseconds) / 1000 }
 }

@@ -53,6 +53,15 @@ extension PaddockError {
         .init(.internal, m, underlying: underlying)
     }
 
+    /// A request body over the server's limit (`limit` bytes, when the caller knows it).
+    public static func bodyTooLarge(limit: Int?) -> PaddockError {
+        let size = limit.map { " of \(ByteSize(bytes: UInt64(max($0, 0))))" } ?? ""
+        return .init(
+            .payloadTooLarge,
+            "the request body is over the limit\(size); send less (files go through the files API, which "
+                + "streams them)")
+    }
+
     /// Wraps anything thrown into a PaddockError, keeping it if it already is one.
     public static func wrap(_ error: any Error, _ message: @autoclosure () -> String) -> PaddockError {
         if let e = error as? PaddockError { return e }

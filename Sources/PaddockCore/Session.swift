@@ -55,31 +55,25 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
         self.workdir = workdir
     }
 
-    /// Checks everything a client could get wrong, before anything is created.
+    /// Checks everything a client could get wrong, before anything is created. The bounds are `InputLimits`'s,
+    /// so an exec, an E2B create and runtime.yml refuse the same values.
     public func validate() throws(PaddockError) {
         try limits.validate()
-        if let name, name.isEmpty || name.count > 128 || name.contains(where: { $0.isNewline }) {
-            throw .invalidArgument("a session name must be 1 to 128 characters on one line")
+        if let name { try InputLimits.checkName(name, field: "name") }
+        try InputLimits.checkEnvironment(env, field: "env")
+        if let idleSeconds { try InputLimits.checkDeadline(seconds: idleSeconds, field: "idle") }
+        if let ttlSeconds { try InputLimits.checkDeadline(seconds: ttlSeconds, field: "ttl") }
+        try InputLimits.checkWorkingDirectory(workdir, field: "workdir")
+        guard !template.isEmpty, template.utf8.count <= InputLimits.maxNameBytes,
+            template.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) })
+        else {
+            throw .invalidArgument(
+                "template name '\(InputLimits.printable(template))' is not valid; use letters, digits, '-', '_', '.' "
+                    + "and ':', at most \(InputLimits.maxNameBytes) bytes")
         }
-        for key in env.keys {
-            guard !key.isEmpty, !key.contains("="), !key.contains("\0"), key.first?.isNumber == false else {
-                throw .invalidArgument("environment variable name '\(key)' is not valid; use letters, digits and _")
-            }
-        }
-        if env.values.contains(where: { $0.contains("\0") }) {
-            throw .invalidArgument("environment values cannot contain NUL bytes")
-        }
-        if let idleSeconds, idleSeconds <= 0 {
-            throw .invalidArgument("idle must be positive; omit it for a session that is never paused automatically")
-        }
-        if let ttlSeconds, ttlSeconds <= 0 {
-            throw .invalidArgument("ttl must be positive; omit it for a session that lives until destroyed")
-        }
-        guard workdir.hasPrefix("/") else {
-            throw .invalidArgument("workdir '\(workdir)' must be an absolute path inside the sandbox, like /workspace")
-        }
-        guard !template.isEmpty, template.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
-            throw .invalidArgument("template name '\(template)' is not valid")
+        if let secrets, secrets.count > InputLimits.maxEnvironmentVariables {
+            throw .invalidArgument(
+                "secrets lists \(secrets.count) names; at most \(InputLimits.maxEnvironmentVariables) are allowed")
         }
     }
 

@@ -16,11 +16,14 @@ public struct ServerConfiguration: Sendable {
     /// Agent runs behind `/v1/sessions/{id}/runs`, `/v1/runs` and `/v1/usage`; without it those routes do not
     /// exist.
     public var runs: RunService?
+    /// How long a connection may wait for its first request, and sit idle between requests.
+    public var timeouts: ConnectionTimeouts
 
     public init(
         host: String = "127.0.0.1", port: Int = 7070, maxUploadBytes: Int = 512 << 20, vault: SecretVault? = nil,
-        runs: RunService? = nil
+        runs: RunService? = nil, timeouts: ConnectionTimeouts = ConnectionTimeouts()
     ) {
+        self.timeouts = timeouts
         self.vault = vault
         self.runs = runs
         self.host = host
@@ -65,7 +68,8 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     return router
 }
 
-/// The HTTP application: the `/v1` router served over HTTP/1.1 with WebSocket upgrades.
+/// The HTTP application: the `/v1` router served over HTTP/1.1 with WebSocket upgrades. A malformed request is
+/// answered 400 and its connection closed; silent and idle connections time out (`ConnectionTimeouts`).
 public func buildApplication(
     sessions: SessionService, tokens: TokenService, configuration: ServerConfiguration, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -73,7 +77,7 @@ public func buildApplication(
     let router = buildRouter(sessions: sessions, tokens: tokens, configuration: configuration)
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router),
+        server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: router, timeouts: configuration.timeouts),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "paddock"),
         onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },
         logger: logger)

@@ -76,7 +76,9 @@ extension SQLiteStore: AccessStore {
 
     public func users() async throws -> [UserAccount] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, role, createdAt FROM account ORDER BY name").map(Self.userAccount)
+            readable(
+                try Row.fetchAll(db, sql: "SELECT name, role, createdAt FROM account ORDER BY name"), "account",
+                Self.userAccount)
         }
     }
 
@@ -87,9 +89,11 @@ extension SQLiteStore: AccessStore {
         }
     }
 
-    private static func userAccount(_ row: Row) -> UserAccount {
-        let role: String = row["role"]
-        return UserAccount(name: row["name"], role: Role(rawValue: role) ?? .viewer, createdAt: row["createdAt"])
+    private static func userAccount(_ row: Row) throws -> UserAccount {
+        let role: String = try row.decode(forColumn: "role")
+        return UserAccount(
+            name: try row.decode(forColumn: "name"), role: Role(rawValue: role) ?? .viewer,
+            createdAt: try row.decode(forColumn: "createdAt"))
     }
 
     public func removeUser(_ name: String, now: Date) async throws {
@@ -122,17 +126,18 @@ extension SQLiteStore: AccessStore {
             let members = try Row.fetchAll(db, sql: "SELECT team, account FROM team_member ORDER BY account")
             var byTeam: [String: [String]] = [:]
             for m in members {
-                let team: String = m["team"]
-                byTeam[team, default: []].append(m["account"])
+                let team: String = try m.decode(forColumn: "team")
+                byTeam[team, default: []].append(try m.decode(forColumn: "account"))
             }
             return try Row.fetchAll(
                 db, sql: "SELECT name, permissions, createdAt, monthlyBudgetUSD FROM team ORDER BY name"
             ).map { row in
-                let name: String = row["name"]
-                let permissions: String? = row["permissions"]
+                let name: String = try row.decode(forColumn: "name")
+                let permissions: String? = try row.decode(forColumn: "permissions")
                 return TeamRecord(
                     name: name, permissions: Self.scopes(permissions), members: byTeam[name] ?? [],
-                    createdAt: row["createdAt"], monthlyBudgetUSD: row["monthlyBudgetUSD"])
+                    createdAt: try row.decode(forColumn: "createdAt"),
+                    monthlyBudgetUSD: try row.decode(forColumn: "monthlyBudgetUSD"))
             }
         }
     }
@@ -199,9 +204,9 @@ extension SQLiteStore: AccessStore {
                         SELECT t.id, t.scopes, a.name, a.role FROM token t JOIN account a ON a.name = t.account
                         WHERE t.hash = ? AND t.revokedAt IS NULL AND (t.expiresAt IS NULL OR t.expiresAt > ?)
                         """, arguments: [tokenHash, now]),
-                let role = Role(rawValue: row["role"] as String)
+                let role = Role(rawValue: try row.decode(String.self, forColumn: "role"))
             else { return nil }
-            let name: String = row["name"]
+            let name: String = try row.decode(forColumn: "name")
             var teams: [String: Set<Permission>] = [:]
             for m in try Row.fetchAll(
                 db,
@@ -209,22 +214,26 @@ extension SQLiteStore: AccessStore {
                     "SELECT t.name, t.permissions FROM team_member m JOIN team t ON t.name = m.team WHERE m.account = ?",
                 arguments: [name])
             {
-                let team: String = m["name"]
-                let permissions: String? = m["permissions"]
+                let team: String = try m.decode(forColumn: "name")
+                let permissions: String? = try m.decode(forColumn: "permissions")
                 teams[team] = Self.scopes(permissions)
             }
-            let scopes: String? = row["scopes"]
-            return Principal(user: name, role: role, tokenID: row["id"], scopes: Self.scopes(scopes), teams: teams)
+            let scopes: String? = try row.decode(forColumn: "scopes")
+            return Principal(
+                user: name, role: role, tokenID: try row.decode(forColumn: "id"), scopes: Self.scopes(scopes),
+                teams: teams)
         }
     }
 
     private static let tokenColumns = "id, name, account, scopes, createdAt, expiresAt, revokedAt"
 
-    private static func tokenRecord(_ row: Row) -> TokenRecord {
-        let scopeText: String? = row["scopes"]
+    private static func tokenRecord(_ row: Row) throws -> TokenRecord {
+        let scopeText: String? = try row.decode(forColumn: "scopes")
         return TokenRecord(
-            id: row["id"], name: row["name"], user: row["account"], scopes: scopes(scopeText),
-            createdAt: row["createdAt"], expiresAt: row["expiresAt"], revokedAt: row["revokedAt"])
+            id: try row.decode(forColumn: "id"), name: try row.decode(forColumn: "name"),
+            user: try row.decode(forColumn: "account"), scopes: scopes(scopeText),
+            createdAt: try row.decode(forColumn: "createdAt"), expiresAt: try row.decode(forColumn: "expiresAt"),
+            revokedAt: try row.decode(forColumn: "revokedAt"))
     }
 
     public func tokens(user: String?) async throws -> [TokenRecord] {
@@ -235,7 +244,7 @@ extension SQLiteStore: AccessStore {
                     try Row.fetchAll(
                         db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE account = ?" + order, arguments: [$0])
                 } ?? Row.fetchAll(db, sql: "SELECT \(Self.tokenColumns) FROM token" + order)
-            return rows.map(Self.tokenRecord)
+            return readable(rows, "token", Self.tokenRecord)
         }
     }
 
@@ -256,7 +265,7 @@ extension SQLiteStore: AccessStore {
             else {
                 throw PaddockError.notFound("no token with id '\(id)'; `paddock tokens list` shows them")
             }
-            return Self.tokenRecord(row)
+            return try Self.tokenRecord(row)
         }
     }
 
@@ -286,9 +295,9 @@ extension SQLiteStore: AccessStore {
     public func emergencyStops() async throws -> [EmergencyStop] {
         try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT scope, byUser, at FROM emergency_stop ORDER BY at").map {
-                let scope: String = $0["scope"]
-                let by: String = $0["byUser"]
-                let at: Date = $0["at"]
+                let scope: String = try $0.decode(forColumn: "scope")
+                let by: String = try $0.decode(forColumn: "byUser")
+                let at: Date = try $0.decode(forColumn: "at")
                 return EmergencyStop(team: scope == Self.everyTeam ? nil : scope, by: by, at: at)
             }
         }

@@ -53,9 +53,9 @@ extension SQLiteStore: ApprovalStore {
             var request = ApprovalRow.order(Column("requestedAt").desc, Column("id"))
             if let session { request = request.filter(Column("session") == session.rawValue) }
             if !includeAnswered { request = request.filter(Column("state") == Approval.State.pending.rawValue) }
-            return try request.fetchAll(db)
+            return try Row.fetchAll(db, request)
         }
-        return try rows.map { try $0.approval() }
+        return readable(rows, "approval") { try ApprovalRow(row: $0).approval() }
     }
 }
 

@@ -52,7 +52,11 @@ extension SQLiteStore: AuditStore {
             try Row.fetchAll(
                 db, sql: "SELECT seq, body, hash FROM audit_event WHERE session = ? ORDER BY seq",
                 arguments: [session.rawValue]
-            ).map { AuditRecord(seq: $0["seq"], body: Array($0["body"] as Data), hash: Array($0["hash"] as Data)) }
+            ).map {
+                AuditRecord(
+                    seq: try $0.decode(forColumn: "seq"), body: Array(try $0.decode(Data.self, forColumn: "body")),
+                    hash: Array(try $0.decode(Data.self, forColumn: "hash")))
+            }
         }
     }
 
@@ -60,7 +64,10 @@ extension SQLiteStore: AuditStore {
         try await writer.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT seq, hash FROM audit_head WHERE session = ?", arguments: [session.rawValue]
-            ).map { AuditHead(seq: $0["seq"], hash: Array($0["hash"] as Data)) }
+            ).map {
+                AuditHead(
+                    seq: try $0.decode(forColumn: "seq"), hash: Array(try $0.decode(Data.self, forColumn: "hash")))
+            }
         }
     }
 }

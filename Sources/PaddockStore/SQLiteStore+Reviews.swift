@@ -38,9 +38,9 @@ extension SQLiteStore: ReviewStore {
             var request = ReviewRow.order(Column("createdAt").desc, Column("id"))
             if let session { request = request.filter(Column("session") == session.rawValue) }
             if let states { request = request.filter(states.map(\.rawValue).contains(Column("state"))) }
-            return try request.fetchAll(db)
+            return try Row.fetchAll(db, request)
         }
-        return try rows.map { try $0.review() }
+        return readable(rows, "review") { try ReviewRow(row: $0).review() }
     }
 }
 

@@ -54,9 +54,9 @@ extension SQLiteStore: RunStore {
             if let team { request = request.filter(Column("team") == team) }
             if let since { request = request.filter(Column("createdAt") >= since) }
             if let limit { request = request.limit(limit) }
-            return try request.fetchAll(db)
+            return try Row.fetchAll(db, request)
         }
-        return try rows.map { try $0.run() }
+        return readable(rows, "run") { try RunRow(row: $0).run() }
     }
 
     public func appendRunEvent(_ event: RunEvent) async throws {

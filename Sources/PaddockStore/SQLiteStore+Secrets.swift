@@ -68,10 +68,12 @@ extension SQLiteStore: SecretStore {
     }
 
     private static func storedSecret(_ row: Row) throws -> StoredSecret {
-        let hostsText: String = row["hosts"]
+        let hostsText: String = try row.decode(forColumn: "hosts")
         return StoredSecret(
-            team: row["team"], name: row["name"],
-            hosts: try JSONDecoder().decode([String].self, from: Data(hostsText.utf8)), allowHTTP: row["allowHTTP"],
-            inBody: row["inBody"], sealed: row["sealed"], createdAt: row["createdAt"], updatedAt: row["updatedAt"])
+            team: try row.decode(forColumn: "team"), name: try row.decode(forColumn: "name"),
+            hosts: try JSONDecoder().decode([String].self, from: Data(hostsText.utf8)),
+            allowHTTP: try row.decode(forColumn: "allowHTTP"),
+            inBody: try row.decode(forColumn: "inBody"), sealed: try row.decode(forColumn: "sealed"),
+            createdAt: try row.decode(forColumn: "createdAt"), updatedAt: try row.decode(forColumn: "updatedAt"))
     }
 }

@@ -38,9 +38,10 @@ extension SQLiteStore {
     }
 
     public func snapshots() async throws -> [Snapshot] {
-        try await writer.read { db in
-            try SnapshotRow.order(Column("createdAt").desc, Column("id")).fetchAll(db)
-        }.compactMap { try? $0.snapshot() }
+        let rows = try await writer.read { db in
+            try Row.fetchAll(db, SnapshotRow.order(Column("createdAt").desc, Column("id")))
+        }
+        return readable(rows, "snapshot") { try SnapshotRow(row: $0).snapshot() }
     }
 
     public func deleteSnapshot(id: String) async throws {

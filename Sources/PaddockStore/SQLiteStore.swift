@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import PaddockCore
 
 /// The embedded store: one SQLite file in WAL mode, schema managed by GRDB migrations. Every write is a
@@ -8,9 +9,12 @@ public final class SQLiteStore: Store {
     private let pool: DatabasePool
     /// The database, for the store's extensions in other files.
     var writer: DatabasePool { pool }
+    /// Reports rows that cannot be read.
+    let logger: Logger
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String) throws {
+    public init(path: String, logger: Logger = Logger(label: "paddock.store")) throws {
+        self.logger = logger
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
@@ -116,32 +120,80 @@ public final class SQLiteStore: Store {
     }
 
     public func session(_ id: SessionID) async throws -> Session? {
-        try await pool.read { db in try SessionRow.fetchOne(db, key: id.rawValue) }?.session()
+        guard let row = try await pool.read({ db in try Row.fetchOne(db, SessionRow.filter(key: id.rawValue)) })
+        else { return nil }
+        do { return try SessionRow(row: row).session() } catch {
+            logger.error(
+                "a session row cannot be read", metadata: ["session.id": "\(id)", "error": "\(Self.describe(error))"])
+            throw PaddockError.internal(
+                "session \(id) is stored in a form this server cannot read; the server log has the cause")
+        }
     }
 
     public func sessions(includeTerminal: Bool) async throws -> [Session] {
         let rows = try await pool.read { db in
             var request = SessionRow.order(Column("createdAt").desc, Column("id"))
             if !includeTerminal { request = request.filter(!Self.terminal.contains(Column("state"))) }
-            return try request.fetchAll(db)
+            return try Row.fetchAll(db, request)
         }
-        return try rows.map { try $0.session() }
+        return readable(rows, "session") { try SessionRow(row: $0).session() }
     }
 
     public func expiredSessions(now: Date) async throws -> [Session] {
         let rows = try await pool.read { db in
-            try SessionRow
-                .filter(Column("expiresAt") != nil && Column("expiresAt") <= now)
-                .filter(!Self.terminal.contains(Column("state")))
-                .fetchAll(db)
+            try Row.fetchAll(
+                db,
+                SessionRow
+                    .filter(Column("expiresAt") != nil && Column("expiresAt") <= now)
+                    .filter(!Self.terminal.contains(Column("state"))))
         }
-        return try rows.map { try $0.session() }
+        return readable(rows, "session") { try SessionRow(row: $0).session() }
+    }
+
+    /// What went wrong with a row, for the log: the type and the column, never the row's values (a session's
+    /// spec holds its environment, a token row its hash).
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if error is RowDecodingError {
+            let head = text.range(of: " from database value").map { String(text[..<$0.lowerBound]) }
+            let column = text.range(of: #"column: "[^"]*""#, options: .regularExpression).map { String(text[$0]) }
+            return [head ?? "could not decode a column", column].compactMap { $0 }.joined(separator: ", ")
+        }
+        if let e = error as? DecodingError {
+            let context: DecodingError.Context? =
+                switch e {
+                case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c): c
+                @unknown default: nil
+                }
+            let path = context?.codingPath.map(\.stringValue).joined(separator: ".") ?? ""
+            return "stored JSON does not match its type at '\(path)'"
+        }
+        if let e = error as? PaddockError { return e.message }
+        return "\(type(of: error))"
+    }
+
+    /// Decodes rows one at a time. A row this server cannot read (a value out of range, written by an older
+    /// bug or by hand) is logged and left out, so one bad row never fails a whole list — nor the server start
+    /// that lists sessions to recover them.
+    func readable<T>(_ rows: [Row], _ what: String, _ decode: (Row) throws -> T) -> [T] {
+        rows.compactMap { row in
+            do { return try decode(row) } catch {
+                let id =
+                    (try? row.decode(String.self, forColumn: "id")) ?? (try? row.decode(String.self, forColumn: "name"))
+                logger.error(
+                    "skipped a \(what) row that cannot be read",
+                    metadata: ["row.table": "\(what)", "row.id": "\(id ?? "?")", "error": "\(Self.describe(error))"])
+                return nil
+            }
+        }
     }
 
     public func poolTargets() async throws -> [PoolTarget] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT provider, template, size FROM pool ORDER BY provider, template").map {
-                PoolTarget(provider: $0["provider"], template: $0["template"], size: $0["size"])
+                PoolTarget(
+                    provider: try $0.decode(forColumn: "provider"), template: try $0.decode(forColumn: "template"),
+                    size: try $0.decode(forColumn: "size"))
             }
         }
     }

@@ -21,8 +21,10 @@ public struct OrgLimits: Sendable, Equatable, Codable {
         ] {
             if let value, value < 1 { throw .invalidArgument("\(name) must be at least 1, or unset for no limit") }
         }
-        if let maxLifetimeSeconds, maxLifetimeSeconds < 1 {
-            throw .invalidArgument("max session lifetime must be at least 1s, or unset for no limit")
+        if let maxLifetimeSeconds, maxLifetimeSeconds < 1 || maxLifetimeSeconds > InputLimits.maxDurationSeconds {
+            throw .invalidArgument(
+                "max session lifetime must be 1s to \(DurationText.format(DurationText.maximum)) (100 years), or unset "
+                    + "for no limit")
         }
     }
 }

@@ -147,10 +147,20 @@ struct AccessController {
         guard !scopes.isEmpty else {
             throw PaddockError.invalidArgument("a token needs at least one scope, such as read")
         }
+        // Bounded (100 years) so the expiry is a date the store can read back.
         let expiresAt = try body.expiresIn.map { (t: String) throws(PaddockError) -> Date in
-            Date().addingTimeInterval(try DurationText.parse(t).seconds)
+            let d: Duration
+            do throws(PaddockError) { d = try DurationText.parse(t) } catch {
+                throw .invalidArgument("expires_in: \(error.message)")
+            }
+            guard d >= .seconds(1) else {
+                throw .invalidArgument(
+                    "expires_in '\(t)' is shorter than one second; omit it for a token that never expires")
+            }
+            return Date().addingTimeInterval(d.seconds)
         }
         let name = body.name ?? "\(userName)-token"
+        try InputLimits.checkName(name, field: "name")
         let (token, record) = try await tokens.issueRecord(
             name: name, user: userName, scopes: scopes, expiresAt: expiresAt)
         return EditedResponse(status: .created, response: TokenBody(record, token: token))

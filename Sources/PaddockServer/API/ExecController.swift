@@ -31,7 +31,7 @@ struct ExecController {
     @Sendable func exec(_ request: Request, context: PaddockRequestContext) async throws -> Response {
         let id = try context.sessionID()
         let body = try await request.decode(as: ExecBody.self, context: context)
-        let timeout = try body.timeout.map { t throws(PaddockError) in try DurationText.parse(t) }
+        let timeout = try Self.timeout(body)
         var noStdin = body
         noStdin.stdin = false
         let handle = try await sessions.exec(id, noStdin)
@@ -57,6 +57,14 @@ struct ExecController {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: responseBody)
+    }
+
+    /// The exec's `timeout`, bounded like every duration; the message names the field.
+    static func timeout(_ body: ExecBody) throws(PaddockError) -> Duration? {
+        guard let text = body.timeout else { return nil }
+        do throws(PaddockError) { return try DurationText.parse(text) } catch {
+            throw .invalidArgument("timeout: \(error.message)")
+        }
     }
 
     /// Forwards a command's events until it exits; enforces the timeout by killing the process group.
@@ -105,13 +113,8 @@ struct ExecController {
             guard case .text(let first) = try await messages.next() else {
                 throw PaddockError.invalidArgument("the first WebSocket message must be the exec request as JSON text")
             }
-            let body: ExecBody
-            do { body = try APICoding.decoder().decode(ExecBody.self, from: Data(first.utf8)) } catch let e
-                as DecodingError
-            {
-                throw PaddockError.invalidArgument("the exec request is not valid: \(APIRequestDecoder.describe(e))")
-            }
-            timeout = try body.timeout.map { t throws(PaddockError) in try DurationText.parse(t) }
+            let body = try APIRequestDecoder.decode(ExecBody.self, from: Data(first.utf8), what: "the exec request")
+            timeout = try Self.timeout(body)
             // The upgraded socket runs outside the request's middleware, so the caller is attached here.
             handle = try await AuditActor.$current.withValue(context.principal?.actor) {
                 try await sessions.exec(id, body)

@@ -106,7 +106,9 @@ struct RunController {
         day.timeZone = TimeZone(identifier: "UTC")
         day.dateFormat = "yyyy-MM-dd"
         if let date = day.date(from: text) { return date }
-        if text.hasSuffix("d"), let days = Int(text.dropLast()), days >= 0 {
+        if text.hasSuffix("d"), let days = Int(text.dropLast()), days >= 0,
+            Int64(days) <= InputLimits.maxDurationSeconds / 86_400
+        {
             return now.addingTimeInterval(-Double(days) * 86400)
         }
         if let back = try? DurationText.parse(text) { return now.addingTimeInterval(-Double(back.components.seconds)) }

@@ -29,7 +29,7 @@ enum ConnectStream {
     /// The deadline the client gave (`Connect-Timeout-Ms`), if any.
     static func timeout(_ request: Request) -> Duration? {
         guard let text = request.header("connect-timeout-ms"), let ms = Int64(text), ms > 0 else { return nil }
-        return .milliseconds(ms)
+        return .milliseconds(min(ms, InputLimits.maxDurationSeconds * 1000))
     }
 
     /// A unary success: the message as JSON.

@@ -13,11 +13,15 @@ public struct E2BConfiguration: Sendable {
     public var keepalive: Duration
     /// How often a directory watch looks for changes.
     public var watchInterval: Duration
+    /// How long a connection may wait for its first request, and sit idle between requests.
+    public var timeouts: ConnectionTimeouts
 
     public init(
         host: String = "127.0.0.1", port: Int = 7071, maxUploadBytes: Int = 512 << 20,
-        keepalive: Duration = .seconds(10), watchInterval: Duration = .milliseconds(250)
+        keepalive: Duration = .seconds(10), watchInterval: Duration = .milliseconds(250),
+        timeouts: ConnectionTimeouts = ConnectionTimeouts()
     ) {
+        self.timeouts = timeouts
         self.host = host
         self.port = port
         self.maxUploadBytes = maxUploadBytes
@@ -59,6 +63,7 @@ public func buildE2BApplication(
 ) -> some ApplicationProtocol {
     Application(
         router: buildE2BRouter(sessions: sessions, tokens: tokens, configuration: configuration),
+        server: .guardedHTTP1(timeouts: configuration.timeouts),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "paddock-e2b"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

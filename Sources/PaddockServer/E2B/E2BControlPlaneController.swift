@@ -35,6 +35,9 @@ struct E2BControlPlaneController {
     @Sendable func create(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.NewSandbox.self, context: context)
         let principal = try context.requirePrincipal()
+        // Named as the SDK calls them; the spec checks the same bounds again as `ttl` and `env`.
+        if let timeout = body.timeout { try InputLimits.checkDeadline(seconds: timeout, field: "timeout") }
+        try InputLimits.checkEnvironment(body.envVars ?? [:], field: "envVars")
         let team = try await authorizer.teamForCreate(principal, requested: nil)
         // A snapshot's id (or name) as the template starts the sandbox from that snapshot's files — if the
         // caller may read it; another team's snapshot is treated as an unknown template.
@@ -138,6 +141,8 @@ struct E2BControlPlaneController {
     /// Forks: new sandboxes with the sandbox's current files, each with its own copy.
     @Sendable func fork(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.ForkRequest.self, context: context)
+        // Checked before any child exists, so a bad timeout leaves no fork behind.
+        if let timeout = body.timeout { try InputLimits.checkDeadline(seconds: timeout, field: "timeout") }
         let parent = try await find(context)
         let children = try await sessions.fork(parent.id, count: body.count ?? 1)
         var results: [E2B.ForkResult] = []

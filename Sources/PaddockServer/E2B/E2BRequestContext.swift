@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import PaddockCore
 
 /// Request context of the E2B-compatible API: camelCase JSON, as E2B's SDKs send it.
@@ -25,9 +26,18 @@ public struct E2BRequestDecoder: RequestDecoder {
     public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws
         -> T
     {
-        let buffer = try await request.body.collect(upTo: 1 << 20)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: APIRequestDecoder.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw PaddockError.bodyTooLarge(limit: APIRequestDecoder.maxBodyBytes)
+        }
         let data = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer.readableBytesView)
-        do { return try JSONDecoder().decode(T.self, from: data) } catch let error as DecodingError {
+        let decoder = JSONDecoder()
+        do { return try decoder.decode(T.self, from: data) } catch let error as DecodingError {
+            if let finding = JSONNumberDiagnosis.diagnose(T.self, data: data, decoder: decoder) {
+                throw PaddockError.invalidArgument("the request body is not valid: \(finding.message)")
+            }
             throw PaddockError.invalidArgument("the request body is not valid: \(ProtoJSON.describe(error))")
         }
     }

@@ -15,7 +15,11 @@ enum ProtoJSON {
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(ConnectError) -> T {
         // An empty body is the empty message.
         let data = bytes.isEmpty ? Data("{}".utf8) : Data(bytes)
-        do { return try decoder().decode(T.self, from: data) } catch let error as DecodingError {
+        let decoder = decoder()
+        do { return try decoder.decode(T.self, from: data) } catch let error as DecodingError {
+            if let finding = JSONNumberDiagnosis.diagnose(T.self, data: data, decoder: decoder) {
+                throw ConnectError(.invalidArgument, "the request message is not valid: \(finding.message)")
+            }
             throw ConnectError(.invalidArgument, "the request message is not valid: \(describe(error))")
         } catch {
             throw ConnectError(.invalidArgument, "the request message is not valid JSON")

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import PaddockCore
 
 extension PaddockError.Code {
@@ -41,6 +42,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static func classify(_ error: any Error) -> PaddockError {
         if let e = error as? PaddockError { return e }
+        if error is NIOTooManyBytesError { return .bodyTooLarge(limit: nil) }
         if let e = error as? HTTPError {
             switch e.status {
             case .notFound: return .notFound(e.body ?? "no such route; see `paddock --help` for the API")
@@ -50,6 +52,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 return PaddockError(
                     e.status.code < 500 ? .invalidArgument : .internal, e.body ?? e.status.reasonPhrase)
             }
+        }
+        if let e = error as? any HTTPResponseError {
+            return PaddockError(
+                e.status.code < 500 ? .invalidArgument : .internal,
+                e.status.code < 500 ? e.status.reasonPhrase : "the server hit an internal error; see its log",
+                underlying: error)
         }
         return .internal("the server hit an internal error; see its log", underlying: error)
     }

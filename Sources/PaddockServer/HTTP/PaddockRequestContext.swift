@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import NIOCore
 import PaddockCore
 
 /// Request context of the `/v1` API: snake_case JSON coders and the authenticated token.
@@ -22,14 +23,33 @@ public struct PaddockRequestContext: RequestContext, WebSocketRequestContext {
 }
 
 public struct APIRequestDecoder: RequestDecoder {
+    /// The largest JSON body any route takes; files travel as raw bodies with their own limit.
+    public static let maxBodyBytes = 1 << 20
+
     public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws
         -> T
     {
-        let buffer = try await request.body.collect(upTo: 1 << 20)
+        let buffer: ByteBuffer
         do {
-            return try APICoding.decoder().decode(T.self, from: Data(buffer.readableBytesView))
+            buffer = try await request.body.collect(upTo: APIRequestDecoder.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw PaddockError.bodyTooLarge(limit: APIRequestDecoder.maxBodyBytes)
+        }
+        return try Self.decode(T.self, from: Data(buffer.readableBytesView), what: "the request body")
+    }
+
+    /// Decodes an API message; a mismatch is an `invalidArgument` that names the field.
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data, what: String) throws(PaddockError) -> T {
+        let decoder = APICoding.decoder()
+        do {
+            return try decoder.decode(T.self, from: data)
         } catch let error as DecodingError {
-            throw PaddockError.invalidArgument("the request body is not valid: \(Self.describe(error))")
+            if let finding = JSONNumberDiagnosis.diagnose(T.self, data: data, decoder: decoder) {
+                throw .invalidArgument("\(what) is not valid: \(finding.message)")
+            }
+            throw .invalidArgument("\(what) is not valid: \(Self.describe(error))")
+        } catch {
+            throw .invalidArgument("\(what) is not valid JSON")
         }
     }
 

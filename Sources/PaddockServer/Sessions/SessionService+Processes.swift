@@ -9,12 +9,10 @@ extension SessionService {
     /// keeps until it is resumed or killed).
     @discardableResult
     public func setDeadline(_ id: SessionID, seconds: Int64?) async throws -> Session {
+        if let seconds { try InputLimits.checkDeadline(seconds: seconds, field: "timeout") }
         var session = try await get(id)
         guard session.state.holdsResources else {
             throw PaddockError.conflict("session \(id) is \(session.state.rawValue); it has no deadline to move")
-        }
-        if let seconds, seconds <= 0 {
-            throw PaddockError.invalidArgument("a timeout must be positive, not \(seconds) seconds")
         }
         session.expiresAt = seconds.map { clock().addingTimeInterval(TimeInterval($0)) }
         session.updatedAt = clock()

@@ -170,10 +170,10 @@ public actor SessionService {
             if let prepared { request.guardrails = await guardrails.sandboxGuardrails(prepared, session: session.id) }
             try await provider.create(request)
         } catch {
-            let e = PaddockError.wrap(error, "starting the sandbox failed")
+            let e = Self.startFailure(error, session: session.id)
             session.reason = e.message
             try await transition(&session, .startFailed)
-            logger.warning("session failed to start", metadata: ["session.id": "\(session.id)", "error": "\(e)"])
+            logger.warning("session failed to start", metadata: ["session.id": "\(session.id)", "error": "\(error)"])
             throw e
         }
         // A destroy may have arrived while the sandbox was starting; honour it now.
@@ -197,6 +197,21 @@ public actor SessionService {
         logger.info(
             "session created", metadata: ["session.id": "\(session.id)", "session.template": "\(spec.template)"])
         return session
+    }
+
+    /// What a client hears when a provider could not start a sandbox. A refusal the client can act on (an
+    /// unknown template, a full host) keeps its message; anything else is the runtime's own output, which names
+    /// host paths, so it stays in the server log under the session's id.
+    static func startFailure(_ error: any Error, session: SessionID) -> PaddockError {
+        let actionable: Set<PaddockError.Code> = [
+            .invalidArgument, .notFound, .alreadyExists, .conflict, .resourceExhausted, .payloadTooLarge,
+            .permissionDenied,
+        ]
+        if let e = error as? PaddockError, actionable.contains(e.code) { return e }
+        return PaddockError(
+            .unavailable,
+            "the sandbox could not be started on this host; the server log has the cause (session.id \(session))",
+            underlying: error)
     }
 
     /// Whether a process of the session waits for a person's approval.
@@ -484,19 +499,21 @@ public actor SessionService {
     }
 
     public func exec(_ id: SessionID, _ body: ExecBody) async throws -> any ExecHandle {
-        let (session, provider) = try await runningProvider(id)
-        guard !body.cmd.isEmpty else {
-            throw PaddockError.invalidArgument("cmd is empty; pass the program and its arguments")
-        }
+        // Checked before the session is touched (a paused one would be resumed for nothing).
+        try InputLimits.checkCommand(body.cmd, environment: [:])
+        try InputLimits.checkEnvironment(body.env ?? [:], field: "env")
         let user = try Self.user(body.user)
+        let (session, provider) = try await runningProvider(id)
         var env = SandboxLayout.baseEnvironment(user: user)
         env.merge(session.spec.env) { $1 }
         env.merge(body.env ?? [:]) { $1 }
         if body.tty != nil, env["TERM"] == nil { env["TERM"] = "xterm-256color" }
+        let cwd = Self.resolve(body.cwd ?? session.spec.workdir, against: session.spec.workdir)
+        try InputLimits.checkWorkingDirectory(cwd, field: "cwd")
+        try InputLimits.checkCommand(body.cmd, environment: env)
         let request = ExecRequest(
-            argv: body.cmd, env: env,
-            cwd: Self.resolve(body.cwd ?? session.spec.workdir, against: session.spec.workdir),
-            user: user, tty: body.tty.map { .init(rows: $0.rows, cols: $0.cols) }, stdin: body.stdin ?? false)
+            argv: body.cmd, env: env, cwd: cwd, user: user, tty: body.tty.map { .init(rows: $0.rows, cols: $0.cols) },
+            stdin: body.stdin ?? false)
         // Counted as attached before the command starts, so the idle reaper never freezes a followed command.
         streamChanged(id, attached: true)
         let handle: any ExecHandle
@@ -557,11 +574,11 @@ public actor SessionService {
 
     /// A provider and an absolute path for a file operation.
     public func fileTarget(_ id: SessionID, path: String) async throws -> (any SandboxProvider, String) {
+        try InputLimits.checkPath(path, field: "path")
         let (session, provider) = try await runningProvider(id)
-        guard !path.isEmpty else {
-            throw PaddockError.invalidArgument("path is empty; give a file path inside the sandbox")
-        }
-        return (provider, Self.resolve(path, against: session.spec.workdir))
+        let resolved = Self.resolve(path, against: session.spec.workdir)
+        try InputLimits.checkPath(resolved, field: "path")
+        return (provider, resolved)
     }
 
     static func user(_ text: String?) throws(PaddockError) -> SandboxUser {

@@ -1,0 +1,76 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PaddockCore
+import PaddockServer
+import PaddockStore
+import PaddockTestSupport
+
+/// The `/v1` and E2B routers over a real SQLite store and a `FakeProvider`: every request goes through the same
+/// routers, middleware, services and store as in production, down to the provider. No root, no sandboxes.
+struct FakeStack: Sendable {
+    let store: SQLiteStore
+    let fake: FakeProvider
+    let sessions: SessionService
+    let tokens: TokenService
+    let token: String
+
+    var auth: HTTPFields { [.authorization: "Bearer \(token)", .contentType: "application/json"] }
+    var e2bAuth: HTTPFields {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        if let key = HTTPField.Name("x-api-key") { fields[key] = token }
+        return fields
+    }
+
+    static func with(
+        _ label: String,
+        _ body: @Sendable (FakeStack, any TestClientProtocol, any TestClientProtocol) async throws -> Void
+    ) async throws {
+        let dir = TestHost.makeDataDirectory(label)
+        defer { TestHost.removeDataDirectory(dir) }
+        var storeLogger = Logger(label: "store")
+        storeLogger.logLevel = .critical  // unreadable rows are logged at error; some tests make them on purpose
+        let store = try SQLiteStore(path: dir + "/paddock.sqlite", logger: storeLogger)
+        let fake = FakeProvider()
+        let sessions = SessionService(store: store, providers: ["local": fake], logger: TestHost.quietLogger(label))
+        let tokens = TokenService(store: store)
+        let stack = FakeStack(
+            store: store, fake: fake, sessions: sessions, tokens: tokens, token: try await tokens.issue(name: "test"))
+        let v1 = Application(
+            router: buildRouter(sessions: sessions, tokens: tokens, configuration: ServerConfiguration()))
+        let e2b = Application(
+            router: buildE2BRouter(sessions: sessions, tokens: tokens, configuration: E2BConfiguration()))
+        try await v1.test(.router) { v1Client in
+            try await e2b.test(.router) { e2bClient in try await body(stack, v1Client, e2bClient) }
+        }
+        // Every test leaves nothing running.
+        for session in try await sessions.list(includeEnded: false) { try? await sessions.destroy(session.id) }
+    }
+
+    /// Sessions that hold (or are getting) a sandbox, and the sandboxes the provider runs, agree: no session
+    /// row is left `creating` or `running` without a sandbox, and no sandbox runs without a session.
+    func leftovers() async throws -> [String] {
+        let live = try await sessions.list(includeEnded: false)
+        let sandboxes = await fake.sandboxes
+        var problems: [String] = []
+        for s in live where !sandboxes.contains(s.id) {
+            problems.append("session \(s.id) is \(s.state.rawValue) but has no sandbox")
+        }
+        for id in sandboxes where !live.contains(where: { $0.id == id }) {
+            problems.append("sandbox \(id) runs without a live session")
+        }
+        return problems
+    }
+
+    /// A running session, created through the service.
+    func session() async throws -> Session {
+        try await sessions.create(SessionSpec(name: "target"))
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+}
