@@ -454,6 +454,7 @@
             }
             removeCgroupDirectories(of: id)
             Syscalls.removeTree(dir)
+            await ScratchDisk.waitUntilReleased(under: dir, logger: logger)
             slots[id] = nil
             identityMapped.remove(id)
             sharedLayers[id] = nil

@@ -1,6 +1,7 @@
 #if os(Linux)
     import CPaddockShim
     import Glibc
+    import Logging
     import PaddockCore
 
     /// Where a sandbox's writable layer (its overlay upper, `/workspace`, `/tmp`, everything it writes) lives, and
@@ -205,6 +206,25 @@
                     let backing = Syscalls.readFile("/sys/block/\(name)/loop/backing_file")?.trimmed
                 else { return false }
                 return backing.hasPrefix(directory + "/")
+            }
+        }
+
+        /// Waits (bounded) for the loop devices of disks under `directory` to be released after their unmount. The
+        /// kernel detaches an autoclear device in the background once its last user is gone, so right after a
+        /// teardown it can still be bound for a moment; a teardown that returns before then reads as a leak, and a
+        /// fast create-destroy loop would hold one device per sandbox in flight.
+        static func waitUntilReleased(under directory: String, logger: Logger) async {
+            let deadline = ContinuousClock.now + .seconds(10)
+            var delay = Duration.milliseconds(1)
+            while !loopDevices(backedUnder: directory).isEmpty {
+                guard ContinuousClock.now < deadline else {
+                    logger.warning(
+                        "a sandbox disk's loop device is still bound 10 s after its unmount",
+                        metadata: ["disk.devices": "\(loopDevices(backedUnder: directory))"])
+                    return
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .milliseconds(50))
             }
         }
 

@@ -63,7 +63,7 @@ extension SQLiteStore: AccessStore {
     // MARK: People
 
     public func insertUser(_ user: UserAccount) async throws {
-        try await writer.write { db in
+        try await write { db in
             do {
                 try db.execute(
                     sql: "INSERT INTO account (name, role, createdAt) VALUES (?, ?, ?)",
@@ -75,15 +75,15 @@ extension SQLiteStore: AccessStore {
     }
 
     public func users() async throws -> [UserAccount] {
-        try await writer.read { db in
-            readable(
+        try await read { db in
+            self.readable(
                 try Row.fetchAll(db, sql: "SELECT name, role, createdAt FROM account ORDER BY name"), "account",
                 Self.userAccount)
         }
     }
 
     public func user(_ name: String) async throws -> UserAccount? {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchOne(db, sql: "SELECT name, role, createdAt FROM account WHERE name = ?", arguments: [name])
                 .map(Self.userAccount)
         }
@@ -97,7 +97,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func removeUser(_ name: String, now: Date) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE token SET revokedAt = ? WHERE account = ? AND revokedAt IS NULL", arguments: [now, name])
             try db.execute(sql: "DELETE FROM account WHERE name = ?", arguments: [name])
@@ -110,7 +110,7 @@ extension SQLiteStore: AccessStore {
     // MARK: Teams
 
     public func insertTeam(_ team: TeamRecord) async throws {
-        try await writer.write { db in
+        try await write { db in
             do {
                 try db.execute(
                     sql: "INSERT INTO team (name, permissions, createdAt) VALUES (?, ?, ?)",
@@ -122,7 +122,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func teams() async throws -> [TeamRecord] {
-        try await writer.read { db in
+        try await read { db in
             let members = try Row.fetchAll(db, sql: "SELECT team, account FROM team_member ORDER BY account")
             var byTeam: [String: [String]] = [:]
             for m in members {
@@ -147,7 +147,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func setBudget(team: String, monthlyUSD: Double?) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE team SET monthlyBudgetUSD = ? WHERE name = ?", arguments: [monthlyUSD, team])
             guard db.changesCount > 0 else {
@@ -161,7 +161,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func setMembership(team: String, user: String, member: Bool) async throws {
-        try await writer.write { db in
+        try await write { db in
             guard try Row.fetchOne(db, sql: "SELECT 1 FROM team WHERE name = ?", arguments: [team]) != nil else {
                 throw PaddockError.notFound("no team named '\(team)'; `paddock teams list` shows them")
             }
@@ -184,7 +184,7 @@ extension SQLiteStore: AccessStore {
     // MARK: Tokens
 
     public func insertToken(_ token: StoredToken, user: String, scopes: Set<Permission>) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT INTO token (id, hash, name, createdAt, expiresAt, revokedAt, account, scopes) "
                     + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -196,7 +196,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func principal(tokenHash: String, now: Date) async throws -> Principal? {
-        try await writer.read { db in
+        try await read { db in
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -237,26 +237,26 @@ extension SQLiteStore: AccessStore {
     }
 
     public func tokens(user: String?) async throws -> [TokenRecord] {
-        try await writer.read { db in
+        try await read { db in
             let order = " ORDER BY createdAt DESC, id"
             let rows =
                 try user.map {
                     try Row.fetchAll(
                         db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE account = ?" + order, arguments: [$0])
                 } ?? Row.fetchAll(db, sql: "SELECT \(Self.tokenColumns) FROM token" + order)
-            return readable(rows, "token", Self.tokenRecord)
+            return self.readable(rows, "token", Self.tokenRecord)
         }
     }
 
     public func token(id: String) async throws -> TokenRecord? {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id])
                 .map(Self.tokenRecord)
         }
     }
 
     public func revokeToken(id: String, now: Date) async throws -> TokenRecord {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE token SET revokedAt = ? WHERE id = ? AND revokedAt IS NULL", arguments: [now, id])
             guard
@@ -272,7 +272,7 @@ extension SQLiteStore: AccessStore {
     // MARK: Org settings
 
     public func orgLimits() async throws -> OrgLimits {
-        try await writer.read { db in
+        try await read { db in
             guard let text = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'limits'") else {
                 return OrgLimits()
             }
@@ -282,7 +282,7 @@ extension SQLiteStore: AccessStore {
 
     public func setOrgLimits(_ limits: OrgLimits) async throws {
         let text = String(decoding: try JSONEncoder().encode(limits), as: UTF8.self)
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT INTO setting (key, value) VALUES ('limits', ?) "
                     + "ON CONFLICT(key) DO UPDATE SET value = excluded.value", arguments: [text])
@@ -293,7 +293,7 @@ extension SQLiteStore: AccessStore {
     private static let everyTeam = "*"
 
     public func emergencyStops() async throws -> [EmergencyStop] {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT scope, byUser, at FROM emergency_stop ORDER BY at").map {
                 let scope: String = try $0.decode(forColumn: "scope")
                 let by: String = try $0.decode(forColumn: "byUser")
@@ -304,7 +304,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func setEmergencyStop(_ stop: EmergencyStop) async throws {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO emergency_stop (scope, byUser, at) VALUES (?, ?, ?)",
                 arguments: [stop.team ?? Self.everyTeam, stop.by, stop.at])
@@ -312,7 +312,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func liftEmergencyStops(team: String?) async throws -> Int {
-        try await writer.write { db in
+        try await write { db in
             if let team {
                 try db.execute(sql: "DELETE FROM emergency_stop WHERE scope = ?", arguments: [team])
             } else {
@@ -323,7 +323,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func liveSessionCount(team: String?, user: String?) async throws -> Int {
-        try await writer.read { db in
+        try await read { db in
             var sql = "SELECT COUNT(*) FROM session WHERE state NOT IN ('destroyed', 'failed')"
             var arguments: StatementArguments = []
             if let team {

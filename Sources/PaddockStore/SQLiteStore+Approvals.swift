@@ -32,12 +32,12 @@ extension SQLiteStore: ApprovalStore {
 
     public func insertApproval(_ approval: Approval) async throws {
         let row = ApprovalRow(approval)
-        try await writer.write { db in try row.insert(db) }
+        try await write { db in try row.insert(db) }
     }
 
     public func updateApproval(_ approval: Approval) async throws {
         let row = ApprovalRow(approval)
-        try await writer.write { db in
+        try await write { db in
             do { try row.update(db) } catch is RecordError {
                 throw PaddockError.notFound("approval \(approval.id) does not exist")
             }
@@ -45,17 +45,17 @@ extension SQLiteStore: ApprovalStore {
     }
 
     public func approval(id: String) async throws -> Approval? {
-        try await writer.read { db in try ApprovalRow.fetchOne(db, key: id) }?.approval()
+        try await read { db in try ApprovalRow.fetchOne(db, key: id) }?.approval()
     }
 
     public func approvals(session: SessionID?, includeAnswered: Bool) async throws -> [Approval] {
-        let rows = try await writer.read { db in
+        let rows = try await read { db in
             var request = ApprovalRow.order(Column("requestedAt").desc, Column("id"))
             if let session { request = request.filter(Column("session") == session.rawValue) }
             if !includeAnswered { request = request.filter(Column("state") == Approval.State.pending.rawValue) }
-            return try Row.fetchAll(db, request)
+            return self.readable(try Row.fetchAll(db, request), "approval") { try ApprovalRow(row: $0).approval() }
         }
-        return readable(rows, "approval") { try ApprovalRow(row: $0).approval() }
+        return rows
     }
 }
 

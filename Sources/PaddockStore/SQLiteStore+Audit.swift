@@ -23,7 +23,7 @@ extension SQLiteStore: AuditStore {
         session: SessionID, genesis: [UInt8], make: @escaping @Sendable (Int64, [UInt8]) throws -> [UInt8]
     ) async throws -> AuditRecord {
         // The write transaction commits with synchronous=FULL, so the event is on disk when this returns.
-        try await writer.write { db in
+        try await write { db in
             let head = try Row.fetchOne(
                 db, sql: "SELECT seq, hash FROM audit_head WHERE session = ?", arguments: [session.rawValue])
             var seq: Int64 = 1
@@ -48,7 +48,7 @@ extension SQLiteStore: AuditStore {
     }
 
     public func auditRecords(session: SessionID) async throws -> [AuditRecord] {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT seq, body, hash FROM audit_event WHERE session = ? ORDER BY seq",
                 arguments: [session.rawValue]
@@ -61,7 +61,7 @@ extension SQLiteStore: AuditStore {
     }
 
     public func auditHead(session: SessionID) async throws -> AuditHead? {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchOne(
                 db, sql: "SELECT seq, hash FROM audit_head WHERE session = ?", arguments: [session.rawValue]
             ).map {

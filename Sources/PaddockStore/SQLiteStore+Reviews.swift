@@ -17,12 +17,12 @@ extension SQLiteStore: ReviewStore {
 
     public func insertReview(_ review: Review) async throws {
         let row = try ReviewRow(review)
-        try await writer.write { db in try row.insert(db) }
+        try await write { db in try row.insert(db) }
     }
 
     public func updateReview(_ review: Review) async throws {
         let row = try ReviewRow(review)
-        try await writer.write { db in
+        try await write { db in
             do { try row.update(db) } catch is RecordError {
                 throw PaddockError.notFound("review \(review.id) does not exist")
             }
@@ -30,17 +30,17 @@ extension SQLiteStore: ReviewStore {
     }
 
     public func review(id: String) async throws -> Review? {
-        try await writer.read { db in try ReviewRow.fetchOne(db, key: id) }.map { try $0.review() }
+        try await read { db in try ReviewRow.fetchOne(db, key: id) }.map { try $0.review() }
     }
 
     public func reviews(session: SessionID?, states: Set<Review.State>?) async throws -> [Review] {
-        let rows = try await writer.read { db in
+        let rows = try await read { db in
             var request = ReviewRow.order(Column("createdAt").desc, Column("id"))
             if let session { request = request.filter(Column("session") == session.rawValue) }
             if let states { request = request.filter(states.map(\.rawValue).contains(Column("state"))) }
-            return try Row.fetchAll(db, request)
+            return self.readable(try Row.fetchAll(db, request), "review") { try ReviewRow(row: $0).review() }
         }
-        return readable(rows, "review") { try ReviewRow(row: $0).review() }
+        return rows
     }
 }
 

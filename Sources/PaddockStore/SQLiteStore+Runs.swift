@@ -25,7 +25,7 @@ extension SQLiteStore: RunStore {
 
     public func insertRun(_ run: Run) async throws {
         let row = try RunRow(run)
-        try await writer.write { db in
+        try await write { db in
             do { try row.insert(db) } catch let e as DatabaseError
                 where e.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
             {
@@ -36,7 +36,7 @@ extension SQLiteStore: RunStore {
 
     public func updateRun(_ run: Run) async throws {
         let row = try RunRow(run)
-        try await writer.write { db in
+        try await write { db in
             do { try row.update(db) } catch is RecordError {
                 throw PaddockError.notFound("run \(run.id) does not exist")
             }
@@ -44,24 +44,24 @@ extension SQLiteStore: RunStore {
     }
 
     public func run(id: String) async throws -> Run? {
-        try await writer.read { db in try RunRow.fetchOne(db, key: id) }?.run()
+        try await read { db in try RunRow.fetchOne(db, key: id) }?.run()
     }
 
     public func runs(session: SessionID?, team: String?, since: Date?, limit: Int?) async throws -> [Run] {
-        let rows = try await writer.read { db in
+        let rows = try await read { db in
             var request = RunRow.order(Column("createdAt").desc, Column("id"))
             if let session { request = request.filter(Column("session") == session.rawValue) }
             if let team { request = request.filter(Column("team") == team) }
             if let since { request = request.filter(Column("createdAt") >= since) }
             if let limit { request = request.limit(limit) }
-            return try Row.fetchAll(db, request)
+            return self.readable(try Row.fetchAll(db, request), "run") { try RunRow(row: $0).run() }
         }
-        return readable(rows, "run") { try RunRow(row: $0).run() }
+        return rows
     }
 
     public func appendRunEvent(_ event: RunEvent) async throws {
         let body = String(decoding: try Self.runCoding.encoder.encode(event), as: UTF8.self)
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT INTO run_event (run, seq, body) VALUES (?, ?, ?)",
                 arguments: [event.run, event.seq, body])
@@ -69,7 +69,7 @@ extension SQLiteStore: RunStore {
     }
 
     public func runEvents(run: String, after: Int) async throws -> [RunEvent] {
-        let bodies = try await writer.read { db in
+        let bodies = try await read { db in
             try String.fetchAll(
                 db, sql: "SELECT body FROM run_event WHERE run = ? AND seq > ? ORDER BY seq", arguments: [run, after])
         }

@@ -23,7 +23,7 @@ extension SQLiteStore: SecretStore {
 
     public func putSecret(_ secret: StoredSecret) async throws {
         let hosts = String(decoding: try JSONEncoder().encode(secret.hosts), as: UTF8.self)
-        try await writer.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO vault_secret (team, name, hosts, allowHTTP, inBody, sealed, createdAt, updatedAt)
@@ -39,7 +39,7 @@ extension SQLiteStore: SecretStore {
     }
 
     public func secret(team: String, name: String) async throws -> StoredSecret? {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM vault_secret WHERE team = ? AND name = ?", arguments: [team, name]
             )
@@ -48,20 +48,20 @@ extension SQLiteStore: SecretStore {
     }
 
     public func secrets(team: String) async throws -> [StoredSecret] {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM vault_secret WHERE team = ? ORDER BY name", arguments: [team])
                 .map(Self.storedSecret)
         }
     }
 
     public func allSecrets() async throws -> [StoredSecret] {
-        try await writer.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM vault_secret ORDER BY team, name").map(Self.storedSecret)
         }
     }
 
     public func deleteSecret(team: String, name: String) async throws -> Bool {
-        try await writer.write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM vault_secret WHERE team = ? AND name = ?", arguments: [team, name])
             return db.changesCount > 0
         }

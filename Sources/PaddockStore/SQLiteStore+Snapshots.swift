@@ -21,7 +21,7 @@ extension SQLiteStore {
 
     public func insertSnapshot(_ snapshot: Snapshot) async throws {
         let row = SnapshotRow(snapshot)
-        try await writer.write { db in
+        try await write { db in
             do { try row.insert(db) } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
                 throw PaddockError(
                     .alreadyExists,
@@ -32,20 +32,22 @@ extension SQLiteStore {
     }
 
     public func snapshot(_ idOrName: String) async throws -> Snapshot? {
-        try await writer.read { db in
+        try await read { db in
             try SnapshotRow.filter(Column("id") == idOrName || Column("name") == idOrName).fetchOne(db)
         }.flatMap { try? $0.snapshot() }
     }
 
     public func snapshots() async throws -> [Snapshot] {
-        let rows = try await writer.read { db in
-            try Row.fetchAll(db, SnapshotRow.order(Column("createdAt").desc, Column("id")))
+        let rows = try await read { db in
+            self.readable(try Row.fetchAll(db, SnapshotRow.order(Column("createdAt").desc, Column("id"))), "snapshot") {
+                try SnapshotRow(row: $0).snapshot()
+            }
         }
-        return readable(rows, "snapshot") { try SnapshotRow(row: $0).snapshot() }
+        return rows
     }
 
     public func deleteSnapshot(id: String) async throws {
-        _ = try await writer.write { db in try SnapshotRow.deleteOne(db, key: id) }
+        _ = try await write { db in try SnapshotRow.deleteOne(db, key: id) }
     }
 }
 

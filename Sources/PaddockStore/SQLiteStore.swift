@@ -31,6 +31,19 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Reads through GRDB's async API, and only it. Its blocking twin, which Swift picks without a word when the
+    /// closure returns something not Sendable (a `Row`), holds a concurrency thread while it waits for a free
+    /// reader; under load (20 parallel execs) every thread did, the async reads holding the readers could not
+    /// resume, and the server stopped answering. Here a non-Sendable result does not compile.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+
+    /// Writes through GRDB's async API, for the same reason as `read`.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.write(body)
+    }
+
     /// The database holds session environments and token hashes: only its owner may read it. SQLite gives its
     /// `-wal` and `-shm` files the database file's mode, so creating that file 0600 first covers them; files left
     /// readable by an older version are narrowed too.
@@ -101,7 +114,7 @@ public final class SQLiteStore: Store {
 
     public func insertSession(_ session: Session) async throws {
         let row = try SessionRow(session)
-        try await pool.write { db in
+        try await write { db in
             do { try row.insert(db) } catch let e as DatabaseError
                 where e.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
             {
@@ -112,7 +125,7 @@ public final class SQLiteStore: Store {
 
     public func updateSession(_ session: Session) async throws {
         let row = try SessionRow(session)
-        try await pool.write { db in
+        try await write { db in
             do { try row.update(db) } catch is RecordError {
                 throw PaddockError.notFound("session \(session.id) does not exist")
             }
@@ -120,34 +133,37 @@ public final class SQLiteStore: Store {
     }
 
     public func session(_ id: SessionID) async throws -> Session? {
-        guard let row = try await pool.read({ db in try Row.fetchOne(db, SessionRow.filter(key: id.rawValue)) })
-        else { return nil }
-        do { return try SessionRow(row: row).session() } catch {
-            logger.error(
-                "a session row cannot be read", metadata: ["session.id": "\(id)", "error": "\(Self.describe(error))"])
-            throw PaddockError.internal(
-                "session \(id) is stored in a form this server cannot read; the server log has the cause")
+        let logger = self.logger
+        return try await read { db in
+            guard let row = try Row.fetchOne(db, SessionRow.filter(key: id.rawValue)) else { return nil }
+            do { return try SessionRow(row: row).session() } catch {
+                logger.error(
+                    "a session row cannot be read",
+                    metadata: ["session.id": "\(id)", "error": "\(Self.describe(error))"])
+                throw PaddockError.internal(
+                    "session \(id) is stored in a form this server cannot read; the server log has the cause")
+            }
         }
     }
 
     public func sessions(includeTerminal: Bool) async throws -> [Session] {
-        let rows = try await pool.read { db in
+        let rows = try await read { db in
             var request = SessionRow.order(Column("createdAt").desc, Column("id"))
             if !includeTerminal { request = request.filter(!Self.terminal.contains(Column("state"))) }
-            return try Row.fetchAll(db, request)
+            return self.readable(try Row.fetchAll(db, request), "session") { try SessionRow(row: $0).session() }
         }
-        return readable(rows, "session") { try SessionRow(row: $0).session() }
+        return rows
     }
 
     public func expiredSessions(now: Date) async throws -> [Session] {
-        let rows = try await pool.read { db in
-            try Row.fetchAll(
+        try await read { db in
+            let rows = try Row.fetchAll(
                 db,
                 SessionRow
                     .filter(Column("expiresAt") != nil && Column("expiresAt") <= now)
                     .filter(!Self.terminal.contains(Column("state"))))
+            return self.readable(rows, "session") { try SessionRow(row: $0).session() }
         }
-        return readable(rows, "session") { try SessionRow(row: $0).session() }
     }
 
     /// What went wrong with a row, for the log: the type and the column, never the row's values (a session's
@@ -189,7 +205,7 @@ public final class SQLiteStore: Store {
     }
 
     public func poolTargets() async throws -> [PoolTarget] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT provider, template, size FROM pool ORDER BY provider, template").map {
                 PoolTarget(
                     provider: try $0.decode(forColumn: "provider"), template: try $0.decode(forColumn: "template"),
@@ -199,7 +215,7 @@ public final class SQLiteStore: Store {
     }
 
     public func setPoolTarget(_ target: PoolTarget) async throws {
-        try await pool.write { db in
+        try await write { db in
             if target.size <= 0 {
                 try db.execute(
                     sql: "DELETE FROM pool WHERE provider = ? AND template = ?",
@@ -215,11 +231,11 @@ public final class SQLiteStore: Store {
 
     public func insertToken(_ token: StoredToken) async throws {
         let row = TokenRow(token)
-        try await pool.write { db in try row.insert(db) }
+        try await write { db in try row.insert(db) }
     }
 
     public func validToken(hash: String, now: Date) async throws -> StoredToken? {
-        try await pool.read { db in
+        try await read { db in
             try TokenRow
                 .filter(Column("hash") == hash && Column("revokedAt") == nil)
                 .filter(Column("expiresAt") == nil || Column("expiresAt") > now)
@@ -228,7 +244,7 @@ public final class SQLiteStore: Store {
     }
 
     public func tokenCount() async throws -> Int {
-        try await pool.read { db in try TokenRow.fetchCount(db) }
+        try await read { db in try TokenRow.fetchCount(db) }
     }
 }
 

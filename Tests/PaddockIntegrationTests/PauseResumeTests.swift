@@ -20,7 +20,10 @@ struct PauseResumeTests {
         try await withTestStack("pause") { stack in
             let s = try await stack.sessions.create(SessionSpec())
             _ = try await stack.sessions.sh(
-                s.id, "(i=0; while true; do i=$((i+1)); echo $i > /workspace/count; sleep 0.05; done) >/dev/null 2>&1 &"
+                s.id,
+                // Written aside and renamed: the host reads the file at any moment, and `>` truncates before it writes.
+                "(i=0; while true; do i=$((i+1)); echo $i > /workspace/.count; mv /workspace/.count /workspace/count; "
+                    + "sleep 0.05; done) >/dev/null 2>&1 &"
             )
             try await Task.sleep(for: .milliseconds(300))
             #expect(Self.counter(stack, s.id) > 0)

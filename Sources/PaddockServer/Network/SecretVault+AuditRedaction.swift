@@ -7,6 +7,8 @@ import PaddockStore
 /// The marker names the secret (`[secret:NAME]`); names are not secret, values are.
 extension SecretVault: AuditRedactor {
     public func auditRedaction() async throws -> AuditRedaction {
+        let (generation, cached) = redactionCache.current
+        if let cached { return cached }
         var secrets: [(name: String, value: String)] = []
         for stored in try await store.allSecrets() {
             // A value this key cannot open is one the server does not know either: it has nothing to look
@@ -14,6 +16,8 @@ extension SecretVault: AuditRedactor {
             guard let value = try? open(stored) else { continue }
             secrets.append((stored.name, value))
         }
-        return AuditRedaction(secrets: secrets)
+        let redaction = AuditRedaction(secrets: secrets)
+        redactionCache.keep(redaction, builtAt: generation)
+        return redaction
     }
 }

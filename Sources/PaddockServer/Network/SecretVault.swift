@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import PaddockCore
 import PaddockStore
+import Synchronization
 
 /// The secrets vault: values sealed with AES-GCM under a 256-bit key kept in a file outside the database
 /// (`<data-dir>/vault.key`, mode 0600), so a copy of the database alone reveals nothing. Write-only through
@@ -13,6 +14,24 @@ public struct SecretVault: Sendable {
     /// The raw key; `SymmetricKey` is rebuilt per use because it is not `Sendable`.
     private let keyBytes: [UInt8]
     private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+    /// The audit trail's redaction, built once from every value in the vault and dropped when a secret is set or
+    /// removed through this vault: every audit event needs it, and reading and opening every secret per event
+    /// put a database read and a decryption on each exec.
+    let redactionCache = RedactionCache()
+
+    final class RedactionCache: Sendable {
+        /// The redaction, and a generation that every change of the vault moves on: a redaction built from a read
+        /// that a change overtook is not kept.
+        private let state = Mutex<(generation: Int, redaction: AuditRedaction?)>((0, nil))
+
+        var current: (generation: Int, redaction: AuditRedaction?) { state.withLock { $0 } }
+
+        func invalidate() { state.withLock { $0 = ($0.generation + 1, nil) } }
+
+        func keep(_ redaction: AuditRedaction, builtAt generation: Int) {
+            state.withLock { if $0.generation == generation { $0.redaction = redaction } }
+        }
+    }
 
     /// Opens the vault, creating its key file (mode 0600) on first use.
     public init(store: any SecretStore, keyFile: String) throws(PaddockError) {
@@ -70,6 +89,7 @@ public struct SecretVault: Sendable {
             team: team, name: name, hosts: hosts, allowHTTP: allowHTTP, inBody: inBody, sealed: sealed,
             createdAt: existing?.createdAt ?? now, updatedAt: now)
         try await store.putSecret(stored)
+        redactionCache.invalidate()
         return Self.info(stored)
     }
 
@@ -78,6 +98,7 @@ public struct SecretVault: Sendable {
     }
 
     public func remove(name: String, team: String?) async throws {
+        defer { redactionCache.invalidate() }
         guard try await store.deleteSecret(team: team ?? Self.defaultTeam, name: name) else {
             throw PaddockError.notFound("there is no secret \(name); `paddock secrets list` shows them")
         }
