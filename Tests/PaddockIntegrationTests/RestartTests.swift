@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockLinux
 import PaddockServer
 import PaddockTestSupport
 import Testing
@@ -89,6 +90,7 @@ struct RestartTests {
         if !footprint.isEmpty { _ = await stack.provider.recover(live: []) }
         stack.provider.removeCgroupParent()
         try? FileManager.default.removeItem(atPath: recorded)
+        rmdir(StateDirectory.systemRoot)  // only when empty: another server's state may live there
         #expect(footprint.isEmpty, "leftovers: \(footprint)")
     }
 }

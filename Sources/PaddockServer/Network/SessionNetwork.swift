@@ -65,12 +65,7 @@ public final class SessionNetwork: Sendable {
     }
 
     static func policy(for session: Session) throws(PaddockError) -> NetworkPolicy? {
-        try policy(layers: effective(session)?.network ?? [], session: session.spec.network)
-    }
-
-    /// The effective runtime.yml policy stored with the session, if it has one.
-    static func effective(_ session: Session) -> EffectivePolicy? {
-        session.policy.flatMap { try? JSONDecoder().decode(EffectivePolicy.self, from: Data($0.effective.utf8)) }
+        try policy(layers: session.effectivePolicy()?.network ?? [], session: session.spec.network)
     }
 
     /// Opens the session's gateway and prepares its sandbox. Adds the placeholders and proxy variables to the
@@ -81,7 +76,7 @@ public final class SessionNetwork: Sendable {
     /// `installPendingCA` when it runs again.
     func attach(_ session: inout Session, provider: any SandboxProvider, installCA: Bool = true) async throws {
         var secrets: [GatewaySecret] = []
-        let effective = Self.effective(session)
+        let effective = try session.effectivePolicy()
         for name in session.spec.secrets ?? [] {
             let (value, info) = try await vault.open(name: name, team: session.team)
             let existing = session.spec.env[name].flatMap { $0.hasPrefix("PADDOCK-PLACEHOLDER-") ? $0 : nil }

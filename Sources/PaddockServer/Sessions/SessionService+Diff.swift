@@ -57,9 +57,7 @@ extension SessionService {
             let text = head.trimmingCharacters(in: .whitespacesAndNewlines)
             if text.hasPrefix("ref: ") { branch = String(text.dropFirst("ref: ".count)) }
         }
-        let changes =
-            session.policy.flatMap { try? JSONDecoder().decode(EffectivePolicy.self, from: Data($0.effective.utf8)) }?
-            .changes ?? ChangePolicy()
+        let changes = try session.effectivePolicy()?.changes ?? ChangePolicy()
         let total = files.reduce(0) { $0 + $1.linesAdded + $1.linesRemoved }
         let shortBranch = branch.map { $0.hasPrefix("refs/heads/") ? String($0.dropFirst("refs/heads/".count)) : $0 }
         return DiffBody(

@@ -66,9 +66,7 @@ extension SessionService {
                     linesAdded: Int(parts[0]) ?? 0, linesRemoved: Int(parts[1]) ?? 0, binary: binary))
         }
         files.sort { $0.path < $1.path }
-        let changes =
-            session.policy.flatMap { try? JSONDecoder().decode(EffectivePolicy.self, from: Data($0.effective.utf8)) }?
-            .changes ?? ChangePolicy()
+        let changes = try session.effectivePolicy()?.changes ?? ChangePolicy()
         let total = files.reduce(0) { $0 + $1.linesAdded + $1.linesRemoved }
         let pushed = submitBranch ?? "\(clones.branchPrefix)\(session.id.rawValue)"
         let truncated = patch.utf8.count > Self.patchLimit
