@@ -612,7 +612,7 @@
                 throw PaddockError.notFound("sandbox \(id) does not exist on this host")
             }
             let cg = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
-            let (used, total) = scratchDisk.usage(at: "\(dir)/scratch")
+            let (used, total) = try scratchDisk.usage(at: "\(dir)/scratch")
             var stats = SandboxStats(
                 memoryBytes: cg.memoryBytes, memoryLimitBytes: cg.memoryLimitBytes,
                 cpuNanoseconds: cg.cpuNanoseconds, pids: cg.pids, diskUsedBytes: used, diskLimitBytes: total,
@@ -642,8 +642,17 @@
             case "paused": return .frozen
             case "running":
                 let socket = layout.socket(id)
-                let answered = try? await withDeadline(limit, "init's hello") { try await self.hello(socket) }
-                return answered == nil ? .silent : .answering
+                do {
+                    _ = try await withDeadline(limit, "init's hello") { try await self.hello(socket) }
+                    return .answering
+                } catch {
+                    // The runtime says it runs: a slow or wedged init is not a dead sandbox. The caller keeps it
+                    // and asks again (recovery's background check); it never decides "lost" from this alone.
+                    logger.info(
+                        "a sandbox's init did not answer in time",
+                        metadata: ["session.id": "\(id)", "error": "\(error)"])
+                    return .silent
+                }
             default: return .dead
             }
         }

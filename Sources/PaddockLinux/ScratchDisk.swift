@@ -65,15 +65,23 @@
                 try await disk.mount(
                     at: "\(trial)/scratch", image: "\(trial)/\(imageName)", limit: .mebibytes(4), capacity: nil,
                     maxBytes: nil)
-                disk.growsOnline =
-                    (try? disk.grow(
-                        image: "\(trial)/\(imageName)", mountedAt: "\(trial)/scratch",
-                        to: imageBytes(for: 8 << 20))) != nil
+                // A capability probe: EPERM here is the answer (no CAP_SYS_RESOURCE), not a failure.
+                do {
+                    try disk.grow(
+                        image: "\(trial)/\(imageName)", mountedAt: "\(trial)/scratch", to: imageBytes(for: 8 << 20))
+                    disk.growsOnline = true
+                } catch {
+                    disk.growsOnline = false
+                }
                 try Syscalls.unmount("\(trial)/scratch")
                 return disk
             } catch {
-                try? Syscalls.unmount("\(trial)/scratch")
-                return fallback("a trial ext4 image could not be mounted: \(error.message)")
+                var why = "a trial ext4 image could not be mounted: \(error.message)"
+                // Cleanup of the trial; if even that fails, the reason says so (doctor and the log show it).
+                do { try Syscalls.unmount("\(trial)/scratch") } catch let cleanup {
+                    why += "; unmounting the trial failed too: \(cleanup.message)"
+                }
+                return fallback(why)
             }
         }
 
@@ -168,8 +176,8 @@
         }
 
         /// Bytes used and the limit, as the sandbox sees them (the reservation is neither).
-        func usage(at target: String) -> (used: UInt64, limit: UInt64) {
-            guard let space = try? Self.measure(target) else { return (0, 0) }
+        func usage(at target: String) throws(PaddockError) -> (used: UInt64, limit: UInt64) {
+            let space = try Self.measure(target)
             return (space.userUsed, space.userUsed + space.available)
         }
 

@@ -156,7 +156,11 @@ struct ExecController {
                     // end of its input, which often comes after a short command's exit — is dropped. It is not
                     // a reason to stop reading: cancelling the command here cut its stream while the exit
                     // event was still on its way to the client, which then saw no exit status.
-                    try? await Self.forward(message, to: handle)
+                    do { try await Self.forward(message, to: handle) } catch {
+                        context.logger.debug(
+                            "a client message the command could not take was dropped",
+                            metadata: ["error": "\(error)"])
+                    }
                 }
             } catch {
                 // A broken socket: the client is gone.
@@ -176,9 +180,9 @@ extension ExecController {
         switch message {
         case .binary(let buffer): try await handle.sendStdin(Array(buffer.readableBytesView))
         case .text(let text):
-            guard let control = try? APICoding.decoder().decode(ExecControlBody.self, from: Data(text.utf8)) else {
-                return
-            }
+            // A control this server does not know (a newer client) is an error for the caller to log, not a reason
+            // to end the command.
+            let control = try APICoding.decoder().decode(ExecControlBody.self, from: Data(text.utf8))
             switch control.type {
             case .closeStdin: try await handle.closeStdin()
             case .signal: try await handle.signal(control.signal ?? 15)
