@@ -6,9 +6,10 @@ import PaddockCore
 /// The embedded store: one SQLite file in WAL mode, schema managed by GRDB migrations. Every write is a
 /// transaction, so a crash leaves either the old or the new state, never half of one.
 public final class SQLiteStore: Store {
-    private let pool: DatabasePool
+    /// A WAL pool over the file; an in-memory queue for tests (`inMemory`).
+    private let pool: any DatabaseWriter
     /// The database, for the store's extensions in other files.
-    var writer: DatabasePool { pool }
+    var writer: any DatabaseWriter { pool }
     /// Reports rows that cannot be read.
     let logger: Logger
 
@@ -29,6 +30,19 @@ public final class SQLiteStore: Store {
                 "cannot open the database at \(path); check the data directory is writable and not used by "
                     + "another paddock server", underlying: error)
         }
+    }
+
+    /// A store that lives in memory only, with the same schema and SQL as the file: for tests of the services'
+    /// rules (state machine, races, auditing) that need no disk and run in milliseconds.
+    public static func inMemory(logger: Logger = Logger(label: "paddock.store")) throws -> SQLiteStore {
+        let queue = try DatabaseQueue()
+        try migrator.migrate(queue)
+        return SQLiteStore(database: queue, logger: logger)
+    }
+
+    private init(database: any DatabaseWriter, logger: Logger) {
+        self.logger = logger
+        pool = database
     }
 
     /// Reads through GRDB's async API, and only it. Its blocking twin, which Swift picks without a word when the
@@ -123,13 +137,22 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func updateSession(_ session: Session) async throws {
+    public func updateSession(_ session: Session, expecting expected: SessionState) async throws {
         let row = try SessionRow(session)
+        let id = session.id
         try await write { db in
-            do { try row.update(db) } catch is RecordError {
-                throw PaddockError.notFound("session \(session.id) does not exist")
-            }
+            // One write transaction: nothing changes the row between this read and the update.
+            let current = try String.fetchOne(db, sql: "SELECT state FROM session WHERE id = ?", arguments: [id.rawValue])
+            guard let current else { throw PaddockError.notFound("session \(id) does not exist") }
+            guard current == expected.rawValue else { throw Self.lostRace(id, expected: expected, found: current) }
+            try row.update(db)
         }
+    }
+
+    static func lostRace(_ id: SessionID, expected: SessionState, found: String) -> PaddockError {
+        .conflict(
+            "session \(id) changed while this operation ran (it is \(found) now, not \(expected.rawValue)); "
+                + "look at it again with `paddock session get \(id)` and retry if it still applies")
     }
 
     public func session(_ id: SessionID) async throws -> Session? {

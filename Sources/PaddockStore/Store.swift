@@ -37,8 +37,10 @@ public struct PoolTarget: Sendable, Equatable, Codable {
 /// Durable state of the control plane. SQLite (embedded, the default) and later Postgres implement it.
 public protocol Store: SnapshotStore, TemplateStore {
     func insertSession(_ session: Session) async throws
-    /// Replaces a stored session; `notFound` if it was never inserted.
-    func updateSession(_ session: Session) async throws
+    /// Replaces a stored session if it is still in the state the caller read (`expected`): compare-and-set, so
+    /// an update that lost a race to another one is a `conflict`, never a silent overwrite. `notFound` if it
+    /// was never inserted.
+    func updateSession(_ session: Session, expecting expected: SessionState) async throws
     func session(_ id: SessionID) async throws -> Session?
     /// Sessions, newest first. Terminal ones (destroyed, failed) only when asked for.
     func sessions(includeTerminal: Bool) async throws -> [Session]

@@ -64,7 +64,7 @@ public struct AgentTestStack: Sendable {
             var configuration = RunConfiguration(
                 agents: [
                     .claudeCode(env: ["ANTHROPIC_BASE_URL": model.baseURL, "NO_PROXY": "", "no_proxy": ""])
-                ], watchInterval: .milliseconds(100))
+                ])
             configure(&configuration)
             let runs = RunService(
                 sessions: stack.sessions, store: stack.store, teams: stack.store, configuration: configuration,

@@ -111,23 +111,8 @@ struct Authorizer: Sendable {
         }
     }
 
-    /// Says which of the three limits — role, token scope, team grant — stood in the way, and what to do.
     static func denial(_ p: Principal, needs: Permission, team: String?) -> PaddockError {
-        if !p.role.ceiling.contains(needs) {
-            return .permissionDenied(
-                "'\(p.user)' is a \(p.role), and a \(p.role) may not \(needs) (only \(Permission.describe(p.role.ceiling)))"
-                    + "; ask an admin if you need more")
-        }
-        if !p.scopes.contains(needs) {
-            return .permissionDenied(
-                "this token is scoped to \(Permission.describe(p.scopes)) and this needs '\(needs)'; create a token "
-                    + "that includes it: `paddock tokens create --scopes \(Permission.describe(p.scopes.union([needs])).replacingOccurrences(of: " ", with: ""))`"
-            )
-        }
-        let granted = team.flatMap { p.teams[$0] } ?? []
-        return .permissionDenied(
-            "team '\(team ?? "-")' is granted \(Permission.describe(granted)) and this needs '\(needs)'; "
-                + "ask an admin to grant it")
+        p.denial(needs: needs, team: team)
     }
 
     /// The team a new session of this caller belongs to: the one asked for (which the caller must be able to

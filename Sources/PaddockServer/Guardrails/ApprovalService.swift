@@ -21,6 +21,8 @@ public actor ApprovalService {
     private var recordings: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Requests without a store (tests of the hook alone) keep their answers here.
     private var answered: [String: Approval] = [:]
+    /// Who follows whether a session waits for a person (a run mirrors it into its status).
+    private var awaitingFollowers: [SessionID: [UUID: AsyncStream<Bool>.Continuation]] = [:]
 
     public init(
         store: (any ApprovalStore)?, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
@@ -46,6 +48,7 @@ public actor ApprovalService {
         // being written finds it, and its own write waits for that one (`settle`).
         pending[approval.id] = approval
         recordings[approval.id] = []
+        awaitingChanged(session)
         Task { [weak self] in await self?.record(approval) }
         Task { [weak self] in
             try? await Task.sleep(for: wait)
@@ -97,6 +100,7 @@ public actor ApprovalService {
         }
         let decided = try current.answered(state, by: who, at: clock(), note: note)
         pending[id] = nil
+        awaitingChanged(current.session)
         // The answer is written after the request, never before it.
         if recordings[id] != nil {
             await withCheckedContinuation { recordings[id, default: []].append($0) }
@@ -127,6 +131,27 @@ public actor ApprovalService {
 
     /// Whether something in the session waits for a person.
     public func isAwaiting(_ session: SessionID) -> Bool { pending.values.contains { $0.session == session } }
+
+    /// Whether the session waits for a person: now, then at every change, until the caller stops iterating.
+    public func awaitingChanges(_ session: SessionID) -> AsyncStream<Bool> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingNewest(1))
+        let token = UUID()
+        awaitingFollowers[session, default: [:]][token] = continuation
+        continuation.onTermination = { _ in Task { await self.unfollow(session, token) } }
+        continuation.yield(isAwaiting(session))
+        return stream
+    }
+
+    private func unfollow(_ session: SessionID, _ token: UUID) {
+        awaitingFollowers[session]?[token] = nil
+        if awaitingFollowers[session]?.isEmpty == true { awaitingFollowers[session] = nil }
+    }
+
+    private func awaitingChanged(_ session: SessionID) {
+        guard let followers = awaitingFollowers[session] else { return }
+        let now = isAwaiting(session)
+        for follower in followers.values { follower.yield(now) }
+    }
 
     /// Ends the open requests of a session that is going away: they are denied, their processes are gone.
     public func cancel(session: SessionID, reason: String) async {

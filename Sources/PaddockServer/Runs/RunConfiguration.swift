@@ -13,13 +13,11 @@ public struct RunConfiguration: Sendable {
     /// Monthly budget per team; teams not listed use `defaultTeamBudget` (nil: unlimited).
     public var teamBudgets: [String: Double]
     public var defaultTeamBudget: Double?
-    /// How often a running run checks its duration limit and whether it waits for an approval.
-    public var watchInterval: Duration
 
     public init(
         agents: [AgentDefinition] = [.claudeCode()], defaultAgent: String = "claude-code",
         prices: PriceTable = .default, limits: RunLimits = RunLimits(), teamBudgets: [String: Double] = [:],
-        defaultTeamBudget: Double? = nil, watchInterval: Duration = .milliseconds(250)
+        defaultTeamBudget: Double? = nil
     ) {
         self.agents = Dictionary(agents.map { ($0.name, $0) }) { _, last in last }
         self.defaultAgent = defaultAgent
@@ -27,7 +25,6 @@ public struct RunConfiguration: Sendable {
         self.limits = limits
         self.teamBudgets = teamBudgets
         self.defaultTeamBudget = defaultTeamBudget
-        self.watchInterval = watchInterval
     }
 
     public func budget(team: String?) -> Double? {

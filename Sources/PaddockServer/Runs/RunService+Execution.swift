@@ -113,20 +113,32 @@ extension RunService {
         }
     }
 
-    /// While the run goes: mirrors "waiting for an approval" into its status and enforces its duration limit.
+    /// While the run goes: mirrors "waiting for an approval" into its status as the approvals change, and
+    /// stops it when its duration limit passes. Ends when cancelled (the run ended).
     func watch(_ id: String) async {
-        let started = ContinuousClock.now
-        while !Task.isCancelled {
-            try? await Task.sleep(for: configuration.watchInterval)
-            guard let run = live[id]?.run, !run.status.isFinished else { return }
-            if let max = configuration.limits.maxSeconds, ContinuousClock.now - started > .seconds(max) {
-                stop(id, .timedOut, "the run took longer than its limit of \(max)s; stopped")
-                return
+        guard let session = live[id]?.run.session else { return }
+        let approvals = sessions.guardrails.approvals
+        let maxSeconds = configuration.limits.maxSeconds
+        await withTaskGroup(of: Void.self) { group in
+            if let maxSeconds {
+                group.addTask {
+                    // A deadline, not a poll: the only wake-up is the limit itself (or the run's end, cancelling).
+                    guard (try? await Task.sleep(for: .seconds(maxSeconds))) != nil else { return }
+                    await self.stop(id, .timedOut, "the run took longer than its limit of \(maxSeconds)s; stopped")
+                }
             }
-            let waiting = await sessions.awaitingApproval(run.session)
-            if waiting && run.status == .running { await setStatus(id, .awaitingApproval) }
-            if !waiting && run.status == .awaitingApproval { await setStatus(id, .running) }
+            group.addTask {
+                for await waiting in await approvals.awaitingChanges(session) {
+                    await self.mirrorApproval(id, waiting: waiting)
+                }
+            }
         }
+    }
+
+    private func mirrorApproval(_ id: String, waiting: Bool) async {
+        guard let run = live[id]?.run, !run.status.isFinished else { return }
+        if waiting && run.status == .running { await setStatus(id, .awaitingApproval) }
+        if !waiting && run.status == .awaitingApproval { await setStatus(id, .running) }
     }
 
     func finish(_ run: inout Run, status: Run.Status, reason: String?, exitCode: Int32?, files: [String]) async {

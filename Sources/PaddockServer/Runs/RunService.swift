@@ -36,6 +36,8 @@ public actor RunService {
     }
 
     var live: [String: LiveRun] = [:]
+    /// Sessions whose run is being started (checked and reserved before the first await of `start`).
+    private var starting: Set<SessionID> = []
 
     public init(
         sessions: SessionService, store: any RunStore, teams: (any AccessStore)? = nil,
@@ -72,15 +74,22 @@ public actor RunService {
                 "agent '\(name)' is not configured on this server; use one of: "
                     + configuration.agents.keys.sorted().joined(separator: ", "))
         }
-        let session = try await sessions.get(id)
-        guard session.state == .running || session.state == .paused else {
-            throw PaddockError.conflict(
-                "session \(id) is \(session.state.rawValue); prompts go to a running session")
-        }
+        // The session's one run slot is taken before the first await, so two prompts racing each other cannot
+        // both pass the check; it is released when the run is live (it then holds the slot) or refused.
         if let busy = live.values.first(where: { $0.run.session == id }) {
             throw PaddockError.conflict(
                 "session \(id) already has a run going (\(busy.run.id)); wait for it, or stop it with "
                     + "`paddock runs cancel \(busy.run.id)`")
+        }
+        guard starting.insert(id).inserted else {
+            throw PaddockError.conflict(
+                "session \(id) already has a run starting; wait for it, or stop it with `paddock runs cancel`")
+        }
+        defer { starting.remove(id) }
+        let session = try await sessions.get(id)
+        guard session.state == .running || session.state == .paused else {
+            throw PaddockError.conflict(
+                "session \(id) is \(session.state.rawValue); prompts go to a running session")
         }
         if let key = definition.requiredEnv, session.spec.env[key] == nil {
             throw PaddockError.invalidArgument(
@@ -240,12 +249,24 @@ public actor RunService {
         running.stop = (status, reason)
         live[id] = running
         let handle = running.handle
+        let task = running.task
         Task {
             // The agent's tool commands are its children in its process group; the group is signalled.
-            try? await handle?.signal(15)
-            try? await Task.sleep(for: .seconds(3))
+            await self.signal(handle, SIGTERM, run: id)
+            // The run ending is the event waited on; the grace period only bounds the wait.
+            let ended = (try? await withDeadline(Self.stopGrace, "run \(id) stopping") { await task?.value }) != nil
             // Only while the run is still followed: a process that already exited must not be signalled again.
-            if self.live[id] != nil { try? await handle?.signal(9) }
+            if !ended, self.live[id] != nil { await self.signal(handle, SIGKILL, run: id) }
+        }
+    }
+
+    /// How long an agent has between SIGTERM and SIGKILL.
+    static let stopGrace: Duration = .seconds(3)
+
+    private func signal(_ handle: (any ExecHandle)?, _ signal: Int32, run id: String) async {
+        do { try await handle?.signal(signal) } catch {
+            // The agent may have exited on its own a moment ago; the run's end is recorded either way.
+            logger.debug("signalling a run's agent failed", metadata: ["run.id": "\(id)", "error": "\(error)"])
         }
     }
 

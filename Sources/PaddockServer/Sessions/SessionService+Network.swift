@@ -7,6 +7,12 @@ extension SessionService {
     public func changeNetwork(_ id: SessionID, allow: [String], deny: [String], replace: Bool) async throws
         -> PolicyRuleSet
     {
+        try await lifecycle.withLock(id) { try await changeNetworkHoldingLock(id, allow: allow, deny: deny, replace: replace) }
+    }
+
+    private func changeNetworkHoldingLock(_ id: SessionID, allow: [String], deny: [String], replace: Bool) async throws
+        -> PolicyRuleSet
+    {
         var session = try await get(id)
         guard session.state == .running || session.state == .paused else {
             throw PaddockError.conflict("session \(id) is \(session.state.rawValue); only a live session has a network")
@@ -23,7 +29,7 @@ extension SessionService {
         try network.apply(changed)
         session.spec.network = rules
         session.updatedAt = clock()
-        try await store.updateSession(session)
+        try await store.updateSession(session, expecting: session.state)
         logger.info(
             "session network changed",
             metadata: ["session.id": "\(id)", "session.network": "\(rules.rules.map(\.description))"])

@@ -10,14 +10,16 @@ extension SessionService {
     @discardableResult
     public func setDeadline(_ id: SessionID, seconds: Int64?) async throws -> Session {
         if let seconds { try InputLimits.checkDeadline(seconds: seconds, field: "timeout") }
-        var session = try await get(id)
-        guard session.state.holdsResources else {
-            throw PaddockError.conflict("session \(id) is \(session.state.rawValue); it has no deadline to move")
+        return try await lifecycle.withLock(id) {
+            var session = try await get(id)
+            guard session.state.holdsResources else {
+                throw PaddockError.conflict("session \(id) is \(session.state.rawValue); it has no deadline to move")
+            }
+            session.expiresAt = seconds.map { clock().addingTimeInterval(TimeInterval($0)) }
+            session.updatedAt = clock()
+            try await store.updateSession(session, expecting: session.state)
+            return session
         }
-        session.expiresAt = seconds.map { clock().addingTimeInterval(TimeInterval($0)) }
-        session.updatedAt = clock()
-        try await store.updateSession(session)
-        return session
     }
 
     /// The processes paddock-init supervises in a running session.

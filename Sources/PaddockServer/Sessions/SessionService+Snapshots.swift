@@ -10,6 +10,10 @@ extension SessionService {
     /// copy; a paused one stays paused. Processes are not kept: sessions started from it start fresh.
     public func snapshot(_ id: SessionID, name: String?) async throws -> Snapshot {
         if let name { try Snapshot.validate(name: name) }
+        return try await lifecycle.withLock(id) { try await snapshotHoldingLock(id, name: name) }
+    }
+
+    private func snapshotHoldingLock(_ id: SessionID, name: String?) async throws -> Snapshot {
         let session = try await get(id)
         guard session.state == .running || session.state == .paused else {
             throw PaddockError.conflict(
@@ -71,19 +75,24 @@ extension SessionService {
         guard (1...Self.maxForkCount).contains(count) else {
             throw PaddockError.invalidArgument("count must be 1 to \(Self.maxForkCount), not \(count)")
         }
-        let parent = try await get(id)
-        guard parent.state == .running || parent.state == .paused else {
-            throw PaddockError.conflict(
-                "session \(id) is \(parent.state.rawValue); only a running or paused session can be forked")
-        }
-        guard let provider = providers[parent.spec.provider] else {
-            throw PaddockError.unavailable("provider '\(parent.spec.provider)' is not configured on this server")
-        }
         let layerID = Snapshot.newID()
         pin(layerID)
         let result: Result<[Session], any Error>
         do {
-            _ = try await provider.snapshot(id, layer: layerID)
+            // The parent is held only while its files are copied; its children start without it.
+            let parent = try await lifecycle.withLock(id) {
+                let parent = try await get(id)
+                guard parent.state == .running || parent.state == .paused else {
+                    throw PaddockError.conflict(
+                        "session \(id) is \(parent.state.rawValue); only a running or paused session can be forked")
+                }
+                guard let provider = providers[parent.spec.provider] else {
+                    throw PaddockError.unavailable(
+                        "provider '\(parent.spec.provider)' is not configured on this server")
+                }
+                _ = try await provider.snapshot(id, layer: layerID)
+                return parent
+            }
             var spec = parent.spec
             spec.name = nil
             spec.snapshot = nil

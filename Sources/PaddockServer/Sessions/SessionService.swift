@@ -31,6 +31,10 @@ public actor SessionService {
     let governance: SessionGovernance?
     /// The server's clones of session repositories; without it `--repo` sessions are refused.
     private(set) var repositories: RepositoryClones?
+    /// One lifecycle operation per session at a time (create, pause, resume, snapshot, fork, destroy), held
+    /// across the provider call: a pause overlapping a destroy would otherwise store `paused` for a sandbox
+    /// that no longer exists.
+    let lifecycle = KeyedLock<SessionID>()
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -143,7 +147,7 @@ public actor SessionService {
                 try await store.insertSession(session)
             } catch {
                 await network?.detach(id)
-                try? await provider.destroy(id)
+                await destroyBestEffort(id, provider, why: "its session could not be stored or connected")
                 throw error
             }
             lastActivity[id] = .now
@@ -151,8 +155,20 @@ public actor SessionService {
             logger.info("session created from the warm pool", metadata: ["session.id": "\(id)"])
             return session
         }
-        var session = Session(
+        let session = Session(
             id: .random(), state: .creating, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
+        // Nobody knows the id yet, but a destroy of it (stop-all, a list-and-kill) must wait for the start.
+        return try await lifecycle.withLock(session.id) {
+            try await startCold(session, provider: provider, layer: layer, prepared: prepared, owner: owner)
+        }
+    }
+
+    private func startCold(
+        _ new: Session, provider: any SandboxProvider, layer: String?, prepared: GuardrailService.Prepared?,
+        owner: SessionOwner?
+    ) async throws -> Session {
+        var session = new
+        let spec = session.spec
         (session.team, session.createdBy) = (owner?.team, owner?.user)
         let ready = await provider.readyCount(template: spec.template)
         session.policy = prepared?.stored
@@ -178,7 +194,7 @@ public actor SessionService {
         }
         // A destroy may have arrived while the sandbox was starting; honour it now.
         if let current = try await store.session(session.id), current.state != .creating {
-            try? await provider.destroy(session.id)
+            await destroyBestEffort(session.id, provider, why: "it was destroyed while starting")
             if current.state == .destroying {
                 var s = current
                 try await transition(&s, .teardownFinished)
@@ -186,7 +202,7 @@ public actor SessionService {
             throw PaddockError.conflict("the session was destroyed while it was starting")
         }
         do { try await network?.attach(&session, provider: provider) } catch {
-            try? await provider.destroy(session.id)
+            await destroyBestEffort(session.id, provider, why: "it could not be connected to the gateway")
             let e = PaddockError.wrap(error, "connecting the session to the network failed")
             session.reason = e.message
             try await transition(&session, .startFailed)
@@ -231,6 +247,10 @@ public actor SessionService {
     /// Destroys the session's sandbox and marks it destroyed. Destroying a destroyed session is a no-op.
     @discardableResult
     public func destroy(_ id: SessionID, reason: String? = nil) async throws -> Session {
+        try await lifecycle.withLock(id) { try await destroyHoldingLock(id, reason: reason) }
+    }
+
+    private func destroyHoldingLock(_ id: SessionID, reason: String?) async throws -> Session {
         var session = try await get(id)
         if session.state == .destroyed { return session }
         session.reason = reason ?? session.reason
@@ -277,7 +297,14 @@ public actor SessionService {
     private func freezeTransition(
         _ id: SessionID, _ event: SessionState.Event, _ act: (any SandboxProvider) async throws -> Void
     ) async throws -> Session {
+        try await lifecycle.withLock(id) { try await freezeTransitionHoldingLock(id, event, act) }
+    }
+
+    private func freezeTransitionHoldingLock(
+        _ id: SessionID, _ event: SessionState.Event, _ act: (any SandboxProvider) async throws -> Void
+    ) async throws -> Session {
         var session = try await get(id)
+        let before = session.state
         let next = try session.state.next(on: event)
         guard let provider = providers[session.spec.provider] else {
             throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
@@ -286,16 +313,19 @@ public actor SessionService {
         if event == .resume { try await network?.installPendingCA(id, provider: provider) }
         session.state = next
         session.updatedAt = clock()
-        try await store.updateSession(session)
+        try await store.updateSession(session, expecting: before)
         try await record(id, event == .pause ? "session.pause" : "session.resume", [:])
         logger.info("session \(event == .pause ? "paused" : "resumed")", metadata: ["session.id": "\(id)"])
         return session
     }
 
+    /// Moves the session to its next state and stores it, provided the row is still in the state `session`
+    /// holds: a transition that lost a race is a `conflict`.
     private func transition(_ session: inout Session, _ event: SessionState.Event) async throws {
-        session.state = try session.state.next(on: event)
+        let before = session.state
+        session.state = try before.next(on: event)
         session.updatedAt = clock()
-        try await store.updateSession(session)
+        try await store.updateSession(session, expecting: before)
         if session.state == .failed {
             try await record(session.id, "session.fail", ["reason": .optional(session.reason)])
         }
@@ -307,10 +337,14 @@ public actor SessionService {
         for s in expired where s.state == .running || s.state == .paused || s.state == .failed {
             if s.spec.pauseOnTimeout == true, s.state == .running || s.state == .paused {
                 do {
-                    if s.state == .running { try await pause(s.id) }
-                    var paused = try await get(s.id)
-                    paused.expiresAt = nil
-                    try await store.updateSession(paused)
+                    try await lifecycle.withLock(s.id) {
+                        if try await get(s.id).state == .running {
+                            _ = try await freezeTransitionHoldingLock(s.id, .pause) { try await $0.pause(s.id) }
+                        }
+                        var paused = try await get(s.id)
+                        paused.expiresAt = nil
+                        try await store.updateSession(paused, expecting: .paused)
+                    }
                     try await record(s.id, "session.timeout", ["action": .string("paused")])
                     logger.info(
                         "session paused at its deadline (pause on timeout)", metadata: ["session.id": "\(s.id)"])
@@ -357,7 +391,7 @@ public actor SessionService {
                     // sandbox is the truth, so the next call resumes a frozen one instead of hanging on it.
                     if frozen.contains(s.id), reconnected.state == .running { reconnected.state = .paused }
                     if answers, reconnected.state == .paused { reconnected.state = .running }
-                    try await store.updateSession(reconnected)
+                    try await store.updateSession(reconnected, expecting: s.state)
                 } catch {
                     logger.warning(
                         "an adopted session could not reconnect to the gateway; it has no network",
@@ -558,13 +592,24 @@ public actor SessionService {
     /// A sandbox that stopped answering because it is gone (its init exited, or it was killed from the host)
     /// is marked failed, so the session says so instead of failing every call.
     private func markLostIfDead(_ id: SessionID, _ provider: any SandboxProvider) async throws {
-        guard await !provider.isAlive(id), var session = try await store.session(id), session.state == .running else {
-            return
+        guard await !provider.isAlive(id) else { return }
+        try await lifecycle.withLock(id) {
+            guard var session = try await store.session(id), session.state == .running else { return }
+            await destroyBestEffort(id, provider, why: "its init stopped answering")
+            session.reason = "the sandbox stopped on its own (its supervisor exited); create a new session"
+            try await transition(&session, .lost)
+            logger.warning("session lost: its sandbox stopped", metadata: ["session.id": "\(id)"])
         }
-        try? await provider.destroy(id)
-        session.reason = "the sandbox stopped on its own (its supervisor exited); create a new session"
-        try await transition(&session, .lost)
-        logger.warning("session lost: its sandbox stopped", metadata: ["session.id": "\(id)"])
+    }
+
+    /// Removes a sandbox that is being given up on; a failure is logged (the provider's recovery removes what
+    /// is left at the next start) rather than hiding the error that led here.
+    func destroyBestEffort(_ id: SessionID, _ provider: any SandboxProvider, why: String) async {
+        do { try await provider.destroy(id) } catch {
+            logger.warning(
+                "could not remove a sandbox that is being given up on",
+                metadata: ["session.id": "\(id)", "why": "\(why)", "error": "\(error)"])
+        }
     }
 
     public func stats(_ id: SessionID) async throws -> SandboxStats {
