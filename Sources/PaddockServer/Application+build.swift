@@ -57,12 +57,12 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     AccessController(tokens: tokens, access: authorizer.access).addRoutes(to: router)
     OrgController(sessions: sessions, access: authorizer.access).addRoutes(to: router)
     ExecController(sessions: sessions).addRoutes(to: group)
-    FileController(sessions: sessions, maxUploadBytes: configuration.maxUploadBytes).addRoutes(to: group)
+    FileController(files: SessionFiles(sessions: sessions), maxUploadBytes: configuration.maxUploadBytes).addRoutes(to: group)
     SnapshotController(sessions: sessions).addRoutes(sessions: group, snapshots: router.group("/v1/snapshots"))
     TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
     GuardrailController(sessions: sessions).addRoutes(to: router)
     NetworkController(sessions: sessions).addRoutes(to: group)
-    ReviewController(sessions: sessions, authorizer: authorizer).addRoutes(to: router)
+    ReviewController(sessions: sessions).addRoutes(to: router)
     if let runs = configuration.runs { RunController(runs: runs).addRoutes(to: router) }
     if let vault = configuration.vault { SecretController(vault: vault).addRoutes(to: router.group("/v1/secrets")) }
     return router

@@ -27,8 +27,8 @@ struct GVisorTests {
             // Files persist between execs and the file API works through the same init protocol.
             _ = try await stack.sessions.sh(s.id, "echo kept > /workspace/f")
             #expect(try await stack.sessions.sh(s.id, "cat /workspace/f").stdout == "kept\n")
-            let (provider, path) = try await stack.sessions.fileTarget(s.id, path: "f")
-            #expect(try await provider.stat(s.id, path: path, user: .user).size == 5)
+            let files = SessionFiles(sessions: stack.sessions)
+            #expect(try await files.stat(s.id, path: "f", user: .user, by: .system).size == 5)
             // A memory hog is contained here too.
             var small = SessionSpec(provider: "gvisor")
             small.limits.memory = .mebibytes(128)

@@ -30,10 +30,10 @@ struct LifecycleTests {
             // with "second" (buffered output would end with "timeout" after 10 s). No wall-clock assertion.
             let handle = try await stack.sessions.exec(
                 s.id,
-                ExecBody(cmd: [
+                SessionCommand([
                     "/bin/sh", "-c",
                     "echo first; for i in $(seq 1 200); do [ -e /tmp/go ] && { echo second; exit 0; }; sleep 0.05; done; echo timeout",
-                ]))
+                ]), by: .system)
             let go = "\(stack.dataDirectory)/sessions/\(s.id.rawValue)/rootfs/tmp/go"
             var lines: [String] = []
             for try await event in handle.events {
@@ -66,24 +66,27 @@ struct LifecycleTests {
             _ = try await stack.sessions.sh(s.id, "mkdir -p /workspace/d && echo one > /workspace/d/a.txt")
             #expect(try await stack.sessions.sh(s.id, "cat /workspace/d/a.txt").stdout == "one\n")
 
-            let (provider, path) = try await stack.sessions.fileTarget(s.id, path: "d/b.bin")
-            #expect(path == "/workspace/d/b.bin")
+            let files = SessionFiles(sessions: stack.sessions)
+            let path = "d/b.bin"
             let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             let stream = BackpressuredStream<[UInt8]> { sink in
                 await sink.send(Array(payload[0..<100_000]))
                 await sink.send(Array(payload[100_000...]))
             }
-            try await provider.writeFile(s.id, path: path, mode: 0o640, user: .user, append: false, data: stream)
+            let written = try await files.write(s.id, path: path, mode: 0o640, user: .user, data: stream, by: .system)
+            #expect(written.path == "/workspace/d/b.bin")
             var back: [UInt8] = []
-            for try await chunk in try await provider.readFile(s.id, path: path, user: .user) { back += chunk }
+            for try await chunk in try await files.read(s.id, path: path, user: .user, by: .system).content {
+                back += chunk
+            }
             #expect(back == payload)
-            let info = try await provider.stat(s.id, path: path, user: .user)
+            let info = try await files.stat(s.id, path: path, user: .user, by: .system)
             #expect(info.size == 300_000 && info.mode & 0o777 == 0o640 && info.uid == 1000)
-            let listing = try await provider.listDirectory(s.id, path: "/workspace/d", depth: 1, user: .user)
+            let listing = try await files.list(s.id, path: "/workspace/d", depth: 1, user: .user, by: .system)
             #expect(listing.map(\.name) == ["a.txt", "b.bin"])
             #expect(try await stack.sessions.sh(s.id, "sha256sum < /workspace/d/b.bin | cut -c1-8").status.code == 0)
             await #expect(throws: PaddockError.self) {
-                _ = try await provider.stat(s.id, path: "/workspace/nope", user: .user)
+                _ = try await files.stat(s.id, path: "/workspace/nope", user: .user, by: .system)
             }
         }
     }

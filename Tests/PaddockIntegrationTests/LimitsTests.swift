@@ -52,7 +52,7 @@ struct LimitsTests {
                         break
                 print("finished")
                 """
-            let bomb = try await stack.sessions.exec(s.id, ExecBody(cmd: ["python3", "-c", script]))
+            let bomb = try await stack.sessions.exec(s.id, SessionCommand(["python3", "-c", script]), by: .system)
             var peak = 0
             var stderr = ""
             var stdout = ""

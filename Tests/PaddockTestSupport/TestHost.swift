@@ -151,7 +151,8 @@ extension SessionService {
         async throws -> ExecOutput
     {
         let start = ContinuousClock.now
-        let handle = try await exec(id, ExecBody(cmd: cmd, env: env, cwd: cwd, user: user))
+        let command = SessionCommand(cmd, env: env ?? [:], cwd: cwd, user: try SessionService.user(user))
+        let handle = try await exec(id, command, by: .system)
         var out = ExecOutput(stdout: "", stderr: "", status: .init(code: -1), stdoutArrivals: [])
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []

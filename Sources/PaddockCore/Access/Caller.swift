@@ -21,6 +21,10 @@ public struct Caller: Sendable, Equatable, CustomStringConvertible {
     /// Paddock's own work: allowed everything, recorded as `system`.
     public static let system = Caller(system: .system)
 
+    /// Someone who holds only a sandbox's unguessable id: E2B's code-interpreter SDK manages its contexts
+    /// without credentials. Only the routes the E2B door leaves open act for one; the trail names it so.
+    public static let sandboxIDHolder = Caller(system: AuditActor(user: "anonymous (sandbox id)", token: nil))
+
     public var description: String { actor.description }
 
     /// The user the caller acts as (`system` for Paddock itself).

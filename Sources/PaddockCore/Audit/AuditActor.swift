@@ -12,10 +12,6 @@ public struct AuditActor: Sendable, Equatable, Codable, CustomStringConvertible 
 
     public static let system = AuditActor(user: "system", token: nil)
 
-    /// The caller of the API request being served. The HTTP layer sets it around each request, so code deep in
-    /// the session service can attribute what it does without every signature carrying it.
-    @TaskLocal public static var current: AuditActor?
-
     public var description: String { token.map { "\(user) (token \($0))" } ?? user }
 }
 

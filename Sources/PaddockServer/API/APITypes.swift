@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockInitProtocol
 import PaddockSandbox
 
 // The `/v1` API's request and response bodies. JSON keys are snake_case (the context's coders convert).
@@ -196,6 +197,15 @@ public struct ExecBody: Codable, Sendable {
         self.tty = tty
         self.stdin = stdin
         self.timeout = timeout
+    }
+}
+
+extension ExecBody {
+    /// The command in domain terms, for `SessionService.exec`.
+    func command() throws -> SessionCommand {
+        SessionCommand(
+            cmd, env: env ?? [:], cwd: cwd, user: try SessionService.user(user),
+            tty: tty.map { TerminalSize(rows: $0.rows, cols: $0.cols) }, stdin: stdin ?? false)
     }
 }
 

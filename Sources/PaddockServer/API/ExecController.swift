@@ -32,9 +32,9 @@ struct ExecController {
         let id = try context.sessionID()
         let body = try await request.decode(as: ExecBody.self, context: context)
         let timeout = try Self.timeout(body)
-        var noStdin = body
-        noStdin.stdin = false
-        let handle = try await sessions.exec(id, noStdin)
+        var command = try body.command()
+        command.stdin = false
+        let handle = try await sessions.exec(id, command, by: try context.caller())
         let encoder = APICoding.encoder()
         let responseBody = ResponseBody { writer in
             do {
@@ -115,10 +115,7 @@ struct ExecController {
             }
             let body = try APIRequestDecoder.decode(ExecBody.self, from: Data(first.utf8), what: "the exec request")
             timeout = try Self.timeout(body)
-            // The upgraded socket runs outside the request's middleware, so the caller is attached here.
-            handle = try await AuditActor.$current.withValue(context.principal?.actor) {
-                try await sessions.exec(id, body)
-            }
+            handle = try await sessions.exec(id, try body.command(), by: try context.caller())
         } catch {
             let e = ErrorMiddleware<PaddockRequestContext>.classify(error)
             try await send(ExecEventBody(type: .error, error: .init(code: e.code.rawValue, message: e.message)))

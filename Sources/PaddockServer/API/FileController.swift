@@ -14,7 +14,7 @@ import PaddockSandbox
 /// - `GET /v1/sessions/{id}/files/stat?path=P`, `GET …/files/list?path=P[&depth=N]`
 /// - `POST …/files/mkdir?path=P`, `DELETE …/files?path=P`
 struct FileController {
-    let sessions: SessionService
+    let files: SessionFiles
     let maxUploadBytes: Int
 
     func addRoutes(to group: RouterGroup<PaddockRequestContext>) {
@@ -26,15 +26,11 @@ struct FileController {
         group.delete(":id/files", use: remove)
     }
 
-    private func target(_ request: Request, _ context: PaddockRequestContext) async throws -> (
-        any SandboxProvider, SessionID, String
-    ) {
-        let id = try context.sessionID()
+    private static func path(_ request: Request) throws -> String {
         guard let path = request.uri.queryParameters.get("path") else {
             throw PaddockError.invalidArgument("missing ?path=; give the file's path inside the sandbox")
         }
-        let (provider, resolved) = try await sessions.fileTarget(id, path: path)
-        return (provider, id, resolved)
+        return path
     }
 
     private static func user(_ request: Request) throws -> SandboxUser {
@@ -44,7 +40,8 @@ struct FileController {
     @Sendable func upload(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<
         FileInfoBody
     > {
-        let (provider, id, path) = try await target(request, context)
+        let id = try context.sessionID()
+        let path = try Self.path(request)
         let user = try Self.user(request)
         let modeText = request.uri.queryParameters.get("mode") ?? "644"
         guard let mode = UInt32(modeText, radix: 8), mode <= 0o7777 else {
@@ -55,9 +52,61 @@ struct FileController {
             throw PaddockError(
                 .payloadTooLarge, "the upload is \(length) bytes; this server accepts at most \(limit) (--max-upload)")
         }
-        let body = request.body
-        // Pulled as the sandbox writes: the request body is read no faster than init stores it.
-        let stream = BackpressuredStream<[UInt8]> { sink in
+        let stream = UploadStream.capped(request.body, limit: limit)
+        defer { stream.cancel() }
+        let info = try await files.write(id, path: path, mode: mode, user: user, data: stream, by: try context.caller())
+        return EditedResponse(status: .created, response: FileInfoBody(info))
+    }
+
+    @Sendable func download(_ request: Request, context: PaddockRequestContext) async throws -> Response {
+        let (info, chunks) = try await files.read(
+            try context.sessionID(), path: try Self.path(request), user: try Self.user(request),
+            by: try context.caller())
+        let body = ResponseBody(asyncSequence: chunks.map { ByteBuffer(bytes: $0) })
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/octet-stream", .contentLength: String(info.size)], body: body)
+    }
+
+    @Sendable func stat(_ request: Request, context: PaddockRequestContext) async throws -> FileInfoBody {
+        FileInfoBody(
+            try await files.stat(
+                try context.sessionID(), path: try Self.path(request), user: try Self.user(request),
+                by: try context.caller()))
+    }
+
+    @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> FileListBody {
+        let depthText = request.uri.queryParameters.get("depth") ?? "1"
+        guard let depth = Int(depthText) else {
+            throw PaddockError.invalidArgument("depth must be a whole number from 1 to 64, not '\(depthText)'")
+        }
+        let entries = try await files.list(
+            try context.sessionID(), path: try Self.path(request), depth: depth, user: try Self.user(request),
+            by: try context.caller())
+        return FileListBody(entries: entries.map(FileInfoBody.init))
+    }
+
+    @Sendable func mkdir(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<
+        FileInfoBody
+    > {
+        let (created, info) = try await files.makeDirectory(
+            try context.sessionID(), path: try Self.path(request), user: try Self.user(request),
+            by: try context.caller())
+        return EditedResponse(status: created ? .created : .ok, response: FileInfoBody(info))
+    }
+
+    @Sendable func remove(_ request: Request, context: PaddockRequestContext) async throws -> HTTPResponse.Status {
+        try await files.remove(
+            try context.sessionID(), path: try Self.path(request), user: try Self.user(request),
+            by: try context.caller())
+        return .noContent
+    }
+}
+
+/// A request body as the sandbox pulls it: read no faster than init stores it, and refused past `limit`.
+enum UploadStream {
+    static func capped(_ body: RequestBody, limit: Int) -> BackpressuredStream<[UInt8]> {
+        BackpressuredStream<[UInt8]> { sink in
             var total = 0
             for try await buffer in body {
                 total += buffer.readableBytes
@@ -70,58 +119,5 @@ struct FileController {
                 try Task.checkCancellation()
             }
         }
-        defer { stream.cancel() }
-        try await provider.writeFile(id, path: path, mode: mode, user: user, append: false, data: stream)
-        let info = try await provider.stat(id, path: path, user: user)
-        try await sessions.recordFileChange(id, kind: "file.write", path: path, bytes: Int64(info.size))
-        return EditedResponse(status: .created, response: FileInfoBody(info))
-    }
-
-    @Sendable func download(_ request: Request, context: PaddockRequestContext) async throws -> Response {
-        let (provider, id, path) = try await target(request, context)
-        let user = try Self.user(request)
-        let info = try await provider.stat(id, path: path, user: user)
-        guard info.kind != .directory else {
-            throw PaddockError.invalidArgument(
-                "\(path) is a directory; list it with /files/list or copy it with `paddock cp -r`")
-        }
-        let chunks = try await provider.readFile(id, path: path, user: user)
-        let body = ResponseBody(asyncSequence: chunks.map { ByteBuffer(bytes: $0) })
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/octet-stream", .contentLength: String(info.size)], body: body)
-    }
-
-    @Sendable func stat(_ request: Request, context: PaddockRequestContext) async throws -> FileInfoBody {
-        let (provider, id, path) = try await target(request, context)
-        return FileInfoBody(try await provider.stat(id, path: path, user: try Self.user(request)))
-    }
-
-    @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> FileListBody {
-        let (provider, id, path) = try await target(request, context)
-        let depthText = request.uri.queryParameters.get("depth") ?? "1"
-        guard let depth = Int(depthText), (1...64).contains(depth) else {
-            throw PaddockError.invalidArgument("depth must be a whole number from 1 to 64, not '\(depthText)'")
-        }
-        let entries = try await provider.listDirectory(id, path: path, depth: depth, user: try Self.user(request))
-        return FileListBody(entries: entries.map(FileInfoBody.init))
-    }
-
-    @Sendable func mkdir(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<
-        FileInfoBody
-    > {
-        let (provider, id, path) = try await target(request, context)
-        let user = try Self.user(request)
-        let created = try await provider.makeDirectory(id, path: path, user: user)
-        if created { try await sessions.recordFileChange(id, kind: "file.mkdir", path: path) }
-        let info = try await provider.stat(id, path: path, user: user)
-        return EditedResponse(status: created ? .created : .ok, response: FileInfoBody(info))
-    }
-
-    @Sendable func remove(_ request: Request, context: PaddockRequestContext) async throws -> HTTPResponse.Status {
-        let (provider, id, path) = try await target(request, context)
-        try await provider.remove(id, path: path, user: try Self.user(request))
-        try await sessions.recordFileChange(id, kind: "file.remove", path: path)
-        return .noContent
     }
 }

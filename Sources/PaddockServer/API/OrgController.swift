@@ -20,7 +20,7 @@ struct OrgController {
         -> SessionService.StopAllReport
     {
         let body = try await request.decode(as: StopAllBody.self, context: context)
-        return try await sessions.stopAll(team: body.team)
+        return try await sessions.stopAll(team: body.team, by: try context.caller())
     }
 
     @Sendable func stops(_ request: Request, context: PaddockRequestContext) async throws -> EmergencyStopListBody {
@@ -29,7 +29,9 @@ struct OrgController {
     }
 
     @Sendable func lift(_ request: Request, context: PaddockRequestContext) async throws -> LiftBody {
-        LiftBody(lifted: try await sessions.liftStop(team: request.uri.queryParameters.get("team")))
+        LiftBody(
+            lifted: try await sessions.liftStop(
+                team: request.uri.queryParameters.get("team"), by: try context.caller()))
     }
 
     @Sendable func limits(_ request: Request, context: PaddockRequestContext) async throws -> LimitsBody {

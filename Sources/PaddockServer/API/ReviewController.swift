@@ -7,7 +7,6 @@ import PaddockCore
 /// get 404, and deciding needs `approve` on it (checked here, since the path names the review, not the session).
 struct ReviewController {
     let sessions: SessionService
-    let authorizer: Authorizer
 
     func addRoutes(to router: Router<PaddockRequestContext>) {
         router.post("/v1/sessions/:id/submit", use: submit)
@@ -15,17 +14,17 @@ struct ReviewController {
         reviews.get(use: list)
         reviews.get(":review", use: show)
         reviews.post(":review/approve") { request, context in
-            try await decide(request, context) { id, user, note in
-                try await sessions.approveReview(id, by: user, note: note)
+            try await decide(request, context) { id, note, caller in
+                try await sessions.approveReview(id, note: note, by: caller)
             }
         }
         reviews.post(":review/reject") { request, context in
-            try await decide(request, context) { id, user, note in
-                try await sessions.rejectReview(id, by: user, note: note)
+            try await decide(request, context) { id, note, caller in
+                try await sessions.rejectReview(id, note: note, by: caller)
             }
         }
         reviews.post(":review/merge") { request, context in
-            try await decide(request, context) { id, _, _ in try await sessions.mergeReview(id) }
+            try await decide(request, context) { id, _, caller in try await sessions.mergeReview(id, by: caller) }
         }
     }
 
@@ -35,12 +34,10 @@ struct ReviewController {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > 0 {
             body = try await request.decode(as: SubmitRequestBody.self, context: context)
         }
-        return try await sessions.submit(
-            id, message: body.message, branch: body.branch, by: context.principal?.user ?? context.tokenName)
+        return try await sessions.submit(id, message: body.message, branch: body.branch, by: try context.caller())
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> ReviewListBody {
-        let principal = try context.requirePrincipal()
         let all = request.uri.queryParameters.get("all").map { $0 == "true" || $0 == "1" } ?? false
         var session: SessionID?
         if let raw = request.uri.queryParameters.get("session") {
@@ -49,20 +46,19 @@ struct ReviewController {
             }
             session = id
         }
-        let visible = try await sessions.reviews(session: session, all: all).filter { principal.canSee(team: $0.team) }
+        let visible = try await sessions.reviews(session: session, all: all, for: try context.caller())
         return ReviewListBody(reviews: visible.map(ReviewBody.init))
     }
 
     @Sendable func show(_ request: Request, context: PaddockRequestContext) async throws -> ReviewDetailBody {
-        let review = try await visibleReview(context, needs: .read)
-        return try await sessions.reviewDetail(review.id)
+        try await sessions.reviewDetail(context.parameters.get("review") ?? "", for: try context.caller())
     }
 
     private func decide(
         _ request: Request, _ context: PaddockRequestContext,
-        _ act: (String, String?, String?) async throws -> Review
+        _ act: (String, String?, Caller) async throws -> Review
     ) async throws -> ReviewBody {
-        let review = try await visibleReview(context, needs: .approve)
+        let id = context.parameters.get("review") ?? ""
         var note: String?
         if let length = request.headers[.contentLength].flatMap(Int.init), length > 0 {
             note = try await request.decode(as: ReviewDecisionBody.self, context: context).note
@@ -70,18 +66,6 @@ struct ReviewController {
         if let text = note, text.count > 2000 {
             throw PaddockError.invalidArgument("the note is longer than 2000 characters; shorten it")
         }
-        return ReviewBody(try await act(review.id, context.principal?.user ?? context.tokenName, note))
-    }
-
-    /// The review in the path, if the caller may see its session's team and holds `permission` there.
-    private func visibleReview(_ context: PaddockRequestContext, needs permission: Permission) async throws -> Review {
-        let principal = try context.requirePrincipal()
-        let raw = context.parameters.get("review") ?? ""
-        let review = try await sessions.review(raw)
-        guard principal.canSee(team: review.team) else {
-            throw PaddockError.notFound("review \(raw) does not exist; `paddock reviews list` shows the open ones")
-        }
-        try await authorizer.authorize(principal, .session(review.session.rawValue, permission))
-        return review
+        return ReviewBody(try await act(id, note, try context.caller()))
     }
 }

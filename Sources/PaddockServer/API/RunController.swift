@@ -39,7 +39,7 @@ struct RunController {
         let body = try await request.decode(as: CreateRunBody.self, context: context)
         let run = try await runs.start(
             session: try context.sessionID(), prompt: body.prompt, agent: body.agent, model: body.model,
-            by: context.principal?.user ?? context.tokenName)
+            by: try context.caller())
         return EditedResponse(status: .created, response: run)
     }
 
@@ -66,7 +66,7 @@ struct RunController {
 
     @Sendable func cancel(_ request: Request, context: PaddockRequestContext) async throws -> Run {
         try await runs.cancel(
-            try context.requiredParameter("run", "run id"), by: context.principal?.user ?? context.tokenName)
+            try context.requiredParameter("run", "run id"), by: try context.caller())
     }
 
     @Sendable func events(_ request: Request, context: PaddockRequestContext) async throws -> Response {

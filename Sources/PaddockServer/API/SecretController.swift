@@ -44,12 +44,13 @@ struct NetworkController {
     @Sendable func change(_ request: Request, context: PaddockRequestContext) async throws -> NetworkBody {
         let body = try await request.decode(as: NetworkChangeBody.self, context: context)
         let rules = try await sessions.changeNetwork(
-            try context.sessionID(), allow: body.allow ?? [], deny: body.deny ?? [], replace: body.replace ?? false)
+            try context.sessionID(), allow: body.allow ?? [], deny: body.deny ?? [], replace: body.replace ?? false,
+            by: try context.caller())
         return NetworkBody(rules)
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> NetworkBody {
-        NetworkBody(try await sessions.get(try context.sessionID()).spec.network)
+        NetworkBody(try await sessions.get(try context.sessionID(), for: try context.caller(), needs: .read).spec.network)
     }
 }
 

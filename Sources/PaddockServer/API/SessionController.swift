@@ -24,21 +24,16 @@ struct SessionController {
         let spec = try body.spec()
         let principal = try context.requirePrincipal()
         let team = try await authorizer.teamForCreate(principal, requested: body.team)
-        if let snapshot = spec.snapshot {
-            // Starting from a snapshot reads its files: the caller must be able to read the snapshot's team.
-            try await authorizer.authorize(principal, .snapshot(snapshot, .read))
-        }
         let session = try await sessions.create(
-            spec, policy: body.policy, owner: SessionOwner(team: team, user: principal.user))
+            spec, policy: body.policy, owner: SessionOwner(team: team, user: principal.user), by: Caller(principal))
         return EditedResponse(status: .created, response: SessionBody(session))
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> SessionListBody {
         let all = request.uri.queryParameters.get("all").map { $0 == "true" || $0 == "1" } ?? false
-        let principal = try context.requirePrincipal()
         var bodies: [SessionBody] = []
         // Sessions of teams the caller is not in are left out, as if they did not exist.
-        for session in try await sessions.list(includeEnded: all) where principal.canSee(team: session.team) {
+        for session in try await sessions.list(includeEnded: all, for: try context.caller()) {
             var body = SessionBody(session)
             if await sessions.awaitingApproval(session.id) { body.awaitingApproval = true }
             bodies.append(body)
@@ -48,25 +43,25 @@ struct SessionController {
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
         let id = try context.sessionID()
-        var body = SessionBody(try await sessions.get(id))
+        var body = SessionBody(try await sessions.get(id, for: try context.caller(), needs: .read))
         if await sessions.awaitingApproval(id) { body.awaitingApproval = true }
         return body
     }
 
     @Sendable func destroy(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
-        SessionBody(try await sessions.destroy(try context.sessionID()))
+        SessionBody(try await sessions.destroy(try context.sessionID(), by: try context.caller()))
     }
 
     @Sendable func pause(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
-        SessionBody(try await sessions.pause(try context.sessionID()))
+        SessionBody(try await sessions.pause(try context.sessionID(), by: try context.caller()))
     }
 
     @Sendable func resume(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
-        SessionBody(try await sessions.resume(try context.sessionID()))
+        SessionBody(try await sessions.resume(try context.sessionID(), by: try context.caller()))
     }
 
     @Sendable func stats(_ request: Request, context: PaddockRequestContext) async throws -> StatsBody {
-        StatsBody(try await sessions.stats(try context.sessionID()))
+        StatsBody(try await sessions.stats(try context.sessionID(), by: try context.caller()))
     }
 }
 
@@ -87,4 +82,7 @@ extension PaddockRequestContext {
         guard let principal else { throw PaddockError(.unauthenticated, "this route needs a bearer token") }
         return principal
     }
+
+    /// Who the services act for: the token's person.
+    func caller() throws -> Caller { Caller(try requirePrincipal()) }
 }

@@ -18,7 +18,7 @@ struct SnapshotController {
         SnapshotBody
     > {
         let body = try await Self.optionalBody(CreateSnapshotBody.self, request, context) ?? CreateSnapshotBody()
-        let snapshot = try await sessions.snapshot(try context.sessionID(), name: body.name)
+        let snapshot = try await sessions.snapshot(try context.sessionID(), name: body.name, by: try context.caller())
         return EditedResponse(status: .created, response: SnapshotBody(snapshot))
     }
 
@@ -26,29 +26,26 @@ struct SnapshotController {
         SessionListBody
     > {
         let body = try await Self.optionalBody(ForkBody.self, request, context) ?? ForkBody()
-        let children = try await sessions.fork(try context.sessionID(), count: body.count ?? 1)
+        let children = try await sessions.fork(try context.sessionID(), count: body.count ?? 1, by: try context.caller())
         return EditedResponse(status: .created, response: SessionListBody(sessions: children.map(SessionBody.init)))
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotListBody {
-        let principal = try context.requirePrincipal()
-        var visible: [Snapshot] = []
         // Snapshots of teams the caller is not in are left out, as if they did not exist.
-        for snapshot in try await sessions.snapshots()
-        where principal.canSee(team: try await sessions.team(of: snapshot)) {
-            visible.append(snapshot)
-        }
+        let visible = try await sessions.snapshots(for: try context.caller())
         return SnapshotListBody(snapshots: visible.map(SnapshotBody.init))
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {
         SnapshotBody(
-            try await sessions.snapshotRecord(try context.requiredParameter("snapshot", "snapshot id or name")))
+            try await sessions.snapshotRecord(
+                try context.requiredParameter("snapshot", "snapshot id or name"), for: try context.caller(), needs: .read))
     }
 
     @Sendable func delete(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {
         SnapshotBody(
-            try await sessions.deleteSnapshot(try context.requiredParameter("snapshot", "snapshot id or name")))
+            try await sessions.deleteSnapshot(
+                try context.requiredParameter("snapshot", "snapshot id or name"), by: try context.caller()))
     }
 
     /// A JSON body that may be left out entirely.

@@ -78,7 +78,7 @@ struct CodeInterpreterService {
         try Self.checkLanguage(body.language)
         let kernel = try await kernels.kernel(
             session: target.session.id, context: body.context_id ?? PythonKernels.defaultContext,
-            user: target.user, sessions: sessions)
+            user: target.user, sessions: sessions, by: target.caller)
         var line = try JSONEncoder().encode(["code": body.code])
         if let env = body.env_vars {
             struct WithEnv: Encodable {

@@ -38,17 +38,18 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
 {
     let router = Router(context: E2BRequestContext.self)
     let authorizer = Authorizer(access: tokens.access, sessions: sessions)
+    let files = SessionFiles(sessions: sessions)
     router.middlewares.add(E2BErrorMiddleware())
     router.middlewares.add(E2BAuthMiddleware(authenticator: E2BAuthenticator(tokens: tokens)))
     router.middlewares.add(
         E2BSandboxTrafficMiddleware(
-            sessions: sessions, authorizer: authorizer,
+            sessions: sessions,
             process: EnvdProcessService(
                 sessions: sessions, table: EnvdProcessTable(), keepalive: configuration.keepalive),
             filesystem: EnvdFilesystemService(
-                sessions: sessions, watchers: EnvdWatchers(), keepalive: configuration.keepalive,
+                files: files, watchers: EnvdWatchers(), keepalive: configuration.keepalive,
                 pollInterval: configuration.watchInterval),
-            files: EnvdFilesController(sessions: sessions, maxUploadBytes: configuration.maxUploadBytes),
+            files: EnvdFilesController(files: files, maxUploadBytes: configuration.maxUploadBytes),
             codeInterpreter: CodeInterpreterService(sessions: sessions, kernels: PythonKernels()),
             ports: SandboxPortProxy(sessions: sessions)))
     router.get("/health") { _, _ in Response(status: .ok) }

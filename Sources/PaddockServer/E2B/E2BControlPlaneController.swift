@@ -41,10 +41,7 @@ struct E2BControlPlaneController {
         let team = try await authorizer.teamForCreate(principal, requested: nil)
         // A snapshot's id (or name) as the template starts the sandbox from that snapshot's files — if the
         // caller may read it; another team's snapshot is treated as an unknown template.
-        var snapshot = try? await sessions.snapshotRecord(body.templateID)
-        if let found = snapshot, (try? await authorizer.authorize(principal, .snapshot(found.id, .read))) == nil {
-            snapshot = nil
-        }
+        let snapshot = try? await sessions.snapshotRecord(body.templateID, for: Caller(principal), needs: .read)
         var spec = SessionSpec(
             name: "e2b:\(body.templateID)",
             template: try snapshot?.template ?? E2B.paddockTemplate(body.templateID),
@@ -62,7 +59,7 @@ struct E2BControlPlaneController {
         spec.labels = body.metadata
         spec.autoResume = body.autoResume?.enabled
         if body.autoPause == true { spec.pauseOnTimeout = true }
-        let session = try await sessions.create(spec, owner: SessionOwner(team: team, user: principal.user))
+        let session = try await sessions.create(spec, owner: SessionOwner(team: team, user: principal.user), by: try context.caller())
         let sandbox = E2B.Sandbox(
             templateID: body.templateID, sandboxID: session.id.rawValue, envdAccessToken: Self.apiKey(request))
         return E2BErrorMiddleware.json(.created, sandbox)
@@ -74,11 +71,11 @@ struct E2BControlPlaneController {
         let body = try await request.decode(as: E2B.ConnectSandbox.self, context: context)
         var session = try await find(context)
         let resumed = session.state == .paused
-        if resumed { session = try await sessions.ensureRunning(session.id) }
+        if resumed { session = try await sessions.ensureRunning(session.id, by: try context.caller()) }
         guard session.state == .running else {
             throw PaddockError.conflict("sandbox \(session.id) is \(session.state.rawValue); it cannot be connected to")
         }
-        session = try await sessions.setDeadline(session.id, seconds: body.timeout ?? E2B.defaultTimeout)
+        session = try await sessions.setDeadline(session.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
         let sandbox = E2B.Sandbox(
             templateID: Self.templateName(session), sandboxID: session.id.rawValue,
             envdAccessToken: Self.apiKey(request))
@@ -87,7 +84,7 @@ struct E2BControlPlaneController {
 
     @Sendable func kill(_ request: Request, context: E2BRequestContext) async throws -> HTTPResponse.Status {
         let session = try await find(context)
-        try await sessions.destroy(session.id, reason: "killed through the E2B API")
+        try await sessions.destroy(session.id, reason: "killed through the E2B API", by: try context.caller())
         return .noContent
     }
 
@@ -97,16 +94,16 @@ struct E2BControlPlaneController {
             return E2BErrorMiddleware.json(
                 .conflict, E2B.ErrorBody(code: 409, message: "sandbox \(session.id) is already paused"))
         }
-        try await sessions.pause(session.id)
+        try await sessions.pause(session.id, by: try context.caller())
         // A paused E2B sandbox keeps until it is resumed or killed; its timeout starts again on resume.
-        try await sessions.setDeadline(session.id, seconds: nil)
+        try await sessions.setDeadline(session.id, seconds: nil, by: try context.caller())
         return Response(status: .noContent)
     }
 
     @Sendable func setTimeout(_ request: Request, context: E2BRequestContext) async throws -> HTTPResponse.Status {
         let body = try await request.decode(as: E2B.TimeoutRequest.self, context: context)
         let session = try await find(context)
-        try await sessions.setDeadline(session.id, seconds: body.timeout)
+        try await sessions.setDeadline(session.id, seconds: body.timeout, by: try context.caller())
         return .noContent
     }
 
@@ -114,7 +111,7 @@ struct E2BControlPlaneController {
         let session = try await find(context)
         if let expiresAt = session.expiresAt {
             let left = Int64(max(expiresAt.timeIntervalSinceNow, 0))
-            try await sessions.setDeadline(session.id, seconds: max(left, E2B.defaultTimeout))
+            try await sessions.setDeadline(session.id, seconds: max(left, E2B.defaultTimeout), by: try context.caller())
         }
         return .noContent
     }
@@ -124,7 +121,7 @@ struct E2BControlPlaneController {
     @Sendable func snapshot(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.SnapshotRequest.self, context: context)
         let session = try await find(context)
-        let snapshot = try await sessions.snapshot(session.id, name: body.name)
+        let snapshot = try await sessions.snapshot(session.id, name: body.name, by: try context.caller())
         return E2BErrorMiddleware.json(.created, E2B.SnapshotInfo(snapshot))
     }
 
@@ -144,10 +141,10 @@ struct E2BControlPlaneController {
         // Checked before any child exists, so a bad timeout leaves no fork behind.
         if let timeout = body.timeout { try InputLimits.checkDeadline(seconds: timeout, field: "timeout") }
         let parent = try await find(context)
-        let children = try await sessions.fork(parent.id, count: body.count ?? 1)
+        let children = try await sessions.fork(parent.id, count: body.count ?? 1, by: try context.caller())
         var results: [E2B.ForkResult] = []
         for child in children {
-            let timed = try await sessions.setDeadline(child.id, seconds: body.timeout ?? E2B.defaultTimeout)
+            let timed = try await sessions.setDeadline(child.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
             results.append(
                 E2B.ForkResult(
                     sandbox: E2B.Sandbox(
@@ -216,11 +213,11 @@ struct E2BControlPlaneController {
         let session = try await find(context, .read)
         guard session.state == .running else { return E2BErrorMiddleware.json(.ok, [E2B.SandboxMetric]()) }
         // CPU use is the cgroup's CPU time over a short window.
-        let first = try await sessions.stats(session.id)
+        let first = try await sessions.stats(session.id, by: try context.caller())
         let window = Duration.milliseconds(200)
         let started = ContinuousClock.now
         try await Task.sleep(for: window)
-        let second = try await sessions.stats(session.id)
+        let second = try await sessions.stats(session.id, by: try context.caller())
         let elapsed = ContinuousClock.now - started
         let elapsedNanos = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
         let cpus = max(session.spec.limits.cpus, 0.01)
@@ -242,13 +239,15 @@ struct E2BControlPlaneController {
     /// team the caller is not in. Reading needs `read` on the sandbox's team, anything else `write`.
     private func find(_ context: E2BRequestContext, _ permission: Permission = .write) async throws -> Session {
         let text = context.parameters.get("id") ?? ""
-        let principal = try context.requirePrincipal()
-        guard let id = SessionID(rawValue: text), let session = try? await sessions.get(id),
-            session.state.holdsResources, session.state != .destroying, principal.canSee(team: session.team)
-        else {
-            throw PaddockError.notFound("sandbox \(text) not found; Sandbox.list() shows the live ones")
+        let missing = PaddockError.notFound("sandbox \(text) not found; Sandbox.list() shows the live ones")
+        guard let id = SessionID(rawValue: text) else { throw missing }
+        let session: Session
+        do { session = try await sessions.get(id, for: try context.caller(), needs: permission) } catch let e
+            as PaddockError where e.code == .notFound
+        {
+            throw missing
         }
-        try await authorizer.authorize(principal, .session(id.rawValue, permission))
+        guard session.state.holdsResources, session.state != .destroying else { throw missing }
         return session
     }
 

@@ -19,6 +19,9 @@ public struct E2BRequestContext: RequestContext {
         guard let principal else { throw PaddockError(.unauthenticated, "this route needs an API key") }
         return principal
     }
+
+    /// Who the services act for: the API key's person.
+    func caller() throws -> Caller { Caller(try requirePrincipal()) }
     public var responseEncoder: E2BResponseEncoder { E2BResponseEncoder() }
 }
 

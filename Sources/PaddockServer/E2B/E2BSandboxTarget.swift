@@ -9,6 +9,8 @@ struct E2BSandboxTarget: Sendable {
     var session: Session
     var port: Int
     var user: SandboxUser
+    /// Who the services act for: the API key's person, or the holder of the sandbox id on the open routes.
+    var caller: Caller
 
     static func user(named name: String) throws -> SandboxUser {
         guard let user = SandboxUser(rawValue: name) else {
@@ -37,7 +39,6 @@ struct E2BSandboxTarget: Sendable {
 struct E2BSandboxTrafficMiddleware: RouterMiddleware {
     typealias Context = E2BRequestContext
     let sessions: SessionService
-    let authorizer: Authorizer
     let process: EnvdProcessService
     let filesystem: EnvdFilesystemService
     let files: EnvdFilesController
@@ -55,7 +56,8 @@ struct E2BSandboxTrafficMiddleware: RouterMiddleware {
         let session = try await liveSession(idText, request, context)
         let target = E2BSandboxTarget(
             session: session, port: port,
-            user: try E2BSandboxTarget.user(authorization: request.headers[.authorization]))
+            user: try E2BSandboxTarget.user(authorization: request.headers[.authorization]),
+            caller: context.principal.map(Caller.init) ?? .sandboxIDHolder)
         switch port {
         case E2B.daemonPort: return try await envd(request, target)
         case E2B.codeInterpreterPort: return try await codeInterpreter.handle(request, target: target)
@@ -67,18 +69,24 @@ struct E2BSandboxTrafficMiddleware: RouterMiddleware {
     /// auto-resume. Only the code interpreter's context routes are open (see `E2BAuthMiddleware.isOpen`);
     /// everything else runs code or touches files, which needs `write` on the sandbox's team.
     private func liveSession(_ text: String, _ request: Request, _ context: Context) async throws -> Session {
-        guard let id = SessionID(rawValue: text), let session = try? await sessions.get(id) else {
-            throw E2BSandboxUnavailable(sandboxID: text)
-        }
+        guard let id = SessionID(rawValue: text) else { throw E2BSandboxUnavailable(sandboxID: text) }
+        let caller: Caller
         if let principal = context.principal {
-            guard principal.canSee(team: session.team) else { throw E2BSandboxUnavailable(sandboxID: text) }
-            try await authorizer.authorize(principal, .session(id.rawValue, .write))
-        } else if !E2BAuthMiddleware.isOpen(request) {
+            caller = Caller(principal)
+        } else if E2BAuthMiddleware.isOpen(request) {
+            caller = .sandboxIDHolder
+        } else {
             throw PaddockError(.unauthenticated, "missing API key")
+        }
+        let session: Session
+        do { session = try await sessions.get(id, for: caller, needs: .write) } catch let e as PaddockError
+            where e.code == .notFound
+        {
+            throw E2BSandboxUnavailable(sandboxID: text)
         }
         switch session.state {
         case .running: return session
-        case .paused where session.spec.autoResume == true: return try await sessions.ensureRunning(id)
+        case .paused where session.spec.autoResume == true: return try await sessions.ensureRunning(id, by: caller)
         default: throw E2BSandboxUnavailable(sandboxID: text)
         }
     }

@@ -7,7 +7,7 @@ import PaddockSandbox
 /// envd's plain HTTP routes: `GET /health`, and `GET`/`POST /files` for downloads and uploads (raw
 /// `application/octet-stream`, or `multipart/form-data` whose parts' filenames are the paths).
 struct EnvdFilesController {
-    let sessions: SessionService
+    let files: SessionFiles
     let maxUploadBytes: Int
     /// Multipart bodies are parsed in memory, so they get a smaller cap than streamed uploads.
     static let maxMultipartBytes = 128 << 20
@@ -23,10 +23,8 @@ struct EnvdFilesController {
         guard let raw = request.uri.queryParameters.get("path") else {
             throw PaddockError.invalidArgument("missing ?path=; give the file's path inside the sandbox")
         }
-        let (provider, path) = try await sessions.fileTarget(target.session.id, path: E2BPaths.resolve(raw, user: user))
-        let info = try await provider.stat(target.session.id, path: path, user: user)
-        guard info.kind != .directory else { throw PaddockError.invalidArgument("path '\(path)' is a directory") }
-        let chunks = try await provider.readFile(target.session.id, path: path, user: user)
+        let (info, chunks) = try await files.read(
+            target.session.id, path: E2BPaths.resolve(raw, user: user), user: user, by: target.caller)
         return Response(
             status: .ok,
             headers: [.contentType: "application/octet-stream", .contentLength: String(info.size)],
@@ -68,16 +66,7 @@ struct EnvdFilesController {
             }
             let limit = maxUploadBytes
             let body = request.body
-            let stream = BackpressuredStream<[UInt8]> { sink in
-                var total = 0
-                for try await buffer in body {
-                    total += buffer.readableBytes
-                    guard total <= limit else {
-                        throw PaddockError(.payloadTooLarge, "the upload exceeds \(limit) bytes (--max-upload)")
-                    }
-                    await sink.send(Array(buffer.readableBytesView))
-                }
-            }
+            let stream = UploadStream.capped(body, limit: limit)
             defer { stream.cancel() }
             written.append(try await write(raw, user: user, target: target, data: stream))
         }
@@ -87,12 +76,9 @@ struct EnvdFilesController {
     private func write(
         _ raw: String, user: SandboxUser, target: E2BSandboxTarget, data: BackpressuredStream<[UInt8]>
     ) async throws -> WrittenFile {
-        let (provider, path) = try await sessions.fileTarget(target.session.id, path: E2BPaths.resolve(raw, user: user))
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty && parent != "/" {
-            _ = try await provider.makeDirectory(target.session.id, path: parent, user: user)
-        }
-        try await provider.writeFile(target.session.id, path: path, mode: 0o644, user: user, append: false, data: data)
+        let path = E2BPaths.resolve(raw, user: user)
+        _ = try await files.write(
+            target.session.id, path: path, user: user, createParents: true, data: data, by: target.caller)
         return WrittenFile(name: (path as NSString).lastPathComponent, path: path)
     }
 

@@ -6,7 +6,7 @@ import PaddockSandbox
 /// envd's `filesystem.Filesystem` service over the session's provider. Relative paths resolve against
 /// the user's home; a missing path is Connect `not_found`.
 struct EnvdFilesystemService {
-    let sessions: SessionService
+    let files: SessionFiles
     let watchers: EnvdWatchers
     let keepalive: Duration
     /// How often WatchDir looks at the directory.
@@ -26,44 +26,39 @@ struct EnvdFilesystemService {
     private func dispatch(_ method: String, _ request: Request, _ target: E2BSandboxTarget) async throws -> Response {
         let bytes = try await ConnectStream.requestMessage(request)
         let id = target.session.id
-        let user = target.user
+        let (user, caller) = (target.user, target.caller)
         switch method {
         case "Stat":
             let m = try ProtoJSON.decode(EnvdFilesystem.PathRequest.self, from: bytes)
-            let (provider, path) = try await resolve(m.path, target)
-            let info = try await provider.stat(id, path: path, user: user)
+            let info = try await files.stat(id, path: path(m.path, target), user: user, by: caller)
             return try ConnectStream.unary(EnvdFilesystem.EntryResponse(entry: .init(info)))
         case "ListDir":
             let m = try ProtoJSON.decode(EnvdFilesystem.ListDirRequest.self, from: bytes)
-            let (provider, path) = try await resolve(m.path, target)
             let depth = Int(m.depth ?? 1)
             guard (0...64).contains(depth) else {
                 throw ConnectError(.invalidArgument, "depth must be 1 to 64, not \(depth)")
             }
-            let info = try await provider.stat(id, path: path, user: user)
+            let path = path(m.path, target)
+            let info = try await files.stat(id, path: path, user: user, by: caller)
             guard info.kind == .directory else {
                 throw ConnectError(.invalidArgument, "path \(path) is not a directory")
             }
-            let entries = try await provider.listDirectory(id, path: path, depth: max(depth, 1), user: user)
+            let entries = try await files.list(id, path: path, depth: max(depth, 1), user: user, by: caller)
             return try ConnectStream.unary(EnvdFilesystem.ListDirResponse(entries: entries.map { .init($0) }))
         case "MakeDir":
             let m = try ProtoJSON.decode(EnvdFilesystem.PathRequest.self, from: bytes)
-            let (provider, path) = try await resolve(m.path, target)
-            let created = try await provider.makeDirectory(id, path: path, user: user)
+            let path = path(m.path, target)
+            let (created, info) = try await files.makeDirectory(id, path: path, user: user, by: caller)
             guard created else { throw ConnectError(.alreadyExists, "directory \(path) already exists") }
-            let info = try await provider.stat(id, path: path, user: user)
             return try ConnectStream.unary(EnvdFilesystem.EntryResponse(entry: .init(info)))
         case "Move":
             let m = try ProtoJSON.decode(EnvdFilesystem.MoveRequest.self, from: bytes)
-            let (provider, source) = try await resolve(m.source, target)
-            let (_, destination) = try await resolve(m.destination, target)
-            try await provider.rename(id, from: source, to: destination, user: user)
-            let info = try await provider.stat(id, path: destination, user: user)
+            let info = try await files.rename(
+                id, from: path(m.source, target), to: path(m.destination, target), user: user, by: caller)
             return try ConnectStream.unary(EnvdFilesystem.EntryResponse(entry: .init(info)))
         case "Remove":
             let m = try ProtoJSON.decode(EnvdFilesystem.PathRequest.self, from: bytes)
-            let (provider, path) = try await resolve(m.path, target)
-            try await provider.remove(id, path: path, user: user)
+            try await files.remove(id, path: path(m.path, target), user: user, by: caller)
             return try ConnectStream.unary(EnvdProcess.Empty())
         case "CreateWatcher":
             let m = try ProtoJSON.decode(EnvdFilesystem.WatchRequest.self, from: bytes)
@@ -90,25 +85,23 @@ struct EnvdFilesystemService {
         }
     }
 
-    private func resolve(_ path: String, _ target: E2BSandboxTarget) async throws -> (any SandboxProvider, String) {
-        try await sessions.fileTarget(target.session.id, path: E2BPaths.resolve(path, user: target.user))
-    }
+    /// envd's path rules (relative to the user's home) applied; the session's own rules apply after them.
+    private func path(_ raw: String, _ target: E2BSandboxTarget) -> String { E2BPaths.resolve(raw, user: target.user) }
 
     private func startWatching(_ m: EnvdFilesystem.WatchRequest, _ target: E2BSandboxTarget) async throws -> (
         Int, String, DirectorySnapshot
     ) {
-        let (provider, path) = try await resolve(m.path, target)
-        let info = try await provider.stat(target.session.id, path: path, user: target.user)
+        let path = path(m.path, target)
+        let info = try await files.stat(target.session.id, path: path, user: target.user, by: target.caller)
         guard info.kind == .directory else { throw ConnectError(.invalidArgument, "path \(path) is not a directory") }
         let depth = (m.recursive ?? false) ? 64 : 1
         return (depth, path, try await snapshot(path, depth: depth, target))
     }
 
     private func snapshot(_ path: String, depth: Int, _ target: E2BSandboxTarget) async throws -> DirectorySnapshot {
-        let (provider, resolved) = try await resolve(path, target)
-        let listing = try await provider.listDirectory(
-            target.session.id, path: resolved, depth: depth, user: target.user)
-        return DirectorySnapshot(root: resolved, listing: listing)
+        let listing = try await files.list(
+            target.session.id, path: path, depth: depth, user: target.user, by: target.caller)
+        return DirectorySnapshot(root: path, listing: listing)
     }
 
     /// The streaming watch: a start event, then the differences found at each look.

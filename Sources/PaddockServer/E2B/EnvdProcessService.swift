@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import PaddockCore
+import PaddockInitProtocol
 import PaddockSandbox
 
 /// envd's `process.Process` service (Connect, JSON codec) over `SessionService.exec`.
@@ -40,16 +41,16 @@ struct EnvdProcessService {
             throw ConnectError(.invalidArgument, "process.cmd is empty; give the program to run")
         }
         let tty = message.pty.map { pty in
-            ExecBody.Size(
+            TerminalSize(
                 rows: UInt16(clamping: max(pty.size?.rows ?? 24, 1)),
                 cols: UInt16(clamping: max(pty.size?.cols ?? 80, 1))
             )
         }
-        let body = ExecBody(
-            cmd: [message.process.cmd] + (message.process.args ?? []), env: message.process.envs,
+        let command = SessionCommand(
+            [message.process.cmd] + (message.process.args ?? []), env: message.process.envs ?? [:],
             cwd: message.process.cwd.flatMap { $0.isEmpty ? nil : $0 } ?? target.user.home,
-            user: target.user.rawValue, tty: tty, stdin: (message.stdin ?? false) || tty != nil)
-        let handle = try await sessions.exec(target.session.id, body)
+            user: target.user, tty: tty, stdin: (message.stdin ?? false) || tty != nil)
+        let handle = try await sessions.exec(target.session.id, command, by: target.caller)
         return stream(
             handle, request: request, target: target, config: message.process, tag: message.tag, pty: tty != nil)
     }
@@ -60,12 +61,12 @@ struct EnvdProcessService {
         let pid = try await resolve(message.process, target)
         let previous = await table.entry(.init(session: target.session.id, pid: pid))
         let handle: any ExecHandle
-        do { handle = try await sessions.attach(target.session.id, pid: pid) } catch let e as PaddockError
+        do { handle = try await sessions.attach(target.session.id, pid: pid, by: target.caller) } catch let e as PaddockError
             where e.code == .notFound
         {
             throw ConnectError(.notFound, "process with pid \(pid) not found")
         }
-        let processes = (try? await sessions.processes(target.session.id)) ?? []
+        let processes = (try? await sessions.processes(target.session.id, by: target.caller)) ?? []
         let info = processes.first { $0.pid == pid }
         let config =
             previous?.config
@@ -128,7 +129,7 @@ struct EnvdProcessService {
     func list(_ request: Request, _ target: E2BSandboxTarget) async throws -> Response {
         _ = try await ConnectStream.requestMessage(request)
         let known = await table.entries(of: target.session.id)
-        let processes = try await sessions.processes(target.session.id).map { info in
+        let processes = try await sessions.processes(target.session.id, by: target.caller).map { info in
             EnvdProcess.Info(
                 config: known[info.pid]?.config
                     ?? .init(cmd: info.argv.first ?? "", args: Array(info.argv.dropFirst()), envs: [:], cwd: info.cwd),
@@ -170,7 +171,7 @@ struct EnvdProcessService {
         guard number == 9 || number == 15 else {
             throw ConnectError(.invalidArgument, "signal must be SIGNAL_SIGKILL or SIGNAL_SIGTERM")
         }
-        do { try await sessions.signal(target.session.id, pid: pid, signal: number) } catch let e as PaddockError
+        do { try await sessions.signal(target.session.id, pid: pid, signal: number, by: target.caller) } catch let e as PaddockError
             where e.code == .notFound
         {
             throw ConnectError(.notFound, "process with pid \(pid) not found")
@@ -222,7 +223,7 @@ struct EnvdProcessService {
         if let pid = selector?.pid { return Int32(bitPattern: pid) }
         if let tag = selector?.tag {
             if let pid = await table.pid(session: target.session.id, tag: tag) { return pid }
-            if let info = try await sessions.processes(target.session.id).last(where: { $0.tag == tag }) {
+            if let info = try await sessions.processes(target.session.id, by: target.caller).last(where: { $0.tag == tag }) {
                 return info.pid
             }
             throw ConnectError(.notFound, "process with tag \(tag) not found")

@@ -41,7 +41,9 @@ actor PythonKernels {
 
     /// The kernel of a context, started (as `user`, in the context's directory) when it has none or its
     /// previous one died.
-    func kernel(session: SessionID, context id: String, user: SandboxUser, sessions: SessionService) async throws
+    func kernel(
+        session: SessionID, context id: String, user: SandboxUser, sessions: SessionService, by caller: Caller
+    ) async throws
         -> PythonKernel
     {
         let key = Key(session: session, context: id)
@@ -52,9 +54,10 @@ actor PythonKernels {
         let cwd = contexts[key]?.cwd ?? user.home
         let handle = try await sessions.exec(
             session,
-            ExecBody(
-                cmd: ["python3", "-u", "-c", PythonKernelScript.source], env: ["PYTHONUNBUFFERED": "1"], cwd: cwd,
-                user: user.rawValue, stdin: true))
+            SessionCommand(
+                ["python3", "-u", "-c", PythonKernelScript.source], env: ["PYTHONUNBUFFERED": "1"], cwd: cwd,
+                user: user, stdin: true),
+            by: caller)
         let kernel = PythonKernel(handle: handle)
         kernels[key] = kernel
         return kernel

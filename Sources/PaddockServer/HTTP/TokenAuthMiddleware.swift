@@ -132,7 +132,6 @@ struct TokenAuthMiddleware: RouterMiddleware {
         var authenticated = context
         authenticated.tokenName = principal.user
         authenticated.principal = principal
-        let ready = authenticated
-        return try await AuditActor.$current.withValue(principal.actor) { try await next(request, ready) }
+        return try await next(request, authenticated)
     }
 }

@@ -6,7 +6,7 @@ extension RunService {
     /// Runs the agent to its end and keeps the record current on the way. Never throws: whatever goes wrong
     /// ends the run `failed` with the reason.
     func execute(_ id: String, argv: [String], definition: AgentDefinition) async {
-        guard var run = live[id]?.run else { return }
+        guard var run = live[id]?.run, let caller = live[id]?.caller else { return }
         let session = run.session
         let before = await workspaceFiles(session)
         var env = definition.env
@@ -15,7 +15,7 @@ extension RunService {
         run.startedAt = clock()
         let handle: any ExecHandle
         do {
-            handle = try await sessions.exec(session, ExecBody(cmd: argv, env: env))
+            handle = try await sessions.exec(session, SessionCommand(argv, env: env), by: caller)
         } catch {
             let e = PaddockError.wrap(error, "the agent could not be started")
             run.errors.append(e.message)
@@ -31,7 +31,7 @@ extension RunService {
         run.status = .running
         await update(run)
         await emit(id, RunEvent(run: id, at: clock(), kind: "status", status: .running))
-        await audit(run, "run.start", ["prompt_chars": .int(Int64(run.prompt.count))])
+        await audit(run, "run.start", ["prompt_chars": .int(Int64(run.prompt.count))], by: caller)
 
         let watcher = Task { await self.watch(id) }
         var parser = definition.makeParser()
@@ -170,14 +170,14 @@ extension RunService {
                 "input_tokens": .int(Int64(run.usage.input)), "output_tokens": .int(Int64(run.usage.output)),
                 "cost_usd": .string(RunLimits.dollars(run.costUSD)), "commands": .int(Int64(run.commands.count)),
                 "files_changed": .strings(run.filesChanged),
-            ])
+            ], by: live[run.id]?.caller ?? .system)
         logger.info(
             "run finished",
             metadata: ["run.id": "\(run.id)", "run.status": "\(status.rawValue)", "run.reason": "\(reason ?? "-")"])
         finishLive(run.id)
     }
 
-    func audit(_ run: Run, _ kind: String, _ fields: [String: AuditValue]) async {
+    func audit(_ run: Run, _ kind: String, _ fields: [String: AuditValue], by caller: Caller) async {
         guard let recorder = sessions.auditRecorder else { return }
         var all = fields
         all["run"] = .string(run.id)
@@ -185,7 +185,7 @@ extension RunService {
         all["model"] = .optional(run.model)
         do {
             try await recorder.record(
-                session: run.session, kind: kind, actor: AuditActor.current ?? .system, fields: all)
+                session: run.session, kind: kind, actor: caller.actor, fields: all)
         } catch {
             logger.error(
                 "could not record a run in the audit trail", metadata: ["run.id": "\(run.id)", "error": "\(error)"])
@@ -210,9 +210,16 @@ extension RunService {
 
     /// Files under the workspace with their size and modification time, to tell what a run changed.
     func workspaceFiles(_ session: SessionID) async -> [String: String] {
-        guard let (provider, path) = try? await sessions.fileTarget(session, path: SandboxLayout.workspace),
-            let entries = try? await provider.listDirectory(session, path: path, depth: 64, user: .root)
-        else { return [:] }
+        let entries: [SandboxFileInfo]
+        do {
+            entries = try await SessionFiles(sessions: sessions).list(
+                session, path: SandboxLayout.workspace, depth: 64, user: .root, by: .system)
+        } catch {
+            // The run's record then falls back on the files the agent's tool calls named.
+            logger.warning(
+                "could not list a run's workspace", metadata: ["session.id": "\(session)", "error": "\(error)"])
+            return [:]
+        }
         var files: [String: String] = [:]
         for entry in entries where entry.kind != .directory && !entry.path.contains("/.git/") {
             files[entry.path] = "\(entry.size):\(entry.mtimeNanos)"

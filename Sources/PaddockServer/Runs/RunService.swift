@@ -19,6 +19,8 @@ public actor RunService {
     /// A run whose agent process is (or is about to be) going.
     struct LiveRun {
         var run: Run
+        /// Who started the run: its agent's commands and its audit events are theirs.
+        let caller: Caller
         var handle: (any ExecHandle)?
         /// Set when the run is being stopped: the status it ends with and why.
         var stop: (status: Run.Status, reason: String)?
@@ -29,8 +31,9 @@ public actor RunService {
         /// The agent's cost total when this run started (its earlier prompts in the same conversation).
         var costBaseline: Double = 0
 
-        init(run: Run, costBaseline: Double) {
+        init(run: Run, caller: Caller, costBaseline: Double) {
             self.run = run
+            self.caller = caller
             self.costBaseline = costBaseline
         }
     }
@@ -58,7 +61,7 @@ public actor RunService {
     /// unknown or its key is missing, and when the session's team is over its monthly budget.
     public func start(
         session id: SessionID, prompt: String, agent requested: String? = nil, model: String? = nil,
-        by who: String? = nil
+        by caller: Caller
     ) async throws -> Run {
         let trimmed = prompt.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw PaddockError.invalidArgument("the prompt is empty; say what to change") }
@@ -86,7 +89,7 @@ public actor RunService {
                 "session \(id) already has a run starting; wait for it, or stop it with `paddock runs cancel`")
         }
         defer { starting.remove(id) }
-        let session = try await sessions.get(id)
+        let session = try await sessions.get(id, for: caller, needs: .write)
         guard session.state == .running || session.state == .paused else {
             throw PaddockError.conflict(
                 "session \(id) is \(session.state.rawValue); prompts go to a running session")
@@ -100,7 +103,7 @@ public actor RunService {
         try await checkBudget(team: session.team)
 
         var run = Run(
-            id: Run.makeID(), session: id, team: session.team, createdBy: who, prompt: prompt, agent: name,
+            id: Run.makeID(), session: id, team: session.team, createdBy: caller.principal?.user, prompt: prompt, agent: name,
             model: model, createdAt: clock())
         let previous = try await store.runs(session: id, team: nil, since: nil, limit: 20)
         let resumed = previous.first { $0.agent == name && $0.agentSession != nil }
@@ -109,7 +112,7 @@ public actor RunService {
         // What the conversation had cost before this prompt, so the agent's running total becomes this run's.
         let baseline = previous.first { $0.agentSession == resume && $0.agentCostTotal != nil }?.agentCostTotal
         try await store.insertRun(run)
-        live[run.id] = LiveRun(run: run, costBaseline: resume == nil ? 0 : baseline ?? 0)
+        live[run.id] = LiveRun(run: run, caller: caller, costBaseline: resume == nil ? 0 : baseline ?? 0)
         let argv = definition.commandLine(prompt: prompt, model: model, resume: resume)
         let runID = run.id
         live[runID]?.task = Task { await self.execute(runID, argv: argv, definition: definition) }
@@ -224,7 +227,7 @@ public actor RunService {
 
     /// Stops a run: its agent gets SIGTERM, then SIGKILL, and the run ends `cancelled`.
     @discardableResult
-    public func cancel(_ id: String, by who: String? = nil) async throws -> Run {
+    public func cancel(_ id: String, by caller: Caller) async throws -> Run {
         guard live[id] != nil else {
             let run = try await get(id)
             guard run.status.isFinished else {
@@ -232,7 +235,7 @@ public actor RunService {
             }
             return run
         }
-        stop(id, .cancelled, "cancelled by \(who ?? "a caller")")
+        stop(id, .cancelled, "cancelled by \(caller.user)")
         return try await wait(id)
     }
 

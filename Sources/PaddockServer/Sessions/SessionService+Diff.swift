@@ -14,13 +14,13 @@ extension SessionService {
     /// /workspace is the session's change. Files are read through the sandbox's supervisor (no program runs in
     /// the sandbox, none on the host over sandbox content). `.git` itself is not counted; the branch checked out
     /// is read from `.git/HEAD`.
-    public func diff(_ id: SessionID) async throws -> DiffBody {
-        let (session, provider) = try await runningProvider(id)
+    public func diff(_ id: SessionID, by caller: Caller) async throws -> DiffBody {
+        let (session, provider) = try await runningProvider(id, for: caller, needs: .read)
         if session.spec.repository != nil {
             let diff = try await repositoryDiff(session, provider)
             try await record(
                 id, "repository.diff",
-                ["files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged))])
+                ["files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged))], by: caller)
             return diff
         }
         let workspace = SandboxLayout.workspace

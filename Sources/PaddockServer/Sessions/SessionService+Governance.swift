@@ -12,21 +12,15 @@ extension SessionService {
     /// The audit trail of every session, when the store keeps one.
     public var audit: AuditLog? { governance?.audit }
 
-    /// Records an event attributed to the API caller being served (or `system`), durably, before returning.
-    func record(_ id: SessionID, _ kind: String, _ fields: [String: AuditValue]) async throws {
+    /// Records an event attributed to `caller`, durably, before returning: the caller hears of the action only
+    /// once the trail shows it.
+    func record(_ id: SessionID, _ kind: String, _ fields: [String: AuditValue], by caller: Caller) async throws {
         guard let audit = governance?.audit else { return }
-        try await audit.record(session: id, kind: kind, actor: AuditActor.current ?? .system, fields: fields)
-    }
-
-    /// A file written, removed or created through the API.
-    public func recordFileChange(_ id: SessionID, kind: String, path: String, bytes: Int64? = nil) async throws {
-        var fields: [String: AuditValue] = ["path": .string(path)]
-        if let bytes { fields["bytes"] = .int(bytes) }
-        try await record(id, kind, fields)
+        try await audit.record(session: id, kind: kind, actor: caller.actor, fields: fields)
     }
 
     /// `session.create`, with what was asked for. Environment variables by name only.
-    func recordCreate(_ s: Session) async throws {
+    func recordCreate(_ s: Session, by caller: Caller) async throws {
         let spec = s.spec
         var fields: [String: AuditValue] = [
             "template": .string(spec.template), "provider": .string(spec.provider), "team": .optional(s.team),
@@ -38,7 +32,7 @@ extension SessionService {
         if let name = spec.name { fields["name"] = .string(name) }
         if let ttl = spec.ttlSeconds { fields["ttl_s"] = .int(ttl) }
         if let idle = spec.idleSeconds { fields["idle_s"] = .int(idle) }
-        try await record(s.id, "session.create", fields)
+        try await record(s.id, "session.create", fields, by: caller)
     }
 
     /// Admission before a create: emergency stops, org limits, max lifetime.
@@ -48,15 +42,16 @@ extension SessionService {
     }
 
     /// Wraps an exec so its outcome is in the audit trail before the caller sees the exit.
-    func audited(_ handle: any ExecHandle, _ id: SessionID, _ request: ExecRequest, envKeys: [String]) -> any ExecHandle
-    {
+    func audited(
+        _ handle: any ExecHandle, _ id: SessionID, _ request: ExecRequest, envKeys: [String], by caller: Caller
+    ) -> any ExecHandle {
         guard let audit = governance?.audit else { return handle }
         var fields: [String: AuditValue] = [
             "argv": .strings(request.argv), "cwd": .string(request.cwd), "user": .string(request.user.rawValue),
         ]
         if !envKeys.isEmpty { fields["env_keys"] = .strings(envKeys.sorted()) }
         return AuditedExecHandle(
-            handle, audit: audit, session: id, actor: AuditActor.current ?? .system, fields: fields)
+            handle, audit: audit, session: id, actor: caller.actor, fields: fields)
     }
 
     // MARK: Emergency stop
@@ -72,12 +67,13 @@ extension SessionService {
 
     /// Emergency stop: refuses new sessions in the scope (persisted, so it holds across restarts), freezes every
     /// matching session at once — nothing keeps running while teardowns proceed — then destroys them all.
-    public func stopAll(team: String?) async throws -> StopAllReport {
+    public func stopAll(team: String?, by caller: Caller) async throws -> StopAllReport {
+        try caller.authorizeOrg(.admin)
         guard let governance else { throw PaddockError.unavailable("this server's store keeps no org settings") }
         if let team, try await governance.access.team(team) == nil {
             throw PaddockError.notFound("team '\(team)' does not exist; `paddock teams list` shows the teams")
         }
-        let by = (AuditActor.current ?? .system).user
+        let by = caller.user
         try await governance.access.setEmergencyStop(EmergencyStop(team: team, by: by, at: clock()))
         let victims = try await store.sessions(includeTerminal: false).filter { team == nil || $0.team == team }
         logger.warning(
@@ -85,7 +81,8 @@ extension SessionService {
             metadata: ["stop.team": "\(team ?? "*")", "stop.by": "\(by)", "stop.sessions": "\(victims.count)"])
         await withTaskGroup(of: Void.self) { group in
             for s in victims where s.state == .running {
-                group.addTask { _ = try? await self.pause(s.id) }
+                // Best effort: a session that cannot be frozen is still destroyed below.
+                group.addTask { _ = try? await self.pause(s.id, by: caller) }
             }
         }
         var report = StopAllReport(team: team, stopped: [], failed: [])
@@ -93,7 +90,7 @@ extension SessionService {
             for s in victims {
                 group.addTask {
                     do {
-                        try await self.destroy(s.id, reason: "emergency stop by \(by)")
+                        try await self.destroy(s.id, reason: "emergency stop by \(by)", by: caller)
                         return (s.id, true)
                     } catch {
                         return (s.id, false)
@@ -110,7 +107,8 @@ extension SessionService {
     }
 
     /// Lifts the stop of one team, or every stop; returns how many were lifted.
-    public func liftStop(team: String?) async throws -> Int {
+    public func liftStop(team: String?, by caller: Caller) async throws -> Int {
+        try caller.authorizeOrg(.admin)
         guard let governance else { return 0 }
         let lifted = try await governance.access.liftEmergencyStops(team: team)
         logger.notice("emergency stop lifted", metadata: ["stop.team": "\(team ?? "*")", "stop.lifted": "\(lifted)"])

@@ -4,15 +4,18 @@ import PaddockCore
 extension SessionService {
     /// Changes a running session's network rules (the session layer) without a restart: the next connection
     /// and the next request through the gateway obey them. `replace` drops the rules the session had.
-    public func changeNetwork(_ id: SessionID, allow: [String], deny: [String], replace: Bool) async throws
-        -> PolicyRuleSet
+    public func changeNetwork(_ id: SessionID, allow: [String], deny: [String], replace: Bool, by caller: Caller)
+        async throws -> PolicyRuleSet
     {
-        try await lifecycle.withLock(id) { try await changeNetworkHoldingLock(id, allow: allow, deny: deny, replace: replace) }
+        _ = try await get(id, for: caller, needs: .write)
+        return try await lifecycle.withLock(id) {
+            try await changeNetworkHoldingLock(id, allow: allow, deny: deny, replace: replace, by: caller)
+        }
     }
 
-    private func changeNetworkHoldingLock(_ id: SessionID, allow: [String], deny: [String], replace: Bool) async throws
-        -> PolicyRuleSet
-    {
+    private func changeNetworkHoldingLock(
+        _ id: SessionID, allow: [String], deny: [String], replace: Bool, by caller: Caller
+    ) async throws -> PolicyRuleSet {
         var session = try await get(id)
         guard session.state == .running || session.state == .paused else {
             throw PaddockError.conflict("session \(id) is \(session.state.rawValue); only a live session has a network")
@@ -33,6 +36,7 @@ extension SessionService {
         logger.info(
             "session network changed",
             metadata: ["session.id": "\(id)", "session.network": "\(rules.rules.map(\.description))"])
+        try await record(id, "session.network", ["rules": .strings(rules.rules.map(\.description))], by: caller)
         return rules
     }
 }

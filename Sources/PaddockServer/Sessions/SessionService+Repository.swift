@@ -8,7 +8,8 @@ extension SessionService {
     /// repository's runtime.yml between the team's policy and the session's (it can only tighten), starts the
     /// sandbox and copies the branch into /workspace, owned by the sandbox user, with a `.git` that has the
     /// history but no remote. On any failure nothing is left: no session, no clone.
-    func createOnRepository(_ requested: SessionSpec, policy: PolicyText?, owner: SessionOwner?) async throws
+    func createOnRepository(_ requested: SessionSpec, policy: PolicyText?, owner: SessionOwner?, by caller: Caller)
+        async throws
         -> Session
     {
         guard let clones = repositories else {
@@ -32,24 +33,30 @@ extension SessionService {
             try prepared?.apply(to: &spec)
             try spec.validate()
             try await network?.validate(spec, team: owner?.team)
-            session = try await create(spec, layer: nil, prepared: prepared, owner: owner)
+            session = try await create(spec, layer: nil, prepared: prepared, owner: owner, by: caller)
         } catch {
             clones.discard(staged)
             throw error
         }
         do {
             try clones.adopt(staged, session: session.id)
-            try await populateWorkspace(session, clones: clones)
+            try await populateWorkspace(session, clones: clones, by: caller)
         } catch {
             clones.discard(staged)
-            _ = try? await destroy(session.id, reason: "the repository could not be put into the sandbox")
+            do {
+                try await destroy(session.id, reason: "the repository could not be put into the sandbox", by: caller)
+            } catch let cleanup {
+                logger.warning(
+                    "could not remove a session whose repository did not arrive",
+                    metadata: ["session.id": "\(session.id)", "error": "\(cleanup)"])
+            }
             throw PaddockError.wrap(error, "putting the repository into the sandbox failed")
         }
         return try await get(session.id)
     }
 
     /// Copies the session's branch into /workspace and writes the layered `instructions:` for the agent.
-    private func populateWorkspace(_ session: Session, clones: RepositoryClones) async throws {
+    private func populateWorkspace(_ session: Session, clones: RepositoryClones, by caller: Caller) async throws {
         guard let repository = session.spec.repository, let provider = providers[session.spec.provider] else { return }
         let start = ContinuousClock.now
         let export = try await clones.export(session.id, branch: repository.branch)
@@ -73,7 +80,7 @@ extension SessionService {
                 "url": .string(repository.url), "branch": .string(repository.branch), "base": .string(repository.base),
                 "files": .int(Int64(copied)), "instructions": .bool(instructions != nil),
                 "ms": .int(Int64(((ContinuousClock.now - start) / .milliseconds(1)).rounded())),
-            ])
+            ], by: caller)
     }
 
     /// Writes every file, directory and link under `directory` into the sandbox at `target`, as the sandbox user.

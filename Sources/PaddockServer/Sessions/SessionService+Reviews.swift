@@ -13,8 +13,10 @@ extension SessionService {
     }
 
     /// Newest first; only open and approved ones unless `all`.
-    public func reviews(session: SessionID? = nil, all: Bool = false) async throws -> [Review] {
-        try await reviewStore.reviews(session: session, states: all ? nil : [.open, .approved])
+    public func reviews(session: SessionID? = nil, all: Bool = false, for caller: Caller) async throws -> [Review] {
+        try await reviewStore.reviews(session: session, states: all ? nil : [.open, .approved]).filter {
+            caller.principal?.canSee(team: $0.team) ?? true
+        }
     }
 
     public func review(_ id: String) async throws -> Review {
@@ -24,9 +26,18 @@ extension SessionService {
         return review
     }
 
-    /// The review with its report, the session's runs and its audit timeline.
-    public func reviewDetail(_ id: String) async throws -> ReviewDetailBody {
+    /// The review, if the caller may do `permission` on its session's team; other teams' reviews are not found.
+    public func review(_ id: String, for caller: Caller, needs permission: Permission) async throws -> Review {
         let review = try await review(id)
+        try caller.authorize(
+            permission, team: review.team,
+            hidden: PaddockError.notFound("review \(id) does not exist; `paddock reviews list` shows the open ones"))
+        return review
+    }
+
+    /// The review with its report, the session's runs and its audit timeline.
+    public func reviewDetail(_ id: String, for caller: Caller) async throws -> ReviewDetailBody {
+        let review = try await review(id, for: caller, needs: .read)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let report = try? decoder.decode(SubmitBody.self, from: Data(review.report.utf8))
@@ -46,46 +57,46 @@ extension SessionService {
     }
 
     /// Approves an open review and merges it into its target branch on the origin.
-    public func approveReview(_ id: String, by user: String?, note: String?) async throws -> Review {
-        var review = try await review(id)
+    public func approveReview(_ id: String, note: String?, by caller: Caller) async throws -> Review {
+        var review = try await review(id, for: caller, needs: .approve)
         guard review.state == .open else {
             throw PaddockError.conflict(
                 "review \(id) is \(review.state.rawValue); only an open review can be approved"
                     + (review.state == .approved ? " (`paddock reviews merge \(id)` retries its merge)" : ""))
         }
         review.state = .approved
-        (review.decidedBy, review.note, review.updatedAt) = (user, note, clock())
+        (review.decidedBy, review.note, review.updatedAt) = (caller.user, note, clock())
         try await reviewStore.updateReview(review)
-        try await record(review.session, "review.approve", ["review": .string(id), "note": .optional(note)])
-        return try await merge(review)
+        try await record(review.session, "review.approve", ["review": .string(id), "note": .optional(note)], by: caller)
+        return try await merge(review, by: caller)
     }
 
-    public func rejectReview(_ id: String, by user: String?, note: String?) async throws -> Review {
-        var review = try await review(id)
+    public func rejectReview(_ id: String, note: String?, by caller: Caller) async throws -> Review {
+        var review = try await review(id, for: caller, needs: .approve)
         guard review.state == .open || review.state == .approved else {
             throw PaddockError.conflict("review \(id) is \(review.state.rawValue); it can no longer be rejected")
         }
         review.state = .rejected
-        (review.decidedBy, review.note, review.updatedAt) = (user, note, clock())
+        (review.decidedBy, review.note, review.updatedAt) = (caller.user, note, clock())
         try await reviewStore.updateReview(review)
-        try await record(review.session, "review.reject", ["review": .string(id), "note": .optional(note)])
+        try await record(review.session, "review.reject", ["review": .string(id), "note": .optional(note)], by: caller)
         return review
     }
 
     /// Merges an approved review (again, after a failed attempt).
-    public func mergeReview(_ id: String) async throws -> Review {
-        let review = try await review(id)
+    public func mergeReview(_ id: String, by caller: Caller) async throws -> Review {
+        let review = try await review(id, for: caller, needs: .approve)
         guard review.state == .approved else {
             throw PaddockError.conflict(
                 "review \(id) is \(review.state.rawValue); only an approved review is merged "
                     + "(`paddock reviews approve \(id)` approves and merges)")
         }
-        return try await merge(review)
+        return try await merge(review, by: caller)
     }
 
     /// Merges the review's commit into its target branch on the origin, host-side, in a scratch clone: a
     /// fast-forward when possible, else a merge commit. A conflict leaves the origin untouched.
-    private func merge(_ review: Review) async throws -> Review {
+    private func merge(_ review: Review, by caller: Caller) async throws -> Review {
         guard let clones = repositories else {
             throw PaddockError.unavailable("this server keeps no repository clones")
         }
@@ -138,15 +149,19 @@ extension SessionService {
             try await reviewStore.updateReview(review)
             try await record(
                 review.session, "review.merge",
-                ["review": .string(review.id), "commit": .string(head), "branch": .string(review.targetBranch)])
+                ["review": .string(review.id), "commit": .string(head), "branch": .string(review.targetBranch)], by: caller)
             return review
         } catch {
             let e = PaddockError.wrap(error, "merging review \(review.id) failed")
             review.problem = e.message
             review.updatedAt = clock()
-            try? await reviewStore.updateReview(review)
-            try? await record(
-                review.session, "review.merge_failed", ["review": .string(review.id), "problem": .string(e.message)])
+            do { try await reviewStore.updateReview(review) } catch {
+                logger.error(
+                    "could not store a failed merge on its review",
+                    metadata: ["review.id": "\(review.id)", "error": "\(error)"])
+            }
+            try await record(
+                review.session, "review.merge_failed", ["review": .string(review.id), "problem": .string(e.message)], by: caller)
             throw e
         }
     }

@@ -8,12 +8,13 @@ extension SessionService {
 
     /// Seals a running or paused session's files as a snapshot. A running session is frozen only for the
     /// copy; a paused one stays paused. Processes are not kept: sessions started from it start fresh.
-    public func snapshot(_ id: SessionID, name: String?) async throws -> Snapshot {
+    public func snapshot(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
         if let name { try Snapshot.validate(name: name) }
-        return try await lifecycle.withLock(id) { try await snapshotHoldingLock(id, name: name) }
+        _ = try await get(id, for: caller, needs: .write)
+        return try await lifecycle.withLock(id) { try await snapshotHoldingLock(id, name: name, by: caller) }
     }
 
-    private func snapshotHoldingLock(_ id: SessionID, name: String?) async throws -> Snapshot {
+    private func snapshotHoldingLock(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
         let session = try await get(id)
         guard session.state == .running || session.state == .paused else {
             throw PaddockError.conflict(
@@ -34,7 +35,19 @@ extension SessionService {
         let snapshot = Snapshot(
             id: snapshotID, name: name, session: id, provider: session.spec.provider, template: session.spec.template,
             layer: layer.id, bytes: layer.bytes, entries: layer.entries, createdAt: clock())
-        do { try await store.insertSnapshot(snapshot) } catch {
+        do {
+            try await store.insertSnapshot(snapshot)
+            try await record(
+                id, "snapshot.create",
+                ["snapshot": .string(snapshotID), "name": .optional(name), "bytes": .int(Int64(layer.bytes))],
+                by: caller)
+        } catch {
+            // A snapshot the trail does not show is not kept.
+            do { try await store.deleteSnapshot(id: snapshotID) } catch let cleanup {
+                logger.warning(
+                    "could not remove the record of an unrecorded snapshot",
+                    metadata: ["snapshot.id": "\(snapshotID)", "error": "\(cleanup)"])
+            }
             await provider.removeLayer(layer.id)
             throw error
         }
@@ -51,6 +64,28 @@ extension SessionService {
         try await store.session(snapshot.session)?.team
     }
 
+    /// The snapshot with this id or name, if the caller may do `permission` on its session's team; other teams'
+    /// snapshots are not found.
+    public func snapshotRecord(_ idOrName: String, for caller: Caller, needs permission: Permission) async throws
+        -> Snapshot
+    {
+        let snapshot = try await snapshotRecord(idOrName)
+        try caller.authorize(
+            permission, team: try await team(of: snapshot),
+            hidden: PaddockError.notFound(
+                "snapshot '\(idOrName)' does not exist; `paddock snapshot list` shows them"))
+        return snapshot
+    }
+
+    /// The snapshots the caller may see.
+    public func snapshots(for caller: Caller) async throws -> [Snapshot] {
+        var visible: [Snapshot] = []
+        for snapshot in try await store.snapshots() where caller.principal?.canSee(team: try await team(of: snapshot)) ?? true {
+            visible.append(snapshot)
+        }
+        return visible
+    }
+
     /// The snapshot with this id or name.
     public func snapshotRecord(_ idOrName: String) async throws -> Snapshot {
         guard let s = try await store.snapshot(idOrName) else {
@@ -61,9 +96,10 @@ extension SessionService {
 
     /// Deletes a snapshot and its files. Sessions started from it keep theirs: they hold their own copies.
     @discardableResult
-    public func deleteSnapshot(_ idOrName: String) async throws -> Snapshot {
-        let snapshot = try await snapshotRecord(idOrName)
+    public func deleteSnapshot(_ idOrName: String, by caller: Caller) async throws -> Snapshot {
+        let snapshot = try await snapshotRecord(idOrName, for: caller, needs: .write)
         try await store.deleteSnapshot(id: snapshot.id)
+        try await record(snapshot.session, "snapshot.delete", ["snapshot": .string(snapshot.id)], by: caller)
         await collectLayers()
         logger.info("snapshot removed", metadata: ["snapshot.id": "\(snapshot.id)"])
         return snapshot
@@ -71,10 +107,11 @@ extension SessionService {
 
     /// Starts `count` new sessions with the session's current files (and its settings), each with its own
     /// writable copy: what a child changes, neither its siblings nor the parent see. The parent keeps running.
-    public func fork(_ id: SessionID, count: Int) async throws -> [Session] {
+    public func fork(_ id: SessionID, count: Int, by caller: Caller) async throws -> [Session] {
         guard (1...Self.maxForkCount).contains(count) else {
             throw PaddockError.invalidArgument("count must be 1 to \(Self.maxForkCount), not \(count)")
         }
+        _ = try await get(id, for: caller, needs: .write)
         let layerID = Snapshot.newID()
         pin(layerID)
         let result: Result<[Session], any Error>
@@ -98,8 +135,11 @@ extension SessionService {
             spec.snapshot = nil
             spec.forkOf = id
             // Children belong to the parent's team and to whoever forked it.
-            let owner = SessionOwner(team: parent.team, user: AuditActor.current?.user ?? parent.createdBy ?? "system")
-            result = .success(try await startChildren(spec, count: count, layer: layerID, owner: owner))
+            let owner = SessionOwner(
+                team: parent.team, user: caller.principal?.user ?? parent.createdBy ?? caller.user)
+            let children = try await startChildren(spec, count: count, layer: layerID, owner: owner, by: caller)
+            try await record(id, "session.fork", ["children": .strings(children.map(\.id.rawValue))], by: caller)
+            result = .success(children)
         } catch {
             result = .failure(error)
         }
@@ -112,15 +152,15 @@ extension SessionService {
     }
 
     /// Starts `count` sessions over `layer` concurrently; all or nothing.
-    private func startChildren(_ spec: SessionSpec, count: Int, layer: String, owner: SessionOwner) async throws
-        -> [Session]
-    {
+    private func startChildren(
+        _ spec: SessionSpec, count: Int, layer: String, owner: SessionOwner, by caller: Caller
+    ) async throws -> [Session] {
         var children: [Session] = []
         var firstError: (any Error)?
         await withTaskGroup(of: Result<Session, any Error>.self) { group in
             for _ in 0..<count {
                 group.addTask {
-                    do { return .success(try await self.create(spec, layer: layer, owner: owner)) } catch {
+                    do { return .success(try await self.create(spec, layer: layer, owner: owner, by: caller)) } catch {
                         return .failure(error)
                     }
                 }
@@ -134,7 +174,13 @@ extension SessionService {
         }
         if let firstError {
             // A fork that could not make every child leaves none behind.
-            for child in children { _ = try? await destroy(child.id, reason: "fork failed") }
+            for child in children {
+                do { try await destroy(child.id, reason: "fork failed", by: caller) } catch {
+                    logger.warning(
+                        "could not remove a child of a failed fork",
+                        metadata: ["session.id": "\(child.id)", "error": "\(error)"])
+                }
+            }
             throw PaddockError.wrap(firstError, "forking failed")
         }
         return children.sorted { $0.createdAt < $1.createdAt }

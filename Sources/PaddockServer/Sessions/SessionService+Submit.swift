@@ -17,9 +17,10 @@ extension SessionService {
     /// A change touching more files is summarised by `submit.diff`; only this many get a `file.change` event.
     static let auditedFilesPerSubmit = 500
 
-    public func submit(_ id: SessionID, message: String?, branch: String?, by user: String?) async throws -> SubmitBody
+    public func submit(_ id: SessionID, message: String?, branch: String?, by caller: Caller) async throws -> SubmitBody
     {
-        let (session, provider) = try await runningProvider(id)
+        let (session, provider) = try await runningProvider(id, for: caller, needs: .submit)
+        let user = caller.user
         guard let repository = session.spec.repository, let clones = repositories else {
             throw PaddockError.invalidArgument(
                 "session \(id) has no repository; create it with `paddock session create --repo URL --branch B`")
@@ -46,7 +47,7 @@ extension SessionService {
             [
                 "files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged)),
                 "branch": .string(pushed),
-            ])
+            ], by: caller)
         // Each file of the change that is about to leave, as the audit trail keeps file changes.
         for file in diff.files.prefix(Self.auditedFilesPerSubmit) {
             try await record(
@@ -54,14 +55,14 @@ extension SessionService {
                 [
                     "path": .string(file.path), "status": .string(file.status), "bytes": .int(Int64(file.bytes)),
                     "added": .int(Int64(file.linesAdded)), "removed": .int(Int64(file.linesRemoved)),
-                ])
+                ], by: caller)
         }
         var problems: [String] = []
         if diff.files.isEmpty {
             problems.append("the session changed nothing against \(repository.branch); there is nothing to submit")
         }
         problems += diff.violations
-        try await record(id, "submit.guardrails", ["violations": .strings(diff.violations)])
+        try await record(id, "submit.guardrails", ["violations": .strings(diff.violations)], by: caller)
 
         let findings = SecretScanner(values: secrets).scan(patch: patch)
         problems += findings.map(\.problem)
@@ -70,22 +71,22 @@ extension SessionService {
             [
                 "findings": .strings(
                     findings.map { "\($0.kind)\($0.name.map { " \($0)" } ?? ""): \($0.file):\($0.line)" })
-            ])
+            ], by: caller)
 
         var checks: [CheckResultBody] = []
         for command in Self.checks(session.policy) {
-            let result = try await runCheck(id, command)
+            let result = try await runCheck(id, command, by: caller)
             checks.append(result)
             try await record(
                 id, "submit.check",
-                ["command": .string(command), "exit_code": .int(Int64(result.exitCode)), "ms": .int(result.ms)])
+                ["command": .string(command), "exit_code": .int(Int64(result.exitCode)), "ms": .int(result.ms)], by: caller)
             if !result.passed {
                 problems.append(
                     "check `\(command)` failed with exit code \(result.exitCode); fix the change and submit again")
             }
         }
         guard problems.isEmpty else {
-            try await record(id, "submit.blocked", ["problems": .int(Int64(problems.count))])
+            try await record(id, "submit.blocked", ["problems": .int(Int64(problems.count))], by: caller)
             return SubmitBody(
                 submitted: false, problems: problems, diff: diff, checks: checks, secrets: findings, review: nil)
         }
@@ -93,21 +94,21 @@ extension SessionService {
         // One commit on top of the base, on the submit branch; a resubmit replaces the previous one.
         try await git.check(["symbolic-ref", "HEAD", "refs/heads/\(pushed)"], trust: .content, "switching branch")
         try await git.check(["reset", "--soft", repository.base], trust: .content, "resetting to the base")
-        let author = user.map { ["-c", "user.name=\($0)", "-c", "user.email=\($0)@paddock.invalid"] } ?? []
+        let author = ["-c", "user.name=\(user)", "-c", "user.email=\(user)@paddock.invalid"]
         try await git.check(
             HostGit.identity + author + ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message],
             trust: .content, "committing the change")
         let commit = try await git.check(["rev-parse", "HEAD"], trust: .content, "reading the commit")
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        try await record(id, "submit.commit", ["commit": .string(commit), "branch": .string(pushed)])
+        try await record(id, "submit.commit", ["commit": .string(commit), "branch": .string(pushed)], by: caller)
         let push = try await git.run(
             ["push", "--quiet", "--force", "origin", "\(commit):refs/heads/\(pushed)"], trust: .remote)
         guard push.succeeded else {
-            try await record(id, "submit.push", ["ok": .bool(false), "branch": .string(pushed)])
+            try await record(id, "submit.push", ["ok": .bool(false), "branch": .string(pushed)], by: caller)
             throw PaddockError.unavailable(
                 "pushing \(pushed) to \(repository.url) failed: \(push.problem); check the server host can push there")
         }
-        try await record(id, "submit.push", ["ok": .bool(true), "branch": .string(pushed), "commit": .string(commit)])
+        try await record(id, "submit.push", ["ok": .bool(true), "branch": .string(pushed), "commit": .string(commit)], by: caller)
 
         var body = SubmitBody(submitted: true, problems: [], diff: diff, checks: checks, secrets: [], review: nil)
         guard let reviews = store as? any ReviewStore else {
@@ -124,12 +125,12 @@ extension SessionService {
             linesChanged: diff.linesChanged, filesChanged: diff.files.count,
             report: String(decoding: try encoder.encode(stored), as: UTF8.self), createdBy: user, createdAt: clock())
         if let github = clones.github, let (owner, name) = github.repository(of: repository.url) {
-            await openPullRequest(github, &review, owner: owner, name: name)
+            await openPullRequest(github, &review, owner: owner, name: name, by: caller)
         }
         try await reviews.insertReview(review)
         try await record(
             id, "review.create",
-            ["review": .string(review.id), "commit": .string(commit), "pull_request": .optional(review.pullRequest)])
+            ["review": .string(review.id), "commit": .string(commit), "pull_request": .optional(review.pullRequest)], by: caller)
         body.review = ReviewBody(review)
         return body
     }
@@ -145,15 +146,23 @@ extension SessionService {
             for info in try await vault.list(team: team) { wanted.append((info.name, team)) }
         }
         for (name, team) in wanted where seen.insert("\(team ?? "")/\(name)").inserted {
-            if let opened = try? await vault.open(name: name, team: team) { out.append((name, opened.value)) }
+            // A secret that cannot be opened cannot be looked for: the scan, and so the submit, fails closed.
+            do { out.append((name, try await vault.open(name: name, team: team).value)) } catch {
+                throw PaddockError(
+                    .unavailable,
+                    "the secret scan cannot read secret '\(name)' from the vault, so it cannot rule out that the change "
+                        + "leaks it; nothing was pushed — check the vault key (`paddock doctor`) or remove the secret",
+                    underlying: error)
+            }
         }
         return out
     }
 
     /// Runs one check as the sandbox user in /workspace, under the session's guardrails and in its audit trail.
-    private func runCheck(_ id: SessionID, _ command: String) async throws -> CheckResultBody {
+    private func runCheck(_ id: SessionID, _ command: String, by caller: Caller) async throws -> CheckResultBody {
         let start = ContinuousClock.now
-        let handle = try await exec(id, ExecBody(cmd: ["/bin/sh", "-c", command], cwd: SandboxLayout.workspace))
+        let handle = try await exec(
+            id, SessionCommand(["/bin/sh", "-c", command], cwd: SandboxLayout.workspace), by: caller)
         let limit = Self.checkOutputLimit
         let outcome = try await withThrowingTaskGroup(of: (output: [UInt8], status: ExitStatus?)?.self) { group in
             group.addTask {
@@ -193,20 +202,27 @@ extension SessionService {
 
     /// Opens the review's pull request. The branch is already pushed, so a failure here does not undo the submit:
     /// the review says what went wrong.
-    private func openPullRequest(_ github: GitHubPullRequests, _ review: inout Review, owner: String, name: String)
-        async
-    {
+    private func openPullRequest(
+        _ github: GitHubPullRequests, _ review: inout Review, owner: String, name: String, by caller: Caller
+    ) async {
         do {
             guard let vault = network?.vault else {
                 throw PaddockError.unavailable("this server has no secrets vault for the GitHub token")
             }
             let token = try await vault.open(name: github.tokenSecret, team: nil).value
             review.pullRequest = try await github.open(review, owner: owner, name: name, token: token)
-            try? await record(review.session, "review.pull_request", ["url": .optional(review.pullRequest)])
+            try await record(review.session, "review.pull_request", ["url": .optional(review.pullRequest)], by: caller)
         } catch {
             let e = PaddockError.wrap(error, "opening the pull request failed")
             review.problem = "the pull request was not opened: \(e.message)"
-            try? await record(review.session, "review.pull_request_failed", ["problem": .string(e.message)])
+            do {
+                try await record(
+                    review.session, "review.pull_request_failed", ["problem": .string(e.message)], by: caller)
+            } catch {
+                // The review itself says what went wrong; the trail's failure goes to the server log.
+                logger.error(
+                    "could not record a failed pull request", metadata: ["review.id": "\(review.id)", "error": "\(error)"])
+            }
         }
     }
 }

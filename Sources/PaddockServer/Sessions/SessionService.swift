@@ -77,19 +77,22 @@ public actor SessionService {
 
     // MARK: Lifecycle
 
-    public func create(_ spec: SessionSpec, policy: PolicyText? = nil, owner: SessionOwner? = nil) async throws
-        -> Session
+    public func create(_ spec: SessionSpec, policy: PolicyText? = nil, owner: SessionOwner? = nil, by caller: Caller)
+        async throws -> Session
     {
-        if spec.repository != nil { return try await createOnRepository(spec, policy: policy, owner: owner) }
+        if spec.repository != nil {
+            return try await createOnRepository(spec, policy: policy, owner: owner, by: caller)
+        }
         var spec = spec
         let prepared = try await guardrails.prepare(policy)
         try prepared?.apply(to: &spec)
         try spec.validate()
         try await network?.validate(spec, team: owner?.team)
         guard let name = spec.snapshot else {
-            return try await create(spec, layer: nil, prepared: prepared, owner: owner)
+            return try await create(spec, layer: nil, prepared: prepared, owner: owner, by: caller)
         }
-        let snapshot = try await snapshotRecord(name)
+        // Starting from a snapshot reads its files: the caller must be able to read the snapshot's team.
+        let snapshot = try await snapshotRecord(name, for: caller, needs: .read)
         guard snapshot.provider == spec.provider else {
             throw PaddockError.invalidArgument(
                 "snapshot \(name) was taken on provider '\(snapshot.provider)'; create the session with "
@@ -104,13 +107,13 @@ public actor SessionService {
         resolved.snapshot = snapshot.id
         pin(snapshot.layer)
         defer { unpin(snapshot.layer) }
-        return try await create(resolved, layer: snapshot.layer, prepared: prepared, owner: owner)
+        return try await create(resolved, layer: snapshot.layer, prepared: prepared, owner: owner, by: caller)
     }
 
     /// Creates a session whose sandbox starts with the files of `layer` (a snapshot's), if any.
     func create(
         _ requested: SessionSpec, layer: String?, prepared given: GuardrailService.Prepared? = nil,
-        owner: SessionOwner?
+        owner: SessionOwner?, by caller: Caller
     ) async throws -> Session {
         let (admitted, admission) = try await admit(requested, owner: owner)
         defer { admission.release() }
@@ -151,7 +154,7 @@ public actor SessionService {
                 throw error
             }
             lastActivity[id] = .now
-            try await recordCreate(session)
+            try await recordCreate(session, by: caller)
             logger.info("session created from the warm pool", metadata: ["session.id": "\(id)"])
             return session
         }
@@ -159,13 +162,14 @@ public actor SessionService {
             id: .random(), state: .creating, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
         // Nobody knows the id yet, but a destroy of it (stop-all, a list-and-kill) must wait for the start.
         return try await lifecycle.withLock(session.id) {
-            try await startCold(session, provider: provider, layer: layer, prepared: prepared, owner: owner)
+            try await startCold(
+                session, provider: provider, layer: layer, prepared: prepared, owner: owner, by: caller)
         }
     }
 
     private func startCold(
         _ new: Session, provider: any SandboxProvider, layer: String?, prepared: GuardrailService.Prepared?,
-        owner: SessionOwner?
+        owner: SessionOwner?, by caller: Caller
     ) async throws -> Session {
         var session = new
         let spec = session.spec
@@ -188,7 +192,7 @@ public actor SessionService {
         } catch {
             let e = Self.startFailure(error, session: session.id)
             session.reason = e.message
-            try await transition(&session, .startFailed)
+            try await transition(&session, .startFailed, by: caller)
             logger.warning("session failed to start", metadata: ["session.id": "\(session.id)", "error": "\(error)"])
             throw e
         }
@@ -197,7 +201,7 @@ public actor SessionService {
             await destroyBestEffort(session.id, provider, why: "it was destroyed while starting")
             if current.state == .destroying {
                 var s = current
-                try await transition(&s, .teardownFinished)
+                try await transition(&s, .teardownFinished, by: caller)
             }
             throw PaddockError.conflict("the session was destroyed while it was starting")
         }
@@ -205,11 +209,11 @@ public actor SessionService {
             await destroyBestEffort(session.id, provider, why: "it could not be connected to the gateway")
             let e = PaddockError.wrap(error, "connecting the session to the network failed")
             session.reason = e.message
-            try await transition(&session, .startFailed)
+            try await transition(&session, .startFailed, by: caller)
             throw e
         }
-        try await transition(&session, .started)
-        try await recordCreate(session)
+        try await transition(&session, .started, by: caller)
+        try await recordCreate(session, by: caller)
         logger.info(
             "session created", metadata: ["session.id": "\(session.id)", "session.template": "\(spec.template)"])
         return session
@@ -234,10 +238,23 @@ public actor SessionService {
     public func awaitingApproval(_ id: SessionID) async -> Bool { await guardrails.approvals.isAwaiting(id) }
 
     public func get(_ id: SessionID) async throws -> Session {
-        guard let s = try await store.session(id) else {
-            throw PaddockError.notFound("session \(id) does not exist; `paddock session list` shows the live ones")
-        }
+        guard let s = try await store.session(id) else { throw Self.missing(id) }
         return s
+    }
+
+    /// The session, if the caller may do `permission` on it; another team's session is not found, exactly
+    /// like one that does not exist.
+    public func get(_ id: SessionID, for caller: Caller, needs permission: Permission) async throws -> Session {
+        let session = try await get(id)
+        try caller.authorize(permission, team: session.team, hidden: Self.missing(id))
+        return session
+    }
+
+    /// The sessions the caller may see.
+    public func list(includeEnded: Bool, for caller: Caller) async throws -> [Session] {
+        try await store.sessions(includeTerminal: includeEnded).filter {
+            caller.principal?.canSee(team: $0.team) ?? true
+        }
     }
 
     public func list(includeEnded: Bool) async throws -> [Session] {
@@ -246,15 +263,16 @@ public actor SessionService {
 
     /// Destroys the session's sandbox and marks it destroyed. Destroying a destroyed session is a no-op.
     @discardableResult
-    public func destroy(_ id: SessionID, reason: String? = nil) async throws -> Session {
-        try await lifecycle.withLock(id) { try await destroyHoldingLock(id, reason: reason) }
+    public func destroy(_ id: SessionID, reason: String? = nil, by caller: Caller) async throws -> Session {
+        _ = try await get(id, for: caller, needs: .write)
+        return try await lifecycle.withLock(id) { try await destroyHoldingLock(id, reason: reason, by: caller) }
     }
 
-    private func destroyHoldingLock(_ id: SessionID, reason: String?) async throws -> Session {
+    private func destroyHoldingLock(_ id: SessionID, reason: String?, by caller: Caller) async throws -> Session {
         var session = try await get(id)
         if session.state == .destroyed { return session }
         session.reason = reason ?? session.reason
-        try await transition(&session, .destroy)
+        try await transition(&session, .destroy, by: caller)
         await guardrails.approvals.cancel(session: id, reason: "the session was destroyed")
         await network?.detach(id)
         if let provider = providers[session.spec.provider] {
@@ -263,9 +281,9 @@ public actor SessionService {
                 throw PaddockError.wrap(error, "destroying the sandbox failed; retry the destroy")
             }
         }
-        try await transition(&session, .teardownFinished)
+        try await transition(&session, .teardownFinished, by: caller)
         repositories?.remove(id)
-        try await record(id, "session.destroy", ["reason": .string(reason ?? "requested")])
+        try await record(id, "session.destroy", ["reason": .string(reason ?? "requested")], by: caller)
         logger.info(
             "session destroyed", metadata: ["session.id": "\(id)", "session.reason": "\(reason ?? "requested")"])
         return session
@@ -274,19 +292,21 @@ public actor SessionService {
     /// Freezes a running session (`paddock session stop`): its processes stop using CPU and keep their
     /// memory and files; a resume continues them where they were.
     @discardableResult
-    public func pause(_ id: SessionID) async throws -> Session {
-        try await freezeTransition(id, .pause) { try await $0.pause(id) }
+    public func pause(_ id: SessionID, by caller: Caller) async throws -> Session {
+        _ = try await get(id, for: caller, needs: .write)
+        return try await freezeTransition(id, .pause, by: caller) { try await $0.pause(id) }
     }
 
     @discardableResult
-    public func resume(_ id: SessionID) async throws -> Session {
-        try await freezeTransition(id, .resume) { try await $0.resume(id) }
+    public func resume(_ id: SessionID, by caller: Caller) async throws -> Session {
+        _ = try await get(id, for: caller, needs: .write)
+        return try await freezeTransition(id, .resume, by: caller) { try await $0.resume(id) }
     }
 
     /// Resumes a paused session, or returns it as it is when another caller resumed it a moment ago: for callers
     /// that need it running rather than a transition of their own (traffic to a paused E2B sandbox, connect).
-    public func ensureRunning(_ id: SessionID) async throws -> Session {
-        do { return try await resume(id) } catch let error as PaddockError where error.code == .conflict {
+    public func ensureRunning(_ id: SessionID, by caller: Caller) async throws -> Session {
+        do { return try await resume(id, by: caller) } catch let error as PaddockError where error.code == .conflict {
             let session = try await get(id)
             guard session.state == .running else { throw error }
             return session
@@ -295,13 +315,15 @@ public actor SessionService {
 
     /// Checks the transition first (so a refused one touches nothing), then acts, then records it.
     private func freezeTransition(
-        _ id: SessionID, _ event: SessionState.Event, _ act: (any SandboxProvider) async throws -> Void
+        _ id: SessionID, _ event: SessionState.Event, by caller: Caller,
+        _ act: (any SandboxProvider) async throws -> Void
     ) async throws -> Session {
-        try await lifecycle.withLock(id) { try await freezeTransitionHoldingLock(id, event, act) }
+        try await lifecycle.withLock(id) { try await freezeTransitionHoldingLock(id, event, by: caller, act) }
     }
 
     private func freezeTransitionHoldingLock(
-        _ id: SessionID, _ event: SessionState.Event, _ act: (any SandboxProvider) async throws -> Void
+        _ id: SessionID, _ event: SessionState.Event, by caller: Caller,
+        _ act: (any SandboxProvider) async throws -> Void
     ) async throws -> Session {
         var session = try await get(id)
         let before = session.state
@@ -314,20 +336,20 @@ public actor SessionService {
         session.state = next
         session.updatedAt = clock()
         try await store.updateSession(session, expecting: before)
-        try await record(id, event == .pause ? "session.pause" : "session.resume", [:])
+        try await record(id, event == .pause ? "session.pause" : "session.resume", [:], by: caller)
         logger.info("session \(event == .pause ? "paused" : "resumed")", metadata: ["session.id": "\(id)"])
         return session
     }
 
     /// Moves the session to its next state and stores it, provided the row is still in the state `session`
     /// holds: a transition that lost a race is a `conflict`.
-    private func transition(_ session: inout Session, _ event: SessionState.Event) async throws {
+    private func transition(_ session: inout Session, _ event: SessionState.Event, by caller: Caller) async throws {
         let before = session.state
         session.state = try before.next(on: event)
         session.updatedAt = clock()
         try await store.updateSession(session, expecting: before)
         if session.state == .failed {
-            try await record(session.id, "session.fail", ["reason": .optional(session.reason)])
+            try await record(session.id, "session.fail", ["reason": .optional(session.reason)], by: caller)
         }
     }
 
@@ -339,13 +361,15 @@ public actor SessionService {
                 do {
                     try await lifecycle.withLock(s.id) {
                         if try await get(s.id).state == .running {
-                            _ = try await freezeTransitionHoldingLock(s.id, .pause) { try await $0.pause(s.id) }
+                            _ = try await freezeTransitionHoldingLock(s.id, .pause, by: .system) {
+                                try await $0.pause(s.id)
+                            }
                         }
                         var paused = try await get(s.id)
                         paused.expiresAt = nil
                         try await store.updateSession(paused, expecting: .paused)
                     }
-                    try await record(s.id, "session.timeout", ["action": .string("paused")])
+                    try await record(s.id, "session.timeout", ["action": .string("paused")], by: .system)
                     logger.info(
                         "session paused at its deadline (pause on timeout)", metadata: ["session.id": "\(s.id)"])
                 } catch {
@@ -355,7 +379,7 @@ public actor SessionService {
                 }
                 continue
             }
-            do { try await destroy(s.id, reason: "ttl expired") } catch {
+            do { try await destroy(s.id, reason: "ttl expired", by: .system) } catch {
                 logger.error(
                     "could not destroy an expired session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
             }
@@ -403,13 +427,13 @@ public actor SessionService {
             }
             for var s in mine where !adopted.contains(s.id) {
                 if s.state == .destroying {
-                    try await transition(&s, .teardownFinished)
+                    try await transition(&s, .teardownFinished, by: .system)
                 } else {
                     s.reason =
                         s.policy?.guardsCommands == true
                         ? "the server restarted; a session with command guardrails cannot outlive its exec guard"
                         : "the sandbox was lost while the server was down"
-                    try await transition(&s, .lost)
+                    try await transition(&s, .lost, by: .system)
                 }
             }
         }
@@ -518,10 +542,12 @@ public actor SessionService {
 
     /// The provider of a session that can take commands right now.
     /// A paused session is resumed transparently: work sent to it is the signal it is wanted again.
-    func runningProvider(_ id: SessionID) async throws -> (Session, any SandboxProvider) {
-        var session = try await get(id)
+    func runningProvider(_ id: SessionID, for caller: Caller, needs permission: Permission) async throws -> (
+        Session, any SandboxProvider
+    ) {
+        var session = try await get(id, for: caller, needs: permission)
         lastActivity[id] = .now
-        if session.state == .paused { session = try await resume(id) }
+        if session.state == .paused { session = try await resume(id, by: caller) }
         guard session.state == .running else {
             throw PaddockError.conflict(
                 "session \(id) is \(session.state.rawValue); only a running session takes commands")
@@ -532,22 +558,20 @@ public actor SessionService {
         return (session, provider)
     }
 
-    public func exec(_ id: SessionID, _ body: ExecBody) async throws -> any ExecHandle {
+    public func exec(_ id: SessionID, _ command: SessionCommand, by caller: Caller) async throws -> any ExecHandle {
         // Checked before the session is touched (a paused one would be resumed for nothing).
-        try InputLimits.checkCommand(body.cmd, environment: [:])
-        try InputLimits.checkEnvironment(body.env ?? [:], field: "env")
-        let user = try Self.user(body.user)
-        let (session, provider) = try await runningProvider(id)
-        var env = SandboxLayout.baseEnvironment(user: user)
+        try InputLimits.checkCommand(command.argv, environment: [:])
+        try InputLimits.checkEnvironment(command.env, field: "env")
+        let (session, provider) = try await runningProvider(id, for: caller, needs: .write)
+        var env = SandboxLayout.baseEnvironment(user: command.user)
         env.merge(session.spec.env) { $1 }
-        env.merge(body.env ?? [:]) { $1 }
-        if body.tty != nil, env["TERM"] == nil { env["TERM"] = "xterm-256color" }
-        let cwd = Self.resolve(body.cwd ?? session.spec.workdir, against: session.spec.workdir)
+        env.merge(command.env) { $1 }
+        if command.tty != nil, env["TERM"] == nil { env["TERM"] = "xterm-256color" }
+        let cwd = Self.resolve(command.cwd ?? session.spec.workdir, against: session.spec.workdir)
         try InputLimits.checkWorkingDirectory(cwd, field: "cwd")
-        try InputLimits.checkCommand(body.cmd, environment: env)
+        try InputLimits.checkCommand(command.argv, environment: env)
         let request = ExecRequest(
-            argv: body.cmd, env: env, cwd: cwd, user: user, tty: body.tty.map { .init(rows: $0.rows, cols: $0.cols) },
-            stdin: body.stdin ?? false)
+            argv: command.argv, env: env, cwd: cwd, user: command.user, tty: command.tty, stdin: command.stdin)
         // Counted as attached before the command starts, so the idle reaper never freezes a followed command.
         streamChanged(id, attached: true)
         let handle: any ExecHandle
@@ -559,7 +583,7 @@ public actor SessionService {
         let tracked = TrackedExecHandle(handle) { [weak self] attached in
             await self?.streamChanged(id, attached: attached)
         }
-        return audited(tracked, id, request, envKeys: Array((body.env ?? [:]).keys))
+        return audited(tracked, id, request, envKeys: Array(command.env.keys), by: caller)
     }
 
     private func streamChanged(_ id: SessionID, attached: Bool) {
@@ -579,7 +603,7 @@ public actor SessionService {
             lastActivity[s.id] = last
             guard now - last >= .seconds(idle) else { continue }
             do {
-                try await pause(s.id)
+                try await pause(s.id, by: .system)
                 logger.info(
                     "session paused after being idle", metadata: ["session.id": "\(s.id)", "session.idle": "\(idle)s"])
             } catch {
@@ -597,7 +621,7 @@ public actor SessionService {
             guard var session = try await store.session(id), session.state == .running else { return }
             await destroyBestEffort(id, provider, why: "its init stopped answering")
             session.reason = "the sandbox stopped on its own (its supervisor exited); create a new session"
-            try await transition(&session, .lost)
+            try await transition(&session, .lost, by: .system)
             logger.warning("session lost: its sandbox stopped", metadata: ["session.id": "\(id)"])
         }
     }
@@ -612,21 +636,12 @@ public actor SessionService {
         }
     }
 
-    public func stats(_ id: SessionID) async throws -> SandboxStats {
-        let (_, provider) = try await runningProvider(id)
+    public func stats(_ id: SessionID, by caller: Caller) async throws -> SandboxStats {
+        let (_, provider) = try await runningProvider(id, for: caller, needs: .read)
         return try await provider.stats(id)
     }
 
-    /// A provider and an absolute path for a file operation.
-    public func fileTarget(_ id: SessionID, path: String) async throws -> (any SandboxProvider, String) {
-        try InputLimits.checkPath(path, field: "path")
-        let (session, provider) = try await runningProvider(id)
-        let resolved = Self.resolve(path, against: session.spec.workdir)
-        try InputLimits.checkPath(resolved, field: "path")
-        return (provider, resolved)
-    }
-
-    static func user(_ text: String?) throws(PaddockError) -> SandboxUser {
+    public static func user(_ text: String?) throws(PaddockError) -> SandboxUser {
         guard let text else { return .user }
         guard let u = SandboxUser(rawValue: text) else {
             throw .invalidArgument("user '\(text)' is not known; use 'user' (default) or 'root'")

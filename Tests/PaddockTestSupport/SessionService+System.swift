@@ -1,0 +1,91 @@
+import PaddockCore
+import PaddockSandbox
+import PaddockServer
+
+/// Tests that exercise a service's own behaviour act as Paddock itself; the doors always name a caller (and
+/// the route-audit test checks they do). Only tests see these.
+extension SessionService {
+    public func create(_ spec: SessionSpec, policy: PolicyText? = nil, owner: SessionOwner? = nil) async throws
+        -> Session
+    {
+        try await create(spec, policy: policy, owner: owner, by: .system)
+    }
+
+    @discardableResult
+    public func destroy(_ id: SessionID, reason: String? = nil) async throws -> Session {
+        try await destroy(id, reason: reason, by: .system)
+    }
+
+    @discardableResult
+    public func pause(_ id: SessionID) async throws -> Session { try await pause(id, by: .system) }
+
+    @discardableResult
+    public func resume(_ id: SessionID) async throws -> Session { try await resume(id, by: .system) }
+
+    public func stats(_ id: SessionID) async throws -> SandboxStats { try await stats(id, by: .system) }
+
+    public func snapshot(_ id: SessionID, name: String?) async throws -> Snapshot {
+        try await snapshot(id, name: name, by: .system)
+    }
+
+    public func fork(_ id: SessionID, count: Int) async throws -> [Session] {
+        try await fork(id, count: count, by: .system)
+    }
+
+    @discardableResult
+    public func deleteSnapshot(_ idOrName: String) async throws -> Snapshot {
+        try await deleteSnapshot(idOrName, by: .system)
+    }
+
+    public func diff(_ id: SessionID) async throws -> DiffBody { try await diff(id, by: .system) }
+
+    public func submit(_ id: SessionID, message: String?, branch: String?, by user: String?) async throws
+        -> SubmitBody
+    {
+        try await submit(id, message: message, branch: branch, by: TestCaller.named(user))
+    }
+
+    public func approveReview(_ id: String, by user: String?, note: String?) async throws -> Review {
+        try await approveReview(id, note: note, by: TestCaller.named(user))
+    }
+
+    public func rejectReview(_ id: String, by user: String?, note: String?) async throws -> Review {
+        try await rejectReview(id, note: note, by: TestCaller.named(user))
+    }
+
+    public func changeNetwork(_ id: SessionID, allow: [String], deny: [String], replace: Bool) async throws
+        -> PolicyRuleSet
+    {
+        try await changeNetwork(id, allow: allow, deny: deny, replace: replace, by: .system)
+    }
+
+    public func reviews(session: SessionID? = nil, all: Bool = false) async throws -> [Review] {
+        try await reviews(session: session, all: all, for: .system)
+    }
+
+    public func reviewDetail(_ id: String) async throws -> ReviewDetailBody {
+        try await reviewDetail(id, for: .system)
+    }
+}
+
+/// A caller for tests that name a person without a token: an owner, so only the name differs from `system`.
+public enum TestCaller {
+    public static func named(_ user: String?) -> Caller {
+        guard let user else { return .system }
+        return Caller(Principal(user: user, role: .owner, tokenID: "test", scopes: Set(Permission.allCases), teams: [:]))
+    }
+}
+
+extension RunService {
+    /// Starts a run as the named person (an owner), or as Paddock itself.
+    public func start(
+        session id: SessionID, prompt: String, agent: String? = nil, model: String? = nil, by who: String? = nil
+    ) async throws -> Run {
+        try await start(session: id, prompt: prompt, agent: agent, model: model, by: TestCaller.named(who))
+    }
+
+    @discardableResult
+    public func cancel(_ id: String, by who: String? = nil) async throws -> Run {
+        try await cancel(id, by: TestCaller.named(who))
+    }
+}
