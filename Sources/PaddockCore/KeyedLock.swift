@@ -39,6 +39,9 @@ public final class KeyedLock<Key: Hashable & Sendable>: Sendable {
     /// Whether some operation holds `key` right now (for tests and diagnostics; racy by nature).
     public func isHeld(_ key: Key) -> Bool { state.withLock { $0.held[key] != nil } }
 
+    /// How many operations wait for `key` right now (for tests and diagnostics; racy by nature).
+    public func waiting(_ key: Key) -> Int { state.withLock { $0.held[key]?.waiters.count ?? 0 } }
+
     private func acquire(_ key: Key) async throws {
         try Task.checkCancellation()
         let ticket: UInt64? = state.withLock { state in

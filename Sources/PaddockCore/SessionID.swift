@@ -30,6 +30,10 @@ public struct SessionID: RawRepresentable, Hashable, Sendable, Codable, CustomSt
 
     private init(uncheckedRawValue: String) { rawValue = uncheckedRawValue }
 
+    /// The chain of the organisation's own audit trail (people, teams, tokens, limits, secrets, templates,
+    /// pools, emergency stops). Session ids are 16 characters, so this short one never names a session.
+    public static let organization = SessionID(uncheckedRawValue: "org")
+
     public var description: String { rawValue }
 
     public init(from decoder: any Decoder) throws {

@@ -49,22 +49,30 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
         guard let template = context.parameters.get("template") else {
             throw PaddockError.invalidArgument("missing template in the path")
         }
-        return try await sessions.setPool(provider: body.provider ?? "local", template: template, size: body.size)
+        return try await sessions.setPool(
+            provider: body.provider ?? "local", template: template, size: body.size, by: try context.caller())
     }
     let group = router.group("/v1/sessions")
     SessionController(sessions: sessions, authorizer: authorizer).addRoutes(to: group)
-    AuditController(sessions: sessions).addRoutes(to: group)
-    AccessController(tokens: tokens, access: authorizer.access).addRoutes(to: router)
-    OrgController(sessions: sessions, access: authorizer.access).addRoutes(to: router)
+    let audit = AuditController(sessions: sessions)
+    audit.addRoutes(to: group)
+    audit.addOrgRoutes(to: router)
+    let access = AccessService(tokens: tokens, trail: sessions.orgTrail)
+    AccessController(service: access).addRoutes(to: router)
+    OrgController(sessions: sessions, service: access).addRoutes(to: router)
     ExecController(sessions: sessions).addRoutes(to: group)
-    FileController(files: SessionFiles(sessions: sessions), maxUploadBytes: configuration.maxUploadBytes).addRoutes(to: group)
+    FileController(files: SessionFiles(sessions: sessions), maxUploadBytes: configuration.maxUploadBytes).addRoutes(
+        to: group)
     SnapshotController(sessions: sessions).addRoutes(sessions: group, snapshots: router.group("/v1/snapshots"))
     TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
     GuardrailController(sessions: sessions).addRoutes(to: router)
     NetworkController(sessions: sessions).addRoutes(to: group)
     ReviewController(sessions: sessions).addRoutes(to: router)
     if let runs = configuration.runs { RunController(runs: runs).addRoutes(to: router) }
-    if let vault = configuration.vault { SecretController(vault: vault).addRoutes(to: router.group("/v1/secrets")) }
+    if let vault = configuration.vault {
+        SecretController(secrets: SecretService(vault: vault, trail: sessions.orgTrail))
+            .addRoutes(to: router.group("/v1/secrets"))
+    }
     return router
 }
 

@@ -142,7 +142,8 @@ public final class SQLiteStore: Store {
         let id = session.id
         try await write { db in
             // One write transaction: nothing changes the row between this read and the update.
-            let current = try String.fetchOne(db, sql: "SELECT state FROM session WHERE id = ?", arguments: [id.rawValue])
+            let current = try String.fetchOne(
+                db, sql: "SELECT state FROM session WHERE id = ?", arguments: [id.rawValue])
             guard let current else { throw PaddockError.notFound("session \(id) does not exist") }
             guard current == expected.rawValue else { throw Self.lostRace(id, expected: expected, found: current) }
             try row.update(db)

@@ -17,6 +17,8 @@ struct FakeStack: Sendable {
     let sessions: SessionService
     let tokens: TokenService
     let token: String
+    /// What the `/v1` router was built with.
+    let configuration: ServerConfiguration
 
     var auth: HTTPFields { [.authorization: "Bearer \(token)", .contentType: "application/json"] }
     var e2bAuth: HTTPFields {
@@ -25,8 +27,10 @@ struct FakeStack: Sendable {
         return fields
     }
 
+    /// With `everyRoute`, the optional parts are configured too (a secrets vault, agent runs with an `echo`
+    /// agent), so every route the server can have exists.
     static func with(
-        _ label: String,
+        _ label: String, everyRoute: Bool = false,
         _ body: @Sendable (FakeStack, any TestClientProtocol, any TestClientProtocol) async throws -> Void
     ) async throws {
         let dir = TestHost.makeDataDirectory(label)
@@ -37,10 +41,21 @@ struct FakeStack: Sendable {
         let fake = FakeProvider()
         let sessions = SessionService(store: store, providers: ["local": fake], logger: TestHost.quietLogger(label))
         let tokens = TokenService(store: store)
+        var configuration = ServerConfiguration()
+        if everyRoute {
+            await sessions.setRepositories(try RepositoryClones(root: dir + "/repos"))
+            configuration.vault = try SecretVault(store: store, keyFile: dir + "/vault.key")
+            configuration.runs = RunService(
+                sessions: sessions, store: store, teams: store,
+                configuration: RunConfiguration(
+                    agents: [AgentDefinition(name: "echo", kind: .command, argv: ["echo", "{prompt}"])],
+                    defaultAgent: "echo"),
+                logger: TestHost.quietLogger(label))
+        }
         let stack = FakeStack(
-            store: store, fake: fake, sessions: sessions, tokens: tokens, token: try await tokens.issue(name: "test"))
-        let v1 = Application(
-            router: buildRouter(sessions: sessions, tokens: tokens, configuration: ServerConfiguration()))
+            store: store, fake: fake, sessions: sessions, tokens: tokens, token: try await tokens.issue(name: "test"),
+            configuration: configuration)
+        let v1 = Application(router: buildRouter(sessions: sessions, tokens: tokens, configuration: configuration))
         let e2b = Application(
             router: buildE2BRouter(sessions: sessions, tokens: tokens, configuration: E2BConfiguration()))
         try await v1.test(.router) { v1Client in

@@ -12,9 +12,28 @@ public actor FakeProvider: SandboxProvider {
     private var live: Set<SessionID> = []
     private var paused: Set<SessionID> = []
     private var files: [SessionID: [String: [UInt8]]] = [:]
+    /// Directories made through `makeDirectory` (files need none: their parents are implied).
+    private var directories: [SessionID: Set<String>] = [:]
     private var layerIDs: Set<String> = []
+    /// Lifecycle calls a test holds just before they return (the provider's work done), to interleave others.
+    private var holds: [LifecycleCall: CallGate] = [:]
 
     public init(name: String = "local") { self.name = name }
+
+    /// The provider calls a test can hold.
+    public enum LifecycleCall: Hashable, Sendable { case create, pause, resume, destroy, snapshot }
+
+    /// The next `call` does its work, then waits at the returned gate until the test opens it.
+    public func hold(_ call: LifecycleCall) -> CallGate {
+        let gate = CallGate()
+        holds[call] = gate
+        return gate
+    }
+
+    private func passHold(_ call: LifecycleCall) async {
+        guard let gate = holds.removeValue(forKey: call) else { return }
+        await gate.pass()
+    }
 
     /// Sandboxes started and not destroyed.
     public var sandboxes: Set<SessionID> { live }
@@ -23,12 +42,15 @@ public actor FakeProvider: SandboxProvider {
         guard !live.contains(request.id) else { throw PaddockError.conflict("sandbox \(request.id) exists") }
         live.insert(request.id)
         files[request.id] = [:]
+        await passHold(.create)
     }
 
     public func destroy(_ id: SessionID) async throws {
         live.remove(id)
         paused.remove(id)
         files[id] = nil
+        directories[id] = nil
+        await passHold(.destroy)
     }
 
     public func fillPool(_ template: WarmTemplate, size: Int) async throws -> Int { 0 }
@@ -41,11 +63,13 @@ public actor FakeProvider: SandboxProvider {
     public func pause(_ id: SessionID) async throws {
         try check(id)
         paused.insert(id)
+        await passHold(.pause)
     }
 
     public func resume(_ id: SessionID) async throws {
         try check(id)
         paused.remove(id)
+        await passHold(.resume)
     }
 
     public func exec(_ id: SessionID, _ request: ExecRequest) async throws -> any ExecHandle {
@@ -87,6 +111,11 @@ public actor FakeProvider: SandboxProvider {
     }
 
     public func stat(_ id: SessionID, path: String, user: SandboxUser) async throws -> SandboxFileInfo {
+        if directories[id]?.contains(path) == true {
+            var info = Self.info(path, size: 0)
+            info.kind = .directory
+            return info
+        }
         guard let bytes = try check(id)[path] else { throw PaddockError.notFound("\(path) does not exist") }
         return Self.info(path, size: bytes.count)
     }
@@ -100,7 +129,7 @@ public actor FakeProvider: SandboxProvider {
 
     public func makeDirectory(_ id: SessionID, path: String, user: SandboxUser) async throws -> Bool {
         _ = try check(id)
-        return true
+        return directories[id, default: []].insert(path).inserted
     }
 
     public func remove(_ id: SessionID, path: String, user: SandboxUser) async throws {
@@ -117,6 +146,7 @@ public actor FakeProvider: SandboxProvider {
     public func snapshot(_ id: SessionID, layer: String) async throws -> LayerInfo {
         _ = try check(id)
         layerIDs.insert(layer)
+        await passHold(.snapshot)
         return LayerInfo(id: layer, bytes: 0, entries: 0)
     }
 
@@ -152,6 +182,34 @@ public actor FakeProvider: SandboxProvider {
         SandboxFileInfo(
             name: String(path.split(separator: "/").last ?? ""), path: path, kind: .file, size: UInt64(size),
             mode: 0o100644, uid: 1000, gid: 1000, mtimeNanos: 0)
+    }
+}
+
+/// Where a held provider call waits: the test learns the call got there (`reached`), does what it wants to
+/// interleave, then lets it return (`open`).
+public actor CallGate {
+    private var arrived = false
+    private var opened = false
+    private var arrivalWaiters: [CheckedContinuation<Void, Never>] = []
+    private var openWaiters: [CheckedContinuation<Void, Never>] = []
+
+    func pass() async {
+        arrived = true
+        for waiter in arrivalWaiters { waiter.resume() }
+        arrivalWaiters = []
+        if !opened { await withCheckedContinuation { openWaiters.append($0) } }
+    }
+
+    /// Returns once the held call has done its work and waits.
+    public func reached() async {
+        if arrived { return }
+        await withCheckedContinuation { arrivalWaiters.append($0) }
+    }
+
+    public func open() {
+        opened = true
+        for waiter in openWaiters { waiter.resume() }
+        openWaiters = []
     }
 }
 

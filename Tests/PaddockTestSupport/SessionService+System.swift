@@ -59,6 +59,20 @@ extension SessionService {
         try await changeNetwork(id, allow: allow, deny: deny, replace: replace, by: .system)
     }
 
+    public func buildTemplate(
+        _ spec: TemplateSpec, provider: String = "local", progress: @escaping @Sendable (String) async -> Void
+    ) async throws -> TemplateBuild {
+        try await buildTemplate(spec, provider: provider, by: .system, progress: progress)
+    }
+
+    @discardableResult
+    public func removeTemplate(_ name: String) async throws -> Template { try await removeTemplate(name, by: .system) }
+
+    @discardableResult
+    public func setPool(provider: String, template: String, size: Int) async throws -> PoolStatus {
+        try await setPool(provider: provider, template: template, size: size, by: .system)
+    }
+
     public func reviews(session: SessionID? = nil, all: Bool = false) async throws -> [Review] {
         try await reviews(session: session, all: all, for: .system)
     }
@@ -72,7 +86,8 @@ extension SessionService {
 public enum TestCaller {
     public static func named(_ user: String?) -> Caller {
         guard let user else { return .system }
-        return Caller(Principal(user: user, role: .owner, tokenID: "test", scopes: Set(Permission.allCases), teams: [:]))
+        return Caller(
+            Principal(user: user, role: .owner, tokenID: "test", scopes: Set(Permission.allCases), teams: [:]))
     }
 }
 
@@ -87,5 +102,12 @@ extension RunService {
     @discardableResult
     public func cancel(_ id: String, by who: String? = nil) async throws -> Run {
         try await cancel(id, by: TestCaller.named(who))
+    }
+}
+
+extension ApprovalService {
+    /// Answers as the named person (an owner, so any team's request).
+    public func answer(id: String, approve: Bool, by who: String, note: String?) async throws -> Approval {
+        try await answer(id: id, approve: approve, note: note, by: TestCaller.named(who), team: nil)
     }
 }

@@ -7,17 +7,23 @@ import PaddockStore
 /// `paddock audit show|verify|export ID`.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "A session's tamper-evident audit trail.",
+        commandName: "audit", abstract: "A session's (or the organisation's) tamper-evident audit trail.",
         subcommands: [Show.self, Verify.self, Export.self])
 
+    /// Where a trail is served: a session's, or the organisation's (`org`: people, teams, tokens, limits,
+    /// secrets, templates, pools, emergency stops).
+    static func path(_ id: String) -> String {
+        id == SessionID.organization.rawValue ? "/v1/audit" : "/v1/sessions/\(id)/audit"
+    }
+
     static func events(_ id: String) async throws -> [AuditEvent] {
-        let data = try await APIClient.fromEnvironment().raw(.GET, "/v1/sessions/\(id)/audit")
+        let data = try await APIClient.fromEnvironment().raw(.GET, path(id))
         return try data.split(separator: 0x0A).map { try AuditEvent.decode(canonical: Array($0)) }
     }
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The session's timeline: who did what, when.")
-        @Argument(help: "Session id.") var id: String
+        @Argument(help: "Session id, or org for the organisation's trail.") var id: String
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
@@ -40,12 +46,12 @@ struct AuditCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the hash chain; exits 1 and names the event if anything was edited, deleted, inserted "
                 + "or reordered.")
-        @Argument(help: "Session id.") var id: String
+        @Argument(help: "Session id, or org for the organisation's trail.") var id: String
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let result = try await APIClient.fromEnvironment().call(
-                .GET, "/v1/sessions/\(id)/audit/verify", as: AuditVerification.self)
+                .GET, AuditCommand.path(id) + "/verify", as: AuditVerification.self)
             if output.json { try printJSON(result) }
             if result.ok {
                 if !output.json { print("ok: \(result.events) events, chain intact") }
@@ -61,10 +67,10 @@ struct AuditCommand: AsyncParsableCommand {
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the trail as JSON Lines: the SHA-256 of each line is the next line's prev.")
-        @Argument(help: "Session id.") var id: String
+        @Argument(help: "Session id, or org for the organisation's trail.") var id: String
 
         func run() async throws {
-            let data = try await APIClient.fromEnvironment().raw(.GET, "/v1/sessions/\(id)/audit")
+            let data = try await APIClient.fromEnvironment().raw(.GET, AuditCommand.path(id))
             FileHandle.standardOutput.write(data)
         }
     }

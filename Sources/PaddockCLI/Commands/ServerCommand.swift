@@ -105,7 +105,9 @@ struct ServerCommand: AsyncParsableCommand {
         }
         await sessions.setRepositories(clones)
         try await sessions.recover()
-        if let poolSize { _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize) }
+        if let poolSize {
+            _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize, by: .system)
+        }
         let claude = try await agents.mountBinaries(into: provider)
         let runs = RunService(
             sessions: sessions, store: store, teams: store, configuration: try agents.configuration(),

@@ -14,6 +14,20 @@ struct AuditController {
         group.get(":id/audit/verify", use: verify)
     }
 
+    /// The organisation's trail: `GET /v1/audit`, `GET /v1/audit/verify` (owners and admins: the route table
+    /// gives unlisted `/v1` paths the `admin` requirement).
+    func addOrgRoutes(to router: Router<PaddockRequestContext>) {
+        router.get("/v1/audit") { _, _ in try await Self.export(try await log(), .organization) }
+        router.get("/v1/audit/verify") { _, _ in try await log().verify(session: .organization) }
+    }
+
+    static func export(_ log: AuditLog, _ id: SessionID) async throws -> Response {
+        let bytes = try await log.export(session: id)
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
     private func log() async throws -> AuditLog {
         guard let audit = await sessions.audit else {
             throw PaddockError.unavailable("this server's store keeps no audit trail")
@@ -22,11 +36,7 @@ struct AuditController {
     }
 
     @Sendable func events(_ request: Request, context: PaddockRequestContext) async throws -> Response {
-        let id = try context.sessionID()
-        let bytes = try await log().export(session: id)
-        return Response(
-            status: .ok, headers: [.contentType: "application/x-ndjson"],
-            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        try await Self.export(try await log(), try context.sessionID())
     }
 
     @Sendable func verify(_ request: Request, context: PaddockRequestContext) async throws -> AuditVerification {

@@ -58,8 +58,12 @@ struct GuardrailController {
         if let text = note, text.count > 2000 {
             throw PaddockError.invalidArgument("the note is longer than 2000 characters; shorten it")
         }
+        guard let pending = try await sessions.guardrails.approvals.approval(id) else {
+            throw PaddockError.notFound("approval \(id) does not exist; `paddock approvals list` shows open ones")
+        }
+        let team = try await sessions.get(pending.session).team
         let answered = try await sessions.guardrails.approvals.answer(
-            id: id, approve: approve, by: context.tokenName ?? "unknown", note: note)
+            id: id, approve: approve, note: note, by: try context.caller(), team: team)
         return ApprovalBody(answered)
     }
 

@@ -6,7 +6,7 @@ import PaddockStore
 /// Org-wide controls: the emergency stop (`/v1/stop-all`) and session limits (`/v1/limits`).
 struct OrgController {
     let sessions: SessionService
-    let access: any AccessStore
+    let service: AccessService
 
     func addRoutes(to router: Router<PaddockRequestContext>) {
         router.post("/v1/stop-all", use: stopAll)
@@ -35,12 +35,11 @@ struct OrgController {
     }
 
     @Sendable func limits(_ request: Request, context: PaddockRequestContext) async throws -> LimitsBody {
-        LimitsBody(try await access.orgLimits())
+        LimitsBody(try await service.access.orgLimits())
     }
 
     @Sendable func setLimits(_ request: Request, context: PaddockRequestContext) async throws -> LimitsBody {
         let limits = try await request.decode(as: LimitsBody.self, context: context).limits()
-        try await access.setOrgLimits(limits)
-        return LimitsBody(limits)
+        return LimitsBody(try await service.setLimits(limits, by: try context.caller()))
     }
 }

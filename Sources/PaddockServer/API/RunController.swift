@@ -32,7 +32,8 @@ struct RunController {
 
     @Sendable func setBudget(_ request: Request, context: PaddockRequestContext) async throws -> TeamBudgetStatus {
         let body = try await request.decode(as: TeamBudgetBody.self, context: context)
-        return try await runs.setBudget(team: try context.parameter("team"), monthlyUSD: body.monthlyBudgetUSD)
+        return try await runs.setBudget(
+            team: try context.parameter("team"), monthlyUSD: body.monthlyBudgetUSD, by: try context.caller())
     }
 
     @Sendable func start(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<Run> {

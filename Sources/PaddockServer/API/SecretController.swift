@@ -4,7 +4,7 @@ import PaddockCore
 
 /// `/v1/secrets`: set (write-only), list (names and hosts), remove. `?team=` picks the team.
 struct SecretController {
-    let vault: SecretVault
+    let secrets: SecretService
 
     func addRoutes(to group: RouterGroup<PaddockRequestContext>) {
         group.get(use: list)
@@ -14,20 +14,22 @@ struct SecretController {
 
     @Sendable func set(_ request: Request, context: PaddockRequestContext) async throws -> EditedResponse<SecretBody> {
         let body = try await request.decode(as: SetSecretBody.self, context: context)
-        let info = try await vault.set(
+        let info = try await secrets.set(
             name: try context.secretName(), team: body.team ?? request.uri.queryParameters.get("team"),
             value: body.value, hosts: body.hosts, allowHTTP: body.allowHttp ?? false,
-            inBody: body.inBody ?? false)
+            inBody: body.inBody ?? false, by: try context.caller())
         return EditedResponse(status: .created, response: SecretBody(info))
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> SecretListBody {
         SecretListBody(
-            secrets: try await vault.list(team: request.uri.queryParameters.get("team")).map(SecretBody.init))
+            secrets: try await secrets.list(team: request.uri.queryParameters.get("team"), by: try context.caller())
+                .map(SecretBody.init))
     }
 
     @Sendable func remove(_ request: Request, context: PaddockRequestContext) async throws -> Response {
-        try await vault.remove(name: try context.secretName(), team: request.uri.queryParameters.get("team"))
+        try await secrets.remove(
+            name: try context.secretName(), team: request.uri.queryParameters.get("team"), by: try context.caller())
         return Response(status: .noContent)
     }
 }
@@ -50,7 +52,8 @@ struct NetworkController {
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> NetworkBody {
-        NetworkBody(try await sessions.get(try context.sessionID(), for: try context.caller(), needs: .read).spec.network)
+        NetworkBody(
+            try await sessions.get(try context.sessionID(), for: try context.caller(), needs: .read).spec.network)
     }
 }
 

@@ -26,7 +26,8 @@ struct SnapshotController {
         SessionListBody
     > {
         let body = try await Self.optionalBody(ForkBody.self, request, context) ?? ForkBody()
-        let children = try await sessions.fork(try context.sessionID(), count: body.count ?? 1, by: try context.caller())
+        let children = try await sessions.fork(
+            try context.sessionID(), count: body.count ?? 1, by: try context.caller())
         return EditedResponse(status: .created, response: SessionListBody(sessions: children.map(SessionBody.init)))
     }
 
@@ -39,7 +40,8 @@ struct SnapshotController {
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {
         SnapshotBody(
             try await sessions.snapshotRecord(
-                try context.requiredParameter("snapshot", "snapshot id or name"), for: try context.caller(), needs: .read))
+                try context.requiredParameter("snapshot", "snapshot id or name"), for: try context.caller(),
+                needs: .read))
     }
 
     @Sendable func delete(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {

@@ -23,17 +23,18 @@ struct TemplateController {
             throw PaddockError.invalidArgument("a pool size must be 0 to 1000, not \(pool)")
         }
         let sessions = self.sessions
+        let caller = try context.caller()
         let encoder = APICoding.encoder()
         let responseBody = ResponseBody { writer in
             let lines = AsyncStream<String>.makeStream()
             let build = Task {
                 defer { lines.continuation.finish() }
                 let provider = body.provider ?? "local"
-                let result = try await sessions.buildTemplate(spec, provider: provider) { line in
+                let result = try await sessions.buildTemplate(spec, provider: provider, by: caller) { line in
                     lines.continuation.yield(line)
                 }
                 if let size = body.pool {
-                    _ = try await sessions.setPool(provider: provider, template: spec.name, size: size)
+                    _ = try await sessions.setPool(provider: provider, template: spec.name, size: size, by: caller)
                     lines.continuation.yield("warm pool of \(spec.name) set to \(size); it fills in the background")
                 }
                 return result
@@ -79,6 +80,8 @@ struct TemplateController {
     }
 
     @Sendable func remove(_ request: Request, context: PaddockRequestContext) async throws -> TemplateBody {
-        TemplateBody(try await sessions.removeTemplate(try context.requiredParameter("template", "template name")))
+        TemplateBody(
+            try await sessions.removeTemplate(
+                try context.requiredParameter("template", "template name"), by: try context.caller()))
     }
 }

@@ -59,7 +59,8 @@ struct E2BControlPlaneController {
         spec.labels = body.metadata
         spec.autoResume = body.autoResume?.enabled
         if body.autoPause == true { spec.pauseOnTimeout = true }
-        let session = try await sessions.create(spec, owner: SessionOwner(team: team, user: principal.user), by: try context.caller())
+        let session = try await sessions.create(
+            spec, owner: SessionOwner(team: team, user: principal.user), by: Caller(principal))
         let sandbox = E2B.Sandbox(
             templateID: body.templateID, sandboxID: session.id.rawValue, envdAccessToken: Self.apiKey(request))
         return E2BErrorMiddleware.json(.created, sandbox)
@@ -75,7 +76,8 @@ struct E2BControlPlaneController {
         guard session.state == .running else {
             throw PaddockError.conflict("sandbox \(session.id) is \(session.state.rawValue); it cannot be connected to")
         }
-        session = try await sessions.setDeadline(session.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
+        session = try await sessions.setDeadline(
+            session.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
         let sandbox = E2B.Sandbox(
             templateID: Self.templateName(session), sandboxID: session.id.rawValue,
             envdAccessToken: Self.apiKey(request))
@@ -144,7 +146,8 @@ struct E2BControlPlaneController {
         let children = try await sessions.fork(parent.id, count: body.count ?? 1, by: try context.caller())
         var results: [E2B.ForkResult] = []
         for child in children {
-            let timed = try await sessions.setDeadline(child.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
+            let timed = try await sessions.setDeadline(
+                child.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
             results.append(
                 E2B.ForkResult(
                     sandbox: E2B.Sandbox(

@@ -61,7 +61,8 @@ struct EnvdProcessService {
         let pid = try await resolve(message.process, target)
         let previous = await table.entry(.init(session: target.session.id, pid: pid))
         let handle: any ExecHandle
-        do { handle = try await sessions.attach(target.session.id, pid: pid, by: target.caller) } catch let e as PaddockError
+        do { handle = try await sessions.attach(target.session.id, pid: pid, by: target.caller) } catch let e
+            as PaddockError
             where e.code == .notFound
         {
             throw ConnectError(.notFound, "process with pid \(pid) not found")
@@ -171,7 +172,9 @@ struct EnvdProcessService {
         guard number == 9 || number == 15 else {
             throw ConnectError(.invalidArgument, "signal must be SIGNAL_SIGKILL or SIGNAL_SIGTERM")
         }
-        do { try await sessions.signal(target.session.id, pid: pid, signal: number, by: target.caller) } catch let e as PaddockError
+        do {
+            try await sessions.signal(target.session.id, pid: pid, signal: number, by: target.caller)
+        } catch let e as PaddockError
             where e.code == .notFound
         {
             throw ConnectError(.notFound, "process with pid \(pid) not found")
@@ -223,7 +226,8 @@ struct EnvdProcessService {
         if let pid = selector?.pid { return Int32(bitPattern: pid) }
         if let tag = selector?.tag {
             if let pid = await table.pid(session: target.session.id, tag: tag) { return pid }
-            if let info = try await sessions.processes(target.session.id, by: target.caller).last(where: { $0.tag == tag }) {
+            let processes = try await sessions.processes(target.session.id, by: target.caller)
+            if let info = processes.last(where: { $0.tag == tag }) {
                 return info.pid
             }
             throw ConnectError(.notFound, "process with tag \(tag) not found")

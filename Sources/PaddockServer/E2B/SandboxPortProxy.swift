@@ -24,7 +24,8 @@ struct SandboxPortProxy {
     func forward(_ request: Request, target: E2BSandboxTarget) async throws -> Response {
         let port = UInt16(target.port)
         let connection: any SandboxConnection
-        do { connection = try await sessions.dial(target.session.id, port: port, by: target.caller) } catch let e as PaddockError
+        do { connection = try await sessions.dial(target.session.id, port: port, by: target.caller) } catch let e
+            as PaddockError
             where e.code == .notFound
         {
             return E2BErrorMiddleware.json(

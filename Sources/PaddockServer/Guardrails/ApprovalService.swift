@@ -10,6 +10,8 @@ import PaddockStore
 /// The hook other guardrails use (the exec guard now, the egress gateway later) is `request(...)`.
 public actor ApprovalService {
     let store: (any ApprovalStore)?
+    /// Where answers are recorded, on the session that asked; nil only in tests of the hook alone.
+    let audit: (any AuditRecorder)?
     let logger: Logger
     let clock: @Sendable () -> Date
     /// How long a request waits for an answer before it is denied.
@@ -25,9 +27,11 @@ public actor ApprovalService {
     private var awaitingFollowers: [SessionID: [UUID: AsyncStream<Bool>.Continuation]] = [:]
 
     public init(
-        store: (any ApprovalStore)?, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+        store: (any ApprovalStore)?, audit: (any AuditRecorder)? = nil, logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.audit = audit
         self.logger = logger
         self.clock = clock
     }
@@ -83,9 +87,23 @@ public actor ApprovalService {
         }
     }
 
-    /// Approves or denies a pending request.
-    public func answer(id: String, approve: Bool, by who: String, note: String?) async throws -> Approval {
-        try await settle(id, approve ? .approved : .denied, by: who, note: note)
+    /// Approves or denies a pending request, if the caller may approve on the session's team; the answer is
+    /// in the session's audit trail, naming the caller, before it is returned.
+    public func answer(id: String, approve: Bool, note: String?, by caller: Caller, team: String?) async throws
+        -> Approval
+    {
+        try caller.authorize(
+            .approve, team: team,
+            hidden: PaddockError.notFound("approval \(id) does not exist; `paddock approvals list` shows open ones"))
+        let decided = try await settle(id, approve ? .approved : .denied, by: caller.user, note: note)
+        try await audit?.record(
+            session: decided.session, kind: "approval.answer",
+            actor: caller.actor,
+            fields: [
+                "approval": .string(id), "kind": .string(decided.kind), "subject": .string(decided.subject),
+                "state": .string(decided.state.rawValue), "note": note.map { .string($0) } ?? .null,
+            ])
+        return decided
     }
 
     private func settle(_ id: String, _ state: Approval.State, by who: String, note: String?) async throws

@@ -33,7 +33,7 @@ public actor GuardrailService {
     ) {
         self.logger = logger
         self.clock = clock
-        approvals = ApprovalService(store: store, logger: logger, clock: clock)
+        approvals = ApprovalService(store: store, audit: audit, logger: logger, clock: clock)
         let log = LoggingGuardrailEventSink(logger: logger)
         sink = audit.map { AuditingGuardrailEventSink(audit: $0, log: log) } ?? log
     }

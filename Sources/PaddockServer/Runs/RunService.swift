@@ -103,7 +103,8 @@ public actor RunService {
         try await checkBudget(team: session.team)
 
         var run = Run(
-            id: Run.makeID(), session: id, team: session.team, createdBy: caller.principal?.user, prompt: prompt, agent: name,
+            id: Run.makeID(), session: id, team: session.team, createdBy: caller.principal?.user, prompt: prompt,
+            agent: name,
             model: model, createdAt: clock())
         let previous = try await store.runs(session: id, team: nil, since: nil, limit: 20)
         let resumed = previous.first { $0.agent == name && $0.agentSession != nil }
@@ -160,7 +161,8 @@ public actor RunService {
     }
 
     /// Sets a team's own monthly budget (nil: back to the server's default).
-    public func setBudget(team: String, monthlyUSD: Double?) async throws -> TeamBudgetStatus {
+    public func setBudget(team: String, monthlyUSD: Double?, by caller: Caller) async throws -> TeamBudgetStatus {
+        try caller.authorizeOrg(.admin)
         guard let teams else { throw PaddockError.unavailable("this server keeps no teams") }
         if let dollars = monthlyUSD, !dollars.isFinite || dollars < 0 {
             throw PaddockError.invalidArgument(
@@ -168,6 +170,9 @@ public actor RunService {
                     + "server's default")
         }
         try await teams.setBudget(team: team, monthlyUSD: monthlyUSD)
+        try await sessions.orgTrail.record(
+            "team.budget", ["team": .string(team), "monthly_usd": monthlyUSD.map { .string(String($0)) } ?? .null],
+            by: caller)
         logger.info(
             "team budget set",
             metadata: ["team": "\(team)", "budget.monthly_usd": "\(monthlyUSD.map { "\($0)" } ?? "-")"])

@@ -10,7 +10,10 @@ extension SessionService {
     }
 
     /// The audit trail of every session, when the store keeps one.
-    public var audit: AuditLog? { governance?.audit }
+    public nonisolated var audit: AuditLog? { governance?.audit }
+
+    /// The organisation's own audit trail (people, teams, tokens, limits, secrets, templates, pools, stops).
+    public nonisolated var orgTrail: OrgTrail { OrgTrail(audit: governance?.audit) }
 
     /// Records an event attributed to `caller`, durably, before returning: the caller hears of the action only
     /// once the trail shows it.
@@ -75,6 +78,7 @@ extension SessionService {
         }
         let by = caller.user
         try await governance.access.setEmergencyStop(EmergencyStop(team: team, by: by, at: clock()))
+        try await orgTrail.record("stop.all", ["team": .optional(team)], by: caller)
         let victims = try await store.sessions(includeTerminal: false).filter { team == nil || $0.team == team }
         logger.warning(
             "emergency stop",
@@ -111,6 +115,7 @@ extension SessionService {
         try caller.authorizeOrg(.admin)
         guard let governance else { return 0 }
         let lifted = try await governance.access.liftEmergencyStops(team: team)
+        try await orgTrail.record("stop.lift", ["team": .optional(team), "lifted": .int(Int64(lifted))], by: caller)
         logger.notice("emergency stop lifted", metadata: ["stop.team": "\(team ?? "*")", "stop.lifted": "\(lifted)"])
         return lifted
     }

@@ -67,7 +67,8 @@ extension SessionService {
         review.state = .approved
         (review.decidedBy, review.note, review.updatedAt) = (caller.user, note, clock())
         try await reviewStore.updateReview(review)
-        try await record(review.session, "review.approve", ["review": .string(id), "note": .optional(note)], by: caller)
+        try await record(
+            review.session, "review.approve", ["review": .string(id), "note": .optional(note)], by: caller)
         return try await merge(review, by: caller)
     }
 
@@ -149,7 +150,8 @@ extension SessionService {
             try await reviewStore.updateReview(review)
             try await record(
                 review.session, "review.merge",
-                ["review": .string(review.id), "commit": .string(head), "branch": .string(review.targetBranch)], by: caller)
+                ["review": .string(review.id), "commit": .string(head), "branch": .string(review.targetBranch)],
+                by: caller)
             return review
         } catch {
             let e = PaddockError.wrap(error, "merging review \(review.id) failed")
@@ -161,7 +163,8 @@ extension SessionService {
                     metadata: ["review.id": "\(review.id)", "error": "\(error)"])
             }
             try await record(
-                review.session, "review.merge_failed", ["review": .string(review.id), "problem": .string(e.message)], by: caller)
+                review.session, "review.merge_failed", ["review": .string(review.id), "problem": .string(e.message)],
+                by: caller)
             throw e
         }
     }

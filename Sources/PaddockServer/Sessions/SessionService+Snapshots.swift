@@ -80,7 +80,8 @@ extension SessionService {
     /// The snapshots the caller may see.
     public func snapshots(for caller: Caller) async throws -> [Snapshot] {
         var visible: [Snapshot] = []
-        for snapshot in try await store.snapshots() where caller.principal?.canSee(team: try await team(of: snapshot)) ?? true {
+        for snapshot in try await store.snapshots() {
+            guard caller.principal?.canSee(team: try await team(of: snapshot)) ?? true else { continue }
             visible.append(snapshot)
         }
         return visible

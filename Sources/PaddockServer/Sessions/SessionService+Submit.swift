@@ -79,7 +79,8 @@ extension SessionService {
             checks.append(result)
             try await record(
                 id, "submit.check",
-                ["command": .string(command), "exit_code": .int(Int64(result.exitCode)), "ms": .int(result.ms)], by: caller)
+                ["command": .string(command), "exit_code": .int(Int64(result.exitCode)), "ms": .int(result.ms)],
+                by: caller)
             if !result.passed {
                 problems.append(
                     "check `\(command)` failed with exit code \(result.exitCode); fix the change and submit again")
@@ -108,7 +109,8 @@ extension SessionService {
             throw PaddockError.unavailable(
                 "pushing \(pushed) to \(repository.url) failed: \(push.problem); check the server host can push there")
         }
-        try await record(id, "submit.push", ["ok": .bool(true), "branch": .string(pushed), "commit": .string(commit)], by: caller)
+        try await record(
+            id, "submit.push", ["ok": .bool(true), "branch": .string(pushed), "commit": .string(commit)], by: caller)
 
         var body = SubmitBody(submitted: true, problems: [], diff: diff, checks: checks, secrets: [], review: nil)
         guard let reviews = store as? any ReviewStore else {
@@ -130,7 +132,8 @@ extension SessionService {
         try await reviews.insertReview(review)
         try await record(
             id, "review.create",
-            ["review": .string(review.id), "commit": .string(commit), "pull_request": .optional(review.pullRequest)], by: caller)
+            ["review": .string(review.id), "commit": .string(commit), "pull_request": .optional(review.pullRequest)],
+            by: caller)
         body.review = ReviewBody(review)
         return body
     }
@@ -221,7 +224,8 @@ extension SessionService {
             } catch {
                 // The review itself says what went wrong; the trail's failure goes to the server log.
                 logger.error(
-                    "could not record a failed pull request", metadata: ["review.id": "\(review.id)", "error": "\(error)"])
+                    "could not record a failed pull request",
+                    metadata: ["review.id": "\(review.id)", "error": "\(error)"])
             }
         }
     }

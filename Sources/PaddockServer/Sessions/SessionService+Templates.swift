@@ -15,9 +15,10 @@ extension SessionService {
     /// the template. Each line of output is passed to `progress` as it comes. A failed step ends the build with
     /// its output; nothing of a failed build is kept, and the template's previous version stays in place.
     public func buildTemplate(
-        _ spec: TemplateSpec, provider providerName: String = "local",
+        _ spec: TemplateSpec, provider providerName: String = "local", by caller: Caller,
         progress: @escaping @Sendable (String) async -> Void
     ) async throws -> TemplateBuild {
+        try caller.authorizeOrg(.admin)
         try spec.validate()
         guard spec.name != SessionSpec.defaultTemplate else {
             throw PaddockError.invalidArgument(
@@ -55,6 +56,9 @@ extension SessionService {
             bytes: layer?.bytes ?? 0, createdAt: clock(),
             buildSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         try await store.putTemplate(template)
+        try await orgTrail.record(
+            "template.build",
+            ["template": .string(spec.name), "base": .string(spec.base), "digest": .string(digest)], by: caller)
         // The previous version's layer goes as soon as no session runs on it.
         await collectLayers()
         await progress("template \(spec.name) is ready (\(template.bytes) bytes in its layer)")
@@ -135,7 +139,8 @@ extension SessionService {
 
     /// Removes a template. Its layer stays while sessions still run on it, and goes with the last of them.
     @discardableResult
-    public func removeTemplate(_ name: String) async throws -> Template {
+    public func removeTemplate(_ name: String, by caller: Caller) async throws -> Template {
+        try caller.authorizeOrg(.admin)
         guard name != SessionSpec.defaultTemplate else {
             throw PaddockError.invalidArgument("the built-in '\(name)' template cannot be removed")
         }
@@ -146,6 +151,7 @@ extension SessionService {
                     + "`paddock pool set \(name) --size 0`")
         }
         try await store.deleteTemplate(name)
+        try await orgTrail.record("template.remove", ["template": .string(name)], by: caller)
         await collectLayers()
         return template
     }

@@ -34,7 +34,7 @@ public actor SessionService {
     /// One lifecycle operation per session at a time (create, pause, resume, snapshot, fork, destroy), held
     /// across the provider call: a pause overlapping a destroy would otherwise store `paused` for a sandbox
     /// that no longer exists.
-    let lifecycle = KeyedLock<SessionID>()
+    nonisolated let lifecycle = KeyedLock<SessionID>()
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -475,7 +475,10 @@ public actor SessionService {
 
     /// Sets how many warm sandboxes to keep ready; 0 removes the pool (its sandboxes are destroyed at the
     /// next refill).
-    public func setPool(provider name: String, template: String, size: Int) async throws -> PoolStatus {
+    public func setPool(provider name: String, template: String, size: Int, by caller: Caller) async throws
+        -> PoolStatus
+    {
+        try caller.authorizeOrg(.admin)
         guard providers[name] != nil else {
             throw PaddockError.invalidArgument(
                 "provider '\(name)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
@@ -488,6 +491,9 @@ public actor SessionService {
         }
         let target = PoolTarget(provider: name, template: template, size: size)
         try await store.setPoolTarget(target)
+        try await orgTrail.record(
+            "pool.set", ["provider": .string(name), "template": .string(template), "size": .int(Int64(size))],
+            by: caller)
         poolTargets.removeAll { $0.provider == name && $0.template == template }
         poolTargets.append(target)
         return PoolStatus(
