@@ -62,7 +62,7 @@ struct AbsoluteURL {
         hostAndPort(header, defaultPort: 0).map(\.0) ?? normalizedHost(header)
     }
 
-    static func authority(_ target: ProxyFrontHandler.Target) -> String {
+    static func authority(_ target: ProxyFrontStateMachine.Target) -> String {
         let host = target.host.contains(":") ? "[\(target.host)]" : target.host
         let standard: UInt16 = target.tls ? 443 : 80
         return target.port == standard ? host : "\(host):\(target.port)"

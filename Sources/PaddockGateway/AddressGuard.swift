@@ -16,7 +16,12 @@ public struct AddressGuard: Sendable {
         ("fc00::/7", "a private range (ULA)"), ("224.0.0.0/4", "multicast"), ("ff00::/8", "multicast"),
         ("240.0.0.0/4", "a reserved range"), ("192.0.0.0/24", "IETF protocol assignments"),
         ("198.18.0.0/15", "a benchmarking range"), ("64:ff9b::/96", "NAT64"),
-    ].compactMap { text, kind in (try? IPNetwork(parsing: text)).map { ($0, kind) } }
+    ].map { text, kind in
+        do { return (try IPNetwork(parsing: text), kind) } catch {
+            // A constant of this file: a typo must not quietly leave a range open.
+            preconditionFailure("the restricted range \(text) does not parse: \(error)")
+        }
+    }
 
     /// This host's own addresses, read once when the gateway starts.
     let hostAddresses: Set<IPAddress>

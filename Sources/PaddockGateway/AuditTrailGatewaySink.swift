@@ -12,9 +12,16 @@ public struct AuditTrailGatewaySink: GatewayAuditSink {
         self.next = next
     }
 
-    public func record(_ event: GatewayAuditEvent) async {
-        await next?.record(event)
-        guard let session = SessionID(rawValue: event.session) else { return }
+    /// Hands the event on and appends it to the audit trail; either failing throws (the append failing first),
+    /// after both were tried.
+    public func record(_ event: GatewayAuditEvent) async throws {
+        var forwarding: (any Error)?
+        do { try await next?.record(event) } catch { forwarding = error }
+        guard let session = SessionID(rawValue: event.session) else {
+            // No chain to add it to: only the next sink keeps it.
+            if let forwarding { throw forwarding }
+            return
+        }
         var fields: [String: AuditValue] = [
             "method": .string(event.method), "host": .string(event.host), "port": .int(Int64(event.port)),
             "mode": .string(event.mode), "decision": .string(event.decision),
@@ -28,8 +35,10 @@ public struct AuditTrailGatewaySink: GatewayAuditSink {
         if !event.placeholderMisuse.isEmpty {
             fields["placeholder_misuse"] = .list(event.placeholderMisuse.map { .string($0) })
         }
-        // The sandbox's processes made the request; a failed append must not take the gateway down.
-        try? await audit.record(
+        // The sandbox's processes made the request. A failed append is thrown for the gateway to log; it does not
+        // take the gateway down.
+        try await audit.record(
             session: session, kind: "network.request", actor: AuditActor(user: "sandbox", token: nil), fields: fields)
+        if let forwarding { throw forwarding }
     }
 }

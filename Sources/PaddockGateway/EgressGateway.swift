@@ -38,7 +38,7 @@ public final class EgressGateway: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) throws(PaddockError) {
         self.auditSink = auditSink
-        auditQueue = GatewayAuditQueue(sink: auditSink)
+        auditQueue = GatewayAuditQueue(sink: auditSink, logger: logger)
         self.logger = logger
         self.group = group
         var configuration = TLSConfiguration.makeClientConfiguration()
@@ -121,7 +121,12 @@ public final class EgressGateway: Sendable {
             state.sessions[id] = nil
             return state.listeners.removeValue(forKey: id) ?? []
         }
-        for channel in channels { try? await channel.close() }
+        for channel in channels {
+            do { try await channel.close() } catch {
+                logger.debug(
+                    "a gateway listener was already closed", metadata: ["session.id": "\(id)", "error": "\(error)"])
+            }
+        }
         await flushAudit()
     }
 

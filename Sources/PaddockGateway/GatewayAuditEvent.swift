@@ -57,8 +57,10 @@ public struct GatewayAuditEvent: Sendable, Codable, Equatable {
 
 /// Where audit events go. The server wires this into the session audit trail; until then events are written
 /// to a JSON Lines file per session (`JSONLinesAuditSink`).
+///
+/// A sink that cannot keep an event throws; the gateway logs the failure (the request has already happened).
 public protocol GatewayAuditSink: Sendable {
-    func record(_ event: GatewayAuditEvent) async
+    func record(_ event: GatewayAuditEvent) async throws
 }
 
 /// A hook that decides `ask` entries: true lets the connection through. Without one, `ask` means deny.

@@ -1,3 +1,4 @@
+import Logging
 import NIOConcurrencyHelpers
 import NIOSSL
 import PaddockCore
@@ -123,7 +124,18 @@ public final class GatewaySession: Sendable {
                 // Only a rule naming the address itself opens a restricted address; a name rule does not. (An
                 // `ask` rule for it has been approved above.)
                 let explicit = policy.decide(host: address.description, port: port)
-                let byAddress = explicit.rule.flatMap { try? HostPattern(parsing: $0.pattern) }
+                var byAddress: HostPattern?
+                if let rule = explicit.rule {
+                    do { byAddress = try HostPattern(parsing: rule.pattern) } catch {
+                        // The rule parsed when the policy was read; if it no longer does, the address stays shut.
+                        gateway.logger.error(
+                            "a network rule's pattern does not parse; the restricted address stays refused",
+                            metadata: [
+                                "session.id": "\(id)", "rule": "\(rule.pattern)", "address": "\(address)",
+                                "error": "\(error)",
+                            ])
+                    }
+                }
                 guard explicit.action != .deny, let pattern = byAddress, case .network = pattern.host else {
                     problems.append(
                         "\(host) resolves to \(address), which is \(kind); the gateway refuses it unless policy "

@@ -19,18 +19,28 @@ public final class JSONLinesAuditSink: GatewayAuditSink {
 
     public func path(for session: String) -> String { "\(directory)/\(session).jsonl" }
 
-    public func record(_ event: GatewayAuditEvent) async {
+    public func record(_ event: GatewayAuditEvent) async throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
-        guard var line = try? encoder.encode(event) else { return }
+        var line: Data
+        do { line = try encoder.encode(event) } catch {
+            throw PaddockError.internal("could not encode a gateway audit event", underlying: error)
+        }
         line.append(0x0A)
         let file = path(for: event.session)
-        lock.withLock {
+        try lock.withLock {
             let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return }
+            guard fd >= 0 else {
+                throw PaddockError.unavailable(
+                    "cannot open the gateway audit file \(file): \(String(cString: strerror(errno)))")
+            }
             defer { close(fd) }
-            _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written == line.count else {
+                let why = written < 0 ? String(cString: strerror(errno)) : "\(written) of \(line.count) bytes written"
+                throw PaddockError.unavailable("cannot append to the gateway audit file \(file): \(why)")
+            }
         }
     }
 

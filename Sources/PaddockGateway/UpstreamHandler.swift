@@ -9,18 +9,23 @@ final class UpstreamHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     private weak var front: ProxyFrontHandler?
+    /// The front's state machine's name for this connection.
+    let id: ProxyFrontStateMachine.UpstreamID
     private var context: ChannelHandlerContext?
     private var pendingRead = false
     private var failure: (any Error)?
 
-    init(front: ProxyFrontHandler) { self.front = front }
+    init(front: ProxyFrontHandler, id: ProxyFrontStateMachine.UpstreamID) {
+        self.front = front
+        self.id = id
+    }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) { front?.upstreamRead(unwrapInboundIn(data)) }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { front?.upstreamRead(id, unwrapInboundIn(data)) }
     func channelReadComplete(context: ChannelHandlerContext) { front?.upstreamReadComplete() }
-    func channelInactive(context: ChannelHandlerContext) { front?.upstreamClosed(self, error: failure) }
+    func channelInactive(context: ChannelHandlerContext) { front?.upstreamClosed(id, error: failure) }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if failure == nil { failure = error }

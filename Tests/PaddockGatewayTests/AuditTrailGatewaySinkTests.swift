@@ -26,7 +26,7 @@ struct AuditTrailGatewaySinkTests {
         event.bytesUp = 120
         event.bytesDown = 900
         event.secretsInjected = ["ANTHROPIC_API_KEY"]
-        await sink.record(event)
+        try await sink.record(event)
 
         let recorded = recorder.recorded.withLock { $0 }
         let (session, kind, actor, fields) = try #require(recorded.first)
@@ -37,9 +37,35 @@ struct AuditTrailGatewaySinkTests {
         #expect(recorder.forwarded.withLock { $0 } == [event])
 
         // An event that names no valid session is forwarded but not recorded (there is no chain to add it to).
-        await sink.record(
+        try await sink.record(
             GatewayAuditEvent(session: "../x", method: "GET", host: "h", port: 80, mode: "http", decision: "deny"))
         #expect(recorder.recorded.withLock { $0.count } == 1)
         #expect(recorder.forwarded.withLock { $0.count } == 2)
+    }
+
+    struct BrokenTrail: AuditRecorder {
+        func record(session: SessionID, kind: String, actor: AuditActor, fields: [String: AuditValue]) async throws {
+            throw PaddockError.unavailable("the audit database is read-only")
+        }
+    }
+
+    @Test func aFailedAppendIsThrownAfterTheNextSinkHadTheEvent() async throws {
+        let next = Recorder()
+        let sink = AuditTrailGatewaySink(audit: BrokenTrail(), next: next)
+        let event = GatewayAuditEvent(
+            session: "abc123", method: "GET", host: "h", port: 80, mode: "http", decision: "allow")
+        await #expect(throws: PaddockError.self) { try await sink.record(event) }
+        #expect(next.forwarded.withLock { $0 } == [event])
+    }
+
+    @Test func theJSONLinesSinkThrowsWhenItCannotWrite() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "paddock-jsonl-\(UInt32.random(in: 0...UInt32.max))"
+        ).path
+        let sink = try JSONLinesAuditSink(directory: directory)
+        try FileManager.default.removeItem(atPath: directory)
+        let event = GatewayAuditEvent(
+            session: "abc123", method: "GET", host: "h", port: 80, mode: "http", decision: "allow")
+        await #expect(throws: PaddockError.self) { try await sink.record(event) }
     }
 }
