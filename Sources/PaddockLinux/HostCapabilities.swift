@@ -128,13 +128,7 @@
             sandboxDisk = disk.summary
         }
 
-        /// Decided from the filesystem types mounted at /sys/fs/cgroup (and its `unified` child on hybrid hosts).
-        static func detectCgroupMode() -> CgroupMode {
-            switch MountTable.filesystemType(at: "/sys/fs/cgroup") {
-            case "cgroup2": return .v2
-            case "tmpfs": return MountTable.filesystemType(at: "/sys/fs/cgroup/unified") == "cgroup2" ? .hybrid : .v1
-            default: return .none
-            }
-        }
+        /// Decided from the cgroup filesystems in the mount table (see `CgroupHierarchy`).
+        static func detectCgroupMode() -> CgroupMode { CgroupHierarchy.detect().mode }
     }
 #endif

@@ -66,7 +66,7 @@
             ]
             for (d, mode) in dirs { try Syscalls.makeDirectory("\(root)/\(d)", mode: mode) }
             // Mount point for the init binary (a file bind mount needs a file to land on).
-            try Syscalls.writeFileAtomically("\(root)\(SandboxLayout.initPath)", [], mode: 0o755)
+            try AtomicFile.write([], to: "\(root)\(SandboxLayout.initPath)", mode: 0o755)
 
             for name in legacyDirectories {
                 var st = stat()
@@ -139,7 +139,7 @@
                 ("machine-id", "", 0o444),
             ]
             for (name, content, mode) in files {
-                try Syscalls.writeFileAtomically("\(etc)/\(name)", Array(content.utf8), mode: mode)
+                try AtomicFile.write(Array(content.utf8), to: "\(etc)/\(name)", mode: mode)
             }
             try Syscalls.check("linking /etc/mtab") { symlink("../proc/self/mounts", "\(etc)/mtab") }
         }

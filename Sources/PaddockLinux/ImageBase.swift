@@ -143,7 +143,7 @@
                 try Syscalls.makeDirectory("\(root)/\(dir)", mode: mode)
             }
             if !Syscalls.exists("\(root)\(SandboxLayout.initPath)") {
-                try Syscalls.writeFileAtomically("\(root)\(SandboxLayout.initPath)", [], mode: 0o755)
+                try AtomicFile.write([], to: "\(root)\(SandboxLayout.initPath)", mode: 0o755)
             }
             let etc = "\(root)/etc"
             let shell =
@@ -162,7 +162,7 @@
             ] {
                 // A symlink (systemd images link resolv.conf) is replaced, never written through.
                 unlink("\(etc)/\(name)")
-                try Syscalls.writeFileAtomically("\(etc)/\(name)", Array(content.utf8), mode: 0o644)
+                try AtomicFile.write(Array(content.utf8), to: "\(etc)/\(name)", mode: 0o644)
             }
         }
 
@@ -173,7 +173,7 @@
                 return
             }
             let joined = text.isEmpty || text.hasSuffix("\n") ? text : text + "\n"
-            try Syscalls.writeFileAtomically(file, Array((joined + line + "\n").utf8), mode: 0o644)
+            try AtomicFile.write(Array((joined + line + "\n").utf8), to: file, mode: 0o644)
         }
 
         /// `PATH:TAG` → (PATH, TAG); a path whose last colon is part of a directory name keeps it.

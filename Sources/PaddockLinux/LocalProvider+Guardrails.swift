@@ -27,7 +27,7 @@
                     if exists && (st.st_mode & S_IFMT) != S_IFDIR {
                         let empty = "\(sessionDirectory)/hidden-file"
                         if !Syscalls.exists(empty) {
-                            try Syscalls.writeFileAtomically(empty, [], mode: 0)
+                            try AtomicFile.write([], to: empty, mode: 0)
                         }
                         mounts.append(
                             .init(

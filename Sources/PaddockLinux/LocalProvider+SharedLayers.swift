@@ -107,7 +107,7 @@
 
         /// A process of the sandbox (its user namespace is the one to map through); nil when none is found.
         private nonisolated func memberProcess(_ id: SessionID) -> Int32? {
-            CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)").processes.first
+            cgroup(of: id).processes.first
         }
     }
 #endif

@@ -35,7 +35,7 @@
                 if Syscalls.isDirectory(bind.source) {
                     try Syscalls.makeDirectory(last, mode: 0o755)
                 } else {
-                    try Syscalls.writeFileAtomically(last, [], mode: 0o755)
+                    try AtomicFile.write([], to: last, mode: 0o755)
                 }
             }
         }

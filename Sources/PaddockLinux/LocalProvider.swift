@@ -17,7 +17,8 @@
         public nonisolated let name: String
         nonisolated let layout: ProviderLayout
         public nonisolated let runtime: OCIRuntime
-        nonisolated let cgroupMode: HostCapabilities.CgroupMode
+        /// The host's cgroup hierarchies, where sandboxes' cgroups live.
+        nonisolated let cgroups: CgroupHierarchy
         let logger: Logger
         /// Prepared template bases by their text (`host`, `debian:bookworm`, `oci:/images/app`).
         var bases: [String: HostTemplate] = [:]
@@ -52,7 +53,7 @@
             let installedInit = try await layout.installInit(from: initBinary)
             let runtime = OCIRuntime(kind: kind, binary: runtimePath, stateRoot: layout.runtimeState)
             return LocalProvider(
-                name: "local", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
+                name: "local", layout: layout, runtime: runtime, cgroups: .detect(),
                 initBinary: installedInit, scratchDisk: await layout.detectScratchDisk(logger: logger),
                 logger: logger)
         }
@@ -84,7 +85,7 @@
                 kind: .runsc, binary: runsc, stateRoot: layout.runtimeState,
                 globalFlags: ["--platform=ptrace", "--network=none", "--host-uds=all", "--overlay2=none"])
             return LocalProvider(
-                name: "gvisor", layout: layout, runtime: runtime, cgroupMode: capabilities.cgroupMode,
+                name: "gvisor", layout: layout, runtime: runtime, cgroups: .detect(),
                 initBinary: installedInit, scratchDisk: await layout.detectScratchDisk(logger: logger),
                 logger: logger, userNamespace: false)
         }
@@ -99,7 +100,7 @@
         nonisolated let userNamespace: Bool
 
         init(
-            name: String, layout: ProviderLayout, runtime: OCIRuntime, cgroupMode: HostCapabilities.CgroupMode,
+            name: String, layout: ProviderLayout, runtime: OCIRuntime, cgroups: CgroupHierarchy,
             initBinary: String, scratchDisk: ScratchDisk, logger: Logger, userNamespace: Bool = true
         ) {
             self.scratchDisk = scratchDisk
@@ -107,7 +108,7 @@
             self.name = name
             self.layout = layout
             self.runtime = runtime
-            self.cgroupMode = cgroupMode
+            self.cgroups = cgroups
             self.initBinary = initBinary
             self.logger = logger
         }
@@ -175,7 +176,7 @@
             let base = hostIDBase(of: id, slot: slot)
             let user = (uid_t(base + SandboxLayout.userID), gid_t(base + SandboxLayout.groupID))
             try Syscalls.makeDirectory(dir, mode: 0o711)
-            try Syscalls.writeFileAtomically("\(dir)/sandbox.json", Array(#"{"slot":\#(slot)}"#.utf8), mode: 0o600)
+            try AtomicFile.write(Array(#"{"slot":\#(slot)}"#.utf8), to: "\(dir)/sandbox.json", mode: 0o600)
 
             // The writable layer lives on a filesystem of its own, whose size is the disk limit: a disk filler
             // gets ENOSPC inside its sandbox and nobody else notices.
@@ -230,7 +231,7 @@
             let spec = builder.build()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            try Syscalls.writeFileAtomically("\(dir)/config.json", Array(try encoder.encode(spec)), mode: 0o600)
+            try AtomicFile.write(Array(try encoder.encode(spec)), to: "\(dir)/config.json", mode: 0o600)
 
             try await runtime.run(id: id, bundle: dir, log: "\(dir)/runtime.log", stderrFile: "\(dir)/init.log")
             try await waitForInit(id)
@@ -250,7 +251,7 @@
         /// spawns 1000, so they still go first. Not for gVisor: its sentry is the whole sandbox on the host, and a
         /// memory cgroup with nothing the kernel may kill hangs instead of failing.
         private nonisolated func exemptInitFromOOMKiller(_ id: SessionID) throws(PaddockError) {
-            let members = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)").processes
+            let members = cgroup(of: id).processes
             // Nothing else runs yet, but tell init by its pid inside the sandbox rather than trust that.
             let initPID = members.first { pid in
                 Syscalls.readFile("/proc/\(pid)/status")?.split(separator: "\n")
@@ -404,26 +405,7 @@
         }
 
         private nonisolated func applyLimits(_ id: SessionID, _ limits: ResourceLimits) throws {
-            let path = "\(layout.cgroupParent)/\(id.rawValue)"
-            let period = ResourceLimits.cpuPeriod
-            let quota = limits.cpuQuota
-            let writes: [(String, String)]
-            if cgroupMode == .v2 {
-                let base = "/sys/fs/cgroup\(path)"
-                writes = [
-                    ("\(base)/memory.max", "\(limits.memory.bytes)"), ("\(base)/pids.max", "\(limits.pids)"),
-                    ("\(base)/cpu.max", "\(quota) \(period)"),
-                ]
-            } else {
-                writes = [
-                    ("/sys/fs/cgroup/memory\(path)/memory.limit_in_bytes", "\(limits.memory.bytes)"),
-                    ("/sys/fs/cgroup/pids\(path)/pids.max", "\(limits.pids)"),
-                    ("/sys/fs/cgroup/cpu\(path)/cpu.cfs_period_us", "\(period)"),
-                    ("/sys/fs/cgroup/cpu\(path)/cpu.cfs_quota_us", "\(quota)"),
-                    ("/sys/fs/cgroup/cpu\(path)/cpu.shares", "\(limits.cpuShares)"),
-                ]
-            }
-            for (file, value) in writes { try Syscalls.writeExisting(file, value) }
+            try cgroup(of: id).apply(limits)
             let dir = layout.sessionDirectory(id)
             try scratchDisk.setLimit(
                 at: "\(dir)/scratch", image: "\(dir)/\(ScratchDisk.imageName)", limit: limits.disk)
@@ -441,7 +423,7 @@
                 logger.warning("runtime delete failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
             }
             // The runtime ends the sandbox's processes; those of a container it had lost track of end here.
-            let killed = await reaper(of: id).killAll()
+            let killed = await cgroup(of: id).killAll(logger: logger).found
             if killed > 0 {
                 logger.warning(
                     "killed processes the runtime no longer knew",
@@ -452,7 +434,7 @@
                     logger.error("unmount failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
                 }
             }
-            removeCgroupDirectories(of: id)
+            cgroup(of: id).remove()
             Syscalls.removeTree(dir)
             await ScratchDisk.waitUntilReleased(under: dir, logger: logger)
             slots[id] = nil
@@ -600,8 +582,8 @@
         private nonisolated func wireUser(_ user: SandboxUser) -> WireUser { WireUser(uid: user.uid, gid: user.gid) }
 
         private nonisolated func oomCounter(_ id: SessionID) -> @Sendable () -> UInt64 {
-            let stats = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
-            return { stats.oomKills }
+            let sandbox = cgroup(of: id)
+            return { sandbox.oomKills }
         }
 
         // MARK: Observation and recovery
@@ -611,7 +593,7 @@
             guard Syscalls.isDirectory(dir) else {
                 throw PaddockError.notFound("sandbox \(id) does not exist on this host")
             }
-            let cg = CgroupStats(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
+            let cg = cgroup(of: id)
             let (used, total) = try scratchDisk.usage(at: "\(dir)/scratch")
             var stats = SandboxStats(
                 memoryBytes: cg.memoryBytes, memoryLimitBytes: cg.memoryLimitBytes,
@@ -659,9 +641,8 @@
 
         /// The sandbox's cgroup freezer, where its processes run in the host's cgroups (runc, crun). gVisor's
         /// run inside its own kernel, and only `runsc pause` stops them.
-        nonisolated func freezer(_ id: SessionID) -> CgroupFreezer? {
-            runtime.kind == .runsc
-                ? nil : CgroupFreezer(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
+        nonisolated func freezer(_ id: SessionID) -> Cgroup? {
+            runtime.kind == .runsc ? nil : cgroup(of: id)
         }
 
         public nonisolated func isPaused(_ id: SessionID) async -> Bool {
@@ -743,19 +724,12 @@
                 report.removedOrphans.append("runtime state \(container.id)")
             }
             // Cgroups of sandboxes that no longer exist, and whatever still runs in them.
-            var orphanCgroups = Set<SessionID>()
-            for dir in CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode) {
-                for name in Syscalls.listDirectory(dir) {
-                    guard let id = SessionID(rawValue: name), !report.adopted.contains(id),
-                        Syscalls.isDirectory("\(dir)/\(name)")
-                    else { continue }
-                    orphanCgroups.insert(id)
-                }
-            }
+            let orphanCgroups = Set(parentCgroup.childNames.compactMap(SessionID.init(rawValue:)))
+                .subtracting(report.adopted)
             for id in orphanCgroups {
-                let killed = await reaper(of: id).killAll()
+                let killed = await cgroup(of: id).killAll(logger: logger).found
                 if killed > 0 { report.removedOrphans.append("\(killed) processes of sandbox \(id)") }
-                report.removedOrphans += removeCgroupDirectories(of: id).map { "cgroup \($0)" }
+                report.removedOrphans += cgroup(of: id).remove().map { "cgroup \($0)" }
             }
             if !report.lost.isEmpty || !report.removedOrphans.isEmpty || !report.adopted.isEmpty {
                 logger.info(
@@ -768,17 +742,11 @@
             return report
         }
 
-        private nonisolated func reaper(of id: SessionID) -> CgroupReaper {
-            CgroupReaper(mode: cgroupMode, path: "\(layout.cgroupParent)/\(id.rawValue)")
-        }
+        /// This data directory's cgroup parent, which every sandbox's cgroup is in.
+        nonisolated var parentCgroup: Cgroup { Cgroup(hierarchy: cgroups, path: layout.cgroupParent) }
 
-        /// Removes a sandbox's (empty) cgroup directories; returns those that went.
-        @discardableResult
-        private nonisolated func removeCgroupDirectories(of id: SessionID) -> [String] {
-            CgroupStats.directories(path: "\(layout.cgroupParent)/\(id.rawValue)", mode: cgroupMode).filter {
-                rmdir($0) == 0
-            }
-        }
+        /// A sandbox's cgroup (the runtime's `cgroupsPath` for it).
+        nonisolated func cgroup(of id: SessionID) -> Cgroup { parentCgroup.child(id.rawValue) }
 
         private func readSlot(_ id: SessionID) -> UInt32? {
             struct State: Decodable { var slot: UInt32 }
@@ -795,11 +763,11 @@
             found += MountTable.mountPoints(under: dir).map { "mount \($0)" }
             if await runtime.state(id: id.rawValue) != nil { found.append("runtime state \(id)") }
             found += ScratchDisk.loopDevices(backedUnder: dir).map { "loop device \($0)" }
-            let cgroup = "\(layout.cgroupParent)/\(id.rawValue)"
-            found += CgroupStats.directories(path: cgroup, mode: cgroupMode).map { "cgroup \($0)" }
+            let sandbox = cgroup(of: id)
+            found += sandbox.directories.map { "cgroup \($0)" }
             for pid in Syscalls.listDirectory("/proc").compactMap({ Int32($0) }) {
                 if let text = Syscalls.readFile("/proc/\(pid)/cgroup"),
-                    text.contains(cgroup + "\n") || text.contains(cgroup + "/")
+                    text.contains(sandbox.path + "\n") || text.contains(sandbox.path + "/")
                 {
                     found.append("process \(pid)")
                 }
@@ -810,7 +778,7 @@
         /// Removes this data directory's (empty) cgroup parents; for tests and `bench`, which use throwaway
         /// data directories. A server keeps its parent for its whole life.
         public nonisolated func removeCgroupParent() {
-            for dir in CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode) { rmdir(dir) }
+            parentCgroup.remove()
         }
 
         /// What a sandbox leaves on the host, counted — used by leak checks in tests and `bench --density`.
@@ -820,13 +788,7 @@
                 mounts: MountTable.mountPoints(under: layout.sessions).count,
                 loopDevices: ScratchDisk.loopDevices(backedUnder: layout.sessions).count,
                 runtimeContainers: await runtime.list().count,
-                cgroups: CgroupStats.directories(path: layout.cgroupParent, mode: cgroupMode)
-                    .reduce(0) { total, dir in
-                        total
-                            + Syscalls.listDirectory(dir).filter {
-                                SessionID(rawValue: $0) != nil && Syscalls.isDirectory("\(dir)/\($0)")
-                            }.count
-                    })
+                cgroups: parentCgroup.childNames.filter { SessionID(rawValue: $0) != nil }.count)
         }
     }
 

@@ -35,7 +35,7 @@
                 chosen = "\(systemRoot)/\(hash(dataDirectory))"
             }
             if chosen != recorded {
-                try Syscalls.writeFileAtomically(record, Array((chosen + "\n").utf8), mode: 0o600)
+                try AtomicFile.write(Array((chosen + "\n").utf8), to: record, mode: 0o600)
             }
             return chosen
         }

@@ -88,30 +88,6 @@
             return String(decoding: out, as: UTF8.self)
         }
 
-        /// Writes a file atomically: temp file in the same directory, fsync, rename. State files are never
-        /// seen half-written, even after a crash.
-        static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(PaddockError) {
-            let tmp = "\(path).tmp-\(getpid())"
-            let fd = retrying { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
-            guard fd >= 0 else { throw .internal("creating \(tmp): \(errnoText())") }
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { p in p.baseAddress.map { write(fd, $0 + offset, p.count - offset) } ?? 0
-                }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    let e = errno
-                    close(fd)
-                    unlink(tmp)
-                    throw .internal("writing \(tmp): \(errnoText(e))")
-                }
-                offset += n
-            }
-            fsync(fd)
-            close(fd)
-            try check("renaming \(tmp) to \(path)") { Glibc.rename(tmp, path) }
-        }
-
         /// Removes a directory tree without following symlinks (like `rm -rf`), staying on one filesystem so a
         /// path that is still a mount point is never emptied through.
         static func removeTree(_ path: String) {

@@ -11,6 +11,8 @@ struct PeerBundles {
     let runcRoot: String
     let runscBundle: String
     let runscRoot: String
+    /// The peers' cgroup parent, apart from any data directory's.
+    static let cgroupParent = "/paddock-bench"
 
     static func prepare(dataDirectory: String, provider: LocalProvider) async throws -> PeerBundles {
         let template = try await HostTemplate.prepare(templatesDirectory: dataDirectory + "/templates")
@@ -27,7 +29,7 @@ struct PeerBundles {
             var spec = SandboxSpecBuilder(
                 id: try SessionID(validating: userns ? "benchrunc" : "benchrunsc"), rootfs: template.rootfs,
                 initBinary: "/usr/bin/true", controlDirectory: bundle, hostIDBase: 4_000_000_000 - 65536 * 2,
-                limits: .default, readOnlyBinds: template.readOnlyBinds, cgroupParent: "/paddock-bench",
+                limits: .default, readOnlyBinds: template.readOnlyBinds, cgroupParent: Self.cgroupParent,
                 userNamespace: userns,
                 openFiles: LocalProvider.openFileLimit()
             ).build()
@@ -47,8 +49,6 @@ struct PeerBundles {
     /// Removes the bundles and the peers' (empty) cgroup parent in every hierarchy.
     func remove() {
         try? FileManager.default.removeItem(atPath: directory)
-        let root = "/sys/fs/cgroup"
-        let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        for h in hierarchies + [""] { rmdir("\(root)/\(h)/paddock-bench") }
+        Cgroup(hierarchy: .detect(), path: Self.cgroupParent).remove()
     }
 }

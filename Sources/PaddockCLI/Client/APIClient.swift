@@ -82,16 +82,23 @@ struct APIClient: Sendable {
         if response.status.code >= 300 {
             try Self.check(response.status, Data(try await response.body.collect(upTo: 1 << 20).readableBytesView))
         }
-        var pending = Data()
+        var splitter = LineSplitter(maxLineLength: Self.maxStreamedLine)
         for try await buffer in response.body {
-            pending.append(contentsOf: buffer.readableBytesView)
-            while let newline = pending.firstIndex(of: 0x0A) {
-                let line = pending[pending.startIndex..<newline]
-                pending = Data(pending[pending.index(after: newline)...])
-                if !line.isEmpty { try await onLine(Data(line)) }
-            }
+            for line in splitter.feed(buffer.readableBytesView) { try await Self.deliver(line, onLine) }
         }
-        if !pending.isEmpty { try await onLine(pending) }
+        if let last = splitter.finish() { try await Self.deliver(last, onLine) }
+    }
+
+    /// A run's or a build's events are small; a line this long means the stream is not what it should be.
+    static let maxStreamedLine = 16 << 20
+
+    private static func deliver(_ line: LineSplitter.Line, _ onLine: (Data) async throws -> Void) async throws {
+        guard !line.truncated else {
+            throw PaddockError.internal(
+                "the server sent an event over \(ByteSize(bytes: UInt64(maxStreamedLine))); check that PADDOCK_URL "
+                    + "points at a Paddock server of the same version as this CLI")
+        }
+        if !line.bytes.isEmpty { try await onLine(Data(line.bytes)) }
     }
 
     func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {

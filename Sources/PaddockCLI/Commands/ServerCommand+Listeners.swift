@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PaddockCore
 
 extension ServerCommand {
     /// nil for `off`; otherwise HOST and PORT.
@@ -18,8 +19,9 @@ extension ServerCommand {
     /// the server with port 0 can find it.
     static func announce(_ name: String, host: String, port: Int, dataDirectory: String, _ logger: Logger) {
         let path = dataDirectory + "/\(name).port"
-        try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: path + ".tmp"))
-        _ = rename(path + ".tmp", path)
+        do { try AtomicFile.write("\(port)\n".utf8, to: path, mode: 0o644) } catch {
+            logger.warning("could not record the port", metadata: ["server.port_file": "\(path)", "error": "\(error)"])
+        }
         logger.notice("\(name) listening on \(host):\(port)", metadata: ["server.port_file": "\(path)"])
     }
 }
