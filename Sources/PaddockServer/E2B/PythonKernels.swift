@@ -71,7 +71,9 @@ final class PythonKernel: @unchecked Sendable {
     private let turn = TurnLock()
     // Touched only while holding `turn`.
     private var iterator: BackpressuredStream<ExecEvent>.Iterator
-    private var pending: [UInt8] = []
+    /// The kernel's output lines (one JSON message each; a result can carry a whole image, hence the room).
+    private var lines = LineSplitter(maxLineLength: 64 << 20)
+    private var ready: [[UInt8]] = []
     private var stderrTail: [UInt8] = []
     private let alive = Mutex(true)
 
@@ -111,14 +113,10 @@ final class PythonKernel: @unchecked Sendable {
 
     private func nextLine() async throws -> [UInt8]? {
         while true {
-            if let newline = pending.firstIndex(of: 0x0A) {
-                let line = Array(pending[..<newline])
-                pending.removeSubrange(...newline)
-                return line
-            }
+            if !ready.isEmpty { return ready.removeFirst() }
             guard let event = try await iterator.next() else { return nil }
             switch event {
-            case .stdout(let bytes): pending.append(contentsOf: bytes)
+            case .stdout(let bytes): ready += lines.feed(bytes).map(\.bytes)
             case .stderr(let bytes): stderrTail = Array((stderrTail + bytes).suffix(4096))
             case .started: continue
             case .exited: return nil

@@ -65,39 +65,10 @@ public struct TokenService: Sendable {
             return (existing, false)
         }
         let token = try await issue(name: "admin")
-        try Self.writePrivateFileAtomically(path, Array((token + "\n").utf8))
+        try AtomicFile.write(Array((token + "\n").utf8), to: path, mode: 0o600)
         return (token, true)
     }
 
-    /// Writes a file readable by its owner only, whole or not at all: a temporary file made 0600 from the start,
-    /// synced, then renamed over `path`. A crash mid-write leaves the old file (or none), never a truncated token.
-    static func writePrivateFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
-        let staging = "\(path).tmp-\(getpid())"
-        let fd = open(staging, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw PaddockError.unavailable(
-                "cannot write \(staging): \(String(cString: strerror(errno))); check the data directory is writable")
-        }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + written }, bytes.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                unlink(staging)
-                throw PaddockError.unavailable("cannot write \(staging): \(reason)")
-            }
-            written += n
-        }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard synced, rename(staging, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(staging)
-            throw PaddockError.unavailable("cannot install \(path): \(reason)")
-        }
-    }
 
     /// The caller behind a token, or nil when it is unknown, revoked or expired.
     public func authenticate(_ token: String) async throws -> Principal? {

@@ -172,16 +172,7 @@ public struct SecretVault: Sendable {
         }
         let key = SymmetricKey(size: .bits256)
         let bytes = key.withUnsafeBytes { Data($0) }
-        let staging = path + ".tmp-\(getpid())"
-        let fd = Glibc.open(staging, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .unavailable("cannot create the vault key at \(path)") }
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == 32, synced, rename(staging, path) == 0 else {
-            unlink(staging)
-            throw .unavailable("cannot write the vault key at \(path)")
-        }
+        try AtomicFile.write(Array(bytes), to: path, mode: 0o600)
         return Array(bytes)
     }
 }

@@ -35,19 +35,15 @@ extension RunService {
 
         let watcher = Task { await self.watch(id) }
         var parser = definition.makeParser()
-        var pending: [UInt8] = []
+        // An agent's event line can carry a whole file it read; one longer than this is cut (and fails to parse).
+        var lines = LineSplitter(maxLineLength: 16 << 20)
         var stderrTail: [UInt8] = []
         var exitCode: Int32?
         do {
             for try await event in handle.events {
                 switch event {
                 case .stdout(let bytes):
-                    pending += bytes
-                    while let newline = pending.firstIndex(of: 0x0A) {
-                        let line = String(decoding: pending[..<newline], as: UTF8.self)
-                        pending.removeSubrange(...newline)
-                        await apply(parser.consume(line: line), to: &run)
-                    }
+                    for line in lines.feed(bytes) { await apply(parser.consume(line: line.text), to: &run) }
                 case .stderr(let bytes):
                     stderrTail += bytes
                     if stderrTail.count > 4096 { stderrTail.removeFirst(stderrTail.count - 4096) }
@@ -58,7 +54,7 @@ extension RunService {
         } catch {
             run.errors.append(PaddockError.wrap(error, "following the agent failed").message)
         }
-        if !pending.isEmpty { await apply(parser.consume(line: String(decoding: pending, as: UTF8.self)), to: &run) }
+        if let last = lines.finish() { await apply(parser.consume(line: last.text), to: &run) }
         await apply(parser.finish(exitCode: exitCode ?? -1), to: &run)
         watcher.cancel()
         await watcher.value

@@ -260,16 +260,14 @@ public actor RunService {
         let task = running.task
         Task {
             // The agent's tool commands are its children in its process group; the group is signalled.
-            await self.signal(handle, SIGTERM, run: id)
-            // The run ending is the event waited on; the grace period only bounds the wait.
-            let ended = (try? await withDeadline(Self.stopGrace, "run \(id) stopping") { await task?.value }) != nil
+            let policy = KillPolicy.graceful
+            await self.signal(handle, KillPolicy.terminateSignal, run: id)
+            // The run ending is the event waited on (its task returns); the grace period only bounds the wait.
+            let ended = (try? await withDeadline(policy.grace, "run \(id) stopping") { await task?.value }) != nil
             // Only while the run is still followed: a process that already exited must not be signalled again.
-            if !ended, self.live[id] != nil { await self.signal(handle, SIGKILL, run: id) }
+            if !ended, self.live[id] != nil { await self.signal(handle, KillPolicy.killSignal, run: id) }
         }
     }
-
-    /// How long an agent has between SIGTERM and SIGKILL.
-    static let stopGrace: Duration = .seconds(3)
 
     private func signal(_ handle: (any ExecHandle)?, _ signal: Int32, run id: String) async {
         do { try await handle?.signal(signal) } catch {

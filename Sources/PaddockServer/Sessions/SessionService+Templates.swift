@@ -210,24 +210,18 @@ extension SessionService {
 
 /// Splits output into lines as it arrives, keeping the most recent ones for error reports.
 struct LineBuffer {
-    private var partial: [UInt8] = []
+    /// A build step's line is progress for a person: anything longer is cut.
+    private var splitter = LineSplitter(maxLineLength: 16 << 10)
     private(set) var recent: [String] = []
 
     mutating func append(_ bytes: [UInt8]) -> [String] {
-        partial += bytes
-        var lines: [String] = []
-        while let newline = partial.firstIndex(of: 0x0A) {
-            lines.append(String(decoding: partial[..<newline], as: UTF8.self))
-            partial.removeSubrange(...newline)
-        }
+        let lines = splitter.feed(bytes).map(\.text)
         remember(lines)
         return lines
     }
 
     mutating func flush() -> [String] {
-        guard !partial.isEmpty else { return [] }
-        let line = String(decoding: partial, as: UTF8.self)
-        partial = []
+        guard let line = splitter.finish()?.text else { return [] }
         remember([line])
         return [line]
     }
