@@ -59,15 +59,17 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     audit.addOrgRoutes(to: router)
     let access = AccessService(tokens: tokens, trail: sessions.orgTrail)
     AccessController(service: access).addRoutes(to: router)
-    OrgController(sessions: sessions, service: access).addRoutes(to: router)
+    OrgController(stops: EmergencyStopService(sessions: sessions), service: access).addRoutes(to: router)
     ExecController(sessions: sessions).addRoutes(to: group)
     FileController(files: SessionFiles(sessions: sessions), maxUploadBytes: configuration.maxUploadBytes).addRoutes(
         to: group)
-    SnapshotController(sessions: sessions).addRoutes(sessions: group, snapshots: router.group("/v1/snapshots"))
+    SnapshotController(snapshots: SnapshotService(sessions: sessions)).addRoutes(
+        sessions: group, snapshots: router.group("/v1/snapshots"))
     TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
     GuardrailController(sessions: sessions).addRoutes(to: router)
     NetworkController(sessions: sessions).addRoutes(to: group)
-    ReviewController(sessions: sessions).addRoutes(to: router)
+    ReviewController(reviews: ReviewService(sessions: sessions), changes: ChangeService(sessions: sessions))
+        .addRoutes(to: router)
     if let runs = configuration.runs { RunController(runs: runs).addRoutes(to: router) }
     if let vault = configuration.vault {
         SecretController(secrets: SecretService(vault: vault, trail: sessions.orgTrail))

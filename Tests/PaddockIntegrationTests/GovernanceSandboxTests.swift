@@ -146,7 +146,7 @@ struct GovernanceSandboxTests {
                 let stop = try await Self.call(
                     app, .post, "/v1/stop-all", as: app.owner, body: ByteBuffer(string: #"{"team": "a"}"#))
                 let report = try APICoding.decoder().decode(
-                    SessionService.StopAllReport.self, from: Data(stop.body.readableBytesView))
+                    EmergencyStopService.StopAllReport.self, from: Data(stop.body.readableBytesView))
                 #expect(Set(report.stopped) == Set(teamA) && report.failed.isEmpty)
                 for id in teamA {
                     #expect(try await stack.sessions.get(try #require(SessionID(rawValue: id))).state == .destroyed)
@@ -173,7 +173,7 @@ struct GovernanceSandboxTests {
                 // Everything, everywhere.
                 let all = try await Self.call(app, .post, "/v1/stop-all", as: app.owner, body: ByteBuffer(string: "{}"))
                 let report = try APICoding.decoder().decode(
-                    SessionService.StopAllReport.self, from: Data(all.body.readableBytesView))
+                    EmergencyStopService.StopAllReport.self, from: Data(all.body.readableBytesView))
                 #expect(report.stopped.count == 3 && report.failed.isEmpty, "\(report)")
                 #expect(try await stack.sessions.list(includeEnded: false).isEmpty)
                 #expect(try await Self.create(app, as: app.owner, team: "b").0 == .serviceUnavailable)

@@ -31,7 +31,8 @@ extension TemplateTests {
 
             let s = try await stack.sessions.create(SessionSpec(template: "ctx"))
             let r = try await stack.sessions.sh(
-                s.id, "cat /srv/req /srv/setup; test -e \(SessionService.buildContextPath) && echo leaked || echo clean"
+                s.id,
+                "cat /srv/req /srv/setup; test -e \(TemplateService.buildContextPath) && echo leaked || echo clean"
             )
             #expect(r.stdout == "beta\nsetup ran\nclean\n", "\(r.stdout) \(r.stderr)")
         }

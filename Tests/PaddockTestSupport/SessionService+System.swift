@@ -25,33 +25,43 @@ extension SessionService {
     public func stats(_ id: SessionID) async throws -> SandboxStats { try await stats(id, by: .system) }
 
     public func snapshot(_ id: SessionID, name: String?) async throws -> Snapshot {
-        try await snapshot(id, name: name, by: .system)
+        try await SnapshotService(sessions: self).take(id, name: name, by: .system)
     }
 
     public func fork(_ id: SessionID, count: Int) async throws -> [Session] {
-        try await fork(id, count: count, by: .system)
+        try await SnapshotService(sessions: self).fork(id, count: count, by: .system)
     }
 
     @discardableResult
     public func deleteSnapshot(_ idOrName: String) async throws -> Snapshot {
-        try await deleteSnapshot(idOrName, by: .system)
+        try await SnapshotService(sessions: self).delete(idOrName, by: .system)
     }
 
-    public func diff(_ id: SessionID) async throws -> DiffBody { try await diff(id, by: .system) }
+    public func snapshotRecord(_ idOrName: String) async throws -> Snapshot {
+        try await SnapshotService(sessions: self).get(idOrName)
+    }
+
+    public func collectLayers() async { await SnapshotService(sessions: self).collectLayers() }
+
+    public func diff(_ id: SessionID) async throws -> DiffBody {
+        try await ChangeService(sessions: self).diff(id, by: .system)
+    }
 
     public func submit(_ id: SessionID, message: String?, branch: String?, by user: String?) async throws
         -> SubmitBody
     {
-        try await submit(id, message: message, branch: branch, by: TestCaller.named(user))
+        try await ChangeService(sessions: self).submit(id, message: message, branch: branch, by: TestCaller.named(user))
     }
 
     public func approveReview(_ id: String, by user: String?, note: String?) async throws -> Review {
-        try await approveReview(id, note: note, by: TestCaller.named(user))
+        try await ReviewService(sessions: self).approve(id, note: note, by: TestCaller.named(user))
     }
 
     public func rejectReview(_ id: String, by user: String?, note: String?) async throws -> Review {
-        try await rejectReview(id, note: note, by: TestCaller.named(user))
+        try await ReviewService(sessions: self).reject(id, note: note, by: TestCaller.named(user))
     }
+
+    public func review(_ id: String) async throws -> Review { try await ReviewService(sessions: self).get(id) }
 
     public func changeNetwork(_ id: SessionID, allow: [String], deny: [String], replace: Bool) async throws
         -> PolicyRuleSet
@@ -61,12 +71,14 @@ extension SessionService {
 
     public func buildTemplate(
         _ spec: TemplateSpec, provider: String = "local", progress: @escaping @Sendable (String) async -> Void
-    ) async throws -> TemplateBuild {
-        try await buildTemplate(spec, provider: provider, by: .system, progress: progress)
+    ) async throws -> TemplateService.TemplateBuild {
+        try await TemplateService(sessions: self).build(spec, provider: provider, by: .system, progress: progress)
     }
 
     @discardableResult
-    public func removeTemplate(_ name: String) async throws -> Template { try await removeTemplate(name, by: .system) }
+    public func removeTemplate(_ name: String) async throws -> Template {
+        try await TemplateService(sessions: self).remove(name, by: .system)
+    }
 
     @discardableResult
     public func setPool(provider: String, template: String, size: Int) async throws -> PoolStatus {
@@ -74,11 +86,11 @@ extension SessionService {
     }
 
     public func reviews(session: SessionID? = nil, all: Bool = false) async throws -> [Review] {
-        try await reviews(session: session, all: all, for: .system)
+        try await ReviewService(sessions: self).list(session: session, all: all, for: .system)
     }
 
     public func reviewDetail(_ id: String) async throws -> ReviewDetailBody {
-        try await reviewDetail(id, for: .system)
+        try await ReviewService(sessions: self).detail(id, for: .system)
     }
 }
 

@@ -12,5 +12,5 @@ extension LimitsBody: ResponseEncodable {}
 extension EmergencyStopListBody: ResponseEncodable {}
 extension LiftBody: ResponseEncodable {}
 extension AuditVerification: ResponseEncodable {}
-extension SessionService.StopAllReport: ResponseEncodable {}
+extension EmergencyStopService.StopAllReport: ResponseEncodable {}
 extension TeamBudgetStatus: ResponseEncodable {}

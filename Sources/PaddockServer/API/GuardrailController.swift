@@ -68,7 +68,7 @@ struct GuardrailController {
     }
 
     @Sendable func diff(_ request: Request, context: PaddockRequestContext) async throws -> DiffBody {
-        try await sessions.diff(try context.sessionID(), by: try context.caller())
+        try await ChangeService(sessions: sessions).diff(try context.sessionID(), by: try context.caller())
     }
 }
 

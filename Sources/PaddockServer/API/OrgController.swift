@@ -5,7 +5,7 @@ import PaddockStore
 
 /// Org-wide controls: the emergency stop (`/v1/stop-all`) and session limits (`/v1/limits`).
 struct OrgController {
-    let sessions: SessionService
+    let stops: EmergencyStopService
     let service: AccessService
 
     func addRoutes(to router: Router<PaddockRequestContext>) {
@@ -17,20 +17,20 @@ struct OrgController {
     }
 
     @Sendable func stopAll(_ request: Request, context: PaddockRequestContext) async throws
-        -> SessionService.StopAllReport
+        -> EmergencyStopService.StopAllReport
     {
         let body = try await request.decode(as: StopAllBody.self, context: context)
-        return try await sessions.stopAll(team: body.team, by: try context.caller())
+        return try await stops.stopAll(team: body.team, by: try context.caller())
     }
 
     @Sendable func stops(_ request: Request, context: PaddockRequestContext) async throws -> EmergencyStopListBody {
         EmergencyStopListBody(
-            stops: try await sessions.emergencyStops().map { EmergencyStopBody(team: $0.team, by: $0.by, at: $0.at) })
+            stops: try await stops.stops().map { EmergencyStopBody(team: $0.team, by: $0.by, at: $0.at) })
     }
 
     @Sendable func lift(_ request: Request, context: PaddockRequestContext) async throws -> LiftBody {
         LiftBody(
-            lifted: try await sessions.liftStop(
+            lifted: try await stops.lift(
                 team: request.uri.queryParameters.get("team"), by: try context.caller()))
     }
 

@@ -6,25 +6,26 @@ import PaddockCore
 /// `…/approve`, `…/reject`, `…/merge`. A review belongs to its session's team: callers who may not see that team
 /// get 404, and deciding needs `approve` on it (checked here, since the path names the review, not the session).
 struct ReviewController {
-    let sessions: SessionService
+    let reviews: ReviewService
+    let changes: ChangeService
 
     func addRoutes(to router: Router<PaddockRequestContext>) {
         router.post("/v1/sessions/:id/submit", use: submit)
-        let reviews = router.group("/v1/reviews")
-        reviews.get(use: list)
-        reviews.get(":review", use: show)
-        reviews.post(":review/approve") { request, context in
+        let group = router.group("/v1/reviews")
+        group.get(use: list)
+        group.get(":review", use: show)
+        group.post(":review/approve") { request, context in
             try await decide(request, context) { id, note, caller in
-                try await sessions.approveReview(id, note: note, by: caller)
+                try await reviews.approve(id, note: note, by: caller)
             }
         }
-        reviews.post(":review/reject") { request, context in
+        group.post(":review/reject") { request, context in
             try await decide(request, context) { id, note, caller in
-                try await sessions.rejectReview(id, note: note, by: caller)
+                try await reviews.reject(id, note: note, by: caller)
             }
         }
-        reviews.post(":review/merge") { request, context in
-            try await decide(request, context) { id, _, caller in try await sessions.mergeReview(id, by: caller) }
+        group.post(":review/merge") { request, context in
+            try await decide(request, context) { id, _, caller in try await reviews.merge(id, by: caller) }
         }
     }
 
@@ -34,7 +35,7 @@ struct ReviewController {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > 0 {
             body = try await request.decode(as: SubmitRequestBody.self, context: context)
         }
-        return try await sessions.submit(id, message: body.message, branch: body.branch, by: try context.caller())
+        return try await changes.submit(id, message: body.message, branch: body.branch, by: try context.caller())
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> ReviewListBody {
@@ -46,12 +47,12 @@ struct ReviewController {
             }
             session = id
         }
-        let visible = try await sessions.reviews(session: session, all: all, for: try context.caller())
+        let visible = try await reviews.list(session: session, all: all, for: try context.caller())
         return ReviewListBody(reviews: visible.map(ReviewBody.init))
     }
 
     @Sendable func show(_ request: Request, context: PaddockRequestContext) async throws -> ReviewDetailBody {
-        try await sessions.reviewDetail(context.parameters.get("review") ?? "", for: try context.caller())
+        try await reviews.detail(context.parameters.get("review") ?? "", for: try context.caller())
     }
 
     private func decide(

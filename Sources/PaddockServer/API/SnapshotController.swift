@@ -4,7 +4,7 @@ import PaddockCore
 
 /// Snapshots and forks: `/v1/sessions/{id}/snapshots`, `/v1/sessions/{id}/fork` and `/v1/snapshots`.
 struct SnapshotController {
-    let sessions: SessionService
+    let snapshots: SnapshotService
 
     func addRoutes(sessions group: RouterGroup<PaddockRequestContext>, snapshots: RouterGroup<PaddockRequestContext>) {
         group.post(":id/snapshots", use: create)
@@ -18,7 +18,7 @@ struct SnapshotController {
         SnapshotBody
     > {
         let body = try await Self.optionalBody(CreateSnapshotBody.self, request, context) ?? CreateSnapshotBody()
-        let snapshot = try await sessions.snapshot(try context.sessionID(), name: body.name, by: try context.caller())
+        let snapshot = try await snapshots.take(try context.sessionID(), name: body.name, by: try context.caller())
         return EditedResponse(status: .created, response: SnapshotBody(snapshot))
     }
 
@@ -26,27 +26,27 @@ struct SnapshotController {
         SessionListBody
     > {
         let body = try await Self.optionalBody(ForkBody.self, request, context) ?? ForkBody()
-        let children = try await sessions.fork(
+        let children = try await snapshots.fork(
             try context.sessionID(), count: body.count ?? 1, by: try context.caller())
         return EditedResponse(status: .created, response: SessionListBody(sessions: children.map(SessionBody.init)))
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotListBody {
         // Snapshots of teams the caller is not in are left out, as if they did not exist.
-        let visible = try await sessions.snapshots(for: try context.caller())
+        let visible = try await snapshots.list(for: try context.caller())
         return SnapshotListBody(snapshots: visible.map(SnapshotBody.init))
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {
         SnapshotBody(
-            try await sessions.snapshotRecord(
+            try await snapshots.get(
                 try context.requiredParameter("snapshot", "snapshot id or name"), for: try context.caller(),
                 needs: .read))
     }
 
     @Sendable func delete(_ request: Request, context: PaddockRequestContext) async throws -> SnapshotBody {
         SnapshotBody(
-            try await sessions.deleteSnapshot(
+            try await snapshots.delete(
                 try context.requiredParameter("snapshot", "snapshot id or name"), by: try context.caller()))
     }
 

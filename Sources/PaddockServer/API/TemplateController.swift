@@ -6,6 +6,7 @@ import PaddockCore
 /// `/v1/templates`: build (streaming progress as NDJSON), list, show and remove templates.
 struct TemplateController {
     let sessions: SessionService
+    var templates: TemplateService { TemplateService(sessions: sessions) }
 
     func addRoutes(to group: RouterGroup<PaddockRequestContext>) {
         group.post(use: build)
@@ -22,6 +23,7 @@ struct TemplateController {
         if let pool = body.pool, !(0...1000).contains(pool) {
             throw PaddockError.invalidArgument("a pool size must be 0 to 1000, not \(pool)")
         }
+        let templates = self.templates
         let sessions = self.sessions
         let caller = try context.caller()
         let encoder = APICoding.encoder()
@@ -30,7 +32,7 @@ struct TemplateController {
             let build = Task {
                 defer { lines.continuation.finish() }
                 let provider = body.provider ?? "local"
-                let result = try await sessions.buildTemplate(spec, provider: provider, by: caller) { line in
+                let result = try await templates.build(spec, provider: provider, by: caller) { line in
                     lines.continuation.yield(line)
                 }
                 if let size = body.pool {
@@ -72,16 +74,16 @@ struct TemplateController {
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> TemplateListBody {
-        TemplateListBody(templates: try await sessions.templates().map(TemplateBody.init))
+        TemplateListBody(templates: try await templates.list().map(TemplateBody.init))
     }
 
     @Sendable func get(_ request: Request, context: PaddockRequestContext) async throws -> TemplateBody {
-        TemplateBody(try await sessions.templateRecord(try context.requiredParameter("template", "template name")))
+        TemplateBody(try await templates.get(try context.requiredParameter("template", "template name")))
     }
 
     @Sendable func remove(_ request: Request, context: PaddockRequestContext) async throws -> TemplateBody {
         TemplateBody(
-            try await sessions.removeTemplate(
+            try await templates.remove(
                 try context.requiredParameter("template", "template name"), by: try context.caller()))
     }
 }

@@ -98,8 +98,8 @@ struct Authorizer: Sendable {
         case .snapshot(let idOrName, let permission):
             let missing = PaddockError.notFound(
                 "snapshot \(idOrName) does not exist; `paddock snapshot list` shows them")
-            guard let snapshot = try? await sessions.snapshotRecord(idOrName) else { throw missing }
-            let team = try await sessions.team(of: snapshot)
+            guard let snapshot = try? await SnapshotService(sessions: sessions).get(idOrName) else { throw missing }
+            let team = try await SnapshotService(sessions: sessions).team(of: snapshot)
             guard principal.canSee(team: team) else { throw missing }
             try Self.check(principal, permission, team: team)
         }

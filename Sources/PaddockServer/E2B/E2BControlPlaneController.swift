@@ -7,6 +7,7 @@ import PaddockSandbox
 /// resumed and destroyed through `SessionService`, so it shows up in `paddock session list` too.
 struct E2BControlPlaneController {
     let sessions: SessionService
+    var snapshots: SnapshotService { SnapshotService(sessions: sessions) }
     let authorizer: Authorizer
     /// Largest page of a list.
     static let maxPageSize = 100
@@ -41,7 +42,7 @@ struct E2BControlPlaneController {
         let team = try await authorizer.teamForCreate(principal, requested: nil)
         // A snapshot's id (or name) as the template starts the sandbox from that snapshot's files — if the
         // caller may read it; another team's snapshot is treated as an unknown template.
-        let snapshot = try? await sessions.snapshotRecord(body.templateID, for: Caller(principal), needs: .read)
+        let snapshot = try? await snapshots.get(body.templateID, for: Caller(principal), needs: .read)
         var spec = SessionSpec(
             name: "e2b:\(body.templateID)",
             template: try snapshot?.template ?? E2B.paddockTemplate(body.templateID),
@@ -123,7 +124,7 @@ struct E2BControlPlaneController {
     @Sendable func snapshot(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.SnapshotRequest.self, context: context)
         let session = try await find(context)
-        let snapshot = try await sessions.snapshot(session.id, name: body.name, by: try context.caller())
+        let snapshot = try await snapshots.take(session.id, name: body.name, by: try context.caller())
         return E2BErrorMiddleware.json(.created, E2B.SnapshotInfo(snapshot))
     }
 
@@ -131,8 +132,8 @@ struct E2BControlPlaneController {
         let sandbox = request.uri.queryParameters.get("sandboxID")
         let principal = try context.requirePrincipal()
         var visible: [Snapshot] = []
-        for snapshot in try await sessions.snapshots() where sandbox == nil || snapshot.session.rawValue == sandbox {
-            if principal.canSee(team: try await sessions.team(of: snapshot)) { visible.append(snapshot) }
+        for snapshot in try await snapshots.all() where sandbox == nil || snapshot.session.rawValue == sandbox {
+            if principal.canSee(team: try await snapshots.team(of: snapshot)) { visible.append(snapshot) }
         }
         return E2BErrorMiddleware.json(.ok, visible.map(E2B.SnapshotInfo.init))
     }
@@ -143,7 +144,7 @@ struct E2BControlPlaneController {
         // Checked before any child exists, so a bad timeout leaves no fork behind.
         if let timeout = body.timeout { try InputLimits.checkDeadline(seconds: timeout, field: "timeout") }
         let parent = try await find(context)
-        let children = try await sessions.fork(parent.id, count: body.count ?? 1, by: try context.caller())
+        let children = try await snapshots.fork(parent.id, count: body.count ?? 1, by: try context.caller())
         var results: [E2B.ForkResult] = []
         for child in children {
             let timed = try await sessions.setDeadline(

@@ -69,7 +69,6 @@ public struct TokenService: Sendable {
         return (token, true)
     }
 
-
     /// The caller behind a token, or nil when it is unknown, revoked or expired.
     public func authenticate(_ token: String) async throws -> Principal? {
         try await access.principal(tokenHash: Self.hash(token), now: Date())

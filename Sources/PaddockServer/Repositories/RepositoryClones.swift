@@ -8,7 +8,12 @@ public struct RepositoryClones: Sendable {
     public let root: String
     /// Prefix of the branch a submit pushes (`paddock/<session>`).
     public let branchPrefix: String
-    let locks = RepositoryLocks()
+    /// Sessions whose clone is in use (a diff, a submit): one operation per clone at a time.
+    let locks = ExclusiveKeys<SessionID>()
+
+    static func busy(_ id: SessionID) -> PaddockError {
+        .conflict("a diff or submit of session \(id) is already running; try again when it has finished")
+    }
     /// Opens pull requests for reviews whose origin is on GitHub; nil opens none.
     public var github: GitHubPullRequests?
 

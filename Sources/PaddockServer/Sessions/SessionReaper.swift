@@ -16,7 +16,7 @@ public struct SessionReaper: Service {
             await sessions.reapExpired()
             await sessions.pauseIdle()
             await sessions.refillPools()
-            await sessions.collectLayers()
+            await SnapshotService(sessions: sessions).collectLayers()
             try? await Task.sleep(for: interval)
         }
     }

@@ -19,10 +19,10 @@ public actor SessionService {
     /// Warm pools to keep filled; loaded from the store on the first refill, then kept current by `setPool`.
     private var poolTargets: [PoolTarget] = []
     private var poolTargetsLoaded = false
-    /// Snapshot layers being written or copied right now, with how many operations hold each; never collected.
-    var pinnedLayers: [String: Int] = [:]
-    /// Templates being built right now; a second build of the same name waits its turn by failing fast.
-    var buildingTemplates: Set<String> = []
+    /// Layers being written or copied right now (snapshots, forks, template builds); never collected.
+    nonisolated let layerPins = LayerPins()
+    /// Templates being built right now; a second build of the same name is refused until the first ends.
+    nonisolated let templateBuilds = ExclusiveKeys<String>()
     /// Policy layering, the exec guard and approvals.
     public nonisolated let guardrails: GuardrailService
     /// The egress gateway and secrets vault; without it nothing leaves any sandbox.
@@ -52,7 +52,7 @@ public actor SessionService {
             store: store as? any ApprovalStore, logger: logger, clock: clock, audit: governance?.audit)
     }
 
-    public var providerNames: [String] { providers.keys.sorted() }
+    public nonisolated var providerNames: [String] { providers.keys.sorted() }
 
     /// The audit trail, for components outside the service (the egress gateway) to record into.
     public nonisolated var auditRecorder: (any AuditRecorder)? { governance?.audit }
@@ -92,7 +92,7 @@ public actor SessionService {
             return try await create(spec, layer: nil, prepared: prepared, owner: owner, by: caller)
         }
         // Starting from a snapshot reads its files: the caller must be able to read the snapshot's team.
-        let snapshot = try await snapshotRecord(name, for: caller, needs: .read)
+        let snapshot = try await SnapshotService(sessions: self).get(name, for: caller, needs: .read)
         guard snapshot.provider == spec.provider else {
             throw PaddockError.invalidArgument(
                 "snapshot \(name) was taken on provider '\(snapshot.provider)'; create the session with "
@@ -105,9 +105,9 @@ public actor SessionService {
         }
         var resolved = spec
         resolved.snapshot = snapshot.id
-        pin(snapshot.layer)
-        defer { unpin(snapshot.layer) }
-        return try await create(resolved, layer: snapshot.layer, prepared: prepared, owner: owner, by: caller)
+        return try await layerPins.holding(snapshot.layer) {
+            try await create(resolved, layer: snapshot.layer, prepared: prepared, owner: owner, by: caller)
+        }
     }
 
     /// Creates a session whose sandbox starts with the files of `layer` (a snapshot's), if any.
@@ -117,7 +117,7 @@ public actor SessionService {
     ) async throws -> Session {
         let (admitted, admission) = try await admit(requested, owner: owner)
         defer { admission.release() }
-        let spec = try await resolvingTemplate(admitted)
+        let spec = try await TemplateService(sessions: self).resolving(admitted)
         // A fork runs under its parent's policy.
         var prepared = given
         if prepared == nil, let parent = requested.forkOf {
@@ -485,7 +485,7 @@ public actor SessionService {
             )
         }
         // Only an existing template gets a pool (a removed one may keep a pool of 0, which drains it).
-        if size > 0 { _ = try await warmTemplate(template) }
+        if size > 0 { _ = try await TemplateService(sessions: self).warm(template) }
         guard (0...1000).contains(size) else {
             throw PaddockError.invalidArgument("a pool size must be 0 to 1000, not \(size)")
         }
@@ -524,7 +524,8 @@ public actor SessionService {
                 // Resolved on every refill: after a rebuild the pool moves to the template's new layer.
                 let template =
                     target.size == 0
-                    ? WarmTemplate(name: target.template) : try await warmTemplate(target.template)
+                    ? WarmTemplate(name: target.template)
+                    : try await TemplateService(sessions: self).warm(target.template)
                 _ = try await provider.fillPool(template, size: target.size)
             } catch {
                 logger.warning(

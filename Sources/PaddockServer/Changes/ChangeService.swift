@@ -3,7 +3,16 @@ import PaddockConfig
 import PaddockCore
 import PaddockSandbox
 
-extension SessionService {
+/// What a session changed and how it leaves: the diff against its base with the policy's verdict, and the
+/// submit that commits it, scans it for secrets, runs the policy's checks, pushes it from the host and opens
+/// a review. Every step is authorized and recorded in the session's trail, naming the caller.
+public struct ChangeService: Sendable {
+    let sessions: SessionService
+
+    public init(sessions: SessionService) { self.sessions = sessions }
+}
+
+extension ChangeService {
     /// Files bigger than this are listed but their lines are not counted.
     static let diffFileLimit: UInt64 = 8 << 20
 
@@ -15,10 +24,10 @@ extension SessionService {
     /// the sandbox, none on the host over sandbox content). `.git` itself is not counted; the branch checked out
     /// is read from `.git/HEAD`.
     public func diff(_ id: SessionID, by caller: Caller) async throws -> DiffBody {
-        let (session, provider) = try await runningProvider(id, for: caller, needs: .read)
+        let (session, provider) = try await sessions.runningProvider(id, for: caller, needs: .read)
         if session.spec.repository != nil {
             let diff = try await repositoryDiff(session, provider)
-            try await record(
+            try await sessions.record(
                 id, "repository.diff",
                 ["files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged))], by: caller)
             return diff

@@ -3,7 +3,7 @@ import PaddockConfig
 import PaddockCore
 import PaddockSandbox
 
-extension SessionService {
+extension ChangeService {
     /// The unified diff in a response is cut here; the file list and line counts are always complete.
     static let patchLimit = 2 << 20
     /// A workspace larger than this is not copied out for a diff.
@@ -17,10 +17,10 @@ extension SessionService {
     func repositoryDiff(_ session: Session, _ provider: any SandboxProvider, submitBranch: String? = nil)
         async throws -> DiffBody
     {
-        guard let repository = session.spec.repository, let clones = repositories else {
+        guard let repository = session.spec.repository, let clones = await sessions.repositories else {
             throw PaddockError.internal("repositoryDiff needs a repository session")
         }
-        try clones.locks.acquire(session.id)
+        try clones.locks.take(session.id, busy: RepositoryClones.busy(session.id))
         defer { clones.locks.release(session.id) }
         return try await stagedDiff(session, provider, clones, repository, submitBranch: submitBranch)
     }
@@ -132,14 +132,14 @@ extension SessionService {
                 continue
             }
         }
-        if let instructions = Self.instructions(session.policy), let base = session.spec.repository?.base {
-            for name in Self.instructionFiles {
+        if let instructions = SessionService.instructions(session.policy), let base = session.spec.repository?.base {
+            for name in SessionService.instructionFiles {
                 let path = "\(directory)/\(name)"
                 guard let data = fm.contents(atPath: path) else { continue }
                 let shown = try await HostGit(directory).run(["cat-file", "-p", "\(base):\(name)"], trust: .content)
                 let original = shown.succeeded ? shown.stdout : nil
                 let text = String(decoding: data, as: UTF8.self)
-                if let kept = Self.withoutInstructions(text, original: original, instructions) {
+                if let kept = SessionService.withoutInstructions(text, original: original, instructions) {
                     try Data(kept.utf8).write(to: URL(fileURLWithPath: path))
                     sizes[name] = UInt64(kept.utf8.count)
                 } else {

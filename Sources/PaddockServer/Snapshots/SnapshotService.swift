@@ -2,74 +2,82 @@ import Foundation
 import PaddockCore
 import PaddockSandbox
 
-extension SessionService {
+/// Snapshots of a session's files and forks of a running session: sealing a layer (the session frozen only for
+/// the copy, under its lifecycle lock), starting sessions over one, listing and removing them, and collecting
+/// the layers nothing needs any more. Snapshots belong to their session's team; each one taken, removed or
+/// forked is in that session's trail.
+public struct SnapshotService: Sendable {
+    let sessions: SessionService
+
+    public init(sessions: SessionService) { self.sessions = sessions }
+
     /// The most children one fork makes.
     public static let maxForkCount = 100
 
     /// Seals a running or paused session's files as a snapshot. A running session is frozen only for the
     /// copy; a paused one stays paused. Processes are not kept: sessions started from it start fresh.
-    public func snapshot(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
+    public func take(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
         if let name { try Snapshot.validate(name: name) }
-        _ = try await get(id, for: caller, needs: .write)
-        return try await lifecycle.withLock(id) { try await snapshotHoldingLock(id, name: name, by: caller) }
+        _ = try await sessions.get(id, for: caller, needs: .write)
+        return try await sessions.lifecycle.withLock(id) { try await takeHoldingLock(id, name: name, by: caller) }
     }
 
-    private func snapshotHoldingLock(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
-        let session = try await get(id)
+    private func takeHoldingLock(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
+        let session = try await sessions.get(id)
         guard session.state == .running || session.state == .paused else {
             throw PaddockError.conflict(
                 "session \(id) is \(session.state.rawValue); only a running or paused session can be snapshotted")
         }
-        guard let provider = providers[session.spec.provider] else {
+        guard let provider = sessions.providers[session.spec.provider] else {
             throw PaddockError.unavailable("provider '\(session.spec.provider)' is not configured on this server")
         }
-        if let name, try await store.snapshot(name) != nil {
+        if let name, try await sessions.store.snapshot(name) != nil {
             throw PaddockError(
                 .alreadyExists, "a snapshot named '\(name)' already exists; choose another name or remove it first")
         }
         let snapshotID = Snapshot.newID()
         // Pinned from before the layer exists until its record is stored, so collection never sees it unowned.
-        pin(snapshotID)
-        defer { unpin(snapshotID) }
+        sessions.layerPins.pin(snapshotID)
+        defer { sessions.layerPins.unpin(snapshotID) }
         let layer = try await provider.snapshot(id, layer: snapshotID)
         let snapshot = Snapshot(
             id: snapshotID, name: name, session: id, provider: session.spec.provider, template: session.spec.template,
-            layer: layer.id, bytes: layer.bytes, entries: layer.entries, createdAt: clock())
+            layer: layer.id, bytes: layer.bytes, entries: layer.entries, createdAt: sessions.clock())
         do {
-            try await store.insertSnapshot(snapshot)
-            try await record(
+            try await sessions.store.insertSnapshot(snapshot)
+            try await sessions.record(
                 id, "snapshot.create",
                 ["snapshot": .string(snapshotID), "name": .optional(name), "bytes": .int(Int64(layer.bytes))],
                 by: caller)
         } catch {
             // A snapshot the trail does not show is not kept.
-            do { try await store.deleteSnapshot(id: snapshotID) } catch let cleanup {
-                logger.warning(
+            do { try await sessions.store.deleteSnapshot(id: snapshotID) } catch let cleanup {
+                sessions.logger.warning(
                     "could not remove the record of an unrecorded snapshot",
                     metadata: ["snapshot.id": "\(snapshotID)", "error": "\(cleanup)"])
             }
             await provider.removeLayer(layer.id)
             throw error
         }
-        logger.info(
+        sessions.logger.info(
             "snapshot taken",
             metadata: ["session.id": "\(id)", "snapshot.id": "\(snapshotID)", "snapshot.bytes": "\(layer.bytes)"])
         return snapshot
     }
 
-    public func snapshots() async throws -> [Snapshot] { try await store.snapshots() }
+    public func all() async throws -> [Snapshot] { try await sessions.store.snapshots() }
 
     /// The team a snapshot belongs to: its session's (sessions stay in the store after they end).
     public func team(of snapshot: Snapshot) async throws -> String? {
-        try await store.session(snapshot.session)?.team
+        try await sessions.store.session(snapshot.session)?.team
     }
 
     /// The snapshot with this id or name, if the caller may do `permission` on its session's team; other teams'
     /// snapshots are not found.
-    public func snapshotRecord(_ idOrName: String, for caller: Caller, needs permission: Permission) async throws
+    public func get(_ idOrName: String, for caller: Caller, needs permission: Permission) async throws
         -> Snapshot
     {
-        let snapshot = try await snapshotRecord(idOrName)
+        let snapshot = try await get(idOrName)
         try caller.authorize(
             permission, team: try await team(of: snapshot),
             hidden: PaddockError.notFound(
@@ -78,9 +86,9 @@ extension SessionService {
     }
 
     /// The snapshots the caller may see.
-    public func snapshots(for caller: Caller) async throws -> [Snapshot] {
+    public func list(for caller: Caller) async throws -> [Snapshot] {
         var visible: [Snapshot] = []
-        for snapshot in try await store.snapshots() {
+        for snapshot in try await sessions.store.snapshots() {
             guard caller.principal?.canSee(team: try await team(of: snapshot)) ?? true else { continue }
             visible.append(snapshot)
         }
@@ -88,8 +96,8 @@ extension SessionService {
     }
 
     /// The snapshot with this id or name.
-    public func snapshotRecord(_ idOrName: String) async throws -> Snapshot {
-        guard let s = try await store.snapshot(idOrName) else {
+    public func get(_ idOrName: String) async throws -> Snapshot {
+        guard let s = try await sessions.store.snapshot(idOrName) else {
             throw PaddockError.notFound("snapshot '\(idOrName)' does not exist; `paddock snapshot list` shows them")
         }
         return s
@@ -97,12 +105,12 @@ extension SessionService {
 
     /// Deletes a snapshot and its files. Sessions started from it keep theirs: they hold their own copies.
     @discardableResult
-    public func deleteSnapshot(_ idOrName: String, by caller: Caller) async throws -> Snapshot {
-        let snapshot = try await snapshotRecord(idOrName, for: caller, needs: .write)
-        try await store.deleteSnapshot(id: snapshot.id)
-        try await record(snapshot.session, "snapshot.delete", ["snapshot": .string(snapshot.id)], by: caller)
+    public func delete(_ idOrName: String, by caller: Caller) async throws -> Snapshot {
+        let snapshot = try await get(idOrName, for: caller, needs: .write)
+        try await sessions.store.deleteSnapshot(id: snapshot.id)
+        try await sessions.record(snapshot.session, "snapshot.delete", ["snapshot": .string(snapshot.id)], by: caller)
         await collectLayers()
-        logger.info("snapshot removed", metadata: ["snapshot.id": "\(snapshot.id)"])
+        sessions.logger.info("snapshot removed", metadata: ["snapshot.id": "\(snapshot.id)"])
         return snapshot
     }
 
@@ -112,19 +120,19 @@ extension SessionService {
         guard (1...Self.maxForkCount).contains(count) else {
             throw PaddockError.invalidArgument("count must be 1 to \(Self.maxForkCount), not \(count)")
         }
-        _ = try await get(id, for: caller, needs: .write)
+        _ = try await sessions.get(id, for: caller, needs: .write)
         let layerID = Snapshot.newID()
-        pin(layerID)
+        sessions.layerPins.pin(layerID)
         let result: Result<[Session], any Error>
         do {
             // The parent is held only while its files are copied; its children start without it.
-            let parent = try await lifecycle.withLock(id) {
-                let parent = try await get(id)
+            let parent = try await sessions.lifecycle.withLock(id) {
+                let parent = try await sessions.get(id)
                 guard parent.state == .running || parent.state == .paused else {
                     throw PaddockError.conflict(
                         "session \(id) is \(parent.state.rawValue); only a running or paused session can be forked")
                 }
-                guard let provider = providers[parent.spec.provider] else {
+                guard let provider = sessions.providers[parent.spec.provider] else {
                     throw PaddockError.unavailable(
                         "provider '\(parent.spec.provider)' is not configured on this server")
                 }
@@ -139,16 +147,17 @@ extension SessionService {
             let owner = SessionOwner(
                 team: parent.team, user: caller.principal?.user ?? parent.createdBy ?? caller.user)
             let children = try await startChildren(spec, count: count, layer: layerID, owner: owner, by: caller)
-            try await record(id, "session.fork", ["children": .strings(children.map(\.id.rawValue))], by: caller)
+            try await sessions.record(
+                id, "session.fork", ["children": .strings(children.map(\.id.rawValue))], by: caller)
             result = .success(children)
         } catch {
             result = .failure(error)
         }
         // The children copied the layer as they started; it is not kept.
-        unpin(layerID)
+        sessions.layerPins.unpin(layerID)
         await collectLayers()
         let children = try result.get()
-        logger.info("session forked", metadata: ["session.id": "\(id)", "fork.count": "\(count)"])
+        sessions.logger.info("session forked", metadata: ["session.id": "\(id)", "fork.count": "\(count)"])
         return children
     }
 
@@ -161,7 +170,9 @@ extension SessionService {
         await withTaskGroup(of: Result<Session, any Error>.self) { group in
             for _ in 0..<count {
                 group.addTask {
-                    do { return .success(try await self.create(spec, layer: layer, owner: owner, by: caller)) } catch {
+                    do {
+                        return .success(try await sessions.create(spec, layer: layer, owner: owner, by: caller))
+                    } catch {
                         return .failure(error)
                     }
                 }
@@ -176,8 +187,8 @@ extension SessionService {
         if let firstError {
             // A fork that could not make every child leaves none behind.
             for child in children {
-                do { try await destroy(child.id, reason: "fork failed", by: caller) } catch {
-                    logger.warning(
+                do { try await sessions.destroy(child.id, reason: "fork failed", by: caller) } catch {
+                    sessions.logger.warning(
                         "could not remove a child of a failed fork",
                         metadata: ["session.id": "\(child.id)", "error": "\(error)"])
                 }
@@ -190,28 +201,30 @@ extension SessionService {
     /// Removes every layer that no snapshot needs and no operation holds. Called by the reaper, after a
     /// snapshot is removed, and after a fork.
     public func collectLayers() async {
-        guard let wanted = try? await store.snapshots(), let templates = try? await store.templates(),
-            let live = try? await store.sessions(includeTerminal: false)
-        else { return }
+        let wanted: [Snapshot]
+        let templates: [Template]
+        let live: [Session]
+        do {
+            wanted = try await sessions.store.snapshots()
+            templates = try await sessions.store.templates()
+            live = try await sessions.store.sessions(includeTerminal: false)
+        } catch {
+            // Nothing is removed without knowing what is still needed; the next pass tries again.
+            sessions.logger.warning("could not collect unused layers", metadata: ["error": "\(error)"])
+            return
+        }
         // Template layers are mounted by the sessions on them: kept while any such session holds resources.
         let mounted = live.filter { $0.state.holdsResources }.compactMap { $0.spec.templateLayer }
         let templateLayers = templates.compactMap(\.layer) + mounted
-        for (name, provider) in providers {
+        for (name, provider) in sessions.providers {
             let keep = Set(wanted.filter { $0.provider == name }.map(\.layer) + templateLayers)
             for layer in await provider.layers() {
                 // A half-written layer (`.staging-<id>`) is still being written while its id is pinned.
                 let id = layer.hasPrefix(".staging-") ? String(layer.dropFirst(".staging-".count)) : layer
-                guard !keep.contains(id), pinnedLayers[id] == nil else { continue }
+                guard !keep.contains(id), !sessions.layerPins.isPinned(id) else { continue }
                 await provider.removeLayer(layer)
-                logger.debug("removed an unused layer", metadata: ["layer.id": "\(layer)"])
+                sessions.logger.debug("removed an unused layer", metadata: ["layer.id": "\(layer)"])
             }
         }
-    }
-
-    func pin(_ layer: String) { pinnedLayers[layer, default: 0] += 1 }
-
-    func unpin(_ layer: String) {
-        pinnedLayers[layer, default: 1] -= 1
-        if pinnedLayers[layer] == 0 { pinnedLayers[layer] = nil }
     }
 }

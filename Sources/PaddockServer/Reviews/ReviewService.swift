@@ -2,10 +2,17 @@ import Foundation
 import PaddockCore
 import PaddockStore
 
-extension SessionService {
+/// The review queue: a submitted change waits here until someone with `approve` on its team approves it
+/// (which merges it into the target branch on the origin, host-side), rejects it, or retries a failed merge.
+/// Every decision is authorized here and recorded in the session's audit trail, naming who decided.
+public struct ReviewService: Sendable {
+    let sessions: SessionService
+
+    public init(sessions: SessionService) { self.sessions = sessions }
+
     var reviewStore: any ReviewStore {
         get throws {
-            guard let reviews = store as? any ReviewStore else {
+            guard let reviews = sessions.store as? any ReviewStore else {
                 throw PaddockError.unavailable("this server's store keeps no reviews")
             }
             return reviews
@@ -13,13 +20,13 @@ extension SessionService {
     }
 
     /// Newest first; only open and approved ones unless `all`.
-    public func reviews(session: SessionID? = nil, all: Bool = false, for caller: Caller) async throws -> [Review] {
+    public func list(session: SessionID? = nil, all: Bool = false, for caller: Caller) async throws -> [Review] {
         try await reviewStore.reviews(session: session, states: all ? nil : [.open, .approved]).filter {
             caller.principal?.canSee(team: $0.team) ?? true
         }
     }
 
-    public func review(_ id: String) async throws -> Review {
+    public func get(_ id: String) async throws -> Review {
         guard Review.isValidID(id), let review = try await reviewStore.review(id: id) else {
             throw PaddockError.notFound("review \(id) does not exist; `paddock reviews list` shows the open ones")
         }
@@ -27,8 +34,8 @@ extension SessionService {
     }
 
     /// The review, if the caller may do `permission` on its session's team; other teams' reviews are not found.
-    public func review(_ id: String, for caller: Caller, needs permission: Permission) async throws -> Review {
-        let review = try await review(id)
+    public func get(_ id: String, for caller: Caller, needs permission: Permission) async throws -> Review {
+        let review = try await get(id)
         try caller.authorize(
             permission, team: review.team,
             hidden: PaddockError.notFound("review \(id) does not exist; `paddock reviews list` shows the open ones"))
@@ -36,12 +43,12 @@ extension SessionService {
     }
 
     /// The review with its report, the session's runs and its audit timeline.
-    public func reviewDetail(_ id: String, for caller: Caller) async throws -> ReviewDetailBody {
-        let review = try await review(id, for: caller, needs: .read)
+    public func detail(_ id: String, for caller: Caller) async throws -> ReviewDetailBody {
+        let review = try await get(id, for: caller, needs: .read)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let report = try? decoder.decode(SubmitBody.self, from: Data(review.report.utf8))
-        let events = try await audit?.events(session: review.session) ?? []
+        let events = try await sessions.audit?.events(session: review.session) ?? []
         return ReviewDetailBody(
             review: ReviewBody(review), report: report, runs: try await runRecords(review.session),
             audit: events.map {
@@ -52,53 +59,54 @@ extension SessionService {
     /// The session's agent runs for a review (newest first): prompt, agent, status, usage and cost, commands,
     /// refused commands, files changed and final message of each, as the runs API gives them.
     func runRecords(_ session: SessionID) async throws -> [Run] {
-        guard let runs = store as? any RunStore else { return [] }
+        guard let runs = sessions.store as? any RunStore else { return [] }
         return try await runs.runs(session: session, team: nil, since: nil, limit: 100)
     }
 
     /// Approves an open review and merges it into its target branch on the origin.
-    public func approveReview(_ id: String, note: String?, by caller: Caller) async throws -> Review {
-        var review = try await review(id, for: caller, needs: .approve)
+    public func approve(_ id: String, note: String?, by caller: Caller) async throws -> Review {
+        var review = try await get(id, for: caller, needs: .approve)
         guard review.state == .open else {
             throw PaddockError.conflict(
                 "review \(id) is \(review.state.rawValue); only an open review can be approved"
                     + (review.state == .approved ? " (`paddock reviews merge \(id)` retries its merge)" : ""))
         }
         review.state = .approved
-        (review.decidedBy, review.note, review.updatedAt) = (caller.user, note, clock())
+        (review.decidedBy, review.note, review.updatedAt) = (caller.user, note, sessions.clock())
         try await reviewStore.updateReview(review)
-        try await record(
+        try await sessions.record(
             review.session, "review.approve", ["review": .string(id), "note": .optional(note)], by: caller)
-        return try await merge(review, by: caller)
+        return try await land(review, by: caller)
     }
 
-    public func rejectReview(_ id: String, note: String?, by caller: Caller) async throws -> Review {
-        var review = try await review(id, for: caller, needs: .approve)
+    public func reject(_ id: String, note: String?, by caller: Caller) async throws -> Review {
+        var review = try await get(id, for: caller, needs: .approve)
         guard review.state == .open || review.state == .approved else {
             throw PaddockError.conflict("review \(id) is \(review.state.rawValue); it can no longer be rejected")
         }
         review.state = .rejected
-        (review.decidedBy, review.note, review.updatedAt) = (caller.user, note, clock())
+        (review.decidedBy, review.note, review.updatedAt) = (caller.user, note, sessions.clock())
         try await reviewStore.updateReview(review)
-        try await record(review.session, "review.reject", ["review": .string(id), "note": .optional(note)], by: caller)
+        try await sessions.record(
+            review.session, "review.reject", ["review": .string(id), "note": .optional(note)], by: caller)
         return review
     }
 
     /// Merges an approved review (again, after a failed attempt).
-    public func mergeReview(_ id: String, by caller: Caller) async throws -> Review {
-        let review = try await review(id, for: caller, needs: .approve)
+    public func merge(_ id: String, by caller: Caller) async throws -> Review {
+        let review = try await get(id, for: caller, needs: .approve)
         guard review.state == .approved else {
             throw PaddockError.conflict(
                 "review \(id) is \(review.state.rawValue); only an approved review is merged "
                     + "(`paddock reviews approve \(id)` approves and merges)")
         }
-        return try await merge(review, by: caller)
+        return try await land(review, by: caller)
     }
 
     /// Merges the review's commit into its target branch on the origin, host-side, in a scratch clone: a
     /// fast-forward when possible, else a merge commit. A conflict leaves the origin untouched.
-    private func merge(_ review: Review, by caller: Caller) async throws -> Review {
-        guard let clones = repositories else {
+    private func land(_ review: Review, by caller: Caller) async throws -> Review {
+        guard let clones = await sessions.repositories else {
             throw PaddockError.unavailable("this server keeps no repository clones")
         }
         var review = review
@@ -146,9 +154,9 @@ extension SessionService {
             review.state = .merged
             review.mergeCommit = head
             review.problem = nil
-            review.updatedAt = clock()
+            review.updatedAt = sessions.clock()
             try await reviewStore.updateReview(review)
-            try await record(
+            try await sessions.record(
                 review.session, "review.merge",
                 ["review": .string(review.id), "commit": .string(head), "branch": .string(review.targetBranch)],
                 by: caller)
@@ -156,13 +164,13 @@ extension SessionService {
         } catch {
             let e = PaddockError.wrap(error, "merging review \(review.id) failed")
             review.problem = e.message
-            review.updatedAt = clock()
+            review.updatedAt = sessions.clock()
             do { try await reviewStore.updateReview(review) } catch {
-                logger.error(
+                sessions.logger.error(
                     "could not store a failed merge on its review",
                     metadata: ["review.id": "\(review.id)", "error": "\(error)"])
             }
-            try await record(
+            try await sessions.record(
                 review.session, "review.merge_failed", ["review": .string(review.id), "problem": .string(e.message)],
                 by: caller)
             throw e

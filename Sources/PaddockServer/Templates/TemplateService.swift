@@ -3,7 +3,14 @@ import Foundation
 import PaddockCore
 import PaddockSandbox
 
-extension SessionService {
+/// Templates: a base plus install steps, built once into a read-only layer that every session of the
+/// template shares. Building and removing one is for owners and admins and is recorded in the organisation's
+/// trail; resolving a session's template to its current layer happens here too.
+public struct TemplateService: Sendable {
+    let sessions: SessionService
+
+    public init(sessions: SessionService) { self.sessions = sessions }
+
     /// How a build went: the template, and whether an earlier build with the same inputs was reused.
     public struct TemplateBuild: Sendable {
         public var template: Template
@@ -14,7 +21,7 @@ extension SessionService {
     /// that has network access, and seals what they changed as a read-only layer shared by every session of
     /// the template. Each line of output is passed to `progress` as it comes. A failed step ends the build with
     /// its output; nothing of a failed build is kept, and the template's previous version stays in place.
-    public func buildTemplate(
+    public func build(
         _ spec: TemplateSpec, provider providerName: String = "local", by caller: Caller,
         progress: @escaping @Sendable (String) async -> Void
     ) async throws -> TemplateBuild {
@@ -24,21 +31,20 @@ extension SessionService {
             throw PaddockError.invalidArgument(
                 "'\(SessionSpec.defaultTemplate)' is the built-in template; give the new template another name")
         }
-        guard let provider = providers[providerName] else {
+        guard let provider = sessions.providers[providerName] else {
             throw PaddockError.invalidArgument(
-                "provider '\(providerName)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
+                "provider '\(providerName)' is not available on this server; use one of: \(sessions.providerNames.joined(separator: ", "))"
             )
         }
-        let digest = Self.templateDigest(spec)
-        if let existing = try await store.template(spec.name), existing.digest == digest {
+        let digest = Self.digest(spec)
+        if let existing = try await sessions.store.template(spec.name), existing.digest == digest {
             await progress("template \(spec.name) is up to date (same base and steps); nothing to build")
             return TemplateBuild(template: existing, cached: true)
         }
-        guard !buildingTemplates.contains(spec.name) else {
-            throw PaddockError.conflict("template \(spec.name) is being built already; wait for that build to end")
-        }
-        buildingTemplates.insert(spec.name)
-        defer { buildingTemplates.remove(spec.name) }
+        try sessions.templateBuilds.take(
+            spec.name,
+            busy: .conflict("template \(spec.name) is being built already; wait for that build to end"))
+        defer { sessions.templateBuilds.release(spec.name) }
 
         let started = ContinuousClock.now
         await progress("preparing base \(spec.base)")
@@ -46,23 +52,23 @@ extension SessionService {
         var layer: LayerInfo?
         if !spec.install.isEmpty {
             let layerID = "tpl" + digest.prefix(24)
-            pin(layerID)
-            defer { unpin(layerID) }
+            sessions.layerPins.pin(layerID)
+            defer { sessions.layerPins.unpin(layerID) }
             layer = try await runInstallSteps(spec, provider: provider, layerID: layerID, progress: progress)
         }
         let elapsed = ContinuousClock.now - started
         let template = Template(
             name: spec.name, base: spec.base, install: spec.install, digest: digest, layer: layer?.id,
-            bytes: layer?.bytes ?? 0, createdAt: clock(),
+            bytes: layer?.bytes ?? 0, createdAt: sessions.clock(),
             buildSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        try await store.putTemplate(template)
-        try await orgTrail.record(
+        try await sessions.store.putTemplate(template)
+        try await sessions.orgTrail.record(
             "template.build",
             ["template": .string(spec.name), "base": .string(spec.base), "digest": .string(digest)], by: caller)
         // The previous version's layer goes as soon as no session runs on it.
-        await collectLayers()
+        await SnapshotService(sessions: sessions).collectLayers()
         await progress("template \(spec.name) is ready (\(template.bytes) bytes in its layer)")
-        logger.info(
+        sessions.logger.info(
             "template built", metadata: ["template.name": "\(spec.name)", "template.digest": "\(digest.prefix(12))"])
         return TemplateBuild(template: template, cached: false)
     }
@@ -125,11 +131,11 @@ extension SessionService {
     }
 
     /// The built-in `host` template and every built one.
-    public func templates() async throws -> [Template] { [Template.host] + (try await store.templates()) }
+    public func list() async throws -> [Template] { [Template.host] + (try await sessions.store.templates()) }
 
-    public func templateRecord(_ name: String) async throws -> Template {
+    public func get(_ name: String) async throws -> Template {
         if name == SessionSpec.defaultTemplate { return Template.host }
-        guard let t = try await store.template(name) else {
+        guard let t = try await sessions.store.template(name) else {
             throw PaddockError.notFound(
                 "template '\(name)' does not exist; `paddock template list` shows the built ones, "
                     + "`paddock template build` makes one")
@@ -139,34 +145,34 @@ extension SessionService {
 
     /// Removes a template. Its layer stays while sessions still run on it, and goes with the last of them.
     @discardableResult
-    public func removeTemplate(_ name: String, by caller: Caller) async throws -> Template {
+    public func remove(_ name: String, by caller: Caller) async throws -> Template {
         try caller.authorizeOrg(.admin)
         guard name != SessionSpec.defaultTemplate else {
             throw PaddockError.invalidArgument("the built-in '\(name)' template cannot be removed")
         }
-        let template = try await templateRecord(name)
-        if let pool = try await store.poolTargets().first(where: { $0.template == name && $0.size > 0 }) {
+        let template = try await get(name)
+        if let pool = try await sessions.store.poolTargets().first(where: { $0.template == name && $0.size > 0 }) {
             throw PaddockError.conflict(
                 "template \(name) has a warm pool of \(pool.size) on provider \(pool.provider); remove it first with "
                     + "`paddock pool set \(name) --size 0`")
         }
-        try await store.deleteTemplate(name)
-        try await orgTrail.record("template.remove", ["template": .string(name)], by: caller)
-        await collectLayers()
+        try await sessions.store.deleteTemplate(name)
+        try await sessions.orgTrail.record("template.remove", ["template": .string(name)], by: caller)
+        await SnapshotService(sessions: sessions).collectLayers()
         return template
     }
 
     /// The current version of a template, as warm sandboxes are started from it.
-    func warmTemplate(_ name: String) async throws -> WarmTemplate {
+    func warm(_ name: String) async throws -> WarmTemplate {
         guard name != SessionSpec.defaultTemplate else { return .host }
-        let template = try await templateRecord(name)
+        let template = try await get(name)
         return WarmTemplate(name: name, base: template.base, layer: template.layer)
     }
 
     /// Fixes a new session's template base and layer (from its template, or its fork parent's).
-    func resolvingTemplate(_ spec: SessionSpec) async throws -> SessionSpec {
+    func resolving(_ spec: SessionSpec) async throws -> SessionSpec {
         guard spec.templateBase == nil else { return spec }
-        let template = try await templateRecord(spec.template)
+        let template = try await get(spec.template)
         var resolved = spec
         resolved.templateBase = template.base
         resolved.templateLayer = template.layer
@@ -174,7 +180,7 @@ extension SessionService {
     }
 
     /// Inputs of a build, hashed: a build with the same base, steps and context files reuses the last one.
-    static func templateDigest(_ spec: TemplateSpec) -> String {
+    static func digest(_ spec: TemplateSpec) -> String {
         var lines = ["paddock-template-v1", spec.base] + spec.install
         for file in spec.context.sorted(by: { $0.path < $1.path }) {
             let hash = SHA256.hash(data: file.data).map { String(format: "%02x", $0) }.joined()

@@ -3,7 +3,7 @@ import PaddockCore
 import PaddockSandbox
 import PaddockStore
 
-extension SessionService {
+extension ChangeService {
     /// How long one `checks:` command may run.
     static let checkTimeout: Duration = .seconds(600)
     /// How much of a check's output the report keeps (its end).
@@ -19,9 +19,9 @@ extension SessionService {
 
     public func submit(_ id: SessionID, message: String?, branch: String?, by caller: Caller) async throws -> SubmitBody
     {
-        let (session, provider) = try await runningProvider(id, for: caller, needs: .submit)
+        let (session, provider) = try await sessions.runningProvider(id, for: caller, needs: .submit)
         let user = caller.user
-        guard let repository = session.spec.repository, let clones = repositories else {
+        guard let repository = session.spec.repository, let clones = await sessions.repositories else {
             throw PaddockError.invalidArgument(
                 "session \(id) has no repository; create it with `paddock session create --repo URL --branch B`")
         }
@@ -33,7 +33,7 @@ extension SessionService {
         guard message.utf8.count <= 64 << 10 else {
             throw PaddockError.invalidArgument("the commit message is longer than 64 KiB; shorten it")
         }
-        try clones.locks.acquire(id)
+        try clones.locks.take(id, busy: RepositoryClones.busy(id))
         defer { clones.locks.release(id) }
 
         let diff = try await stagedDiff(session, provider, clones, repository, submitBranch: pushed)
@@ -42,7 +42,7 @@ extension SessionService {
         let patch = try await git.check(
             ["diff", "--cached", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", repository.base],
             trust: .content, "diffing")
-        try await record(
+        try await sessions.record(
             id, "submit.diff",
             [
                 "files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged)),
@@ -50,7 +50,7 @@ extension SessionService {
             ], by: caller)
         // Each file of the change that is about to leave, as the audit trail keeps file changes.
         for file in diff.files.prefix(Self.auditedFilesPerSubmit) {
-            try await record(
+            try await sessions.record(
                 id, "file.change",
                 [
                     "path": .string(file.path), "status": .string(file.status), "bytes": .int(Int64(file.bytes)),
@@ -62,11 +62,11 @@ extension SessionService {
             problems.append("the session changed nothing against \(repository.branch); there is nothing to submit")
         }
         problems += diff.violations
-        try await record(id, "submit.guardrails", ["violations": .strings(diff.violations)], by: caller)
+        try await sessions.record(id, "submit.guardrails", ["violations": .strings(diff.violations)], by: caller)
 
         let findings = SecretScanner(values: secrets).scan(patch: patch)
         problems += findings.map(\.problem)
-        try await record(
+        try await sessions.record(
             id, "submit.secret_scan",
             [
                 "findings": .strings(
@@ -74,10 +74,10 @@ extension SessionService {
             ], by: caller)
 
         var checks: [CheckResultBody] = []
-        for command in Self.checks(session.policy) {
+        for command in SessionService.checks(session.policy) {
             let result = try await runCheck(id, command, by: caller)
             checks.append(result)
-            try await record(
+            try await sessions.record(
                 id, "submit.check",
                 ["command": .string(command), "exit_code": .int(Int64(result.exitCode)), "ms": .int(result.ms)],
                 by: caller)
@@ -87,7 +87,7 @@ extension SessionService {
             }
         }
         guard problems.isEmpty else {
-            try await record(id, "submit.blocked", ["problems": .int(Int64(problems.count))], by: caller)
+            try await sessions.record(id, "submit.blocked", ["problems": .int(Int64(problems.count))], by: caller)
             return SubmitBody(
                 submitted: false, problems: problems, diff: diff, checks: checks, secrets: findings, review: nil)
         }
@@ -101,19 +101,20 @@ extension SessionService {
             trust: .content, "committing the change")
         let commit = try await git.check(["rev-parse", "HEAD"], trust: .content, "reading the commit")
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        try await record(id, "submit.commit", ["commit": .string(commit), "branch": .string(pushed)], by: caller)
+        try await sessions.record(
+            id, "submit.commit", ["commit": .string(commit), "branch": .string(pushed)], by: caller)
         let push = try await git.run(
             ["push", "--quiet", "--force", "origin", "\(commit):refs/heads/\(pushed)"], trust: .remote)
         guard push.succeeded else {
-            try await record(id, "submit.push", ["ok": .bool(false), "branch": .string(pushed)], by: caller)
+            try await sessions.record(id, "submit.push", ["ok": .bool(false), "branch": .string(pushed)], by: caller)
             throw PaddockError.unavailable(
                 "pushing \(pushed) to \(repository.url) failed: \(push.problem); check the server host can push there")
         }
-        try await record(
+        try await sessions.record(
             id, "submit.push", ["ok": .bool(true), "branch": .string(pushed), "commit": .string(commit)], by: caller)
 
         var body = SubmitBody(submitted: true, problems: [], diff: diff, checks: checks, secrets: [], review: nil)
-        guard let reviews = store as? any ReviewStore else {
+        guard let reviews = sessions.store as? any ReviewStore else {
             throw PaddockError.unavailable("this server's store keeps no reviews")
         }
         var stored = body
@@ -125,12 +126,13 @@ extension SessionService {
             id: Review.makeID(), session: id, team: session.team, repository: repository.url,
             targetBranch: repository.branch, branch: pushed, base: repository.base, commit: commit, message: message,
             linesChanged: diff.linesChanged, filesChanged: diff.files.count,
-            report: String(decoding: try encoder.encode(stored), as: UTF8.self), createdBy: user, createdAt: clock())
+            report: String(decoding: try encoder.encode(stored), as: UTF8.self), createdBy: user,
+            createdAt: sessions.clock())
         if let github = clones.github, let (owner, name) = github.repository(of: repository.url) {
             await openPullRequest(github, &review, owner: owner, name: name, by: caller)
         }
         try await reviews.insertReview(review)
-        try await record(
+        try await sessions.record(
             id, "review.create",
             ["review": .string(review.id), "commit": .string(commit), "pull_request": .optional(review.pullRequest)],
             by: caller)
@@ -141,7 +143,7 @@ extension SessionService {
     /// Every vault secret the session could reach: the ones it was given and every secret of its team and of the
     /// default team. Read here, on the server; only their names ever leave this function in a report.
     func reachableSecrets(_ session: Session) async throws -> [(name: String, value: String)] {
-        guard let vault = network?.vault else { return [] }
+        guard let vault = await sessions.network?.vault else { return [] }
         var out: [(name: String, value: String)] = []
         var seen: Set<String> = []
         var wanted: [(String, String?)] = (session.spec.secrets ?? []).map { ($0, nil) }
@@ -164,7 +166,7 @@ extension SessionService {
     /// Runs one check as the sandbox user in /workspace, under the session's guardrails and in its audit trail.
     private func runCheck(_ id: SessionID, _ command: String, by caller: Caller) async throws -> CheckResultBody {
         let start = ContinuousClock.now
-        let handle = try await exec(
+        let handle = try await sessions.exec(
             id, SessionCommand(["/bin/sh", "-c", command], cwd: SandboxLayout.workspace), by: caller)
         let limit = Self.checkOutputLimit
         let outcome = try await withThrowingTaskGroup(of: (output: [UInt8], status: ExitStatus?)?.self) { group in
@@ -209,21 +211,22 @@ extension SessionService {
         _ github: GitHubPullRequests, _ review: inout Review, owner: String, name: String, by caller: Caller
     ) async {
         do {
-            guard let vault = network?.vault else {
+            guard let vault = await sessions.network?.vault else {
                 throw PaddockError.unavailable("this server has no secrets vault for the GitHub token")
             }
             let token = try await vault.open(name: github.tokenSecret, team: nil).value
             review.pullRequest = try await github.open(review, owner: owner, name: name, token: token)
-            try await record(review.session, "review.pull_request", ["url": .optional(review.pullRequest)], by: caller)
+            try await sessions.record(
+                review.session, "review.pull_request", ["url": .optional(review.pullRequest)], by: caller)
         } catch {
             let e = PaddockError.wrap(error, "opening the pull request failed")
             review.problem = "the pull request was not opened: \(e.message)"
             do {
-                try await record(
+                try await sessions.record(
                     review.session, "review.pull_request_failed", ["problem": .string(e.message)], by: caller)
             } catch {
                 // The review itself says what went wrong; the trail's failure goes to the server log.
-                logger.error(
+                sessions.logger.error(
                     "could not record a failed pull request",
                     metadata: ["review.id": "\(review.id)", "error": "\(error)"])
             }
