@@ -38,7 +38,7 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
 > {
     let router = Router(context: PaddockRequestContext.self)
     router.middlewares.add(ErrorMiddleware())
-    var authorizer = Authorizer(access: tokens.access, sessions: sessions)
+    var authorizer = RouteAuthorizer(access: tokens.access, sessions: sessions)
     authorizer.runs = configuration.runs
     router.middlewares.add(TokenAuthMiddleware(tokens: tokens, authorizer: authorizer))
     // Open to anyone, so it says only that the server is up: no counts, versions or host details.

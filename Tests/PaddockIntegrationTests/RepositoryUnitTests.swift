@@ -81,7 +81,7 @@ struct RepositoryUnitTests {
     }
 
     @Test func reviewRoutesAreClassified() {
-        #expect(Authorizer.requirement(method: .post, path: "/v1/sessions/abc/submit") == .session("abc", .submit))
-        #expect(Authorizer.requirement(method: .post, path: "/v1/reviews/rabc/approve") == .authenticated)
+        #expect(RouteAuthorizer.requirement(method: .post, path: "/v1/sessions/abc/submit") == .session("abc", .submit))
+        #expect(RouteAuthorizer.requirement(method: .post, path: "/v1/reviews/rabc/approve") == .authenticated)
     }
 }

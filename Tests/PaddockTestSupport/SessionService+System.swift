@@ -43,14 +43,16 @@ extension SessionService {
 
     public func collectLayers() async { await SnapshotService(sessions: self).collectLayers() }
 
-    public func diff(_ id: SessionID) async throws -> DiffBody {
+    public func diff(_ id: SessionID) async throws -> ChangeDiff {
         try await ChangeService(sessions: self).diff(id, by: .system)
     }
 
     public func submit(_ id: SessionID, message: String?, branch: String?, by user: String?) async throws
         -> SubmitBody
     {
-        try await ChangeService(sessions: self).submit(id, message: message, branch: branch, by: TestCaller.named(user))
+        SubmitBody(
+            try await ChangeService(sessions: self).submit(
+                id, message: message, branch: branch, by: TestCaller.named(user)))
     }
 
     public func approveReview(_ id: String, by user: String?, note: String?) async throws -> Review {
@@ -90,7 +92,7 @@ extension SessionService {
     }
 
     public func reviewDetail(_ id: String) async throws -> ReviewDetailBody {
-        try await ReviewService(sessions: self).detail(id, for: .system)
+        ReviewDetailBody(try await ReviewService(sessions: self).detail(id, for: .system))
     }
 }
 

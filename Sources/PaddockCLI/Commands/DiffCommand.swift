@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaddockCore
 import PaddockServer
 
 /// `paddock diff ID [--check]`: the session's change and whether it passes the policy's `changes:` rules.
@@ -14,7 +15,7 @@ struct DiffCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let diff = try await APIClient.fromEnvironment().call(.GET, "/v1/sessions/\(id)/diff", as: DiffBody.self)
+        let diff = try await APIClient.fromEnvironment().call(.GET, "/v1/sessions/\(id)/diff", as: ChangeDiff.self)
         if output.json {
             try printJSON(diff)
         } else {

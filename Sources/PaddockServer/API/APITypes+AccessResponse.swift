@@ -1,4 +1,5 @@
 import Hummingbird
+import PaddockCore
 import PaddockStore
 
 extension UserBody: ResponseEncodable {}

@@ -14,37 +14,23 @@ public struct SubmitRequestBody: Codable, Sendable {
     }
 }
 
-/// One `checks:` command run in the sandbox before a submit.
-public struct CheckResultBody: Codable, Sendable, Equatable {
-    public var command: String
-    public var exitCode: Int32
-    public var passed: Bool
-    public var ms: Int64
-    /// The end of its stdout and stderr, interleaved as they came (at most 16 KiB).
-    public var output: String
-}
-
-/// Something in the diff that looks like a secret. The value itself is never reported.
-public struct SecretFindingBody: Codable, Sendable, Equatable {
-    /// `vault` (the value of a vault secret the session could reach) or the pattern: `aws_access_key`,
-    /// `github_token`, `slack_token`, `private_key`, `api_key`.
-    public var kind: String
-    /// The vault secret's name, for `vault` findings.
-    public var name: String?
-    public var file: String
-    public var line: Int
-}
-
 /// What a submit found and did. `submitted` false means nothing left the server: `problems` says why.
 public struct SubmitBody: Codable, Sendable, Equatable {
     public var submitted: Bool
     /// One readable line per reason the submit was blocked, each saying what to do.
     public var problems: [String]
-    public var diff: DiffBody
-    public var checks: [CheckResultBody]
-    public var secrets: [SecretFindingBody]
+    public var diff: ChangeDiff
+    public var checks: [CheckResult]
+    public var secrets: [SecretFinding]
     /// The review the submit opened.
     public var review: ReviewBody?
+
+    public init(_ outcome: SubmitOutcome) {
+        let report = outcome.report
+        (submitted, problems, diff, checks, secrets) =
+            (report.submitted, report.problems, report.diff, report.checks, report.secrets)
+        review = outcome.review.map(ReviewBody.init)
+    }
 }
 
 /// A review as the API reports it.
@@ -111,11 +97,20 @@ public struct ReviewDetailBody: Codable, Sendable, Equatable {
     }
     public var review: ReviewBody
     /// The submit's report: the diff (with the patch), the checks and the secret scan.
-    public var report: SubmitBody?
+    public var report: SubmitReport?
     /// The session's agent runs, newest first.
     public var runs: [Run]
     /// The session's audit timeline, oldest first.
     public var audit: [Event]
+
+    public init(_ detail: ReviewDetail) {
+        review = ReviewBody(detail.review)
+        report = detail.report
+        runs = detail.runs
+        audit = detail.audit.map {
+            Event(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor.description, fields: $0.fields)
+        }
+    }
 }
 
 /// `POST /v1/reviews/{id}/approve|reject`.

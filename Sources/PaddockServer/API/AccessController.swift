@@ -4,7 +4,7 @@ import PaddockCore
 import PaddockStore
 
 /// People, teams and tokens: `/v1/me`, `/v1/users`, `/v1/teams`, `/v1/tokens`. Who may call which route is
-/// decided by `Authorizer.requirement`; the token routes also check here whose tokens the caller may touch.
+/// decided by `RouteAuthorizer.requirement`; the token routes also check here whose tokens the caller may touch.
 struct AccessController {
     let service: AccessService
 

@@ -67,7 +67,7 @@ struct GuardrailController {
         return ApprovalBody(answered)
     }
 
-    @Sendable func diff(_ request: Request, context: PaddockRequestContext) async throws -> DiffBody {
+    @Sendable func diff(_ request: Request, context: PaddockRequestContext) async throws -> ChangeDiff {
         try await ChangeService(sessions: sessions).diff(try context.sessionID(), by: try context.caller())
     }
 }

@@ -35,7 +35,8 @@ struct ReviewController {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > 0 {
             body = try await request.decode(as: SubmitRequestBody.self, context: context)
         }
-        return try await changes.submit(id, message: body.message, branch: body.branch, by: try context.caller())
+        return SubmitBody(
+            try await changes.submit(id, message: body.message, branch: body.branch, by: try context.caller()))
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> ReviewListBody {
@@ -52,7 +53,7 @@ struct ReviewController {
     }
 
     @Sendable func show(_ request: Request, context: PaddockRequestContext) async throws -> ReviewDetailBody {
-        try await reviews.detail(context.parameters.get("review") ?? "", for: try context.caller())
+        ReviewDetailBody(try await reviews.detail(context.parameters.get("review") ?? "", for: try context.caller()))
     }
 
     private func decide(

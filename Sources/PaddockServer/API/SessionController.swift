@@ -5,7 +5,7 @@ import PaddockCore
 /// `/v1/sessions`: create, list, get, destroy, stats.
 struct SessionController {
     let sessions: SessionService
-    let authorizer: Authorizer
+    let authorizer: RouteAuthorizer
 
     func addRoutes(to group: RouterGroup<PaddockRequestContext>) {
         group.post(use: create)

@@ -15,7 +15,7 @@ extension ChangeService {
     /// agent-controlled and never read), staged there, and compared with host git under `.content` trust: no
     /// hooks, no global or system configuration. The instructions Paddock wrote are not part of the change.
     func repositoryDiff(_ session: Session, _ provider: any SandboxProvider, submitBranch: String? = nil)
-        async throws -> DiffBody
+        async throws -> ChangeDiff
     {
         guard let repository = session.spec.repository, let clones = await sessions.repositories else {
             throw PaddockError.internal("repositoryDiff needs a repository session")
@@ -30,7 +30,7 @@ extension ChangeService {
         _ session: Session, _ provider: any SandboxProvider, _ clones: RepositoryClones,
         _ repository: SessionRepository,
         submitBranch: String?
-    ) async throws -> DiffBody {
+    ) async throws -> ChangeDiff {
         try await clones.ensure(session.id, repository)
         let directory = clones.directory(of: session.id)
         let sizes = try await copyWorkspace(session, provider, into: directory)
@@ -54,7 +54,7 @@ extension ChangeService {
                 code == "A" ? "added" : code == "D" ? "deleted" : code == "T" ? "type_changed" : "modified"
             i += 2
         }
-        var files: [DiffBody.File] = []
+        var files: [ChangeDiff.File] = []
         for record in numstat.split(separator: "\0") {
             let parts = record.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3 else { continue }
@@ -70,7 +70,7 @@ extension ChangeService {
         let total = files.reduce(0) { $0 + $1.linesAdded + $1.linesRemoved }
         let pushed = submitBranch ?? "\(clones.branchPrefix)\(session.id.rawValue)"
         let truncated = patch.utf8.count > Self.patchLimit
-        return DiffBody(
+        return ChangeDiff(
             base: "\(repository.url) \(repository.branch) at \(repository.base.prefix(12))", files: files,
             linesChanged: total, branch: repository.branch, maxLines: changes.maxLines?.value,
             protectedBranches: changes.protectedBranches.map(\.value),

@@ -17,7 +17,8 @@ extension ChangeService {
     /// A change touching more files is summarised by `submit.diff`; only this many get a `file.change` event.
     static let auditedFilesPerSubmit = 500
 
-    public func submit(_ id: SessionID, message: String?, branch: String?, by caller: Caller) async throws -> SubmitBody
+    public func submit(_ id: SessionID, message: String?, branch: String?, by caller: Caller) async throws
+        -> SubmitOutcome
     {
         let (session, provider) = try await sessions.runningProvider(id, for: caller, needs: .submit)
         let user = caller.user
@@ -73,7 +74,7 @@ extension ChangeService {
                     findings.map { "\($0.kind)\($0.name.map { " \($0)" } ?? ""): \($0.file):\($0.line)" })
             ], by: caller)
 
-        var checks: [CheckResultBody] = []
+        var checks: [CheckResult] = []
         for command in SessionService.checks(session.policy) {
             let result = try await runCheck(id, command, by: caller)
             checks.append(result)
@@ -88,8 +89,10 @@ extension ChangeService {
         }
         guard problems.isEmpty else {
             try await sessions.record(id, "submit.blocked", ["problems": .int(Int64(problems.count))], by: caller)
-            return SubmitBody(
-                submitted: false, problems: problems, diff: diff, checks: checks, secrets: findings, review: nil)
+            return SubmitOutcome(
+                report: SubmitReport(
+                    submitted: false, problems: problems, diff: diff, checks: checks, secrets: findings),
+                review: nil)
         }
 
         // One commit on top of the base, on the submit branch; a resubmit replaces the previous one.
@@ -113,11 +116,12 @@ extension ChangeService {
         try await sessions.record(
             id, "submit.push", ["ok": .bool(true), "branch": .string(pushed), "commit": .string(commit)], by: caller)
 
-        var body = SubmitBody(submitted: true, problems: [], diff: diff, checks: checks, secrets: [], review: nil)
+        let report = SubmitReport(submitted: true, problems: [], diff: diff, checks: checks, secrets: [])
         guard let reviews = sessions.store as? any ReviewStore else {
             throw PaddockError.unavailable("this server's store keeps no reviews")
         }
-        var stored = body
+        // Kept with the review, with the secret values the scan knows blanked out of the patch.
+        var stored = report
         stored.diff.patch =
             patch.utf8.count > Self.patchLimit ? diff.patch : SecretScanner.redact(patch, values: secrets)
         let encoder = JSONEncoder()
@@ -136,8 +140,7 @@ extension ChangeService {
             id, "review.create",
             ["review": .string(review.id), "commit": .string(commit), "pull_request": .optional(review.pullRequest)],
             by: caller)
-        body.review = ReviewBody(review)
-        return body
+        return SubmitOutcome(report: report, review: review)
     }
 
     /// Every vault secret the session could reach: the ones it was given and every secret of its team and of the
@@ -164,7 +167,7 @@ extension ChangeService {
     }
 
     /// Runs one check as the sandbox user in /workspace, under the session's guardrails and in its audit trail.
-    private func runCheck(_ id: SessionID, _ command: String, by caller: Caller) async throws -> CheckResultBody {
+    private func runCheck(_ id: SessionID, _ command: String, by caller: Caller) async throws -> CheckResult {
         let start = ContinuousClock.now
         let handle = try await sessions.exec(
             id, SessionCommand(["/bin/sh", "-c", command], cwd: SandboxLayout.workspace), by: caller)
@@ -198,7 +201,7 @@ extension ChangeService {
         let status = outcome?.status
         let tail = output.count > Self.checkOutputLimit ? Array(output.suffix(Self.checkOutputLimit)) : output
         let code = timedOut ? 124 : status?.code ?? -1
-        return CheckResultBody(
+        return CheckResult(
             command: command, exitCode: code, passed: code == 0,
             ms: Int64(((ContinuousClock.now - start) / .milliseconds(1)).rounded()),
             output: String(decoding: tail, as: UTF8.self)

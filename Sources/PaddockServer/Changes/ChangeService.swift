@@ -23,7 +23,7 @@ extension ChangeService {
     /// /workspace is the session's change. Files are read through the sandbox's supervisor (no program runs in
     /// the sandbox, none on the host over sandbox content). `.git` itself is not counted; the branch checked out
     /// is read from `.git/HEAD`.
-    public func diff(_ id: SessionID, by caller: Caller) async throws -> DiffBody {
+    public func diff(_ id: SessionID, by caller: Caller) async throws -> ChangeDiff {
         let (session, provider) = try await sessions.runningProvider(id, for: caller, needs: .read)
         if session.spec.repository != nil {
             let diff = try await repositoryDiff(session, provider)
@@ -34,7 +34,7 @@ extension ChangeService {
         }
         let workspace = SandboxLayout.workspace
         let entries = try await provider.listDirectory(id, path: workspace, depth: 64, user: .root)
-        var files: [DiffBody.File] = []
+        var files: [ChangeDiff.File] = []
         for entry in entries where entry.kind == .file || entry.kind == .symlink {
             let relative =
                 entry.path.hasPrefix(workspace + "/") ? String(entry.path.dropFirst(workspace.count + 1)) : entry.path
@@ -69,7 +69,7 @@ extension ChangeService {
         let changes = try session.effectivePolicy()?.changes ?? ChangePolicy()
         let total = files.reduce(0) { $0 + $1.linesAdded + $1.linesRemoved }
         let shortBranch = branch.map { $0.hasPrefix("refs/heads/") ? String($0.dropFirst("refs/heads/".count)) : $0 }
-        return DiffBody(
+        return ChangeDiff(
             base: "the session's starting workspace (empty)", files: files, linesChanged: total, branch: shortBranch,
             maxLines: changes.maxLines?.value, protectedBranches: changes.protectedBranches.map(\.value),
             violations: changes.violations(linesChanged: total, branch: shortBranch))

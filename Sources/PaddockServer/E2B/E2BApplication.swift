@@ -37,7 +37,7 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
     -> Router<E2BRequestContext>
 {
     let router = Router(context: E2BRequestContext.self)
-    let authorizer = Authorizer(access: tokens.access, sessions: sessions)
+    let authorizer = RouteAuthorizer(access: tokens.access, sessions: sessions)
     let files = SessionFiles(sessions: sessions)
     router.middlewares.add(E2BErrorMiddleware())
     router.middlewares.add(E2BAuthMiddleware(authenticator: E2BAuthenticator(tokens: tokens)))

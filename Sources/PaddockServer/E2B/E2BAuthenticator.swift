@@ -4,7 +4,7 @@ import PaddockCore
 import PaddockStore
 
 /// Who may use the E2B-compatible API. Every request goes through `authenticate`; what the caller may do
-/// with a sandbox is decided by its team, as on the Paddock API (`Authorizer`): a sandbox belongs to the
+/// with a sandbox is decided by its team, as on the Paddock API (`RouteAuthorizer`): a sandbox belongs to the
 /// team of the token that created it, and another team's sandbox answers as if it did not exist.
 struct E2BAuthenticator: Sendable {
     let tokens: TokenService

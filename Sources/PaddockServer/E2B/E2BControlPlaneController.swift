@@ -8,7 +8,7 @@ import PaddockSandbox
 struct E2BControlPlaneController {
     let sessions: SessionService
     var snapshots: SnapshotService { SnapshotService(sessions: sessions) }
-    let authorizer: Authorizer
+    let authorizer: RouteAuthorizer
     /// Largest page of a list.
     static let maxPageSize = 100
 

@@ -76,17 +76,17 @@ public struct TokenService: Sendable {
 }
 
 /// Authenticates and authorizes every request, in one place: resolves the bearer token to a `Principal`,
-/// asks the `Authorizer` whether the route allows it, and runs the handler with the caller as the audit
+/// asks the `RouteAuthorizer` whether the route allows it, and runs the handler with the caller as the audit
 /// actor. The health check is the only open route.
 struct TokenAuthMiddleware: RouterMiddleware {
     typealias Context = PaddockRequestContext
     let tokens: TokenService
-    let authorizer: Authorizer
+    let authorizer: RouteAuthorizer
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let requirement = Authorizer.requirement(method: request.method, path: request.uri.path)
+        let requirement = RouteAuthorizer.requirement(method: request.method, path: request.uri.path)
         if requirement == .open { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw PaddockError(

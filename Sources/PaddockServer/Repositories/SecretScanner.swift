@@ -1,4 +1,5 @@
 import Foundation
+import PaddockCore
 
 /// Looks for secrets in the lines a unified diff adds: the values of vault secrets (by exact match) and the
 /// shapes of common credentials. Findings name the secret or pattern and the file and line, never the value.
@@ -27,12 +28,12 @@ struct SecretScanner: Sendable {
         return out
     }
 
-    func scan(patch: String) -> [SecretFindingBody] {
+    func scan(patch: String) -> [SecretFinding] {
         let compiled = Self.patterns.compactMap { p in
             (try? NSRegularExpression(pattern: p.regex)).map { (p.kind, $0) }
         }
         let secrets = values.filter { $0.value.count >= Self.minimumValueLength }
-        var findings: [SecretFindingBody] = []
+        var findings: [SecretFinding] = []
         var file = ""
         var line = 0
         for raw in patch.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -69,7 +70,7 @@ struct SecretScanner: Sendable {
     }
 }
 
-extension SecretFindingBody {
+extension SecretFinding {
     /// One readable line; never the value.
     var problem: String {
         let what = kind == "vault" ? "the value of vault secret \(name ?? "?")" : "something shaped like a \(kind)"

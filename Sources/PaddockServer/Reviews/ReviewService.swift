@@ -43,17 +43,19 @@ public struct ReviewService: Sendable {
     }
 
     /// The review with its report, the session's runs and its audit timeline.
-    public func detail(_ id: String, for caller: Caller) async throws -> ReviewDetailBody {
+    public func detail(_ id: String, for caller: Caller) async throws -> ReviewDetail {
         let review = try await get(id, for: caller, needs: .read)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        let report = try? decoder.decode(SubmitBody.self, from: Data(review.report.utf8))
+        let report: SubmitReport?
+        do { report = try decoder.decode(SubmitReport.self, from: Data(review.report.utf8)) } catch {
+            // The review itself still shows; only its stored report is missing from the detail.
+            sessions.logger.warning(
+                "a review's stored report cannot be read", metadata: ["review.id": "\(id)", "error": "\(error)"])
+            report = nil
+        }
         let events = try await sessions.audit?.events(session: review.session) ?? []
-        return ReviewDetailBody(
-            review: ReviewBody(review), report: report, runs: try await runRecords(review.session),
-            audit: events.map {
-                .init(seq: $0.seq, at: $0.at, kind: $0.kind, actor: $0.actor.description, fields: $0.fields)
-            })
+        return ReviewDetail(review: review, report: report, runs: try await runRecords(review.session), audit: events)
     }
 
     /// The session's agent runs for a review (newest first): prompt, agent, status, usage and cost, commands,

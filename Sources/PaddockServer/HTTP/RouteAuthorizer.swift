@@ -6,7 +6,7 @@ import PaddockStore
 /// Decides whether a caller may do what a request asks. Every `/v1` route is classified here, from its method
 /// and path alone (`requirement`), so no handler can forget a check: a route missing from the table needs the
 /// `admin` permission until it is added.
-struct Authorizer: Sendable {
+struct RouteAuthorizer: Sendable {
     let access: any AccessStore
     let sessions: SessionService
     /// Resolves a run to its session for `.run` requirements.
