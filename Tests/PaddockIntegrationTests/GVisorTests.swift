@@ -28,7 +28,7 @@ struct GVisorTests {
             _ = try await stack.sessions.sh(s.id, "echo kept > /workspace/f")
             #expect(try await stack.sessions.sh(s.id, "cat /workspace/f").stdout == "kept\n")
             let (provider, path) = try await stack.sessions.fileTarget(s.id, path: "f")
-            #expect(try await provider.stat(s.id, path: path, user: .user).size == 5)
+            #expect(try await provider.initClient(s.id).stat(path: path, user: .user).size == 5)
             // A memory hog is contained here too.
             var small = SessionSpec(provider: "gvisor")
             small.limits.memory = .mebibytes(128)

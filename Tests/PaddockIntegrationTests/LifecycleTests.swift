@@ -73,17 +73,20 @@ struct LifecycleTests {
                 await sink.send(Array(payload[0..<100_000]))
                 await sink.send(Array(payload[100_000...]))
             }
-            try await provider.writeFile(s.id, path: path, mode: 0o640, user: .user, append: false, data: stream)
+            try await provider.initClient(s.id).writeFile(
+                path: path, mode: 0o640, user: .user, append: false, data: stream)
             var back: [UInt8] = []
-            for try await chunk in try await provider.readFile(s.id, path: path, user: .user) { back += chunk }
+            for try await chunk in try await provider.initClient(s.id).readFile(path: path, user: .user) {
+                back += chunk
+            }
             #expect(back == payload)
-            let info = try await provider.stat(s.id, path: path, user: .user)
+            let info = try await provider.initClient(s.id).stat(path: path, user: .user)
             #expect(info.size == 300_000 && info.mode & 0o777 == 0o640 && info.uid == 1000)
-            let listing = try await provider.listDirectory(s.id, path: "/workspace/d", depth: 1, user: .user)
+            let listing = try await provider.initClient(s.id).listDirectory(path: "/workspace/d", depth: 1, user: .user)
             #expect(listing.map(\.name) == ["a.txt", "b.bin"])
             #expect(try await stack.sessions.sh(s.id, "sha256sum < /workspace/d/b.bin | cut -c1-8").status.code == 0)
             await #expect(throws: PaddockError.self) {
-                _ = try await provider.stat(s.id, path: "/workspace/nope", user: .user)
+                _ = try await provider.initClient(s.id).stat(path: "/workspace/nope", user: .user)
             }
         }
     }

@@ -71,8 +71,8 @@ struct FileController {
             }
         }
         defer { stream.cancel() }
-        try await provider.writeFile(id, path: path, mode: mode, user: user, append: false, data: stream)
-        let info = try await provider.stat(id, path: path, user: user)
+        try await provider.initClient(id).writeFile(path: path, mode: mode, user: user, append: false, data: stream)
+        let info = try await provider.initClient(id).stat(path: path, user: user)
         try await sessions.recordFileChange(id, kind: "file.write", path: path, bytes: Int64(info.size))
         return EditedResponse(status: .created, response: FileInfoBody(info))
     }
@@ -80,12 +80,12 @@ struct FileController {
     @Sendable func download(_ request: Request, context: PaddockRequestContext) async throws -> Response {
         let (provider, id, path) = try await target(request, context)
         let user = try Self.user(request)
-        let info = try await provider.stat(id, path: path, user: user)
+        let info = try await provider.initClient(id).stat(path: path, user: user)
         guard info.kind != .directory else {
             throw PaddockError.invalidArgument(
                 "\(path) is a directory; list it with /files/list or copy it with `paddock cp -r`")
         }
-        let chunks = try await provider.readFile(id, path: path, user: user)
+        let chunks = try await provider.initClient(id).readFile(path: path, user: user)
         let body = ResponseBody(asyncSequence: chunks.map { ByteBuffer(bytes: $0) })
         return Response(
             status: .ok,
@@ -94,7 +94,7 @@ struct FileController {
 
     @Sendable func stat(_ request: Request, context: PaddockRequestContext) async throws -> FileInfoBody {
         let (provider, id, path) = try await target(request, context)
-        return FileInfoBody(try await provider.stat(id, path: path, user: try Self.user(request)))
+        return FileInfoBody(try await provider.initClient(id).stat(path: path, user: try Self.user(request)))
     }
 
     @Sendable func list(_ request: Request, context: PaddockRequestContext) async throws -> FileListBody {
@@ -103,7 +103,8 @@ struct FileController {
         guard let depth = Int(depthText), (1...64).contains(depth) else {
             throw PaddockError.invalidArgument("depth must be a whole number from 1 to 64, not '\(depthText)'")
         }
-        let entries = try await provider.listDirectory(id, path: path, depth: depth, user: try Self.user(request))
+        let entries = try await provider.initClient(id).listDirectory(
+            path: path, depth: depth, user: try Self.user(request))
         return FileListBody(entries: entries.map(FileInfoBody.init))
     }
 
@@ -112,15 +113,15 @@ struct FileController {
     > {
         let (provider, id, path) = try await target(request, context)
         let user = try Self.user(request)
-        let created = try await provider.makeDirectory(id, path: path, user: user)
+        let created = try await provider.initClient(id).makeDirectory(path: path, user: user)
         if created { try await sessions.recordFileChange(id, kind: "file.mkdir", path: path) }
-        let info = try await provider.stat(id, path: path, user: user)
+        let info = try await provider.initClient(id).stat(path: path, user: user)
         return EditedResponse(status: created ? .created : .ok, response: FileInfoBody(info))
     }
 
     @Sendable func remove(_ request: Request, context: PaddockRequestContext) async throws -> HTTPResponse.Status {
         let (provider, id, path) = try await target(request, context)
-        try await provider.remove(id, path: path, user: try Self.user(request))
+        try await provider.initClient(id).remove(path: path, user: try Self.user(request))
         try await sessions.recordFileChange(id, kind: "file.remove", path: path)
         return .noContent
     }

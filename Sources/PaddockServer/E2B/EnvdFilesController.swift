@@ -24,9 +24,9 @@ struct EnvdFilesController {
             throw PaddockError.invalidArgument("missing ?path=; give the file's path inside the sandbox")
         }
         let (provider, path) = try await sessions.fileTarget(target.session.id, path: E2BPaths.resolve(raw, user: user))
-        let info = try await provider.stat(target.session.id, path: path, user: user)
+        let info = try await provider.initClient(target.session.id).stat(path: path, user: user)
         guard info.kind != .directory else { throw PaddockError.invalidArgument("path '\(path)' is a directory") }
-        let chunks = try await provider.readFile(target.session.id, path: path, user: user)
+        let chunks = try await provider.initClient(target.session.id).readFile(path: path, user: user)
         return Response(
             status: .ok,
             headers: [.contentType: "application/octet-stream", .contentLength: String(info.size)],
@@ -90,9 +90,10 @@ struct EnvdFilesController {
         let (provider, path) = try await sessions.fileTarget(target.session.id, path: E2BPaths.resolve(raw, user: user))
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty && parent != "/" {
-            _ = try await provider.makeDirectory(target.session.id, path: parent, user: user)
+            _ = try await provider.initClient(target.session.id).makeDirectory(path: parent, user: user)
         }
-        try await provider.writeFile(target.session.id, path: path, mode: 0o644, user: user, append: false, data: data)
+        try await provider.initClient(target.session.id).writeFile(
+            path: path, mode: 0o644, user: user, append: false, data: data)
         return WrittenFile(name: (path as NSString).lastPathComponent, path: path)
     }
 

@@ -31,7 +31,7 @@ struct EnvdFilesystemService {
         case "Stat":
             let m = try ProtoJSON.decode(EnvdFilesystem.PathRequest.self, from: bytes)
             let (provider, path) = try await resolve(m.path, target)
-            let info = try await provider.stat(id, path: path, user: user)
+            let info = try await provider.initClient(id).stat(path: path, user: user)
             return try ConnectStream.unary(EnvdFilesystem.EntryResponse(entry: .init(info)))
         case "ListDir":
             let m = try ProtoJSON.decode(EnvdFilesystem.ListDirRequest.self, from: bytes)
@@ -40,30 +40,30 @@ struct EnvdFilesystemService {
             guard (0...64).contains(depth) else {
                 throw ConnectError(.invalidArgument, "depth must be 1 to 64, not \(depth)")
             }
-            let info = try await provider.stat(id, path: path, user: user)
+            let info = try await provider.initClient(id).stat(path: path, user: user)
             guard info.kind == .directory else {
                 throw ConnectError(.invalidArgument, "path \(path) is not a directory")
             }
-            let entries = try await provider.listDirectory(id, path: path, depth: max(depth, 1), user: user)
+            let entries = try await provider.initClient(id).listDirectory(path: path, depth: max(depth, 1), user: user)
             return try ConnectStream.unary(EnvdFilesystem.ListDirResponse(entries: entries.map { .init($0) }))
         case "MakeDir":
             let m = try ProtoJSON.decode(EnvdFilesystem.PathRequest.self, from: bytes)
             let (provider, path) = try await resolve(m.path, target)
-            let created = try await provider.makeDirectory(id, path: path, user: user)
+            let created = try await provider.initClient(id).makeDirectory(path: path, user: user)
             guard created else { throw ConnectError(.alreadyExists, "directory \(path) already exists") }
-            let info = try await provider.stat(id, path: path, user: user)
+            let info = try await provider.initClient(id).stat(path: path, user: user)
             return try ConnectStream.unary(EnvdFilesystem.EntryResponse(entry: .init(info)))
         case "Move":
             let m = try ProtoJSON.decode(EnvdFilesystem.MoveRequest.self, from: bytes)
             let (provider, source) = try await resolve(m.source, target)
             let (_, destination) = try await resolve(m.destination, target)
-            try await provider.rename(id, from: source, to: destination, user: user)
-            let info = try await provider.stat(id, path: destination, user: user)
+            try await provider.initClient(id).rename(from: source, to: destination, user: user)
+            let info = try await provider.initClient(id).stat(path: destination, user: user)
             return try ConnectStream.unary(EnvdFilesystem.EntryResponse(entry: .init(info)))
         case "Remove":
             let m = try ProtoJSON.decode(EnvdFilesystem.PathRequest.self, from: bytes)
             let (provider, path) = try await resolve(m.path, target)
-            try await provider.remove(id, path: path, user: user)
+            try await provider.initClient(id).remove(path: path, user: user)
             return try ConnectStream.unary(EnvdProcess.Empty())
         case "CreateWatcher":
             let m = try ProtoJSON.decode(EnvdFilesystem.WatchRequest.self, from: bytes)
@@ -98,7 +98,7 @@ struct EnvdFilesystemService {
         Int, String, DirectorySnapshot
     ) {
         let (provider, path) = try await resolve(m.path, target)
-        let info = try await provider.stat(target.session.id, path: path, user: target.user)
+        let info = try await provider.initClient(target.session.id).stat(path: path, user: target.user)
         guard info.kind == .directory else { throw ConnectError(.invalidArgument, "path \(path) is not a directory") }
         let depth = (m.recursive ?? false) ? 64 : 1
         return (depth, path, try await snapshot(path, depth: depth, target))
@@ -106,8 +106,8 @@ struct EnvdFilesystemService {
 
     private func snapshot(_ path: String, depth: Int, _ target: E2BSandboxTarget) async throws -> DirectorySnapshot {
         let (provider, resolved) = try await resolve(path, target)
-        let listing = try await provider.listDirectory(
-            target.session.id, path: resolved, depth: depth, user: target.user)
+        let listing = try await provider.initClient(target.session.id).listDirectory(
+            path: resolved, depth: depth, user: target.user)
         return DirectorySnapshot(root: resolved, listing: listing)
     }
 

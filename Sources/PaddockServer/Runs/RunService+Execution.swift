@@ -199,7 +199,7 @@ extension RunService {
     /// Files under the workspace with their size and modification time, to tell what a run changed.
     func workspaceFiles(_ session: SessionID) async -> [String: String] {
         guard let (provider, path) = try? await sessions.fileTarget(session, path: SandboxLayout.workspace),
-            let entries = try? await provider.listDirectory(session, path: path, depth: 64, user: .root)
+            let entries = try? await provider.initClient(session).listDirectory(path: path, depth: 64, user: .root)
         else { return [:] }
         var files: [String: String] = [:]
         for entry in entries where entry.kind != .directory && !entry.path.contains("/.git/") {

@@ -23,19 +23,19 @@ extension SessionService {
     /// The processes paddock-init supervises in a running session.
     public func processes(_ id: SessionID) async throws -> [WireProcessInfo] {
         let (_, provider) = try await runningProvider(id)
-        return try await provider.listProcesses(id)
+        return try await provider.initClient(id).listProcesses()
     }
 
     /// Re-attaches to a command by pid; the newest client takes the command's stream over.
     public func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle {
         let (_, provider) = try await runningProvider(id)
-        return try await provider.attach(id, pid: pid)
+        return try await provider.initClient(id).attach(pid: pid)
     }
 
     /// Signals a supervised command's process group from outside its own stream.
     public func signal(_ id: SessionID, pid: Int32, signal: Int32) async throws {
         let (_, provider) = try await runningProvider(id)
-        try await provider.signalProcess(id, pid: pid, signal: signal)
+        try await provider.initClient(id).signalProcess(pid: pid, signal: signal)
     }
 }
 
@@ -43,6 +43,6 @@ extension SessionService {
     /// A raw byte connection to `127.0.0.1:port` inside the session's sandbox.
     public func dial(_ id: SessionID, port: UInt16) async throws -> any SandboxConnection {
         let (_, provider) = try await runningProvider(id)
-        return try await provider.dial(id, port: port)
+        return try await provider.initClient(id).dial(port: port)
     }
 }
