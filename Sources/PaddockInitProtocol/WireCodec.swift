@@ -134,6 +134,15 @@ public struct FrameDecoder {
         }
         return payload
     }
+
+    /// Takes whatever was received past the last complete frame. After `dial`'s `ok` the connection carries
+    /// raw bytes, and the first of them may have arrived together with the reply.
+    public mutating func takeBuffered() -> [UInt8] {
+        let rest = Array(buffer[start...])
+        buffer = []
+        start = 0
+        return rest
+    }
 }
 
 /// Prefixes a payload with its length.

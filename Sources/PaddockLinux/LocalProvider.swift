@@ -296,13 +296,7 @@
         }
 
         private nonisolated func hello(_ socket: String) async throws -> Int32 {
-            try await InitChannel.with(socketPath: socket) { channel in
-                try await channel.send(.hello)
-                guard case .helloReply(_, let pid) = try await channel.expectReply("hello") else {
-                    throw PaddockError.internal("unexpected reply to hello")
-                }
-                return pid
-            }
+            try await InitClient(transport: UnixSocketInitTransport(socketPath: socket)).hello()
         }
 
         /// The gateway socket lives in the bind-mounted control directory, reachable by paddock-init only.
@@ -445,145 +439,14 @@
 
         // MARK: Exec and files
 
-        public nonisolated func exec(_ id: SessionID, _ request: ExecRequest) async throws -> any ExecHandle {
-            guard !request.argv.isEmpty else {
-                throw PaddockError.invalidArgument("no command given; pass the program and its arguments")
-            }
-            let env = request.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            let spawn = SpawnRequest(
-                argv: request.argv, env: env, cwd: request.cwd, user: wireUser(request.user), tty: request.tty,
-                stdin: request.stdin, detached: request.detached, tag: request.tag)
-            return try await LocalExecHandle.start(
-                socketPath: try socketOf(id), request: .spawn(spawn), oomKills: oomCounter(id))
-        }
-
-        public nonisolated func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle {
-            try await LocalExecHandle.start(
-                socketPath: try socketOf(id), request: .attach(pid: pid), oomKills: oomCounter(id))
-        }
-
-        public nonisolated func listProcesses(_ id: SessionID) async throws -> [WireProcessInfo] {
-            let reply = try await unary(id, .listProcesses)
-            guard case .processes(let list) = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
-            return list
-        }
-
-        public nonisolated func signalProcess(_ id: SessionID, pid: Int32, signal: Int32) async throws {
-            let reply = try await unary(id, .signalProcess(pid: pid, signal: signal))
-            guard case .ok = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
-        }
-
-        public nonisolated func dial(_ id: SessionID, port: UInt16) async throws -> any SandboxConnection {
-            try await LocalSandboxConnection.open(socketPath: try socketOf(id), port: port)
-        }
-
-        public nonisolated func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws
-            -> BackpressuredStream<[UInt8]>
-        {
-            let socket = try socketOf(id)
-            let (opened, openedSink) = AsyncThrowingStream<Void, any Error>.makeStream()
-            let stream = BackpressuredStream<[UInt8]> { sink in
-                do {
-                    try await InitChannel.with(socketPath: socket) { channel in
-                        try await channel.send(.readFile(path: path, user: self.wireUser(user)))
-                        var first = true
-                        while true {
-                            let message = try await channel.expectReply("reading \(path)")
-                            if first {
-                                openedSink.finish()
-                                first = false
-                            }
-                            switch message {
-                            case .data(let bytes):
-                                // Waits for the consumer: init in turn stops reading the file (backpressure).
-                                await sink.send(bytes)
-                                try Task.checkCancellation()
-                            case .end: return
-                            default: throw PaddockError.internal("unexpected reply \(message) while reading \(path)")
-                            }
-                        }
-                    }
-                } catch {
-                    openedSink.finish(throwing: error)
-                    throw error
-                }
-            }
-            // Surface "not found" and friends before the caller starts a response.
-            for try await _ in opened {}
-            return stream
-        }
-
-        public nonisolated func writeFile(
-            _ id: SessionID, path: String, mode: UInt32, user: SandboxUser, append: Bool,
-            data: BackpressuredStream<[UInt8]>
-        ) async throws {
-            try await InitChannel.with(socketPath: try socketOf(id)) { channel in
-                try await channel.send(.writeFile(path: path, mode: mode, append: append, user: self.wireUser(user)))
-                for try await chunk in data {
-                    var offset = 0
-                    while offset < chunk.count {
-                        let end = min(chunk.count, offset + wireChunkSize)
-                        try await channel.send(.data(Array(chunk[offset..<end])))
-                        offset = end
-                    }
-                }
-                try await channel.send(.end)
-                _ = try await channel.expectReply("writing \(path)")
-            }
-        }
-
-        public nonisolated func stat(_ id: SessionID, path: String, user: SandboxUser) async throws -> SandboxFileInfo {
-            let reply = try await unary(id, .stat(path: path, user: wireUser(user)))
-            guard case .files(let infos) = reply, let info = infos.first else {
-                throw PaddockError.internal("unexpected reply \(reply)")
-            }
-            return info
-        }
-
-        public nonisolated func listDirectory(_ id: SessionID, path: String, depth: Int, user: SandboxUser) async throws
-            -> [SandboxFileInfo]
-        {
-            let reply = try await unary(id, .listDir(path: path, depth: UInt32(max(1, depth)), user: wireUser(user)))
-            guard case .files(let infos) = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
-            return infos
-        }
-
-        public nonisolated func makeDirectory(_ id: SessionID, path: String, user: SandboxUser) async throws -> Bool {
-            do {
-                _ = try await unary(id, .makeDir(path: path, user: wireUser(user)))
-                return true
-            } catch let error as PaddockError where error.code == .alreadyExists {
-                return false
-            }
-        }
-
-        public nonisolated func remove(_ id: SessionID, path: String, user: SandboxUser) async throws {
-            _ = try await unary(id, .remove(path: path, user: wireUser(user)))
-        }
-
-        public nonisolated func rename(_ id: SessionID, from: String, to: String, user: SandboxUser) async throws {
-            _ = try await unary(id, .rename(from: from, to: to, user: wireUser(user)))
-        }
-
-        private nonisolated func unary(_ id: SessionID, _ request: WireMessage) async throws -> WireMessage {
-            try await InitChannel.with(socketPath: try socketOf(id)) { channel in
-                try await channel.send(request)
-                return try await channel.expectReply("the request")
-            }
-        }
-
-        private nonisolated func socketOf(_ id: SessionID) throws -> String {
+        /// Commands, processes, ports and files go to the sandbox's init through its control socket.
+        public nonisolated func initClient(_ id: SessionID) throws -> InitClient {
             guard Syscalls.isDirectory(layout.sessionDirectory(id)) else {
                 throw PaddockError.notFound("sandbox \(id) does not exist on this host")
             }
-            return layout.socket(id)
-        }
-
-        private nonisolated func wireUser(_ user: SandboxUser) -> WireUser { WireUser(uid: user.uid, gid: user.gid) }
-
-        private nonisolated func oomCounter(_ id: SessionID) -> @Sendable () -> UInt64 {
             let sandbox = cgroup(of: id)
-            return { sandbox.oomKills }
+            return InitClient(
+                transport: UnixSocketInitTransport(socketPath: layout.socket(id)), outOfMemoryKills: { sandbox.oomKills })
         }
 
         // MARK: Observation and recovery

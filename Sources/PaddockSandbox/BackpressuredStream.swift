@@ -12,6 +12,7 @@ public struct BackpressuredStream<Element: Sendable>: AsyncSequence, Sendable {
 
     private let channel: Channel
     private let producer: Producer
+    private var observers: [Observer] = []
 
     /// Starts `produce`, which sends elements into the channel. Returning finishes the stream; throwing
     /// fails it with that error.
@@ -41,12 +42,56 @@ public struct BackpressuredStream<Element: Sendable>: AsyncSequence, Sendable {
         _ = await producer.task.value
     }
 
-    public func makeAsyncIterator() -> Iterator { Iterator(inner: channel.makeAsyncIterator(), producer: producer) }
+    /// The same stream, watched: `each` sees every element before the consumer does; then either `finished` runs
+    /// (the stream ended; if it throws, the stream fails with that instead) or `failed` does (with the error the
+    /// consumer is about to see). They run in the consumer's task, so a wrapper that only watches (an audit
+    /// record, an idle count) costs a call per element, not a task and a hand-over. An error thrown by `each`
+    /// fails the stream.
+    public func observed(
+        each: @escaping @Sendable (Element) async throws -> Void,
+        finished: @escaping @Sendable () async throws -> Void,
+        failed: @escaping @Sendable (any Error) async -> Void
+    ) -> BackpressuredStream {
+        var copy = self
+        copy.observers.append(Observer(each: each, finished: finished, failed: failed))
+        return copy
+    }
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(inner: channel.makeAsyncIterator(), producer: producer, observers: observers)
+    }
 
     public struct Iterator: AsyncIteratorProtocol {
         var inner: Channel.Iterator
         let producer: Producer
-        public mutating func next() async throws -> Element? { try await inner.next() }
+        let observers: [Observer]
+        var ended = false
+
+        public mutating func next() async throws -> Element? {
+            if observers.isEmpty { return try await inner.next() }
+            guard !ended else { return nil }
+            do {
+                guard let element = try await inner.next() else {
+                    ended = true
+                    for observer in observers { try await observer.finished() }
+                    return nil
+                }
+                for observer in observers { try await observer.each(element) }
+                return element
+            } catch {
+                if !ended {
+                    ended = true
+                    for observer in observers { await observer.failed(error) }
+                }
+                throw error
+            }
+        }
+    }
+
+    struct Observer: Sendable {
+        let each: @Sendable (Element) async throws -> Void
+        let finished: @Sendable () async throws -> Void
+        let failed: @Sendable (any Error) async -> Void
     }
 
     /// Owns the producer task and cancels it once nothing refers to the stream any more.

@@ -181,7 +181,8 @@ public struct RecoveryReport: Sendable, Equatable {
 }
 
 /// Starts and drives sandboxes. The local OCI-runtime provider is the first; gVisor, Kubernetes and
-/// remote providers implement the same protocol.
+/// remote providers implement the same protocol. What runs inside a sandbox is paddock-init's business: a
+/// provider says how to reach it (`initClient`), and `InitClient` does the rest the same way for all of them.
 public protocol SandboxProvider: Sendable {
     /// The name sessions select it by (`local`, `gvisor`, …).
     var name: String { get }
@@ -211,25 +212,9 @@ public protocol SandboxProvider: Sendable {
     func pause(_ id: SessionID) async throws
     /// Thaws a paused sandbox; its processes continue. Idempotent.
     func resume(_ id: SessionID) async throws
-    func exec(_ id: SessionID, _ request: ExecRequest) async throws -> any ExecHandle
-    /// Re-attaches to a detached command.
-    func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle
-    func listProcesses(_ id: SessionID) async throws -> [WireProcessInfo]
-    /// Signals a supervised command's process group without holding its stream.
-    func signalProcess(_ id: SessionID, pid: Int32, signal: Int32) async throws
-    /// A raw byte connection to `127.0.0.1:port` inside the sandbox; `notFound` when nothing listens.
-    func dial(_ id: SessionID, port: UInt16) async throws -> any SandboxConnection
-
-    func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws -> BackpressuredStream<[UInt8]>
-    func writeFile(
-        _ id: SessionID, path: String, mode: UInt32, user: SandboxUser, append: Bool,
-        data: BackpressuredStream<[UInt8]>
-    ) async throws
-    func stat(_ id: SessionID, path: String, user: SandboxUser) async throws -> SandboxFileInfo
-    func listDirectory(_ id: SessionID, path: String, depth: Int, user: SandboxUser) async throws -> [SandboxFileInfo]
-    func makeDirectory(_ id: SessionID, path: String, user: SandboxUser) async throws -> Bool
-    func remove(_ id: SessionID, path: String, user: SandboxUser) async throws
-    func rename(_ id: SessionID, from: String, to: String, user: SandboxUser) async throws
+    /// The client of the sandbox's paddock-init, through which its commands, processes, ports and files are
+    /// reached. `notFound` when this provider has no such sandbox.
+    func initClient(_ id: SessionID) async throws -> InitClient
 
     /// Seals the sandbox's changed files as the new layer `layer` (an id the caller chose). A running sandbox
     /// is frozen for the copy and thawed after it, so the layer is consistent; a paused one stays paused.

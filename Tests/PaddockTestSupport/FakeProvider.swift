@@ -4,7 +4,8 @@ import PaddockInitProtocol
 import PaddockSandbox
 
 /// A provider without sandboxes: it remembers which ids it "started", runs every command as an instant
-/// `exit 0` that echoes its argv, and keeps files in memory. For tests of everything above the provider (the
+/// `exit 0` that echoes its argv, and keeps files in memory. Its init answers the real `InitClient` in memory
+/// (`FakeInit`), so the client's framing and error mapping run in these tests too. For tests of everything above the provider (the
 /// API's validation, the fuzz suite) that must run in seconds and without root; anything about isolation uses
 /// the real one.
 public actor FakeProvider: SandboxProvider {
@@ -72,75 +73,27 @@ public actor FakeProvider: SandboxProvider {
         await passHold(.resume)
     }
 
-    public func exec(_ id: SessionID, _ request: ExecRequest) async throws -> any ExecHandle {
+    /// A client whose init is answered in memory (`FakeInit`) from this provider's files.
+    public func initClient(_ id: SessionID) async throws -> InitClient {
         try check(id)
-        return FakeExecHandle(output: Array(request.argv.joined(separator: " ").utf8))
+        return InitClient(transport: FakeInit.Transport(provider: self, id: id))
     }
 
-    public func attach(_ id: SessionID, pid: Int32) async throws -> any ExecHandle {
-        throw PaddockError.notFound("no process with pid \(pid)")
-    }
+    /// The sandbox's files by path, or `unavailable` when it is not running.
+    func files(of id: SessionID) throws -> [String: [UInt8]] { try check(id) }
 
-    public func listProcesses(_ id: SessionID) async throws -> [WireProcessInfo] {
+    /// Records a directory made through the init; false when it was there already.
+    func addDirectory(_ id: SessionID, _ path: String) throws -> Bool {
         try check(id)
-        return []
-    }
-
-    public func signalProcess(_ id: SessionID, pid: Int32, signal: Int32) async throws {
-        throw PaddockError.notFound("no process with pid \(pid)")
-    }
-
-    public func dial(_ id: SessionID, port: UInt16) async throws -> any SandboxConnection {
-        throw PaddockError.notFound("nothing listens on port \(port)")
-    }
-
-    public func readFile(_ id: SessionID, path: String, user: SandboxUser) async throws -> BackpressuredStream<[UInt8]>
-    {
-        guard let bytes = try check(id)[path] else { throw PaddockError.notFound("\(path) does not exist") }
-        return BackpressuredStream { channel in await channel.send(bytes) }
-    }
-
-    public func writeFile(
-        _ id: SessionID, path: String, mode: UInt32, user: SandboxUser, append: Bool,
-        data: BackpressuredStream<[UInt8]>
-    ) async throws {
-        _ = try check(id)
-        var bytes: [UInt8] = append ? files[id]?[path] ?? [] : []
-        for try await chunk in data { bytes += chunk }
-        files[id]?[path] = bytes
-    }
-
-    public func stat(_ id: SessionID, path: String, user: SandboxUser) async throws -> SandboxFileInfo {
-        if directories[id]?.contains(path) == true {
-            var info = Self.info(path, size: 0)
-            info.kind = .directory
-            return info
-        }
-        guard let bytes = try check(id)[path] else { throw PaddockError.notFound("\(path) does not exist") }
-        return Self.info(path, size: bytes.count)
-    }
-
-    public func listDirectory(_ id: SessionID, path: String, depth: Int, user: SandboxUser) async throws
-        -> [SandboxFileInfo]
-    {
-        let prefix = path.hasSuffix("/") ? path : path + "/"
-        return try check(id).filter { $0.key.hasPrefix(prefix) }.map { Self.info($0.key, size: $0.value.count) }
-    }
-
-    public func makeDirectory(_ id: SessionID, path: String, user: SandboxUser) async throws -> Bool {
-        _ = try check(id)
         return directories[id, default: []].insert(path).inserted
     }
 
-    public func remove(_ id: SessionID, path: String, user: SandboxUser) async throws {
-        guard try check(id)[path] != nil else { throw PaddockError.notFound("\(path) does not exist") }
-        files[id]?[path] = nil
-    }
+    func isDirectory(_ id: SessionID, _ path: String) -> Bool { directories[id]?.contains(path) == true }
 
-    public func rename(_ id: SessionID, from: String, to: String, user: SandboxUser) async throws {
-        guard let bytes = try check(id)[from] else { throw PaddockError.notFound("\(from) does not exist") }
-        files[id]?[from] = nil
-        files[id]?[to] = bytes
+    /// Sets (or with nil removes) one file of a running sandbox.
+    func setFile(_ id: SessionID, _ path: String, _ bytes: [UInt8]?) throws {
+        try check(id)
+        files[id]?[path] = bytes
     }
 
     public func snapshot(_ id: SessionID, layer: String) async throws -> LayerInfo {
@@ -178,7 +131,7 @@ public actor FakeProvider: SandboxProvider {
         return sandboxFiles
     }
 
-    private static func info(_ path: String, size: Int) -> SandboxFileInfo {
+    static func info(_ path: String, size: Int) -> SandboxFileInfo {
         SandboxFileInfo(
             name: String(path.split(separator: "/").last ?? ""), path: path, kind: .file, size: UInt64(size),
             mode: 0o100644, uid: 1000, gid: 1000, mtimeNanos: 0)
@@ -211,23 +164,4 @@ public actor CallGate {
         for waiter in openWaiters { waiter.resume() }
         openWaiters = []
     }
-}
-
-/// A command that has already run: `started`, its output, `exited(0)`.
-struct FakeExecHandle: ExecHandle {
-    let events: BackpressuredStream<ExecEvent>
-
-    init(output: [UInt8]) {
-        events = BackpressuredStream { channel in
-            await channel.send(.started(pid: 2))
-            if !output.isEmpty { await channel.send(.stdout(output)) }
-            await channel.send(.exited(ExitStatus(code: 0)))
-        }
-    }
-
-    func sendStdin(_ bytes: [UInt8]) async throws {}
-    func closeStdin() async throws {}
-    func signal(_ signal: Int32) async throws {}
-    func resize(_ size: TerminalSize) async throws {}
-    func cancel() async { events.cancel() }
 }

@@ -260,8 +260,8 @@ struct Benchmarks {
     }
 
     static func runTrue(_ provider: LocalProvider, _ id: SessionID) async throws {
-        let handle = try await provider.exec(
-            id, ExecRequest(argv: ["/usr/bin/true"], env: SandboxLayout.baseEnvironment(), cwd: SandboxLayout.workspace)
+        let handle = try await provider.initClient(id).exec(
+            ExecRequest(argv: ["/usr/bin/true"], env: SandboxLayout.baseEnvironment(), cwd: SandboxLayout.workspace)
         )
         for try await event in handle.events {
             if case .exited(let status) = event, status.code != 0 {

@@ -25,8 +25,7 @@ extension Benchmarks {
 
     private func measureSnapshots(_ provider: LocalProvider, parent: SessionID) async throws -> [Result] {
         // 10 MB in 40 files of 256 KiB, in a small tree: the shape of a modest repository's changes.
-        let fill = try await provider.exec(
-            parent,
+        let fill = try await provider.initClient(parent).exec(
             ExecRequest(
                 argv: [
                     "/bin/sh", "-c",

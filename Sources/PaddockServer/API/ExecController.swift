@@ -38,10 +38,16 @@ struct ExecController {
         let encoder = APICoding.encoder()
         let responseBody = ResponseBody { writer in
             do {
-                try await Self.pump(handle: handle, timeout: timeout) { event in
+                func emit(_ event: ExecEventBody) async throws {
                     var line = try encoder.encode(event)
                     line.append(0x0A)
                     try await writer.write(ByteBuffer(bytes: line))
+                }
+                try await Self.pump(handle: handle, timeout: timeout, emit: emit) { stream, bytes in
+                    // Base64 in a JSON line is this API's documented format.
+                    try await emit(
+                        ExecEventBody(
+                            type: stream == .stdout ? .stdout : .stderr, data: Data(bytes).base64EncodedString()))
                 }
             } catch {
                 await handle.cancel()
@@ -67,9 +73,11 @@ struct ExecController {
         }
     }
 
-    /// Forwards a command's events until it exits; enforces the timeout by killing the process group.
+    /// Forwards a command's events until it exits; enforces the timeout by killing the process group. Output goes
+    /// to `output` as the bytes the command wrote, so each front end frames it its own way.
     static func pump(
-        handle: any ExecHandle, timeout: Duration?, emit: (ExecEventBody) async throws -> Void
+        handle: any ExecHandle, timeout: Duration?, emit: (ExecEventBody) async throws -> Void,
+        output: (ExecStream, [UInt8]) async throws -> Void
     ) async throws {
         let timedOut = Flag()
         let killer = timeout.map { limit in
@@ -83,10 +91,8 @@ struct ExecController {
         for try await event in handle.events {
             switch event {
             case .started(let pid): try await emit(ExecEventBody(type: .started, pid: pid))
-            case .stdout(let bytes):
-                try await emit(ExecEventBody(type: .stdout, data: Data(bytes).base64EncodedString()))
-            case .stderr(let bytes):
-                try await emit(ExecEventBody(type: .stderr, data: Data(bytes).base64EncodedString()))
+            case .stdout(let bytes): try await output(.stdout, bytes)
+            case .stderr(let bytes): try await output(.stderr, bytes)
             case .exited(let status):
                 // Like timeout(1): a command killed at its deadline exits 124.
                 let expired = timedOut.isSet
@@ -126,17 +132,12 @@ struct ExecController {
             // Command -> client. Closing the socket at the end also ends the read loop below.
             group.addTask {
                 do {
-                    try await Self.pump(handle: handle, timeout: timeout) { event in
-                        switch event.type {
-                        case .stdout, .stderr:
-                            var buffer = ByteBuffer()
-                            buffer.writeInteger(
-                                event.type == .stdout ? ExecStream.stdout.rawValue : ExecStream.stderr.rawValue)
-                            buffer.writeBytes(Data(base64Encoded: event.data ?? "") ?? Data())
-                            try await outbound.write(.binary(buffer))
-                        default:
-                            try await send(event)
-                        }
+                    try await Self.pump(handle: handle, timeout: timeout, emit: send) { stream, bytes in
+                        var buffer = ByteBuffer()
+                        buffer.reserveCapacity(bytes.count + 1)
+                        buffer.writeInteger(stream.rawValue)
+                        buffer.writeBytes(bytes)
+                        try await outbound.write(.binary(buffer))
                     }
                 } catch {
                     let e = ErrorMiddleware<PaddockRequestContext>.classify(error)

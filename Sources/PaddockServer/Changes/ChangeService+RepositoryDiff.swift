@@ -90,7 +90,7 @@ extension ChangeService {
             try fm.removeItem(atPath: "\(directory)/\(item)")
         }
         let workspace = SandboxLayout.workspace
-        let entries = try await provider.listDirectory(session.id, path: workspace, depth: 64, user: .root)
+        let entries = try await provider.initClient(session.id).listDirectory(path: workspace, depth: 64, user: .root)
         let total = entries.reduce(UInt64(0)) { $0 + ($1.kind == .file ? $1.size : 0) }
         guard total <= Self.workspaceCopyLimit else {
             throw PaddockError.invalidArgument(
@@ -123,7 +123,8 @@ extension ChangeService {
                     throw PaddockError.internal("cannot write \(relative) into the server's clone")
                 }
                 defer { try? handle.close() }
-                for try await chunk in try await provider.readFile(session.id, path: entry.path, user: .root) {
+                for try await chunk in try await provider.initClient(session.id).readFile(path: entry.path, user: .root)
+                {
                     try handle.write(contentsOf: chunk)
                 }
                 chmod(target, entry.mode & 0o100 != 0 ? 0o755 : 0o644)

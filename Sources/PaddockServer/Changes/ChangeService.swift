@@ -33,7 +33,7 @@ extension ChangeService {
             return diff
         }
         let workspace = SandboxLayout.workspace
-        let entries = try await provider.listDirectory(id, path: workspace, depth: 64, user: .root)
+        let entries = try await provider.initClient(id).listDirectory(path: workspace, depth: 64, user: .root)
         var files: [ChangeDiff.File] = []
         for entry in entries where entry.kind == .file || entry.kind == .symlink {
             let relative =
@@ -44,7 +44,7 @@ extension ChangeService {
             if entry.kind == .file && entry.size <= Self.diffFileLimit {
                 var newlines = 0
                 var last: UInt8?
-                for try await chunk in try await provider.readFile(id, path: entry.path, user: .root) {
+                for try await chunk in try await provider.initClient(id).readFile(path: entry.path, user: .root) {
                     if chunk.contains(0) { binary = true }
                     newlines += chunk.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
                     if let end = chunk.last { last = end }
@@ -78,7 +78,7 @@ extension ChangeService {
     private func readSmallFile(_ provider: any SandboxProvider, _ id: SessionID, _ path: String) async throws -> String
     {
         var bytes: [UInt8] = []
-        for try await chunk in try await provider.readFile(id, path: path, user: .root) {
+        for try await chunk in try await provider.initClient(id).readFile(path: path, user: .root) {
             bytes += chunk
             if bytes.count > 4096 { break }
         }

@@ -15,7 +15,7 @@ public struct SessionFiles: Sendable {
         -> SandboxFileInfo
     {
         let (provider, resolved, _) = try await target(id, path, caller, needs: .read)
-        return try await provider.stat(id, path: resolved, user: user)
+        return try await provider.initClient(id).stat(path: resolved, user: user)
     }
 
     public func list(_ id: SessionID, path: String, depth: Int, user: SandboxUser, by caller: Caller) async throws
@@ -25,7 +25,7 @@ public struct SessionFiles: Sendable {
             throw PaddockError.invalidArgument("depth must be a whole number from 1 to 64, not \(depth)")
         }
         let (provider, resolved, _) = try await target(id, path, caller, needs: .read)
-        return try await provider.listDirectory(id, path: resolved, depth: depth, user: user)
+        return try await provider.initClient(id).listDirectory(path: resolved, depth: depth, user: user)
     }
 
     /// A file's metadata and its content, streamed. A directory is refused: it has no content to read.
@@ -33,12 +33,12 @@ public struct SessionFiles: Sendable {
         info: SandboxFileInfo, content: BackpressuredStream<[UInt8]>
     ) {
         let (provider, resolved, _) = try await target(id, path, caller, needs: .read)
-        let info = try await provider.stat(id, path: resolved, user: user)
+        let info = try await provider.initClient(id).stat(path: resolved, user: user)
         guard info.kind != .directory else {
             throw PaddockError.invalidArgument(
                 "\(resolved) is a directory; list it, or copy it with `paddock cp -r`")
         }
-        return (info, try await provider.readFile(id, path: resolved, user: user))
+        return (info, try await provider.initClient(id).readFile(path: resolved, user: user))
     }
 
     /// Writes a file atomically (the sandbox's supervisor writes a temp file and renames it), creating its
@@ -53,12 +53,12 @@ public struct SessionFiles: Sendable {
         let (provider, resolved, _) = try await target(id, path, caller, needs: .write)
         if createParents {
             let parent = (resolved as NSString).deletingLastPathComponent
-            if !parent.isEmpty && parent != "/", try await provider.makeDirectory(id, path: parent, user: user) {
+            if !parent.isEmpty && parent != "/", try await provider.initClient(id).makeDirectory(path: parent, user: user) {
                 try await sessions.record(id, "file.mkdir", ["path": .string(parent)], by: caller)
             }
         }
-        try await provider.writeFile(id, path: resolved, mode: mode, user: user, append: false, data: data)
-        let info = try await provider.stat(id, path: resolved, user: user)
+        try await provider.initClient(id).writeFile(path: resolved, mode: mode, user: user, append: false, data: data)
+        let info = try await provider.initClient(id).stat(path: resolved, user: user)
         try await sessions.record(
             id, "file.write", ["path": .string(resolved), "bytes": .int(Int64(info.size))], by: caller)
         return info
@@ -69,14 +69,14 @@ public struct SessionFiles: Sendable {
         created: Bool, info: SandboxFileInfo
     ) {
         let (provider, resolved, _) = try await target(id, path, caller, needs: .write)
-        let created = try await provider.makeDirectory(id, path: resolved, user: user)
+        let created = try await provider.initClient(id).makeDirectory(path: resolved, user: user)
         if created { try await sessions.record(id, "file.mkdir", ["path": .string(resolved)], by: caller) }
-        return (created, try await provider.stat(id, path: resolved, user: user))
+        return (created, try await provider.initClient(id).stat(path: resolved, user: user))
     }
 
     public func remove(_ id: SessionID, path: String, user: SandboxUser, by caller: Caller) async throws {
         let (provider, resolved, _) = try await target(id, path, caller, needs: .write)
-        try await provider.remove(id, path: resolved, user: user)
+        try await provider.initClient(id).remove(path: resolved, user: user)
         try await sessions.record(id, "file.remove", ["path": .string(resolved)], by: caller)
     }
 
@@ -85,10 +85,10 @@ public struct SessionFiles: Sendable {
     {
         let (provider, source, workdir) = try await target(id, from, caller, needs: .write)
         let destination = try Self.checked(SessionService.resolve(to, against: workdir))
-        try await provider.rename(id, from: source, to: destination, user: user)
+        try await provider.initClient(id).rename(from: source, to: destination, user: user)
         try await sessions.record(
             id, "file.rename", ["path": .string(source), "to": .string(destination)], by: caller)
-        return try await provider.stat(id, path: destination, user: user)
+        return try await provider.initClient(id).stat(path: destination, user: user)
     }
 
     /// The session's provider (a paused session is resumed: file work is the signal it is wanted) and the path

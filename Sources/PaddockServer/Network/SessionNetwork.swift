@@ -121,11 +121,11 @@ public final class SessionNetwork: Sendable {
     /// Writes the session CA (and the bundle with the host's roots) where the session's commands look for it.
     private static func writeCA(_ pem: [UInt8], into id: SessionID, provider: any SandboxProvider) async throws {
         let system = FileManager.default.contents(atPath: Self.hostBundle).map(Array.init) ?? []
-        _ = try await provider.makeDirectory(id, path: Self.caDirectory, user: .root)
-        try await provider.writeFile(
-            id, path: Self.sessionCAPath, mode: 0o644, user: .root, append: false, data: .of(pem))
-        try await provider.writeFile(
-            id, path: Self.bundlePath, mode: 0o644, user: .root, append: false, data: .of(system + [0x0A] + pem))
+        _ = try await provider.initClient(id).makeDirectory(path: Self.caDirectory, user: .root)
+        try await provider.initClient(id).writeFile(
+            path: Self.sessionCAPath, mode: 0o644, user: .root, append: false, data: .of(pem))
+        try await provider.initClient(id).writeFile(
+            path: Self.bundlePath, mode: 0o644, user: .root, append: false, data: .of(system + [0x0A] + pem))
     }
 
     /// Installs a CA that `attach(installCA: false)` left for later, now that the sandbox runs. Without this, the

@@ -27,19 +27,19 @@ extension SessionService {
     /// The processes paddock-init supervises in a running session.
     public func processes(_ id: SessionID, by caller: Caller) async throws -> [WireProcessInfo] {
         let (_, provider) = try await runningProvider(id, for: caller, needs: .read)
-        return try await provider.listProcesses(id)
+        return try await provider.initClient(id).listProcesses()
     }
 
     /// Re-attaches to a command by pid; the newest client takes the command's stream over.
     public func attach(_ id: SessionID, pid: Int32, by caller: Caller) async throws -> any ExecHandle {
         let (_, provider) = try await runningProvider(id, for: caller, needs: .write)
-        return try await provider.attach(id, pid: pid)
+        return try await provider.initClient(id).attach(pid: pid)
     }
 
     /// Signals a supervised command's process group from outside its own stream.
     public func signal(_ id: SessionID, pid: Int32, signal: Int32, by caller: Caller) async throws {
         let (_, provider) = try await runningProvider(id, for: caller, needs: .write)
-        try await provider.signalProcess(id, pid: pid, signal: signal)
+        try await provider.initClient(id).signalProcess(pid: pid, signal: signal)
         try await record(id, "process.signal", ["pid": .int(Int64(pid)), "signal": .int(Int64(signal))], by: caller)
     }
 }
@@ -48,6 +48,6 @@ extension SessionService {
     /// A raw byte connection to `127.0.0.1:port` inside the session's sandbox.
     public func dial(_ id: SessionID, port: UInt16, by caller: Caller) async throws -> any SandboxConnection {
         let (_, provider) = try await runningProvider(id, for: caller, needs: .write)
-        return try await provider.dial(id, port: port)
+        return try await provider.initClient(id).dial(port: port)
     }
 }

@@ -69,8 +69,8 @@ extension SessionService {
                     String(decoding: $0, as: UTF8.self)
                 }
                 let text = Self.withInstructions(original, instructions)
-                try await provider.writeFile(
-                    session.id, path: "\(SandboxLayout.workspace)/\(name)", mode: 0o644, user: .user, append: false,
+                try await provider.initClient(session.id).writeFile(
+                    path: "\(SandboxLayout.workspace)/\(name)", mode: 0o644, user: .user, append: false,
                     data: BackpressuredStream { await $0.send(Array(text.utf8)) })
             }
         }
@@ -101,7 +101,7 @@ extension SessionService {
             let permissions = (attributes[.posixPermissions] as? NSNumber)?.uint32Value ?? 0o644
             switch type {
             case .typeDirectory?:
-                _ = try await provider.makeDirectory(id, path: destination, user: .user)
+                _ = try await provider.initClient(id).makeDirectory(path: destination, user: .user)
             case .typeSymbolicLink?:
                 links.append((try fm.destinationOfSymbolicLink(atPath: source), destination))
             case .typeRegular?:
@@ -114,8 +114,8 @@ extension SessionService {
                         await sink.send(Array(chunk))
                     }
                 }
-                try await provider.writeFile(
-                    id, path: destination, mode: permissions & 0o100 != 0 ? 0o755 : 0o644, user: .user, append: false,
+                try await provider.initClient(id).writeFile(
+                    path: destination, mode: permissions & 0o100 != 0 ? 0o755 : 0o644, user: .user, append: false,
                     data: data)
                 count += 1
             default:
@@ -129,7 +129,8 @@ extension SessionService {
             ]
             for (link, path) in links { argv += [link, path] }
             let env = SandboxLayout.baseEnvironment(user: .user)
-            let handle = try await provider.exec(id, ExecRequest(argv: argv, env: env, cwd: target, user: .user))
+            let handle = try await provider.initClient(id).exec(
+                ExecRequest(argv: argv, env: env, cwd: target, user: .user))
             var status: ExitStatus?
             for try await event in handle.events { if case .exited(let s) = event { status = s } }
             guard status?.code == 0 else {

@@ -582,7 +582,7 @@ public actor SessionService {
         // Counted as attached before the command starts, so the idle reaper never freezes a followed command.
         streamChanged(id, attached: true)
         let handle: any ExecHandle
-        do { handle = try await provider.exec(id, request) } catch {
+        do { handle = try await provider.initClient(id).exec(request) } catch {
             streamChanged(id, attached: false)
             if let e = error as? PaddockError, e.code == .unavailable { try await markLostIfDead(id, provider) }
             throw error

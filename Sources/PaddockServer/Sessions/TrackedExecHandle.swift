@@ -6,7 +6,7 @@ import Synchronization
 /// followed command is not idle. The caller counts the stream as attached *before* the command can run
 /// (a slow consumer must not leave a window in which the idle reaper freezes a followed command); this
 /// handle reports the detach exactly once: when the stream ends, when it is cancelled, or when it is dropped
-/// unread. Events are relayed unchanged, with backpressure.
+/// unread. It watches the inner stream in the consumer's task; events pass unchanged, with backpressure.
 final class TrackedExecHandle: ExecHandle {
     let events: BackpressuredStream<ExecEvent>
     private let inner: any ExecHandle
@@ -30,18 +30,8 @@ final class TrackedExecHandle: ExecHandle {
         self.inner = inner
         let detach = Detach(changed)
         self.detach = detach
-        events = BackpressuredStream { sink in
-            do {
-                for try await event in inner.events {
-                    await sink.send(event)
-                    try Task.checkCancellation()
-                }
-            } catch {
-                await detach.run()
-                throw error
-            }
-            await detach.run()
-        }
+        events = inner.events.observed(
+            each: { _ in }, finished: { await detach.run() }, failed: { _ in await detach.run() })
     }
 
     deinit {
@@ -55,7 +45,6 @@ final class TrackedExecHandle: ExecHandle {
     func resize(_ size: TerminalSize) async throws { try await inner.resize(size) }
     func cancel() async {
         await inner.cancel()
-        events.cancel()
         await detach.run()
     }
 }

@@ -92,8 +92,8 @@ public struct TemplateService: Sendable {
             }
             for (i, step) in spec.install.enumerated() {
                 await progress("step \(i + 1)/\(spec.install.count): \(step)")
-                let handle = try await provider.exec(
-                    buildID, ExecRequest(argv: ["/bin/sh", "-c", step], env: env, cwd: cwd, user: .root))
+                let handle = try await provider.initClient(buildID).exec(
+                    ExecRequest(argv: ["/bin/sh", "-c", step], env: env, cwd: cwd, user: .root))
                 var lines = LineBuffer()
                 var status = ExitStatus(code: -1)
                 for try await event in handle.events {
@@ -114,8 +114,7 @@ public struct TemplateService: Sendable {
             }
             if !spec.context.isEmpty {
                 // The context served the steps; it is not part of the template.
-                let cleanup = try await provider.exec(
-                    buildID,
+                let cleanup = try await provider.initClient(buildID).exec(
                     ExecRequest(argv: ["rm", "-rf", Self.buildContextDirectory], env: env, cwd: "/", user: .root))
                 for try await _ in cleanup.events {}
             }
@@ -202,12 +201,12 @@ public struct TemplateService: Sendable {
         for file in spec.context {
             var directory = root
             for part in file.path.split(separator: "/").dropLast() {
-                _ = try await provider.makeDirectory(id, path: directory, user: .root)
+                _ = try await provider.initClient(id).makeDirectory(path: directory, user: .root)
                 directory += "/\(part)"
             }
-            _ = try await provider.makeDirectory(id, path: directory, user: .root)
-            try await provider.writeFile(
-                id, path: "\(root)/\(file.path)", mode: UInt32(file.mode), user: .root, append: false,
+            _ = try await provider.initClient(id).makeDirectory(path: directory, user: .root)
+            try await provider.initClient(id).writeFile(
+                path: "\(root)/\(file.path)", mode: UInt32(file.mode), user: .root, append: false,
                 data: .of(Array(file.data)))
         }
         return root
