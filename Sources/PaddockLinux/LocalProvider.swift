@@ -446,7 +446,8 @@
             }
             let sandbox = cgroup(of: id)
             return InitClient(
-                transport: UnixSocketInitTransport(socketPath: layout.socket(id)), outOfMemoryKills: { sandbox.oomKills })
+                transport: UnixSocketInitTransport(socketPath: layout.socket(id)),
+                outOfMemoryKills: { sandbox.oomKills })
         }
 
         // MARK: Observation and recovery

@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockTestSupport
 import Testing
 
 @testable import PaddockServer
@@ -21,6 +22,17 @@ struct FailClosedTests {
         let error = try #require(throws: PaddockError.self) { try broken.effectivePolicy() }
         #expect(error.message.contains("cannot be read"))
         #expect(error.message.contains("destroy the session"))
+    }
+
+    @Test func anUnreadableStoredPolicyRefusesCommands() async throws {
+        let s = try LifecycleRaceTests.stack()
+        var session = try await s.sessions.create(SessionSpec())
+        #expect(try await s.sessions.run(session.id, ["true"]).status.code == 0)
+        session.policy = Self.session(effective: "{ not json").policy
+        try await s.store.updateSession(session, expecting: .running)
+        let error = await #expect(throws: PaddockError.self) { try await s.sessions.run(session.id, ["true"]) }
+        #expect(error?.message.contains("cannot be read") == true)
+        _ = try await s.sessions.destroy(session.id)
     }
 
     @Test func aSessionWithoutAPolicyHasNone() throws {

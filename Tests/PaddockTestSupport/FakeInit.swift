@@ -108,7 +108,7 @@ actor FakeInit: InitWriter {
             reply(.files(entries), last: true)
         case .makeDir(let path, _):
             guard try await provider.addDirectory(id, path) else {
-                throw PaddockError.alreadyExists("\(path) exists")
+                throw PaddockError(.alreadyExists, "\(path) exists")
             }
             reply(.ok, last: true)
         case .remove(let path, _):

@@ -65,7 +65,7 @@ extension ChangeService {
         problems += diff.violations
         try await sessions.record(id, "submit.guardrails", ["violations": .strings(diff.violations)], by: caller)
 
-        let findings = SecretScanner(values: secrets).scan(patch: patch)
+        let findings = try SecretScanner(values: secrets).scan(patch: patch)
         problems += findings.map(\.problem)
         try await sessions.record(
             id, "submit.secret_scan",

@@ -14,8 +14,8 @@ public struct SessionFiles: Sendable {
     public func stat(_ id: SessionID, path: String, user: SandboxUser, by caller: Caller) async throws
         -> SandboxFileInfo
     {
-        let (provider, resolved, _) = try await target(id, path, caller, needs: .read)
-        return try await provider.initClient(id).stat(path: resolved, user: user)
+        let (client, resolved, _) = try await target(id, path, caller, needs: .read)
+        return try await client.stat(path: resolved, user: user)
     }
 
     public func list(_ id: SessionID, path: String, depth: Int, user: SandboxUser, by caller: Caller) async throws
@@ -24,21 +24,21 @@ public struct SessionFiles: Sendable {
         guard (1...64).contains(depth) else {
             throw PaddockError.invalidArgument("depth must be a whole number from 1 to 64, not \(depth)")
         }
-        let (provider, resolved, _) = try await target(id, path, caller, needs: .read)
-        return try await provider.initClient(id).listDirectory(path: resolved, depth: depth, user: user)
+        let (client, resolved, _) = try await target(id, path, caller, needs: .read)
+        return try await client.listDirectory(path: resolved, depth: depth, user: user)
     }
 
     /// A file's metadata and its content, streamed. A directory is refused: it has no content to read.
     public func read(_ id: SessionID, path: String, user: SandboxUser, by caller: Caller) async throws -> (
         info: SandboxFileInfo, content: BackpressuredStream<[UInt8]>
     ) {
-        let (provider, resolved, _) = try await target(id, path, caller, needs: .read)
-        let info = try await provider.initClient(id).stat(path: resolved, user: user)
+        let (client, resolved, _) = try await target(id, path, caller, needs: .read)
+        let info = try await client.stat(path: resolved, user: user)
         guard info.kind != .directory else {
             throw PaddockError.invalidArgument(
                 "\(resolved) is a directory; list it, or copy it with `paddock cp -r`")
         }
-        return (info, try await provider.initClient(id).readFile(path: resolved, user: user))
+        return (info, try await client.readFile(path: resolved, user: user))
     }
 
     /// Writes a file atomically (the sandbox's supervisor writes a temp file and renames it), creating its
@@ -50,15 +50,15 @@ public struct SessionFiles: Sendable {
         guard mode <= 0o7777 else {
             throw PaddockError.invalidArgument("mode \(String(mode, radix: 8)) is not a file mode like 644 or 755")
         }
-        let (provider, resolved, _) = try await target(id, path, caller, needs: .write)
+        let (client, resolved, _) = try await target(id, path, caller, needs: .write)
         if createParents {
             let parent = (resolved as NSString).deletingLastPathComponent
-            if !parent.isEmpty && parent != "/", try await provider.initClient(id).makeDirectory(path: parent, user: user) {
+            if !parent.isEmpty && parent != "/", try await client.makeDirectory(path: parent, user: user) {
                 try await sessions.record(id, "file.mkdir", ["path": .string(parent)], by: caller)
             }
         }
-        try await provider.initClient(id).writeFile(path: resolved, mode: mode, user: user, append: false, data: data)
-        let info = try await provider.initClient(id).stat(path: resolved, user: user)
+        try await client.writeFile(path: resolved, mode: mode, user: user, append: false, data: data)
+        let info = try await client.stat(path: resolved, user: user)
         try await sessions.record(
             id, "file.write", ["path": .string(resolved), "bytes": .int(Int64(info.size))], by: caller)
         return info
@@ -68,38 +68,39 @@ public struct SessionFiles: Sendable {
     public func makeDirectory(_ id: SessionID, path: String, user: SandboxUser, by caller: Caller) async throws -> (
         created: Bool, info: SandboxFileInfo
     ) {
-        let (provider, resolved, _) = try await target(id, path, caller, needs: .write)
-        let created = try await provider.initClient(id).makeDirectory(path: resolved, user: user)
+        let (client, resolved, _) = try await target(id, path, caller, needs: .write)
+        let created = try await client.makeDirectory(path: resolved, user: user)
         if created { try await sessions.record(id, "file.mkdir", ["path": .string(resolved)], by: caller) }
-        return (created, try await provider.initClient(id).stat(path: resolved, user: user))
+        return (created, try await client.stat(path: resolved, user: user))
     }
 
     public func remove(_ id: SessionID, path: String, user: SandboxUser, by caller: Caller) async throws {
-        let (provider, resolved, _) = try await target(id, path, caller, needs: .write)
-        try await provider.initClient(id).remove(path: resolved, user: user)
+        let (client, resolved, _) = try await target(id, path, caller, needs: .write)
+        try await client.remove(path: resolved, user: user)
         try await sessions.record(id, "file.remove", ["path": .string(resolved)], by: caller)
     }
 
     public func rename(_ id: SessionID, from: String, to: String, user: SandboxUser, by caller: Caller) async throws
         -> SandboxFileInfo
     {
-        let (provider, source, workdir) = try await target(id, from, caller, needs: .write)
+        let (client, source, workdir) = try await target(id, from, caller, needs: .write)
         let destination = try Self.checked(SessionService.resolve(to, against: workdir))
-        try await provider.initClient(id).rename(from: source, to: destination, user: user)
+        try await client.rename(from: source, to: destination, user: user)
         try await sessions.record(
             id, "file.rename", ["path": .string(source), "to": .string(destination)], by: caller)
-        return try await provider.initClient(id).stat(path: destination, user: user)
+        return try await client.stat(path: destination, user: user)
     }
 
-    /// The session's provider (a paused session is resumed: file work is the signal it is wanted) and the path
+    /// The session's init client (a paused session is resumed: file work is the signal it is wanted) and the path
     /// made absolute against its working directory, after the caller is authorized.
     private func target(_ id: SessionID, _ path: String, _ caller: Caller, needs permission: Permission) async throws
-        -> (provider: any SandboxProvider, path: String, workdir: String)
+        -> (client: InitClient, path: String, workdir: String)
     {
         try InputLimits.checkPath(path, field: "path")
         let (session, provider) = try await sessions.runningProvider(id, for: caller, needs: permission)
         let workdir = session.spec.workdir
-        return (provider, try Self.checked(SessionService.resolve(path, against: workdir)), workdir)
+        let resolved = try Self.checked(SessionService.resolve(path, against: workdir))
+        return (try await provider.initClient(id), resolved, workdir)
     }
 
     private static func checked(_ path: String) throws -> String {

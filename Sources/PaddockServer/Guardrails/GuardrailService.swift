@@ -44,7 +44,7 @@ public actor GuardrailService {
     /// Adds an org or team layer every session runs under, read and validated now.
     public func addLayer(_ kind: PolicyLayer.Kind, path: String) throws {
         let config = try RuntimeConfig.load(path: path)
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let text = try String(contentsOfFile: path, encoding: .utf8)
         higherLayers.append((PolicyLayer(kind, config), .init(layer: kind.rawValue, file: path, text: text)))
     }
 

@@ -28,9 +28,12 @@ struct SecretScanner: Sendable {
         return out
     }
 
-    func scan(patch: String) -> [SecretFinding] {
-        let compiled = Self.patterns.compactMap { p in
-            (try? NSRegularExpression(pattern: p.regex)).map { (p.kind, $0) }
+    /// Throws when a pattern does not compile: a scan missing a pattern must not pass a change as clean.
+    func scan(patch: String) throws -> [SecretFinding] {
+        let compiled = try Self.patterns.map { p in
+            do { return (p.kind, try NSRegularExpression(pattern: p.regex)) } catch {
+                throw PaddockError(.internal, "the secret scan's \(p.kind) pattern does not compile", underlying: error)
+            }
         }
         let secrets = values.filter { $0.value.count >= Self.minimumValueLength }
         var findings: [SecretFinding] = []

@@ -14,7 +14,7 @@ extension Session {
         } catch {
             throw PaddockError(
                 .internal,
-                "the policy stored with session \(id) cannot be read, so its network and changes are refused; "
+                "the policy stored with session \(id) cannot be read, so its network, commands and changes are refused; "
                     + "destroy the session and start a new one", underlying: error)
         }
     }

@@ -570,6 +570,8 @@ public actor SessionService {
         try InputLimits.checkCommand(command.argv, environment: [:])
         try InputLimits.checkEnvironment(command.env, field: "env")
         let (session, provider) = try await runningProvider(id, for: caller, needs: .write)
+        // A session whose stored policy cannot be read runs nothing: what its guardrails allow is unknown.
+        _ = try session.effectivePolicy()
         var env = SandboxLayout.baseEnvironment(user: command.user)
         env.merge(session.spec.env) { $1 }
         env.merge(command.env) { $1 }

@@ -123,7 +123,7 @@ public struct TemplateService: Sendable {
             try await provider.destroy(buildID)
             return layer
         } catch {
-            try? await provider.destroy(buildID)
+            await sessions.destroyBestEffort(buildID, provider, why: "its template build failed")
             await provider.removeLayer(layerID)
             throw error
         }
