@@ -88,11 +88,30 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The services every door uses: sessions, files, changes, reviews, snapshots, templates, runs, access,
+        // approvals. Domain values in and out, the caller explicit, auditing inside; no HTTP.
         .target(
-            name: "PaddockServer",
+            name: "PaddockServices",
             dependencies: [
                 "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol", "PaddockConfig",
                 "PaddockGateway",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PaddockServer",
+            dependencies: [
+                "PaddockServices", "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol",
+                "PaddockConfig", "PaddockGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,7 +129,8 @@ let package = Package(
         .target(
             name: "PaddockCLI",
             dependencies: [
-                "PaddockCore", "PaddockServer", "PaddockStore", "PaddockSandbox", "PaddockLinux", "PaddockConfig",
+                "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockSandbox", "PaddockLinux",
+                "PaddockConfig",
                 "PaddockGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -135,7 +155,8 @@ let package = Package(
         .target(
             name: "PaddockTestSupport",
             dependencies: [
-                "PaddockCore", "PaddockServer", "PaddockStore", "PaddockLinux", "PaddockSandbox", "PaddockCLI",
+                "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockLinux", "PaddockSandbox",
+                "PaddockCLI",
                 "PaddockGateway", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -162,11 +183,13 @@ let package = Package(
         // link its -static-stdlib flag into the test bundle.
         .testTarget(name: "PaddockInitTests", dependencies: ["PaddockInitProtocol"], swiftSettings: strict),
         // The E2B-compatible API's pure parts: Connect framing, proto3 JSON, multipart, watch diffs.
-        .testTarget(name: "PaddockE2BTests", dependencies: ["PaddockServer", "PaddockSandbox"], swiftSettings: strict),
+        .testTarget(
+            name: "PaddockE2BTests", dependencies: ["PaddockServer", "PaddockServices", "PaddockSandbox"],
+            swiftSettings: strict),
         .testTarget(
             name: "PaddockIntegrationTests",
             dependencies: [
-                "PaddockTestSupport", "PaddockGateway", "PaddockCLI",
+                "PaddockTestSupport", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

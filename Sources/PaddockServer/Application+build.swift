@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import PaddockCore
+import PaddockServices
 import PaddockStore
 
 /// Everything the HTTP application needs, built by the executable (which picks the concrete providers).

@@ -1,3 +1,4 @@
+import PaddockServices
 import Testing
 
 @testable import PaddockServer

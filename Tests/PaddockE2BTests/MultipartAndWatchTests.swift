@@ -1,5 +1,6 @@
 import PaddockInitProtocol
 import PaddockSandbox
+import PaddockServices
 import Testing
 
 @testable import PaddockServer

@@ -1,6 +1,7 @@
 import Foundation
 import PaddockCore
 import PaddockInitProtocol
+import PaddockServices
 import Testing
 
 @testable import PaddockServer

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import PaddockCore
 import PaddockServer
+import PaddockServices
 import PaddockStore
 import PaddockTestSupport
 import Testing

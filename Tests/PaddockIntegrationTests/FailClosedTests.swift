@@ -3,7 +3,7 @@ import PaddockCore
 import PaddockTestSupport
 import Testing
 
-@testable import PaddockServer
+@testable import PaddockServices
 
 /// Where a session's stored policy cannot be read, the actions it governs are refused; it is never read as
 /// "no policy", which would drop the org and team layers. No sandbox or root needed.

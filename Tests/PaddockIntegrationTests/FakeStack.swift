@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import PaddockCore
 import PaddockServer
+import PaddockServices
 import PaddockStore
 import PaddockTestSupport
 

@@ -1,6 +1,7 @@
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 import PaddockTestSupport
 import Testing
 

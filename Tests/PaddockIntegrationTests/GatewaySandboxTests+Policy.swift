@@ -2,6 +2,7 @@ import Foundation
 import PaddockCLI
 import PaddockCore
 import PaddockServer
+import PaddockServices
 import PaddockTestSupport
 import Testing
 

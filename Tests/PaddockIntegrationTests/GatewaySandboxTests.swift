@@ -5,6 +5,7 @@ import PaddockCLI
 import PaddockCore
 import PaddockGateway
 import PaddockServer
+import PaddockServices
 import PaddockTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 import PaddockTestSupport
 import Testing
 
@@ -24,12 +25,15 @@ extension CLITests {
             #expect(shown.stdout.contains("policy:"))
             #expect(shown.stdout.contains("rm") && shown.stdout.contains("runtime.yml:3:"), "\(shown.stdout)")
 
-            let refused = try await CLI.run(["exec", id, "--", "sh", "-c", "echo x > f; rm f 2>&1; ls"], server: server)
+            let refused = try await CLI.run(
+                ["exec", id, "--", "sh", "-c", "echo x > f; rm f 2>&1; ls"], server: server)
             #expect(refused.stdout.contains("Operation not permitted"))
             #expect(refused.stdout.contains("f\n"))
 
             // ask: the exec waits; the session says so; an approval lets it finish.
-            let waiting = Task { try await CLI.run(["exec", id, "--", "sh", "-c", "touch g; echo done"], server: server) }
+            let waiting = Task {
+                try await CLI.run(["exec", id, "--", "sh", "-c", "touch g; echo done"], server: server)
+            }
             var approvalID: String?
             for _ in 0..<200 where approvalID == nil {
                 let list = try await CLI.run(["approvals", "list", "--json"], server: server)

@@ -5,7 +5,7 @@ import PaddockStore
 import PaddockTestSupport
 import Testing
 
-@testable import PaddockServer
+@testable import PaddockServices
 
 /// Lifecycle operations that overlap, driven deterministically: the fake provider holds one call at a chosen
 /// point while the test starts another. No root, no sandboxes, an in-memory store; milliseconds each.

@@ -3,6 +3,7 @@ import PaddockCore
 import PaddockLinux
 import PaddockSandbox
 import PaddockServer
+import PaddockServices
 import PaddockTestSupport
 import Testing
 

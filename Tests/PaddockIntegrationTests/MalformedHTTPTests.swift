@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import PaddockServer
+import PaddockServices
 import PaddockTestSupport
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import PaddockServices
 import PaddockTestSupport
 import Testing
 

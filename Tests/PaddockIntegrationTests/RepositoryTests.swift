@@ -6,6 +6,7 @@ import PaddockCore
 import PaddockGateway
 import PaddockSandbox
 import PaddockServer
+import PaddockServices
 import PaddockStore
 import PaddockTestSupport
 import Testing

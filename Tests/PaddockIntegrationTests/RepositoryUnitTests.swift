@@ -3,6 +3,7 @@ import PaddockCore
 import Testing
 
 @testable import PaddockServer
+@testable import PaddockServices
 
 /// The pure parts of repository sessions: the secret scanner, instruction blocks, GitHub origins, names.
 struct RepositoryUnitTests {
@@ -36,7 +37,8 @@ struct RepositoryUnitTests {
                 "private_key - keys/id:1", "slack_token - keys/id:2", "api_key - keys/id:3",
             ])
         // Removed lines and context are not the change.
-        #expect(try !SecretScanner(values: [("OLD", "old = 2")]).scan(patch: Self.patch).contains { $0.kind == "vault" })
+        #expect(
+            try !SecretScanner(values: [("OLD", "old = 2")]).scan(patch: Self.patch).contains { $0.kind == "vault" })
         let redacted = SecretScanner.redact(Self.patch, values: [("DB_PASSWORD", "s3cr3t-value-xyz")])
         #expect(!redacted.contains("s3cr3t-value-xyz") && redacted.contains("[vault secret DB_PASSWORD]"))
         // Problems name the secret, never its value.

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import PaddockCore
 import PaddockServer
+import PaddockServices
 import PaddockStore
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import PaddockCore
 import PaddockLinux
 import PaddockServer
+import PaddockServices
 import PaddockTestSupport
 import Testing
 

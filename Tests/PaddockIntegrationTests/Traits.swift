@@ -1,3 +1,4 @@
+import PaddockServices
 import PaddockTestSupport
 import Testing
 

@@ -4,6 +4,7 @@ import PaddockCore
 import PaddockGateway
 import PaddockSandbox
 import PaddockServer
+import PaddockServices
 
 /// A test stack with the pieces agent runs need: the egress gateway (trusting the scripted model server's CA)
 /// and its vault holding the model key, Claude Code and mini-swe-agent bind-mounted into the sandboxes, and a

@@ -1,6 +1,7 @@
 import PaddockCore
 import PaddockSandbox
 import PaddockServer
+import PaddockServices
 
 /// Tests that exercise a service's own behaviour act as Paddock itself; the doors always name a caller (and
 /// the route-audit test checks they do). Only tests see these.

@@ -4,6 +4,7 @@ import PaddockCore
 import PaddockLinux
 import PaddockSandbox
 import PaddockServer
+import PaddockServices
 import PaddockStore
 
 /// What the machine running the tests can do. Sandbox tests are gated on `canRunSandboxes` and skip with

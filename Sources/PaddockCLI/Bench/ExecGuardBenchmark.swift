@@ -4,6 +4,7 @@ import PaddockCore
 import PaddockLinux
 import PaddockSandbox
 import PaddockServer
+import PaddockServices
 
 /// `paddock.exec_guarded`: `true` in a running session whose every execve goes through the exec guard
 /// (seccomp user notification → host → policy decision → CONTINUE), next to the unguarded `paddock.exec`.

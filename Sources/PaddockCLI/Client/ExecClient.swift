@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import PaddockCore
 import PaddockServer
+import PaddockServices
 import Synchronization
 
 #if canImport(Glibc)

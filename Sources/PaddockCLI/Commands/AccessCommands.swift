@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 /// `paddock users add|list|rm`.
 struct UsersCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 /// `paddock approvals list|approve|deny`: answer what a policy's `ask` rules hold back.
 struct ApprovalsCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 import PaddockStore
 
 /// `paddock audit show|verify|export ID`.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 /// `paddock stop-all [--team T] [--lift]`.
 struct StopAllCommand: AsyncParsableCommand {

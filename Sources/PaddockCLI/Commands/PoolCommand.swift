@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PaddockServer
+import PaddockServices
 
 struct PoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

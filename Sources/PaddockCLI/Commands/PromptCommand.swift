@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 /// `paddock prompt ID "text"`: starts an agent run in a session and follows it live.
 struct PromptCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 /// `paddock reviews list|show|approve|reject|merge`: the queue of submitted changes.
 struct ReviewsCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 /// `paddock runs list|show|attach|cancel`: agent runs and their records.
 struct RunsCommand: AsyncParsableCommand {

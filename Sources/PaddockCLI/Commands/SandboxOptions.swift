@@ -3,6 +3,7 @@ import Foundation
 import PaddockConfig
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 /// The sandbox flags `run` and `session create` share.
 struct SandboxOptions: ParsableArguments {

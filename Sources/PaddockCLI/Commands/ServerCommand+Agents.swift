@@ -4,6 +4,7 @@ import PaddockCore
 import PaddockLinux
 import PaddockSandbox
 import PaddockServer
+import PaddockServices
 
 /// `paddock server` flags for coding agents: where their binaries are, their variables, prices and budgets.
 struct AgentOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PaddockServer
+import PaddockServices
 
 extension AgentOptions {
     /// mini-swe-agent's packages on this host (`--agent-bin mini-swe-agent=SITE_PACKAGES`, else the `.venv`'s)

@@ -7,6 +7,7 @@ import PaddockCore
 import PaddockLinux
 import PaddockSandbox
 import PaddockServer
+import PaddockServices
 import PaddockStore
 import ServiceLifecycle
 

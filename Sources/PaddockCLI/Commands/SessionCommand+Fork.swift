@@ -1,5 +1,6 @@
 import ArgumentParser
 import PaddockServer
+import PaddockServices
 
 extension SessionCommand {
     struct Fork: AsyncParsableCommand {

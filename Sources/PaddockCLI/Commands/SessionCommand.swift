@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 struct SessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PaddockServer
+import PaddockServices
 
 struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Foundation
 import PaddockConfig
 import PaddockCore
 import PaddockServer
+import PaddockServices
 
 struct TemplateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

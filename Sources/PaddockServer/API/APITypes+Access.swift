@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockServices
 import PaddockStore
 
 // Bodies of the people, tokens, org-settings and audit routes.

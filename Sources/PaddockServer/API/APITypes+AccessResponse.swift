@@ -1,5 +1,6 @@
 import Hummingbird
 import PaddockCore
+import PaddockServices
 import PaddockStore
 
 extension UserBody: ResponseEncodable {}

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 
 /// An approval as the API reports it.
 public struct ApprovalBody: Codable, Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockServices
 
 extension CreateSessionBody {
     /// Secrets and network rules into the spec, checked so a bad one is refused before anything is created.

@@ -1,4 +1,5 @@
 import Hummingbird
+import PaddockServices
 
 extension SessionBody: ResponseEncodable {}
 extension SessionListBody: ResponseEncodable {}

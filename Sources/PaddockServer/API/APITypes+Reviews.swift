@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 
 /// `POST /v1/sessions/{id}/submit`.
 public struct SubmitRequestBody: Codable, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockServices
 
 /// `POST /v1/sessions/{id}/runs`.
 public struct CreateRunBody: Codable, Sendable {

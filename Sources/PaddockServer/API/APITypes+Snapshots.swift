@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockServices
 
 /// `POST /v1/sessions/{id}/snapshots`.
 public struct CreateSnapshotBody: Codable, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockServices
 
 /// `POST /v1/templates`: build (or reuse) a template.
 public struct BuildTemplateBody: Codable, Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import PaddockCore
 import PaddockInitProtocol
 import PaddockSandbox
+import PaddockServices
 
 // The `/v1` API's request and response bodies. JSON keys are snake_case (the context's coders convert).
 // The CLI uses these same types, so client and server cannot drift apart.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 import PaddockStore
 
 /// People, teams and tokens: `/v1/me`, `/v1/users`, `/v1/teams`, `/v1/tokens`. Who may call which route is
@@ -45,9 +46,9 @@ struct AccessController {
     }
 
     @Sendable func listUsers(_ request: Request, context: PaddockRequestContext) async throws -> UserListBody {
-        let teams = try await service.access.teams()
+        let teams = try await service.teams()
         return UserListBody(
-            users: try await service.access.users().map { u in
+            users: try await service.users().map { u in
                 UserBody(u, teams: teams.filter { $0.members.contains(u.name) }.map(\.name))
             })
     }
@@ -71,7 +72,7 @@ struct AccessController {
     }
 
     @Sendable func listTeams(_ request: Request, context: PaddockRequestContext) async throws -> TeamListBody {
-        TeamListBody(teams: try await service.access.teams().map(TeamBody.init))
+        TeamListBody(teams: try await service.teams().map(TeamBody.init))
     }
 
     @Sendable func addMember(_ request: Request, context: PaddockRequestContext) async throws -> TeamBody {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import PaddockCore
+import PaddockServices
 import PaddockStore
 
 /// A session's audit trail: `GET /v1/sessions/{id}/audit` (JSON Lines, each line an event's canonical bytes,

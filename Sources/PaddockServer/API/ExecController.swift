@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 import Synchronization
 
 /// Runs commands in a session.

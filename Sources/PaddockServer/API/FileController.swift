@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// Files inside a session. Paths come as the `path` query parameter; relative paths are relative to the
 /// session's working directory.

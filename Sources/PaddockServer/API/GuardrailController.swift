@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 
 /// `/v1/approvals` (list, show, approve, deny) and `/v1/sessions/{id}/diff`.
 struct GuardrailController {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 import PaddockStore
 
 /// Org-wide controls: the emergency stop (`/v1/stop-all`) and session limits (`/v1/limits`).
@@ -35,7 +36,7 @@ struct OrgController {
     }
 
     @Sendable func limits(_ request: Request, context: PaddockRequestContext) async throws -> LimitsBody {
-        LimitsBody(try await service.access.orgLimits())
+        LimitsBody(try await service.limits())
     }
 
     @Sendable func setLimits(_ request: Request, context: PaddockRequestContext) async throws -> LimitsBody {

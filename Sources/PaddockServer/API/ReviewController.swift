@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 
 /// `POST /v1/sessions/{id}/submit` and the review queue: `/v1/reviews` (list), `/v1/reviews/{id}` (show) and
 /// `…/approve`, `…/reject`, `…/merge`. A review belongs to its session's team: callers who may not see that team

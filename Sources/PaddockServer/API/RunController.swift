@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import PaddockCore
+import PaddockServices
 
 /// Agent runs: `POST /v1/sessions/{id}/runs` starts one; `GET /v1/runs[?session=&team=&since=]`,
 /// `GET /v1/runs/{run}`, `GET /v1/runs/{run}/events[?after=N]` (NDJSON: the stored events, then new ones as

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 
 /// `/v1/secrets`: set (write-only), list (names and hosts), remove. `?team=` picks the team.
 struct SecretController {

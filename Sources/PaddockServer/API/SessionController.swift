@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 
 /// `/v1/sessions`: create, list, get, destroy, stats.
 struct SessionController {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 
 /// Snapshots and forks: `/v1/sessions/{id}/snapshots`, `/v1/sessions/{id}/fork` and `/v1/snapshots`.
 struct SnapshotController {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import PaddockCore
+import PaddockServices
 
 /// `/v1/templates`: build (streaming progress as NDJSON), list, show and remove templates.
 struct TemplateController {

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// The code interpreter's HTTP API (port 49999): `POST /execute` streams NDJSON results of running code
 /// in a context; `/contexts` creates, lists, restarts and removes contexts. Each context is a Python
@@ -79,15 +80,9 @@ struct CodeInterpreterService {
         let kernel = try await kernels.kernel(
             session: target.session.id, context: body.context_id ?? PythonKernels.defaultContext,
             user: target.user, sessions: sessions, by: target.caller)
-        // The code is what runs: it is in the trail as an exec's argv is (cut at 16 KiB, its size whole).
-        let code = body.code
-        try await sessions.record(
-            target.session.id, "code.execute",
-            [
-                "context": .string(body.context_id ?? PythonKernels.defaultContext),
-                "code": .string(String(code.utf8.prefix(16 << 10)) ?? String(code.prefix(4096))),
-                "bytes": .int(Int64(code.utf8.count)),
-            ], by: target.caller)
+        try await sessions.recordCodeExecution(
+            target.session.id, context: body.context_id ?? PythonKernels.defaultContext, code: body.code,
+            by: target.caller)
         var line = try JSONEncoder().encode(["code": body.code])
         if let env = body.env_vars {
             struct WithEnv: Encodable {

@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockServices
 
 /// A Connect protocol error: a code by name and a message. Unary calls answer it as the JSON body of a
 /// non-200 response; streams carry it in their end-of-stream envelope.

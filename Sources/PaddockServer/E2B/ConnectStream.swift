@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// Reading Connect requests and writing Connect server streams over Hummingbird.
 enum ConnectStream {

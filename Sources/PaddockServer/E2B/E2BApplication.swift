@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PaddockCore
+import PaddockServices
 
 /// Settings of the E2B-compatible listener (`paddock server --e2b-listen`).
 public struct E2BConfiguration: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 import PaddockStore
 
 /// Who may use the E2B-compatible API. Every request goes through `authenticate`; what the caller may do

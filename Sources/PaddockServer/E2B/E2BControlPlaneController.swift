@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// E2B's control-plane REST API over Paddock sessions: a sandbox is a session, created, listed, paused,
 /// resumed and destroyed through `SessionService`, so it shows up in `paddock session list` too.
@@ -50,11 +51,9 @@ struct E2BControlPlaneController {
         spec.snapshot = snapshot?.id
         // An env var named after a vault secret gets the secret's placeholder, never a value: whatever value
         // the client sent (frameworks forward their own keys) is dropped, and the gateway injects the vault's.
-        if let vault = await sessions.network?.vault {
-            for name in spec.env.keys.sorted() where await vault.has(name: name, team: team) {
-                spec.env[name] = nil
-                spec.secrets = (spec.secrets ?? []) + [name]
-            }
+        for name in spec.env.keys.sorted() where await sessions.isVaultSecret(name, team: team) {
+            spec.env[name] = nil
+            spec.secrets = (spec.secrets ?? []) + [name]
         }
         try Self.validate(metadata: body.metadata ?? [:])
         spec.labels = body.metadata

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 
 /// Answers errors in E2B's shapes: `{"code": <status>, "message"}` on the control plane; a Connect error
 /// (`{"code": "not_found", "message"}`) on in-sandbox routes, which the SDK maps onto its exceptions.

@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockServices
 
 /// Bodies of E2B's control-plane REST API (camelCase JSON, dates as RFC 3339).
 enum E2B {

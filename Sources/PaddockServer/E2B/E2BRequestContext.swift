@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import PaddockCore
+import PaddockServices
 
 /// Request context of the E2B-compatible API: camelCase JSON, as E2B's SDKs send it.
 public struct E2BRequestContext: RequestContext {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// The sandbox, port and user an in-sandbox request is for (`E2b-Sandbox-Id`, `E2b-Sandbox-Port`,
 /// `Authorization: Basic base64("user:")`).

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// envd's plain HTTP routes: `GET /health`, and `GET`/`POST /files` for downloads and uploads (raw
 /// `application/octet-stream`, or `multipart/form-data` whose parts' filenames are the paths).

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// envd's `filesystem.Filesystem` service over the session's provider. Relative paths resolve against
 /// the user's home; a missing path is Connect `not_found`.

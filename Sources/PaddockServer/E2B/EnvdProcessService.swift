@@ -4,6 +4,7 @@ import NIOCore
 import PaddockCore
 import PaddockInitProtocol
 import PaddockSandbox
+import PaddockServices
 
 /// envd's `process.Process` service (Connect, JSON codec) over `SessionService.exec`.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// Commands started through envd's process service that are still streaming, by sandbox and pid, so
 /// SendInput, SendSignal, CloseStdin and Update reach the command over the stream that owns its stdin.

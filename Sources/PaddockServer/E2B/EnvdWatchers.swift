@@ -1,6 +1,7 @@
 import Foundation
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// Directory watchers of envd's polling API (CreateWatcher, GetWatcherEvents, RemoveWatcher). Each holds
 /// the listing it last reported; a poll lists again and reports the difference.

@@ -1,6 +1,7 @@
 import Foundation
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 import Synchronization
 
 /// The code contexts of each sandbox and their running Python kernels.

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import PaddockCore
 import PaddockSandbox
+import PaddockServices
 
 /// Forwards an HTTP request to a server listening on a port inside the sandbox (E2B's `get_host(port)`,
 /// routed by `E2b-Sandbox-Port`). The request goes out as HTTP/1.0 with `Connection: close`, so the

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PaddockCore
+import PaddockServices
 
 extension PaddockError.Code {
     /// The HTTP status each error code answers with.

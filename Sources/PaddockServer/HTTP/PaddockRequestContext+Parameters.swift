@@ -1,4 +1,5 @@
 import PaddockCore
+import PaddockServices
 
 extension PaddockRequestContext {
     /// A path parameter that must be present, such as a snapshot or template name.

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 import PaddockCore
+import PaddockServices
 
 /// Request context of the `/v1` API: snake_case JSON coders and the authenticated token.
 public struct PaddockRequestContext: RequestContext, WebSocketRequestContext {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockServices
 import PaddockStore
 
 /// Decides whether a caller may do what a request asks. Every `/v1` route is classified here, from its method

@@ -18,6 +18,12 @@ public struct AccessService: Sendable {
 
     // MARK: People
 
+    public func users() async throws -> [UserAccount] { try await access.users() }
+
+    public func teams() async throws -> [TeamRecord] { try await access.teams() }
+
+    public func limits() async throws -> OrgLimits { try await access.orgLimits() }
+
     public func createUser(name: String, role: Role?, by caller: Caller) async throws -> UserAccount {
         try caller.authorizeOrg(.admin)
         try UserAccount.validateName(name, kind: "user")

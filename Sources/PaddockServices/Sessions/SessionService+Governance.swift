@@ -5,7 +5,7 @@ import PaddockStore
 
 extension SessionService {
     /// The not-found error for a session; also what a caller gets for another team's session.
-    static func missing(_ id: SessionID) -> PaddockError {
+    public static func missing(_ id: SessionID) -> PaddockError {
         .notFound("session \(id) does not exist; `paddock session list` shows the live ones")
     }
 
@@ -20,6 +20,24 @@ extension SessionService {
     func record(_ id: SessionID, _ kind: String, _ fields: [String: AuditValue], by caller: Caller) async throws {
         guard let audit = governance?.audit else { return }
         try await audit.record(session: id, kind: kind, actor: caller.actor, fields: fields)
+    }
+
+    /// Code the caller runs in a session's code interpreter (E2B's `/execute`): in the trail as an exec's argv
+    /// is, cut at 16 KiB with its whole size.
+    public func recordCodeExecution(_ id: SessionID, context: String, code: String, by caller: Caller) async throws {
+        try await record(
+            id, "code.execute",
+            [
+                "context": .string(context),
+                "code": .string(String(decoding: code.utf8.prefix(16 << 10), as: UTF8.self)),
+                "bytes": .int(Int64(code.utf8.count)),
+            ], by: caller)
+    }
+
+    /// Whether the vault holds a secret of this name for `team` (or the whole org).
+    public func isVaultSecret(_ name: String, team: String?) async -> Bool {
+        guard let vault = network?.vault else { return false }
+        return await vault.has(name: name, team: team)
     }
 
     /// `session.create`, with what was asked for. Environment variables by name only.

@@ -344,7 +344,7 @@ public struct UsageReport: Codable, Sendable, Equatable {
         case teams, sessions
     }
 
-    init(runs: [Run], since: Date?) {
+    public init(runs: [Run], since: Date?) {
         self.since = since
         self.runs = runs.count
         usage = runs.reduce(TokenUsage()) { $0 + $1.usage }
