@@ -50,6 +50,7 @@ final class AuditedExecHandle: ExecHandle {
     deinit {
         // Dropped unread: the command is no longer followed, and the trail says so.
         let record = self.record
+        guard !record.isWritten else { return }
         Task { try? await record.write(["ended": "cancelled or lost before it exited"]) }
     }
 
@@ -70,6 +71,7 @@ final class AuditedExecHandle: ExecHandle {
         }
 
         func started(_ pid: Int32) { state.withLock { $0.pid = pid } }
+        var isWritten: Bool { state.withLock { $0.written } }
 
         /// Writes the record with `outcome` unless it was written already.
         func write(_ outcome: [String: AuditValue]) async throws {
