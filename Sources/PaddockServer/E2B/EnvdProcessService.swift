@@ -50,7 +50,10 @@ struct EnvdProcessService {
         let command = SessionCommand(
             [message.process.cmd] + (message.process.args ?? []), env: message.process.envs ?? [:],
             cwd: message.process.cwd.flatMap { $0.isEmpty ? nil : $0 } ?? target.user.home,
-            user: target.user, tty: tty, stdin: (message.stdin ?? false) || tty != nil)
+            user: target.user, tty: tty, stdin: (message.stdin ?? false) || tty != nil,
+            // envd's processes outlive the connection that started them: a client that leaves (or an SDK that
+            // drops a background command's stream) leaves the process running, found again by pid or tag.
+            detached: true, tag: message.tag)
         let handle = try await sessions.exec(target.session.id, command, by: target.caller)
         return stream(
             handle, request: request, target: target, config: message.process, tag: message.tag, pty: tty != nil)

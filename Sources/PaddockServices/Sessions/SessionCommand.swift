@@ -14,10 +14,14 @@ public struct SessionCommand: Sendable {
     public var tty: TerminalSize?
     /// Whether the caller will send stdin.
     public var stdin: Bool
+    /// Keeps running when its caller stops following it (E2B's processes outlive their connection); a
+    /// reconnect finds it by pid or `tag`.
+    public var detached: Bool
+    public var tag: String?
 
     public init(
         _ argv: [String], env: [String: String] = [:], cwd: String? = nil, user: SandboxUser = .user,
-        tty: TerminalSize? = nil, stdin: Bool = false
+        tty: TerminalSize? = nil, stdin: Bool = false, detached: Bool = false, tag: String? = nil
     ) {
         self.argv = argv
         self.env = env
@@ -25,5 +29,7 @@ public struct SessionCommand: Sendable {
         self.user = user
         self.tty = tty
         self.stdin = stdin
+        self.detached = detached
+        self.tag = tag
     }
 }

@@ -580,7 +580,8 @@ public actor SessionService {
         try InputLimits.checkWorkingDirectory(cwd, field: "cwd")
         try InputLimits.checkCommand(command.argv, environment: env)
         let request = ExecRequest(
-            argv: command.argv, env: env, cwd: cwd, user: command.user, tty: command.tty, stdin: command.stdin)
+            argv: command.argv, env: env, cwd: cwd, user: command.user, tty: command.tty, stdin: command.stdin,
+            detached: command.detached, tag: command.tag)
         // Counted as attached before the command starts, so the idle reaper never freezes a followed command.
         streamChanged(id, attached: true)
         let handle: any ExecHandle
