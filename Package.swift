@@ -107,21 +107,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The doors: REST /v1, the E2B API, auth middleware and the route table, over PaddockServices.
         .target(
             name: "PaddockServer",
             dependencies: [
                 "PaddockServices", "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol",
-                "PaddockConfig", "PaddockGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
