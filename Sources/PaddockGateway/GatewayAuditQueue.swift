@@ -58,8 +58,11 @@ final class GatewayAuditQueue: Sendable {
         guard let generation else { return }
         let gather = gather
         Task {
-            // Only cancellation ends the sleep early, and nothing cancels this task.
-            if gather > .zero { try? await Task.sleep(for: gather) }
+            // The gather is a batching delay, not a wait for a condition: a flush cuts it short through
+            // `beginWriting`. Only cancellation could end the sleep early, and then the batch is written at once.
+            if gather > .zero {
+                do { try await Task.sleep(for: gather) } catch {}
+            }
             // A flush may have cut the gather short and started the writing already.
             guard self.beginWriting(generation) else { return }
             await self.write()

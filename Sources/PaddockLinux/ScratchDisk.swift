@@ -231,7 +231,12 @@
                         metadata: ["disk.devices": "\(loopDevices(backedUnder: directory))"])
                     return
                 }
-                try? await Task.sleep(for: delay)
+                // The kernel detaches an autoclear loop device after its last close and reports no event for it,
+                // so this is a bounded poll; a cancelled teardown stops waiting and says so.
+                do { try await Task.sleep(for: delay) } catch {
+                    logger.debug("stopped waiting for a sandbox disk's loop device: cancelled")
+                    return
+                }
                 delay = min(delay * 2, .milliseconds(50))
             }
         }

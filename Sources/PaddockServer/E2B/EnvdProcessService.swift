@@ -71,7 +71,12 @@ struct EnvdProcessService {
         {
             throw ConnectError(.notFound, "process with pid \(pid) not found")
         }
-        let processes = (try? await sessions.processes(target.session.id, by: target.caller)) ?? []
+        let processes: [WireProcessInfo]
+        do { processes = try await sessions.processes(target.session.id, by: target.caller) } catch {
+            // Without the process's description the stream cannot be described either: let it go.
+            await handle.cancel()
+            throw error
+        }
         let info = processes.first { $0.pid == pid }
         let config =
             previous?.config

@@ -49,13 +49,24 @@ public struct TokenService: Sendable {
         return (token, record)
     }
 
+    /// The admin token file's content, or nil when there is none. A file that exists but cannot be read is an
+    /// error: reading it as absent would issue a new owner token and overwrite the one the owner holds.
+    static func readAdminToken(at path: String) throws -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw PaddockError(
+                .unavailable,
+                "cannot read the admin token at \(path); fix its permissions (the server's user must read it), or "
+                    + "remove it to have a new one made", underlying: error)
+        }
+    }
+
     /// Ensures the admin token file exists and is accepted: created on first start (mode 0600), and
     /// re-registered if the database was replaced but the file kept. It is the owner's token.
     public func ensureAdminToken(at path: String) async throws -> (token: String, created: Bool) {
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(
-            in: .whitespacesAndNewlines),
-            !existing.isEmpty
-        {
+        if let existing = try Self.readAdminToken(at: path), !existing.isEmpty {
             if try await access.principal(tokenHash: Self.hash(existing), now: Date()) == nil {
                 try await access.insertToken(
                     StoredToken(id: Self.newID(), hash: Self.hash(existing), name: "admin", createdAt: Date()),

@@ -119,7 +119,7 @@ extension RunService {
             if let maxSeconds {
                 group.addTask {
                     // A deadline, not a poll: the only wake-up is the limit itself (or the run's end, cancelling).
-                    guard (try? await Task.sleep(for: .seconds(maxSeconds))) != nil else { return }
+                    do { try await Task.sleep(for: .seconds(maxSeconds)) } catch { return }  // cancelled: the run ended
                     await self.stop(id, .timedOut, "the run took longer than its limit of \(maxSeconds)s; stopped")
                 }
             }

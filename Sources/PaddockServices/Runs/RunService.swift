@@ -263,7 +263,10 @@ public actor RunService {
             let policy = KillPolicy.graceful
             await self.signal(handle, KillPolicy.terminateSignal, run: id)
             // The run ending is the event waited on (its task returns); the grace period only bounds the wait.
-            let ended = (try? await withDeadline(policy.grace, "run \(id) stopping") { await task?.value }) != nil
+            var ended = true
+            do { try await withDeadline(policy.grace, "run \(id) stopping") { await task?.value } } catch {
+                ended = false  // the grace period passed with the agent still running
+            }
             // Only while the run is still followed: a process that already exited must not be signalled again.
             if !ended, self.live[id] != nil { await self.signal(handle, KillPolicy.killSignal, run: id) }
         }

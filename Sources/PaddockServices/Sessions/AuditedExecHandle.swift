@@ -1,3 +1,4 @@
+import Logging
 import PaddockCore
 import PaddockInitProtocol
 import PaddockSandbox
@@ -15,10 +16,11 @@ final class AuditedExecHandle: ExecHandle {
     private let record: Record
 
     init(
-        _ inner: any ExecHandle, audit: AuditLog, session: SessionID, actor: AuditActor, fields: [String: AuditValue]
+        _ inner: any ExecHandle, audit: AuditLog, session: SessionID, actor: AuditActor, fields: [String: AuditValue],
+        logger: Logger
     ) {
         self.inner = inner
-        let record = Record(audit: audit, session: session, actor: actor, fields: fields)
+        let record = Record(audit: audit, session: session, actor: actor, fields: fields, logger: logger)
         self.record = record
         events = inner.events.observed(
             each: { event in
@@ -33,7 +35,7 @@ final class AuditedExecHandle: ExecHandle {
                 }
             },
             finished: { try await record.write(["ended": "the stream ended before the command exited"]) },
-            failed: { _ in try? await record.write(["ended": "cancelled or lost before it exited"]) })
+            failed: { _ in await record.writeEnded() })
     }
 
     func sendStdin(_ bytes: [UInt8]) async throws { try await inner.sendStdin(bytes) }
@@ -44,14 +46,14 @@ final class AuditedExecHandle: ExecHandle {
     /// below drop theirs too), so only a caller that no longer wants them cancels.
     func cancel() async {
         await inner.cancel()
-        try? await record.write(["ended": "cancelled or lost before it exited"])
+        await record.writeEnded()
     }
 
     deinit {
         // Dropped unread: the command is no longer followed, and the trail says so.
         let record = self.record
         guard !record.isWritten else { return }
-        Task { try? await record.write(["ended": "cancelled or lost before it exited"]) }
+        Task { await record.writeEnded() }
     }
 
     /// The command's one audit record, written once: at its exit, or when it stops being followed.
@@ -60,10 +62,12 @@ final class AuditedExecHandle: ExecHandle {
         private let session: SessionID
         private let actor: AuditActor
         private let fields: [String: AuditValue]
+        private let logger: Logger
         private let start = ContinuousClock.now
         private let state = Mutex<(pid: Int32?, written: Bool)>((nil, false))
 
-        init(audit: AuditLog, session: SessionID, actor: AuditActor, fields: [String: AuditValue]) {
+        init(audit: AuditLog, session: SessionID, actor: AuditActor, fields: [String: AuditValue], logger: Logger) {
+            self.logger = logger
             self.audit = audit
             self.session = session
             self.actor = actor
@@ -72,6 +76,16 @@ final class AuditedExecHandle: ExecHandle {
 
         func started(_ pid: Int32) { state.withLock { $0.pid = pid } }
         var isWritten: Bool { state.withLock { $0.written } }
+
+        /// Records that the command stopped being followed before it exited. Nothing waits on this record (the
+        /// caller has left), so a failure to write it cannot refuse anything: it is logged as an error instead.
+        func writeEnded() async {
+            do { try await write(["ended": "cancelled or lost before it exited"]) } catch {
+                logger.error(
+                    "could not record in the audit trail that an exec stopped being followed",
+                    metadata: ["session.id": "\(session)", "error": "\(error)"])
+            }
+        }
 
         /// Writes the record with `outcome` unless it was written already.
         func write(_ outcome: [String: AuditValue]) async throws {

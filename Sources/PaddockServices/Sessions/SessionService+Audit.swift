@@ -72,6 +72,6 @@ extension SessionService {
         ]
         if !envKeys.isEmpty { fields["env_keys"] = .strings(envKeys.sorted()) }
         return AuditedExecHandle(
-            handle, audit: audit, session: id, actor: caller.actor, fields: fields)
+            handle, audit: audit, session: id, actor: caller.actor, fields: fields, logger: logger)
     }
 }
