@@ -43,7 +43,13 @@ struct E2BControlPlaneController {
         let team = try await authorizer.teamForCreate(principal, requested: nil)
         // A snapshot's id (or name) as the template starts the sandbox from that snapshot's files — if the
         // caller may read it; another team's snapshot is treated as an unknown template.
-        let snapshot = try? await snapshots.get(body.templateID, for: Caller(principal), needs: .read)
+        // Only "no such snapshot" means the id names a template: a store that cannot answer refuses the create.
+        let snapshot: Snapshot?
+        do { snapshot = try await snapshots.get(body.templateID, for: Caller(principal), needs: .read) } catch let e
+            as PaddockError where e.code == .notFound
+        {
+            snapshot = nil
+        }
         var spec = SessionSpec(
             name: "e2b:\(body.templateID)",
             template: try snapshot?.template ?? E2B.paddockTemplate(body.templateID),
@@ -129,10 +135,8 @@ struct E2BControlPlaneController {
 
     @Sendable func snapshots(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let sandbox = request.uri.queryParameters.get("sandboxID")
-        let principal = try context.requirePrincipal()
-        var visible: [Snapshot] = []
-        for snapshot in try await snapshots.all() where sandbox == nil || snapshot.session.rawValue == sandbox {
-            if principal.canSee(team: try await snapshots.team(of: snapshot)) { visible.append(snapshot) }
+        let visible = try await snapshots.list(for: try context.caller()).filter {
+            sandbox == nil || $0.session.rawValue == sandbox
         }
         return E2BErrorMiddleware.json(.ok, visible.map(E2B.SnapshotInfo.init))
     }

@@ -70,50 +70,29 @@ struct RouteAuthorizer: Sendable {
         switch requirement {
         case .open, .authenticated: return
         case .org(let permission):
-            guard principal.hasGlobal(permission) else {
-                throw principal.role.spansAllTeams
-                    ? Self.denial(principal, needs: permission, team: nil)
-                    : PaddockError.permissionDenied(
-                        "only an owner or admin may do this; you are '\(principal.user)' (\(principal.role))")
-            }
+            try Caller(principal).authorizeOrg(permission)
         case .run(let raw, let permission):
-            guard let run = try? await runs?.get(raw) else {
-                throw PaddockError.notFound("run \(raw) does not exist; `paddock runs list` shows the runs")
-            }
+            let missing = PaddockError.notFound("run \(raw) does not exist; `paddock runs list` shows the runs")
+            guard let runs else { throw missing }
+            let run: Run
+            do { run = try await runs.get(raw) } catch let e as PaddockError where e.code == .notFound { throw missing }
             try await authorize(principal, .session(run.session.rawValue, permission))
         case .session(let raw, let permission):
             guard let id = SessionID(rawValue: raw) else {
                 throw PaddockError.notFound("session \(raw) does not exist (ids are lowercase letters and digits)")
             }
-            // Another team's session answers exactly like a session that does not exist.
-            let session = try await sessions.get(id)
-            guard principal.canSee(team: session.team) else { throw SessionService.missing(id) }
-            try Self.check(principal, permission, team: session.team)
+            // The service's own check: another team's session answers exactly like one that does not exist.
+            _ = try await sessions.get(id, for: Caller(principal), needs: permission)
         case .approval(let id, let permission):
             let missing = PaddockError.notFound(
                 "approval \(id) does not exist; `paddock approvals list` shows open ones")
-            guard let approval = try await sessions.guardrails.approvals.approval(id),
-                let session = try? await sessions.get(approval.session), principal.canSee(team: session.team)
-            else { throw missing }
-            try Self.check(principal, permission, team: session.team)
+            guard let approval = try await sessions.guardrails.approvals.approval(id) else { throw missing }
+            // Sessions stay in the store after they end, so an approval's session is always there to ask.
+            let team = try await sessions.get(approval.session).team
+            try Caller(principal).authorize(permission, team: team, hidden: missing)
         case .snapshot(let idOrName, let permission):
-            let missing = PaddockError.notFound(
-                "snapshot \(idOrName) does not exist; `paddock snapshot list` shows them")
-            guard let snapshot = try? await SnapshotService(sessions: sessions).get(idOrName) else { throw missing }
-            let team = try await SnapshotService(sessions: sessions).team(of: snapshot)
-            guard principal.canSee(team: team) else { throw missing }
-            try Self.check(principal, permission, team: team)
+            _ = try await SnapshotService(sessions: sessions).get(idOrName, for: Caller(principal), needs: permission)
         }
-    }
-
-    private static func check(_ principal: Principal, _ permission: Permission, team: String?) throws {
-        guard principal.permissions(onTeam: team).contains(permission) else {
-            throw denial(principal, needs: permission, team: team)
-        }
-    }
-
-    static func denial(_ p: Principal, needs: Permission, team: String?) -> PaddockError {
-        p.denial(needs: needs, team: team)
     }
 
     /// The team a new session of this caller belongs to: the one asked for (which the caller must be able to
@@ -129,7 +108,7 @@ struct RouteAuthorizer: Sendable {
                         + "`paddock teams members add \(requested) \(principal.user)`")
             }
             guard principal.permissions(onTeam: requested).contains(.write) else {
-                throw Self.denial(principal, needs: .write, team: requested)
+                throw principal.denial(needs: .write, team: requested)
             }
             return requested
         }
@@ -142,7 +121,7 @@ struct RouteAuthorizer: Sendable {
         }
         if principal.role.spansAllTeams, principal.scopes.contains(.write) { return nil }
         if !principal.teams.isEmpty {
-            throw Self.denial(principal, needs: .write, team: principal.teams.keys.sorted()[0])
+            throw principal.denial(needs: .write, team: principal.teams.keys.sorted()[0])
         }
         throw PaddockError.permissionDenied(
             "'\(principal.user)' is in no team, and sessions belong to a team; an admin can add you with "
