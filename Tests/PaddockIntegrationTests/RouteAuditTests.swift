@@ -399,7 +399,7 @@ import Testing
             let recipes = Self.v1Recipes.filter { v1Routes.contains($0.key) }
                 .merging(Self.e2bRecipes.filter { e2bRoutes.contains($0.key) }) { a, _ in a }
                 .merging(Self.envdRecipes) { a, _ in a }
-            let audit = try #require(await stack.sessions.audit)
+            let audit = try #require(stack.sessions.audit)
             var chains: Set<SessionID> = []
             for (route, recipe) in recipes.sorted(by: { $0.key < $1.key }) {
                 let expected = try await recipe(drive)
