@@ -44,13 +44,14 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     router.middlewares.add(TokenAuthMiddleware(tokens: tokens, authorizer: authorizer))
     // Open to anyone, so it says only that the server is up: no counts, versions or host details.
     router.get("/v1/health") { _, _ -> HealthBody in HealthBody(status: "ok") }
-    router.get("/v1/pools") { _, _ -> PoolListBody in PoolListBody(pools: try await sessions.pools()) }
-    router.put("/v1/pools/:template") { request, context -> SessionService.PoolStatus in
+    let pools = WarmPoolService(sessions: sessions)
+    router.get("/v1/pools") { _, _ -> PoolListBody in PoolListBody(pools: try await pools.list()) }
+    router.put("/v1/pools/:template") { request, context -> PoolStatus in
         let body = try await request.decode(as: PoolBody.self, context: context)
         guard let template = context.parameters.get("template") else {
             throw PaddockError.invalidArgument("missing template in the path")
         }
-        return try await sessions.setPool(
+        return try await pools.set(
             provider: body.provider ?? "local", template: template, size: body.size, by: try context.caller())
     }
     let group = router.group("/v1/sessions")

@@ -59,9 +59,16 @@ struct FakeStack: Sendable {
         let v1 = Application(router: buildRouter(sessions: sessions, tokens: tokens, configuration: configuration))
         let e2b = Application(
             router: buildE2BRouter(sessions: sessions, tokens: tokens, configuration: E2BConfiguration()))
-        try await v1.test(.router) { v1Client in
-            try await e2b.test(.router) { e2bClient in try await body(stack, v1Client, e2bClient) }
+        let running = configuration.runs.map { RunningService($0) }
+        do {
+            try await v1.test(.router) { v1Client in
+                try await e2b.test(.router) { e2bClient in try await body(stack, v1Client, e2bClient) }
+            }
+        } catch {
+            try? await running?.stop()  // the test's error is the one reported
+            throw error
         }
+        try await running?.stop()
         // Every test leaves nothing running.
         for session in try await sessions.list(includeEnded: false) { try? await sessions.destroy(session.id) }
     }

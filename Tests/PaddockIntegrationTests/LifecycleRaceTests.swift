@@ -141,17 +141,19 @@ import Testing
                 agents: [AgentDefinition(name: "echo", kind: .command, argv: ["echo", "{prompt}"])],
                 defaultAgent: "echo"),
             logger: Logger(label: "race", factory: { _ in SwiftLogNoOpLogHandler() }))
-        async let a = Result(catching: { try await runs.start(session: session.id, prompt: "one") })
-        async let b = Result(catching: { try await runs.start(session: session.id, prompt: "two") })
-        let results = await [a, b]
-        let started = results.compactMap { try? $0.get() }
-        let refused = results.compactMap { result -> PaddockError? in
-            if case .failure(let e) = result { return e as? PaddockError }
-            return nil
+        try await withRunning(runs) {
+            async let a = Result(catching: { try await runs.start(session: session.id, prompt: "one") })
+            async let b = Result(catching: { try await runs.start(session: session.id, prompt: "two") })
+            let results = await [a, b]
+            let started = results.compactMap { try? $0.get() }
+            let refused = results.compactMap { result -> PaddockError? in
+                if case .failure(let e) = result { return e as? PaddockError }
+                return nil
+            }
+            #expect(started.count == 1)
+            #expect(refused.map(\.code) == [.conflict])
+            for run in started { _ = try await runs.wait(run.id) }
         }
-        #expect(started.count == 1)
-        #expect(refused.map(\.code) == [.conflict])
-        for run in started { _ = try await runs.wait(run.id) }
     }
 }
 

@@ -60,6 +60,35 @@ struct RestartTests {
         }
     }
 
+    /// A graceful stop ends the server's work in one place (its service group): the warm pool's sandboxes are
+    /// destroyed so none runs unowned while the server is down, and the server exits cleanly.
+    @Test func aGracefulStopDrainsTheWarmPoolAndExitsCleanly() async throws {
+        let server = try await CLITests.ServerProcess(extraArguments: ["--pool-size", "1"])
+        defer { TestHost.removeDataDirectory(server.dataDirectory) }
+        do {
+            let deadline = ContinuousClock.now + .seconds(120)
+            var ready = 0
+            while ContinuousClock.now < deadline {
+                let list = try await CLI.run(["pool", "list", "--json"], server: server)
+                ready =
+                    try APICoding.decoder().decode(PoolListBody.self, from: Data(list.stdout.utf8)).pools
+                    .first { $0.template == "host" }?.ready ?? 0
+                if ready == 1 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            try #require(ready == 1, "the warm pool filled")
+            let sandboxes = try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory + "/sessions")
+            #expect(!sandboxes.isEmpty, "the warm sandbox has its directory")
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        server.terminate()
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
+        let left = try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory + "/sessions")
+        #expect(left.isEmpty, "the warm sandboxes were destroyed on shutdown: \(left)")
+    }
+
     @Test func aDataDirectoryOthersCannotTraverseGetsAStateDirectoryTheyCan() async throws {
         // Like a clone under /root (mode 700): the store may live there, sandboxes' files may not.
         let home = TestHost.makeDataDirectory("private")

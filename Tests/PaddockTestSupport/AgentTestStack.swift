@@ -17,6 +17,8 @@ public struct AgentTestStack: Sendable {
     public let stack: TestStack
     public let network: SessionNetwork
     public let runs: RunService
+    /// The runs' tasks, running as the server's service group would run them.
+    let running: RunningService
     public let model: ScriptedModelServer
     /// The real key, held by the vault and the scripted server only.
     public let apiKey: String
@@ -70,7 +72,8 @@ public struct AgentTestStack: Sendable {
             let runs = RunService(
                 sessions: stack.sessions, store: stack.store, teams: stack.store, configuration: configuration,
                 logger: TestHost.quietLogger("test.runs"))
-            return AgentTestStack(stack: stack, network: network, runs: runs, model: model, apiKey: apiKey)
+            return AgentTestStack(
+                stack: stack, network: network, runs: runs, running: RunningService(runs), model: model, apiKey: apiKey)
         } catch {
             try? await stack.tearDown()
             throw error
@@ -122,6 +125,7 @@ public struct AgentTestStack: Sendable {
     }
 
     public func tearDown() async throws {
+        try await running.stop()
         try await stack.tearDown()
         await network.gateway.shutdown()
     }

@@ -85,8 +85,13 @@ extension SessionService {
 
     @discardableResult
     public func setPool(provider: String, template: String, size: Int) async throws -> PoolStatus {
-        try await setPool(provider: provider, template: template, size: size, by: .system)
+        try await WarmPoolService(sessions: self).set(provider: provider, template: template, size: size, by: .system)
     }
+
+    /// One round of the pool service's refill, run by the test when it wants it.
+    public func refillPools() async { await WarmPoolService(sessions: self).refill() }
+
+    public func pools() async throws -> [PoolStatus] { try await WarmPoolService(sessions: self).list() }
 
     public func reviews(session: SessionID? = nil, all: Bool = false) async throws -> [Review] {
         try await ReviewService(sessions: self).list(session: session, all: all, for: .system)

@@ -116,7 +116,9 @@ public struct TestStack: Sendable {
     /// Destroys every live session and removes the data directory, failing loudly if anything leaked.
     public func tearDown() async throws {
         for s in try await sessions.list(includeEnded: false) { _ = try? await sessions.destroy(s.id) }
-        await sessions.drainPools()
+        await WarmPoolService(sessions: sessions).drain()
+        await provider.shutdown()
+        await gvisor?.shutdown()
         var footprint = Footprint(sessionDirectories: 0, mounts: 0, runtimeContainers: 0, cgroups: 0)
         for p in [provider] + (gvisor.map { [$0] } ?? []) {
             let f = await p.footprint()

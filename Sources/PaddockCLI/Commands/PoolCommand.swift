@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaddockCore
 import PaddockServer
 import PaddockServices
 
@@ -20,7 +21,7 @@ struct PoolCommand: AsyncParsableCommand {
         func run() async throws {
             let status = try await APIClient.fromEnvironment().call(
                 .PUT, "/v1/pools/\(template)", json: PoolBody(size: size, provider: provider),
-                as: SessionService.PoolStatus.self)
+                as: PoolStatus.self)
             if output.json { return try printJSON(status) }
             print("pool \(status.provider)/\(status.template): size \(status.size), \(status.ready) ready now")
         }

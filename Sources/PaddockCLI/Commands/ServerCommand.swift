@@ -107,7 +107,8 @@ struct ServerCommand: AsyncParsableCommand {
         await sessions.setRepositories(clones)
         try await sessions.recover()
         if let poolSize {
-            _ = try await sessions.setPool(provider: "local", template: "host", size: poolSize, by: .system)
+            _ = try await WarmPoolService(sessions: sessions).set(
+                provider: "local", template: "host", size: poolSize, by: .system)
         }
         let claude = try await agents.mountBinaries(into: provider)
         let runs = RunService(
@@ -131,8 +132,11 @@ struct ServerCommand: AsyncParsableCommand {
                 host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault, runs: runs),
             logger: logger,
             onServerRunning: { Self.announce("api", host: host, port: $0, dataDirectory: dataDirectory, logger) })
+        // Shut down in reverse order: the doors close first, then the reaper and the pools, then the runs'
+        // tasks are cancelled, and the gateway flushes its audit events last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: app), .init(service: SessionReaper(sessions: sessions)),
+            .init(service: network), .init(service: runs), .init(service: WarmPoolService(sessions: sessions)),
+            .init(service: SessionReaper(sessions: sessions)), .init(service: app),
         ]
         if case let (e2bHost, e2bPort)? = e2bAddress {
             services.append(
@@ -151,7 +155,7 @@ struct ServerCommand: AsyncParsableCommand {
                 services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await sessions.drainPools()
+        for provider in providers.values { await provider.shutdown() }
     }
 
     /// paddock-init is built next to paddock (`.build/<config>/`), and installed next to it too.

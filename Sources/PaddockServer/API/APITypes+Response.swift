@@ -1,4 +1,5 @@
 import Hummingbird
+import PaddockCore
 import PaddockServices
 
 extension SessionBody: ResponseEncodable {}
@@ -8,7 +9,7 @@ extension FileListBody: ResponseEncodable {}
 extension StatsBody: ResponseEncodable {}
 extension HealthBody: ResponseEncodable {}
 extension PoolListBody: ResponseEncodable {}
-extension SessionService.PoolStatus: ResponseEncodable {}
+extension PoolStatus: ResponseEncodable {}
 extension SnapshotBody: ResponseEncodable {}
 extension SnapshotListBody: ResponseEncodable {}
 extension TemplateBody: ResponseEncodable {}

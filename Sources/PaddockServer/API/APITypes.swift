@@ -338,7 +338,7 @@ public struct PoolBody: Codable, Sendable {
 }
 
 public struct PoolListBody: Codable, Sendable {
-    public var pools: [SessionService.PoolStatus]
+    public var pools: [PoolStatus]
 }
 
 /// `GET /v1/health`, unauthenticated: liveness only.

@@ -37,7 +37,8 @@ struct TemplateController {
                     lines.continuation.yield(line)
                 }
                 if let size = body.pool {
-                    _ = try await sessions.setPool(provider: provider, template: spec.name, size: size, by: caller)
+                    _ = try await WarmPoolService(sessions: sessions).set(
+                        provider: provider, template: spec.name, size: size, by: caller)
                     lines.continuation.yield("warm pool of \(spec.name) set to \(size); it fills in the background")
                 }
                 return result

@@ -53,13 +53,30 @@ public actor ApprovalService {
         pending[approval.id] = approval
         recordings[approval.id] = []
         awaitingChanged(session)
-        Task { [weak self] in await self?.record(approval) }
-        Task { [weak self] in
-            try? await Task.sleep(for: wait)
-            _ = try? await self?.settle(approval.id, .expired, by: "timeout", note: "nobody answered in time")
+        // The request is written and its deadline kept by the asking task itself: nothing outlives it.
+        async let recorded: Void = record(approval)
+        let answer = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // A deadline, not a poll: the only wake-ups are the deadline and the answer (which cancels it).
+                do { try await Task.sleep(for: wait) } catch { return }
+                await self.expire(approval.id, note: "nobody answered in time")
+            }
+            let answer = await withCheckedContinuation { continuation in
+                waiters[approval.id, default: []].append(continuation)
+            }
+            group.cancelAll()
+            return answer
         }
-        return await withCheckedContinuation { continuation in
-            waiters[approval.id, default: []].append(continuation)
+        await recorded
+        return answer
+    }
+
+    /// Ends a request nobody answered, which denies; one answered meanwhile keeps its answer.
+    private func expire(_ id: String, note: String) async {
+        guard pending[id] != nil else { return }
+        do { _ = try await settle(id, .expired, by: "timeout", note: note) } catch {
+            logger.error(
+                "could not expire an approval request", metadata: ["approval.id": "\(id)", "error": "\(error)"])
         }
     }
 

@@ -3,11 +3,13 @@ import Logging
 import PaddockCore
 import PaddockSandbox
 import PaddockStore
+import ServiceLifecycle
 
 /// Starts coding agents in sessions and keeps their run records. A run belongs to the server, not to the
 /// client that asked for it: the agent's process is followed by a task of this service, so a client that
-/// disconnects only stops watching (`events` replays and follows again).
-public actor RunService {
+/// disconnects only stops watching (`events` replays and follows again). The agents' tasks are the service's
+/// own (`run()`, in the server's service group): shutting the server down ends them in one place.
+public actor RunService: Service {
     let sessions: SessionService
     let store: any RunStore
     /// Where teams' own budgets are kept (set with `paddock teams budget`); nil: only the configuration's.
@@ -27,7 +29,8 @@ public actor RunService {
         /// Every event so far, so a watcher that arrives now gets the whole stream without a gap.
         var events: [RunEvent] = []
         var watchers: [UUID: AsyncStream<RunEvent>.Continuation] = [:]
-        var task: Task<Void, Never>?
+        /// The task following the agent's process; its end is the run's end.
+        var job: BackgroundJob?
         /// The agent's cost total when this run started (its earlier prompts in the same conversation).
         var costBaseline: Double = 0
 
@@ -39,6 +42,8 @@ public actor RunService {
     }
 
     var live: [String: LiveRun] = [:]
+    /// Where the agents' processes are followed, and their stops carried out.
+    private let work = BackgroundWork()
     /// Sessions whose run is being started (checked and reserved before the first await of `start`).
     private var starting: Set<SessionID> = []
 
@@ -53,6 +58,10 @@ public actor RunService {
         self.logger = logger
         self.clock = clock
     }
+
+    /// Follows the runs started from now until the server stops, then stops following them (the runs still
+    /// going are recovered as failed on the next start).
+    public nonisolated func run() async throws { try await cancelWhenGracefulShutdown { await self.work.run() } }
 
     // MARK: Starting
 
@@ -116,7 +125,7 @@ public actor RunService {
         live[run.id] = LiveRun(run: run, caller: caller, costBaseline: resume == nil ? 0 : baseline ?? 0)
         let argv = definition.commandLine(prompt: prompt, model: model, resume: resume)
         let runID = run.id
-        live[runID]?.task = Task { await self.execute(runID, argv: argv, definition: definition) }
+        live[runID]?.job = work.start("run \(runID)") { await self.execute(runID, argv: argv, definition: definition) }
         logger.info(
             "run started",
             metadata: [
@@ -226,7 +235,7 @@ public actor RunService {
     /// Waits until the run has ended and returns its record.
     public func wait(_ id: String) async throws -> Run {
         for await _ in try await events(id) {}
-        if let task = live[id]?.task { await task.value }
+        await live[id]?.job?.ended()
         return try await get(id)
     }
 
@@ -257,20 +266,22 @@ public actor RunService {
         running.stop = (status, reason)
         live[id] = running
         let handle = running.handle
-        let task = running.task
-        Task {
+        let job = running.job
+        work.start("stopping run \(id)") {
             // The agent's tool commands are its children in its process group; the group is signalled.
             let policy = KillPolicy.graceful
             await self.signal(handle, KillPolicy.terminateSignal, run: id)
             // The run ending is the event waited on (its task returns); the grace period only bounds the wait.
             var ended = true
-            do { try await withDeadline(policy.grace, "run \(id) stopping") { await task?.value } } catch {
+            do { try await withDeadline(policy.grace, "run \(id) stopping") { await job?.ended() } } catch {
                 ended = false  // the grace period passed with the agent still running
             }
             // Only while the run is still followed: a process that already exited must not be signalled again.
-            if !ended, self.live[id] != nil { await self.signal(handle, KillPolicy.killSignal, run: id) }
+            if !ended, await self.isFollowed(id) { await self.signal(handle, KillPolicy.killSignal, run: id) }
         }
     }
+
+    private func isFollowed(_ id: String) -> Bool { live[id] != nil }
 
     private func signal(_ handle: (any ExecHandle)?, _ signal: Int32, run id: String) async {
         do { try await handle?.signal(signal) } catch {

@@ -1,7 +1,8 @@
 import Logging
 import ServiceLifecycle
 
-/// Destroys sessions whose TTL has passed, pauses idle ones, refills warm pools and collects unused layers. A Service in the server's ServiceGroup, so it stops with it.
+/// Destroys sessions whose TTL has passed, pauses idle ones and collects unused layers. A Service in the
+/// server's ServiceGroup, so it stops with it.
 public struct SessionReaper: Service {
     let sessions: SessionService
     let interval: Duration
@@ -15,7 +16,6 @@ public struct SessionReaper: Service {
         while !Task.isCancelledOrShuttingDown {
             await sessions.reapExpired()
             await sessions.pauseIdle()
-            await sessions.refillPools()
             await SnapshotService(sessions: sessions).collectLayers()
             try? await Task.sleep(for: interval)
         }

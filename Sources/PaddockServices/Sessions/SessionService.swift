@@ -16,9 +16,8 @@ public actor SessionService {
     private var lastActivity: [SessionID: ContinuousClock.Instant] = [:]
     /// Exec streams currently attached to each session; a session with one is never idle.
     private var attachedStreams: [SessionID: Int] = [:]
-    /// Warm pools to keep filled; loaded from the store on the first refill, then kept current by `setPool`.
-    private var poolTargets: [PoolTarget] = []
-    private var poolTargetsLoaded = false
+    /// The warm pools' sizes, kept by `WarmPoolService`; a cold start says whether its pool was empty.
+    nonisolated let poolTargets = WarmPoolTargets()
     /// Layers being written or copied right now (snapshots, forks, template builds); never collected.
     nonisolated let layerPins = LayerPins()
     /// Templates being built right now; a second build of the same name is refused until the first ends.
@@ -179,7 +178,7 @@ public actor SessionService {
         session.start =
             prepared?.needsGuardedSandbox == true
             ? "cold: the session's guardrails need their own sandbox setup"
-            : poolTargets.contains { $0.provider == spec.provider && $0.template == spec.template && $0.size > 0 }
+            : poolTargets.keepsWarm(provider: spec.provider, template: spec.template)
                 ? "cold: the warm pool for '\(spec.template)' was empty (\(ready) ready); it refills in the background"
                 : "cold: no warm pool for '\(spec.template)' on provider '\(spec.provider)'"
         try await store.insertSession(session)
@@ -455,93 +454,6 @@ public actor SessionService {
                 logger.warning(
                     "re-checking an adopted sandbox failed", metadata: ["session.id": "\(id)", "error": "\(error)"])
             }
-        }
-    }
-
-    // MARK: Warm pools
-
-    public struct PoolStatus: Sendable, Codable, Equatable {
-        public var provider: String
-        public var template: String
-        public var size: Int
-        public var ready: Int
-        public init(provider: String, template: String, size: Int, ready: Int) {
-            self.provider = provider
-            self.template = template
-            self.size = size
-            self.ready = ready
-        }
-    }
-
-    /// Sets how many warm sandboxes to keep ready; 0 removes the pool (its sandboxes are destroyed at the
-    /// next refill).
-    public func setPool(provider name: String, template: String, size: Int, by caller: Caller) async throws
-        -> PoolStatus
-    {
-        try caller.authorizeOrg(.admin)
-        guard providers[name] != nil else {
-            throw PaddockError.invalidArgument(
-                "provider '\(name)' is not available on this server; use one of: \(providerNames.joined(separator: ", "))"
-            )
-        }
-        // Only an existing template gets a pool (a removed one may keep a pool of 0, which drains it).
-        if size > 0 { _ = try await TemplateService(sessions: self).warm(template) }
-        guard (0...1000).contains(size) else {
-            throw PaddockError.invalidArgument("a pool size must be 0 to 1000, not \(size)")
-        }
-        let target = PoolTarget(provider: name, template: template, size: size)
-        try await store.setPoolTarget(target)
-        try await orgTrail.record(
-            "pool.set", ["provider": .string(name), "template": .string(template), "size": .int(Int64(size))],
-            by: caller)
-        poolTargets.removeAll { $0.provider == name && $0.template == template }
-        poolTargets.append(target)
-        return PoolStatus(
-            provider: name, template: template, size: size,
-            ready: await providers[name]?.readyCount(template: template) ?? 0)
-    }
-
-    public func pools() async throws -> [PoolStatus] {
-        var out: [PoolStatus] = []
-        for t in try await store.poolTargets() {
-            out.append(
-                PoolStatus(
-                    provider: t.provider, template: t.template, size: t.size,
-                    ready: await providers[t.provider]?.readyCount(template: t.template) ?? 0))
-        }
-        return out
-    }
-
-    /// Brings every pool to its size. Called by the reaper; a pool set to 0 is drained.
-    public func refillPools() async {
-        if !poolTargetsLoaded, let stored = try? await store.poolTargets() {
-            poolTargets = stored
-            poolTargetsLoaded = true
-        }
-        for target in poolTargets {
-            guard let provider = providers[target.provider] else { continue }
-            do {
-                // Resolved on every refill: after a rebuild the pool moves to the template's new layer.
-                let template =
-                    target.size == 0
-                    ? WarmTemplate(name: target.template)
-                    : try await TemplateService(sessions: self).warm(target.template)
-                _ = try await provider.fillPool(template, size: target.size)
-            } catch {
-                logger.warning(
-                    "could not refill a warm pool",
-                    metadata: ["pool.template": "\(target.template)", "error": "\(error)"])
-            }
-        }
-        poolTargets.removeAll { $0.size == 0 }
-    }
-
-    /// Destroys every ready warm sandbox (the targets stay; the next start refills). Called on shutdown so
-    /// no sandbox runs unowned while the server is down.
-    public func drainPools() async {
-        for provider in providers.values {
-            await provider.drainWarm()
-            await provider.shutdown()
         }
     }
 
