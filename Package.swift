@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Leaf: domain types, the one error type, IDs, sizes and durations.
@@ -107,11 +108,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The web UI: server-rendered pages (Mustache templates), their live streams and assets, over
+        // PaddockServices. Mounted by PaddockServer on the API's port.
+        .target(
+            name: "PaddockWeb",
+            dependencies: [
+                "PaddockServices", "PaddockCore", "PaddockStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: strict
+        ),
         // The doors: REST /v1, the E2B API, auth middleware and the route table, over PaddockServices.
         .target(
             name: "PaddockServer",
             dependencies: [
-                "PaddockServices", "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol",
+                "PaddockServices", "PaddockWeb", "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "PaddockIntegrationTests",
             dependencies: [
-                "PaddockTestSupport", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI",
+                "PaddockTestSupport", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI", "PaddockWeb",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

@@ -5,6 +5,7 @@ import Logging
 import PaddockCore
 import PaddockServices
 import PaddockStore
+import PaddockWeb
 
 /// Everything the HTTP application needs, built by the executable (which picks the concrete providers).
 public struct ServerConfiguration: Sendable {
@@ -19,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var runs: RunService?
     /// How long a connection may wait for its first request, and sit idle between requests.
     public var timeouts: ConnectionTimeouts
+    /// The web UI's templates and how it signs people in; without them the server has no pages.
+    public var web: WebSetup?
 
     public init(
         host: String = "127.0.0.1", port: Int = 7070, maxUploadBytes: Int = 512 << 20, vault: SecretVault? = nil,
@@ -30,6 +33,17 @@ public struct ServerConfiguration: Sendable {
         self.host = host
         self.port = port
         self.maxUploadBytes = maxUploadBytes
+    }
+}
+
+/// What the web UI needs besides the services.
+public struct WebSetup: Sendable {
+    public var pages: PageRenderer
+    public var authenticator: any WebAuthenticator
+
+    public init(pages: PageRenderer, authenticator: any WebAuthenticator) {
+        self.pages = pages
+        self.authenticator = authenticator
     }
 }
 
@@ -76,6 +90,11 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     if let vault = configuration.vault {
         SecretController(secrets: SecretService(vault: vault, trail: sessions.orgTrail))
             .addRoutes(to: router.group("/v1/secrets"))
+    }
+    if let web = configuration.web {
+        WebRoutes<PaddockRequestContext>(
+            pages: web.pages, authenticator: web.authenticator, sessions: sessions, runs: configuration.runs
+        ).addRoutes(to: router)
     }
     return router
 }

@@ -18,12 +18,17 @@ public struct AuditLog: AuditRecorder {
     /// Shared by every copy of this log: the server hands copies to the gateway and the guardrails before the
     /// vault is attached.
     private let redactor: Redactor
+    /// Shared by every copy too, so a page following a session sees what any of them records.
+    private let feed = AuditFeed()
 
     public init(store: any AuditStore, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.clock = clock
         redactor = Redactor()
     }
+
+    /// The events the session's trail takes from now on, as they are stored.
+    public func follow(session: SessionID) -> AsyncStream<AuditEvent> { feed.follow(session: session) }
 
     /// From now on, every event this log (or any copy of it) appends is scrubbed of the values `source`
     /// supplies. If `source` cannot supply them, the event is not written and `record` throws (fail closed).
@@ -52,7 +57,9 @@ public struct AuditLog: AuditRecorder {
                 session: session, seq: seq, at: at, kind: kind, actor: actor, fields: fields, prev: Self.hex(prev)
             ).canonicalBytes()
         }
-        return try AuditEvent.decode(canonical: record.body)
+        let event = try AuditEvent.decode(canonical: record.body)
+        feed.publish(event)
+        return event
     }
 
     /// `fields` without any secret value, or an error when the values to remove cannot be read.

@@ -4,15 +4,18 @@ import HummingbirdWebSocket
 import NIOCore
 import PaddockCore
 import PaddockServices
+import PaddockWeb
 
 /// Request context of the `/v1` API: snake_case JSON coders and the authenticated token.
-public struct PaddockRequestContext: RequestContext, WebSocketRequestContext {
+public struct PaddockRequestContext: RequestContext, WebSocketRequestContext, WebRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<Self>
     /// Set by `TokenAuthMiddleware` once the bearer token checked out.
     public var tokenName: String?
     /// Set by `TokenAuthMiddleware`: who is calling and what they may do.
     public var principal: Principal?
+    /// Set by the web UI's sign-in middleware on its pages: the person signed in through the browser.
+    public var signedIn: SignedIn?
 
     public init(source: Source) {
         coreContext = .init(source: source)

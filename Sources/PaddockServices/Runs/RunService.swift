@@ -232,6 +232,13 @@ public actor RunService: Service {
 
     private func unwatch(_ id: String, _ token: UUID) { live[id]?.watchers[token] = nil }
 
+    /// The run's events so far, without following it (a page's first render; `events` then follows).
+    public func history(_ id: String) async throws -> [RunEvent] {
+        if let running = live[id] { return running.events }
+        _ = try await get(id)
+        return try await store.runEvents(run: id, after: 0)
+    }
+
     /// Waits until the run has ended and returns its record.
     public func wait(_ id: String) async throws -> Run {
         for await _ in try await events(id) {}

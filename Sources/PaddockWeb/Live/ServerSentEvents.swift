@@ -1,0 +1,28 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// A `text/event-stream` response: each message is `event: NAME` and one `data:` line of JSON. Browsers'
+/// `EventSource` reconnects by itself when the connection drops.
+enum ServerSentEvents {
+    static var headers: HTTPFields {
+        var fields = SecurityHeaders.common
+        fields[.contentType] = "text/event-stream; charset=utf-8"
+        return fields
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
+    static func message(_ event: String, _ value: some Encodable) throws -> ByteBuffer {
+        // JSON never contains a raw newline, so one `data:` line holds the whole message.
+        let json = String(decoding: try encoder.encode(value), as: UTF8.self)
+        return ByteBuffer(string: "event: \(event)\ndata: \(json)\n\n")
+    }
+
+    /// A comment line: keeps proxies from closing a quiet stream.
+    static let heartbeat = ByteBuffer(string: ": still here\n\n")
+}

@@ -1,0 +1,92 @@
+/// A unified diff (`git diff` output) split into files and lines, for the changes view: each line knows
+/// whether it was added, removed or kept, and its numbers on each side, so the page can show it unified or
+/// side by side.
+struct UnifiedDiff: Sendable {
+    struct Line: Sendable {
+        /// add, del, ctx or hunk.
+        var kind: String
+        var text: String
+        var old: String
+        var new: String
+    }
+
+    /// One row of the side-by-side view: the old line on the left, the new one on the right.
+    struct Pair: Sendable {
+        var left: Line?
+        var right: Line?
+        var hunk: String?
+    }
+
+    struct File: Sendable {
+        var path: String
+        var lines: [Line]
+        var added: Int { lines.count { $0.kind == "add" } }
+        var removed: Int { lines.count { $0.kind == "del" } }
+
+        /// Removed lines face the added lines that replaced them; kept lines face themselves.
+        var pairs: [Pair] {
+            var out: [Pair] = []
+            var removed: [Line] = []
+            var added: [Line] = []
+            func flush() {
+                for i in 0..<max(removed.count, added.count) {
+                    out.append(
+                        Pair(left: i < removed.count ? removed[i] : nil, right: i < added.count ? added[i] : nil))
+                }
+                removed = []
+                added = []
+            }
+            for line in lines {
+                switch line.kind {
+                case "del": removed.append(line)
+                case "add": added.append(line)
+                case "hunk":
+                    flush()
+                    out.append(Pair(left: nil, right: nil, hunk: line.text))
+                default:
+                    flush()
+                    out.append(Pair(left: line, right: line))
+                }
+            }
+            flush()
+            return out
+        }
+    }
+
+    var files: [File] = []
+
+    init(_ patch: String) {
+        var current: File?
+        var old = 0
+        var new = 0
+        for raw in patch.split(separator: "\n", omittingEmptySubsequences: false) {
+            let line = String(raw)
+            if line.hasPrefix("diff --git ") {
+                if let current { files.append(current) }
+                // "diff --git a/PATH b/PATH": the new side's path.
+                let path = line.components(separatedBy: " b/").last ?? line
+                current = File(path: path, lines: [])
+            } else if line.hasPrefix("@@") {
+                // "@@ -12,5 +12,7 @@ context"
+                let parts = line.split(separator: " ")
+                old = parts.count > 1 ? Int(parts[1].dropFirst().split(separator: ",")[0]) ?? 0 : 0
+                new = parts.count > 2 ? Int(parts[2].dropFirst().split(separator: ",")[0]) ?? 0 : 0
+                current?.lines.append(Line(kind: "hunk", text: line, old: "", new: ""))
+            } else if current?.lines.isEmpty == false {
+                if line.hasPrefix("+") {
+                    current?.lines.append(Line(kind: "add", text: String(line.dropFirst()), old: "", new: "\(new)"))
+                    new += 1
+                } else if line.hasPrefix("-") {
+                    current?.lines.append(Line(kind: "del", text: String(line.dropFirst()), old: "\(old)", new: ""))
+                    old += 1
+                } else if line.hasPrefix(" ") {
+                    current?.lines.append(
+                        Line(kind: "ctx", text: String(line.dropFirst()), old: "\(old)", new: "\(new)"))
+                    old += 1
+                    new += 1
+                }
+            }
+        }
+        if let current { files.append(current) }
+    }
+}

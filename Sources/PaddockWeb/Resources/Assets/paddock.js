@@ -1,0 +1,60 @@
+// Live parts of the pages. Everything that comes from the server is put on the page as text (textContent),
+// never as HTML: agent output and file names are written by whoever controls the sandbox.
+
+const session = document.querySelector("section.session[data-session]");
+if (session) follow(session);
+
+function follow(section) {
+  const id = section.dataset.session;
+  const timeline = document.getElementById("timeline");
+  const seen = new Set([...timeline.querySelectorAll("li[data-id]")].map((li) => li.dataset.id));
+  let since = section.dataset.since;
+  const source = new EventSource(`/sessions/${encodeURIComponent(id)}/live?since=${encodeURIComponent(since)}`);
+  source.addEventListener("item", (message) => {
+    const item = JSON.parse(message.data);
+    if (seen.has(item.id)) return;
+    seen.add(item.id);
+    document.getElementById("timeline-empty")?.remove();
+    const nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
+    timeline.append(render(item));
+    if (nearBottom) window.scrollTo(0, document.body.scrollHeight);
+  });
+  source.addEventListener("run", (message) => {
+    const run = JSON.parse(message.data);
+    const line = section.querySelector(".run");
+    if (!line) return;
+    for (const field of ["statusText", "tokens", "cost"]) {
+      const el = line.querySelector(`[data-field="${field}"]`);
+      if (el) el.textContent = run[field];
+    }
+    if (!run.going) section.querySelector("form[action$='/stop']")?.remove();
+  });
+}
+
+function render(item) {
+  const li = document.createElement("li");
+  li.className = `item item-${item.kind.replace(/[^a-z-]/g, "")}`;
+  li.dataset.id = item.id;
+  const time = document.createElement("time");
+  time.textContent = new Date(item.at).toISOString().slice(11, 19);
+  const what = document.createElement("span");
+  what.className = "what";
+  what.textContent = item.title;
+  li.append(time, " ", what);
+  if (item.actor) {
+    const actor = document.createElement("span");
+    actor.className = "actor";
+    actor.textContent = item.actor;
+    li.append(" ", actor);
+  }
+  if (item.detail) {
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = "Details";
+    const pre = document.createElement("pre");
+    pre.textContent = item.detail;
+    details.append(summary, pre);
+    li.append(details);
+  }
+  return li;
+}

@@ -1,0 +1,164 @@
+import Foundation
+import PaddockCore
+
+/// One line of a session's timeline, in plain words: what the agent said, a command and how it ended, a
+/// refusal and why, an approval asked, a network request, a file changed. Built from the audit trail and the
+/// runs' events; rendered by the page template and, for live updates, by `live.js` from the same fields
+/// (as text, never as HTML).
+struct TimelineItem: Sendable, Codable, Equatable {
+    /// Unique within the page (`a12` for audit event 12, `r<run>-5` for a run's event 5): live updates that
+    /// the page already has are skipped.
+    var id: String
+    var at: Date
+    /// What kind of line it is, for its styling: message, tool, command, blocked, approval, network, file,
+    /// session, run, error.
+    var kind: String
+    var title: String
+    /// Longer text shown collapsed (a command's output, a tool's input, a refusal's rule).
+    var detail: String?
+    /// Who did it, when that is not the agent (a person's name, `system`).
+    var actor: String?
+
+    var time: String { Self.clock.string(from: at) }
+
+    private static let clock: DateFormatter = {
+        let f = DateFormatter()
+        f.dateFormat = "HH:mm:ss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f
+    }()
+}
+
+extension TimelineItem {
+    /// The line for an audit event; nil for events that say nothing new to a person reading the timeline.
+    init?(audit event: AuditEvent) {
+        let f = event.fields
+        let actor = event.actor.user == "sandbox" ? nil : event.actor.user
+        let base = (id: "a\(event.seq)", at: event.date)
+        switch event.kind {
+        case "exec":
+            let argv = f["argv"]?.strings ?? []
+            var title = "Ran " + Self.commandLine(argv)
+            if let exit = f["exit"]?.int { title += exit == 0 ? " — succeeded" : " — exited with \(exit)" }
+            if f["oom"]?.bool == true { title += " (out of memory)" }
+            self.init(id: base.id, at: base.at, kind: "command", title: title, detail: nil, actor: actor)
+        case let kind where kind.hasSuffix(".guardrail"):
+            let argv = f["argv"]?.strings ?? []
+            let allowed = f["allowed"]?.bool ?? true
+            guard !allowed || f["approval"] != nil else { return nil }  // allowed commands show as the run's tool calls
+            let rule = f["rule"]?.stringValue ?? ""
+            let title =
+                allowed
+                ? "Approved: \(Self.commandLine(argv))"
+                : "Blocked: \(Self.commandLine(argv)) — the team's rules do not allow it"
+            self.init(
+                id: base.id, at: base.at, kind: allowed ? "approval" : "blocked", title: title,
+                detail: rule.isEmpty ? nil : "Rule: \(rule)", actor: nil)
+        case "network", "network.request":
+            let host = f["host"]?.stringValue ?? "?"
+            let decision = f["decision"]?.stringValue ?? ""
+            let method = f["method"]?.stringValue ?? ""
+            let refused = decision.hasPrefix("deny") || decision == "denied" || decision == "refused"
+            let title =
+                refused
+                ? "Blocked a connection to \(host) — not on the allowed list"
+                : "\(method.isEmpty ? "Connected to" : method) \(host)\(f["path"]?.stringValue ?? "")"
+            let reason = f["reason"]?.stringValue ?? f["rule"]?.stringValue
+            self.init(
+                id: base.id, at: base.at, kind: refused ? "blocked" : "network", title: title, detail: reason,
+                actor: nil)
+        case "approval.answer":
+            let state = f["state"]?.stringValue ?? "answered"
+            let subject = f["subject"]?.stringValue ?? ""
+            self.init(
+                id: base.id, at: base.at, kind: "approval", title: "\(state.capitalized): \(subject)",
+                detail: f["note"]?.stringValue, actor: actor)
+        case let kind where kind.hasPrefix("file."):
+            let path = f["path"]?.stringValue ?? f["from"]?.stringValue ?? ""
+            let verb = kind.dropFirst("file.".count)
+            self.init(id: base.id, at: base.at, kind: "file", title: "File \(verb): \(path)", detail: nil, actor: actor)
+        case "session.create":
+            self.init(id: base.id, at: base.at, kind: "session", title: "Session started", detail: nil, actor: actor)
+        case "session.destroy":
+            self.init(id: base.id, at: base.at, kind: "session", title: "Session ended", detail: nil, actor: actor)
+        case "session.pause", "session.idle":
+            self.init(id: base.id, at: base.at, kind: "session", title: "Session paused", detail: nil, actor: actor)
+        case "session.resume":
+            self.init(id: base.id, at: base.at, kind: "session", title: "Session resumed", detail: nil, actor: actor)
+        case "submit", "submit.push", "submit.blocked":
+            let blocked = event.kind == "submit.blocked"
+            self.init(
+                id: base.id, at: base.at, kind: blocked ? "blocked" : "session",
+                title: blocked ? "Submit for review was stopped by a check" : "Submitted for review",
+                detail: f["reason"]?.stringValue, actor: actor)
+        case let kind where kind.hasPrefix("review."):
+            self.init(
+                id: base.id, at: base.at, kind: "session", title: "Review \(kind.dropFirst("review.".count))",
+                detail: f["note"]?.stringValue, actor: actor)
+        default:
+            return nil
+        }
+    }
+
+    /// The line for an agent run's event; nil for bookkeeping (usage totals).
+    init?(run event: RunEvent) {
+        let id = "r\(event.run)-\(event.seq)"
+        switch event.kind {
+        case "text", "final":
+            guard let text = event.text, !text.isEmpty else { return nil }
+            self.init(id: id, at: event.at, kind: "message", title: text, detail: nil, actor: nil)
+        case "tool_call":
+            let tool = event.tool ?? "tool"
+            self.init(
+                id: id, at: event.at, kind: "tool", title: Self.describe(tool: tool, input: event.input),
+                detail: event.input, actor: nil)
+        case "tool_result":
+            guard event.isError == true else { return nil }
+            self.init(
+                id: id, at: event.at, kind: "error", title: "\(event.tool ?? "A tool") failed", detail: event.text,
+                actor: nil)
+        case "status":
+            guard let status = event.status else { return nil }
+            self.init(
+                id: id, at: event.at, kind: "run", title: Self.describe(status: status), detail: event.text,
+                actor: nil)
+        case "error":
+            self.init(
+                id: id, at: event.at, kind: "error", title: event.text ?? "The agent reported an error", detail: nil,
+                actor: nil)
+        default:
+            return nil
+        }
+    }
+
+    static func commandLine(_ argv: [String]) -> String {
+        let line = argv.joined(separator: " ")
+        return line.count > 200 ? String(line.prefix(200)) + "…" : line
+    }
+
+    /// "Ran npm test", "Edited src/app.js": the tool call as a person would say it.
+    static func describe(tool: String, input: String?) -> String {
+        let fields =
+            input.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
+        switch tool {
+        case "Bash", "shell", "exec_command":
+            return "Ran " + ((fields["command"] as? String) ?? "a command")
+        case "Write": return "Wrote " + ((fields["file_path"] as? String) ?? "a file")
+        case "Edit", "MultiEdit": return "Edited " + ((fields["file_path"] as? String) ?? "a file")
+        case "Read": return "Read " + ((fields["file_path"] as? String) ?? "a file")
+        default: return "Used \(tool)"
+        }
+    }
+
+    static func describe(status: Run.Status) -> String {
+        switch status {
+        case .queued: "The agent is queued"
+        case .running: "The agent is working"
+        case .awaitingApproval: "The agent is waiting for an approval"
+        case .completed: "The agent finished"
+        case .failed: "The agent stopped with an error"
+        case .cancelled: "The agent was stopped"
+        case .timedOut: "The agent ran out of time"
+        }
+    }
+}

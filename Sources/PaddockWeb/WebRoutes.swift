@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import PaddockCore
+import PaddockServices
+
+/// The web UI, served by `paddock server` on the API's port: pages rendered on the server from the same
+/// services the API uses (so every action is authorized and audited with the signed-in person as actor), a
+/// little JavaScript for the live parts, no CDN, and a strict Content-Security-Policy.
+public struct WebRoutes<Context: WebRequestContext>: Sendable {
+    let pages: PageRenderer
+    let authenticator: any WebAuthenticator
+    let sessions: SessionService
+    let runs: RunService?
+
+    public init(
+        pages: PageRenderer, authenticator: any WebAuthenticator, sessions: SessionService, runs: RunService?
+    ) {
+        self.pages = pages
+        self.authenticator = authenticator
+        self.sessions = sessions
+        self.runs = runs
+    }
+
+    public func addRoutes(to router: Router<Context>) {
+        router.get("/assets/:file") { _, context in try Assets.response(for: context.parameters.get("file") ?? "") }
+        let signedIn = router.group()
+            .add(middleware: WebErrorMiddleware<Context>(pages: pages))
+            .add(middleware: WebSignInMiddleware<Context>(authenticator: authenticator))
+        signedIn.get("/sessions") { request, context in try await sessionList(request, context) }
+        signedIn.get("/sessions/:id") { request, context in try await sessionPage(request, context) }
+        signedIn.get("/sessions/:id/live") { request, context in try await sessionLive(request, context) }
+        signedIn.post("/sessions/:id/prompt") { request, context in try await prompt(request, context) }
+        signedIn.post("/sessions/:id/stop") { request, context in try await stop(request, context) }
+        signedIn.get("/sessions/:id/changes") { request, context in try await changes(request, context) }
+        signedIn.post("/sessions/:id/submit") { request, context in try await submit(request, context) }
+        signedIn.get("/approvals") { request, context in try await approvals(request, context) }
+        signedIn.post("/approvals/:id") { request, context in try await answer(request, context) }
+        signedIn.get("/reviews") { request, context in try await reviews(request, context) }
+        signedIn.get("/reviews/:id") { request, context in try await review(request, context) }
+        signedIn.post("/reviews/:id/:decision") { request, context in try await decide(request, context) }
+    }
+
+    func sessionID(_ context: Context) throws -> SessionID {
+        guard let raw = context.parameters.get("id"), let id = SessionID(rawValue: raw) else {
+            throw HTTPError(.notFound, message: "There is no such session.")
+        }
+        return id
+    }
+}
+
+/// What every page's layout shows: who is signed in, the token its forms carry, and which tab is open.
+struct Chrome: Sendable {
+    var user: String
+    var csrf: String
+    var tab: String
+    var isSessions: Bool { tab == "sessions" }
+    var isApprovals: Bool { tab == "approvals" }
+    var isReviews: Bool { tab == "reviews" }
+
+    init(_ person: SignedIn, tab: String) {
+        user = person.principal.user
+        csrf = person.csrfToken
+        self.tab = tab
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PaddockCore
+import PaddockServer
+import PaddockServices
+import PaddockStore
+import PaddockTestSupport
+import PaddockWeb
+import Testing
+
+/// The web UI's pages, in-process through the production router, without a browser: who sees what, that
+/// everything an agent or a file name can carry is rendered as text, that forms need the CSRF token, and the
+/// headers every page is served with. The browser story is `WebStoryTests`.
+struct WebPageTests {
+    /// Signs a request in by a `test_user` cookie holding an API token: the pages' own sign-in is the
+    /// sign-in service's, tested on its own; here only who is signed in matters.
+    struct TokenCookieAuthenticator: WebAuthenticator {
+        let tokens: TokenService
+
+        func signedIn(_ request: Request) async throws -> SignedIn? {
+            guard let cookie = request.headers[.cookie], cookie.hasPrefix("test_user=") else { return nil }
+            guard let principal = try await tokens.authenticate(String(cookie.dropFirst("test_user=".count))) else {
+                return nil
+            }
+            return SignedIn(principal: principal, csrfToken: "csrf-\(principal.user)")
+        }
+    }
+
+    struct Web: Sendable {
+        let client: any TestClientProtocol
+        let tokens: [String: String]
+        let sessions: [String: SessionID]
+        let service: SessionService
+
+        func get(_ path: String, as user: String?) async throws -> (HTTPResponse.Status, HTTPFields, String) {
+            var headers: HTTPFields = [:]
+            if let user { headers[.cookie] = "test_user=\(tokens[user] ?? "")" }
+            return try await client.execute(uri: path, method: .get, headers: headers) {
+                ($0.status, $0.headers, String(buffer: $0.body))
+            }
+        }
+
+        func post(_ path: String, as user: String, form: String) async throws -> HTTPResponse.Status {
+            let headers: HTTPFields = [
+                .cookie: "test_user=\(tokens[user] ?? "")", .contentType: "application/x-www-form-urlencoded",
+            ]
+            return try await client.execute(
+                uri: path, method: .post, headers: headers, body: ByteBuffer(string: form)
+            ) { $0.status }
+        }
+    }
+
+    static func withWeb(_ body: @Sendable (Web) async throws -> Void) async throws {
+        let dir = TestHost.makeDataDirectory("web")
+        defer { TestHost.removeDataDirectory(dir) }
+        let store = try SQLiteStore(path: dir + "/paddock.sqlite")
+        let sessions = SessionService(store: store, providers: [:], logger: TestHost.quietLogger("web"))
+        let tokenService = TokenService(store: store)
+        let now = Date()
+        var tokens: [String: String] = [:]
+        for (name, role) in [("alice", Role.member), ("bob", .member)] {
+            try await store.insertUser(UserAccount(name: name, role: role, createdAt: now))
+            tokens[name] = try await tokenService.issue(name: name, user: name, scopes: role.ceiling)
+        }
+        for (team, user) in [("a", "alice"), ("b", "bob")] {
+            try await store.insertTeam(
+                TeamRecord(name: team, permissions: TeamRecord.defaultPermissions, members: [], createdAt: now))
+            try await store.setMembership(team: team, user: user, member: true)
+        }
+        var ids: [String: SessionID] = [:]
+        for (label, team) in [("sa", "a"), ("sb", "b")] {
+            var s = Session(
+                id: .random(), state: .running, spec: SessionSpec(name: "fix the \(team) dashboard"), createdAt: now,
+                updatedAt: now, expiresAt: nil)
+            s.team = team
+            try await store.insertSession(s)
+            ids[label] = s.id
+        }
+        var configuration = ServerConfiguration()
+        configuration.web = WebSetup(
+            pages: try await PageRenderer.load(), authenticator: TokenCookieAuthenticator(tokens: tokenService))
+        let router = buildRouter(sessions: sessions, tokens: tokenService, configuration: configuration)
+        let (issued, stored) = (tokens, ids)
+        try await Application(router: router).test(.router) { client in
+            try await body(Web(client: client, tokens: issued, sessions: stored, service: sessions))
+        }
+    }
+
+    @Test func aBrowserWithoutASessionIsSentToSignIn() async throws {
+        try await Self.withWeb { web in
+            let (status, headers, _) = try await web.get("/sessions/abc?x=1", as: nil)
+            #expect(status == .seeOther || status == .found)
+            #expect(headers[.location] == "/signin?next=/sessions/abc%3Fx%3D1")
+        }
+    }
+
+    @Test func aMemberSeesTheirTeamsSessionsAndNotAnotherTeams() async throws {
+        try await Self.withWeb { web in
+            let (status, headers, list) = try await web.get("/sessions", as: "alice")
+            #expect(status == .ok)
+            #expect(list.contains("fix the a dashboard") && !list.contains("fix the b dashboard"))
+            #expect(headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
+            let mine = try await web.get("/sessions/\(web.sessions["sa"]!)", as: "alice")
+            #expect(mine.0 == .ok)
+            let theirs = try await web.get("/sessions/\(web.sessions["sb"]!)", as: "alice")
+            #expect(theirs.0 == .notFound, "another team's session is not found, not forbidden")
+            #expect(!theirs.2.contains("fix the b dashboard"))
+            let live = try await web.get("/sessions/\(web.sessions["sb"]!)/live", as: "alice")
+            #expect(live.0 == .notFound)
+        }
+    }
+
+    @Test func whatAnAgentWritesIsShownAsTextNeverAsMarkup() async throws {
+        try await Self.withWeb { web in
+            let id = try #require(web.sessions["sa"])
+            let audit = try #require(web.service.audit)
+            let attack = "<script>alert('x')</script>"
+            try await audit.record(
+                session: id, kind: "exec", actor: AuditActor(user: "alice", token: nil),
+                fields: ["argv": .list([.string("echo"), .string(attack)]), "exit": .int(0)])
+            try await audit.record(
+                session: id, kind: "file.write", actor: AuditActor(user: "alice", token: nil),
+                fields: ["path": .string("/workspace/<img src=x onerror=alert(1)>.txt")])
+            let (_, _, page) = try await web.get("/sessions/\(id)", as: "alice")
+            #expect(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"))
+            #expect(page.contains("&lt;img src=x onerror=alert(1)&gt;.txt"))
+            #expect(!page.contains("<script>alert") && !page.contains("<img src=x"))
+        }
+    }
+
+    @Test func aFormWithoutTheCSRFTokenIsRefused() async throws {
+        try await Self.withWeb { web in
+            let id = try #require(web.sessions["sa"])
+            #expect(try await web.post("/sessions/\(id)/stop", as: "alice", form: "") == .forbidden)
+            #expect(try await web.post("/sessions/\(id)/stop", as: "alice", form: "_csrf=csrf-bob") == .forbidden)
+            #expect(try await web.post("/sessions/\(id)/stop", as: "alice", form: "_csrf=csrf-alice") == .found)
+        }
+    }
+
+    /// `{{{x}}}` and `{{& x}}` would put a value on the page unescaped; no template may use them.
+    @Test func noTemplateRendersAValueUnescaped() throws {
+        let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/PaddockWeb/Resources/Templates")
+        let files = try FileManager.default.contentsOfDirectory(atPath: templates.path).filter {
+            $0.hasSuffix(".mustache")
+        }
+        #expect(files.count >= 5)
+        for file in files {
+            let text = try String(contentsOf: templates.appendingPathComponent(file), encoding: .utf8)
+            #expect(!text.contains("{{{") && !text.contains("{{&"), "\(file) renders a value unescaped")
+        }
+    }
+}
