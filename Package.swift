@@ -107,11 +107,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The wire types of the REST /v1 API (request and response bodies, the JSON coders), shared by the server
+        // and the CLI so they cannot drift apart. Core only: a client links no server.
+        .target(name: "PaddockAPI", dependencies: ["PaddockCore"], swiftSettings: strict),
         // The doors: REST /v1, the E2B API, auth middleware and the route table, over PaddockServices.
         .target(
             name: "PaddockServer",
             dependencies: [
-                "PaddockServices", "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol",
+                "PaddockAPI", "PaddockServices", "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -125,9 +128,8 @@ let package = Package(
         .target(
             name: "PaddockCLI",
             dependencies: [
-                "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockSandbox", "PaddockLinux",
-                "PaddockConfig",
-                "PaddockGateway",
+                "PaddockAPI", "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockSandbox",
+                "PaddockLinux", "PaddockConfig", "PaddockGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -151,7 +153,8 @@ let package = Package(
         .target(
             name: "PaddockTestSupport",
             dependencies: [
-                "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockLinux", "PaddockSandbox",
+                "PaddockAPI", "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockLinux",
+                "PaddockSandbox",
                 "PaddockCLI",
                 "PaddockGateway", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -185,7 +188,7 @@ let package = Package(
         .testTarget(
             name: "PaddockIntegrationTests",
             dependencies: [
-                "PaddockTestSupport", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI",
+                "PaddockTestSupport", "PaddockAPI", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import PaddockAPI
 import PaddockCLI
 import PaddockCore
 import PaddockGateway

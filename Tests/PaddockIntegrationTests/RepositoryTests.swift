@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import PaddockAPI
 import PaddockCLI
 import PaddockCore
 import PaddockGateway

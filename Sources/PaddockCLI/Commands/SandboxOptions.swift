@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockConfig
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// The sandbox flags `run` and `session create` share.
 struct SandboxOptions: ParsableArguments {
