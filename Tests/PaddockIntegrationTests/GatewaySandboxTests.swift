@@ -2,9 +2,9 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import PaddockAPI
-import PaddockCLI
 import PaddockCore
 import PaddockGateway
+import PaddockHost
 import PaddockServer
 import PaddockServices
 import PaddockTestSupport

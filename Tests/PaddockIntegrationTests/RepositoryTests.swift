@@ -2,9 +2,9 @@ import Foundation
 import Hummingbird
 import Logging
 import PaddockAPI
-import PaddockCLI
 import PaddockCore
 import PaddockGateway
+import PaddockHost
 import PaddockSandbox
 import PaddockServer
 import PaddockServices

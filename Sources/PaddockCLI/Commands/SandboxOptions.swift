@@ -72,8 +72,3 @@ struct SandboxOptions: ParsableArguments {
         return PolicyText(text: text, file: name)
     }
 }
-
-/// Global connection flags.
-struct OutputOptions: ParsableArguments {
-    @Flag(help: "Print JSON.") var json = false
-}
