@@ -121,11 +121,15 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: strict
         ),
+        // The wire types of the REST /v1 API (request and response bodies, the JSON coders), shared by the server
+        // and the CLI so they cannot drift apart. Core only: a client links no server.
+        .target(name: "PaddockAPI", dependencies: ["PaddockCore"], swiftSettings: strict),
         // The doors: REST /v1, the E2B API, auth middleware and the route table, over PaddockServices.
         .target(
             name: "PaddockServer",
             dependencies: [
-                "PaddockServices", "PaddockWeb", "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol",
+                "PaddockAPI", "PaddockServices", "PaddockWeb", "PaddockCore", "PaddockStore", "PaddockSandbox",
+                "PaddockInitProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,24 +140,45 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The client commands (session, exec, cp, submit, reviews, secrets, tokens…) and the HTTP and WebSocket
+        // client they share. Speaks the API's wire types; links no server, store or provider. PaddockConfig
+        // because `policy check|explain`, `--policy` and `template build --file` read runtime.yml files locally.
         .target(
             name: "PaddockCLI",
             dependencies: [
-                "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockSandbox", "PaddockLinux",
-                "PaddockConfig",
-                "PaddockGateway",
+                "PaddockAPI", "PaddockCore", "PaddockConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "paddock", dependencies: ["PaddockCLI"], swiftSettings: strict),
+        // The commands that run on the host (`paddock server`, `doctor`, `bench`) and the `paddock` root command
+        // that puts them together with the client's. The server command is the composition root: it wires the
+        // local provider, the SQLite store and the services into the server.
+        .target(
+            name: "PaddockHost",
+            dependencies: [
+                "PaddockCLI", "PaddockCore", "PaddockServer", "PaddockServices", "PaddockStore", "PaddockSandbox",
+                "PaddockLinux", "PaddockGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "paddock", dependencies: ["PaddockHost"], swiftSettings: strict),
         // PID 1 inside every sandbox. A fully static executable: it runs on any template's rootfs (even one
         // without glibc), and an idle copy costs about 3 MiB instead of 5.5 with shared libraries.
         .executableTarget(
@@ -165,9 +190,9 @@ let package = Package(
         .target(
             name: "PaddockTestSupport",
             dependencies: [
-                "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockLinux", "PaddockSandbox",
-                "PaddockCLI",
-                "PaddockGateway", .product(name: "Hummingbird", package: "hummingbird"),
+                "PaddockAPI", "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockLinux",
+                "PaddockSandbox", "PaddockHost", "PaddockGateway",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
@@ -180,7 +205,7 @@ let package = Package(
         .testTarget(
             name: "PaddockGatewayTests",
             dependencies: [
-                "PaddockGateway", "PaddockCLI", "PaddockCore",
+                "PaddockGateway", "PaddockHost", "PaddockCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -199,8 +224,8 @@ let package = Package(
         .testTarget(
             name: "PaddockIntegrationTests",
             dependencies: [
-                "PaddockTestSupport", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI", "PaddockWeb",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "PaddockTestSupport", "PaddockAPI", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI",
+                "PaddockHost", "PaddockWeb", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),

@@ -1,3 +1,3 @@
-import PaddockCLI
+import PaddockHost
 
 await PaddockCommand.execute()

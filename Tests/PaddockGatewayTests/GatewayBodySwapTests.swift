@@ -2,9 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import NIOCore
-import PaddockCLI
 import PaddockCore
 import PaddockGateway
+import PaddockHost
 import Testing
 
 /// Secrets set with `--in-body`: their placeholders are swapped in request bodies too (buffered, the length

@@ -4,9 +4,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import PaddockCLI
 import PaddockCore
 import PaddockGateway
+import PaddockHost
 
 /// A gateway on a loopback TCP port for one session, an audit directory, and clients that go through it.
 /// `close()` stops everything it started.

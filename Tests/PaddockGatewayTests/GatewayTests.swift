@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import NIOSSL
-import PaddockCLI
 import PaddockCore
 import PaddockGateway
+import PaddockHost
 import Testing
 
 /// The gateway on the host, with real HTTPS upstreams on loopback and a real HTTP client using it as its

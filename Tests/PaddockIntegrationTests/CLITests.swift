@@ -1,4 +1,5 @@
 import Foundation
+import PaddockAPI
 import PaddockCore
 import PaddockServer
 import PaddockServices

@@ -1,6 +1,6 @@
 import Foundation
-import PaddockCLI
 import PaddockCore
+import PaddockHost
 import PaddockServer
 import PaddockServices
 import PaddockTestSupport

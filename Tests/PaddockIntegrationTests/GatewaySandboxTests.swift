@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import PaddockCLI
+import PaddockAPI
 import PaddockCore
 import PaddockGateway
+import PaddockHost
 import PaddockServer
 import PaddockServices
 import PaddockTestSupport

@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import PaddockCLI
+import PaddockHost
 
 /// A git remote over smart HTTP: `git http-backend` (CGI) behind a loopback HTTPS server, serving one bare
 /// repository `repo.git` with a README.

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import PaddockAPI
 import PaddockCore
 import PaddockServer
 import PaddockServices

@@ -1,9 +1,10 @@
 import Foundation
 import Hummingbird
 import Logging
-import PaddockCLI
+import PaddockAPI
 import PaddockCore
 import PaddockGateway
+import PaddockHost
 import PaddockSandbox
 import PaddockServer
 import PaddockServices

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import PaddockAPI
 import PaddockCore
 import PaddockServer
 import PaddockServices

@@ -5,9 +5,9 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
-import PaddockCLI
 import PaddockCore
 import PaddockGateway
+import PaddockHost
 
 /// A model API on 127.0.0.1 (ephemeral port, HTTPS with its own CA) that answers from a script, for running
 /// real agents without a real model. It speaks the Anthropic Messages API (`POST /v1/messages`, streamed as

@@ -1,3 +1,4 @@
+import PaddockAPI
 import PaddockCore
 import PaddockSandbox
 import PaddockServer

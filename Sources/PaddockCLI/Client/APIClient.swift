@@ -2,9 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// Talks to a Paddock server's `/v1` API. Finds it at `PADDOCK_URL` (default http://127.0.0.1:7070) and
 /// authenticates with `PADDOCK_TOKEN`, or else the admin token a local server wrote to its data dir.

@@ -2,9 +2,8 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 import Synchronization
 
 #if canImport(Glibc)

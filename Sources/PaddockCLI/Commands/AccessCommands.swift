@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// `paddock users add|list|rm`.
 struct UsersCommand: AsyncParsableCommand {

@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// `paddock approvals list|approve|deny`: answer what a policy's `ask` rules hold back.
 struct ApprovalsCommand: AsyncParsableCommand {

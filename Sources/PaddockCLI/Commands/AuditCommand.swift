@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
 import PaddockCore
-import PaddockServer
-import PaddockServices
-import PaddockStore
 
 /// `paddock audit show|verify|export ID`.
 struct AuditCommand: AsyncParsableCommand {

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// `paddock diff ID [--check]`: the session's change and whether it passes the policy's `changes:` rules.
 struct DiffCommand: AsyncParsableCommand {

@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// `paddock stop-all [--team T] [--lift]`.
 struct StopAllCommand: AsyncParsableCommand {
@@ -24,7 +23,7 @@ struct StopAllCommand: AsyncParsableCommand {
             return
         }
         let report = try await client.call(
-            .POST, "/v1/stop-all", json: StopAllBody(team: team), as: EmergencyStopService.StopAllReport.self)
+            .POST, "/v1/stop-all", json: StopAllBody(team: team), as: StopAllReportBody.self)
         if output.json { return try printJSON(report) }
         let scope = team.map { "team \($0)" } ?? "every team"
         print("emergency stop of \(scope): \(report.stopped.count) sessions frozen and destroyed; new ones are refused")

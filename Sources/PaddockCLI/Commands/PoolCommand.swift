@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 struct PoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

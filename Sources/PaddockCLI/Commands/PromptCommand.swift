@@ -1,9 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// `paddock prompt ID "text"`: starts an agent run in a session and follows it live.
 struct PromptCommand: AsyncParsableCommand {

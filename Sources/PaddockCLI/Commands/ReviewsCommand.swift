@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// `paddock reviews list|show|approve|reject|merge`: the queue of submitted changes.
 struct ReviewsCommand: AsyncParsableCommand {

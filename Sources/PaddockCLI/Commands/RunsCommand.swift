@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// `paddock runs list|show|attach|cancel`: agent runs and their records.
 struct RunsCommand: AsyncParsableCommand {

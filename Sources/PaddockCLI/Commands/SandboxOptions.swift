@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockConfig
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// The sandbox flags `run` and `session create` share.
 struct SandboxOptions: ParsableArguments {
@@ -72,9 +71,4 @@ struct SandboxOptions: ParsableArguments {
         do { _ = try RuntimeConfig.parse(text, file: name) } catch { throw error.paddockError }
         return PolicyText(text: text, file: name)
     }
-}
-
-/// Global connection flags.
-struct OutputOptions: ParsableArguments {
-    @Flag(help: "Print JSON.") var json = false
 }

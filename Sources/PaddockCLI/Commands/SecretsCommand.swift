@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 /// `paddock secrets set|list|rm`: the vault. Values are read from stdin and never printed.
 struct SecretsCommand: AsyncParsableCommand {

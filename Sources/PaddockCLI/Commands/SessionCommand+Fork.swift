@@ -1,6 +1,5 @@
 import ArgumentParser
-import PaddockServer
-import PaddockServices
+import PaddockAPI
 
 extension SessionCommand {
     struct Fork: AsyncParsableCommand {

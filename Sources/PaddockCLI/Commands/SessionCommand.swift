@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 struct SessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -108,12 +107,6 @@ struct SessionCommand: AsyncParsableCommand {
     }
 }
 
-func printJSON(_ value: some Encodable) throws {
-    let encoder = APICoding.encoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
-}
-
 func printSession(_ s: SessionBody, json: Bool) throws {
     if json { return try printJSON(s) }
     print("id:        \(s.id)")
@@ -142,8 +135,4 @@ func format(_ date: Date) -> String {
     let f = ISO8601DateFormatter()
     f.formatOptions = [.withInternetDateTime]
     return f.string(from: date)
-}
-
-extension String {
-    func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
-import PaddockServer
-import PaddockServices
+import PaddockAPI
 
 struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

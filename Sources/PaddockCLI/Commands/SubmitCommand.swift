@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import PaddockServer
-import PaddockServices
+import PaddockAPI
 
 /// `paddock submit ID [--message M] [--branch NAME]`: the session's change as a commit on its own branch of the
 /// origin, after the guardrails, the secret scan and the checks passed; opens a review.

@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
+import PaddockAPI
 import PaddockConfig
 import PaddockCore
-import PaddockServer
-import PaddockServices
 
 struct TemplateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

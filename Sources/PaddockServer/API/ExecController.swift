@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import PaddockAPI
 import PaddockCore
 import PaddockSandbox
 import PaddockServices

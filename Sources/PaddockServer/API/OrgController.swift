@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PaddockAPI
 import PaddockCore
 import PaddockServices
 import PaddockStore
@@ -17,11 +18,9 @@ struct OrgController {
         router.put("/v1/limits", use: setLimits)
     }
 
-    @Sendable func stopAll(_ request: Request, context: PaddockRequestContext) async throws
-        -> EmergencyStopService.StopAllReport
-    {
+    @Sendable func stopAll(_ request: Request, context: PaddockRequestContext) async throws -> StopAllReportBody {
         let body = try await request.decode(as: StopAllBody.self, context: context)
-        return try await stops.stopAll(team: body.team, by: try context.caller())
+        return StopAllReportBody(try await stops.stopAll(team: body.team, by: try context.caller()))
     }
 
     @Sendable func stops(_ request: Request, context: PaddockRequestContext) async throws -> EmergencyStopListBody {

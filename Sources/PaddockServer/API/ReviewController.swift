@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PaddockAPI
 import PaddockCore
 import PaddockServices
 

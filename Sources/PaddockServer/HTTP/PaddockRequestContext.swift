@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
+import PaddockAPI
 import PaddockCore
 import PaddockServices
 import PaddockWeb

@@ -5,18 +5,6 @@ import PaddockCore
 import PaddockSandbox
 import PaddockStore
 
-/// A runtime.yml a client sent with a session (`--policy FILE`): the text, re-parsed and validated here.
-public struct PolicyText: Sendable, Codable, Equatable {
-    public var text: String
-    /// The name errors and rule origins use.
-    public var file: String
-
-    public init(text: String, file: String) {
-        self.text = text
-        self.file = file
-    }
-}
-
 /// Turns policy files into what a session enforces: layering (org → team → session), the stored effective
 /// policy, the exec guard and the file mounts. Holds the org and team layers and the approval hook.
 public actor GuardrailService {

@@ -1,7 +1,5 @@
 import Foundation
-import Hummingbird
 import PaddockCore
-import PaddockServices
 
 /// An approval as the API reports it.
 public struct ApprovalBody: Codable, Sendable, Equatable {
@@ -34,6 +32,7 @@ public struct ApprovalBody: Codable, Sendable, Equatable {
 
 public struct ApprovalListBody: Codable, Sendable {
     public var approvals: [ApprovalBody]
+    public init(approvals: [ApprovalBody]) { self.approvals = approvals }
 }
 
 /// `POST /v1/approvals/{id}/approve` and `…/deny`.
@@ -41,8 +40,3 @@ public struct ApprovalAnswerBody: Codable, Sendable {
     public var note: String?
     public init(note: String? = nil) { self.note = note }
 }
-
-extension ApprovalBody: ResponseEncodable {}
-extension ApprovalListBody: ResponseEncodable {}
-/// `GET /v1/sessions/{id}/diff`: the session's change and what the policy says about it.
-extension ChangeDiff: ResponseEncodable {}

@@ -1,8 +1,5 @@
 import Foundation
 import PaddockCore
-import PaddockInitProtocol
-import PaddockSandbox
-import PaddockServices
 
 // The `/v1` API's request and response bodies. JSON keys are snake_case (the context's coders convert).
 // The CLI uses these same types, so client and server cannot drift apart.
@@ -164,6 +161,7 @@ public struct SessionBody: Codable, Sendable, Equatable {
 
 public struct SessionListBody: Codable, Sendable {
     public var sessions: [SessionBody]
+    public init(sessions: [SessionBody]) { self.sessions = sessions }
 }
 
 /// `POST /v1/sessions/{id}/exec`, and the first message of the exec WebSocket.
@@ -198,15 +196,6 @@ public struct ExecBody: Codable, Sendable {
         self.tty = tty
         self.stdin = stdin
         self.timeout = timeout
-    }
-}
-
-extension ExecBody {
-    /// The command in domain terms, for `SessionService.exec`.
-    func command() throws -> SessionCommand {
-        SessionCommand(
-            cmd, env: env ?? [:], cwd: cwd, user: try SessionService.user(user),
-            tty: tty.map { TerminalSize(rows: $0.rows, cols: $0.cols) }, stdin: stdin ?? false)
     }
 }
 
@@ -283,25 +272,23 @@ public struct FileInfoBody: Codable, Sendable, Equatable {
     public var modifiedAt: Date
     public var symlinkTarget: String?
 
-    public init(_ i: SandboxFileInfo) {
-        name = i.name
-        path = i.path
-        type =
-            switch i.kind {
-            case .file: "file"
-            case .directory: "directory"
-            case .symlink: "symlink"
-            case .other: "other"
-            }
-        size = i.size
-        mode = String(i.mode & 0o7777, radix: 8)
-        modifiedAt = Date(timeIntervalSince1970: Double(i.mtimeNanos) / 1e9)
-        symlinkTarget = i.symlinkTarget
+    public init(
+        name: String, path: String, type: String, size: UInt64, mode: String, modifiedAt: Date,
+        symlinkTarget: String? = nil
+    ) {
+        self.name = name
+        self.path = path
+        self.type = type
+        self.size = size
+        self.mode = mode
+        self.modifiedAt = modifiedAt
+        self.symlinkTarget = symlinkTarget
     }
 }
 
 public struct FileListBody: Codable, Sendable {
     public var entries: [FileInfoBody]
+    public init(entries: [FileInfoBody]) { self.entries = entries }
 }
 
 /// `GET /v1/sessions/{id}/stats`.
@@ -315,15 +302,18 @@ public struct StatsBody: Codable, Sendable {
     public var oomEvents: UInt64
     public var pidLimitHits: UInt64
 
-    public init(_ s: SandboxStats) {
-        memoryBytes = s.memoryBytes
-        memoryLimitBytes = s.memoryLimitBytes
-        cpuSeconds = Double(s.cpuNanoseconds) / 1e9
-        pids = s.pids
-        diskUsedBytes = s.diskUsedBytes
-        diskLimitBytes = s.diskLimitBytes
-        oomEvents = s.oomEvents
-        pidLimitHits = s.pidLimitHits
+    public init(
+        memoryBytes: UInt64, memoryLimitBytes: UInt64, cpuSeconds: Double, pids: Int, diskUsedBytes: UInt64,
+        diskLimitBytes: UInt64, oomEvents: UInt64, pidLimitHits: UInt64
+    ) {
+        self.memoryBytes = memoryBytes
+        self.memoryLimitBytes = memoryLimitBytes
+        self.cpuSeconds = cpuSeconds
+        self.pids = pids
+        self.diskUsedBytes = diskUsedBytes
+        self.diskLimitBytes = diskLimitBytes
+        self.oomEvents = oomEvents
+        self.pidLimitHits = pidLimitHits
     }
 }
 
@@ -339,11 +329,13 @@ public struct PoolBody: Codable, Sendable {
 
 public struct PoolListBody: Codable, Sendable {
     public var pools: [PoolStatus]
+    public init(pools: [PoolStatus]) { self.pools = pools }
 }
 
 /// `GET /v1/health`, unauthenticated: liveness only.
 public struct HealthBody: Codable, Sendable {
     public var status: String
+    public init(status: String) { self.status = status }
 }
 
 /// JSON coders used on both ends of the API.

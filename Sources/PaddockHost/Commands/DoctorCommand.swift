@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaddockCLI
 import PaddockLinux
 
 struct DoctorCommand: AsyncParsableCommand {

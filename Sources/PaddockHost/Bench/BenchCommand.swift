@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaddockCLI
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

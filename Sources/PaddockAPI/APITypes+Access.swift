@@ -1,7 +1,5 @@
 import Foundation
 import PaddockCore
-import PaddockServices
-import PaddockStore
 
 // Bodies of the people, tokens, org-settings and audit routes.
 
@@ -29,7 +27,10 @@ public struct UserBody: Codable, Sendable, Equatable {
     }
 }
 
-public struct UserListBody: Codable, Sendable { public var users: [UserBody] }
+public struct UserListBody: Codable, Sendable {
+    public var users: [UserBody]
+    public init(users: [UserBody]) { self.users = users }
+}
 
 /// `POST /v1/teams`.
 public struct CreateTeamBody: Codable, Sendable {
@@ -62,7 +63,10 @@ public struct TeamBody: Codable, Sendable, Equatable {
     }
 }
 
-public struct TeamListBody: Codable, Sendable { public var teams: [TeamBody] }
+public struct TeamListBody: Codable, Sendable {
+    public var teams: [TeamBody]
+    public init(teams: [TeamBody]) { self.teams = teams }
+}
 
 /// `POST /v1/tokens`.
 public struct CreateTokenBody: Codable, Sendable {
@@ -103,7 +107,10 @@ public struct TokenBody: Codable, Sendable, Equatable {
     }
 }
 
-public struct TokenListBody: Codable, Sendable { public var tokens: [TokenBody] }
+public struct TokenListBody: Codable, Sendable {
+    public var tokens: [TokenBody]
+    public init(tokens: [TokenBody]) { self.tokens = tokens }
+}
 
 /// `GET /v1/me`: who the token belongs to and what it may do.
 public struct MeBody: Codable, Sendable, Equatable {
@@ -113,6 +120,13 @@ public struct MeBody: Codable, Sendable, Equatable {
     public var scopes: [String]
     /// Team → what this token may do on the team's sessions.
     public var teams: [String: [String]]
+    public init(user: String, role: String, tokenId: String, scopes: [String], teams: [String: [String]]) {
+        self.user = user
+        self.role = role
+        self.tokenId = tokenId
+        self.scopes = scopes
+        self.teams = teams
+    }
 }
 
 /// `GET/PUT /v1/limits`. Absent fields mean no limit.
@@ -151,12 +165,37 @@ public struct StopAllBody: Codable, Sendable {
     public init(team: String? = nil) { self.team = team }
 }
 
+/// What `stop-all` did.
+public struct StopAllReportBody: Codable, Sendable, Equatable {
+    public var team: String?
+    /// Sessions destroyed.
+    public var stopped: [String]
+    /// Sessions whose teardown failed (they are frozen; retry `stop-all`).
+    public var failed: [String]
+    public init(team: String?, stopped: [String], failed: [String]) {
+        self.team = team
+        self.stopped = stopped
+        self.failed = failed
+    }
+}
+
 public struct EmergencyStopBody: Codable, Sendable, Equatable {
     public var team: String?
     public var by: String
     public var at: Date
+    public init(team: String?, by: String, at: Date) {
+        self.team = team
+        self.by = by
+        self.at = at
+    }
 }
 
-public struct EmergencyStopListBody: Codable, Sendable { public var stops: [EmergencyStopBody] }
+public struct EmergencyStopListBody: Codable, Sendable {
+    public var stops: [EmergencyStopBody]
+    public init(stops: [EmergencyStopBody]) { self.stops = stops }
+}
 
-public struct LiftBody: Codable, Sendable { public var lifted: Int }
+public struct LiftBody: Codable, Sendable {
+    public var lifted: Int
+    public init(lifted: Int) { self.lifted = lifted }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PaddockCLI
 import PaddockCore
 import PaddockLinux
 import PaddockSandbox

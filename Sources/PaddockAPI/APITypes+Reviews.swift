@@ -1,7 +1,5 @@
 import Foundation
-import Hummingbird
 import PaddockCore
-import PaddockServices
 
 /// `POST /v1/sessions/{id}/submit`.
 public struct SubmitRequestBody: Codable, Sendable {
@@ -83,6 +81,7 @@ public struct ReviewBody: Codable, Sendable, Equatable {
 
 public struct ReviewListBody: Codable, Sendable, Equatable {
     public var reviews: [ReviewBody]
+    public init(reviews: [ReviewBody]) { self.reviews = reviews }
 }
 
 /// `GET /v1/reviews/{id}`: the review with everything a reviewer looks at beside the diff.
@@ -119,8 +118,3 @@ public struct ReviewDecisionBody: Codable, Sendable {
     public var note: String?
     public init(note: String? = nil) { self.note = note }
 }
-
-extension SubmitBody: ResponseEncodable {}
-extension ReviewBody: ResponseEncodable {}
-extension ReviewListBody: ResponseEncodable {}
-extension ReviewDetailBody: ResponseEncodable {}

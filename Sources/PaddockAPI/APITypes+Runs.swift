@@ -1,6 +1,5 @@
 import Foundation
 import PaddockCore
-import PaddockServices
 
 /// `POST /v1/sessions/{id}/runs`.
 public struct CreateRunBody: Codable, Sendable {

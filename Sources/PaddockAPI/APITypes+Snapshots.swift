@@ -1,6 +1,5 @@
 import Foundation
 import PaddockCore
-import PaddockServices
 
 /// `POST /v1/sessions/{id}/snapshots`.
 public struct CreateSnapshotBody: Codable, Sendable {
@@ -36,6 +35,7 @@ public struct SnapshotBody: Codable, Sendable, Equatable {
 
 public struct SnapshotListBody: Codable, Sendable {
     public var snapshots: [SnapshotBody]
+    public init(snapshots: [SnapshotBody]) { self.snapshots = snapshots }
 }
 
 /// `POST /v1/sessions/{id}/fork`.

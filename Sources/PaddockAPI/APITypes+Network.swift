@@ -1,6 +1,5 @@
 import Foundation
 import PaddockCore
-import PaddockServices
 
 extension CreateSessionBody {
     /// Secrets and network rules into the spec, checked so a bad one is refused before anything is created.
@@ -53,19 +52,22 @@ public struct SecretBody: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    init(_ info: SecretVault.Info) {
-        name = info.name
-        team = info.team
-        hosts = info.hosts
-        allowHttp = info.allowHTTP
-        inBody = info.inBody
-        createdAt = info.createdAt
-        updatedAt = info.updatedAt
+    public init(
+        name: String, team: String, hosts: [String], allowHttp: Bool, inBody: Bool, createdAt: Date, updatedAt: Date
+    ) {
+        self.name = name
+        self.team = team
+        self.hosts = hosts
+        self.allowHttp = allowHttp
+        self.inBody = inBody
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
     }
 }
 
 public struct SecretListBody: Codable, Sendable {
     public var secrets: [SecretBody]
+    public init(secrets: [SecretBody]) { self.secrets = secrets }
 }
 
 /// `PUT /v1/sessions/:id/network`: rules added to the session layer (or replacing it), applied live.

@@ -1,6 +1,5 @@
 import Foundation
 import PaddockCore
-import PaddockServices
 
 /// `POST /v1/templates`: build (or reuse) a template.
 public struct BuildTemplateBody: Codable, Sendable {
@@ -54,6 +53,7 @@ public struct TemplateBody: Codable, Sendable, Equatable {
 
 public struct TemplateListBody: Codable, Sendable {
     public var templates: [TemplateBody]
+    public init(templates: [TemplateBody]) { self.templates = templates }
 }
 
 /// One line of a build's NDJSON stream: progress lines as they come, then the template or an error.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PaddockCLI
 import PaddockCore
 
 /// The `paddock` command line.
@@ -12,14 +13,7 @@ public struct PaddockCommand: AsyncParsableCommand {
             PADDOCK_TOKEN, or the admin token a local server wrote to <data-dir>/admin.token.
             """,
         version: "0.1.0",
-        subcommands: [
-            ServerCommand.self, RunCommand.self, SessionCommand.self, ExecCommand.self, CopyCommand.self,
-            PoolCommand.self, PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self,
-            ApprovalsCommand.self, DiffCommand.self, SubmitCommand.self, ReviewsCommand.self, SecretsCommand.self,
-            UsersCommand.self, TeamsCommand.self, TokensCommand.self, StopAllCommand.self, LimitsCommand.self,
-            AuditCommand.self, PromptCommand.self, RunsCommand.self, UsageCommand.self,
-            DoctorCommand.self, BenchCommand.self,
-        ])
+        subcommands: [ServerCommand.self] + ClientCommands.all + [DoctorCommand.self, BenchCommand.self])
 
     public init() {}
 
@@ -42,9 +36,4 @@ public struct PaddockCommand: AsyncParsableCommand {
             exit(withError: error)
         }
     }
-}
-
-/// Thrown to end the process with a given exit code (the sandboxed command's).
-struct CommandExit: Error {
-    let code: Int32
 }
