@@ -243,8 +243,10 @@ struct ProjectsCommand: AsyncParsableCommand {
                 as: ProjectStartedBody.self)
             guard let run = started.run, !detach else {
                 if output.json { return try printJSON(started) }
-                print(started.session.id)
-                if let run = started.run { print(run.id) }
+                try printSession(started.session, json: false)
+                if let run = started.run {
+                    print("run:       \(run.id) (\(run.agent)); `paddock runs attach \(run.id)`")
+                }
                 return
             }
             if !output.json {
