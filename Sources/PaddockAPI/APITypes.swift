@@ -132,6 +132,8 @@ public struct SessionBody: Codable, Sendable, Equatable {
     public var createdBy: String?
     /// The repository, branch and base commit of a repository session.
     public var repository: SessionRepository?
+    /// The project the session was started from (`paddock projects start`).
+    public var project: String?
 
     public init(_ s: Session) {
         id = s.id.rawValue
@@ -152,6 +154,7 @@ public struct SessionBody: Codable, Sendable, Equatable {
         snapshot = s.spec.snapshot
         forkOf = s.spec.forkOf?.rawValue
         repository = s.spec.repository
+        project = s.spec.project
         policy = s.policy?.summary
         policyNotes = s.policy.flatMap { $0.notes.isEmpty ? nil : $0.notes }
         team = s.team

@@ -37,6 +37,9 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
     public var network: PolicyRuleSet?
     /// The git repository whose branch is checked out in /workspace (`--repo`, `--branch`), if any.
     public var repository: SessionRepository?
+    /// The project the session was started from (`paddock projects`), if any: its runs default to the
+    /// project's agent and model. Absent in sessions stored before projects existed.
+    public var project: String?
 
     public static let defaultTemplate = "host"
     public static let defaultWorkdir = "/workspace"

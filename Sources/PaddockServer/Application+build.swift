@@ -83,6 +83,8 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     SnapshotController(snapshots: SnapshotService(sessions: sessions)).addRoutes(
         sessions: group, snapshots: router.group("/v1/snapshots"))
     TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
+    let projects = ProjectService(sessions: sessions, vault: configuration.vault, runs: configuration.runs)
+    ProjectController(projects: projects).addRoutes(to: router.group("/v1/projects"))
     GuardrailController(sessions: sessions).addRoutes(to: router)
     NetworkController(sessions: sessions).addRoutes(to: group)
     ReviewController(reviews: ReviewService(sessions: sessions), changes: ChangeService(sessions: sessions))

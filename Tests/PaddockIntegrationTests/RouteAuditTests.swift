@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import PaddockAPI
 import PaddockCore
 import PaddockServer
 import PaddockServices
@@ -247,7 +248,35 @@ import Testing
             _ = try await d.send(d.v1, .delete, "/v1/templates/old")
             return Expectation(chain: .organization, kind: "template.remove")
         },
+        "POST /v1/projects": { d in try await addProject(d, "added") },
+        "PATCH /v1/projects/{project}": { d in
+            _ = try await addProject(d, "patched")
+            _ = try await d.send(d.v1, .patch, "/v1/projects/patched", json: #"{"branch": "develop"}"#)
+            return Expectation(chain: .organization, kind: "project.update")
+        },
+        "DELETE /v1/projects/{project}": { d in
+            _ = try await addProject(d, "removed")
+            _ = try await d.send(d.v1, .delete, "/v1/projects/removed")
+            return Expectation(chain: .organization, kind: "project.remove")
+        },
+        "POST /v1/projects/{project}/sessions": { d in
+            let origin = try GitFixture.make("route-audit-project", files: ["README.md": "hello\n"])
+            defer { origin.remove() }
+            _ = try await addProject(d, "started", repository: origin.origin)
+            let response = try await d.send(d.v1, .post, "/v1/projects/started/sessions", json: "{}")
+            let started = try APICoding.decoder().decode(
+                ProjectStartedBody.self, from: Data(response.body.readableBytesView))
+            return Expectation(chain: try #require(SessionID(rawValue: started.session.id)), kind: "session.create")
+        },
     ]
+
+    static func addProject(_ d: Drive, _ name: String, repository: String = "/srv/git/web.git") async throws
+        -> Expectation
+    {
+        _ = try await d.send(
+            d.v1, .post, "/v1/projects", json: #"{"name": "\#(name)", "repository": "\#(repository)"}"#)
+        return Expectation(chain: .organization, kind: "project.add")
+    }
 
     /// An open review of a new session, decided through the route. Its merge needs an origin this stack does
     /// not have, so approve and merge also record the failed merge; the decision is recorded first.

@@ -111,6 +111,7 @@ func printSession(_ s: SessionBody, json: Bool) throws {
     if json { return try printJSON(s) }
     print("id:        \(s.id)")
     if let name = s.name { print("name:      \(name)") }
+    if let project = s.project { print("project:   \(project)") }
     print("state:     \(s.state)\(s.reason.map { " (\($0))" } ?? "")")
     if s.awaitingApproval == true { print("           awaiting_approval: `paddock approvals list --session \(s.id)`") }
     print("template:  \(s.template)   provider: \(s.provider)")

@@ -18,6 +18,9 @@ extension SnapshotBody: ResponseEncodable {}
 extension SnapshotListBody: ResponseEncodable {}
 extension TemplateBody: ResponseEncodable {}
 extension TemplateListBody: ResponseEncodable {}
+extension ProjectBody: ResponseEncodable {}
+extension ProjectListBody: ResponseEncodable {}
+extension ProjectStartedBody: ResponseEncodable {}
 
 extension UserBody: ResponseEncodable {}
 extension UserListBody: ResponseEncodable {}

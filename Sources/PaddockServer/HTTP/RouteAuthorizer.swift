@@ -61,6 +61,9 @@ struct RouteAuthorizer: Sendable {
         case "runs": return parts.count >= 3 ? .run(parts[2], read ? .read : .write) : .authenticated
         case "usage": return .authenticated
         case "pools", "limits", "templates": return read ? .authenticated : .org(.admin)
+        // Reads are narrowed to the caller's teams, and a project's sessions are started on one of them that the
+        // caller may write to, by ProjectService; changing projects is for admins.
+        case "projects": return read || (parts.count == 4 && parts[3] == "sessions") ? .authenticated : .org(.admin)
         // A team's members may read its budget (the handler checks membership); setting it is for admins.
         case "teams" where read && parts.count == 4 && parts[3] == "budget": return .authenticated
         case "users", "teams": return .org(read ? .read : .admin)

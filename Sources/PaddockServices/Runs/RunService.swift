@@ -80,12 +80,7 @@ public actor RunService: Service {
         if let model, model.isEmpty || model.hasPrefix("-") || model.count > 200 {
             throw PaddockError.invalidArgument("'\(model)' is not a model name")
         }
-        let name = requested ?? configuration.defaultAgent
-        guard let definition = configuration.agents[name] else {
-            throw PaddockError.invalidArgument(
-                "agent '\(name)' is not configured on this server; use one of: "
-                    + configuration.agents.keys.sorted().joined(separator: ", "))
-        }
+        if let requested { _ = try agentDefinition(requested) }
         // The session's one run slot is taken before the first await, so two prompts racing each other cannot
         // both pass the check; it is released when the run is live (it then holds the slot) or refused.
         if let busy = live.values.first(where: { $0.run.session == id }) {
@@ -103,11 +98,21 @@ public actor RunService: Service {
             throw PaddockError.conflict(
                 "session \(id) is \(session.state.rawValue); prompts go to a running session")
         }
+        // A project's session runs the project's agent and model unless the prompt names others.
+        let project = try await projectDefaults(session)
+        let name = requested ?? project?.agent ?? configuration.defaultAgent
+        let definition = try agentDefinition(name)
+        // The project's model goes with the project's agent only.
+        let model = model ?? (name == project.map { $0.agent ?? configuration.defaultAgent } ? project?.model : nil)
         if let key = definition.requiredEnv, session.spec.env[key] == nil {
+            let give =
+                session.spec.project.map {
+                    "add it to the project with `paddock projects update \($0) --secret \(key)`"
+                }
+                ?? "create the session with `--secret \(key)`"
             throw PaddockError.invalidArgument(
                 "agent '\(name)' needs \(key) in the session; store the key in the vault (`paddock secrets set \(key) "
-                    + "--hosts HOST`) and create the session with `--secret \(key)` — the sandbox only ever sees a "
-                    + "placeholder")
+                    + "--hosts HOST`) and \(give) — the sandbox only ever sees a placeholder")
         }
         try await checkBudget(team: session.team)
 

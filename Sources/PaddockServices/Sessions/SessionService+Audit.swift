@@ -53,6 +53,7 @@ extension SessionService {
         if let name = spec.name { fields["name"] = .string(name) }
         if let ttl = spec.ttlSeconds { fields["ttl_s"] = .int(ttl) }
         if let idle = spec.idleSeconds { fields["idle_s"] = .int(idle) }
+        if let project = spec.project { fields["project"] = .string(project) }
         try await record(s.id, "session.create", fields, by: caller)
     }
 
