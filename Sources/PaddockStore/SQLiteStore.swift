@@ -121,6 +121,7 @@ public final class SQLiteStore: Store {
         m.registerMigration("runs: team monthly budgets") { db in try addTeamBudgetColumn(db) }
         registerReviewMigration(&m)
         registerRunMigration(&m)
+        m.registerMigration("accounts: passwords, invites, browser sessions, SSO") { db in try migrateAccounts(db) }
         return m
     }
 
