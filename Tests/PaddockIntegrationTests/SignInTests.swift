@@ -171,6 +171,26 @@ import Testing
         }
     }
 
+    @Test func aWebSocketHandshakeWithACookieMustComeFromThisServer() async throws {
+        try await SignInStack.with("signin-ws", publicURL: "https://paddock.example.com") { stack in
+            let ada = try await stack.signIn("ada")
+            var upgrade = ada.cookieHeader
+            upgrade[.upgrade] = "websocket"
+            let noOrigin = try await stack.send(.get, "/v1/me", headers: upgrade)
+            #expect(noOrigin.status == .forbidden, "browsers send cookies on cross-site handshakes: Origin decides")
+            upgrade[.origin] = "https://preview.paddock.example.com"
+            #expect(try await stack.send(.get, "/v1/me", headers: upgrade).status == .forbidden)
+            upgrade[.origin] = "https://paddock.example.com"
+            #expect(try await stack.send(.get, "/v1/me", headers: upgrade).status == .ok)
+            var crossSite = ada.cookieHeader
+            crossSite[BrowserAuthenticator.csrfHeader] = ada.csrf
+            crossSite[try #require(HTTPField.Name("Sec-Fetch-Site"))] = "cross-site"
+            #expect(
+                try await stack.send(.post, "/v1/teams", json: #"{"name": "x"}"#, headers: crossSite).status
+                    == .forbidden)
+        }
+    }
+
     @Test func logoutEndsTheSession() async throws {
         try await SignInStack.with("signin-logout") { stack in
             let alice = try await stack.signIn("alice")

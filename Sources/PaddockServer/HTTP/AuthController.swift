@@ -33,7 +33,7 @@ struct AuthController {
 
     @Sendable func password(_ request: Request, context: PaddockRequestContext) async throws -> Response {
         try browser.checkOrigin(request, required: false)
-        let body = try await Self.decode(PasswordSignInBody.self, request, context)
+        let body = try await Self.decode(PasswordSignInBody.self, fields: "user and password", request, context)
         let address = context.remoteAddress?.ipAddress
         do {
             let issued = try await signIn.signIn(
@@ -119,7 +119,7 @@ struct AuthController {
 
     @Sendable func redeem(_ request: Request, context: PaddockRequestContext) async throws -> Response {
         try browser.checkOrigin(request, required: false)
-        let body = try await Self.decode(RedeemInviteBody.self, request, context)
+        let body = try await Self.decode(RedeemInviteBody.self, fields: "password (and user)", request, context)
         let issued = try await signIn.invites.redeem(
             secret: try context.parameter("secret"), user: body.user, password: body.password,
             address: context.remoteAddress?.ipAddress, userAgent: request.headers[.userAgent])
@@ -145,9 +145,9 @@ struct AuthController {
     static let maxFormBytes = 64 << 10
 
     /// A body sent as JSON, or as an HTML form.
-    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: PaddockRequestContext)
-        async throws -> T
-    {
+    static func decode<T: Decodable>(
+        _ type: T.Type, fields: String, _ request: Request, _ context: PaddockRequestContext
+    ) async throws -> T {
         guard let contentType = request.headers[.contentType]?.lowercased(),
             contentType.hasPrefix("application/x-www-form-urlencoded")
         else { return try await request.decode(as: T.self, context: context) }
@@ -160,7 +160,7 @@ struct AuthController {
         do {
             return try URLEncodedFormDecoder().decode(T.self, from: String(buffer: buffer))
         } catch {
-            throw PaddockError.invalidArgument("the form is not valid: it needs the fields of \(T.self)")
+            throw PaddockError.invalidArgument("the form is not valid; send the fields \(fields)")
         }
     }
 }
