@@ -114,7 +114,7 @@ import Testing
     static let refusals: [(LoopbackIdentityProvider.Misbehaviour, String)] = [
         (.tampered, "id_token_signature"), (.foreignKey, "id_token_signature"), (.wrongNonce, "id_token_nonce"),
         (.wrongAudience, "id_token_audience"), (.wrongIssuer, "id_token_issuer"), (.expired, "id_token_expired"),
-        (.unsigned, "id_token_algorithm"),
+        (.unsigned, "id_token_algorithm"), (.hmacWithPublicKey, "id_token_algorithm"),
     ]
 
     @Test(arguments: refusals)
@@ -151,6 +151,19 @@ import Testing
             #expect(replay.status == .unauthorized)
             let reasons = try await stack.events("signin.failed").map { $0.fields["reason"] }
             #expect(reasons.filter { $0 == .string("state_mismatch") }.count == 2)
+        }
+    }
+
+    @Test func rotatedKeysAreFetchedAgain() async throws {
+        try await Self.with("oidc-rotation") { stack, idp in
+            #expect(try await Self.signIn(stack, idp).callback.status == .found)
+            #expect(try await Self.signIn(stack, idp).callback.status == .found)
+            #expect(idp.keyFetches == 1, "keys are cached")
+            try idp.rotateKey()
+            stack.clock.advance(31)
+            let after = try await Self.signIn(stack, idp)
+            #expect(after.callback.status == .found, "\(after.callback.text)")
+            #expect(idp.keyFetches == 2, "an unknown kid fetches the keys again")
         }
     }
 

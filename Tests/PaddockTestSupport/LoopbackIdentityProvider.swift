@@ -27,6 +27,8 @@ public final class LoopbackIdentityProvider: Sendable {
         case expired
         /// `alg: none`, no signature.
         case unsigned
+        /// `alg: HS256` keyed with the RSA public key: the classic algorithm confusion.
+        case hmacWithPublicKey
     }
 
     /// One authorize request as the browser brought it.
@@ -72,15 +74,15 @@ public final class LoopbackIdentityProvider: Sendable {
         var tokenRequests: [TokenRequest] = []
         var discoveryFetches = 0
         var keyFetches = 0
+        var key: _RSA.Signing.PrivateKey
+        var kid = "loopback-key-1"
     }
 
     public let issuer: String
     public let clientID: String
     public let clientSecret: String
-    public let kid = "loopback-key-1"
-    let key: _RSA.Signing.PrivateKey
     let foreignKey: _RSA.Signing.PrivateKey
-    let state = Mutex(State())
+    let state: Mutex<State>
     let task: Task<Void, any Error>
 
     /// Starts the provider on an ephemeral port of 127.0.0.1.
@@ -142,7 +144,7 @@ public final class LoopbackIdentityProvider: Sendable {
         self.issuer = issuer
         self.clientID = clientID
         self.clientSecret = clientSecret
-        self.key = key
+        state = Mutex(State(key: key))
         self.foreignKey = foreignKey
         self.task = task
     }
@@ -155,6 +157,15 @@ public final class LoopbackIdentityProvider: Sendable {
     public var authorizeRequests: [AuthorizeRequest] { state.withLock { $0.authorizeRequests } }
     public var tokenRequests: [TokenRequest] { state.withLock { $0.tokenRequests } }
     public var keyFetches: Int { state.withLock { $0.keyFetches } }
+
+    /// Replaces the signing key and its `kid`, as providers do from time to time.
+    public func rotateKey() throws {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        state.withLock {
+            $0.key = key
+            $0.kid = "loopback-key-\(UUID().uuidString.prefix(8))"
+        }
+    }
 
     /// The provider, once it knows its port; the routes are made before that.
     final class Box: Sendable {
@@ -180,7 +191,10 @@ public final class LoopbackIdentityProvider: Sendable {
     }
 
     func jwks() throws -> Response {
-        state.withLock { $0.keyFetches += 1 }
+        let (key, kid) = state.withLock {
+            $0.keyFetches += 1
+            return ($0.key, $0.kid)
+        }
         let primitives = try key.publicKey.getKeyPrimitives()
         return try Self.json([
             "keys": [
@@ -242,7 +256,7 @@ public final class LoopbackIdentityProvider: Sendable {
     }
 
     func idToken(_ grant: Grant) throws -> String {
-        let misbehaviour = state.withLock { $0.misbehaviour }
+        let (misbehaviour, key, kid) = state.withLock { ($0.misbehaviour, $0.key, $0.kid) }
         let now = Date().timeIntervalSince1970
         var claims: [String: Any] = [
             "iss": misbehaviour == .wrongIssuer ? "https://evil.example.com" : issuer,
@@ -254,12 +268,17 @@ public final class LoopbackIdentityProvider: Sendable {
         ]
         if let name = grant.person.preferredUsername { claims["preferred_username"] = name }
         if let email = grant.person.email { claims["email"] = email }
+        let alg = [Misbehaviour.unsigned: "none", .hmacWithPublicKey: "HS256"][misbehaviour] ?? "RS256"
         let header = Self.base64URL(
-            try JSONSerialization.data(
-                withJSONObject: ["alg": misbehaviour == .unsigned ? "none" : "RS256", "kid": kid, "typ": "JWT"]))
+            try JSONSerialization.data(withJSONObject: ["alg": alg, "kid": kid, "typ": "JWT"]))
         let payload = Self.base64URL(try JSONSerialization.data(withJSONObject: claims))
         let input = header + "." + payload
         if misbehaviour == .unsigned { return input + "." }
+        if misbehaviour == .hmacWithPublicKey {
+            let secret = SymmetricKey(data: try key.publicKey.getKeyPrimitives().modulus)
+            let mac = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: secret)
+            return input + "." + Self.base64URL(Data(mac))
+        }
         let signer = misbehaviour == .foreignKey ? foreignKey : key
         let signature = Self.base64URL(
             try signer.signature(for: Data(input.utf8), padding: .insecurePKCS1v1_5).rawRepresentation)
