@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOSSL
 import PaddockAPI
 import PaddockCore
 import PaddockServices
@@ -23,6 +24,10 @@ public struct ServerConfiguration: Sendable {
     public var timeouts: ConnectionTimeouts
     /// The web UI's templates and how it signs people in; without them the server has no pages.
     public var web: WebSetup?
+    /// People signing in to the web UI (`/auth/*`, session cookies, `/v1/invites`); nil: tokens only.
+    public var signIn: SignInService?
+    /// Serve HTTPS directly with this certificate and key (`--tls-cert`, `--tls-key`); nil: plain HTTP.
+    public var tls: TLSConfiguration?
 
     public init(
         host: String = "127.0.0.1", port: Int = 7070, maxUploadBytes: Int = 512 << 20, vault: SecretVault? = nil,
@@ -56,7 +61,8 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     router.middlewares.add(ErrorMiddleware())
     var authorizer = RouteAuthorizer(access: tokens.access, sessions: sessions)
     authorizer.runs = configuration.runs
-    router.middlewares.add(TokenAuthMiddleware(tokens: tokens, authorizer: authorizer))
+    let browser = configuration.browserAuthenticator
+    router.middlewares.add(TokenAuthMiddleware(tokens: tokens, authorizer: authorizer, browser: browser))
     // Open to anyone, so it says only that the server is up: no counts, versions or host details.
     router.get("/v1/health") { _, _ -> HealthBody in HealthBody(status: "ok") }
     let pools = WarmPoolService(sessions: sessions)
@@ -90,6 +96,10 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     ReviewController(reviews: ReviewService(sessions: sessions), changes: ChangeService(sessions: sessions))
         .addRoutes(to: router)
     if let runs = configuration.runs { RunController(runs: runs).addRoutes(to: router) }
+    if let browser {
+        AuthController(browser: browser).addRoutes(to: router)
+        InviteController(signIn: browser.signIn).addRoutes(to: router)
+    }
     if let vault = configuration.vault {
         SecretController(secrets: SecretService(vault: vault, trail: sessions.orgTrail))
             .addRoutes(to: router.group("/v1/secrets"))
@@ -111,7 +121,8 @@ public func buildApplication(
     let router = buildRouter(sessions: sessions, tokens: tokens, configuration: configuration)
     return Application(
         router: router,
-        server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: router, timeouts: configuration.timeouts),
+        server: .guardedHTTP1WebSocketUpgrade(
+            webSocketRouter: router, timeouts: configuration.timeouts, tls: configuration.tls),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "paddock"),
         onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },
         logger: logger)

@@ -122,6 +122,7 @@ public final class SQLiteStore: Store {
         registerReviewMigration(&m)
         registerRunMigration(&m)
         registerProjectMigration(&m)
+        m.registerMigration("accounts: passwords, invites, browser sessions, SSO") { db in try migrateAccounts(db) }
         return m
     }
 

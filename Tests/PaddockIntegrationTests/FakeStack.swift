@@ -52,6 +52,10 @@ struct FakeStack: Sendable {
                     agents: [AgentDefinition(name: "echo", kind: .command, argv: ["echo", "{prompt}"])],
                     defaultAgent: "echo"),
                 logger: TestHost.quietLogger(label))
+            configuration.signIn = SignInService(
+                store: store, trail: sessions.orgTrail,
+                configuration: SignInConfiguration(passwordHashing: .init(logN: 10, r: 8, p: 1)),
+                logger: TestHost.quietLogger(label))
         }
         let stack = FakeStack(
             store: store, fake: fake, sessions: sessions, tokens: tokens, token: try await tokens.issue(name: "test"),

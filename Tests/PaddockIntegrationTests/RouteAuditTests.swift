@@ -23,6 +23,8 @@ import Testing
         var kind: String
         /// Another kind that also satisfies it (a race the route may win either way).
         var or: String? = nil
+        /// Who it must name, when not the token's person (an invite's newcomer signs in as themselves).
+        var actor: String? = nil
     }
 
     /// Drives a route; returns what it must have recorded.
@@ -68,6 +70,20 @@ import Testing
         func field(_ name: String, of response: TestResponse) throws -> String {
             let object = try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: Any]
             return try #require(object?[name] as? String, "no \(name) in \(response.text)")
+        }
+
+        /// The owner signed in with a password in a browser: the session cookie and its CSRF token.
+        func browser() async throws -> (cookie: String, csrf: String) {
+            _ = try await send(
+                v1, .put, "/v1/users/owner/password", json: #"{"password": "\#(RouteAuditTests.ownerPassword)"}"#)
+            let response = try await v1.execute(
+                uri: "/auth/password", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"user": "owner", "password": "\#(RouteAuditTests.ownerPassword)"}"#))
+            #expect(response.status == .ok, "\(response.text)")
+            let cookie = try #require(
+                response.headers[values: .setCookie].first { $0.hasPrefix("paddock_session=") }?
+                    .dropFirst("paddock_session=".count).prefix { $0 != ";" })
+            return (String(cookie), try field("csrf_token", of: response))
         }
 
         func write(_ session: SessionID, _ path: String) async throws {
@@ -243,6 +259,41 @@ import Testing
             _ = try await d.send(d.v1, .post, "/v1/templates", json: #"{"name": "tools", "base": "host"}"#)
             return Expectation(chain: .organization, kind: "template.build")
         },
+        // Signing in (SignInTests and OIDCTests cover the rest): the owner signs in with a password in a browser.
+        "POST /v1/invites": { d in
+            _ = try await d.send(d.v1, .post, "/v1/invites", json: #"{"role": "viewer"}"#)
+            return Expectation(chain: .organization, kind: "invite.create")
+        },
+        "DELETE /v1/invites/{id}": { d in
+            let invite = try await d.send(d.v1, .post, "/v1/invites", json: "{}")
+            _ = try await d.send(d.v1, .delete, "/v1/invites/\(try d.field("id", of: invite))")
+            return Expectation(chain: .organization, kind: "invite.revoke")
+        },
+        "PUT /v1/users/{name}/password": { d in
+            _ = try await d.send(d.v1, .put, "/v1/users/owner/password", json: #"{"password": "\#(ownerPassword)"}"#)
+            return Expectation(chain: .organization, kind: "user.password")
+        },
+        "POST /auth/password": { d in
+            _ = try await d.browser()
+            return Expectation(chain: .organization, kind: "signin.password")
+        },
+        "POST /auth/logout": { d in
+            let (cookie, csrf) = try await d.browser()
+            var headers: HTTPFields = [.cookie: "paddock_session=\(cookie)"]
+            headers[BrowserAuthenticator.csrfHeader] = csrf
+            let out = try await d.v1.execute(uri: "/auth/logout", method: .post, headers: headers, body: nil)
+            #expect(out.status == .ok, "\(out.text)")
+            return Expectation(chain: .organization, kind: "signout")
+        },
+        "POST /auth/invite/{secret}": { d in
+            let invite = try await d.send(d.v1, .post, "/v1/invites", json: #"{"user": "newcomer"}"#)
+            let redeemed = try await d.v1.execute(
+                uri: "/auth" + (try d.field("link", of: invite)), method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"password": "the newcomers passphrase"}"#))
+            #expect(redeemed.status == .ok, "\(redeemed.text)")
+            return Expectation(chain: .organization, kind: "invite.redeem", actor: "newcomer")
+        },
         "DELETE /v1/templates/{template}": { d in
             _ = try await d.send(d.v1, .post, "/v1/templates", json: #"{"name": "old", "base": "host"}"#)
             _ = try await d.send(d.v1, .delete, "/v1/templates/old")
@@ -277,6 +328,8 @@ import Testing
             d.v1, .post, "/v1/projects", json: #"{"name": "\#(name)", "repository": "\#(repository)"}"#)
         return Expectation(chain: .organization, kind: "project.add")
     }
+
+    static let ownerPassword = "the owners web passphrase"
 
     /// An open review of a new session, decided through the route. Its merge needs an origin this stack does
     /// not have, so approve and merge also record the failed merge; the decision is recorded first.
@@ -439,7 +492,7 @@ import Testing
                 #expect(!events.isEmpty, "\(route) left no \(expected.kind) event")
                 for event in events {
                     #expect(
-                        event.actor.user == UserAccount.ownerName && event.actor.token != nil,
+                        event.actor.user == (expected.actor ?? UserAccount.ownerName) && event.actor.token != nil,
                         "\(route): \(expected.kind) names \(event.actor), not the token's person")
                 }
             }

@@ -7,7 +7,7 @@ import PaddockCore
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users", abstract: "People who can hold API tokens (owner, admin, member, viewer).",
-        subcommands: [Add.self, List.self, Remove.self])
+        subcommands: [Add.self, List.self, Remove.self, SetPassword.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

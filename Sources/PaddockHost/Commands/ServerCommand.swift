@@ -46,6 +46,7 @@ struct ServerCommand: AsyncParsableCommand {
     var githubOrigin: [String] = []
     @Option(help: "PEM file of extra CAs trusted for --github-api.") var githubCa: String?
     @OptionGroup(title: "Coding agents") var agents: AgentOptions
+    @OptionGroup(title: "Web sign-in and HTTPS") var web: WebOptions
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -128,8 +129,10 @@ struct ServerCommand: AsyncParsableCommand {
 
         let app = buildApplication(
             sessions: sessions, tokens: tokens,
-            configuration: ServerConfiguration(
-                host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault, runs: runs),
+            configuration: try web.apply(
+                to: ServerConfiguration(
+                    host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault, runs: runs),
+                store: store, trail: sessions.orgTrail),
             logger: logger,
             onServerRunning: { Self.announce("api", host: host, port: $0, dataDirectory: dataDirectory, logger) })
         // Shut down in reverse order: the doors close first, then the reaper and the pools, then the runs'

@@ -1,9 +1,11 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// How long connections may sit: a client that opened a connection and sent no complete request head within
 /// `firstRequest` is closed, and a kept-alive connection with no request in flight for `idle` is closed too.
@@ -28,17 +30,20 @@ extension HTTPServerBuilder {
         }
     }
 
-    /// HTTP/1.1 with WebSocket upgrades through `webSocketRouter`, guarded like `guardedHTTP1`.
+    /// HTTP/1.1 with WebSocket upgrades through `webSocketRouter`, guarded like `guardedHTTP1`; inside TLS
+    /// when `tls` is given.
     static func guardedHTTP1WebSocketUpgrade<Router: HTTPResponderBuilder>(
-        webSocketRouter: Router, timeouts: ConnectionTimeouts
+        webSocketRouter: Router, timeouts: ConnectionTimeouts, tls: TLSConfiguration? = nil
     ) -> HTTPServerBuilder where Router.Responder.Context: WebSocketRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
         return HTTPServerBuilder { responder in
-            GuardedHTTPChannel(
+            let channel = GuardedHTTPChannel(
                 inner: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder,
                     configuration: .init(http1: .init(idleTimeout: TimeAmount(timeouts.idle)))),
                 firstRequest: timeouts.firstRequest)
+            guard let tls else { return channel }
+            return try TLSChannel(channel, tlsConfiguration: tls)
         }
     }
 }

@@ -17,10 +17,13 @@ public struct PaddockRequestContext: RequestContext, WebSocketRequestContext, We
     public var principal: Principal?
     /// Set by the web UI's sign-in middleware on its pages: the person signed in through the browser.
     public var signedIn: SignedIn?
+    /// The client's address: sign-in attempts are rate-limited per address.
+    public let remoteAddress: SocketAddress?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         webSocket = .init()
+        remoteAddress = source.channel.remoteAddress
     }
 
     public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }

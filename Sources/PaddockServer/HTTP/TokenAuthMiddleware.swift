@@ -12,12 +12,17 @@ struct TokenAuthMiddleware: RouterMiddleware {
     typealias Context = PaddockRequestContext
     let tokens: TokenService
     let authorizer: RouteAuthorizer
+    /// Browser sessions, for requests from the web UI (`TokenAuthMiddleware+Browser`); nil without sign-in.
+    var browser: BrowserAuthenticator? = nil
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         let requirement = RouteAuthorizer.requirement(method: request.method, path: request.uri.path)
         if requirement == .open { return try await next(request, context) }
+        if let browser, request.headers[.authorization] == nil, BrowserAuthenticator.cookie(of: request) != nil {
+            return try await handleBrowser(request, browser, requirement, context: context, next: next)
+        }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw PaddockError(
                 .unauthenticated,
