@@ -316,6 +316,11 @@ import Testing
             #expect(try await s.projects.launch("pn", team: "b", by: Self.admin).owner.team == "b")
             (code, message) = await Self.code { _ = try await s.projects.launch("pab", by: Self.admin) }
             #expect(code == .invalidArgument && message.contains("--team"), "\(message)")
+            // Paddock itself (a trigger) names a team of the project, or gets the only one.
+            #expect(try await s.projects.launch("pa", by: .system).owner.team == "a")
+            #expect(try await s.projects.launch("pab", team: "b", by: .system).owner.team == "b")
+            (code, message) = await Self.code { _ = try await s.projects.launch("pa", team: "b", by: .system) }
+            #expect(code == .invalidArgument && message.contains("open it to that team"), "\(message)")
         }
     }
 

@@ -83,22 +83,25 @@ extension ProjectService {
     /// The team a session of `project` belongs to (nil: none, for owners and admins on a project open to no
     /// team), checked like a session create: the caller must be able to write to it.
     func sessionTeam(_ project: Project, requested: String?, caller: Caller) async throws -> String? {
+        let admin = caller.principal?.role.spansAllTeams ?? true
+        if let requested, !project.teams.isEmpty, !project.teams.contains(requested) {
+            throw PaddockError.invalidArgument(
+                "project '\(project.name)' is not open to team '\(requested)'; start it for one of: "
+                    + project.teams.joined(separator: ", ")
+                    + (admin ? ", or open it to that team with `paddock projects update \(project.name) --team …`" : "")
+            )
+        }
+        // Paddock itself (a trigger) names the team; it need not be able to write to it.
         guard let principal = caller.principal else {
             return requested ?? (project.teams.count == 1 ? project.teams.first : nil)
         }
-        let open = project.teams.joined(separator: ", ")
         if let requested {
             if project.teams.isEmpty {
-                guard principal.role.spansAllTeams else { throw Self.missing(project.name) }
+                guard admin else { throw Self.missing(project.name) }
                 guard let access = sessions.store as? any AccessStore, try await access.team(requested) != nil else {
                     throw PaddockError.notFound(
                         "team '\(requested)' does not exist; `paddock teams list` shows the teams")
                 }
-            } else if !project.teams.contains(requested) {
-                throw PaddockError.invalidArgument(
-                    "project '\(project.name)' is not open to team '\(requested)'; start it for one of: \(open)"
-                        + (principal.role.spansAllTeams
-                            ? ", or open it to that team with `paddock projects update \(project.name) --team …`" : ""))
             }
             guard principal.permissions(onTeam: requested).contains(.write) else {
                 throw principal.denial(needs: .write, team: requested)
