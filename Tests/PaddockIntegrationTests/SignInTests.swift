@@ -71,6 +71,23 @@ import Testing
         #expect(throttle.check([.address("10.0.0.1")], now: t1 + 2) != .allowed)
     }
 
+    @Test func aBurstOfParallelGuessesStaysWithinTheLimit() async throws {
+        try await SignInStack.with("signin-burst") { stack in
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for i in 0..<12 {
+                    group.addTask {
+                        try await stack.send(
+                            .post, "/auth/password", json: #"{"user": "alice", "password": "guess number \#(i)"}"#
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count == 5, "\(statuses)")
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 7)
+        }
+    }
+
     @Test func theThrottleForgetsTheStalestKeysWhenFull() {
         var throttle = SignInThrottle(limits: .init(perUser: 3, perAddress: 5, window: .seconds(600), maxKeys: 100))
         let t0 = Date(timeIntervalSince1970: 1_000_000)
