@@ -154,6 +154,18 @@ import Testing
         }
     }
 
+    @Test func aTokenWithoutTheTeamsClaimLeavesTeamsAlone() async throws {
+        try await Self.with("oidc-no-claim") { stack, idp in
+            idp.signInAs(.init(subject: "s-4", preferredUsername: "lin", groups: ["a"]))
+            #expect(try await Self.signIn(stack, idp).callback.status == .found)
+            idp.signInAs(.init(subject: "s-4", preferredUsername: "lin", groups: nil))
+            #expect(try await Self.signIn(stack, idp).callback.status == .found)
+            #expect(try await stack.store.team("a")?.members.contains("lin") == true)
+            let event = try #require(try await stack.events("signin.oidc").last)
+            #expect(event.fields["teams_claim"] == .string("absent"))
+        }
+    }
+
     @Test func rotatedKeysAreFetchedAgain() async throws {
         try await Self.with("oidc-rotation") { stack, idp in
             #expect(try await Self.signIn(stack, idp).callback.status == .found)

@@ -8,6 +8,7 @@ import PaddockServer
 import PaddockServices
 import PaddockStore
 import PaddockTestSupport
+import PaddockWeb
 import Synchronization
 import Testing
 
@@ -36,7 +37,7 @@ struct SignInStack: Sendable {
 
     static func with(
         _ label: String, sessions limits: BrowserSessions.Limits = .init(), oidc: OIDCConfiguration? = nil,
-        publicURL: String? = nil, _ body: @Sendable (SignInStack) async throws -> Void
+        publicURL: String? = nil, web: Bool = false, _ body: @Sendable (SignInStack) async throws -> Void
     ) async throws {
         let dir = TestHost.makeDataDirectory(label)
         defer { TestHost.removeDataDirectory(dir) }
@@ -61,6 +62,10 @@ struct SignInStack: Sendable {
         }
         var configuration = ServerConfiguration()
         configuration.signIn = signIn
+        if web {
+            configuration.web = WebSetup(
+                pages: try await PageRenderer.load(), authenticator: try #require(configuration.browserAuthenticator))
+        }
         let router = buildRouter(sessions: sessions, tokens: tokens, configuration: configuration)
         try await Application(router: router).test(.router) { client in
             try await body(

@@ -71,6 +71,23 @@ import Testing
         #expect(throttle.check([.address("10.0.0.1")], now: t1 + 2) != .allowed)
     }
 
+    @Test func aBurstOfParallelGuessesStaysWithinTheLimit() async throws {
+        try await SignInStack.with("signin-burst") { stack in
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for i in 0..<12 {
+                    group.addTask {
+                        try await stack.send(
+                            .post, "/auth/password", json: #"{"user": "alice", "password": "guess number \#(i)"}"#
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count == 5, "\(statuses)")
+            #expect(statuses.filter { $0 == .tooManyRequests }.count == 7)
+        }
+    }
+
     @Test func theThrottleForgetsTheStalestKeysWhenFull() {
         var throttle = SignInThrottle(limits: .init(perUser: 3, perAddress: 5, window: .seconds(600), maxKeys: 100))
         let t0 = Date(timeIntervalSince1970: 1_000_000)
@@ -188,6 +205,37 @@ import Testing
             #expect(
                 try await stack.send(.post, "/v1/teams", json: #"{"name": "x"}"#, headers: crossSite).status
                     == .forbidden)
+        }
+    }
+
+    @Test func theWebPagesSignPeopleInWithTheSessionCookie() async throws {
+        try await SignInStack.with("signin-web", web: true) { stack in
+            let anonymous = try await stack.send(.get, "/sessions")
+            #expect(anonymous.status == .found || anonymous.status == .seeOther)
+            let alice = try await stack.signIn("alice")
+            var api = alice.cookieHeader
+            api[BrowserAuthenticator.csrfHeader] = alice.csrf
+            let created = try await stack.send(
+                .post, "/v1/sessions", json: #"{"name": "fix the login page"}"#, headers: api)
+            let id = try SignInStack.field("id", of: created)
+            let list = try await stack.send(.get, "/sessions", headers: alice.cookieHeader)
+            #expect(list.status == .ok && list.text.contains("fix the login page"), "\(list.text)")
+            #expect(list.text.contains(alice.csrf), "the pages' forms carry the session's CSRF token")
+            var form = alice.cookieHeader
+            form[.contentType] = "application/x-www-form-urlencoded"
+            let noToken = try await stack.send(.post, "/sessions/\(id)/stop", form: "", headers: alice.cookieHeader)
+            #expect(noToken.status == .forbidden)
+            let stopped = try await stack.send(
+                .post, "/sessions/\(id)/stop", form: "_csrf=" + alice.csrf, headers: form)
+            #expect(stopped.status == .found, "\(stopped.text)")
+            var crossSite = alice.cookieHeader
+            crossSite[.origin] = "https://evil.example.com"
+            let refused = try await stack.send(
+                .post, "/sessions/\(id)/stop", form: "_csrf=" + alice.csrf, headers: crossSite)
+            #expect(refused.status == .forbidden, "a form posted from another site is refused")
+            _ = try await stack.send(.post, "/auth/logout", form: "_csrf=" + alice.csrf, headers: alice.cookieHeader)
+            let after = try await stack.send(.get, "/sessions", headers: alice.cookieHeader)
+            #expect(after.status == .found || after.status == .seeOther, "signed out: back to the sign-in page")
         }
     }
 

@@ -48,9 +48,10 @@ public final class LoopbackIdentityProvider: Sendable {
         public var subject: String
         public var preferredUsername: String?
         public var email: String?
-        public var groups: [String]
+        /// nil leaves the claim out of the ID token.
+        public var groups: [String]?
 
-        public init(subject: String, preferredUsername: String? = nil, email: String? = nil, groups: [String] = []) {
+        public init(subject: String, preferredUsername: String? = nil, email: String? = nil, groups: [String]? = []) {
             self.subject = subject
             self.preferredUsername = preferredUsername
             self.email = email
@@ -264,8 +265,8 @@ public final class LoopbackIdentityProvider: Sendable {
             "aud": misbehaviour == .wrongAudience ? "someone-else" : grant.clientID,
             "exp": Int(misbehaviour == .expired ? now - 600 : now + 300), "iat": Int(now) - 5,
             "nonce": misbehaviour == .wrongNonce ? "not-the-nonce" : grant.nonce,
-            "groups": grant.person.groups,
         ]
+        if let groups = grant.person.groups { claims["groups"] = groups }
         if let name = grant.person.preferredUsername { claims["preferred_username"] = name }
         if let email = grant.person.email { claims["email"] = email }
         let alg = [Misbehaviour.unsigned: "none", .hmacWithPublicKey: "HS256"][misbehaviour] ?? "RS256"

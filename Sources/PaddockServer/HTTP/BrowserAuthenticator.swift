@@ -104,7 +104,8 @@ public struct BrowserAuthenticator: Sendable {
         cookie(of: request) == nil
             ? PaddockError(.unauthenticated, "sign in first (POST /auth/password, or single sign-on)")
             : PaddockError(
-                .unauthenticated, "your browser session has ended (signed out, idle too long or expired); sign in again")
+                .unauthenticated, "your browser session has ended (signed out, idle too long or expired); sign in again"
+            )
     }
 
     /// GET, HEAD and OPTIONS change nothing on this server, so they need no CSRF token.

@@ -177,13 +177,20 @@ public actor OIDCSignIn {
             "created": .bool(created),
         ]
         if let claim = configuration.teamsClaim {
-            let names = Set(
-                (verified.claims[claim]?.strings ?? []).map {
-                    String($0.drop { $0 == "/" }).lowercased()
-                })
-            let change = try await store.syncMemberships(user: account.name, teams: names)
-            fields["teams_added"] = .strings(change.added)
-            fields["teams_removed"] = .strings(change.removed)
+            if let value = verified.claims[claim] {
+                // Keycloak writes groups as paths (`/engineering`); a team is named without the slash.
+                let names = Set(value.strings.map { String($0.drop { $0 == "/" }).lowercased() })
+                let change = try await store.syncMemberships(user: account.name, teams: names)
+                fields["teams_added"] = .strings(change.added)
+                fields["teams_removed"] = .strings(change.removed)
+            } else {
+                // A token without the claim says nothing about teams (the provider may not put it in ID tokens):
+                // taking that as "no teams" would empty everyone's memberships.
+                logger.warning(
+                    "the ID token has no teams claim; memberships left as they were",
+                    metadata: ["oidc.claim": "\(claim)", "user": "\(account.name)"])
+                fields["teams_claim"] = .string("absent")
+            }
         }
         let session = try await sessions.signIn(
             account: account, method: "oidc", kind: "signin.oidc", address: address, userAgent: userAgent,

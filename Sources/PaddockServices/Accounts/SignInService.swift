@@ -89,7 +89,7 @@ public struct SignInService: Sendable {
         let user = rawUser.trimmingCharacters(in: .whitespaces).lowercased()
         let keys = Self.keys(user: user, address: address)
         let now = clock()
-        if case .refused(let until, let first) = attempts.withLock({ $0.check(keys, now: now) }) {
+        if case .refused(let until, let first) = attempts.withLock({ $0.attempt(keys, now: now) }) {
             if first {
                 try await recordFailure(
                     user: try await store.user(user) == nil ? nil : user, reason: "rate_limited", address: address)
@@ -102,16 +102,16 @@ public struct SignInService: Sendable {
         }
         guard user.utf8.count <= 64, let account = try await store.user(user) else {
             try await hasher.burn(password)
-            try await failed(keys, user: nil, reason: "unknown_user", address: address)
+            try await failed(user: nil, reason: "unknown_user", address: address)
         }
         guard let credential = try await store.password(user: user) else {
             try await hasher.burn(password)
-            try await failed(keys, user: user, reason: "no_password", address: address)
+            try await failed(user: user, reason: "no_password", address: address)
         }
         guard try await hasher.verify(password, against: credential) else {
-            try await failed(keys, user: user, reason: "wrong_password", address: address)
+            try await failed(user: user, reason: "wrong_password", address: address)
         }
-        attempts.withLock { $0.recordSuccess(user: user) }
+        attempts.withLock { $0.recordSuccess(user: user, address: address ?? "unknown") }
         if hasher.needsRehash(credential) {
             // The stored cost is below today's: the password is at hand only now, so strengthen it now. A
             // failure leaves the old (still valid) hash, and the next sign-in tries again.
@@ -148,10 +148,8 @@ public struct SignInService: Sendable {
             "user.password", ["user": .string(user), "sessions_ended": .int(Int64(ended))], by: caller)
     }
 
-    private func failed(_ keys: [SignInThrottle.Key], user: String?, reason: String, address: String?) async throws
-        -> Never
-    {
-        attempts.withLock { $0.recordFailure(keys, now: clock()) }
+    /// The attempt was counted as failed already (`SignInThrottle.attempt`); it only needs recording.
+    private func failed(user: String?, reason: String, address: String?) async throws -> Never {
         try await recordFailure(user: user, reason: reason, address: address)
         throw PaddockError(.unauthenticated, Self.wrongCredentials)
     }

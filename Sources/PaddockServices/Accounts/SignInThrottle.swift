@@ -92,11 +92,25 @@ public struct SignInThrottle: Sendable {
         if failures.count > limits.maxKeys { evict(now: now) }
     }
 
+    /// Checks `keys` and, when the attempt may go ahead, counts it as failed at once; `recordSuccess` takes that
+    /// back. Counting before the slow password check is what keeps a burst of parallel guesses — all checked
+    /// before any of them is known to fail — within the limit.
+    public mutating func attempt(_ keys: [Key], now: Date) -> Decision {
+        let decision = check(keys, now: now)
+        if decision == .allowed { recordFailure(keys, now: now) }
+        return decision
+    }
+
     /// A correct password clears its user's count; the address keeps its own, so an attacker cannot reset
     /// their address's count by signing in to an account of their own between guesses.
-    public mutating func recordSuccess(user: String) {
+    /// `address`, when given, loses only the one failure `attempt` counted for this sign-in.
+    public mutating func recordSuccess(user: String, address: String? = nil) {
         failures[.user(user)] = nil
         reported.remove(.user(user))
+        if let address, var times = failures[.address(address)], !times.isEmpty {
+            times.removeLast()
+            failures[.address(address)] = times.isEmpty ? nil : times
+        }
     }
 
     private mutating func prune(_ key: Key, now: Date) {
