@@ -17,7 +17,7 @@ build: deps
 	$(SWIFT) build
 
 run: build
-	./.build/debug/paddock server --data-dir $(DATA_DIR) --listen $(LISTEN)
+	./.build/debug/paddock server --data-dir $(DATA_DIR) --listen $(LISTEN) --print-first-signin
 
 # Sandbox tests need root, user namespaces and runc; elsewhere they are skipped with the reason printed.
 test: build lint

@@ -114,7 +114,7 @@ let package = Package(
         .target(
             name: "PaddockWeb",
             dependencies: [
-                "PaddockServices", "PaddockCore", "PaddockStore",
+                "PaddockServices", "PaddockCore", "PaddockStore", "PaddockConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -166,7 +166,7 @@ let package = Package(
             name: "PaddockHost",
             dependencies: [
                 "PaddockCLI", "PaddockCore", "PaddockServer", "PaddockServices", "PaddockStore", "PaddockSandbox",
-                "PaddockLinux", "PaddockGateway",
+                "PaddockLinux", "PaddockGateway", "PaddockWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

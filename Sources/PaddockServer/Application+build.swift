@@ -22,8 +22,10 @@ public struct ServerConfiguration: Sendable {
     public var runs: RunService?
     /// How long a connection may wait for its first request, and sit idle between requests.
     public var timeouts: ConnectionTimeouts
-    /// The web UI's templates and how it signs people in; without them the server has no pages.
-    public var web: WebSetup?
+    /// The web UI's templates; without them the server has no pages.
+    public var webPages: PageRenderer?
+    /// How the pages sign people in; nil: through `signIn`'s browser sessions (tests put their own here).
+    public var webAuthenticator: (any WebAuthenticator)?
     /// People signing in to the web UI (`/auth/*`, session cookies, `/v1/invites`); nil: tokens only.
     public var signIn: SignInService?
     /// Serve HTTPS directly with this certificate and key (`--tls-cert`, `--tls-key`); nil: plain HTTP.
@@ -39,17 +41,6 @@ public struct ServerConfiguration: Sendable {
         self.host = host
         self.port = port
         self.maxUploadBytes = maxUploadBytes
-    }
-}
-
-/// What the web UI needs besides the services.
-public struct WebSetup: Sendable {
-    public var pages: PageRenderer
-    public var authenticator: any WebAuthenticator
-
-    public init(pages: PageRenderer, authenticator: any WebAuthenticator) {
-        self.pages = pages
-        self.authenticator = authenticator
     }
 }
 
@@ -104,9 +95,9 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
         SecretController(secrets: SecretService(vault: vault, trail: sessions.orgTrail))
             .addRoutes(to: router.group("/v1/secrets"))
     }
-    if let web = configuration.web {
+    if let pages = configuration.webPages, let authenticator = configuration.webAuthenticator ?? browser {
         WebRoutes<PaddockRequestContext>(
-            pages: web.pages, authenticator: web.authenticator, sessions: sessions, runs: configuration.runs
+            pages: pages, authenticator: authenticator, sessions: sessions, runs: configuration.runs
         ).addRoutes(to: router)
     }
     return router

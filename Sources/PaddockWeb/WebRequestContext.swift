@@ -4,6 +4,8 @@ import Hummingbird
 /// `WebSignInMiddleware` on every page that needs one.
 public protocol WebRequestContext: RequestContext {
     var signedIn: SignedIn? { get set }
+    /// The client's IP address, for sign-in rate limits.
+    var clientAddress: String? { get }
 }
 
 extension WebRequestContext {

@@ -23,9 +23,14 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
 
     public func addRoutes(to router: Router<Context>) {
         router.get("/assets/:file") { _, context in try Assets.response(for: context.parameters.get("file") ?? "") }
+        // Browsers ask for it on every first visit; there is none.
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
+        addSignInRoutes(to: router)
         let signedIn = router.group()
             .add(middleware: WebErrorMiddleware<Context>(pages: pages))
             .add(middleware: WebSignInMiddleware<Context>(authenticator: authenticator))
+        signedIn.get("/") { request, context in try await start(request, context) }
+        signedIn.post("/start") { request, context in try await startChange(request, context) }
         signedIn.get("/sessions") { request, context in try await sessionList(request, context) }
         signedIn.get("/sessions/:id") { request, context in try await sessionPage(request, context) }
         signedIn.get("/sessions/:id/live") { request, context in try await sessionLive(request, context) }
@@ -52,14 +57,17 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
 struct Chrome: Sendable {
     var user: String
     var csrf: String
-    var tab: String
-    var isSessions: Bool { tab == "sessions" }
-    var isApprovals: Bool { tab == "approvals" }
-    var isReviews: Bool { tab == "reviews" }
+    // Stored, not computed: templates read values by reflection, which sees stored properties only.
+    var isStart: Bool
+    var isSessions: Bool
+    var isApprovals: Bool
+    var isReviews: Bool
 
     init(_ person: SignedIn, tab: String) {
         user = person.principal.user
         csrf = person.csrfToken
-        self.tab = tab
+        (isStart, isSessions, isApprovals, isReviews) = (
+            tab == "start", tab == "sessions", tab == "approvals", tab == "reviews"
+        )
     }
 }

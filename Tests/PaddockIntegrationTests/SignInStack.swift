@@ -62,10 +62,7 @@ struct SignInStack: Sendable {
         }
         var configuration = ServerConfiguration()
         configuration.signIn = signIn
-        if web {
-            configuration.web = WebSetup(
-                pages: try await PageRenderer.load(), authenticator: try #require(configuration.browserAuthenticator))
-        }
+        if web { configuration.webPages = try await PageRenderer.load() }
         let router = buildRouter(sessions: sessions, tokens: tokens, configuration: configuration)
         try await Application(router: router).test(.router) { client in
             try await body(

@@ -9,6 +9,7 @@ import PaddockSandbox
 import PaddockServer
 import PaddockServices
 import PaddockStore
+import PaddockWeb
 import ServiceLifecycle
 
 struct ServerCommand: AsyncParsableCommand {
@@ -26,6 +27,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Path of the paddock-init binary (default: next to this executable).") var initBinary: String?
     @Option(help: "Largest file upload accepted.") var maxUpload: String = "512MiB"
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Flag(help: "While nobody can sign in yet, print the first admin's one-use sign-up link on the terminal too.")
+    var printFirstSignin = false
     @Option(help: "Keep this many warm sandboxes of the host template ready (also `paddock pool set`).")
     var poolSize: Int?
     @Option(help: "Address of the E2B-compatible API (port 0 picks a free one; `off` disables it).")
@@ -127,14 +130,24 @@ struct ServerCommand: AsyncParsableCommand {
                 "server.claude-code": "\(claude ?? "not installed (scripts/install-python.sh)")",
             ])
 
+        var configuration = try web.apply(
+            to: ServerConfiguration(
+                host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault, runs: runs),
+            store: store, trail: sessions.orgTrail)
+        configuration.webPages = try await PageRenderer.load()
+        let firstSignIn = try await configuration.signIn?.invites.firstAdminInvite()
+        let serving = configuration
         let app = buildApplication(
-            sessions: sessions, tokens: tokens,
-            configuration: try web.apply(
-                to: ServerConfiguration(
-                    host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault, runs: runs),
-                store: store, trail: sessions.orgTrail),
+            sessions: sessions, tokens: tokens, configuration: serving,
             logger: logger,
-            onServerRunning: { Self.announce("api", host: host, port: $0, dataDirectory: dataDirectory, logger) })
+            onServerRunning: { port in
+                Self.announce("api", host: host, port: port, dataDirectory: dataDirectory, logger)
+                if let firstSignIn {
+                    Self.announceFirstSignIn(
+                        firstSignIn, base: serving.baseURL(port: port), dataDirectory: dataDirectory,
+                        print: printFirstSignin, logger)
+                }
+            })
         // Shut down in reverse order: the doors close first, then the reaper and the pools, then the runs'
         // tasks are cancelled, and the gateway flushes its audit events last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

@@ -199,9 +199,17 @@ extension ServerConfiguration {
         tls != nil || signIn?.configuration.publicURL?.lowercased().hasPrefix("https://") == true
     }
 
-    /// The browser sessions of `signIn` as the HTTP layer sees them: what `WebSetup.authenticator` takes to
-    /// sign the web pages' visitors in. nil without sign-in.
+    /// The browser sessions of `signIn` as the HTTP layer sees them: how the web pages sign their visitors in.
+    /// nil without sign-in.
     public var browserAuthenticator: BrowserAuthenticator? {
         signIn.map { BrowserAuthenticator(signIn: $0, secure: isHTTPS) }
+    }
+
+    /// Where browsers reach the server: its public URL, else this host and `port` (a wildcard listen address
+    /// reads as loopback).
+    public func baseURL(port: Int) -> String {
+        if let url = signIn?.configuration.publicURL { return url }
+        let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+        return "\(tls == nil ? "http" : "https")://\(shown.contains(":") ? "[\(shown)]" : shown):\(port)"
     }
 }

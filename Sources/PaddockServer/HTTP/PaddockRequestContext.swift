@@ -19,6 +19,7 @@ public struct PaddockRequestContext: RequestContext, WebSocketRequestContext, We
     public var signedIn: SignedIn?
     /// The client's address: sign-in attempts are rate-limited per address.
     public let remoteAddress: SocketAddress?
+    public var clientAddress: String? { remoteAddress?.ipAddress }
 
     public init(source: Source) {
         coreContext = .init(source: source)

@@ -48,6 +48,10 @@ public actor GuardrailService {
         var needsGuardedSandbox: Bool { commands != nil || !files.isEmpty }
     }
 
+    /// The rules a session under `policy` would run by (the org's and teams' layers beneath it); nil when no
+    /// layer says anything. For showing people what a session will be allowed before it starts.
+    public func effectivePolicy(_ policy: PolicyText?) throws -> EffectivePolicy? { try prepare(policy)?.effective }
+
     /// - Parameter repository: the repository's own runtime.yml, layered between the team's and the session's.
     func prepare(_ policy: PolicyText?, repository: PolicyText? = nil) throws -> Prepared? {
         var layers = higherLayers

@@ -14,7 +14,7 @@ public actor RunService: Service {
     let store: any RunStore
     /// Where teams' own budgets are kept (set with `paddock teams budget`); nil: only the configuration's.
     let teams: (any AccessStore)?
-    public let configuration: RunConfiguration
+    public nonisolated let configuration: RunConfiguration
     let logger: Logger
     let clock: @Sendable () -> Date
 

@@ -10,7 +10,8 @@ struct WebSignInMiddleware<Context: WebRequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let signedIn = try await authenticator.signedIn(request) else {
+        var request = request
+        guard let signedIn = try await authenticator.signedIn(&request) else {
             if request.method == .get || request.method == .head {
                 return .redirect(to: "/signin?next=" + Self.escape(request.uri.description))
             }
@@ -18,7 +19,7 @@ struct WebSignInMiddleware<Context: WebRequestContext>: RouterMiddleware {
         }
         var context = context
         context.signedIn = signedIn
-        var request = request
+        // The authenticator checks it too; checked here as well so no authenticator can forget it.
         if ![.get, .head].contains(request.method) {
             let (checked, token) = try await CSRF.token(in: request, context: context)
             guard let token, CSRF.matches(token, signedIn.csrfToken) else {

@@ -20,7 +20,6 @@ extension WebRoutes {
     struct ApprovalsPage: Sendable {
         var chrome: Chrome
         var approvals: [ApprovalRow]
-        var empty: Bool { approvals.isEmpty }
     }
 
     func approvals(_ request: Request, _ context: Context) async throws -> Response {

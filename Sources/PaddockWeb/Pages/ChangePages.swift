@@ -15,7 +15,7 @@ extension WebRoutes {
         var violations: [String]
         var sideBySide: Bool
         var report: SubmitView?
-        var empty: Bool { fileList.isEmpty }
+        var hasFiles: Bool
     }
 
     struct SubmitView: Sendable {
@@ -44,7 +44,7 @@ extension WebRoutes {
                 chrome: Chrome(person, tab: "sessions"), id: id.rawValue, files: UnifiedDiff(diff.patch ?? "").files,
                 fileList: diff.files, linesChanged: diff.linesChanged, truncated: diff.patchTruncated == true,
                 violations: diff.violations, sideBySide: request.uri.queryParameters.get("view") == "split",
-                report: nil))
+                report: nil, hasFiles: !diff.files.isEmpty))
     }
 
     func submit(_ request: Request, _ context: Context) async throws -> Response {
@@ -68,6 +68,7 @@ extension WebRoutes {
                 chrome: Chrome(person, tab: "sessions"), id: id.rawValue,
                 files: UnifiedDiff(report.diff.patch ?? "").files, fileList: report.diff.files,
                 linesChanged: report.diff.linesChanged, truncated: report.diff.patchTruncated == true,
-                violations: report.diff.violations, sideBySide: false, report: view))
+                violations: report.diff.violations, sideBySide: false, report: view,
+                hasFiles: !report.diff.files.isEmpty))
     }
 }

@@ -21,7 +21,6 @@ extension WebRoutes {
     struct ReviewsPage: Sendable {
         var chrome: Chrome
         var reviews: [ReviewRow]
-        var empty: Bool { reviews.isEmpty }
     }
 
     func reviews(_ request: Request, _ context: Context) async throws -> Response {

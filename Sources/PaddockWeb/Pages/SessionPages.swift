@@ -17,7 +17,6 @@ extension WebRoutes {
     struct SessionListPage: Sendable {
         var chrome: Chrome
         var sessions: [SessionRow]
-        var empty: Bool { sessions.isEmpty }
     }
 
     func sessionList(_ request: Request, _ context: Context) async throws -> Response {
@@ -54,7 +53,6 @@ extension WebRoutes {
         var run: RunSummary?
         var items: [TimelineItem]
         var canPrompt: Bool
-        var hasItems: Bool { !items.isEmpty }
     }
 
     func sessionPage(_ request: Request, _ context: Context) async throws -> Response {

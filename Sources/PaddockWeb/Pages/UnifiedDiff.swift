@@ -20,11 +20,24 @@ struct UnifiedDiff: Sendable {
     struct File: Sendable {
         var path: String
         var lines: [Line]
-        var added: Int { lines.count { $0.kind == "add" } }
-        var removed: Int { lines.count { $0.kind == "del" } }
+        // Stored once the file is read: templates see stored properties only.
+        var added = 0
+        var removed = 0
+        var pairs: [Pair] = []
+
+        init(path: String, lines: [Line]) {
+            self.path = path
+            self.lines = lines
+        }
+
+        mutating func finish() {
+            added = lines.count { $0.kind == "add" }
+            removed = lines.count { $0.kind == "del" }
+            pairs = sideBySide()
+        }
 
         /// Removed lines face the added lines that replaced them; kept lines face themselves.
-        var pairs: [Pair] {
+        func sideBySide() -> [Pair] {
             var out: [Pair] = []
             var removed: [Line] = []
             var added: [Line] = []
@@ -62,7 +75,10 @@ struct UnifiedDiff: Sendable {
         for raw in patch.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = String(raw)
             if line.hasPrefix("diff --git ") {
-                if let current { files.append(current) }
+                if var current {
+                    current.finish()
+                    files.append(current)
+                }
                 // "diff --git a/PATH b/PATH": the new side's path.
                 let path = line.components(separatedBy: " b/").last ?? line
                 current = File(path: path, lines: [])
@@ -87,6 +103,9 @@ struct UnifiedDiff: Sendable {
                 }
             }
         }
-        if let current { files.append(current) }
+        if var current {
+            current.finish()
+            files.append(current)
+        }
     }
 }

@@ -10,7 +10,10 @@ public struct PageRenderer: Sendable {
     let library: MustacheLibrary
 
     /// The pages every build ships; loading fails at start-up, not at the first visit, when one is missing.
-    static let required = ["layout", "sessions", "session", "changes", "approvals", "reviews", "review", "error"]
+    static let required = [
+        "layout", "signin", "invite", "start", "sessions", "session", "changes", "approvals", "reviews", "review",
+        "error",
+    ]
 
     /// Loads the templates from the module's resources. (The resources are copied as one `Resources` folder;
     /// Foundation on Linux takes such a bundle for an Apple-style one and reports `Resources/Resources` as its

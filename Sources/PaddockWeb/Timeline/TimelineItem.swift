@@ -18,8 +18,18 @@ struct TimelineItem: Sendable, Codable, Equatable {
     var detail: String?
     /// Who did it, when that is not the agent (a person's name, `system`).
     var actor: String?
+    /// `HH:mm:ss` (UTC): stored, because templates see stored properties only.
+    var time: String
 
-    var time: String { Self.clock.string(from: at) }
+    init(id: String, at: Date, kind: String, title: String, detail: String?, actor: String?) {
+        self.id = id
+        self.at = at
+        self.kind = kind
+        self.title = title
+        self.detail = detail
+        self.actor = actor
+        time = Self.clock.string(from: at)
+    }
 
     private static let clock: DateFormatter = {
         let f = DateFormatter()

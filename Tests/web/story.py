@@ -1,0 +1,125 @@
+"""The web UI's whole story in a real browser (Debian's Chromium, headless, driven by Playwright).
+
+Run by WebStoryTests (Swift), which starts a real `paddock` server stack, a git origin and a scripted model,
+and passes what the browser needs on the command line. Prints one JSON object: what the browser saw at each
+step. Screenshots of every screen, at a desktop and a phone width, go to --shots.
+
+A PM redeems an invite, signs in, starts a change on a project, watches it live and submits it; an engineer
+signs in, approves and merges it.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+from playwright.sync_api import sync_playwright, expect
+
+WIDTHS = {"desktop": (1280, 900), "phone": (360, 780)}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--base", required=True)
+    p.add_argument("--invite", required=True, help="the invite link's path, /invite/<secret>")
+    p.add_argument("--pm", required=True)
+    p.add_argument("--pm-password", required=True)
+    p.add_argument("--engineer", required=True)
+    p.add_argument("--engineer-password", required=True)
+    p.add_argument("--project", required=True)
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--expect-message", required=True, help="text the agent's final message contains")
+    p.add_argument("--shots", required=True)
+    p.add_argument("--chromium", default="/usr/bin/chromium")
+    args = p.parse_args()
+    seen = {}
+    expect.set_options(timeout=120_000)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
+        try:
+            pm = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = pm.new_page()
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def shoot(name):
+                for label, (w, h) in WIDTHS.items():
+                    page.set_viewport_size({"width": w, "height": h})
+                    page.screenshot(path=f"{args.shots}/{name}-{label}.jpg", type="jpeg", quality=60, full_page=False)
+                page.set_viewport_size({"width": 1280, "height": 900})
+
+            # The invite: the PM chooses a password and is signed in.
+            page.goto(args.base + args.invite)
+            shoot("invite")
+            if page.locator("#user").count() and not page.locator("#user").input_value():
+                page.fill("#user", args.pm)
+            page.fill("#password", args.pm_password)
+            page.click("button[type=submit]")
+            page.wait_for_url(args.base + "/")
+            seen["signed_in_as"] = page.locator(".who").inner_text()
+
+            # Start: the project, a prompt in plain words.
+            expect(page.locator("#prompt")).to_be_visible()
+            seen["allowed"] = page.locator(".allowed li").all_inner_texts()
+            shoot("start")
+            page.select_option("#project", args.project)
+            page.fill("#prompt", args.prompt)
+            page.click("form.start button[type=submit]")
+            page.wait_for_url(f"{args.base}/sessions/*")
+            seen["session_url"] = page.url
+
+            # The session page, live: the agent's final message arrives without a reload.
+            expect(page.locator("#timeline")).to_contain_text(args.expect_message)
+            expect(page.locator(".run-status")).to_contain_text("finished")
+            seen["timeline_kinds"] = sorted(
+                set(page.locator("#timeline li").evaluate_all("els => els.map(e => e.className)")))
+            seen["timeline_has_markup_from_agent"] = page.locator("#timeline img, #timeline script").count() > 0
+            seen["xss_ran"] = page.evaluate("() => window.__paddockXSS === true")
+            shoot("session")
+
+            # The changes, then Submit for review: each check's result is shown.
+            page.click("text=Changes")
+            expect(page.locator("table.diff").first).to_be_visible()
+            shoot("changes")
+            page.click("text=Side by side")
+            expect(page.locator("table.diff.split").first).to_be_visible()
+            shoot("changes-split")
+            page.fill("#message", "Add mul")
+            page.click("form.submit button[type=submit]")
+            expect(page.locator(".report")).to_contain_text("Sent for review")
+            seen["checks"] = page.locator(".report details.check summary").all_inner_texts()
+            shoot("submitted")
+            page.click("text=Sign out")
+            page.wait_for_url(f"{args.base}/signin*")
+            seen["pm_page_errors"] = errors
+            pm.close()
+
+            # The engineer signs in, reviews, approves and merges.
+            eng = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = eng.new_page()
+            page.goto(args.base + "/reviews")
+            page.wait_for_url(f"{args.base}/signin*")
+            shoot("signin")
+            page.fill("#user", args.engineer)
+            page.fill("#password", args.engineer_password)
+            page.click("button[type=submit]")
+            page.wait_for_url(args.base + "/reviews")
+            shoot("reviews")
+            page.click("ul.cards a >> nth=0")
+            expect(page.locator("h1")).to_contain_text("Add mul")
+            shoot("review")
+            page.click("text=Approve and merge")
+            expect(page.locator(".ok")).to_contain_text("Merged as")
+            seen["merged"] = page.locator(".ok").inner_text()
+            shoot("merged")
+            page.goto(args.base + "/approvals")
+            shoot("approvals")
+            eng.close()
+        finally:
+            browser.close()
+    json.dump(seen, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
