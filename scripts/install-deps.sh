@@ -15,6 +15,7 @@ declare -A needed=(
   [umoci]=umoci               # template bases: oci:PATH (OCI image layouts)
   [skopeo]=skopeo             # template bases: oci:PATH (docker save tarballs)
   [git]=git                   # repository sessions: host-side clone, diff, submit, merge
+  [chromium]=chromium         # the web UI's browser tests (headless, driven by Playwright)
 )
 missing=()
 for cmd in "${!needed[@]}"; do

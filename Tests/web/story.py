@@ -37,6 +37,7 @@ def main():
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
+        page = None
         try:
             pm = browser.new_context(viewport={"width": 1280, "height": 900})
             page = pm.new_page()
@@ -55,6 +56,7 @@ def main():
             if page.locator("#user").count() and not page.locator("#user").input_value():
                 page.fill("#user", args.pm)
             page.fill("#password", args.pm_password)
+            page.fill("#confirm", args.pm_password)
             page.click("button[type=submit]")
             page.wait_for_url(args.base + "/")
             seen["signed_in_as"] = page.locator(".who").inner_text()
@@ -91,7 +93,7 @@ def main():
             seen["checks"] = page.locator(".report details.check summary").all_inner_texts()
             shoot("submitted")
             page.click("text=Sign out")
-            page.wait_for_url(f"{args.base}/signin*")
+            page.wait_for_url(f"{args.base}/signin**")
             seen["pm_page_errors"] = errors
             pm.close()
 
@@ -99,7 +101,7 @@ def main():
             eng = browser.new_context(viewport={"width": 1280, "height": 900})
             page = eng.new_page()
             page.goto(args.base + "/reviews")
-            page.wait_for_url(f"{args.base}/signin*")
+            page.wait_for_url(f"{args.base}/signin**")
             shoot("signin")
             page.fill("#user", args.engineer)
             page.fill("#password", args.engineer_password)
@@ -110,12 +112,19 @@ def main():
             expect(page.locator("h1")).to_contain_text("Add mul")
             shoot("review")
             page.click("text=Approve and merge")
-            expect(page.locator(".ok")).to_contain_text("Merged as")
-            seen["merged"] = page.locator(".ok").inner_text()
+            expect(page.locator("p.merged")).to_contain_text("Merged as")
+            seen["merged"] = page.locator("p.merged").inner_text()
             shoot("merged")
             page.goto(args.base + "/approvals")
             shoot("approvals")
             eng.close()
+        except Exception:
+            # What the browser showed when it went wrong, for the test's report.
+            if page is not None:
+                page.screenshot(path=f"{args.shots}/failure.jpg", type="jpeg", quality=60)
+                print(page.url, file=sys.stderr)
+                print(page.locator("main").inner_text()[:2000], file=sys.stderr)
+            raise
         finally:
             browser.close()
     json.dump(seen, sys.stdout)

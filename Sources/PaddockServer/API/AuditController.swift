@@ -30,7 +30,7 @@ struct AuditController {
     }
 
     private func log() async throws -> AuditLog {
-        guard let audit = await sessions.audit else {
+        guard let audit = sessions.audit else {
             throw PaddockError.unavailable("this server's store keeps no audit trail")
         }
         return audit

@@ -15,7 +15,8 @@ extension RunService {
         run.startedAt = clock()
         let handle: any ExecHandle
         do {
-            handle = try await sessions.exec(session, SessionCommand(argv, env: env), by: caller)
+            // Tagged so the session's timeline tells the agent's own process from the commands it runs.
+            handle = try await sessions.exec(session, SessionCommand(argv, env: env, tag: "run:\(id)"), by: caller)
         } catch {
             let e = PaddockError.wrap(error, "the agent could not be started")
             run.errors.append(e.message)
@@ -190,7 +191,7 @@ extension RunService {
 
     /// What the exec guardrail refused in the session since the run started, from the audit trail.
     func refusedExecs(_ run: Run) async -> [String] {
-        guard let start = run.startedAt, let audit = await sessions.audit,
+        guard let start = run.startedAt, let audit = sessions.audit,
             let events = try? await audit.events(session: run.session)
         else { return [] }
         let from = Int64((start.timeIntervalSince1970 * 1000).rounded(.down))

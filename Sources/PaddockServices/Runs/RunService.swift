@@ -61,7 +61,7 @@ public actor RunService: Service {
 
     /// Follows the runs started from now until the server stops, then stops following them (the runs still
     /// going are recovered as failed on the next start).
-    public nonisolated func run() async throws { try await cancelWhenGracefulShutdown { await self.work.run() } }
+    public nonisolated func run() async throws { await cancelWhenGracefulShutdown { await self.work.run() } }
 
     // MARK: Starting
 

@@ -72,6 +72,7 @@ extension SessionService {
             "argv": .strings(request.argv), "cwd": .string(request.cwd), "user": .string(request.user.rawValue),
         ]
         if !envKeys.isEmpty { fields["env_keys"] = .strings(envKeys.sorted()) }
+        if let tag = request.tag { fields["tag"] = .string(tag) }
         return AuditedExecHandle(
             handle, audit: audit, session: id, actor: caller.actor, fields: fields, logger: logger)
     }

@@ -50,6 +50,7 @@ extension WebRoutes {
                     }
                 }
                 var followed = Set<String>()
+                var lines = RunLines()
                 func follow(_ run: String) {
                     guard let runs, followed.insert(run).inserted else { return }
                     group.addTask {
@@ -81,7 +82,7 @@ extension WebRoutes {
                             try await writer.write(try ServerSentEvents.message("item", item))
                         }
                     case .run(let event):
-                        if let item = TimelineItem(run: event) {
+                        if let item = lines.line(for: event) {
                             try await writer.write(try ServerSentEvents.message("item", item))
                         }
                         if event.kind == "status" || event.kind == "usage", let run = try await runs?.get(event.run) {

@@ -81,7 +81,8 @@ extension WebRoutes {
                 TimelineItem(
                     id: "p\(run.id)", at: run.createdAt, kind: "prompt", title: run.prompt, detail: nil,
                     actor: run.createdBy))
-            items += try await runs?.history(run.id).compactMap(TimelineItem.init(run:)) ?? []
+            var lines = RunLines()
+            items += try await runs?.history(run.id).compactMap { lines.line(for: $0) } ?? []
         }
         return items.sorted { $0.at < $1.at }
     }

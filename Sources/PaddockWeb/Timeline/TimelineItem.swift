@@ -47,6 +47,8 @@ extension TimelineItem {
         let base = (id: "a\(event.seq)", at: event.date)
         switch event.kind {
         case "exec":
+            // The agent's own process: its run's lines tell the story better.
+            if f["tag"]?.stringValue?.hasPrefix("run:") == true { return nil }
             let argv = f["argv"]?.strings ?? []
             var title = "Ran " + Self.commandLine(argv)
             if let exit = f["exit"]?.int { title += exit == 0 ? " — succeeded" : " — exited with \(exit)" }
@@ -114,6 +116,7 @@ extension TimelineItem {
     init?(run event: RunEvent) {
         let id = "r\(event.run)-\(event.seq)"
         switch event.kind {
+        // `final` often repeats the last message; `RunLines` drops it then.
         case "text", "final":
             guard let text = event.text, !text.isEmpty else { return nil }
             self.init(id: id, at: event.at, kind: "message", title: text, detail: nil, actor: nil)
@@ -170,5 +173,17 @@ extension TimelineItem {
         case .cancelled: "The agent was stopped"
         case .timedOut: "The agent ran out of time"
         }
+    }
+}
+
+/// A run's events as timeline lines, in order: the agent's final message is left out when it only repeats
+/// what it last said.
+struct RunLines: Sendable {
+    private var lastText: [String: String] = [:]
+
+    mutating func line(for event: RunEvent) -> TimelineItem? {
+        if event.kind == "text", let text = event.text { lastText[event.run] = text }
+        if event.kind == "final", event.text == lastText[event.run] { return nil }
+        return TimelineItem(run: event)
     }
 }
