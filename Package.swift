@@ -117,7 +117,6 @@ let package = Package(
                 "PaddockServices", "PaddockCore", "PaddockStore", "PaddockConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Resources")],
             swiftSettings: strict

@@ -20,6 +20,23 @@ public struct PaddockError: Error, Sendable, CustomStringConvertible, Equatable 
         public static let unavailable = Code(rawValue: "unavailable")
         public static let timeout = Code(rawValue: "timeout")
         public static let `internal` = Code(rawValue: "internal")
+
+        /// The HTTP status every door (the API, the E2B API, the web pages) answers this code with: part of the
+        /// API's error contract, so it is kept with the codes.
+        public var httpStatusCode: Int {
+            switch self {
+            case .invalidArgument: 400
+            case .notFound: 404
+            case .alreadyExists, .conflict: 409
+            case .permissionDenied: 403
+            case .unauthenticated: 401
+            case .resourceExhausted: 429
+            case .payloadTooLarge: 413
+            case .unavailable: 503
+            case .timeout: 504
+            default: 500
+            }
+        }
     }
 
     public var code: Code

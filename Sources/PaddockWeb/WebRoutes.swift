@@ -36,6 +36,8 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
         signedIn.get("/sessions/:id/live") { request, context in try await sessionLive(request, context) }
         signedIn.post("/sessions/:id/prompt") { request, context in try await prompt(request, context) }
         signedIn.post("/sessions/:id/stop") { request, context in try await stop(request, context) }
+        signedIn.get("/sessions/:id/audit") { request, context in try await auditPage(request, context) }
+        signedIn.get("/sessions/:id/audit.jsonl") { request, context in try await auditExport(request, context) }
         signedIn.get("/sessions/:id/changes") { request, context in try await changes(request, context) }
         signedIn.post("/sessions/:id/submit") { request, context in try await submit(request, context) }
         signedIn.get("/approvals") { request, context in try await approvals(request, context) }

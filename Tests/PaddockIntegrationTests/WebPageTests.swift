@@ -145,6 +145,24 @@ struct WebPageTests {
         }
     }
 
+    @Test func theAuditTrailIsShownVerifiedAndExportedToItsTeamOnly() async throws {
+        try await Self.withWeb { web in
+            let id = try #require(web.sessions["sa"])
+            let audit = try #require(web.service.audit)
+            try await audit.record(
+                session: id, kind: "exec", actor: AuditActor(user: "alice", token: "web:abc"),
+                fields: ["argv": .list([.string("make"), .string("test")]), "exit": .int(0)])
+            let (status, _, page) = try await web.get("/sessions/\(id)/audit", as: "alice")
+            #expect(status == .ok)
+            #expect(page.contains("verifies") && page.contains("<code>exec</code>") && page.contains("alice"))
+            let (exported, headers, lines) = try await web.get("/sessions/\(id)/audit.jsonl", as: "alice")
+            #expect(exported == .ok && headers[.contentType] == "application/x-ndjson")
+            #expect(lines.split(separator: "\n").count == 1 && lines.contains("\"exec\""))
+            #expect(try await web.get("/sessions/\(id)/audit", as: "bob").0 == .notFound)
+            #expect(try await web.get("/sessions/\(id)/audit.jsonl", as: "bob").0 == .notFound)
+        }
+    }
+
     @Test func aFormWithoutTheCSRFTokenIsRefused() async throws {
         try await Self.withWeb { web in
             let id = try #require(web.sessions["sa"])

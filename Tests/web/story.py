@@ -80,6 +80,12 @@ def main():
             seen["xss_ran"] = page.evaluate("() => window.__paddockXSS === true")
             shoot("session")
 
+            # The session's audit trail: verified, every event with who did it.
+            page.click("text=Audit trail")
+            expect(page.locator(".verification")).to_contain_text("verifies")
+            shoot("audit")
+            page.go_back()
+
             # The changes, then Submit for review: each check's result is shown.
             page.click("text=Changes")
             expect(page.locator("table.diff").first).to_be_visible()

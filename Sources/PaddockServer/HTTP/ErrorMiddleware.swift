@@ -7,21 +7,7 @@ import PaddockCore
 import PaddockServices
 
 extension PaddockError.Code {
-    /// The HTTP status each error code answers with.
-    var httpStatus: HTTPResponse.Status {
-        switch self {
-        case .invalidArgument: .badRequest
-        case .notFound: .notFound
-        case .alreadyExists, .conflict: .conflict
-        case .permissionDenied: .forbidden
-        case .unauthenticated: .unauthorized
-        case .resourceExhausted: .tooManyRequests
-        case .payloadTooLarge: .contentTooLarge
-        case .unavailable: .serviceUnavailable
-        case .timeout: .gatewayTimeout
-        default: .internalServerError
-        }
-    }
+    var httpStatus: HTTPResponse.Status { HTTPResponse.Status(code: httpStatusCode) }
 }
 
 /// Turns every error into the stable JSON shape `{"error": {"code", "message"}}`. Internal causes are

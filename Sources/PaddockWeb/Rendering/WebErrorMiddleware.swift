@@ -43,17 +43,7 @@ struct WebErrorMiddleware<Context: WebRequestContext>: RouterMiddleware {
             return (e.status, e.body ?? "The page could not be shown.")
         }
         if let e = error as? PaddockError {
-            let status: HTTPResponse.Status =
-                switch e.code {
-                case .invalidArgument: .badRequest
-                case .notFound: .notFound
-                case .alreadyExists, .conflict: .conflict
-                case .permissionDenied: .forbidden
-                case .unauthenticated: .unauthorized
-                case .resourceExhausted: .tooManyRequests
-                case .unavailable: .serviceUnavailable
-                default: .internalServerError
-                }
+            let status = HTTPResponse.Status(code: e.code.httpStatusCode)
             return (status, status == .internalServerError ? "The server could not do that; try again." : e.message)
         }
         return (.internalServerError, "The server could not do that; try again.")
