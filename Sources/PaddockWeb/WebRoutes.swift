@@ -41,6 +41,7 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
         signedIn.get("/sessions/:id/changes") { request, context in try await changes(request, context) }
         signedIn.post("/sessions/:id/submit") { request, context in try await submit(request, context) }
         signedIn.get("/approvals") { request, context in try await approvals(request, context) }
+        signedIn.get("/approvals/live") { request, context in try await approvalsLive(request, context) }
         signedIn.post("/approvals/:id") { request, context in try await answer(request, context) }
         signedIn.get("/reviews") { request, context in try await reviews(request, context) }
         signedIn.get("/reviews/:id") { request, context in try await review(request, context) }

@@ -45,6 +45,22 @@ import Testing
         }
     }
 
+    /// The inbox is told when a request opens and when it is answered, wherever it came from.
+    @Test func theInboxHearsOfEveryRequestAndAnswer() async throws {
+        try await withStore { store in
+            let service = ApprovalService(store: store, logger: TestHost.quietLogger("approvals"))
+            var changes = await service.inboxChanges().makeAsyncIterator()
+            let waiting = Task {
+                await service.request(session: session, kind: "network", subject: "example.com:443", rule: "ask")
+            }
+            #expect(await changes.next() != nil, "told of the request")
+            let pending = try #require(try await service.list(session: session, includeAnswered: false).first)
+            _ = try await service.answer(id: pending.id, approve: false, by: "alice", note: nil)
+            #expect(await changes.next() != nil, "told of the answer")
+            #expect(await waiting.value.state == .denied)
+        }
+    }
+
     @Test func nobodyAnsweringDenies() async throws {
         try await withStore { store in
             let service = ApprovalService(store: store, logger: TestHost.quietLogger("approvals"))

@@ -10,8 +10,9 @@ import Testing
 
 /// The product's headline story, in a real browser (Debian's Chromium, headless, driven by Playwright from
 /// `Tests/web/story.py`) against a real server on loopback with real sandboxes and the real Claude Code
-/// talking to a scripted model: an admin invites a PM; the PM signs up, starts a change on a project, watches
-/// it live and submits it; an engineer signs in, approves and merges it; the origin's branch has the commit.
+/// talking to a scripted model: an admin invites a PM; the PM signs up, starts a change on a project and
+/// watches it live; the agent asks before a command, and the engineer's open approvals inbox shows it without a
+/// reload; the PM submits; the engineer approves and merges; the origin's branch has the commit.
 /// Screenshots of every screen, at desktop and phone widths, go to `.build/web-screenshots/`.
 @Suite(.needsSandboxes, .serialized)
 struct WebStoryTests {
@@ -23,7 +24,9 @@ struct WebStoryTests {
 
     static let script: [ScriptedModelServer.Turn] =
         Array(AgentWorkflowTests.script.dropLast(2)) + [
-            .say("Added mul() with a test; the tests pass. \(attack)")
+            // The project's rules say a person approves `touch` first.
+            .tool("Bash", input: #"{"command":"touch /tmp/scratch","description":"make a scratch file"}"#),
+            .say("Added mul() with a test; the tests pass. \(attack)"),
         ]
 
     static let policy = """
@@ -33,7 +36,7 @@ struct WebStoryTests {
         checks:
           - python3 tests/test_calc.py
         guardrails:
-          commands: {deny: [curl]}
+          commands: {deny: [curl], ask: [touch]}
           network: {allow: ["127.0.0.1"]}
         """
 
@@ -96,6 +99,8 @@ struct WebStoryTests {
             ])
 
             #expect(seen["signed_in_as"] as? String == "pat")
+            #expect((seen["approval_asked"] as? String)?.contains("touch") == true, "\(seen)")
+            #expect(seen["timeline_has_approval"] as? Bool == true, "\(seen)")
             #expect((seen["allowed"] as? [String])?.contains { $0.contains("127.0.0.1") } == true, "\(seen)")
             #expect(seen["timeline_has_markup_from_agent"] as? Bool == false)
             #expect(seen["xss_ran"] as? Bool == false)
@@ -112,6 +117,7 @@ struct WebStoryTests {
             #expect(events.first { $0.kind == "session.create" }?.actor.user == "pat")
             #expect(events.first { $0.kind == "run.start" }?.actor.user == "pat")
             #expect(events.first { $0.kind == "review.approve" }?.actor.user == "eve")
+            #expect(events.first { $0.kind == "approval.answer" }?.actor.user == "eve")
             #expect(events.first { $0.kind == "session.create" }?.actor.token?.hasPrefix("web:") == true)
             #expect(try await audit.verify(session: session.id).ok)
         }

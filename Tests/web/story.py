@@ -39,16 +39,29 @@ def main():
         browser = pw.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
         page = None
         try:
+            def shoot(name, on=None):
+                target = on or page
+                for label, (w, h) in WIDTHS.items():
+                    target.set_viewport_size({"width": w, "height": h})
+                    target.screenshot(path=f"{args.shots}/{name}-{label}.jpg", type="jpeg", quality=60, full_page=False)
+                target.set_viewport_size({"width": 1280, "height": 900})
+
+            # The engineer signs in and keeps the approvals inbox open: it updates by itself.
+            eng = browser.new_context(viewport={"width": 1280, "height": 900})
+            inbox = eng.new_page()
+            inbox.goto(args.base + "/approvals")
+            inbox.wait_for_url(f"{args.base}/signin**")
+            shoot("signin", on=inbox)
+            inbox.fill("#user", args.engineer)
+            inbox.fill("#password", args.engineer_password)
+            inbox.click("button[type=submit]")
+            inbox.wait_for_url(args.base + "/approvals")
+            expect(inbox.locator("main")).to_contain_text("Nothing is waiting")
+
             pm = browser.new_context(viewport={"width": 1280, "height": 900})
             page = pm.new_page()
             errors = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-
-            def shoot(name):
-                for label, (w, h) in WIDTHS.items():
-                    page.set_viewport_size({"width": w, "height": h})
-                    page.screenshot(path=f"{args.shots}/{name}-{label}.jpg", type="jpeg", quality=60, full_page=False)
-                page.set_viewport_size({"width": 1280, "height": 900})
 
             # The invite: the PM chooses a password and is signed in.
             page.goto(args.base + args.invite)
@@ -71,9 +84,19 @@ def main():
             page.wait_for_url(f"{args.base}/sessions/*")
             seen["session_url"] = page.url
 
+            # The agent asks before a command the project's rules say needs a person: the engineer's inbox shows
+            # it without a reload, and their answer lets the agent go on.
+            expect(inbox.locator("li.approval")).to_be_visible()
+            seen["approval_asked"] = inbox.locator("li.approval code").first.inner_text()
+            shoot("approvals", on=inbox)
+            inbox.fill("li.approval input[name=note]", "fine for a scratch file")
+            inbox.click("li.approval button[value=approve]")
+            expect(inbox.locator("main")).to_contain_text("Nothing is waiting")
+
             # The session page, live: the agent's final message arrives without a reload.
             expect(page.locator("#timeline")).to_contain_text(args.expect_message)
             expect(page.locator(".run-status")).to_contain_text("finished")
+            seen["timeline_has_approval"] = page.locator("#timeline li.item-approval").count() > 0
             seen["timeline_kinds"] = sorted(
                 set(page.locator("#timeline li").evaluate_all("els => els.map(e => e.className)")))
             seen["timeline_has_markup_from_agent"] = page.locator("#timeline img, #timeline script").count() > 0
@@ -103,16 +126,9 @@ def main():
             seen["pm_page_errors"] = errors
             pm.close()
 
-            # The engineer signs in, reviews, approves and merges.
-            eng = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = eng.new_page()
+            # The engineer reviews, approves and merges.
+            page = inbox
             page.goto(args.base + "/reviews")
-            page.wait_for_url(f"{args.base}/signin**")
-            shoot("signin")
-            page.fill("#user", args.engineer)
-            page.fill("#password", args.engineer_password)
-            page.click("button[type=submit]")
-            page.wait_for_url(args.base + "/reviews")
             shoot("reviews")
             page.click("ul.cards a >> nth=0")
             expect(page.locator("h1")).to_contain_text("Add mul")
@@ -121,8 +137,6 @@ def main():
             expect(page.locator("p.merged")).to_contain_text("Merged as")
             seen["merged"] = page.locator("p.merged").inner_text()
             shoot("merged")
-            page.goto(args.base + "/approvals")
-            shoot("approvals")
             eng.close()
         except Exception:
             # What the browser showed when it went wrong, for the test's report.

@@ -25,6 +25,8 @@ public actor ApprovalService {
     private var answered: [String: Approval] = [:]
     /// Who follows whether a session waits for a person (a run mirrors it into its status).
     private var awaitingFollowers: [SessionID: [UUID: AsyncStream<Bool>.Continuation]] = [:]
+    /// Who follows the open requests of every session (the approvals inbox).
+    private var inboxFollowers: [UUID: AsyncStream<Void>.Continuation] = [:]
 
     public init(
         store: (any ApprovalStore)?, audit: (any AuditRecorder)? = nil, logger: Logger,
@@ -182,7 +184,19 @@ public actor ApprovalService {
         if awaitingFollowers[session]?.isEmpty == true { awaitingFollowers[session] = nil }
     }
 
+    /// A signal each time a request opens or is answered, anywhere: the inbox reads the list again then.
+    public func inboxChanges() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let token = UUID()
+        inboxFollowers[token] = continuation
+        continuation.onTermination = { _ in Task { await self.unfollowInbox(token) } }
+        return stream
+    }
+
+    private func unfollowInbox(_ token: UUID) { inboxFollowers[token] = nil }
+
     private func awaitingChanged(_ session: SessionID) {
+        for follower in inboxFollowers.values { follower.yield() }
         guard let followers = awaitingFollowers[session] else { return }
         let now = isAwaiting(session)
         for follower in followers.values { follower.yield(now) }

@@ -56,4 +56,31 @@ extension WebRoutes {
             id: id, approve: form["decision"] == "approve", note: note, by: person.caller, team: session.team)
         return .redirect(to: form["back"] == "session" ? "/sessions/\(session.id)" : "/approvals", type: .found)
     }
+
+    /// Tells the inbox each time a request opens or is answered (anywhere: the page then reads its own list
+    /// again, which shows only what the person may answer), so nobody has to reload it.
+    func approvalsLive(_ request: Request, _ context: Context) async throws -> Response {
+        _ = try context.person()
+        let changes = await sessions.guardrails.approvals.inboxChanges()
+        let body = ResponseBody { writer in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                let (beats, beat) = AsyncStream.makeStream(of: Bool.self)
+                group.addTask {
+                    for await _ in changes { beat.yield(true) }
+                }
+                group.addTask {
+                    // A period, not a poll: a quiet stream still shows the browser and proxies it is alive.
+                    while true {
+                        try await Task.sleep(for: .seconds(15))
+                        beat.yield(false)
+                    }
+                }
+                for await changed in beats {
+                    try await writer.write(
+                        changed ? try ServerSentEvents.message("changed", ["at": Date()]) : ServerSentEvents.heartbeat)
+                }
+            }
+        }
+        return Response(status: .ok, headers: ServerSentEvents.headers, body: body)
+    }
 }

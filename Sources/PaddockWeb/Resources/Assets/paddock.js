@@ -3,6 +3,18 @@
 
 const session = document.querySelector("section.session[data-session]");
 if (session) follow(session);
+const inbox = document.querySelector("section.inbox[data-live]");
+if (inbox) followInbox(inbox);
+
+// The inbox reads its list again when a request opens or is answered anywhere, unless the person is typing
+// a note (their text would be lost).
+function followInbox(section) {
+  const source = new EventSource(section.dataset.live);
+  source.addEventListener("changed", () => {
+    const typing = [...section.querySelectorAll("input[type=text]")].some((input) => input.value !== "");
+    if (!typing) location.reload();
+  });
+}
 
 function follow(section) {
   const id = section.dataset.session;
