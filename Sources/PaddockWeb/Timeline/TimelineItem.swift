@@ -151,6 +151,8 @@ extension TimelineItem {
 
     /// "Ran npm test", "Edited src/app.js": the tool call as a person would say it.
     static func describe(tool: String, input: String?) -> String {
+        // Display only: input that is not a JSON object leaves the line as "Used <tool>", with the raw input
+        // under Details.
         let fields =
             input.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
         switch tool {
