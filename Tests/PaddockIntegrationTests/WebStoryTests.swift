@@ -101,6 +101,8 @@ struct WebStoryTests {
             #expect(seen["signed_in_as"] as? String == "pat")
             #expect((seen["approval_asked"] as? String)?.contains("touch") == true, "\(seen)")
             #expect(seen["timeline_has_approval"] as? Bool == true, "\(seen)")
+            // The session's meters: its limits are the project's (2 GiB of memory).
+            #expect((seen["meters"] as? String)?.contains("of 2.0 GiB memory") == true, "\(seen)")
             #expect((seen["allowed"] as? [String])?.contains { $0.contains("127.0.0.1") } == true, "\(seen)")
             #expect(seen["timeline_has_markup_from_agent"] as? Bool == false)
             #expect(seen["xss_ran"] as? Bool == false)

@@ -96,11 +96,13 @@ def main():
             # The session page, live: the agent's final message arrives without a reload.
             expect(page.locator("#timeline")).to_contain_text(args.expect_message)
             expect(page.locator(".run-status")).to_contain_text("finished")
+            seen["meters"] = page.locator(".meters").inner_text()
             seen["timeline_has_approval"] = page.locator("#timeline li.item-approval").count() > 0
             seen["timeline_kinds"] = sorted(
                 set(page.locator("#timeline li").evaluate_all("els => els.map(e => e.className)")))
             seen["timeline_has_markup_from_agent"] = page.locator("#timeline img, #timeline script").count() > 0
             seen["xss_ran"] = page.evaluate("() => window.__paddockXSS === true")
+            page.evaluate("window.scrollTo(0, 0)")
             shoot("session")
 
             # The session's audit trail: verified, every event with who did it.

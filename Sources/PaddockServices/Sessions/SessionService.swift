@@ -558,6 +558,14 @@ public actor SessionService {
         }
     }
 
+    /// The sandbox's usage for someone watching it (the web UI's meters), without counting as work: a paused
+    /// session is not resumed and its idle clock runs on. nil when the session is not running.
+    public func meters(_ id: SessionID, by caller: Caller) async throws -> SandboxStats? {
+        let session = try await get(id, for: caller, needs: .read)
+        guard session.state == .running, let provider = providers[session.spec.provider] else { return nil }
+        return try await provider.stats(id)
+    }
+
     public func stats(_ id: SessionID, by caller: Caller) async throws -> SandboxStats {
         let (_, provider) = try await runningProvider(id, for: caller, needs: .read)
         return try await provider.stats(id)

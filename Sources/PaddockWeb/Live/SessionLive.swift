@@ -10,6 +10,7 @@ extension WebRoutes {
         case audit(AuditEvent)
         case run(RunEvent)
         case heartbeat
+        case meters
     }
 
     /// Sent with each change of the run's state, for the page's header.
@@ -43,10 +44,14 @@ extension WebRoutes {
                     for await event in trail { send.yield(.audit(event)) }
                 }
                 group.addTask {
-                    // A period, not a poll: a quiet stream still shows the browser and proxies it is alive.
+                    // Periods, not polls: the meters are sampled every 5 s (usage has no event), and a quiet
+                    // stream still shows the browser and proxies it is alive.
+                    var tick = 0
                     while true {
-                        try await Task.sleep(for: .seconds(15))
-                        send.yield(.heartbeat)
+                        try await Task.sleep(for: .seconds(5))
+                        tick += 1
+                        send.yield(.meters)
+                        if tick % 3 == 0 { send.yield(.heartbeat) }
                     }
                 }
                 var followed = Set<String>()
@@ -66,6 +71,10 @@ extension WebRoutes {
                     switch message {
                     case .heartbeat:
                         try await writer.write(ServerSentEvents.heartbeat)
+                    case .meters:
+                        if let stats = try await sessions.meters(id, by: person.caller) {
+                            try await writer.write(try ServerSentEvents.message("meters", Meters(stats)))
+                        }
                     case .audit(let event):
                         if event.kind == "run.start", let run = event.fields["run"]?.stringValue,
                             let started = try await runs?.get(run)

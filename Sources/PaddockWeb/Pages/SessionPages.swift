@@ -52,6 +52,7 @@ extension WebRoutes {
         var team: String
         var run: RunSummary?
         var items: [TimelineItem]
+        var meters: Meters?
         var canPrompt: Bool
     }
 
@@ -69,7 +70,8 @@ extension WebRoutes {
             chrome: Chrome(person, tab: "sessions"), sessionID: id.rawValue,
             since: Int64((rendered.timeIntervalSince1970 * 1000).rounded(.down)), title: Self.title(session, latest),
             state: session.state.rawValue, team: session.team ?? "no team", run: latest.map(Self.summary),
-            items: items, canPrompt: session.state == .running || session.state == .paused)
+            items: items, meters: try await sessions.meters(id, by: person.caller).map(Meters.init),
+            canPrompt: session.state == .running || session.state == .paused)
         return try pages.page("session", page)
     }
 

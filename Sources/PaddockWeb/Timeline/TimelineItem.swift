@@ -56,15 +56,17 @@ extension TimelineItem {
             self.init(id: base.id, at: base.at, kind: "command", title: title, detail: nil, actor: actor)
         case let kind where kind.hasSuffix(".guardrail"):
             let argv = f["argv"]?.strings ?? []
-            let allowed = f["allowed"]?.bool ?? true
-            guard !allowed || f["approval"] != nil else { return nil }  // allowed commands show as the run's tool calls
+            // Allowed commands show as the run's tool calls, and a person's answer as its own line.
+            guard f["allowed"]?.bool == false else { return nil }
             let rule = f["rule"]?.stringValue ?? ""
-            let title =
-                allowed
-                ? "Approved: \(Self.commandLine(argv))"
-                : "Blocked: \(Self.commandLine(argv)) — the team's rules do not allow it"
+            let why =
+                switch f["approval"].flatMap({ if case .object(let a) = $0 { a["state"]?.stringValue } else { nil } }) {
+                case "denied"?: "a person denied it"
+                case "expired"?: "nobody approved it in time"
+                default: "the team's rules do not allow it"
+                }
             self.init(
-                id: base.id, at: base.at, kind: allowed ? "approval" : "blocked", title: title,
+                id: base.id, at: base.at, kind: "blocked", title: "Blocked: \(Self.commandLine(argv)) — \(why)",
                 detail: rule.isEmpty ? nil : "Rule: \(rule)", actor: nil)
         case "network", "network.request":
             let host = f["host"]?.stringValue ?? "?"

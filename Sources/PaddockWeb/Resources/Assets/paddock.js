@@ -31,6 +31,15 @@ function follow(section) {
     timeline.append(render(item));
     if (nearBottom) window.scrollTo(0, document.body.scrollHeight);
   });
+  source.addEventListener("meters", (message) => {
+    const meters = JSON.parse(message.data);
+    for (const el of section.querySelectorAll("[data-meter]")) {
+      const value = meters[el.dataset.meter];
+      if (value === undefined) continue;
+      if (el.tagName === "METER") el.value = value;
+      else el.textContent = value;
+    }
+  });
   source.addEventListener("run", (message) => {
     const run = JSON.parse(message.data);
     const line = section.querySelector(".run");
