@@ -97,7 +97,7 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     }
     if let pages = configuration.webPages, let authenticator = configuration.webAuthenticator ?? browser {
         WebRoutes<PaddockRequestContext>(
-            pages: pages, authenticator: authenticator, sessions: sessions, runs: configuration.runs
+            pages: pages, authenticator: authenticator, sessions: sessions, runs: configuration.runs, access: access
         ).addRoutes(to: router)
     }
     return router

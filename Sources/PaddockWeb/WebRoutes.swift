@@ -11,14 +11,18 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
     let authenticator: any WebAuthenticator
     let sessions: SessionService
     let runs: RunService?
+    /// People and teams, for the org page.
+    let access: AccessService
 
     public init(
-        pages: PageRenderer, authenticator: any WebAuthenticator, sessions: SessionService, runs: RunService?
+        pages: PageRenderer, authenticator: any WebAuthenticator, sessions: SessionService, runs: RunService?,
+        access: AccessService
     ) {
         self.pages = pages
         self.authenticator = authenticator
         self.sessions = sessions
         self.runs = runs
+        self.access = access
     }
 
     public func addRoutes(to router: Router<Context>) {
@@ -43,6 +47,9 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
         signedIn.get("/approvals") { request, context in try await approvals(request, context) }
         signedIn.get("/approvals/live") { request, context in try await approvalsLive(request, context) }
         signedIn.post("/approvals/:id") { request, context in try await answer(request, context) }
+        signedIn.get("/org") { request, context in try await org(request, context) }
+        signedIn.post("/org/stop") { request, context in try await stopAll(request, context) }
+        signedIn.post("/org/lift") { request, context in try await lift(request, context) }
         signedIn.get("/reviews") { request, context in try await reviews(request, context) }
         signedIn.get("/reviews/:id") { request, context in try await review(request, context) }
         signedIn.post("/reviews/:id/:decision") { request, context in try await decide(request, context) }
@@ -65,12 +72,33 @@ struct Chrome: Sendable {
     var isSessions: Bool
     var isApprovals: Bool
     var isReviews: Bool
+    var isOrg: Bool
+    /// Owners and admins see the org page.
+    var isAdmin: Bool
+    /// The emergency stop in force over what the person sees, shown on every page while it lasts.
+    var stop: String?
 
-    init(_ person: SignedIn, tab: String) {
+    init(_ person: SignedIn, tab: String, stop: String? = nil) {
         user = person.principal.user
         csrf = person.csrfToken
-        (isStart, isSessions, isApprovals, isReviews) = (
-            tab == "start", tab == "sessions", tab == "approvals", tab == "reviews"
+        (isStart, isSessions, isApprovals, isReviews, isOrg) = (
+            tab == "start", tab == "sessions", tab == "approvals", tab == "reviews", tab == "org"
         )
+        isAdmin = person.principal.role.spansAllTeams
+        self.stop = stop
+    }
+}
+
+extension WebRoutes {
+    /// The layout's part of a page, with the emergency stop that covers the person's teams, if one is in force.
+    func chrome(_ person: SignedIn, tab: String) async throws -> Chrome {
+        let stops = try await EmergencyStopService(sessions: sessions).stops().filter {
+            $0.team.map { person.principal.canSee(team: $0) } ?? true
+        }
+        let stop = stops.first.map { stop in
+            "Emergency stop in force\(stop.team.map { " for team \($0)" } ?? " for every team") since "
+                + "\(Self.day.string(from: stop.at)) (by \(stop.by)): no session starts until it is lifted."
+        }
+        return Chrome(person, tab: tab, stop: stop)
     }
 }

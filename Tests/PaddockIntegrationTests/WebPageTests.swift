@@ -72,7 +72,7 @@ struct WebPageTests {
         let tokenService = TokenService(store: store)
         let now = Date()
         var tokens: [String: String] = [:]
-        for (name, role) in [("alice", Role.member), ("bob", .member)] {
+        for (name, role) in [("alice", Role.member), ("bob", .member), ("ada", .admin)] {
             try await store.insertUser(UserAccount(name: name, role: role, createdAt: now))
             tokens[name] = try await tokenService.issue(name: name, user: name, scopes: role.ceiling)
         }
@@ -160,6 +160,24 @@ struct WebPageTests {
             #expect(lines.split(separator: "\n").count == 1 && lines.contains("\"exec\""))
             #expect(try await web.get("/sessions/\(id)/audit", as: "bob").0 == .notFound)
             #expect(try await web.get("/sessions/\(id)/audit.jsonl", as: "bob").0 == .notFound)
+        }
+    }
+
+    /// The emergency stop from the org page: admins only, confirmed, shown on every page of the teams it covers
+    /// while in force, and lifted from the same page.
+    @Test func anAdminStopsATeamFromTheOrgPageAndEveryPageSaysSo() async throws {
+        try await Self.withWeb { web in
+            #expect(try await web.get("/org", as: "alice").0 == .forbidden)
+            let (status, _, org) = try await web.get("/org", as: "ada")
+            #expect(status == .ok && org.contains("No stop is in force"))
+            #expect(try await web.post("/org/stop", as: "ada", form: "_csrf=csrf-ada&team=a") == .badRequest)
+            #expect(
+                try await web.post("/org/stop", as: "alice", form: "_csrf=csrf-alice&team=a&confirm=yes") == .forbidden)
+            #expect(try await web.post("/org/stop", as: "ada", form: "_csrf=csrf-ada&team=a&confirm=yes") == .found)
+            #expect(try await web.get("/sessions", as: "alice").2.contains("Emergency stop in force for team a"))
+            #expect(!(try await web.get("/sessions", as: "bob").2.contains("Emergency stop")), "team b is not stopped")
+            #expect(try await web.post("/org/lift", as: "ada", form: "_csrf=csrf-ada&team=a") == .found)
+            #expect(!(try await web.get("/sessions", as: "alice").2.contains("Emergency stop")))
         }
     }
 

@@ -106,6 +106,7 @@ struct WebStoryTests {
             #expect((seen["allowed"] as? [String])?.contains { $0.contains("127.0.0.1") } == true, "\(seen)")
             #expect(seen["timeline_has_markup_from_agent"] as? Bool == false)
             #expect(seen["xss_ran"] as? Bool == false)
+            #expect((seen["org_chart"] as? String)?.contains("product") == true, "\(seen)")
             #expect((seen["checks"] as? [String])?.first?.hasPrefix("Passed") == true, "\(seen)")
             #expect((seen["merged"] as? String)?.contains("Merged as") == true, "\(seen)")
             #expect((seen["pm_page_errors"] as? [Any])?.isEmpty == true, "\(seen)")

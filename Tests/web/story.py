@@ -139,6 +139,12 @@ def main():
             expect(page.locator("p.merged")).to_contain_text("Merged as")
             seen["merged"] = page.locator("p.merged").inner_text()
             shoot("merged")
+
+            # The org page: the emergency stop, and this month's spending per team drawn on the server.
+            page.click("nav >> text=Org")
+            expect(page.locator("svg.chart rect")).to_have_count(1)
+            seen["org_chart"] = page.locator("svg.chart").text_content()
+            shoot("org")
             eng.close()
         except Exception:
             # What the browser showed when it went wrong, for the test's report.

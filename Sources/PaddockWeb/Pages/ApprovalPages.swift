@@ -39,7 +39,8 @@ extension WebRoutes {
                     rule: approval.rule, asked: Self.day.string(from: approval.requestedAt),
                     expires: Self.day.string(from: approval.expiresAt)))
         }
-        return try pages.page("approvals", ApprovalsPage(chrome: Chrome(person, tab: "approvals"), approvals: rows))
+        return try pages.page(
+            "approvals", ApprovalsPage(chrome: try await chrome(person, tab: "approvals"), approvals: rows))
     }
 
     func answer(_ request: Request, _ context: Context) async throws -> Response {

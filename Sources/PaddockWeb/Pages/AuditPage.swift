@@ -42,7 +42,7 @@ extension WebRoutes {
         return try pages.page(
             "audit",
             AuditPage(
-                chrome: Chrome(person, tab: "sessions"), sessionID: id.rawValue, verified: check.ok,
+                chrome: try await chrome(person, tab: "sessions"), sessionID: id.rawValue, verified: check.ok,
                 verification: verification, events: rows))
     }
 

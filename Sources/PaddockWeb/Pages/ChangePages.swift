@@ -41,7 +41,8 @@ extension WebRoutes {
         return try pages.page(
             "changes",
             ChangesPage(
-                chrome: Chrome(person, tab: "sessions"), id: id.rawValue, files: UnifiedDiff(diff.patch ?? "").files,
+                chrome: try await chrome(person, tab: "sessions"), id: id.rawValue,
+                files: UnifiedDiff(diff.patch ?? "").files,
                 fileList: diff.files, linesChanged: diff.linesChanged, truncated: diff.patchTruncated == true,
                 violations: diff.violations, sideBySide: request.uri.queryParameters.get("view") == "split",
                 report: nil, hasFiles: !diff.files.isEmpty))
@@ -65,7 +66,7 @@ extension WebRoutes {
         return try pages.page(
             "changes",
             ChangesPage(
-                chrome: Chrome(person, tab: "sessions"), id: id.rawValue,
+                chrome: try await chrome(person, tab: "sessions"), id: id.rawValue,
                 files: UnifiedDiff(report.diff.patch ?? "").files, fileList: report.diff.files,
                 linesChanged: report.diff.linesChanged, truncated: report.diff.patchTruncated == true,
                 violations: report.diff.violations, sideBySide: false, report: view,

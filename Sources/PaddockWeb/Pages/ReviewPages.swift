@@ -27,7 +27,7 @@ extension WebRoutes {
         let person = try context.person()
         let all = request.uri.queryParameters.get("all") == "1"
         let rows = try await ReviewService(sessions: sessions).list(all: all, for: person.caller).map(Self.row)
-        return try pages.page("reviews", ReviewsPage(chrome: Chrome(person, tab: "reviews"), reviews: rows))
+        return try pages.page("reviews", ReviewsPage(chrome: try await chrome(person, tab: "reviews"), reviews: rows))
     }
 
     struct RunView: Sendable {
@@ -59,7 +59,7 @@ extension WebRoutes {
         let detail = try await ReviewService(sessions: sessions).detail(id, for: person.caller)
         let r = detail.review
         let page = ReviewPage(
-            chrome: Chrome(person, tab: "reviews"), review: Self.row(r), session: r.session.rawValue,
+            chrome: try await chrome(person, tab: "reviews"), review: Self.row(r), session: r.session.rawValue,
             decidable: r.state == .open, mergeable: r.state == .approved, note: r.note, problem: r.problem,
             mergeCommit: r.mergeCommit, files: UnifiedDiff(detail.report?.diff.patch ?? "").files,
             checks: (detail.report?.checks ?? []).map {

@@ -29,7 +29,8 @@ extension WebRoutes {
                     id: session.id.rawValue, title: Self.title(session, latest), state: session.state.rawValue,
                     team: session.team ?? "—", created: Self.day.string(from: session.createdAt)))
         }
-        return try pages.page("sessions", SessionListPage(chrome: Chrome(person, tab: "sessions"), sessions: rows))
+        return try pages.page(
+            "sessions", SessionListPage(chrome: try await chrome(person, tab: "sessions"), sessions: rows))
     }
 
     struct RunSummary: Sendable {
@@ -67,7 +68,7 @@ extension WebRoutes {
         let items = try await timeline(id, runs: sessionRuns)
         let latest = sessionRuns.first
         let page = SessionPage(
-            chrome: Chrome(person, tab: "sessions"), sessionID: id.rawValue,
+            chrome: try await chrome(person, tab: "sessions"), sessionID: id.rawValue,
             since: Int64((rendered.timeIntervalSince1970 * 1000).rounded(.down)), title: Self.title(session, latest),
             state: session.state.rawValue, team: session.team ?? "no team", run: latest.map(Self.summary),
             items: items, meters: try await sessions.meters(id, by: person.caller).map(Meters.init),

@@ -42,7 +42,7 @@ extension WebRoutes {
             }
         }
         let page = StartPage(
-            chrome: Chrome(person, tab: "start"),
+            chrome: try await chrome(person, tab: "start"),
             projects: projects.map {
                 ProjectChoice(
                     name: $0.name, description: $0.description ?? $0.repository, branch: $0.branch,
