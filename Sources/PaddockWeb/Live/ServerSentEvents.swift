@@ -23,6 +23,18 @@ enum ServerSentEvents {
         return ByteBuffer(string: "event: \(event)\ndata: \(json)\n\n")
     }
 
+    /// Calls `tick` with 1, 2, 3… every `period` until cancelled: the live streams' one timer. A period, not a
+    /// poll: a quiet stream must still show the browser and proxies it is alive, and a sandbox's usage has no
+    /// event to wait on.
+    static func every(_ period: Duration, _ tick: @Sendable (Int) -> Void) async throws {
+        var count = 0
+        while true {
+            try await Task.sleep(for: period)
+            count += 1
+            tick(count)
+        }
+    }
+
     /// A comment line: keeps proxies from closing a quiet stream.
     static let heartbeat = ByteBuffer(string: ": still here\n\n")
 }

@@ -44,12 +44,8 @@ extension WebRoutes {
                     for await event in trail { send.yield(.audit(event)) }
                 }
                 group.addTask {
-                    // Periods, not polls: the meters are sampled every 5 s (usage has no event), and a quiet
-                    // stream still shows the browser and proxies it is alive.
-                    var tick = 0
-                    while true {
-                        try await Task.sleep(for: .seconds(5))
-                        tick += 1
+                    // Meters every 5 s, a heartbeat every 15 s.
+                    try await ServerSentEvents.every(.seconds(5)) { tick in
                         send.yield(.meters)
                         if tick % 3 == 0 { send.yield(.heartbeat) }
                     }

@@ -69,13 +69,7 @@ extension WebRoutes {
                 group.addTask {
                     for await _ in changes { beat.yield(true) }
                 }
-                group.addTask {
-                    // A period, not a poll: a quiet stream still shows the browser and proxies it is alive.
-                    while true {
-                        try await Task.sleep(for: .seconds(15))
-                        beat.yield(false)
-                    }
-                }
+                group.addTask { try await ServerSentEvents.every(.seconds(15)) { _ in beat.yield(false) } }
                 for await changed in beats {
                     try await writer.write(
                         changed ? try ServerSentEvents.message("changed", ["at": Date()]) : ServerSentEvents.heartbeat)

@@ -154,9 +154,11 @@ extension TimelineItem {
     /// "Ran npm test", "Edited src/app.js": the tool call as a person would say it.
     static func describe(tool: String, input: String?) -> String {
         // Display only: input that is not a JSON object leaves the line as "Used <tool>", with the raw input
-        // under Details.
-        let fields =
-            input.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
+        // under Details; nothing is lost, so there is nothing to log.
+        var fields: [String: Any] = [:]
+        if let input {
+            do { fields = try JSONSerialization.jsonObject(with: Data(input.utf8)) as? [String: Any] ?? [:] } catch {}
+        }
         switch tool {
         case "Bash", "shell", "exec_command":
             return "Ran " + ((fields["command"] as? String) ?? "a command")
