@@ -41,6 +41,7 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
         signedIn.post("/sessions/:id/prompt") { request, context in try await prompt(request, context) }
         signedIn.post("/sessions/:id/stop") { request, context in try await stop(request, context) }
         signedIn.get("/sessions/:id/audit") { request, context in try await auditPage(request, context) }
+        signedIn.get("/sessions/:id/runs/:run") { request, context in try await replay(request, context) }
         signedIn.get("/sessions/:id/audit.jsonl") { request, context in try await auditExport(request, context) }
         signedIn.get("/sessions/:id/changes") { request, context in try await changes(request, context) }
         signedIn.post("/sessions/:id/submit") { request, context in try await submit(request, context) }

@@ -45,6 +45,7 @@ struct WebPageTests {
         let tokens: [String: String]
         let sessions: [String: SessionID]
         let service: SessionService
+        let store: SQLiteStore
 
         func get(_ path: String, as user: String?) async throws -> (HTTPResponse.Status, HTTPFields, String) {
             var headers: HTTPFields = [:]
@@ -93,10 +94,17 @@ struct WebPageTests {
         var configuration = ServerConfiguration()
         configuration.webPages = try await PageRenderer.load()
         configuration.webAuthenticator = TokenCookieAuthenticator(tokens: tokenService)
+        // Runs are recorded straight into the store by the tests; the service only reads them here.
+        configuration.runs = RunService(
+            sessions: sessions, store: store, teams: store,
+            configuration: RunConfiguration(
+                agents: [AgentDefinition(name: "echo", kind: .command, argv: ["echo", "{prompt}"])],
+                defaultAgent: "echo"),
+            logger: TestHost.quietLogger("web"))
         let router = buildRouter(sessions: sessions, tokens: tokenService, configuration: configuration)
         let (issued, stored) = (tokens, ids)
         try await Application(router: router).test(.router) { client in
-            try await body(Web(client: client, tokens: issued, sessions: stored, service: sessions))
+            try await body(Web(client: client, tokens: issued, sessions: stored, service: sessions, store: store))
         }
     }
 

@@ -20,6 +20,8 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
     public var id: String
     public var session: SessionID
     public var team: String?
+    /// The project the session was started from, kept on the run so usage per project outlives the session.
+    public var project: String?
     /// Who started it (a user or token name).
     public var createdBy: String?
     public var prompt: String
@@ -58,7 +60,7 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
 
     // `costUsd`: the API's snake_case coders turn `cost_usd` back into this, not into `costUSD`.
     enum CodingKeys: String, CodingKey {
-        case id, session, team, createdBy, prompt, agent, model, status, reason, usage
+        case id, session, team, project, createdBy, prompt, agent, model, status, reason, usage
         case costUSD = "costUsd"
         case costSource, createdAt, startedAt, finishedAt, commands, refused, filesChanged, approvals, errors,
             finalMessage

@@ -19,12 +19,14 @@ public struct UsageReport: Codable, Sendable, Equatable {
     public var usage: TokenUsage
     public var costUSD: Double
     public var teams: [Total]
+    /// Runs of sessions started from a project (the others are under `-`).
+    public var projects: [Total]
     public var sessions: [Total]
 
     enum CodingKeys: String, CodingKey {
         case since, runs, usage
         case costUSD = "costUsd"
-        case teams, sessions
+        case teams, projects, sessions
     }
 
     public init(runs: [Run], since: Date?) {
@@ -40,6 +42,7 @@ public struct UsageReport: Codable, Sendable, Equatable {
             }.sorted { $0.key < $1.key }
         }
         teams = totals { $0.team ?? "-" }
+        projects = totals { $0.project ?? "-" }
         sessions = totals { $0.session.rawValue }
     }
 }

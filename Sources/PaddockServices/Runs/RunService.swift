@@ -120,6 +120,7 @@ public actor RunService: Service {
             id: Run.makeID(), session: id, team: session.team, createdBy: caller.principal?.user, prompt: prompt,
             agent: name,
             model: model, createdAt: clock())
+        run.project = session.spec.project
         let previous = try await store.runs(session: id, team: nil, since: nil, limit: 20)
         let resumed = previous.first { $0.agent == name && $0.agentSession != nil }
         let resume = resumed?.agentSession

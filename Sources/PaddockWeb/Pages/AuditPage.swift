@@ -21,6 +21,8 @@ extension WebRoutes {
         var verified: Bool
         var verification: String
         var events: [AuditRow]
+        /// The session's runs, each with a step-by-step replay.
+        var runs: [RunSummary]
     }
 
     func auditPage(_ request: Request, _ context: Context) async throws -> Response {
@@ -43,7 +45,8 @@ extension WebRoutes {
             "audit",
             AuditPage(
                 chrome: try await chrome(person, tab: "sessions"), sessionID: id.rawValue, verified: check.ok,
-                verification: verification, events: rows))
+                verification: verification, events: rows,
+                runs: try await runs?.list(session: id).map(Self.summary) ?? []))
     }
 
     func auditExport(_ request: Request, _ context: Context) async throws -> Response {

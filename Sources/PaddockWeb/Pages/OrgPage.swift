@@ -31,6 +31,9 @@ extension WebRoutes {
         var bars: [Bar]
         var hasBars: Bool
         var chartHeight: Int
+        /// The last 30 days, per team and per project.
+        var byTeam: UsageChart
+        var byProject: UsageChart
         var stopped: String?
     }
 
@@ -49,11 +52,15 @@ extension WebRoutes {
         if let life = limits.maxLifetimeSeconds {
             limitLines.append("Sessions live at most \(DurationText.format(.seconds(life)))")
         }
-        let usage = try await runs?.usage(since: RunConfiguration.monthStart(of: Date()))
+        let now = Date()
+        let usage = try await runs?.usage(since: RunConfiguration.monthStart(of: now))
+        let recent = try await runs?.list(since: now.addingTimeInterval(-31 * 86_400)) ?? []
         let page = OrgPage(
             chrome: try await chrome(person, tab: "org"), stops: stops, teams: try await access.teams().map(\.name),
             limits: limitLines, bars: Self.bars(usage?.teams ?? []), hasBars: usage?.teams.isEmpty == false,
             chartHeight: max(1, usage?.teams.count ?? 0) * 28,
+            byTeam: UsageChart(runs: recent, days: 30, until: now) { $0.team ?? "no team" },
+            byProject: UsageChart(runs: recent, days: 30, until: now) { $0.project ?? "no project" },
             stopped: request.uri.queryParameters.get("stopped").map { String($0) })
         return try pages.page("org", page)
     }

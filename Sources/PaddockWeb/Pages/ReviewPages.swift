@@ -31,11 +31,14 @@ extension WebRoutes {
     }
 
     struct RunView: Sendable {
+        var id: String
         var prompt: String
         var agent: String
         var status: String
         var cost: String
         var finalMessage: String?
+        /// What the agent said and did, as on the session page.
+        var transcript: [TimelineItem]
     }
 
     struct ReviewPage: Sendable {
@@ -65,13 +68,22 @@ extension WebRoutes {
             checks: (detail.report?.checks ?? []).map {
                 CheckView(command: $0.command, passed: $0.passed, exitCode: $0.exitCode, output: $0.output)
             },
-            runs: detail.runs.map {
-                RunView(
-                    prompt: $0.prompt, agent: $0.agent, status: TimelineItem.describe(status: $0.status),
-                    cost: String(format: "$%.2f", $0.costUSD), finalMessage: $0.finalMessage)
-            },
+            runs: try await transcripts(detail.runs),
             timeline: detail.audit.compactMap(TimelineItem.init(audit:)))
         return try pages.page("review", page)
+    }
+
+    private func transcripts(_ runs: [Run]) async throws -> [RunView] {
+        var views: [RunView] = []
+        for run in runs {
+            var lines = RunLines()
+            let transcript = try await self.runs?.history(run.id).compactMap { lines.line(for: $0) } ?? []
+            views.append(
+                RunView(
+                    id: run.id, prompt: run.prompt, agent: run.agent, status: TimelineItem.describe(status: run.status),
+                    cost: String(format: "$%.2f", run.costUSD), finalMessage: run.finalMessage, transcript: transcript))
+        }
+        return views
     }
 
     func decide(_ request: Request, _ context: Context) async throws -> Response {

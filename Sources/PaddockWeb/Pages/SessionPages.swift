@@ -35,6 +35,7 @@ extension WebRoutes {
 
     struct RunSummary: Sendable {
         var id: String
+        var prompt: String
         var status: String
         var statusText: String
         var agent: String
@@ -113,7 +114,8 @@ extension WebRoutes {
 
     static func summary(_ run: Run) -> RunSummary {
         RunSummary(
-            id: run.id, status: run.status.rawValue, statusText: TimelineItem.describe(status: run.status),
+            id: run.id, prompt: run.prompt, status: run.status.rawValue,
+            statusText: TimelineItem.describe(status: run.status),
             agent: run.agent, cost: String(format: "$%.2f", run.costUSD),
             tokens: "\(run.usage.input + run.usage.output)", going: !run.status.isFinished)
     }

@@ -8,6 +8,8 @@ struct UnifiedDiff: Sendable {
         var text: String
         var old: String
         var new: String
+        /// `text` coloured for the file's language (one plain token when it has none).
+        var tokens: [SyntaxHighlighter.Token] = []
     }
 
     /// One row of the side-by-side view: the old line on the left, the new one on the right.
@@ -70,8 +72,12 @@ struct UnifiedDiff: Sendable {
 
     init(_ patch: String) {
         var current: File?
+        var highlighter = SyntaxHighlighter(path: "")
         var old = 0
         var new = 0
+        func add(_ kind: String, _ text: String, old: String, new: String) {
+            current?.lines.append(Line(kind: kind, text: text, old: old, new: new, tokens: highlighter.tokens(text)))
+        }
         for raw in patch.split(separator: "\n", omittingEmptySubsequences: false) {
             let line = String(raw)
             if line.hasPrefix("diff --git ") {
@@ -82,22 +88,24 @@ struct UnifiedDiff: Sendable {
                 // "diff --git a/PATH b/PATH": the new side's path.
                 let path = line.components(separatedBy: " b/").last ?? line
                 current = File(path: path, lines: [])
+                highlighter = SyntaxHighlighter(path: path)
             } else if line.hasPrefix("@@") {
                 // "@@ -12,5 +12,7 @@ context"
                 let parts = line.split(separator: " ")
                 old = parts.count > 1 ? Int(parts[1].dropFirst().split(separator: ",")[0]) ?? 0 : 0
                 new = parts.count > 2 ? Int(parts[2].dropFirst().split(separator: ",")[0]) ?? 0 : 0
-                current?.lines.append(Line(kind: "hunk", text: line, old: "", new: ""))
+                current?.lines.append(
+                    Line(kind: "hunk", text: line, old: "", new: "", tokens: [.init(kind: "p", text: line)]))
+                highlighter.reset()
             } else if current?.lines.isEmpty == false {
                 if line.hasPrefix("+") {
-                    current?.lines.append(Line(kind: "add", text: String(line.dropFirst()), old: "", new: "\(new)"))
+                    add("add", String(line.dropFirst()), old: "", new: "\(new)")
                     new += 1
                 } else if line.hasPrefix("-") {
-                    current?.lines.append(Line(kind: "del", text: String(line.dropFirst()), old: "\(old)", new: ""))
+                    add("del", String(line.dropFirst()), old: "\(old)", new: "")
                     old += 1
                 } else if line.hasPrefix(" ") {
-                    current?.lines.append(
-                        Line(kind: "ctx", text: String(line.dropFirst()), old: "\(old)", new: "\(new)"))
+                    add("ctx", String(line.dropFirst()), old: "\(old)", new: "\(new)")
                     old += 1
                     new += 1
                 }

@@ -12,7 +12,7 @@ public struct PageRenderer: Sendable {
     /// The pages every build ships; loading fails at start-up, not at the first visit, when one is missing.
     static let required = [
         "layout", "signin", "invite", "start", "sessions", "session", "changes", "approvals", "reviews", "review",
-        "audit", "org",
+        "audit", "replay", "org", "usage-chart",
         "error",
     ]
 

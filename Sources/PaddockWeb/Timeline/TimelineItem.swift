@@ -114,8 +114,9 @@ extension TimelineItem {
         }
     }
 
-    /// The line for an agent run's event; nil for bookkeeping (usage totals).
-    init?(run event: RunEvent) {
+    /// The line for an agent run's event; nil for bookkeeping (usage totals). A tool's output is a line of its
+    /// own only `showingOutput` (a replay): the session's timeline shows only failures.
+    init?(run event: RunEvent, showingOutput: Bool = false) {
         let id = "r\(event.run)-\(event.seq)"
         switch event.kind {
         // `final` often repeats the last message; `RunLines` drops it then.
@@ -127,6 +128,10 @@ extension TimelineItem {
             self.init(
                 id: id, at: event.at, kind: "tool", title: Self.describe(tool: tool, input: event.input),
                 detail: event.input, actor: nil)
+        case "tool_result" where showingOutput && event.isError != true:
+            self.init(
+                id: id, at: event.at, kind: "output", title: "\(event.tool ?? "The tool") answered",
+                detail: event.text, actor: nil)
         case "tool_result":
             guard event.isError == true else { return nil }
             self.init(
@@ -187,9 +192,9 @@ extension TimelineItem {
 struct RunLines: Sendable {
     private var lastText: [String: String] = [:]
 
-    mutating func line(for event: RunEvent) -> TimelineItem? {
+    mutating func line(for event: RunEvent, showingOutput: Bool = false) -> TimelineItem? {
         if event.kind == "text", let text = event.text { lastText[event.run] = text }
         if event.kind == "final", event.text == lastText[event.run] { return nil }
-        return TimelineItem(run: event)
+        return TimelineItem(run: event, showingOutput: showingOutput)
     }
 }

@@ -5,6 +5,16 @@ const session = document.querySelector("section.session[data-session]");
 if (session) follow(session);
 const inbox = document.querySelector("section.inbox[data-live]");
 if (inbox) followInbox(inbox);
+if (document.querySelector("section.replay")) stepWithArrowKeys();
+
+// A replay moves a step with the arrow keys, unless the person is in a field.
+function stepWithArrowKeys() {
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, textarea, select") || event.altKey || event.ctrlKey || event.metaKey) return;
+    const link = document.querySelector(`.stepper a[data-key="${event.key}"]`);
+    if (link) location.assign(link.href);
+  });
+}
 
 // The inbox reads its list again when a request opens or is answered anywhere, unless the person is typing
 // a note (their text would be lost).
