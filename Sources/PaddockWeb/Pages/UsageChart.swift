@@ -32,7 +32,7 @@ struct UsageChart: Sendable {
     /// dollars; when no run had a price (a server without a price table), they measure runs instead.
     init(runs: [Run], days: Int, until: Date, key: (Run) -> String) {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        calendar.timeZone = .gmt
         let last = calendar.startOfDay(for: until)
         let first = calendar.date(byAdding: .day, value: -(days - 1), to: last) ?? last
         let byDollars = runs.contains { $0.costUSD > 0 }
