@@ -73,7 +73,11 @@ public struct AuditLog: AuditRecorder {
 
     /// The session's events in order, decoded. Use `verify` to know whether they can be trusted.
     public func events(session: SessionID) async throws -> [AuditEvent] {
-        try await store.auditRecords(session: session).map { try AuditEvent.decode(canonical: $0.body) }
+        // A page reads a long trail whole: one decoder serves all of it.
+        let decoder = JSONDecoder()
+        return try await store.auditRecords(session: session).map {
+            try AuditEvent.decode(canonical: $0.body, using: decoder)
+        }
     }
 
     /// Each event's canonical bytes, one per line: the SHA-256 of line n is line n+1's `prev`, so an export

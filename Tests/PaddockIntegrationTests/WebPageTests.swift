@@ -46,6 +46,8 @@ struct WebPageTests {
         let sessions: [String: SessionID]
         let service: SessionService
         let store: SQLiteStore
+        /// Every route of the web UI ("GET /sessions/:id"), from the router itself.
+        let routes: [String]
 
         func get(_ path: String, as user: String?) async throws -> (HTTPResponse.Status, HTTPFields, String) {
             var headers: HTTPFields = [:]
@@ -102,9 +104,11 @@ struct WebPageTests {
                 defaultAgent: "echo"),
             logger: TestHost.quietLogger("web"))
         let router = buildRouter(sessions: sessions, tokens: tokenService, configuration: configuration)
+        let routes = router.routes.map { "\($0.method) \($0.path)" }.filter { !$0.contains(" /v1/") }
         let (issued, stored) = (tokens, ids)
         try await Application(router: router).test(.router) { client in
-            try await body(Web(client: client, tokens: issued, sessions: stored, service: sessions, store: store))
+            try await body(
+                Web(client: client, tokens: issued, sessions: stored, service: sessions, store: store, routes: routes))
         }
     }
 
@@ -186,6 +190,41 @@ struct WebPageTests {
             #expect(!(try await web.get("/sessions", as: "bob").2.contains("Emergency stop")), "team b is not stopped")
             #expect(try await web.post("/org/lift", as: "ada", form: "_csrf=csrf-ada&team=a") == .found)
             #expect(!(try await web.get("/sessions", as: "alice").2.contains("Emergency stop")))
+        }
+    }
+
+    /// Enumerated from the router, so a page added later is held to it too: every page but the sign-in ones
+    /// sends a browser without a session to sign in, and every form refuses a post without the person's token.
+    @Test func everyPageNeedsASignInAndEveryFormItsToken() async throws {
+        try await Self.withWeb { web in
+            let open: Set<String> = [
+                "GET /signin", "POST /signin", "GET /invite/{secret}", "POST /invite/{secret}", "GET /assets/{file}",
+                "GET /favicon.ico", "POST /signout",
+            ]
+            let pages = web.routes.filter { !open.contains($0) && !$0.contains(" /auth/") }
+            #expect(pages.count >= 20, "\(web.routes)")
+            let session = try #require(web.sessions["sa"]).rawValue
+            for route in pages {
+                let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
+                let path = parts[1].split(separator: "/").map {
+                    $0 == ":id" ? session : $0.hasPrefix(":") ? "x" : String($0)
+                }
+                .joined(separator: "/")
+                let uri = "/" + path
+                if parts[0] == "GET" {
+                    let (status, headers, _) = try await web.get(uri, as: nil)
+                    #expect(status == .seeOther || status == .found, "\(route)")
+                    #expect(headers[.location]?.hasPrefix("/signin?next=") == true, "\(route)")
+                } else {
+                    let anonymous = try await web.client.execute(uri: uri, method: .post) { $0.status }
+                    #expect(anonymous == .unauthorized, "\(route)")
+                    #expect(try await web.post(uri, as: "alice", form: "") == .forbidden, "\(route)")
+                    #expect(try await web.post(uri, as: "alice", form: "_csrf=csrf-bob") == .forbidden, "\(route)")
+                }
+            }
+            // Signing out takes the token too; without a session it only leads to sign-in.
+            #expect(try await web.post("/signout", as: "alice", form: "") == .forbidden)
+            #expect(try await web.client.execute(uri: "/signout", method: .post) { $0.status } == .found)
         }
     }
 

@@ -30,6 +30,7 @@ def main():
     p.add_argument("--prompt", required=True)
     p.add_argument("--expect-message", required=True, help="text the agent's final message contains")
     p.add_argument("--shots", required=True)
+    p.add_argument("--heavy", help="a session with thousands of events: how soon its page is interactive")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     args = p.parse_args()
     seen = {}
@@ -106,10 +107,23 @@ def main():
             shoot("session")
 
             # The session's audit trail: verified, every event with who did it.
+            session_url = page.url
             page.click("text=Audit trail")
             expect(page.locator(".verification")).to_contain_text("verifies")
             shoot("audit")
-            page.go_back()
+
+            # The run replayed step by step, moved on with the arrow keys.
+            page.click("ul.runs a >> nth=0")
+            expect(page.locator(".stepper .position")).to_contain_text("Step 1 of")
+            page.keyboard.press("ArrowRight")
+            expect(page.locator(".stepper .position")).to_contain_text("Step 2 of")
+            page.keyboard.press("ArrowRight")
+            expect(page.locator(".stepper .position")).to_contain_text("Step 3 of")
+            seen["replay"] = page.locator(".stepper .position").inner_text()
+            page.goto(page.url.split("?")[0] + "?step=6")
+            seen["replay_step"] = page.locator("article.current").inner_text()
+            shoot("replay")
+            page.goto(session_url)
 
             # The changes, then Submit for review: each check's result is shown.
             page.click("text=Changes")
@@ -142,9 +156,14 @@ def main():
 
             # The org page: the emergency stop, and this month's spending per team drawn on the server.
             page.click("nav >> text=Org")
-            expect(page.locator("svg.chart rect")).to_have_count(1)
-            seen["org_chart"] = page.locator("svg.chart").text_content()
+            expect(page.locator("svg.chart").first.locator("rect")).to_have_count(1)
+            seen["org_chart"] = page.locator("svg.chart").first.text_content()
+            seen["org_by_project"] = page.locator("svg.chart").last.text_content()
             shoot("org")
+
+            if args.heavy:
+                seen["heavy_page"] = measure(page, f"{args.base}/sessions/{args.heavy}")
+                shoot("heavy")
             eng.close()
         except Exception:
             # What the browser showed when it went wrong, for the test's report.
@@ -156,6 +175,25 @@ def main():
         finally:
             browser.close()
     json.dump(seen, sys.stdout)
+
+
+def measure(page, url, loads=5):
+    """How soon a long session page is usable: the median, over several loads, of the navigation's
+    domInteractive, DOMContentLoaded end and load end (ms from navigation start), and how many lines it shows."""
+    samples = []
+    for _ in range(loads):
+        page.goto(url, wait_until="load")
+        samples.append(page.evaluate("""() => {
+            const n = performance.getEntriesByType("navigation")[0];
+            return [n.domInteractive, n.domContentLoadedEventEnd, n.loadEventEnd];
+        }"""))
+    middle = lambda i: sorted(s[i] for s in samples)[len(samples) // 2]
+    return {
+        "items": page.locator("#timeline li").count(),
+        "dom_interactive_ms": round(middle(0)),
+        "dom_content_loaded_ms": round(middle(1)),
+        "load_ms": round(middle(2)),
+    }
 
 
 if __name__ == "__main__":

@@ -9,15 +9,18 @@ public enum AuditValue: Sendable, Equatable, Codable, CustomStringConvertible {
     case null
 
     public init(from decoder: any Decoder) throws {
+        // JSON's kinds do not overlap (a string never decodes as a number or a bool), so the order only decides
+        // how many failed attempts a value costs: the commonest kinds are tried first, as a failed attempt (an
+        // error thrown and dropped) was most of the time it took to read a long trail.
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {
             self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int64.self) {
-            self = .int(i)
         } else if let s = try? c.decode(String.self) {
             self = .string(s)
+        } else if let i = try? c.decode(Int64.self) {
+            self = .int(i)
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
         } else if let l = try? c.decode([AuditValue].self) {
             self = .list(l)
         } else {

@@ -32,8 +32,17 @@ extension WebRoutes {
         open.post("/signin") { request, context in try await signIn(request, context) }
         open.get("/invite/:secret") { _, context in try await invitePage(context.parameters.get("secret") ?? "") }
         open.post("/invite/:secret") { request, context in try await redeem(request, context) }
-        open.post("/signout") { request, _ in
+        open.post("/signout") { request, context in
             var request = request
+            // Another site must not sign people out either; a browser already signed out just goes to sign-in.
+            if let person = try await authenticator.signedIn(&request) {
+                let (checked, token) = try await CSRF.token(in: request, context: context)
+                guard let token, CSRF.matches(token, person.csrfToken) else {
+                    throw HTTPError(
+                        .forbidden, message: "This form is out of date; reload the page and sign out again.")
+                }
+                request = checked
+            }
             let cleared = try await authenticator.signOut(&request)
             var response = Response.redirect(to: "/signin", type: .found)
             response.setCookie(cleared)

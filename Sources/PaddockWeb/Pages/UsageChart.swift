@@ -8,6 +8,8 @@ struct UsageChart: Sendable {
         var label: String
         var total: String
         var textY: Int
+        /// Where the row's bars stand: days without use show as the bare line.
+        var baseline: Int
         var bars: [Column]
     }
 
@@ -64,7 +66,8 @@ struct UsageChart: Sendable {
                     title: "\(dayText.string(from: date)): \(text(value))")
             }
             return Row(
-                label: label, total: text(daily[label, default: []].reduce(0, +)), textY: top + 20, bars: bars)
+                label: label, total: text(daily[label, default: []].reduce(0, +)), textY: top + 20,
+                baseline: top + Self.barArea.height, bars: bars)
         }
         hasRows = !rows.isEmpty
         height = max(1, rows.count) * Self.rowHeight

@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 import PaddockCore
 
 /// One line of a session's timeline, in plain words: what the agent said, a command and how it ended, a
@@ -196,5 +197,21 @@ struct RunLines: Sendable {
         if event.kind == "text", let text = event.text { lastText[event.run] = text }
         if event.kind == "final", event.text == lastText[event.run] { return nil }
         return TimelineItem(run: event, showingOutput: showingOutput)
+    }
+}
+
+/// Read by name rather than by reflection: a long session's page has thousands of lines, and looking each
+/// field up through `Mirror` cost more than the rest of rendering it.
+extension TimelineItem: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "id": id
+        case "kind": kind
+        case "title": title
+        case "detail": detail
+        case "actor": actor
+        case "time": time
+        default: nil
+        }
     }
 }
