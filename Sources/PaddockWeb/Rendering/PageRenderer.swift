@@ -12,8 +12,8 @@ public struct PageRenderer: Sendable {
     /// The pages every build ships; loading fails at start-up, not at the first visit, when one is missing.
     static let required = [
         "layout", "signin", "invite", "start", "sessions", "session", "changes", "approvals", "reviews", "review",
-        "audit", "org",
-        "error",
+        "audit", "org", "admin-nav", "admin-members", "admin-invites", "admin-tokens", "admin-projects",
+        "admin-project", "admin-project-form", "admin-secrets", "admin-budget", "admin-policy", "error",
     ]
 
     /// Loads the templates from the module's resources. (The resources are copied as one `Resources` folder;
