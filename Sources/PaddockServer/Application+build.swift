@@ -97,7 +97,8 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     }
     if let pages = configuration.webPages, let authenticator = configuration.webAuthenticator ?? browser {
         WebRoutes<PaddockRequestContext>(
-            pages: pages, authenticator: authenticator, sessions: sessions, runs: configuration.runs, access: access
+            pages: pages, authenticator: authenticator, sessions: sessions, runs: configuration.runs, access: access,
+            invites: configuration.signIn?.invites, vault: configuration.vault
         ).addRoutes(to: router)
     }
     return router

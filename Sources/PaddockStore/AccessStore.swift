@@ -10,6 +10,9 @@ public protocol AccessStore: Sendable {
     func user(_ name: String) async throws -> UserAccount?
     /// Removes the user, their team memberships, and revokes every token they hold. `notFound` if unknown.
     func removeUser(_ name: String, now: Date) async throws
+    /// Gives the user another role; `notFound` if unknown. Their tokens keep their scopes, which the new role's
+    /// ceiling narrows from then on.
+    func setRole(user: String, role: Role) async throws
 
     /// `alreadyExists` if the name is taken.
     func insertTeam(_ team: TeamRecord) async throws

@@ -107,6 +107,15 @@ extension SQLiteStore: AccessStore {
         }
     }
 
+    public func setRole(user: String, role: Role) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE account SET role = ? WHERE name = ?", arguments: [role.rawValue, user])
+            guard db.changesCount > 0 else {
+                throw PaddockError.notFound("no user named '\(user)'; `paddock users list` shows them")
+            }
+        }
+    }
+
     // MARK: Teams
 
     public func insertTeam(_ team: TeamRecord) async throws {

@@ -13,16 +13,22 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
     let runs: RunService?
     /// People and teams, for the org page.
     let access: AccessService
+    /// Invites, for the team admin pages; nil when the server has no sign-in (tokens only).
+    let invites: InviteService?
+    /// The secrets vault, for the team admin pages; nil when the server has none.
+    let vault: SecretVault?
 
     public init(
         pages: PageRenderer, authenticator: any WebAuthenticator, sessions: SessionService, runs: RunService?,
-        access: AccessService
+        access: AccessService, invites: InviteService? = nil, vault: SecretVault? = nil
     ) {
         self.pages = pages
         self.authenticator = authenticator
         self.sessions = sessions
         self.runs = runs
         self.access = access
+        self.invites = invites
+        self.vault = vault
     }
 
     public func addRoutes(to router: Router<Context>) {
@@ -51,6 +57,7 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
         signedIn.get("/org") { request, context in try await org(request, context) }
         signedIn.post("/org/stop") { request, context in try await stopAll(request, context) }
         signedIn.post("/org/lift") { request, context in try await lift(request, context) }
+        addAdminRoutes(to: signedIn)
         signedIn.get("/reviews") { request, context in try await reviews(request, context) }
         signedIn.get("/reviews/:id") { request, context in try await review(request, context) }
         signedIn.post("/reviews/:id/:decision") { request, context in try await decide(request, context) }
@@ -74,18 +81,25 @@ struct Chrome: Sendable {
     var isApprovals: Bool
     var isReviews: Bool
     var isOrg: Bool
+    var isTeamAdminTab: Bool
     /// Owners and admins see the org page.
     var isAdmin: Bool
+    /// Whoever administers a team sees the team admin pages.
+    var isTeamAdmin: Bool
     /// The emergency stop in force over what the person sees, shown on every page while it lasts.
     var stop: String?
 
     init(_ person: SignedIn, tab: String, stop: String? = nil) {
         user = person.principal.user
         csrf = person.csrfToken
-        (isStart, isSessions, isApprovals, isReviews, isOrg) = (
-            tab == "start", tab == "sessions", tab == "approvals", tab == "reviews", tab == "org"
+        (isStart, isSessions, isApprovals, isReviews, isOrg, isTeamAdminTab) = (
+            tab == "start", tab == "sessions", tab == "approvals", tab == "reviews", tab == "org", tab == "admin"
         )
         isAdmin = person.principal.role.spansAllTeams
+        let principal = person.principal
+        isTeamAdmin =
+            principal.hasGlobal(.admin)
+            || principal.teams.keys.contains { principal.permissions(onTeam: $0).contains(.admin) }
         self.stop = stop
     }
 }

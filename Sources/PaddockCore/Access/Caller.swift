@@ -70,3 +70,18 @@ extension Principal {
                 + "ask an admin to grant it")
     }
 }
+
+extension Caller {
+    /// Checks the caller may administer `team`: its people, invites, tokens, projects, secrets, budget and
+    /// policy. Someone who may not see the team at all is told it does not exist, like another team's sessions.
+    public func authorizeTeamAdmin(_ team: String) throws {
+        try authorize(
+            .admin, team: team,
+            hidden: PaddockError.notFound("no team named '\(team)' that you administer; your teams are on /admin"))
+    }
+
+    /// Whether the caller may administer `team` (Paddock itself administers every team).
+    public func administers(_ team: String) -> Bool {
+        principal.map { $0.permissions(onTeam: team).contains(.admin) } ?? true
+    }
+}

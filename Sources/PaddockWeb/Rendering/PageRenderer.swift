@@ -12,7 +12,8 @@ public struct PageRenderer: Sendable {
     /// The pages every build ships; loading fails at start-up, not at the first visit, when one is missing.
     static let required = [
         "layout", "signin", "invite", "start", "sessions", "session", "changes", "approvals", "reviews", "review",
-        "audit", "replay", "org", "usage-chart",
+        "audit", "replay", "org", "usage-chart", "admin-nav", "admin-members", "admin-invites", "admin-tokens",
+        "admin-projects", "admin-project", "admin-project-form", "admin-secrets", "admin-budget", "admin-policy",
         "error",
     ]
 
