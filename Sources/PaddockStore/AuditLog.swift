@@ -73,11 +73,7 @@ public struct AuditLog: AuditRecorder {
 
     /// The session's events in order, decoded. Use `verify` to know whether they can be trusted.
     public func events(session: SessionID) async throws -> [AuditEvent] {
-        // A page reads a long trail whole: one decoder serves all of it.
-        let decoder = JSONDecoder()
-        return try await store.auditRecords(session: session).map {
-            try AuditEvent.decode(canonical: $0.body, using: decoder)
-        }
+        try await store.auditRecords(session: session).map { try AuditEvent.decode(canonical: $0.body) }
     }
 
     /// Each event's canonical bytes, one per line: the SHA-256 of line n is line n+1's `prev`, so an export

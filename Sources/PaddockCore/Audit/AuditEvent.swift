@@ -41,9 +41,9 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         return Array(try encoder.encode(self))
     }
 
-    public static func decode(canonical bytes: [UInt8], using decoder: JSONDecoder = JSONDecoder()) throws -> AuditEvent
-    {
-        try decoder.decode(AuditEvent.self, from: Data(bytes))
+    public static func decode(canonical bytes: [UInt8]) throws -> AuditEvent {
+        if let value = AuditJSONReader.read(bytes), let event = AuditEvent(reading: value) { return event }
+        return try JSONDecoder().decode(AuditEvent.self, from: Data(bytes))
     }
 
     /// The text hashed to make the first event's `prev`: binds a trail to its session, so events cannot be
