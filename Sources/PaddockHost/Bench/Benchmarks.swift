@@ -18,7 +18,7 @@ struct Benchmarks {
 
     /// Measurements that run together (they share set-up), selectable with `paddock bench --only`.
     enum Group: String, CaseIterable, Sendable {
-        case policy, gateway, audit, start, snapshot, exec, memory
+        case policy, gateway, audit, trigger, start, snapshot, exec, memory
 
         /// Parses `--only` values, comma-separated or repeated.
         static func parse(_ values: [String]) throws(PaddockError) -> Set<Group> {
@@ -104,6 +104,9 @@ struct Benchmarks {
         if groups.contains(.gateway) { results += try await GatewayBenchmark(iterations: iterations).run() }
         if groups.contains(.audit) {
             results += try await AuditBenchmark.run(directory: dataDirectory, samples: max(iterations * 20, 500))
+        }
+        if groups.contains(.trigger) {
+            results += try await TriggerBenchmark.run(directory: dataDirectory, samples: max(iterations * 10, 200))
         }
         guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory]) else {
             return Report(host: host, results: results)
