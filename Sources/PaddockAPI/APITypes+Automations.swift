@@ -147,3 +147,10 @@ public struct IdentityLinkListBody: Codable, Sendable, Equatable {
     public var links: [IdentityLink]
     public init(links: [IdentityLink]) { self.links = links }
 }
+
+/// `POST /v1/projects/{project}/automations`: the project's automations after applying its runtime.yml; a new
+/// webhook's secret is in its entry, once.
+public struct AppliedAutomationsBody: Codable, Sendable, Equatable {
+    public var automations: [AutomationBody]
+    public init(automations: [AutomationBody]) { self.automations = automations }
+}

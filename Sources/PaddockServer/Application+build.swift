@@ -93,6 +93,11 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
         AutomationController(automations: automations).addRoutes(to: router.group("/v1/automations"))
         HookController(automations: automations).addRoutes(to: router.group("/hooks"))
         IdentityLinkController(automations: automations).addRoutes(to: router.group("/v1/identity-links"))
+        router.post("/v1/projects/:project/automations") { _, context -> AppliedAutomationsBody in
+            let applied = try await automations.apply(
+                project: try context.requiredParameter("project", "project name"), by: try context.caller())
+            return AppliedAutomationsBody(automations: applied.map { AutomationBody($0.0, secret: $0.secret) })
+        }
     }
     if let browser {
         AuthController(browser: browser).addRoutes(to: router)

@@ -472,6 +472,33 @@ import Testing
         }
     }
 
+    @Test func aProjectsRuntimeYmlDefinesItsAutomations() async throws {
+        try await Self.withStack("apply") { s in
+            func policy(_ entries: String) -> String { "version: 1\nautomations:\n" + entries }
+            let nightly =
+                "  nightly:\n    source: schedule\n    schedule: '0 3 * * *'\n    prompt: tidy\n    run_as: alice\n    team: a\n"
+            let hook =
+                "  alerts:\n    source: webhook\n    prompt: 'Fix {{payload.title}}'\n    run_as: alice\n    team: a\n"
+            _ = try await s.projects.update("web", ProjectUpdate(policy: policy(nightly + hook)), by: Self.admin)
+            // Members may not apply a project's file; admins may.
+            let (code, _) = await Self.code { _ = try await s.automations.apply(project: "web", by: Self.alice) }
+            #expect(code == .permissionDenied)
+            var applied = try await s.automations.apply(project: "web", by: Self.admin)
+            #expect(applied.map(\.0.spec.name).sorted() == ["alerts", "nightly"])
+            #expect(applied.first { $0.0.spec.name == "alerts" }?.secret?.hasPrefix("whsec_") == true)
+            #expect(applied.allSatisfy { $0.0.definedBy == "web" && $0.0.spec.project == "web" })
+            let nightlyID = try #require(applied.first { $0.0.spec.name == "nightly" }?.0.id)
+            // Applying again changes nothing; a changed entry keeps its id, a removed one goes.
+            applied = try await s.automations.apply(project: "web", by: Self.admin)
+            #expect(applied.allSatisfy { $0.secret == nil })
+            let changed = nightly.replacingOccurrences(of: "0 3", with: "30 4")
+            _ = try await s.projects.update("web", ProjectUpdate(policy: policy(changed)), by: Self.admin)
+            applied = try await s.automations.apply(project: "web", by: Self.admin)
+            #expect(applied.count == 1 && applied[0].0.id == nightlyID && applied[0].0.spec.schedule == "30 4 * * *")
+            #expect(try await s.automations.list(for: Self.admin).map(\.spec.name) == ["nightly"])
+        }
+    }
+
     // MARK: The worked examples in docs/triggers
 
     static func example(_ name: String) throws -> Data {

@@ -356,6 +356,19 @@ import Testing
             _ = try await d.send(d.v1, .post, "/v1/automations/\(id)/run", json: #"{"event": "{\"text\": \"hi\"}"}"#)
             return Expectation(chain: .organization, kind: "automation.run_now")
         },
+        "POST /v1/projects/{project}/automations": { d in
+            let policy =
+                "version: 1\nautomations:\n  nightly:\n    source: schedule\n    schedule: '0 3 * * *'\n"
+                + "    prompt: tidy up\n    run_as: owner\n"
+            let body = String(
+                decoding: try JSONEncoder().encode([
+                    "name": "applied", "repository": "/srv/git/web.git", "policy": policy,
+                ]),
+                as: UTF8.self)
+            _ = try await d.send(d.v1, .post, "/v1/projects", json: body)
+            _ = try await d.send(d.v1, .post, "/v1/projects/applied/automations", json: "{}")
+            return Expectation(chain: .organization, kind: "automation.create")
+        },
         "PUT /v1/identity-links/{provider}/{external}": { d in
             _ = try await d.send(d.v1, .put, "/v1/identity-links/slack/U1", json: #"{"user": "owner"}"#)
             return Expectation(chain: .organization, kind: "automation.link")

@@ -15,8 +15,32 @@ struct AutomationsCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Create.self, List.self, Show.self, Pause.self, Resume.self, Remove.self, RunNow.self, Test.self,
-            History.self, Link.self, Unlink.self, Links.self,
+            History.self, Link.self, Unlink.self, Links.self, Apply.self,
         ])
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a project's automations what its runtime.yml's automations: says (owners and admins).",
+            discussion: """
+                New entries are created (a new webhook's secret is printed once), changed ones updated with their \
+                history kept, and ones no longer in the file removed.
+                """)
+        @Argument(help: "Project name.") var project: String
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let body = try await APIClient.fromEnvironment().call(
+                .POST, "/v1/projects/\(project)/automations", json: PauseAutomationBody(),
+                as: AppliedAutomationsBody.self)
+            if output.json { return try printJSON(body) }
+            guard !body.automations.isEmpty else { return print("project \(project) defines no automations") }
+            for entry in body.automations {
+                let a = entry.automation
+                print("\(a.id)  \(a.spec.name.padding(18))  \(a.spec.source.rawValue)")
+                if let secret = entry.secret { print("    webhook secret (shown once): \(secret)") }
+            }
+        }
+    }
 
     struct Link: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

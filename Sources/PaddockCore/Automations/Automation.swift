@@ -176,6 +176,8 @@ public struct Automation: Codable, Sendable, Equatable, Identifiable {
     public var consecutiveFailures: Int
     /// Schedules: the last tick fired, so a restart or a clock set back does not fire a tick twice.
     public var lastTick: Date?
+    /// The project whose runtime.yml defines it (`paddock automations apply`); nil: made with the CLI or API.
+    public var definedBy: String?
 
     public init(id: String = Automation.makeID(), spec: AutomationSpec, createdBy: String, createdAt: Date) {
         self.id = id

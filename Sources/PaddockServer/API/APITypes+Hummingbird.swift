@@ -53,3 +53,4 @@ extension InvocationListBody: ResponseEncodable {}
 extension HookAcceptedBody: ResponseEncodable {}
 extension JSONDocument: ResponseEncodable {}
 extension IdentityLinkListBody: ResponseEncodable {}
+extension AppliedAutomationsBody: ResponseEncodable {}

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import PaddockConfig
 import PaddockCore
 import PaddockStore
 import ServiceLifecycle
@@ -112,9 +113,9 @@ public actor AutomationService: Service {
     /// Creates an automation. Whoever may write to its team may create one, running as themselves; only owners
     /// and admins may name someone else to run as. Returns the webhook's secret once (webhook automations).
     /// `secret`: the webhook's secret when the sending service made it (PagerDuty's, Sentry's); it is not shown back.
-    public func create(_ spec: AutomationSpec, secret given: String? = nil, by caller: Caller) async throws
-        -> (Automation, secret: String?)
-    {
+    public func create(
+        _ spec: AutomationSpec, secret given: String? = nil, definedBy: String? = nil, by caller: Caller
+    ) async throws -> (Automation, secret: String?) {
         try spec.validate()
         if let given {
             guard spec.source == .webhook else {
@@ -127,7 +128,8 @@ public actor AutomationService: Service {
         }
         try authorizeChange(spec, by: caller)
         try await check(spec)
-        let automation = Automation(spec: spec, createdBy: caller.user, createdAt: clock())
+        var automation = Automation(spec: spec, createdBy: caller.user, createdAt: clock())
+        automation.definedBy = definedBy
         let secret = spec.source == .webhook ? given ?? Self.makeSecret() : nil
         try await store.insertAutomation(automation, secret: secret)
         try await sessions.orgTrail.record(
@@ -169,6 +171,56 @@ public actor AutomationService: Service {
         try await store.deleteAutomation(id)
         try await sessions.orgTrail.record("automation.remove", ["automation": .string(id)], by: caller)
         return automation
+    }
+
+    /// Makes the project's automations what its runtime.yml's `automations:` says (owners and admins, like
+    /// the project itself): new entries are created, changed ones updated (keeping their state and history),
+    /// and ones no longer in the file removed. Returns the file's automations, with the secrets of new webhooks
+    /// (shown once).
+    public func apply(project name: String, by caller: Caller) async throws -> [(Automation, secret: String?)] {
+        try caller.authorizeOrg(.admin)
+        let project = try await projects.get(name, for: caller)
+        var wanted: [AutomationSpec] = []
+        if let policy = project.policy {
+            let config: RuntimeConfig
+            do { config = try RuntimeConfig.parse(policy, file: ProjectService.policyFile(name)) } catch {
+                throw error.paddockError
+            }
+            wanted = config.automations.map {
+                var spec = $0.spec
+                spec.project = name
+                return spec
+            }
+        }
+        let existing = try await store.automations().filter { $0.definedBy == name }
+        var out: [(Automation, secret: String?)] = []
+        for spec in wanted {
+            if var current = existing.first(where: { $0.spec.name == spec.name }) {
+                guard current.spec != spec else {
+                    out.append((current, nil))
+                    continue
+                }
+                try spec.validate()
+                try await check(spec)
+                try await records.withLock(current.id) {
+                    guard let fresh = try await store.automation(current.id) else { throw Self.missing(current.id) }
+                    current = fresh
+                    current.spec = spec
+                    current.updatedAt = clock()
+                    try await store.updateAutomation(current)
+                }
+                try await sessions.orgTrail.record(
+                    "automation.update", ["automation": .string(current.id), "project": .string(name)], by: caller)
+                out.append((current, nil))
+            } else {
+                let (created, secret) = try await create(spec, definedBy: name, by: caller)
+                out.append((created, secret))
+            }
+        }
+        for gone in existing where !wanted.contains(where: { $0.name == gone.spec.name }) {
+            try await remove(gone.id, by: caller)
+        }
+        return out
     }
 
     /// Only people who may write to the team may change its automations, and only owners and admins may make one
