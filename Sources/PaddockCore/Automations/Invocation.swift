@@ -73,7 +73,10 @@ public struct Invocation: Codable, Sendable, Equatable, Identifiable {
     }
 
     /// The stored event as a document (null if it cannot be read back, which our own text always can).
-    public var eventValue: JSONDocument { (try? JSONDocument.parse(Data(event.utf8))) ?? .null }
+    public var eventValue: JSONDocument {
+        // The text is our own encoding of a parsed document (`jsonText`), so it always reads back.
+        (try? JSONDocument.parse(Data(event.utf8))) ?? .null
+    }
 
     public static func makeID() -> String {
         let hex = String(UInt64.random(in: 0...UInt64.max), radix: 16)
