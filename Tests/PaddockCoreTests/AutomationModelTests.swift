@@ -6,10 +6,12 @@ import Testing
 /// The parts of automations that need no server: cron expressions, prompt templates, filters, redaction, rate
 /// limits and the validation of a spec.
 struct AutomationModelTests {
-    static let utc = TimeZone(identifier: "UTC")!
+    static let utc = TimeZone(secondsFromGMT: 0) ?? .current
 
+    /// An ISO 8601 time; the tests write them by hand, so a typo is the test's own bug.
     static func date(_ text: String) -> Date {
-        ISO8601DateFormatter().date(from: text)!
+        guard let date = ISO8601DateFormatter().date(from: text) else { preconditionFailure("not ISO 8601: \(text)") }
+        return date
     }
 
     static func ticks(_ cron: String, from: String, count: Int, zone: TimeZone = utc) throws -> [String] {

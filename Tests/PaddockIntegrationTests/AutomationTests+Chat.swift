@@ -158,9 +158,15 @@ extension AutomationTests {
         let mac = HMAC<SHA256>.authenticationCode(
             for: Data("v0:\(stamp):\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
         var fields: HTTPFields = [.contentType: "application/json"]
-        fields[HTTPField.Name("X-Slack-Request-Timestamp")!] = stamp
-        fields[HTTPField.Name("X-Slack-Signature")!] = "v0=" + mac.map { String(format: "%02x", $0) }.joined()
+        fields[header("X-Slack-Request-Timestamp")] = stamp
+        fields[header("X-Slack-Signature")] = "v0=" + mac.map { String(format: "%02x", $0) }.joined()
         return fields
+    }
+
+    /// A header name the test spells out (valid by construction).
+    static func header(_ name: String) -> HTTPField.Name {
+        guard let field = HTTPField.Name(name) else { preconditionFailure("not a header name: \(name)") }
+        return field
     }
 
     static func mention(_ eventID: String, text: String, user: String = "U2CERLKJA", thread: String? = nil) -> String {
@@ -328,9 +334,9 @@ extension AutomationTests {
                 let mac = HMAC<SHA256>.authenticationCode(
                     for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
                 var fields: HTTPFields = [.contentType: "application/json"]
-                fields[HTTPField.Name("X-GitHub-Event")!] = "issue_comment"
-                fields[HTTPField.Name("X-GitHub-Delivery")!] = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
-                fields[HTTPField.Name("X-Hub-Signature-256")!] =
+                fields[Self.header("X-GitHub-Event")] = "issue_comment"
+                fields[Self.header("X-GitHub-Delivery")] = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+                fields[Self.header("X-Hub-Signature-256")] =
                     "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
                 return fields
             }
