@@ -6,7 +6,7 @@ import Yams
 extension ConfigReader {
     static let topLevelKeys = [
         "version", "name", "template", "providers", "compute", "secrets", "guardrails", "rbac", "instructions",
-        "checks",
+        "checks", "automations",
     ]
 
     mutating func runtimeConfig(_ root: Node) -> RuntimeConfig {
@@ -58,6 +58,7 @@ extension ConfigReader {
                 return $0.text
             }
         }
+        if let node = fields["automations"] { config.automations = automations(node) }
         checkSecretsReachable(config)
         return config
     }

@@ -29,6 +29,8 @@ public struct RuntimeConfig: Sendable, Equatable {
     public var instructions: String?
     /// Shell commands that must pass before a session's changes are submitted.
     public var checks: [String]
+    /// Triggers that start work on this project (`automations:`), by name.
+    public var automations: [AutomationConfig] = []
 
     public init(
         file: String = "runtime.yml", version: Int = RuntimeConfig.supportedVersion, name: String? = nil,

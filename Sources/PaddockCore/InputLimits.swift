@@ -143,7 +143,7 @@ public enum InputLimits {
     }
 
     /// A name as it can be shown in a message: control characters escaped, long ones cut.
-    static func printable(_ text: String) -> String {
+    public static func printable(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars.prefix(64) {
             out += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)

@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var runs: RunService?
     /// How long a connection may wait for its first request, and sit idle between requests.
     public var timeouts: ConnectionTimeouts
+    /// Automations behind `/v1/automations` and `/hooks/*`; without it those routes do not exist.
+    public var automations: AutomationService?
     /// The web UI's templates; without them the server has no pages.
     public var webPages: PageRenderer?
     /// How the pages sign people in; nil: through `signIn`'s browser sessions (tests put their own here).
@@ -87,6 +89,16 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     ReviewController(reviews: ReviewService(sessions: sessions), changes: ChangeService(sessions: sessions))
         .addRoutes(to: router)
     if let runs = configuration.runs { RunController(runs: runs).addRoutes(to: router) }
+    if let automations = configuration.automations {
+        AutomationController(automations: automations).addRoutes(to: router.group("/v1/automations"))
+        HookController(automations: automations).addRoutes(to: router.group("/hooks"))
+        IdentityLinkController(automations: automations).addRoutes(to: router.group("/v1/identity-links"))
+        router.post("/v1/projects/:project/automations") { _, context -> AppliedAutomationsBody in
+            let applied = try await automations.apply(
+                project: try context.requiredParameter("project", "project name"), by: try context.caller())
+            return AppliedAutomationsBody(automations: applied.map { AutomationBody($0.0, secret: $0.secret) })
+        }
+    }
     if let browser {
         AuthController(browser: browser).addRoutes(to: router)
         InviteController(signIn: browser.signIn).addRoutes(to: router)

@@ -52,6 +52,9 @@ struct FakeStack: Sendable {
                     agents: [AgentDefinition(name: "echo", kind: .command, argv: ["echo", "{prompt}"])],
                     defaultAgent: "echo"),
                 logger: TestHost.quietLogger(label))
+            configuration.automations = try AutomationService(
+                projects: ProjectService(sessions: sessions, vault: configuration.vault, runs: configuration.runs),
+                logger: TestHost.quietLogger(label))
             configuration.signIn = SignInService(
                 store: store, trail: sessions.orgTrail,
                 configuration: SignInConfiguration(passwordHashing: .init(logN: 10, r: 8, p: 1)),

@@ -9,7 +9,7 @@ public enum ClientCommands {
         PolicyCommand.self, SnapshotCommand.self, TemplateCommand.self, ApprovalsCommand.self, DiffCommand.self,
         SubmitCommand.self, ReviewsCommand.self, SecretsCommand.self, UsersCommand.self, TeamsCommand.self,
         TokensCommand.self, StopAllCommand.self, LimitsCommand.self, AuditCommand.self, PromptCommand.self,
-        RunsCommand.self, UsageCommand.self, ProjectsCommand.self,
+        RunsCommand.self, UsageCommand.self, ProjectsCommand.self, AutomationsCommand.self,
         InvitesCommand.self,
     ]
 }

@@ -18,7 +18,7 @@ struct Benchmarks {
 
     /// Measurements that run together (they share set-up), selectable with `paddock bench --only`.
     enum Group: String, CaseIterable, Sendable {
-        case policy, gateway, audit, web, start, snapshot, exec, memory
+        case policy, gateway, audit, web, trigger, start, snapshot, exec, memory
 
         /// Parses `--only` values, comma-separated or repeated.
         static func parse(_ values: [String]) throws(PaddockError) -> Set<Group> {
@@ -107,6 +107,9 @@ struct Benchmarks {
         }
         if groups.contains(.web) {
             results += try await UIBenchmark(directory: dataDirectory, iterations: iterations).run()
+        }
+        if groups.contains(.trigger) {
+            results += try await TriggerBenchmark.run(directory: dataDirectory, samples: max(iterations * 10, 200))
         }
         guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory]) else {
             return Report(host: host, results: results)

@@ -50,6 +50,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "PEM file of extra CAs trusted for --github-api.") var githubCa: String?
     @OptionGroup(title: "Coding agents") var agents: AgentOptions
     @OptionGroup(title: "Web sign-in and HTTPS") var web: WebOptions
+    @OptionGroup(title: "Triggers from Slack and GitHub") var triggers: TriggerOptions
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -135,6 +136,14 @@ struct ServerCommand: AsyncParsableCommand {
                 host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault, runs: runs),
             store: store, trail: sessions.orgTrail)
         configuration.webPages = try await PageRenderer.load()
+        // Automations start work through projects, as their run-as person; it picks up what was stored and not
+        // processed before a restart as soon as the service group starts it.
+        let automations = try AutomationService(
+            projects: ProjectService(sessions: sessions, vault: vault, runs: runs),
+            integrations: try triggers.integrations(
+                publicURL: web.publicUrl, githubAPI: githubApi, githubToken: githubTokenSecret),
+            logger: Logger(label: "paddock.automations"))
+        configuration.automations = automations
         let firstSignIn = try await configuration.signIn?.invites.firstAdminInvite()
         let serving = configuration
         let app = buildApplication(
@@ -151,7 +160,8 @@ struct ServerCommand: AsyncParsableCommand {
         // Shut down in reverse order: the doors close first, then the reaper and the pools, then the runs'
         // tasks are cancelled, and the gateway flushes its audit events last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: network), .init(service: runs), .init(service: WarmPoolService(sessions: sessions)),
+            .init(service: network), .init(service: runs), .init(service: automations),
+            .init(service: WarmPoolService(sessions: sessions)),
             .init(service: SessionReaper(sessions: sessions)), .init(service: app),
         ]
         if case let (e2bHost, e2bPort)? = e2bAddress {

@@ -45,3 +45,12 @@ extension SubmitBody: ResponseEncodable {}
 extension ReviewBody: ResponseEncodable {}
 extension ReviewListBody: ResponseEncodable {}
 extension ReviewDetailBody: ResponseEncodable {}
+extension AutomationBody: ResponseEncodable {}
+extension AutomationListBody: ResponseEncodable {}
+extension AutomationTestBody: ResponseEncodable {}
+extension InvocationBody: ResponseEncodable {}
+extension InvocationListBody: ResponseEncodable {}
+extension HookAcceptedBody: ResponseEncodable {}
+extension JSONDocument: ResponseEncodable {}
+extension IdentityLinkListBody: ResponseEncodable {}
+extension AppliedAutomationsBody: ResponseEncodable {}

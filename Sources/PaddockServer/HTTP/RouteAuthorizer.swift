@@ -63,6 +63,8 @@ struct RouteAuthorizer: Sendable {
         case "pools", "limits", "templates": return read ? .authenticated : .org(.admin)
         // Reads are narrowed to the caller's teams, and a project's sessions are started on one of them that the
         // caller may write to, by ProjectService; changing projects is for admins.
+        // Who may see, change and run an automation is decided by AutomationService from the automation's team.
+        case "automations": return .authenticated
         case "projects": return read || (parts.count == 4 && parts[3] == "sessions") ? .authenticated : .org(.admin)
         // A team's members may read its budget (the handler checks membership); setting it is for admins.
         case "teams" where read && parts.count == 4 && parts[3] == "budget": return .authenticated

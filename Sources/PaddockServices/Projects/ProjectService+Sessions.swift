@@ -28,11 +28,14 @@ extension ProjectService {
     /// What starting the project takes for this caller. The session belongs to `team` — one the project is open
     /// to and the caller may write to — or, when none is named, to the only such team of the caller's. A caller
     /// who may see the project but not write to any of its teams (a viewer, a read-only team) is refused.
-    public func launch(_ name: String, team: String? = nil, by caller: Caller) async throws -> ProjectLaunch {
+    /// `branch` replaces the project's branch (a trigger working on a pull request's head branch).
+    public func launch(_ name: String, team: String? = nil, branch: String? = nil, by caller: Caller) async throws
+        -> ProjectLaunch
+    {
         let project = try await get(name, for: caller)
         let team = try await sessionTeam(project, requested: team, caller: caller)
         var spec = SessionSpec(template: project.template)
-        spec.repository = SessionRepository(url: project.repository, branch: project.branch)
+        spec.repository = SessionRepository(url: project.repository, branch: branch ?? project.branch)
         spec.secrets = project.secrets.isEmpty ? nil : project.secrets
         spec.project = project.name
         return ProjectLaunch(
@@ -42,10 +45,10 @@ extension ProjectService {
 
     /// Starts a session of the project: its repository's branch in /workspace, under its template and policy,
     /// with its secrets and instructions. Needs a server that keeps repository clones.
-    public func startSession(_ name: String, team: String? = nil, sessionName: String? = nil, by caller: Caller)
-        async throws -> Session
-    {
-        var launch = try await launch(name, team: team, by: caller)
+    public func startSession(
+        _ name: String, team: String? = nil, branch: String? = nil, sessionName: String? = nil, by caller: Caller
+    ) async throws -> Session {
+        var launch = try await launch(name, team: team, branch: branch, by: caller)
         launch.spec.name = sessionName
         return try await sessions.create(launch.spec, policy: launch.policy, owner: launch.owner, by: caller)
     }
@@ -55,7 +58,7 @@ extension ProjectService {
     /// running.
     public func start(
         _ name: String, prompt: String, team: String? = nil, agent: String? = nil, model: String? = nil,
-        sessionName: String? = nil, by caller: Caller
+        branch: String? = nil, sessionName: String? = nil, by caller: Caller
     ) async throws -> ProjectStart {
         guard let runs else {
             throw PaddockError.unavailable(
@@ -63,7 +66,7 @@ extension ProjectService {
         }
         // An agent this server does not run is refused before a repository is cloned for nothing.
         if let agent { _ = try runs.agentDefinition(agent) }
-        let session = try await startSession(name, team: team, sessionName: sessionName, by: caller)
+        let session = try await startSession(name, team: team, branch: branch, sessionName: sessionName, by: caller)
         do {
             // The project's agent and model apply through the session's project (`RunService.start`).
             let run = try await runs.start(session: session.id, prompt: prompt, agent: agent, model: model, by: caller)

@@ -1,0 +1,162 @@
+import Foundation
+import PaddockCore
+import PaddockStore
+
+extension AutomationService {
+    // MARK: Reporting the outcome
+
+    /// What the automation's `reportTo` URL receives.
+    struct Report: Encodable {
+        var automation: String
+        var name: String
+        var invocation: String
+        var decision: String
+        var reason: String?
+        var session: String?
+        var run: String?
+        var outcome: String?
+    }
+
+    /// Queues what the invocation's people should hear in the durable outbox: when work starts, a link to the
+    /// session in the Slack thread or GitHub issue it came from; when it ends (or was refused), the outcome there
+    /// and to the automation's report URL. Filtered and repeated events say nothing.
+    func report(_ invocation: Invocation, _ automation: Automation) async {
+        let finalReport = invocation.decision != .started || invocation.finishedAt != nil
+        guard invocation.decision != .filtered, invocation.decision != .deduplicated, invocation.decision != .pending
+        else { return }
+        var messages: [OutboxMessage] = []
+        do {
+            if finalReport, let url = automation.spec.reportTo {
+                let report = Report(
+                    automation: automation.id, name: automation.spec.name, invocation: invocation.id,
+                    decision: invocation.decision.rawValue, reason: invocation.reason,
+                    session: invocation.session?.rawValue, run: invocation.run, outcome: invocation.outcome)
+                messages.append(
+                    OutboxMessage(
+                        invocation: invocation.id, kind: "webhook", url: url,
+                        body: String(decoding: try JSONEncoder().encode(report), as: UTF8.self), at: clock()))
+            }
+            if let reply = invocation.reply, let message = try replyMessage(invocation, to: reply, final: finalReport) {
+                messages.append(message)
+            }
+            for message in messages { try await store.insertOutbox(message) }
+        } catch is CancellationError {
+            return  // the server is stopping; what was not queued is lost with it (see the README's limits)
+        } catch {
+            logger.error(
+                "a reply could not be queued", metadata: ["invocation.id": "\(invocation.id)", "error": "\(error)"])
+        }
+        if !messages.isEmpty { wakeup.signal() }
+    }
+
+    /// The text people read about an invocation, with links to the session, its changes and its review.
+    func replyText(_ invocation: Invocation, final: Bool) -> String {
+        let base = integrations.publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        let link = invocation.session.map { id in base.map { "\($0)/sessions/\(id)" } ?? "session \(id)" }
+        switch invocation.decision {
+        case .started where !final:
+            return "Working on it in \(link ?? "a new session")."
+        case .started:
+            var text = "Finished (\(invocation.outcome ?? "unknown"))"
+            if let reason = invocation.reason, invocation.outcome != Run.Status.completed.rawValue {
+                text += ": \(reason)"
+            }
+            if let base, let session = invocation.session {
+                text += ".\nSession: \(base)/sessions/\(session)\nChanges: \(base)/sessions/\(session)/changes"
+                text += "\nReview: `paddock submit \(session)` or Submit for review on the changes page"
+            } else if let link {
+                text += " in \(link)."
+            }
+            return text
+        default:
+            return "Nothing was started: \(invocation.reason ?? invocation.decision.rawValue)"
+        }
+    }
+
+    /// Sends every outbox message that is due; a failed one waits longer each time and gives up after
+    /// `OutboxMessage.maxAttempts`. Returns when the next one is due.
+    func deliverDue() async -> Date? {
+        let messages: [OutboxMessage]
+        do { messages = try await store.pendingOutbox() } catch {
+            logger.error("the outbox could not be read", metadata: ["error": "\(error)"])
+            return clock().addingTimeInterval(30)
+        }
+        var next: Date?
+        for var message in messages {
+            let now = clock()
+            guard message.nextAttemptAt <= now else {
+                next = min(next ?? message.nextAttemptAt, message.nextAttemptAt)
+                continue
+            }
+            message.attempts += 1
+            do {
+                let bearer = try await credential(message)
+                let answer = try await sender.send(url: message.url, body: message.body, bearer: bearer)
+                // Slack's Web API answers 200 with {"ok": false, "error": …} when it did not post.
+                if message.kind == "slack" {
+                    let value = try JSONDocument.parse(answer)
+                    guard value[try JSONPath("ok")] == .bool(true) else {
+                        throw PaddockError.unavailable(
+                            "Slack did not post the message: \(value[try JSONPath("error")]?.text ?? "no reason given")"
+                        )
+                    }
+                }
+                message.status = .delivered
+                message.deliveredAt = clock()
+                message.lastError = nil
+            } catch {
+                message.lastError = error.automationError.message
+                if message.attempts >= OutboxMessage.maxAttempts {
+                    message.status = .failed
+                    logger.warning(
+                        "an outbox message gave up",
+                        metadata: ["outbox.id": "\(message.id)", "attempts": "\(message.attempts)"])
+                } else {
+                    message.nextAttemptAt = clock().addingTimeInterval(
+                        OutboxMessage.backoff(afterAttempts: message.attempts))
+                    next = min(next ?? message.nextAttemptAt, message.nextAttemptAt)
+                }
+            }
+            do { try await store.updateOutbox(message) } catch is CancellationError {
+                return next  // the server is stopping: the message is sent again at the next start
+            } catch {
+                logger.error(
+                    "an outbox message's state could not be stored",
+                    metadata: ["outbox.id": "\(message.id)", "error": "\(error)"])
+            }
+        }
+        return next
+    }
+
+    /// The bearer token a message is sent with: its vault secret, read when sending so it is never stored twice.
+    func credential(_ message: OutboxMessage) async throws -> String? {
+        guard let name = message.credential else { return nil }
+        return try await secretValue(name)
+    }
+
+    /// An org-wide vault secret's value (the Slack app's, GitHub's).
+    func secretValue(_ name: String) async throws -> String {
+        var vault = projects.vault
+        if vault == nil { vault = await sessions.network?.vault }
+        guard let vault else {
+            throw PaddockError.unavailable("this server has no vault to read \(name) from")
+        }
+        return try await vault.open(name: name, team: nil).value
+    }
+
+    // MARK: The clock
+
+    /// Fires due schedule ticks and sends due outbox messages, then sleeps until the next is due, at most a
+    /// minute (a cron tick is a minute), or until something new is queued.
+    func timerLoop() async {
+        while !Task.isCancelled {
+            let nextTick = await fireDueSchedules()
+            let nextDelivery = await deliverDue()
+            let now = clock()
+            let due = [nextTick, nextDelivery, now.addingTimeInterval(60)].compactMap { $0 }.min() ?? now
+            // Sleeping on the clock is the point here (a schedule, a backoff); something queued sooner wakes
+            // the loop early.
+            await wakeup.wait(upTo: max(0.05, due.timeIntervalSince(now)))
+        }
+    }
+}

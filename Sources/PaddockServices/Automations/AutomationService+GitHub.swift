@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+import PaddockCore
+import PaddockStore
+
+extension AutomationService {
+    /// Handles a GitHub webhook delivery and returns the JSON to answer with. It must carry
+    /// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>` with the webhook's secret from the vault;
+    /// anything else is `unauthenticated` and recorded. An issue or pull-request comment that starts with the
+    /// mention (`@paddock …`) goes to every GitHub automation whose project is that repository and whose filter it
+    /// passes, as the Paddock user the commenter's login is linked to, on the pull request's head branch for a
+    /// pull request; the reply is a comment linking the session. Redeliveries repeat `X-GitHub-Delivery` and
+    /// start nothing.
+    public func receiveGitHub(_ request: WebhookRequest) async throws -> JSONDocument {
+        guard let github = integrations.github else {
+            throw PaddockError.notFound("this server has no GitHub webhook set up; start it with --github-hooks")
+        }
+        let secret = try await secretValue(github.webhookSecret)
+        if let why = Self.checkGitHubSignature(request, secret: secret) {
+            logger.notice("a GitHub delivery was refused", metadata: ["reason": "\(why)"])
+            try await sessions.orgTrail.record("automation.github_refused", ["reason": .string(why)], by: .system)
+            throw PaddockError(.unauthenticated, "the delivery does not carry a valid X-Hub-Signature-256")
+        }
+        let kind = request.headers["x-github-event"] ?? ""
+        if kind == "ping" { return .object(["ok": .bool(true)]) }
+        let body = try JSONDocument.parse(request.body)
+        func text(_ path: String) throws -> String? {
+            guard let v = body[try JSONPath(path)], v != .null else { return nil }
+            return v.text
+        }
+        guard kind == "issue_comment", try text("action") == "created", let comment = try text("comment.body"),
+            comment.hasPrefix(github.mention)
+        else {
+            return .object(["ignored": .string("not a new comment starting with \(github.mention)")])
+        }
+        guard let login = try text("comment.user.login"), let repository = try text("repository.full_name"),
+            let number = try text("issue.number").flatMap({ Int($0) }),
+            let delivery = request.headers["x-github-delivery"]
+        else {
+            throw PaddockError.invalidArgument(
+                "the comment event is missing its user, repository, number or delivery id")
+        }
+        let isPullRequest = body[try JSONPath("issue.pull_request")].map { $0 != .null } ?? false
+        let prompt = String(comment.dropFirst(github.mention.count)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let event = JSONDocument.object([
+            "type": .string("issue_comment"), "text": .string(prompt), "user": .string(login),
+            "repository": .string(repository), "number": .number(String(number)), "pull_request": .bool(isPullRequest),
+            "title": body[try JSONPath("issue.title")] ?? .null,
+        ])
+        // A pull request's head branch is looked up here, before the acknowledgement is queued: it decides where
+        // the work happens, and GitHub waits ten seconds for an answer.
+        let branch = isPullRequest ? try await pullRequestBranch(github, repository, number) : nil
+        let linked = try await store.linkedUser(provider: "github", external: login)
+        let reply = ReplyTarget(kind: "github", repository: repository, issue: number)
+        var started: [String] = []
+        for automation in try await store.automations() where automation.spec.source == .github {
+            guard try await projectIsRepository(automation.spec.project, repository) else { continue }
+            guard automation.spec.filter.allSatisfy({ $0.matches(Self.context(event, automation)) }) else { continue }
+            if let linked {
+                let invocation = try await receive(
+                    event, automation: automation.id, dedupeKey: "github:" + delivery, trigger: "github",
+                    human: "github:\(login) (\(linked))"
+                ) { invocation in
+                    invocation.actAs = linked
+                    invocation.reply = reply
+                    invocation.branch = branch
+                }
+                started.append(invocation.id)
+            } else {
+                var refused = Invocation(
+                    automation: automation.id, receivedAt: clock(), dedupeKey: "github:" + delivery, trigger: "github",
+                    human: "github:\(login)", event: event)
+                refused.decision = .refused
+                refused.processedAt = clock()
+                refused.reply = reply
+                refused.reason =
+                    "GitHub user \(login) is not linked to a Paddock user; ask \(try await adminNames()) to run "
+                    + "`paddock automations link github \(login) YOUR-PADDOCK-USER`"
+                let stored = try await store.insertInvocation(refused)
+                if stored.decision == .refused {
+                    try await audit(stored, automation)
+                    await report(stored, automation)
+                }
+                started.append(stored.id)
+            }
+        }
+        return .object(["invocations": .array(started.map { .string($0) })])
+    }
+
+    /// Whether the project's repository is `owner/name` on GitHub (any of the URL spellings).
+    func projectIsRepository(_ project: String, _ fullName: String) async throws -> Bool {
+        guard let store = sessions.store as? any ProjectStore, let found = try await store.project(project) else {
+            return false
+        }
+        var url = found.repository.lowercased()
+        if url.hasSuffix("/") { url.removeLast() }
+        if url.hasSuffix(".git") { url.removeLast(4) }
+        let name = fullName.lowercased()
+        return url.hasSuffix("/" + name) || url.hasSuffix(":" + name)
+    }
+
+    /// The head branch of a pull request (`GET /repos/{owner}/{name}/pulls/{number}`), with the token from the vault.
+    func pullRequestBranch(_ github: GitHubHookSettings, _ repository: String, _ number: Int) async throws -> String {
+        let token = try await secretValue(github.token)
+        let data = try await sender.get(url: "\(github.apiURL)/repos/\(repository)/pulls/\(number)", bearer: token)
+        guard let branch = try JSONDocument.parse(data)[try JSONPath("head.ref")]?.text, !branch.isEmpty else {
+            throw PaddockError.unavailable(
+                "GitHub answered pull request \(repository)#\(number) without its head branch")
+        }
+        return branch
+    }
+
+    /// Nil when `X-Hub-Signature-256` is the HMAC-SHA256 of the body with `secret`; otherwise why not.
+    public static func checkGitHubSignature(_ request: WebhookRequest, secret: String) -> String? {
+        guard let signature = request.headers["x-hub-signature-256"] else { return "no X-Hub-Signature-256" }
+        guard signature.hasPrefix("sha256="), let mac = Data(hex: String(signature.dropFirst(7))) else {
+            return "a signature that is not sha256=<hex>"
+        }
+        return HMAC<SHA256>.isValidAuthenticationCode(
+            mac, authenticating: request.body, using: SymmetricKey(data: Data(secret.utf8)))
+            ? nil : "a signature that does not match the body"
+    }
+
+    // MARK: Identity links
+
+    /// Links a Slack user id or GitHub login to a Paddock user (owners and admins), so their events run as that
+    /// person; `user: nil` removes the link.
+    public func link(provider: String, external: String, user: String?, by caller: Caller) async throws {
+        try caller.authorizeOrg(.admin)
+        guard ["slack", "github"].contains(provider) else {
+            throw PaddockError.invalidArgument("provider '\(InputLimits.printable(provider))' is not slack or github")
+        }
+        try InputLimits.checkName(external, field: "the \(provider) identity")
+        try await store.setIdentityLink(provider: provider, external: external, user: user)
+        try await sessions.orgTrail.record(
+            user == nil ? "automation.unlink" : "automation.link",
+            ["provider": .string(provider), "external": .string(external), "user": .optional(user)], by: caller)
+    }
+
+    public func links(by caller: Caller) async throws -> [IdentityLink] {
+        try caller.authorizeOrg(.admin)
+        return try await store.identityLinks()
+    }
+}
