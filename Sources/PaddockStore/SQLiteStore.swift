@@ -123,6 +123,7 @@ public final class SQLiteStore: Store {
         registerRunMigration(&m)
         registerProjectMigration(&m)
         m.registerMigration("accounts: passwords, invites, browser sessions, SSO") { db in try migrateAccounts(db) }
+        m.registerMigration("previews: share links") { db in try createPreviewShareTable(db) }
         return m
     }
 

@@ -50,6 +50,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "PEM file of extra CAs trusted for --github-api.") var githubCa: String?
     @OptionGroup(title: "Coding agents") var agents: AgentOptions
     @OptionGroup(title: "Web sign-in and HTTPS") var web: WebOptions
+    @OptionGroup(title: "Previews") var previewOptions: PreviewOptions
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -135,6 +136,10 @@ struct ServerCommand: AsyncParsableCommand {
                 host: host, port: port, maxUploadBytes: Int(clamping: maxUploadBytes), vault: vault, runs: runs),
             store: store, trail: sessions.orgTrail)
         configuration.webPages = try await PageRenderer.load()
+        let previewing = try await previewOptions.make(
+            sessions: sessions, store: store, tokens: tokens, configuration: configuration,
+            uiBaseURL: configuration.baseURL(port: port), dataDirectory: dataDirectory, logger: logger)
+        configuration.previews = previewing?.0
         let firstSignIn = try await configuration.signIn?.invites.firstAdminInvite()
         let serving = configuration
         let app = buildApplication(
@@ -154,6 +159,7 @@ struct ServerCommand: AsyncParsableCommand {
             .init(service: network), .init(service: runs), .init(service: WarmPoolService(sessions: sessions)),
             .init(service: SessionReaper(sessions: sessions)), .init(service: app),
         ]
+        if let proxy = previewing?.1 { services.append(.init(service: proxy)) }
         if case let (e2bHost, e2bPort)? = e2bAddress {
             services.append(
                 .init(

@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PaddockCore
+import PaddockSandbox
+import PaddockServices
+import ServiceLifecycle
+
+/// Where the preview listener binds and what it needs to know.
+public struct PreviewServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Serve HTTPS with this (wildcard) certificate; nil: plain HTTP.
+    public var tls: TLSConfiguration?
+    /// Largest request body passed to an app, in bytes (the server's upload limit).
+    public var maxUploadBytes: Int
+    /// The web UI's base URL, where a browser without the preview cookie goes to be let in; nil: such browsers
+    /// are refused (API clients send a bearer token).
+    public var signInBaseURL: String?
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 7072, tls: TLSConfiguration? = nil, maxUploadBytes: Int = 512 << 20,
+        signInBaseURL: String? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.maxUploadBytes = maxUploadBytes
+        self.signInBaseURL = signInBaseURL
+    }
+}
+
+/// The preview listener: `P-<session>.<domain>` is routed by its Host header to port P inside the session,
+/// through paddock-init's port relay (no sandbox has an IP). Each request head is read, checked
+/// (`PreviewService` grants) and rewritten (`PreviewRewrite`); bodies and answers then pass as bytes, so
+/// chunked and streaming answers (SSE) flow as they are made, and a WebSocket upgrade becomes a byte tunnel.
+/// The browser's connection is kept alive across requests; each request gets its own connection to the app,
+/// so where an answer ends is never in doubt.
+public struct PreviewProxy: Service {
+    /// The preview host's own cookie: a signed grant, host-only, never passed to the app.
+    public static let cookieName = "paddock_preview"
+    let previews: PreviewService
+    let tokens: TokenService
+    let configuration: PreviewServerConfiguration
+    let logger: Logger
+    let onServerRunning: @Sendable (Int) async -> Void
+
+    public init(
+        previews: PreviewService, tokens: TokenService, configuration: PreviewServerConfiguration, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.previews = previews
+        self.tokens = tokens
+        self.configuration = configuration
+        self.logger = logger
+        self.onServerRunning = onServerRunning
+    }
+
+    public func run() async throws {
+        let sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { child in
+                child.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+                }
+            }
+        await onServerRunning(server.channel.localAddress?.port ?? configuration.port)
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await serve(connection) }
+                    }
+                }
+                // Open keep-alive connections and tunnels end with the server.
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let remote = connection.channel.remoteAddress?.ipAddress
+        let channel = connection.channel
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var client = ClientBytes(iterator: inbound.makeAsyncIterator())
+                while let bytes = try await client.readHead() {
+                    guard let head = PreviewHTTPHead(bytes), head.isRequest else {
+                        try await outbound.write(
+                            ByteBuffer(
+                                bytes: PreviewPages.message(400, "Bad Request", "Bad request", "This is not HTTP/1.1."))
+                        )
+                        return
+                    }
+                    let visit = Visit(
+                        proxy: self, head: head, remote: remote, outbound: outbound, channel: channel)
+                    guard try await visit.answer(&client) else { return }
+                }
+            }
+        } catch {
+            logger.debug("preview connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The URL of the UI page that lets a signed-in browser in, coming back to `next`.
+    func signInURL(session: SessionID, port: UInt16, next: String, share: String?) -> String? {
+        guard var base = configuration.signInBaseURL else { return nil }
+        while base.hasSuffix("/") { base.removeLast() }
+        var query = [("session", session.rawValue), ("port", String(port)), ("next", next)]
+        if let share { query.append(("share", share)) }
+        return base + "/previews/authorize?"
+            + query.map { "\($0)=\(Self.encode($1))" }.joined(separator: "&")
+    }
+
+    static func encode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    func cookie(for grant: PreviewGrant) -> String {
+        let seconds = max(1, Int(grant.expiresAt.timeIntervalSinceNow))
+        return "\(Self.cookieName)=\(previews.cookieValue(grant)); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Lax"
+            + (previews.address.scheme == "https" ? "; Secure" : "")
+    }
+}
+
+/// Bytes from the browser: what was read past the last head or body, then the socket.
+struct ClientBytes {
+    var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    var buffer: [UInt8] = []
+
+    /// The next request head, or nil when the browser closed between requests.
+    mutating func readHead() async throws -> [UInt8]? {
+        while true {
+            // Blank lines between requests are allowed (RFC 9112 §2.2).
+            while buffer.count >= 2, buffer[0] == 0x0d, buffer[1] == 0x0a { buffer.removeFirst(2) }
+            if let end = PreviewHTTPHead.end(in: buffer) {
+                let head = Array(buffer[..<end])
+                buffer.removeFirst(end)
+                return head
+            }
+            guard buffer.count <= PreviewHTTPHead.maxBytes else {
+                throw PreviewProxyError.malformed("the request head is larger than 64 KiB")
+            }
+            guard let next = try await iterator.next() else {
+                if buffer.isEmpty { return nil }
+                throw PreviewProxyError.malformed("the browser closed in the middle of a request head")
+            }
+            buffer += next.readableBytesView
+        }
+    }
+
+    /// The next bytes (buffered first); nil when the browser closed.
+    mutating func next() async throws -> [UInt8]? {
+        if !buffer.isEmpty {
+            defer { buffer = [] }
+            return buffer
+        }
+        guard let next = try await iterator.next() else { return nil }
+        return Array(next.readableBytesView)
+    }
+
+    mutating func unread(_ bytes: ArraySlice<UInt8>) { if !bytes.isEmpty { buffer = Array(bytes) + buffer } }
+}
