@@ -16,6 +16,8 @@ public enum PreviewBenchApp {
 
         class App(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle on, a kept-alive client waits out a delayed ACK.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
