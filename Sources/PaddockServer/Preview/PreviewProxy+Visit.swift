@@ -22,7 +22,7 @@ struct Visit {
     }
 
     /// Answers the request; returns whether the browser's connection carries another one.
-    func answer(_ client: inout ClientBytes) async throws -> Bool {
+    func answer(_ client: inout ClientBytes, _ kept: inout KeptUpstream?) async throws -> Bool {
         guard let (session, port) = previews.address.target(ofHost: head.value("Host") ?? "") else {
             try await send(
                 PreviewPages.message(
@@ -75,7 +75,7 @@ struct Visit {
             }
             return keepsAlive
         }
-        return try await forward(grant, bearer: bearer, framing: framing, client: &client)
+        return try await forward(grant, bearer: bearer, framing: framing, client: &client, kept: &kept)
     }
 
     func refuse(_ error: PaddockError) async throws {
@@ -118,9 +118,11 @@ struct Visit {
         }
     }
 
-    /// Passes an admitted request to the app and its answer back; a revoked share cuts it off at once.
+    /// Passes an admitted request to the app and its answer back; a revoked share cuts it off at once. The
+    /// connection to the app is kept for the browser's next request to the same preview when both ends allow it.
     func forward(
-        _ grant: PreviewGrant, bearer: Bool, framing: PreviewHTTPHead.Framing, client: inout ClientBytes
+        _ grant: PreviewGrant, bearer: Bool, framing: PreviewHTTPHead.Framing, client: inout ClientBytes,
+        kept: inout KeptUpstream?
     ) async throws -> Bool {
         switch framing {
         case .invalid:
@@ -134,7 +136,12 @@ struct Visit {
             return false
         default: break
         }
-        switch try await previews.readiness(of: grant.session) {
+        let readiness = try await previews.readiness(of: grant.session)
+        // A kept connection serves only a running session's same port; a paused one is resumed by a new dial.
+        var reuse = kept.flatMap { $0.serves(grant) && readiness == .running ? $0 : nil }
+        if reuse == nil, let stale = kept { await stale.connection.close() }
+        kept = nil
+        switch readiness {
         case .missing:
             try await send(PreviewPages.message(404, "Not Found", "No such preview", "The session does not exist."))
             return head.keepsAlive && framing == .none
@@ -143,48 +150,73 @@ struct Visit {
             return head.keepsAlive && framing == .none
         case .paused, .running: break
         }
-        let upstream: any SandboxConnection
-        do {
-            guard let connected = try await connect(grant) else {
-                try await send(PreviewPages.waking())
-                return head.keepsAlive && framing == .none
-            }
-            upstream = connected
-        } catch let error as PaddockError where error.code == .notFound {
-            try await send(
-                PreviewPages.notListening(port: grant.port, listening: await previews.listeningPorts(grant.session)))
-            return head.keepsAlive && framing == .none
-        } catch let error as PaddockError {
-            try await send(
-                PreviewPages.message(503, "Service Unavailable", "The preview is not available", error.message))
-            return false
-        }
         if head.tokens("Expect").contains("100-continue") {
             try await send(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
         }
-        let revoked: AsyncStream<Void>? =
-            if let share = grant.share { await previews.revocation(of: share) } else { nil }
+        while true {
+            var upstream: KeptUpstream
+            if let reused = reuse {
+                upstream = reused
+            } else {
+                do {
+                    guard let connected = try await connect(grant) else {
+                        try await send(PreviewPages.waking())
+                        return head.keepsAlive && framing == .none
+                    }
+                    upstream = KeptUpstream(connection: connected, session: grant.session, port: grant.port)
+                } catch let error as PaddockError where error.code == .notFound {
+                    try await send(
+                        PreviewPages.notListening(
+                            port: grant.port, listening: await previews.listeningPorts(grant.session)))
+                    return head.keepsAlive && framing == .none
+                } catch let error as PaddockError {
+                    try await send(
+                        PreviewPages.message(
+                            503, "Service Unavailable", "The preview is not available", error.message))
+                    return false
+                }
+            }
+            do {
+                let outcome = try await watchingRevocation(grant, upstream.connection) {
+                    try await exchangeMessages(
+                        grant, bearer: bearer, framing: framing, &upstream, reused: reuse != nil, &client)
+                }
+                if outcome.keepUpstream && outcome.keepClient {
+                    kept = upstream
+                } else {
+                    await upstream.connection.close()
+                }
+                return outcome.keepClient
+            } catch is StaleUpstream {
+                // The app closed a kept connection while it sat idle; the request had not reached it: once more
+                // on a new connection.
+                await upstream.connection.close()
+                reuse = nil
+            } catch {
+                await upstream.connection.close()
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` while watching the grant's share: its revocation closes both sides at once.
+    func watchingRevocation<T: Sendable>(
+        _ grant: PreviewGrant, _ upstream: any SandboxConnection, _ body: () async throws -> T
+    ) async throws -> T {
+        guard let share = grant.share else { return try await body() }
+        let revoked = await previews.revocation(of: share)
         let channel = self.channel
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            if let revoked {
-                group.addTask {
-                    for await _ in revoked {}
-                    // Finished by the revoke, not by this visit ending: cut both sides.
-                    if !Task.isCancelled {
-                        await upstream.close()
-                        channel.close(promise: nil)
-                    }
+            group.addTask {
+                for await _ in revoked {}
+                // Finished by the revoke, not by this visit ending: cut both sides.
+                if !Task.isCancelled {
+                    await upstream.close()
+                    channel.close(promise: nil)
                 }
             }
             defer { group.cancelAll() }
-            do {
-                let keep = try await exchangeMessages(grant, bearer: bearer, framing: framing, upstream, &client)
-                await upstream.close()
-                return keep
-            } catch {
-                await upstream.close()
-                throw error
-            }
+            return try await body()
         }
     }
 
@@ -218,29 +250,40 @@ struct Visit {
         return nil
     }
 
+    struct Outcome: Sendable {
+        var keepClient: Bool
+        var keepUpstream: Bool
+    }
+
     func exchangeMessages(
-        _ grant: PreviewGrant, bearer: Bool, framing: PreviewHTTPHead.Framing, _ upstream: any SandboxConnection,
-        _ client: inout ClientBytes
-    ) async throws -> Bool {
+        _ grant: PreviewGrant, bearer: Bool, framing: PreviewHTTPHead.Framing, _ upstream: inout KeptUpstream,
+        reused: Bool, _ client: inout ClientBytes
+    ) async throws -> Outcome {
         let rewritten = PreviewRewrite.request(
             head, stripAuthorization: bearer, forwardedFor: remote, proto: previews.address.scheme,
             viewer: previews.viewerHeader(grant, at: Date()))
-        try await upstream.write(rewritten.serialized)
-        try await passBody(framing, from: &client, to: upstream)
-        var answer = UpstreamBytes(stream: upstream.inbound)
+        // Only a request without a body can be sent again when a kept connection turns out closed.
+        let retriable = reused && framing == .none
+        do { try await upstream.connection.write(rewritten.serialized) } catch  where retriable {
+            throw StaleUpstream()
+        }
+        try await passBody(framing, from: &client, to: upstream.connection)
+        var first = true
         while true {
-            guard let bytes = try await answer.readHead(), let response = PreviewHTTPHead(bytes), response.isResponse
-            else {
+            let bytes = try await upstream.answer.readHead()
+            if bytes == nil && first && retriable && upstream.answer.buffer.isEmpty { throw StaleUpstream() }
+            first = false
+            guard let bytes, let response = PreviewHTTPHead(bytes), response.isResponse else {
                 try await send(
                     PreviewPages.message(
                         502, "Bad Gateway", "The app gave no answer",
                         "The app on port \(grant.port) closed the connection without an HTTP answer."))
-                return false
+                return Outcome(keepClient: false, keepUpstream: false)
             }
             if response.status == 101 && head.isWebSocketUpgrade {
                 try await send(PreviewRewrite.response(response, keepAlive: false).serialized)
-                try await tunnel(upstream, answer: &answer, client: &client)
-                return false
+                try await tunnel(upstream.connection, answer: &upstream.answer, client: &client)
+                return Outcome(keepClient: false, keepUpstream: false)
             }
             // 1xx answers (103 Early Hints) come before the real one.
             if response.status / 100 == 1 {
@@ -250,7 +293,10 @@ struct Visit {
             let framing = response.framing(requestMethod: head.method)
             let keep = head.keepsAlive && framing != .close && framing != .invalid
             try await send(PreviewRewrite.response(response, keepAlive: keep).serialized)
-            return try await passAnswer(framing, from: &answer) && keep
+            let complete = try await passAnswer(framing, from: &upstream.answer)
+            return Outcome(
+                keepClient: complete && keep,
+                keepUpstream: complete && response.keepsAlive && framing != .close && framing != .invalid)
         }
     }
 
@@ -339,6 +385,26 @@ struct Visit {
             try await group.waitForAll()
         }
     }
+}
+
+/// A request to a kept connection that the app had closed meanwhile; it is sent again on a new one.
+struct StaleUpstream: Error {}
+
+/// A connection to the app, kept between the browser's requests to the same preview.
+struct KeptUpstream {
+    let connection: any SandboxConnection
+    let session: SessionID
+    let port: UInt16
+    var answer: UpstreamBytes
+
+    init(connection: any SandboxConnection, session: SessionID, port: UInt16) {
+        self.connection = connection
+        self.session = session
+        self.port = port
+        answer = UpstreamBytes(stream: connection.inbound)
+    }
+
+    func serves(_ grant: PreviewGrant) -> Bool { grant.session == session && grant.port == port }
 }
 
 /// Bytes from the app: what was read past the answer's head, then the connection.

@@ -36,8 +36,8 @@ public struct PreviewServerConfiguration: Sendable {
 /// through paddock-init's port relay (no sandbox has an IP). Each request head is read, checked
 /// (`PreviewService` grants) and rewritten (`PreviewRewrite`); bodies and answers then pass as bytes, so
 /// chunked and streaming answers (SSE) flow as they are made, and a WebSocket upgrade becomes a byte tunnel.
-/// The browser's connection is kept alive across requests; each request gets its own connection to the app,
-/// so where an answer ends is never in doubt.
+/// The browser's connection is kept alive across requests, and so is the one to the app when its answers are
+/// framed (a length or chunks), so where each answer ends is never in doubt.
 public struct PreviewProxy: Service {
     /// The preview host's own cookie: a signed grant, host-only, never passed to the app.
     public static let cookieName = "paddock_preview"
@@ -94,21 +94,33 @@ public struct PreviewProxy: Service {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var client = ClientBytes(iterator: inbound.makeAsyncIterator())
-                while let bytes = try await client.readHead() {
-                    guard let head = PreviewHTTPHead(bytes), head.isRequest else {
-                        try await outbound.write(
-                            ByteBuffer(
-                                bytes: PreviewPages.message(400, "Bad Request", "Bad request", "This is not HTTP/1.1."))
-                        )
-                        return
-                    }
-                    let visit = Visit(
-                        proxy: self, head: head, remote: remote, outbound: outbound, channel: channel)
-                    guard try await visit.answer(&client) else { return }
+                var kept: KeptUpstream?
+                do {
+                    try await requests(&client, &kept, remote: remote, outbound: outbound, channel: channel)
+                } catch {
+                    await kept?.connection.close()
+                    throw error
                 }
+                await kept?.connection.close()
             }
         } catch {
             logger.debug("preview connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Answers the browser's requests one after another until either side ends the connection.
+    func requests(
+        _ client: inout ClientBytes, _ kept: inout KeptUpstream?, remote: String?,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel
+    ) async throws {
+        while let bytes = try await client.readHead() {
+            guard let head = PreviewHTTPHead(bytes), head.isRequest else {
+                try await outbound.write(
+                    ByteBuffer(bytes: PreviewPages.message(400, "Bad Request", "Bad request", "This is not HTTP/1.1.")))
+                return
+            }
+            let visit = Visit(proxy: self, head: head, remote: remote, outbound: outbound, channel: channel)
+            guard try await visit.answer(&client, &kept) else { return }
         }
     }
 

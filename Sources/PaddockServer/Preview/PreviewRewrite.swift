@@ -27,12 +27,10 @@ enum PreviewRewrite {
         out.remove(["cookie"])
         let kept = keptCookies(cookies)
         if !kept.isEmpty { out.add("Cookie", kept) }
+        // Otherwise the connection to the app stays open (HTTP/1.1's default) for the browser's next request.
         if upgrade, let upgradeValue {
             out.add("Connection", "Upgrade")
             out.add("Upgrade", upgradeValue)
-        } else {
-            // One request per connection to the app: where a response ends is then never in doubt.
-            out.add("Connection", "close")
         }
         if let host = head.value("Host") { out.add("X-Forwarded-Host", host) }
         out.add("X-Forwarded-Proto", proto)

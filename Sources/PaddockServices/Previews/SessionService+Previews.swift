@@ -7,9 +7,22 @@ import PaddockSandbox
 extension SessionService {
     /// A connection to `port` for a visitor `PreviewService` already let in. A paused session is resumed: a
     /// visit is the signal it is wanted again.
+    /// The connection counts as an attached stream until it is closed: a session someone is looking at (a dev
+    /// server's hot-reload WebSocket open in a tab) is not idle, and the reaper does not freeze it.
     func previewDial(_ id: SessionID, port: UInt16) async throws -> any SandboxConnection {
         let (_, provider) = try await runningProvider(id, for: .system, needs: .read)
-        return try await provider.initClient(id).dial(port: port)
+        streamChanged(id, attached: true)
+        do {
+            let connection = try await provider.initClient(id).dial(port: port)
+            return TrackedSandboxConnection(
+                connection,
+                detach: TrackedExecHandle.Detach { [weak self] attached in
+                    await self?.streamChanged(id, attached: attached)
+                })
+        } catch {
+            streamChanged(id, attached: false)
+            throw error
+        }
     }
 
     /// The TCP ports something listens on inside the running session, from its own `/proc/net/tcp{,6}`.
@@ -40,5 +53,29 @@ extension SessionService {
             ports.insert(port)
         }
         return ports
+    }
+}
+
+/// A port connection that reports its close once (explicit, or when dropped).
+final class TrackedSandboxConnection: SandboxConnection {
+    private let inner: any SandboxConnection
+    private let detach: TrackedExecHandle.Detach
+
+    init(_ inner: any SandboxConnection, detach: TrackedExecHandle.Detach) {
+        self.inner = inner
+        self.detach = detach
+    }
+
+    var inbound: BackpressuredStream<[UInt8]> { inner.inbound }
+    func write(_ bytes: [UInt8]) async throws { try await inner.write(bytes) }
+    func finishWriting() async { await inner.finishWriting() }
+    func close() async {
+        await inner.close()
+        await detach.run()
+    }
+
+    deinit {
+        let detach = self.detach
+        Task { await detach.run() }
     }
 }
