@@ -39,6 +39,8 @@ extension SessionService {
             }
             ports.formUnion(Self.listening(inProcNetTCP: String(decoding: bytes, as: UTF8.self)))
         }
+        // paddock-init's own egress relay listens in every sandbox; it is not the session's app.
+        ports.remove(SandboxLayout.egressProxyPort)
         return ports.sorted()
     }
 
