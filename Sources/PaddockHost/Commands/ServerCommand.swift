@@ -161,12 +161,14 @@ struct ServerCommand: AsyncParsableCommand {
         ]
         if let proxy = previewing?.1 { services.append(.init(service: proxy)) }
         if case let (e2bHost, e2bPort)? = e2bAddress {
+            var e2bConfiguration = E2BConfiguration(
+                host: e2bHost, port: e2bPort, maxUploadBytes: Int(clamping: maxUploadBytes))
+            e2bConfiguration.previews = previewing?.0
             services.append(
                 .init(
                     service: buildE2BApplication(
                         sessions: sessions, tokens: tokens,
-                        configuration: E2BConfiguration(
-                            host: e2bHost, port: e2bPort, maxUploadBytes: Int(clamping: maxUploadBytes)),
+                        configuration: e2bConfiguration,
                         logger: Logger(label: "paddock.e2b"),
                         onServerRunning: {
                             Self.announce("e2b", host: e2bHost, port: $0, dataDirectory: dataDirectory, logger)
