@@ -29,6 +29,8 @@ public struct RuntimeConfig: Sendable, Equatable {
     public var instructions: String?
     /// Shell commands that must pass before a session's changes are submitted.
     public var checks: [String]
+    /// Preview share links (`previews: {max_audience: org, restart: true}`).
+    public var previews = PreviewConfig()
 
     public init(
         file: String = "runtime.yml", version: Int = RuntimeConfig.supportedVersion, name: String? = nil,

@@ -38,6 +38,16 @@ struct PreviewAPITests {
                 body: ByteBuffer(string: #"{"port": 3000, "audience": "public"}"#))
             #expect(wide.status == .forbidden, "public shares need the server to allow them")
 
+            // A session whose policy allows public shares may make one; the server's cap does not apply.
+            let open = try await drive.send(
+                v1, .post, "/v1/sessions",
+                json: #"{"policy": {"text": "version: 1\npreviews: {max_audience: public}\n", "file": "runtime.yml"}}"#)
+            let openID = try drive.field("id", of: open)
+            let publicShare = try await v1.execute(
+                uri: "/v1/sessions/\(openID)/previews/shares", method: .post, headers: stack.auth,
+                body: ByteBuffer(string: #"{"port": 3000, "audience": "public"}"#))
+            #expect(publicShare.status == .created, "\(publicShare.text)")
+
             _ = try await drive.send(v1, .delete, "/v1/previews/shares/\(share["id"] as? String ?? "-")")
             let after = try await drive.send(v1, .get, "/v1/sessions/\(id)/previews/shares")
             #expect(after.text.contains("revoked_at"))

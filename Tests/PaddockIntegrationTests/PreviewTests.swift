@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PaddockConfig
 import PaddockCore
 import PaddockTestSupport
 import Testing
@@ -257,6 +258,17 @@ struct PreviewUnitTests {
         #expect(clean == "/a?x=1&y=2")
         #expect(secret == "pvs_1")
         #expect(PreviewRewrite.removingParameter("paddock_share", from: "/?paddock_share=pvs_1").target == "/")
+    }
+
+    @Test func runtimeYmlCapsSharesAndLayersOnlyNarrowThem() throws {
+        let team = try RuntimeConfig.parse("version: 1\npreviews: {max_audience: public, restart: true}\n")
+        #expect(team.previews == PreviewConfig(maxAudience: "public", restart: true))
+        let org = try RuntimeConfig.parse("version: 1\npreviews: {max_audience: team}\n")
+        let both = try PolicyLayers([PolicyLayer(.team, team), PolicyLayer(.org, org)]).effective()
+        #expect(both.previews?.maxAudience == "team")
+        #expect(both.previews?.restart == true)
+        #expect(throws: ConfigError.self) { try RuntimeConfig.parse("version: 1\npreviews: {max_audience: world}\n") }
+        #expect(throws: ConfigError.self) { try RuntimeConfig.parse("version: 1\npreviews: {ttl: 1h}\n") }
     }
 
     @Test func listeningPortsAreReadFromProcNetTCP() {

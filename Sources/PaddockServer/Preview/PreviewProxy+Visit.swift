@@ -100,7 +100,9 @@ struct Visit {
     }
 
     /// A share link's first visit: public links set the cookie at once; others go through sign-in.
-    func openShare(_ secret: String, clean: String, session: SessionID, port: UInt16) async throws {
+    func openShare(_ secret: String, clean target: String, session: SessionID, port: UInt16) async throws {
+        // Only a path on this host (an absolute-form target would make this an open redirect).
+        let clean = target.hasPrefix("/") && !target.hasPrefix("//") ? target : "/"
         switch try await previews.open(shareSecret: secret, session: session, port: port) {
         case .granted(let grant):
             try await send(PreviewPages.redirect(clean, setCookie: proxy.cookie(for: grant)))

@@ -114,10 +114,22 @@ public actor PreviewService {
         guard ttl >= 60, ttl <= Self.maxShareTTL else {
             throw PaddockError.invalidArgument("a share lasts from 1m to 30d; pass --ttl within that")
         }
-        guard audience.breadth <= maxAudience.breadth else {
+        // The session's policy (runtime.yml `previews: {max_audience: …}`, layered) decides where it says so;
+        // otherwise the server's cap. A policy that cannot be read allows nothing wider than a user.
+        let cap: PreviewAudience
+        let capSource: String
+        if let text = try session.effectivePolicy()?.previews?.maxAudience {
+            cap = text == "user" ? .user("") : try PreviewAudience(parsing: text)
+            capSource = "the session's policy"
+        } else {
+            cap = maxAudience
+            capSource = "this server (--preview-max-audience)"
+        }
+        guard audience.breadth <= cap.breadth else {
+            let shown = cap.breadth == 0 ? "user" : cap.description
             throw PaddockError.permissionDenied(
-                "shares on this server reach at most '\(maxAudience)'; ask an admin to allow '\(audience)' "
-                    + "(`previews: {max_audience: \(audience)}`) or share with a narrower audience")
+                "\(capSource) lets shares reach at most '\(shown)'; share with a narrower audience, or ask an admin "
+                    + "for a policy with `previews: {max_audience: \(audience.breadth == 0 ? "user" : "\(audience)")}`")
         }
         if case .team = audience, session.team == nil {
             throw PaddockError.invalidArgument("session \(id) belongs to no team; share with org or user:NAME")
