@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 @testable import PaddockServer
 
@@ -22,11 +23,21 @@ struct PreviewClient {
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     var buffer: [UInt8] = []
 
-    static func with<T>(port: Int, _ body: (inout PreviewClient) async throws -> T) async throws -> T {
+    /// With `tlsHost`, speaks HTTPS (naming that host for SNI; the test's certificate is not verified).
+    static func with<T>(port: Int, tlsHost: String? = nil, _ body: (inout PreviewClient) async throws -> T)
+        async throws -> T
+    {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        let context = try NIOSSLContext(configuration: tls)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    if let tlsHost {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: context, serverHostname: tlsHost))
+                    }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in

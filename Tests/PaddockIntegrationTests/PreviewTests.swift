@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOSSL
 import PaddockConfig
 import PaddockCore
 import PaddockTestSupport
@@ -16,14 +17,18 @@ struct PreviewHarness {
     let port: Int
     let admin: String
 
-    static func with(_ stack: TestStack, _ body: (PreviewHarness) async throws -> Void) async throws {
+    static func with(
+        _ stack: TestStack, tls: TLSConfiguration? = nil, _ body: (PreviewHarness) async throws -> Void
+    ) async throws {
         let previews = PreviewService(
             sessions: stack.sessions, store: stack.store, key: SymmetricKey(size: .bits256),
-            address: PreviewAddress(), logger: TestHost.quietLogger("test.previews"))
+            address: PreviewAddress(scheme: tls == nil ? "http" : "https"),
+            logger: TestHost.quietLogger("test.previews"))
         let (ports, sink) = AsyncStream<Int>.makeStream()
         let proxy = PreviewProxy(
             previews: previews, tokens: stack.tokens,
-            configuration: PreviewServerConfiguration(host: "127.0.0.1", port: 0, signInBaseURL: "http://ui.test"),
+            configuration: PreviewServerConfiguration(
+                host: "127.0.0.1", port: 0, tls: tls, signInBaseURL: "http://ui.test"),
             logger: TestHost.quietLogger("test.previews"),
             onServerRunning: { port in
                 previews.setPort(port)
@@ -185,6 +190,29 @@ struct PreviewSandboxTests {
                     port: h.port, host: host, headers: ["Authorization": "Bearer \(h.admin)"])
                 #expect(ended.status == 410)
                 #expect(ended.text.contains("This preview has ended"))
+            }
+        }
+    }
+
+    @Test func withAWildcardCertificateThePreviewsAreHTTPS() async throws {
+        try await withTestStack("preview-tls") { stack in
+            try await PreviewHarness.with(stack, tls: try TLSFixture.server(names: ["*.preview.localhost"])) { h in
+                await h.previews.setMaxAudience(.public)
+                let s = try await stack.sessions.create(SessionSpec())
+                try await PreviewAppFixture.start(in: s.id, port: 8000, sessions: stack.sessions)
+                let name = h.previews.address.host(session: s.id, port: 8000)
+                let issued = try await h.previews.share(s.id, port: 8000, ttl: 3600, audience: .public, by: .system)
+                #expect(issued.url.hasPrefix("https://\(name):\(h.port)/"))
+                try await PreviewClient.with(port: h.port, tlsHost: name) { client in
+                    let first = try await client.request(
+                        host: h.host(s.id, 8000), "GET", PreviewHarness.target(of: issued.url))
+                    #expect(first.header("Set-Cookie")?.contains("; Secure") == true)
+                    let cookie = PreviewHarness.cookiePair(first.header("Set-Cookie"))
+                    let seen = try await client.request(host: h.host(s.id, 8000), headers: ["Cookie": cookie])
+                    #expect(seen.status == 200)
+                    let headers = try seen.json()["headers"] as? [String: String] ?? [:]
+                    #expect(headers["x-forwarded-proto"] == "https")
+                }
             }
         }
     }
