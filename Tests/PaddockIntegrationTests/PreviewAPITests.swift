@@ -7,6 +7,7 @@ import PaddockCore
 import PaddockServer
 import PaddockServices
 import PaddockTestSupport
+import PaddockWeb
 import Testing
 
 /// `/v1/sessions/{id}/previews` and `/previews/authorize` through the real router (no sandboxes): shares are
@@ -57,7 +58,27 @@ struct PreviewAPITests {
             let anonymous = try await v1.execute(uri: bridge, method: .get, headers: [:], body: nil)
             #expect(anonymous.status == .seeOther || anonymous.status == .found)
             #expect(anonymous.headers[.location]?.hasPrefix("/signin?next=") == true)
-            let (cookie, _) = try await drive.browser()
+            let (cookie, csrf) = try await drive.browser()
+            // The session page's Previews section, and its share form (the same router, with the web pages).
+            var withPages = stack.configuration
+            withPages.webPages = try await PageRenderer.load()
+            let web = Application(
+                router: buildRouter(sessions: stack.sessions, tokens: stack.tokens, configuration: withPages))
+            try await web.test(.router) { client in
+                let page = try await client.execute(
+                    uri: "/sessions/\(id)", method: .get, headers: [.cookie: "paddock_session=\(cookie)"], body: nil)
+                #expect(page.status == .ok)
+                #expect(page.text.contains("Make a share link"), "the session page offers a share link")
+                #expect(page.text.contains("port 3000 · org"), "the page lists the session's shares")
+                let form = try await client.execute(
+                    uri: "/sessions/\(id)/previews/share", method: .post,
+                    headers: [
+                        .cookie: "paddock_session=\(cookie)", .contentType: "application/x-www-form-urlencoded",
+                    ],
+                    body: ByteBuffer(string: "_csrf=\(csrf)&port=3000&audience=org&ttl=1h"))
+                #expect(form.status == .ok, "\(form.text)")
+                #expect(form.text.contains("paddock_share=pvs_"), "the new link is shown once")
+            }
             let signedIn = try await v1.execute(
                 uri: bridge, method: .get, headers: [.cookie: "paddock_session=\(cookie)"], body: nil)
             let location = try #require(signedIn.headers[.location])
