@@ -18,7 +18,8 @@ struct PreviewHarness {
     let admin: String
 
     static func with(
-        _ stack: TestStack, tls: TLSConfiguration? = nil, _ body: (PreviewHarness) async throws -> Void
+        _ stack: TestStack, tls: TLSConfiguration? = nil, timeouts: ConnectionTimeouts = ConnectionTimeouts(),
+        _ body: (PreviewHarness) async throws -> Void
     ) async throws {
         let previews = PreviewService(
             sessions: stack.sessions, store: stack.store, key: SymmetricKey(size: .bits256),
@@ -27,8 +28,12 @@ struct PreviewHarness {
         let (ports, sink) = AsyncStream<Int>.makeStream()
         let proxy = PreviewProxy(
             previews: previews, tokens: stack.tokens,
-            configuration: PreviewServerConfiguration(
-                host: "127.0.0.1", port: 0, tls: tls, signInBaseURL: "http://ui.test"),
+            configuration: {
+                var c = PreviewServerConfiguration(
+                    host: "127.0.0.1", port: 0, tls: tls, signInBaseURL: "http://ui.test")
+                c.timeouts = timeouts
+                return c
+            }(),
             logger: TestHost.quietLogger("test.previews"),
             onServerRunning: { port in
                 previews.setPort(port)
@@ -212,6 +217,29 @@ struct PreviewSandboxTests {
                     #expect(seen.status == 200)
                     let headers = try seen.json()["headers"] as? [String: String] ?? [:]
                     #expect(headers["x-forwarded-proto"] == "https")
+                }
+            }
+        }
+    }
+
+    @Test func anIdleBrowserConnectionIsClosedButAnOpenWebSocketIsNot() async throws {
+        try await withTestStack("preview-idle") { stack in
+            try await PreviewHarness.with(stack, timeouts: ConnectionTimeouts(idle: .seconds(1))) { h in
+                let s = try await stack.sessions.create(SessionSpec())
+                try await PreviewAppFixture.start(in: s.id, port: 8000, sessions: stack.sessions)
+                let auth = ["Authorization": "Bearer \(h.admin)"]
+                try await PreviewClient.with(port: h.port) { idle in
+                    let answer = try await idle.request(host: h.host(s.id, 8000), headers: auth)
+                    #expect(answer.status == 200)
+                    #expect(await idle.closed(), "a kept-alive connection with nothing to do is closed")
+                }
+                try await PreviewClient.with(port: h.port) { ws in
+                    let upgraded = try await ws.upgrade(host: h.host(s.id, 8000), headers: auth)
+                    #expect(upgraded.status == 101)
+                    // Longer than the idle timeout, on the event of the session's own clock: a command's exit.
+                    _ = try await stack.sessions.sh(s.id, "sleep 2")
+                    let echoed = try await ws.echo("still here")
+                    #expect(echoed == "still here")
                 }
             }
         }

@@ -7,6 +7,7 @@ import PaddockCore
 import PaddockSandbox
 import PaddockServices
 import ServiceLifecycle
+import Synchronization
 
 /// Where the preview listener binds and what it needs to know.
 public struct PreviewServerConfiguration: Sendable {
@@ -19,6 +20,10 @@ public struct PreviewServerConfiguration: Sendable {
     /// The web UI's base URL, where a browser without the preview cookie goes to be let in; nil: such browsers
     /// are refused (API clients send a bearer token).
     public var signInBaseURL: String?
+    /// A browser connection with no request in flight is closed after `idle` without a byte from it (a
+    /// request head that trickles in counts as idle once it stalls); a request or a tunnel in flight is never
+    /// cut by this.
+    public var timeouts = ConnectionTimeouts()
 
     public init(
         host: String = "127.0.0.1", port: Int = 7072, tls: TLSConfiguration? = nil, maxUploadBytes: Int = 512 << 20,
@@ -64,20 +69,25 @@ public struct PreviewProxy: Service {
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: configuration.host, port: configuration.port) { child in
+            .bind(host: configuration.host, port: configuration.port) { [timeouts = configuration.timeouts] child in
                 child.eventLoop.makeCompletedFuture {
+                    let state = PreviewConnectionState()
                     if let sslContext {
                         try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child)
+                    try child.pipeline.syncOperations.addHandlers(
+                        IdleStateHandler(readTimeout: TimeAmount(timeouts.idle)), PreviewIdleCloser(state: state))
+                    return (
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child), state
+                    )
                 }
             }
         await onServerRunning(server.channel.localAddress?.port ?? configuration.port)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await serve(connection) }
+                    for try await (connection, state) in inbound {
+                        group.addTask { await serve(connection, state: state) }
                     }
                 }
                 // Open keep-alive connections and tunnels end with the server.
@@ -88,7 +98,7 @@ public struct PreviewProxy: Service {
         }
     }
 
-    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, state: PreviewConnectionState) async {
         let remote = connection.channel.remoteAddress?.ipAddress
         let channel = connection.channel
         do {
@@ -96,7 +106,8 @@ public struct PreviewProxy: Service {
                 var client = ClientBytes(iterator: inbound.makeAsyncIterator())
                 var kept: KeptUpstream?
                 do {
-                    try await requests(&client, &kept, remote: remote, outbound: outbound, channel: channel)
+                    try await requests(
+                        &client, &kept, remote: remote, outbound: outbound, channel: channel, state: state)
                 } catch {
                     await kept?.connection.close()
                     throw error
@@ -111,7 +122,7 @@ public struct PreviewProxy: Service {
     /// Answers the browser's requests one after another until either side ends the connection.
     func requests(
         _ client: inout ClientBytes, _ kept: inout KeptUpstream?, remote: String?,
-        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel, state: PreviewConnectionState
     ) async throws {
         while let bytes = try await client.readHead() {
             guard let head = PreviewHTTPHead(bytes), head.isRequest else {
@@ -120,7 +131,10 @@ public struct PreviewProxy: Service {
                 return
             }
             let visit = Visit(proxy: self, head: head, remote: remote, outbound: outbound, channel: channel)
-            guard try await visit.answer(&client, &kept) else { return }
+            state.setBusy(true)
+            let more = try await visit.answer(&client, &kept)
+            state.setBusy(false)
+            guard more else { return }
         }
     }
 
@@ -184,4 +198,27 @@ struct ClientBytes {
     }
 
     mutating func unread(_ bytes: ArraySlice<UInt8>) { if !bytes.isEmpty { buffer = Array(bytes) + buffer } }
+}
+
+/// Whether a browser connection has a request (or a tunnel) in flight, for `PreviewIdleCloser`.
+final class PreviewConnectionState: Sendable {
+    private let busy = Atomic<Bool>(false)
+    func setBusy(_ value: Bool) { busy.store(value, ordering: .relaxed) }
+    var isBusy: Bool { busy.load(ordering: .relaxed) }
+}
+
+/// Closes a browser connection that sat silent past the idle timeout with nothing in flight.
+final class PreviewIdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let state: PreviewConnectionState
+
+    init(state: PreviewConnectionState) { self.state = state }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent, !state.isBusy {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
 }
