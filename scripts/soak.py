@@ -42,7 +42,7 @@ class Server:
     def start(self):
         self.proc = subprocess.Popen(
             [self.binary, "server", "--data-dir", self.data, "--listen", f"127.0.0.1:{self.port}",
-             "--e2b-listen", "off", "--log-level", "error"],
+             "--e2b-listen", "off", "--preview-listen", "off", "--log-level", "error"],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.data, "server.log"), "ab"))
         deadline = time.time() + 120
         while time.time() < deadline:

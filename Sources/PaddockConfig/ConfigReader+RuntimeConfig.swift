@@ -6,7 +6,7 @@ import Yams
 extension ConfigReader {
     static let topLevelKeys = [
         "version", "name", "template", "providers", "compute", "secrets", "guardrails", "rbac", "instructions",
-        "checks", "automations",
+        "checks", "automations", "previews",
     ]
 
     mutating func runtimeConfig(_ root: Node) -> RuntimeConfig {
@@ -49,6 +49,7 @@ extension ConfigReader {
             config.instructions = scalar(
                 node, "instructions", expected: "text (use a block: 'instructions: |' and indented lines)")
         }
+        if let node = fields["previews"] { config.previews = previews(node) }
         if let node = fields["checks"] {
             config.checks = scalars(node, "checks", expected: "a shell command such as 'npm test'").compactMap {
                 guard !$0.text.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -483,5 +484,32 @@ extension ConfigReader {
             rbac[team] = permissions
         }
         return rbac
+    }
+
+    /// `previews: {max_audience: org, restart: true}`.
+    mutating func previews(_ node: Node) -> PreviewConfig {
+        var config = PreviewConfig()
+        guard
+            let fields = mapping(
+                node, "previews", allowed: ["max_audience", "restart"],
+                expected: "a mapping such as {max_audience: org, restart: true}")
+        else { return config }
+        if let value = fields["max_audience"],
+            let text = scalar(value, "previews.max_audience", expected: "one of user, team, org or public")
+        {
+            if PreviewConfig.audiences.contains(text) {
+                config.maxAudience = text
+            } else {
+                report("previews.max_audience '\(text)' is not one of user, team, org or public", at: value)
+            }
+        }
+        if let value = fields["restart"], let text = scalar(value, "previews.restart", expected: "true or false") {
+            switch text {
+            case "true": config.restart = true
+            case "false": config.restart = false
+            default: report("previews.restart is true or false, not '\(text)'", at: value)
+            }
+        }
+        return config
     }
 }

@@ -19,6 +19,8 @@ public struct EffectivePolicy: Sendable, Equatable, Codable {
     /// and the hosts it may go to. A name in several layers must satisfy all of their host lists. Nil in
     /// policies stored before secrets were kept.
     public var secrets: [SecretConfig]?
+    /// `previews:` of every layer, narrowed; nil in policies stored before previews were kept.
+    public var previews: PreviewConfig?
 
     public init(
         commands: [PolicyRuleSet] = [], network: [PolicyRuleSet] = [], files: [FileRule] = [],

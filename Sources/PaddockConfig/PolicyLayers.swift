@@ -84,6 +84,7 @@ public struct PolicyLayers: Sendable {
             }
         }
         notes += Self.unreachableSecrets(in: ordered, network: policy.network)
+        policy.previews = ordered.reduce(PreviewConfig()) { $0.narrowed(by: $1.config.previews) }
         policy.notes = notes
         return policy
     }

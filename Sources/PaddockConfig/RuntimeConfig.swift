@@ -31,6 +31,8 @@ public struct RuntimeConfig: Sendable, Equatable {
     public var checks: [String]
     /// Triggers that start work on this project (`automations:`), by name.
     public var automations: [AutomationConfig] = []
+    /// Preview share links (`previews: {max_audience: org, restart: true}`).
+    public var previews = PreviewConfig()
 
     public init(
         file: String = "runtime.yml", version: Int = RuntimeConfig.supportedVersion, name: String? = nil,

@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable {
     public var signIn: SignInService?
     /// Serve HTTPS directly with this certificate and key (`--tls-cert`, `--tls-key`); nil: plain HTTP.
     public var tls: TLSConfiguration?
+    /// Previews behind `/v1/sessions/{id}/previews` and `/previews/authorize`; without it those routes do not exist.
+    public var previews: PreviewService?
 
     public init(
         host: String = "127.0.0.1", port: Int = 7070, maxUploadBytes: Int = 512 << 20, vault: SecretVault? = nil,
@@ -107,11 +109,15 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
         SecretController(secrets: SecretService(vault: vault, trail: sessions.orgTrail))
             .addRoutes(to: router.group("/v1/secrets"))
     }
+    if let previews = configuration.previews {
+        PreviewController(previews: previews, browser: browser).addRoutes(sessions: group, router: router)
+    }
     if let pages = configuration.webPages, let authenticator = configuration.webAuthenticator ?? browser {
-        WebRoutes<PaddockRequestContext>(
+        var web = WebRoutes<PaddockRequestContext>(
             pages: pages, authenticator: authenticator, sessions: sessions, runs: configuration.runs, access: access,
-            invites: configuration.signIn?.invites, vault: configuration.vault
-        ).addRoutes(to: router)
+            invites: configuration.signIn?.invites, vault: configuration.vault)
+        web.previews = configuration.previews
+        web.addRoutes(to: router)
     }
     return router
 }

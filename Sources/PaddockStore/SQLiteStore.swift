@@ -124,6 +124,7 @@ public final class SQLiteStore: Store {
         registerProjectMigration(&m)
         m.registerMigration("accounts: passwords, invites, browser sessions, SSO") { db in try migrateAccounts(db) }
         registerAutomationMigration(&m)
+        m.registerMigration("previews: share links") { db in try createPreviewShareTable(db) }
         return m
     }
 

@@ -17,6 +17,8 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
     let invites: InviteService?
     /// The secrets vault, for the team admin pages; nil when the server has none.
     let vault: SecretVault?
+    /// Previews on the session page; nil when the server serves none.
+    public var previews: PreviewService?
 
     public init(
         pages: PageRenderer, authenticator: any WebAuthenticator, sessions: SessionService, runs: RunService?,
@@ -61,6 +63,7 @@ public struct WebRoutes<Context: WebRequestContext>: Sendable {
         signedIn.get("/reviews") { request, context in try await reviews(request, context) }
         signedIn.get("/reviews/:id") { request, context in try await review(request, context) }
         signedIn.post("/reviews/:id/:decision") { request, context in try await decide(request, context) }
+        addPreviewRoutes(to: signedIn)
     }
 
     func sessionID(_ context: Context) throws -> SessionID {

@@ -30,7 +30,7 @@ struct CLITests {
             process.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
             process.arguments = [
                 "server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning",
-                "--e2b-listen", "127.0.0.1:0",
+                "--e2b-listen", "127.0.0.1:0", "--preview-listen", "127.0.0.1:0",
             ]
             process.arguments?.append(contentsOf: extraArguments)
             process.standardOutput = FileHandle.nullDevice

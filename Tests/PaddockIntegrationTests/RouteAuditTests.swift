@@ -294,6 +294,26 @@ import Testing
             #expect(redeemed.status == .ok, "\(redeemed.text)")
             return Expectation(chain: .organization, kind: "invite.redeem", actor: "newcomer")
         },
+        "POST /v1/sessions/{id}/previews/shares": { d in
+            let s = try await d.session()
+            _ = try await d.send(
+                d.v1, .post, "/v1/sessions/\(s)/previews/shares", json: #"{"port": 3000, "audience": "org"}"#)
+            return Expectation(chain: s, kind: "preview.share")
+        },
+        "DELETE /v1/sessions/{id}/previews/shares/{share}": { d in
+            let s = try await d.session()
+            let share = try await d.send(
+                d.v1, .post, "/v1/sessions/\(s)/previews/shares", json: #"{"port": 3000, "audience": "org"}"#)
+            _ = try await d.send(d.v1, .delete, "/v1/sessions/\(s)/previews/shares/\(try d.field("id", of: share))")
+            return Expectation(chain: s, kind: "preview.revoke")
+        },
+        "DELETE /v1/previews/shares/{share}": { d in
+            let s = try await d.session()
+            let share = try await d.send(
+                d.v1, .post, "/v1/sessions/\(s)/previews/shares", json: #"{"port": 3000, "audience": "org"}"#)
+            _ = try await d.send(d.v1, .delete, "/v1/previews/shares/\(try d.field("id", of: share))")
+            return Expectation(chain: s, kind: "preview.revoke")
+        },
         "DELETE /v1/templates/{template}": { d in
             _ = try await d.send(d.v1, .post, "/v1/templates", json: #"{"name": "old", "base": "host"}"#)
             _ = try await d.send(d.v1, .delete, "/v1/templates/old")

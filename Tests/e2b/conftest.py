@@ -69,7 +69,7 @@ class Server:
         self.log = open(os.path.join(self.data_dir, "server.log"), "w")
         self.process = subprocess.Popen(
             [_binary(), "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
-             "--e2b-listen", "127.0.0.1:0", "--log-level", "notice"],
+             "--e2b-listen", "127.0.0.1:0", "--preview-listen", "127.0.0.1:0", "--log-level", "notice"],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         port_file = os.path.join(self.data_dir, "e2b.port")

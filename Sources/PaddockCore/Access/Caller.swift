@@ -25,6 +25,12 @@ public struct Caller: Sendable, Equatable, CustomStringConvertible {
     /// without credentials. Only the routes the E2B door leaves open act for one; the trail names it so.
     public static let sandboxIDHolder = Caller(system: AuditActor(user: "anonymous (sandbox id)", token: nil))
 
+    /// A preview's visitor, once the preview service let them in: named in the trail as the person they signed
+    /// in as (or `anonymous` for a public link's holder) with the share they came by. Allowed nothing else.
+    public static func previewVisitor(user: String, share: String?) -> Caller {
+        Caller(system: AuditActor(user: user, token: share.map { "preview:\($0)" } ?? "preview"))
+    }
+
     public var description: String { actor.description }
 
     /// The user the caller acts as (`system` for Paddock itself).

@@ -18,7 +18,7 @@ struct Benchmarks {
 
     /// Measurements that run together (they share set-up), selectable with `paddock bench --only`.
     enum Group: String, CaseIterable, Sendable {
-        case policy, gateway, audit, web, trigger, start, snapshot, exec, memory
+        case policy, gateway, audit, web, trigger, start, snapshot, exec, memory, preview
 
         /// Parses `--only` values, comma-separated or repeated.
         static func parse(_ values: [String]) throws(PaddockError) -> Set<Group> {
@@ -111,7 +111,7 @@ struct Benchmarks {
         if groups.contains(.trigger) {
             results += try await TriggerBenchmark.run(directory: dataDirectory, samples: max(iterations * 10, 200))
         }
-        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory]) else {
+        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory, .preview]) else {
             return Report(host: host, results: results)
         }
         let provider = try await LocalProvider.make(
@@ -132,6 +132,9 @@ struct Benchmarks {
                 provider: provider, samples: { try await samples(count: iterations * 3, $0) }, logger: logger)
         }
         if groups.contains(.memory) { results += try await memoryResults(provider) }
+        if groups.contains(.preview) {
+            results += try await PreviewBenchmark(iterations: iterations, provider: provider).run()
+        }
         provider.removeCgroupParent()
         return Report(host: host, results: results)
     }

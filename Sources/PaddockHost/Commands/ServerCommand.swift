@@ -51,6 +51,7 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup(title: "Coding agents") var agents: AgentOptions
     @OptionGroup(title: "Web sign-in and HTTPS") var web: WebOptions
     @OptionGroup(title: "Triggers from Slack and GitHub") var triggers: TriggerOptions
+    @OptionGroup(title: "Previews") var previewOptions: PreviewOptions
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -144,6 +145,10 @@ struct ServerCommand: AsyncParsableCommand {
                 publicURL: web.publicUrl, githubAPI: githubApi, githubToken: githubTokenSecret),
             logger: Logger(label: "paddock.automations"))
         configuration.automations = automations
+        let previewing = try await previewOptions.make(
+            sessions: sessions, store: store, tokens: tokens, configuration: configuration,
+            uiBaseURL: configuration.baseURL(port: port), dataDirectory: dataDirectory, logger: logger)
+        configuration.previews = previewing?.0
         let firstSignIn = try await configuration.signIn?.invites.firstAdminInvite()
         let serving = configuration
         let app = buildApplication(
@@ -164,13 +169,16 @@ struct ServerCommand: AsyncParsableCommand {
             .init(service: WarmPoolService(sessions: sessions)),
             .init(service: SessionReaper(sessions: sessions)), .init(service: app),
         ]
+        if let proxy = previewing?.1 { services.append(.init(service: proxy)) }
         if case let (e2bHost, e2bPort)? = e2bAddress {
+            var e2bConfiguration = E2BConfiguration(
+                host: e2bHost, port: e2bPort, maxUploadBytes: Int(clamping: maxUploadBytes))
+            e2bConfiguration.previews = previewing?.0
             services.append(
                 .init(
                     service: buildE2BApplication(
                         sessions: sessions, tokens: tokens,
-                        configuration: E2BConfiguration(
-                            host: e2bHost, port: e2bPort, maxUploadBytes: Int(clamping: maxUploadBytes)),
+                        configuration: e2bConfiguration,
                         logger: Logger(label: "paddock.e2b"),
                         onServerRunning: {
                             Self.announce("e2b", host: e2bHost, port: $0, dataDirectory: dataDirectory, logger)

@@ -16,6 +16,9 @@ extension PoolListBody: ResponseEncodable {}
 extension PoolStatus: ResponseEncodable {}
 extension SnapshotBody: ResponseEncodable {}
 extension SnapshotListBody: ResponseEncodable {}
+extension PreviewListBody: ResponseEncodable {}
+extension PreviewShareBody: ResponseEncodable {}
+extension PreviewShareListBody: ResponseEncodable {}
 extension TemplateBody: ResponseEncodable {}
 extension TemplateListBody: ResponseEncodable {}
 extension ProjectBody: ResponseEncodable {}

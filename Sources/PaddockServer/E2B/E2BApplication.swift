@@ -16,6 +16,9 @@ public struct E2BConfiguration: Sendable {
     public var watchInterval: Duration
     /// How long a connection may wait for its first request, and sit idle between requests.
     public var timeouts: ConnectionTimeouts
+    /// Previews: sandboxes report the preview domain, so the SDK's `get_host(port)` names a host the preview
+    /// listener serves (`P-<id>.<domain>[:port]`); nil: no domain is reported.
+    public var previews: PreviewService?
 
     public init(
         host: String = "127.0.0.1", port: Int = 7071, maxUploadBytes: Int = 512 << 20,
@@ -54,7 +57,13 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
             codeInterpreter: CodeInterpreterService(sessions: sessions, kernels: PythonKernels()),
             ports: SandboxPortProxy(sessions: sessions)))
     router.get("/health") { _, _ in Response(status: .ok) }
-    E2BControlPlaneController(sessions: sessions, authorizer: authorizer).addRoutes(to: router)
+    let previews = configuration.previews
+    E2BControlPlaneController(
+        sessions: sessions, authorizer: authorizer,
+        previewDomain: {
+            previews.map { p in p.address.domain + (p.address.port.map { ":\($0)" } ?? "") }
+        }
+    ).addRoutes(to: router)
     return router
 }
 

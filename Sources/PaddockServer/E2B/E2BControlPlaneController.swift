@@ -10,6 +10,8 @@ struct E2BControlPlaneController {
     let sessions: SessionService
     var snapshots: SnapshotService { SnapshotService(sessions: sessions) }
     let authorizer: RouteAuthorizer
+    /// Where the sandboxes' ports are served (`get_host`), as `domain[:port]`.
+    var previewDomain: @Sendable () -> String? = { nil }
     /// Largest page of a list.
     static let maxPageSize = 100
 
@@ -68,7 +70,8 @@ struct E2BControlPlaneController {
         let session = try await sessions.create(
             spec, owner: SessionOwner(team: team, user: principal.user), by: Caller(principal))
         let sandbox = E2B.Sandbox(
-            templateID: body.templateID, sandboxID: session.id.rawValue, envdAccessToken: Self.apiKey(request))
+            templateID: body.templateID, sandboxID: session.id.rawValue, envdAccessToken: Self.apiKey(request),
+            domain: previewDomain())
         return E2BErrorMiddleware.json(.created, sandbox)
     }
 
@@ -86,7 +89,7 @@ struct E2BControlPlaneController {
             session.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
         let sandbox = E2B.Sandbox(
             templateID: Self.templateName(session), sandboxID: session.id.rawValue,
-            envdAccessToken: Self.apiKey(request))
+            envdAccessToken: Self.apiKey(request), domain: previewDomain())
         return E2BErrorMiddleware.json(resumed ? .created : .ok, sandbox)
     }
 
@@ -156,7 +159,7 @@ struct E2BControlPlaneController {
                 E2B.ForkResult(
                     sandbox: E2B.Sandbox(
                         templateID: Self.templateName(timed), sandboxID: timed.id.rawValue,
-                        envdAccessToken: Self.apiKey(request))))
+                        envdAccessToken: Self.apiKey(request), domain: previewDomain())))
         }
         return E2BErrorMiddleware.json(.created, results)
     }

@@ -60,6 +60,8 @@ struct RouteAuthorizer: Sendable {
         case "reviews": return .authenticated
         case "runs": return parts.count >= 3 ? .run(parts[2], read ? .read : .write) : .authenticated
         case "usage": return .authenticated
+        // Shares are narrowed to the caller's teams, and a revoke checks the share's session, by PreviewService.
+        case "previews": return .authenticated
         case "pools", "limits", "templates": return read ? .authenticated : .org(.admin)
         // Reads are narrowed to the caller's teams, and a project's sessions are started on one of them that the
         // caller may write to, by ProjectService; changing projects is for admins.

@@ -508,7 +508,7 @@ public actor SessionService {
         return audited(tracked, id, request, envKeys: Array(command.env.keys), by: caller)
     }
 
-    private func streamChanged(_ id: SessionID, attached: Bool) {
+    func streamChanged(_ id: SessionID, attached: Bool) {
         attachedStreams[id, default: 0] += attached ? 1 : -1
         if attachedStreams[id] == 0 { attachedStreams[id] = nil }
         lastActivity[id] = .now

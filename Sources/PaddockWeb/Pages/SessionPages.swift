@@ -56,6 +56,7 @@ extension WebRoutes {
         var items: [TimelineItem]
         var meters: Meters?
         var canPrompt: Bool
+        var previews: PreviewSection?
     }
 
     func sessionPage(_ request: Request, _ context: Context) async throws -> Response {
@@ -73,7 +74,8 @@ extension WebRoutes {
             since: Int64((rendered.timeIntervalSince1970 * 1000).rounded(.down)), title: Self.title(session, latest),
             state: session.state.rawValue, team: session.team ?? "no team", run: latest.map(Self.summary),
             items: items, meters: try await sessions.meters(id, by: person.caller).map(Meters.init),
-            canPrompt: session.state == .running || session.state == .paused)
+            canPrompt: session.state == .running || session.state == .paused,
+            previews: await previewSection(session, person.caller))
         return try pages.page("session", page)
     }
 
