@@ -56,7 +56,7 @@ struct PreviewBenchmark {
             host.standardOutput = FileHandle.nullDevice
             host.standardError = FileHandle.nullDevice
             try host.run()
-            defer { host.terminate() }
+            defer { Self.stop(host) }
 
             guard let principal = try await tokens.authenticate(try await tokens.issue(name: "bench")) else {
                 throw PaddockError.internal("the benchmark token does not authenticate")
@@ -73,7 +73,7 @@ struct PreviewBenchmark {
             try await sessions.destroy(session.id, by: .system)
             return results
         } catch {
-            if host.isRunning { host.terminate() }
+            Self.stop(host)
             _ = try? await sessions.destroy(session.id, by: .system)
             throw error
         }
@@ -139,6 +139,14 @@ struct PreviewBenchmark {
         var size = 0
         for try await chunk in response.body { size += chunk.readableBytes }
         return size
+    }
+
+    /// Ends the host's copy of the app. SIGKILL, not `terminate()`: the app inherits an ignored SIGTERM from this
+    /// process (ignored dispositions survive exec), and a SIGTERM left it running after the benchmark.
+    static func stop(_ host: Process) {
+        guard host.isRunning else { return }
+        kill(host.processIdentifier, SIGKILL)
+        host.waitUntilExit()
     }
 
     /// Retries `body` for up to ten seconds (the app on the host starting).
