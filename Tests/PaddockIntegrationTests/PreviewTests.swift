@@ -363,31 +363,8 @@ struct PreviewBrowserTests {
         }
     }
 
-    /// Runs `Tests/web/preview.py` as WebStoryTests runs its story: output to files, exit awaited through
-    /// `terminationHandler`, so no cooperative thread blocks while the proxy under test serves the browser.
+    /// Runs `Tests/web/preview.py` the way WebStoryTests runs its story.
     static func browse(_ arguments: [String]) async throws -> [String: Any] {
-        let dir = TestHost.makeDataDirectory("preview-browser-out")
-        defer { TestHost.removeDataDirectory(dir) }
-        _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: WebStoryTests.repoRoot + "/.venv/bin/python")
-        process.arguments = [WebStoryTests.repoRoot + "/Tests/web/preview.py"] + arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
-        let status = try await withCheckedThrowingContinuation {
-            (continuation: CheckedContinuation<Int32, any Error>) in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        let stdout = FileManager.default.contents(atPath: dir + "/out") ?? Data()
-        let stderr = FileManager.default.contents(atPath: dir + "/err") ?? Data()
-        let diagnostics = String(decoding: stderr.suffix(8000), as: UTF8.self)
-        try #require(status == 0, "the browser failed:\n\(diagnostics)")
-        let seen = try JSONSerialization.jsonObject(with: stdout) as? [String: Any]
-        return try #require(seen, "the browser printed no result:\n\(diagnostics)")
+        try await WebStoryTests.browse(arguments, script: "preview.py")
     }
 }

@@ -136,17 +136,17 @@ struct WebStoryTests {
         }
     }
 
-    /// Runs the browser story and returns what it saw. Its output goes to files and its exit is awaited
+    /// Runs a browser script of `Tests/web` (the story by default) and returns what it saw. Its output goes to files and its exit is awaited
     /// through `terminationHandler`: a blocking read or wait would hold one of the few threads the server under
     /// test needs to answer the browser.
-    static func browse(_ arguments: [String]) async throws -> [String: Any] {
-        let dir = TestHost.makeDataDirectory("web-story-out")
+    static func browse(_ arguments: [String], script: String = "story.py") async throws -> [String: Any] {
+        let dir = TestHost.makeDataDirectory("web-browser-out")
         defer { TestHost.removeDataDirectory(dir) }
         _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
         _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: repoRoot + "/.venv/bin/python")
-        process.arguments = [repoRoot + "/Tests/web/story.py"] + arguments
+        process.arguments = [repoRoot + "/Tests/web/" + script] + arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
         let status = try await withCheckedThrowingContinuation {
@@ -160,8 +160,8 @@ struct WebStoryTests {
         let stdout = FileManager.default.contents(atPath: dir + "/out") ?? Data()
         let stderr = FileManager.default.contents(atPath: dir + "/err") ?? Data()
         let diagnostics = String(decoding: stderr.suffix(8000), as: UTF8.self)
-        try #require(status == 0, "the browser story failed:\n\(diagnostics)")
+        try #require(status == 0, "the browser (\(script)) failed:\n\(diagnostics)")
         let seen = try JSONSerialization.jsonObject(with: stdout) as? [String: Any]
-        return try #require(seen, "the browser story printed no result:\n\(diagnostics)")
+        return try #require(seen, "the browser (\(script)) printed no result:\n\(diagnostics)")
     }
 }

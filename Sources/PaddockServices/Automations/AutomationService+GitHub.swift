@@ -67,21 +67,9 @@ extension AutomationService {
                 }
                 started.append(invocation.id)
             } else {
-                var refused = Invocation(
-                    automation: automation.id, receivedAt: clock(), dedupeKey: "github:" + delivery, trigger: "github",
-                    human: "github:\(login)", event: event)
-                refused.decision = .refused
-                refused.processedAt = clock()
-                refused.reply = reply
-                refused.reason =
-                    "GitHub user \(login) is not linked to a Paddock user; ask \(try await adminNames()) to run "
-                    + "`paddock automations link github \(login) YOUR-PADDOCK-USER`"
-                let stored = try await store.insertInvocation(refused)
-                if stored.decision == .refused {
-                    try await audit(stored, automation)
-                    await report(stored, automation)
-                }
-                started.append(stored.id)
+                let refused = try await refuseUnlinked(
+                    event, automation, dedupeKey: "github:" + delivery, source: "github", user: login, reply: reply)
+                started.append(refused.id)
             }
         }
         return .object(["invocations": .array(started.map { .string($0) })])

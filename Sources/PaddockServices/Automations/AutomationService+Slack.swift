@@ -81,22 +81,35 @@ extension AutomationService {
                     invocation.reply = reply
                 }
             } else {
-                var refused = Invocation(
-                    automation: automation.id, receivedAt: clock(), dedupeKey: message.dedupeKey, trigger: "slack",
-                    human: "slack:\(message.user)", event: event)
-                refused.decision = .refused
-                refused.processedAt = clock()
-                refused.reply = reply
-                refused.reason =
-                    "Slack user \(message.user) is not linked to a Paddock user; ask \(try await adminNames()) to run "
-                    + "`paddock automations link slack \(message.user) YOUR-PADDOCK-USER`"
-                let stored = try await store.insertInvocation(refused)
-                if stored.decision == .refused {
-                    try await audit(stored, automation)
-                    await report(stored, automation)
-                }
+                _ = try await refuseUnlinked(
+                    event, automation, dedupeKey: message.dedupeKey, source: "slack", user: message.user, reply: reply)
             }
         }
+    }
+
+    /// Records (and answers in the thread or on the issue) an event from a Slack or GitHub user who is linked to
+    /// no Paddock user: nothing starts, and the reply says whom to ask for a link.
+    func refuseUnlinked(
+        _ event: JSONDocument, _ automation: Automation, dedupeKey: String, source: String, user: String,
+        reply: ReplyTarget
+    ) async throws -> Invocation {
+        var refused = Invocation(
+            automation: automation.id, receivedAt: clock(), dedupeKey: dedupeKey, trigger: source,
+            human: "\(source):\(user)", event: event)
+        refused.decision = .refused
+        refused.processedAt = clock()
+        refused.reply = reply
+        let name = source == "github" ? "GitHub" : "Slack"
+        refused.reason =
+            "\(name) user \(user) is not linked to a Paddock user; ask \(try await adminNames()) to run "
+            + "`paddock automations link \(source) \(user) YOUR-PADDOCK-USER`"
+        let stored = try await store.insertInvocation(refused)
+        // A retried delivery is stored as deduplicated: it is neither audited nor answered again.
+        if stored.decision == .refused {
+            try await audit(stored, automation)
+            await report(stored, automation)
+        }
+        return stored
     }
 
     /// Who to ask for a link: the org's owners and admins.
