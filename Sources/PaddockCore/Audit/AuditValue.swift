@@ -15,13 +15,13 @@ public enum AuditValue: Sendable, Equatable, Codable, CustomStringConvertible {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {
             self = .null
-        } else if let s = try? c.decode(String.self) {
+        } else if let s = try c.decodeIfKind(String.self) {
             self = .string(s)
-        } else if let i = try? c.decode(Int64.self) {
+        } else if let i = try c.decodeIfKind(Int64.self) {
             self = .int(i)
-        } else if let b = try? c.decode(Bool.self) {
+        } else if let b = try c.decodeIfKind(Bool.self) {
             self = .bool(b)
-        } else if let l = try? c.decode([AuditValue].self) {
+        } else if let l = try c.decodeIfKind([AuditValue].self) {
             self = .list(l)
         } else {
             self = .object(try c.decode([String: AuditValue].self))
@@ -60,4 +60,12 @@ extension AuditValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, E
 
     public static func strings(_ values: [String]) -> AuditValue { .list(values.map { .string($0) }) }
     public static func optional(_ value: String?) -> AuditValue { value.map { .string($0) } ?? .null }
+}
+
+extension SingleValueDecodingContainer {
+    /// The value as `T`, or nil when the JSON here is of another kind (`Codable` can learn a value's kind only
+    /// by trying). Any other failure — a number too large, a broken document — is thrown, not taken for a miss.
+    func decodeIfKind<T: Decodable>(_ type: T.Type) throws -> T? {
+        do { return try decode(type) } catch DecodingError.typeMismatch { return nil }
+    }
 }

@@ -72,11 +72,9 @@ public struct Invocation: Codable, Sendable, Equatable, Identifiable {
         decision = .pending
     }
 
-    /// The stored event as a document (null if it cannot be read back, which our own text always can).
-    public var eventValue: JSONDocument {
-        // The text is our own encoding of a parsed document (`jsonText`), so it always reads back.
-        (try? JSONDocument.parse(Data(event.utf8))) ?? .null
-    }
+    /// The stored event as a document. It is our own text of a parsed document, so it reads back; a record
+    /// changed by hand that does not is refused, never run with an empty event.
+    public func eventDocument() throws(PaddockError) -> JSONDocument { try JSONDocument.parse(Data(event.utf8)) }
 
     public static func makeID() -> String {
         let hex = String(UInt64.random(in: 0...UInt64.max), radix: 16)

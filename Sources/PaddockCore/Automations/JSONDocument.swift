@@ -14,13 +14,13 @@ public enum JSONDocument: Codable, Sendable, Equatable {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {
             self = .null
-        } else if let b = try? c.decode(Bool.self) {  // each shape is tried in turn; a mismatch is not an error
+        } else if let b = try c.decodeIfKind(Bool.self) {
             self = .bool(b)
-        } else if let s = try? c.decode(String.self) {
+        } else if let s = try c.decodeIfKind(String.self) {
             self = .string(s)
-        } else if let d = try? c.decode(Decimal.self) {
+        } else if let d = try c.decodeIfKind(Decimal.self) {
             self = .number("\(d)")
-        } else if let a = try? c.decode([JSONDocument].self) {
+        } else if let a = try c.decodeIfKind([JSONDocument].self) {
             self = .array(a)
         } else {
             self = .object(try c.decode([String: JSONDocument].self))
@@ -47,12 +47,39 @@ public enum JSONDocument: Codable, Sendable, Equatable {
         }
     }
 
-    /// Compact JSON text, keys sorted.
+    /// Compact JSON text, keys sorted. Written directly rather than through `JSONEncoder`: every case has one
+    /// spelling, so nothing can fail, and a number keeps the digits it came with.
     public var jsonText: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "null" }  // encoding our own enum cannot fail
-        return String(decoding: data, as: UTF8.self)
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n): return n
+        case .string(let s): return Self.quoted(s)
+        case .array(let a): return "[" + a.map(\.jsonText).joined(separator: ",") + "]"
+        case .object(let o):
+            return "{"
+                + o.keys.sorted().map { Self.quoted($0) + ":" + (o[$0] ?? .null).jsonText }.joined(separator: ",")
+                + "}"
+        }
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped, the rest as it is.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20:
+                let hex = String(c.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// The text a template shows: strings as they are, other values as JSON, null as nothing.
@@ -121,6 +148,9 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
         }
         self.parts = parts
     }
+
+    /// A path written in code as its keys (`JSONPath(keys: ["event", "user"])`): nothing to validate.
+    public init(keys: [String]) { parts = keys }
 
     public var description: String { parts.joined(separator: ".") }
 }

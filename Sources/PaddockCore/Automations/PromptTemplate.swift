@@ -84,10 +84,10 @@ public struct AutomationFilter: Codable, Sendable, Equatable, CustomStringConver
         }
     }
 
-    /// Whether the event satisfies the rule.
-    public func matches(_ context: JSONDocument) -> Bool {
-        guard let path = try? JSONPath(self.path) else { return false }  // validated when the automation was made
-        let found = context[path]
+    /// Whether the event satisfies the rule. The path was validated when the automation was made; one that no
+    /// longer parses (a record changed by hand) is thrown, so the event is refused rather than let through.
+    public func matches(_ context: JSONDocument) throws(PaddockError) -> Bool {
+        let found = context[try JSONPath(path)]
         switch operation {
         case .exists:
             switch found {

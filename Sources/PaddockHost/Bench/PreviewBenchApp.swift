@@ -43,7 +43,7 @@ public enum PreviewBenchApp {
                         data = ("data: %d\n\n" % i).encode()
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                         self.wfile.flush()
-                        time.sleep(0.2)
+                        time.sleep(0.2)  # events spread over time: a proxy that buffers would hold them back
                     self.wfile.write(b"0\r\n\r\n")
                     return
                 if self.path == "/page":
@@ -91,17 +91,21 @@ public enum PreviewBenchApp {
                     self.wfile.write(bytes([0x80 | op]) + size + data)
                     self.wfile.flush()
 
-        ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), App).serve_forever()
+        server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), App)
+        print("listening", flush=True)  # the benchmark waits for this line, not for a first answer
+        server.serve_forever()
         """#
 
     /// Writes the app into the session and starts it on `port` in the background; returns once it listens.
     public static func start(in id: SessionID, port: UInt16, sessions: SessionService) async throws {
         let encoded = Array(script.utf8).map { String(format: "%02x", $0) }.joined()
-        // Polls for the listener from inside the sandbox: the app is another process, with no event to wait on.
+        // The app's first line says it listens: the shell reads it from a FIFO (an app that dies first closes it,
+        // and the empty read fails) and leaves the app running in the background.
         let shell =
             "echo \(encoded) | python3 -c 'import sys,binascii; sys.stdout.buffer.write(binascii.unhexlify(sys.stdin.read().strip()))' > /tmp/app.py"
-            + " && (python3 /tmp/app.py \(port) >/tmp/app.log 2>&1 &)"
-            + " && for i in $(seq 1 400); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", \(port)))' 2>/dev/null && exit 0; sleep 0.05; done; cat /tmp/app.log; exit 1"
+            + " && rm -f /tmp/app.out && mkfifo /tmp/app.out"
+            + " && (python3 /tmp/app.py \(port) >/tmp/app.out 2>/tmp/app.log &)"
+            + " && read -r line < /tmp/app.out && [ \"$line\" = listening ] || { cat /tmp/app.log; exit 1; }"
         let handle = try await sessions.exec(id, SessionCommand(["/bin/sh", "-c", shell]), by: .system)
         var output: [UInt8] = []
         var status: Int32 = -1

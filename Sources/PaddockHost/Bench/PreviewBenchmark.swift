@@ -50,13 +50,36 @@ struct PreviewBenchmark {
             let directPort = try await Self.freePort()
             let script = NSTemporaryDirectory() + "paddock-bench-preview-\(getpid()).py"
             try Data(PreviewBenchApp.script.utf8).write(to: URL(fileURLWithPath: script))
-            defer { try? FileManager.default.removeItem(atPath: script) }
+            defer {
+                do { try FileManager.default.removeItem(atPath: script) } catch {
+                    logger.error("could not remove the benchmark's app script", metadata: ["error": "\(error)"])
+                }
+            }
             host.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             host.arguments = [script, String(directPort)]
-            host.standardOutput = FileHandle.nullDevice
+            let output = Pipe()
+            host.standardOutput = output
             host.standardError = FileHandle.nullDevice
+            let (lines, line) = AsyncStream.makeStream(of: Data.self)
+            output.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                if data.isEmpty { line.finish() } else { line.yield(data) }
+            }
+            host.terminationHandler = { _ in line.finish() }
             try host.run()
-            defer { Self.stop(host) }
+            defer {
+                output.fileHandleForReading.readabilityHandler = nil
+                Self.stop(host)
+            }
+            // The app says when it listens.
+            try await withDeadline(.seconds(10), "the benchmark's app on the host starting") {
+                var said = Data()
+                for await chunk in lines {
+                    said += chunk
+                    if String(decoding: said, as: UTF8.self).contains("listening") { return }
+                }
+                throw PaddockError.internal("the benchmark's app on the host exited before it listened")
+            }
 
             guard let principal = try await tokens.authenticate(try await tokens.issue(name: "bench")) else {
                 throw PaddockError.internal("the benchmark token does not authenticate")
@@ -65,7 +88,7 @@ struct PreviewBenchmark {
                 exchange: try await previews.exchangeToken(
                     for: principal, session: session.id, port: appPort, shareSecret: nil),
                 session: session.id, port: appPort)
-            let cookie = "\(PreviewProxy.cookieName)=\(previews.cookieValue(grant))"
+            let cookie = "\(PreviewProxy.cookieName)=\(try previews.cookieValue(grant))"
             let previewHost = previews.address.host(session: session.id, port: appPort)
             let results = try await measure(
                 previewHost: previewHost, proxyPort: proxyPort, directPort: directPort, cookie: cookie,
@@ -74,7 +97,11 @@ struct PreviewBenchmark {
             return results
         } catch {
             Self.stop(host)
-            _ = try? await sessions.destroy(session.id, by: .system)
+            do { try await sessions.destroy(session.id, by: .system) } catch let cleanup {
+                logger.error(
+                    "could not destroy the benchmark's session",
+                    metadata: ["session.id": "\(session.id)", "error": "\(cleanup)"])
+            }
             throw error
         }
     }
@@ -90,8 +117,6 @@ struct PreviewBenchmark {
         let direct = "http://127.0.0.1:\(directPort)/"
         let proxied = "http://127.0.0.1:\(proxyPort)/"
         let previewHeaders = [("Host", "\(previewHost):\(proxyPort)"), ("Cookie", cookie)]
-        // The host app may still be starting: its first answer is the signal it listens.
-        try await Self.retrying { _ = try await Self.get(client, direct, headers: []) }
         _ = try await Self.get(client, proxied, headers: previewHeaders)
 
         let count = max(iterations * 10, 50)
@@ -147,17 +172,6 @@ struct PreviewBenchmark {
         guard host.isRunning else { return }
         kill(host.processIdentifier, SIGKILL)
         host.waitUntilExit()
-    }
-
-    /// Retries `body` for up to ten seconds (the app on the host starting).
-    static func retrying(_ body: () async throws -> Void) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            do { return try await body() } catch {
-                guard ContinuousClock.now < deadline else { throw error }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
     }
 
     /// A port nothing listens on right now, for the host's copy of the app.

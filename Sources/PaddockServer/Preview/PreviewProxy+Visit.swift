@@ -93,7 +93,7 @@ struct Visit {
         do {
             let grant = try await previews.redeem(
                 exchange: PreviewRewrite.parameter("t", in: head.target) ?? "", session: session, port: port)
-            try await send(PreviewPages.redirect(next, setCookie: proxy.cookie(for: grant)))
+            try await send(PreviewPages.redirect(next, setCookie: try proxy.cookie(for: grant)))
         } catch let error as PaddockError {
             try await refuse(error)
         }
@@ -105,7 +105,7 @@ struct Visit {
         let clean = target.hasPrefix("/") && !target.hasPrefix("//") ? target : "/"
         switch try await previews.open(shareSecret: secret, session: session, port: port) {
         case .granted(let grant):
-            try await send(PreviewPages.redirect(clean, setCookie: proxy.cookie(for: grant)))
+            try await send(PreviewPages.redirect(clean, setCookie: try proxy.cookie(for: grant)))
         case .signInNeeded:
             guard let url = proxy.signInURL(session: session, port: port, next: clean, share: secret) else {
                 try await send(
@@ -236,8 +236,9 @@ struct Visit {
                 return true
             }
             group.addTask {
-                // The contract's one second: quicker wakes show nothing, slower ones a holding page.
-                try? await Task.sleep(for: .seconds(1))
+                // The contract's one second: quicker wakes show nothing, slower ones a holding page. A timeout,
+                // not a poll; it is cancelled when the wake answers first, and then its answer is not read.
+                do { try await Task.sleep(for: .seconds(1)) } catch { return true }
                 return false
             }
             let first = await group.next() ?? false

@@ -154,9 +154,10 @@ public struct PreviewProxy: Service {
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 
-    func cookie(for grant: PreviewGrant) -> String {
+    func cookie(for grant: PreviewGrant) throws -> String {
         let seconds = max(1, Int(grant.expiresAt.timeIntervalSinceNow))
-        return "\(Self.cookieName)=\(previews.cookieValue(grant)); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Lax"
+        return
+            "\(Self.cookieName)=\(try previews.cookieValue(grant)); Path=/; Max-Age=\(seconds); HttpOnly; SameSite=Lax"
             + (previews.address.scheme == "https" ? "; Secure" : "")
     }
 }

@@ -55,7 +55,9 @@ extension AutomationService {
         var started: [String] = []
         for automation in try await store.automations() where automation.spec.source == .github {
             guard try await projectIsRepository(automation.spec.project, repository) else { continue }
-            guard automation.spec.filter.allSatisfy({ $0.matches(Self.context(event, automation)) }) else { continue }
+            guard try automation.spec.filter.allSatisfy({ try $0.matches(Self.context(event, automation)) }) else {
+                continue
+            }
             if let linked {
                 let invocation = try await receive(
                     event, automation: automation.id, dedupeKey: "github:" + delivery, trigger: "github",

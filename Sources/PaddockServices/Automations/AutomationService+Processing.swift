@@ -85,7 +85,7 @@ extension AutomationService {
                     + "`paddock automations resume \(automation.id)`", prompt: nil, missing: [])
         }
         let context = Self.context(event, automation)
-        if let failed = spec.filter.first(where: { !$0.matches(context) }) {
+        if let failed = try spec.filter.first(where: { try !$0.matches(context) }) {
             return AutomationDecision(
                 decision: .filtered, reason: "the event does not match the filter \(failed)", prompt: nil, missing: [])
         }
@@ -141,7 +141,8 @@ extension AutomationService {
             }
             let runAs = invocation.actAs ?? automation.spec.runAs
             let decided = try await decide(
-                automation, event: invocation.eventValue, runAs: runAs, branch: invocation.branch, dryRun: false)
+                automation, event: try invocation.eventDocument(), runAs: runAs, branch: invocation.branch,
+                dryRun: false)
             invocation.prompt = decided.prompt
             invocation.processedAt = clock()
             if decided.decision != .pending {

@@ -69,7 +69,7 @@ extension AutomationService {
         let event = message.event
         for automation in try await store.automations() where automation.spec.source == .slack {
             let context = Self.context(event, automation)
-            guard automation.spec.filter.allSatisfy({ $0.matches(context) }) else { continue }
+            guard try automation.spec.filter.allSatisfy({ try $0.matches(context) }) else { continue }
             let reply = ReplyTarget(kind: "slack", channel: message.channel, thread: message.thread)
             if let linked {
                 _ = try await receive(
@@ -202,20 +202,20 @@ struct SlackMessage {
     /// An `event_callback`: an `app_mention`, or a `message` in a direct message; bots' own messages (ours
     /// included) and edits are not messages to act on.
     init?(callback body: JSONDocument) {
-        func text(_ path: String) -> String? {
-            guard let p = try? JSONPath(path), let v = body[p], v != .null else { return nil }  // paths are ours
+        func text(_ keys: String...) -> String? {
+            guard let v = body[JSONPath(keys: keys)], v != .null else { return nil }
             return v.text
         }
-        guard let eventID = text("event_id"), let type = text("event.type"), let user = text("event.user"),
-            let channel = text("event.channel"), let ts = text("event.ts")
+        guard let eventID = text("event_id"), let type = text("event", "type"), let user = text("event", "user"),
+            let channel = text("event", "channel"), let ts = text("event", "ts")
         else { return nil }
-        guard text("event.bot_id") == nil, text("event.subtype") == nil else { return nil }
-        guard type == "app_mention" || (type == "message" && text("event.channel_type") == "im") else { return nil }
+        guard text("event", "bot_id") == nil, text("event", "subtype") == nil else { return nil }
+        guard type == "app_mention" || (type == "message" && text("event", "channel_type") == "im") else { return nil }
         self.user = user
         self.channel = channel
-        thread = text("event.thread_ts") ?? ts
+        thread = text("event", "thread_ts") ?? ts
         // `<@U123>` mentions of the app are addressing, not the request.
-        self.text = (text("event.text") ?? "").replacingOccurrences(
+        self.text = (text("event", "text") ?? "").replacingOccurrences(
             of: "<@[A-Z0-9]+>", with: "", options: .regularExpression
         ).trimmingCharacters(in: .whitespacesAndNewlines)
         dedupeKey = "slack:" + eventID

@@ -26,7 +26,11 @@ final class Wakeup: Sendable {
     /// Returns after `seconds`, at a signal, or when the task is cancelled, whichever comes first.
     func wait(upTo seconds: Double) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: .milliseconds(Int(seconds * 1000))) }  // cancelled: stop waiting
+            group.addTask {
+                // The time of the next tick or retry: a deadline, not a poll. Cancelled when a signal comes first
+                // or the service stops; either way the wait is over, which is all this task says.
+                do { try await Task.sleep(for: .seconds(seconds)) } catch { return }
+            }
             group.addTask { await self.signalled() }
             _ = await group.next()
             group.cancelAll()

@@ -41,9 +41,8 @@ public struct PreviewGrant: Sendable, Equatable, Codable {
     }
 
     /// `base64url(JSON).base64url(HMAC-SHA256(key, purpose.payload))`.
-    func token(_ purpose: Purpose, key: SymmetricKey) -> String {
-        // Encoding strings, integers and an id cannot fail; an empty payload would only fail verification.
-        let payload = Base64URL.encode((try? JSONEncoder().encode(self)) ?? Data())
+    func token(_ purpose: Purpose, key: SymmetricKey) throws -> String {
+        let payload = Base64URL.encode(try JSONEncoder().encode(self))
         return payload + "." + Self.mac(payload, purpose, key)
     }
 
@@ -55,8 +54,11 @@ public struct PreviewGrant: Sendable, Equatable, Codable {
                 mac, authenticating: Data((purpose.rawValue + "." + parts[0]).utf8), using: key),
             let json = Base64URL.decode(String(parts[0]))
         else { return nil }
-        // Signed by us yet unreadable: a token of another version; refusing it is the whole answer.
-        return try? JSONDecoder().decode(PreviewGrant.self, from: Data(json))
+        do { return try JSONDecoder().decode(PreviewGrant.self, from: Data(json)) } catch {
+            // Signed by us yet unreadable: a token of another version. Refusing it is the whole answer; the
+            // visitor is sent to sign in again, which makes a token of this version.
+            return nil
+        }
     }
 
     static func mac(_ payload: String, _ purpose: Purpose, _ key: SymmetricKey) -> String {

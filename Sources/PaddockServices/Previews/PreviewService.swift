@@ -267,7 +267,7 @@ public actor PreviewService {
         let grant = PreviewGrant(
             session: id, port: port, viewer: principal.user, share: grantShare, expiresAt: expires,
             nonce: BrowserSessions.randomHex(16), issuedAt: clock())
-        return grant.token(.exchange, key: key)
+        return try grant.token(.exchange, key: key)
     }
 
     /// The URL of the preview host that takes an exchange token and goes on to `next`.
@@ -315,7 +315,7 @@ public actor PreviewService {
     }
 
     /// The cookie value that carries `grant`.
-    public nonisolated func cookieValue(_ grant: PreviewGrant) -> String { grant.token(.cookie, key: key) }
+    public nonisolated func cookieValue(_ grant: PreviewGrant) throws -> String { try grant.token(.cookie, key: key) }
 
     /// The grant a preview cookie carries for this host, if it is ours, unexpired and its share still live.
     public func admit(cookie: String, session: SessionID, port: UInt16) async throws -> PreviewGrant? {
