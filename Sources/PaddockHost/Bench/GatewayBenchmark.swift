@@ -52,13 +52,13 @@ struct GatewayBenchmark {
             var samples: [[Double]] = [[], [], []]
             let clients = [direct, tunnel, intercept]
             for (index, client) in clients.enumerated() {
-                _ = try await Self.get(client, url, headers: index == 2 ? header : [])
+                _ = try await Benchmarks.get(client, url, headers: index == 2 ? header : [])
             }
             for _ in 0..<count {
                 for (index, client) in clients.enumerated() {
                     samples[index].append(
                         try await Benchmarks.milliseconds {
-                            _ = try await Self.get(client, url, headers: index == 2 ? header : [])
+                            _ = try await Benchmarks.get(client, url, headers: index == 2 ? header : [])
                         })
                 }
             }
@@ -77,7 +77,9 @@ struct GatewayBenchmark {
             var throughput: [[Double]] = [[], []]
             for _ in 0..<3 {
                 for (index, client) in [direct, tunnel].enumerated() {
-                    let ms = try await Benchmarks.milliseconds { _ = try await Self.get(client, big, headers: []) }
+                    let ms = try await Benchmarks.milliseconds {
+                        _ = try await Benchmarks.get(client, big, headers: [])
+                    }
                     throughput[index].append(Double(100 << 20) / 1_000_000 / (ms / 1000))
                 }
             }
@@ -105,16 +107,4 @@ struct GatewayBenchmark {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// GETs `url` and drains the body; returns its size.
-    static func get(_ client: HTTPClient, _ url: String, headers: [(String, String)]) async throws -> Int {
-        var request = HTTPClientRequest(url: url)
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let response = try await client.execute(request, timeout: .seconds(120))
-        guard response.status == .ok else {
-            throw PaddockError.internal("the benchmark upstream answered \(response.status) through the gateway")
-        }
-        var size = 0
-        for try await chunk in response.body { size += chunk.readableBytes }
-        return size
-    }
 }

@@ -117,14 +117,17 @@ struct PreviewBenchmark {
         let direct = "http://127.0.0.1:\(directPort)/"
         let proxied = "http://127.0.0.1:\(proxyPort)/"
         let previewHeaders = [("Host", "\(previewHost):\(proxyPort)"), ("Cookie", cookie)]
-        _ = try await Self.get(client, proxied, headers: previewHeaders)
+        _ = try await Benchmarks.get(client, proxied, headers: previewHeaders)
 
         let count = max(iterations * 10, 50)
         var http: [[Double]] = [[], []]
         for _ in 0..<count {
-            http[0].append(try await Benchmarks.milliseconds { _ = try await Self.get(client, direct, headers: []) })
+            http[0].append(
+                try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, direct, headers: []) })
             http[1].append(
-                try await Benchmarks.milliseconds { _ = try await Self.get(client, proxied, headers: previewHeaders) })
+                try await Benchmarks.milliseconds {
+                    _ = try await Benchmarks.get(client, proxied, headers: previewHeaders)
+                })
         }
         var ws: [[Double]] = [[], []]
         try await BenchWebSocket.with(port: directPort, host: "127.0.0.1:\(directPort)", cookie: nil) { direct in
@@ -140,7 +143,9 @@ struct PreviewBenchmark {
         for _ in 0..<max(iterations, 5) {
             _ = try await sessions.pause(session, by: .system)
             wake.append(
-                try await Benchmarks.milliseconds { _ = try await Self.get(client, proxied, headers: previewHeaders) })
+                try await Benchmarks.milliseconds {
+                    _ = try await Benchmarks.get(client, proxied, headers: previewHeaders)
+                })
         }
         return [
             Benchmarks.summarize(
@@ -152,18 +157,6 @@ struct PreviewBenchmark {
             Benchmarks.summarize(
                 "paddock.preview_wake", unit: "ms", wake, note: "a whole small GET to a paused session"),
         ]
-    }
-
-    static func get(_ client: HTTPClient, _ url: String, headers: [(String, String)]) async throws -> Int {
-        var request = HTTPClientRequest(url: url)
-        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
-        let response = try await client.execute(request, timeout: .seconds(60))
-        guard response.status == .ok else {
-            throw PaddockError.internal("the preview benchmark app answered \(response.status)")
-        }
-        var size = 0
-        for try await chunk in response.body { size += chunk.readableBytes }
-        return size
     }
 
     /// Ends the host's copy of the app. SIGKILL, not `terminate()`: the app inherits an ignored SIGTERM from this

@@ -64,7 +64,7 @@ struct UIBenchmark {
         for _ in 0..<(iterations * 2) {
             pageTimes.append(
                 try await Benchmarks.milliseconds {
-                    pageBytes = try await GatewayBenchmark.get(client, "\(base)/sessions/\(session)", headers: headers)
+                    pageBytes = try await Benchmarks.get(client, "\(base)/sessions/\(session)", headers: headers)
                 })
         }
         let latencies = try await eventLatencies(
