@@ -93,6 +93,32 @@
             }
         }
 
+        public nonisolated var sharesWorkspaceLayers: Bool { canShareLayers }
+
+        /// Writes a workspace layer (a repository commit's checkout) in a staging directory beside the other
+        /// layers and publishes it by one rename, so a crash or a failed `fill` leaves no half layer under its id.
+        public nonisolated func sealWorkspaceLayer(_ layer: String, fill: @Sendable (String) async throws -> Void)
+            async throws
+        {
+            try Self.checkLayerID(layer)
+            let final = layout.layer(layer)
+            guard !Syscalls.exists(final) else { throw PaddockError.conflict("layer \(layer) already exists") }
+            let staging = "\(layout.layers)/\(Self.stagingPrefix)\(layer)"
+            // Left by a crash while this layer was written before; the caller holds the layer's id now.
+            LayerCopy.removeLayer(staging)
+            do {
+                try Syscalls.makeDirectory(staging, mode: 0o755)
+                let user = (uid_t(SandboxLayout.userID), gid_t(SandboxLayout.groupID))
+                let workspace = "\(staging)/\(Self.workspaceName)"
+                try Syscalls.makeDirectory(workspace, mode: 0o755, owner: user)
+                try await fill(workspace)
+                try Syscalls.check("publishing layer \(layer)") { Glibc.rename(staging, final) }
+            } catch {
+                LayerCopy.removeLayer(staging)
+                throw error
+            }
+        }
+
         /// After sealing a sandbox's upper into `staging`: adds what its /workspace holds when that is layered
         /// on the snapshot `layer` — the snapshot's files, then the sandbox's own changes on top.
         nonisolated func sealSharedWorkspace(_ id: SessionID, layer: String, into staging: String, hostBase: UInt32)

@@ -205,8 +205,11 @@
                 // Shared, so that a layer mounted under it later reaches the sandbox (its copy is a slave).
                 try Syscalls.mount(source: "none", target: rootfs, type: "none", flags: UInt(MS_SHARED), data: nil)
             }
-            // A snapshot's files go in before anything runs, through the overlay like any write.
-            if let layer = request.layer { try await applyLayer(layer, to: id, hostBase: base) }
+            // A snapshot's files go in before anything runs, through the overlay like any write. A workspace layer is
+            // shared once the sandbox runs (its user namespace is what the layer is mapped through) — unless
+            // guardrail mounts sit under /workspace, which the shared overlay would hide.
+            let sharing = request.sharesWorkspace && canShareLayers && request.guardrails.files.isEmpty
+            if let layer = request.layer, !sharing { try await applyLayer(layer, to: id, hostBase: base) }
 
             // Only container root (paddock-init) may open the control socket; the sandbox user cannot.
             let control = "\(dir)/run"
@@ -236,6 +239,11 @@
             try await runtime.run(id: id, bundle: dir, log: "\(dir)/runtime.log", stderrFile: "\(dir)/init.log")
             try await waitForInit(id)
             if userNamespace { try exemptInitFromOOMKiller(id) }
+            if let layer = request.layer, sharing {
+                // Held from before the mount, so collection never removes the layer halfway through it.
+                sharedLayers[id] = layer
+                if try await !applyLayerSharingWorkspace(layer, to: id, hostBase: base) { sharedLayers[id] = nil }
+            }
             if let listener, !listener.isGuarding(id) {
                 throw PaddockError.unavailable(
                     "the runtime did not hand the sandbox's exec notifications to the guard; `paddock doctor` "

@@ -21,6 +21,9 @@ public struct SandboxRequest: Sendable, CustomStringConvertible {
     /// Room the sandbox's disk is made with beyond `limits.disk`, so that a later, larger limit (a warm claim)
     /// can be applied in place. Nil: just the limit.
     public var diskCapacity: ByteSize?
+    /// `layer` is a workspace layer (`SandboxProvider.sealWorkspaceLayer`): where the provider can, the sandbox's
+    /// /workspace is a copy-on-write view of it instead of a copy, so starting costs nothing per file.
+    public var sharesWorkspace = false
 
     public init(
         id: SessionID, template: String, limits: ResourceLimits, layer: String? = nil, base: String = "host",
@@ -219,6 +222,12 @@ public protocol SandboxProvider: Sendable {
     /// Seals the sandbox's changed files as the new layer `layer` (an id the caller chose). A running sandbox
     /// is frozen for the copy and thawed after it, so the layer is consistent; a paused one stays paused.
     func snapshot(_ id: SessionID, layer: String) async throws -> LayerInfo
+    /// Seals a directory tree as the `/workspace` of the new layer `layer`: `fill` writes the tree into the
+    /// directory it is given (owners as the sandbox must see them), and the layer appears whole or not at all.
+    /// Sandboxes started with it (`SandboxRequest.sharesWorkspace`, or a warm claim) share it copy-on-write.
+    func sealWorkspaceLayer(_ layer: String, fill: @Sendable (String) async throws -> Void) async throws
+    /// Whether this provider gives sandboxes a copy-on-write view of a workspace layer (else it copies it).
+    var sharesWorkspaceLayers: Bool { get }
     /// Removes a layer (by id, or a half-written one by its `.staging-<id>` name). Removing an unknown layer
     /// succeeds.
     func removeLayer(_ layer: String) async
@@ -237,4 +246,8 @@ public protocol SandboxProvider: Sendable {
 
 extension SandboxProvider {
     public func egressSocketPath(_ id: SessionID) -> String? { nil }
+    public var sharesWorkspaceLayers: Bool { false }
+    public func sealWorkspaceLayer(_ layer: String, fill: @Sendable (String) async throws -> Void) async throws {
+        throw PaddockError.unavailable("provider '\(name)' keeps no workspace layers")
+    }
 }

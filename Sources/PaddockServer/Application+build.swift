@@ -86,6 +86,7 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
     let projects = ProjectService(sessions: sessions, vault: configuration.vault, runs: configuration.runs)
     ProjectController(projects: projects).addRoutes(to: router.group("/v1/projects"))
+    RepoController(repos: RepositoryCacheService(sessions: sessions)).addRoutes(to: router.group("/v1/repos"))
     GuardrailController(sessions: sessions).addRoutes(to: router)
     NetworkController(sessions: sessions).addRoutes(to: group)
     ReviewController(reviews: ReviewService(sessions: sessions), changes: ChangeService(sessions: sessions))

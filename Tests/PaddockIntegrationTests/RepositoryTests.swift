@@ -69,6 +69,13 @@ struct RepositoryTests {
         }
     }
 
+    /// The server's per-session clones (the repository cache beside them is not one).
+    static func clones(_ stack: TestStack) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: stack.dataDirectory + "/repos").filter {
+            $0 != "repo-cache"
+        }
+    }
+
     static func spec(_ fixture: GitFixture, branch: String = "feature") -> SessionSpec {
         var spec = SessionSpec()
         spec.repository = SessionRepository(url: fixture.origin, branch: branch)
@@ -111,7 +118,7 @@ struct RepositoryTests {
 
             // Destroying the session removes the server's clone.
             try await stack.sessions.destroy(s.id)
-            let left = try FileManager.default.contentsOfDirectory(atPath: stack.dataDirectory + "/repos")
+            let left = try Self.clones(stack)
             #expect(left.isEmpty, "\(left)")
         }
     }
@@ -151,7 +158,7 @@ struct RepositoryTests {
                 error?.message.contains("runtime.yml (repository \(fixture.origin), branch feature):3") == true,
                 "\(error?.message ?? "")")
             let sessionsLeft = try await stack.sessions.list(includeEnded: true)
-            let clonesLeft = try FileManager.default.contentsOfDirectory(atPath: stack.dataDirectory + "/repos")
+            let clonesLeft = try Self.clones(stack)
             #expect(sessionsLeft.isEmpty && clonesLeft.isEmpty, "\(sessionsLeft) \(clonesLeft)")
         }
     }
@@ -165,7 +172,7 @@ struct RepositoryTests {
             #expect(error?.code == .invalidArgument)
             #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
             let sessionsLeft = try await stack.sessions.list(includeEnded: true)
-            let clonesLeft = try FileManager.default.contentsOfDirectory(atPath: stack.dataDirectory + "/repos")
+            let clonesLeft = try Self.clones(stack)
             #expect(sessionsLeft.isEmpty && clonesLeft.isEmpty, "\(sessionsLeft) \(clonesLeft)")
         }
     }
@@ -221,10 +228,11 @@ struct RepositoryTests {
     @Test func recoveryPrunesClonesOfEndedSessions() async throws {
         try await Self.withRepository("repo-prune") { stack, fixture, _ in
             let s = try await stack.sessions.create(Self.spec(fixture))
+            _ = try await stack.sessions.diff(s.id)  // the server's clone is made on first use
             let orphan = stack.dataDirectory + "/repos/" + SessionID.random().rawValue
             try FileManager.default.createDirectory(atPath: orphan + "/.git", withIntermediateDirectories: true)
             try await stack.sessions.recover()
-            let left = try FileManager.default.contentsOfDirectory(atPath: stack.dataDirectory + "/repos")
+            let left = try Self.clones(stack)
             #expect(left == [s.id.rawValue])
         }
     }

@@ -339,7 +339,29 @@ import Testing
                 ProjectStartedBody.self, from: Data(response.body.readableBytesView))
             return Expectation(chain: try #require(SessionID(rawValue: started.session.id)), kind: "session.create")
         },
+        "POST /v1/repos/{repo}/refresh": { d in
+            let origin = try GitFixture.make("route-audit-refresh", files: ["README.md": "hello\n"])
+            defer { origin.remove() }
+            let id = try await cachedRepository(d, origin)
+            _ = try await d.send(d.v1, .post, "/v1/repos/\(id)/refresh")
+            return Expectation(chain: .organization, kind: "repos.refresh")
+        },
+        "DELETE /v1/repos/{repo}": { d in
+            let origin = try GitFixture.make("route-audit-repo-rm", files: ["README.md": "hello\n"])
+            defer { origin.remove() }
+            _ = try await d.send(d.v1, .delete, "/v1/repos/\(try await cachedRepository(d, origin))")
+            return Expectation(chain: .organization, kind: "repos.remove")
+        },
     ]
+
+    /// The cache id of `origin` once a session has started on it.
+    static func cachedRepository(_ d: Drive, _ origin: GitFixture) async throws -> String {
+        _ = try await d.send(
+            d.v1, .post, "/v1/sessions", json: #"{"repo": "\#(origin.origin)", "branch": "main"}"#)
+        let response = try await d.send(d.v1, .get, "/v1/repos")
+        let list = try APICoding.decoder().decode(RepoListBody.self, from: Data(response.body.readableBytesView))
+        return try #require(list.repos.first { $0.url == origin.origin }).id
+    }
 
     /// A webhook automation of a new project, running as the owner; its id.
     static func addAutomation(_ d: Drive, _ project: String) async throws -> String {

@@ -18,6 +18,8 @@ struct BenchCommand: AsyncParsableCommand {
             "Measure only these groups (comma-separated): "
                 + Benchmarks.Group.allCases.map(\.rawValue).joined(separator: ", ") + ".", valueName: "groups"))
     var only: [String] = []
+    @Option(help: "With the repo group: files per generated repository (comma-separated; ~4 KiB each).")
+    var repoFiles: String = "20000,100000"
 
     func run() async throws {
         if density {
@@ -30,9 +32,13 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let groups: Set<Benchmarks.Group>
         do { groups = try Benchmarks.Group.parse(only) } catch { throw ValidationError(error.message) }
+        let counts = repoFiles.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("--repo-files takes positive file counts, such as 20000,100000")
+        }
         let report = try await Benchmarks(
             iterations: max(3, iterations), dataDirectory: URL(fileURLWithPath: dataDir).standardizedFileURL.path,
-            initBinary: initBinary ?? ServerCommand.siblingInit(), groups: groups
+            initBinary: initBinary ?? ServerCommand.siblingInit(), groups: groups, repoFiles: counts
         ).run()
         if output.json { return try printJSON(report) }
         print(report.table())

@@ -15,10 +15,12 @@ struct Benchmarks {
     let initBinary: String
     /// The groups to measure; all of them unless `--only` names some.
     var groups: Set<Group> = Set(Group.allCases)
+    /// Files per generated repository of the `repo` group.
+    var repoFiles: [Int] = [20_000, 100_000]
 
     /// Measurements that run together (they share set-up), selectable with `paddock bench --only`.
     enum Group: String, CaseIterable, Sendable {
-        case policy, gateway, audit, web, trigger, start, snapshot, exec, memory, preview
+        case policy, gateway, audit, web, trigger, start, snapshot, exec, memory, preview, repo
 
         /// Parses `--only` values, comma-separated or repeated.
         static func parse(_ values: [String]) throws(PaddockError) -> Set<Group> {
@@ -111,7 +113,7 @@ struct Benchmarks {
         if groups.contains(.trigger) {
             results += try await TriggerBenchmark.run(directory: dataDirectory, samples: max(iterations * 10, 200))
         }
-        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory, .preview]) else {
+        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory, .preview, .repo]) else {
             return Report(host: host, results: results)
         }
         let provider = try await LocalProvider.make(
@@ -134,6 +136,11 @@ struct Benchmarks {
         if groups.contains(.memory) { results += try await memoryResults(provider) }
         if groups.contains(.preview) {
             results += try await PreviewBenchmark(iterations: iterations, provider: provider).run()
+        }
+        if groups.contains(.repo) {
+            results += try await RepoBenchmark(
+                iterations: iterations, provider: provider, dataDirectory: dataDirectory, fileCounts: repoFiles
+            ).run()
         }
         provider.removeCgroupParent()
         return Report(host: host, results: results)

@@ -42,6 +42,11 @@ struct ServerCommand: AsyncParsableCommand {
     var gatewayTrust: String?
     @Option(help: "Prefix of the branch `paddock submit` pushes (the session id follows).")
     var submitBranchPrefix: String = "paddock/"
+    @Option(help: "A cached repository fetched less than this long ago is not fetched again for a new session.")
+    var repoRefresh: String = "30s"
+    @Option(
+        help: "Cap on the repository cache (mirrors and commit layers), such as 20GiB; least recently used go first.")
+    var repoCacheSize: String?
     @Option(help: "GitHub REST API root: reviews of repositories on GitHub also open a pull request there.")
     var githubApi: String?
     @Option(help: "The vault secret (default team) holding the GitHub token.") var githubTokenSecret = "GITHUB_TOKEN"
@@ -103,7 +108,10 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDirectory, vault: vault, extraTrustFile: gatewayTrust,
             logger: Logger(label: "paddock.gateway"), audit: sessions.auditRecorder)
         await sessions.setNetwork(network)
-        var clones = try RepositoryClones(root: dataDirectory + "/repos", branchPrefix: submitBranchPrefix)
+        var clones = try RepositoryClones(
+            root: dataDirectory + "/repos", branchPrefix: submitBranchPrefix,
+            refreshWindow: try DurationText.parse(repoRefresh))
+        clones.cacheLimit = try repoCacheSize.map { try ByteSize(parsing: $0).bytes }
         if let githubApi {
             clones.github = try GitHubPullRequests(
                 apiURL: githubApi, tokenSecret: githubTokenSecret,

@@ -16,6 +16,9 @@ extension PoolListBody: ResponseEncodable {}
 extension PoolStatus: ResponseEncodable {}
 extension SnapshotBody: ResponseEncodable {}
 extension SnapshotListBody: ResponseEncodable {}
+extension RepoBody: ResponseEncodable {}
+extension RepoListBody: ResponseEncodable {}
+extension RepoRemovedBody: ResponseEncodable {}
 extension PreviewListBody: ResponseEncodable {}
 extension PreviewShareBody: ResponseEncodable {}
 extension PreviewShareListBody: ResponseEncodable {}

@@ -34,8 +34,13 @@ struct HostGit: Sendable {
     static let identity = ["-c", "user.name=Paddock", "-c", "user.email=paddock@localhost"]
 
     let directory: String?
+    /// The directory belongs to another user on purpose (a checkout for the sandbox user): git may work in it.
+    let safeDirectory: Bool
 
-    init(_ directory: String?) { self.directory = directory }
+    init(_ directory: String?, safeDirectory: Bool = false) {
+        self.directory = directory
+        self.safeDirectory = safeDirectory
+    }
 
     /// Runs `git ARGS`; a non-zero exit is a result. Output beyond `limit` bytes is an error.
     func run(_ arguments: [String], trust: Trust, limit: Int = 64 << 20) async throws -> Output {
@@ -52,7 +57,8 @@ struct HostGit: Sendable {
         }
         // Hooks never run, whatever the trust: the server's clones have none, and a repository must not be
         // able to bring one. The ext:: transport runs arbitrary commands, so it is off too.
-        let fixed = ["-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "core.fsmonitor=false"]
+        var fixed = ["-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "core.fsmonitor=false"]
+        if safeDirectory, let directory { fixed += ["-c", "safe.directory=\(directory)"] }
         do {
             let record = try await Subprocess.run(
                 .name("git"), arguments: Arguments(fixed + arguments), environment: .inherit.updating(env),

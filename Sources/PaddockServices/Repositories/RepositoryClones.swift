@@ -16,8 +16,13 @@ public struct RepositoryClones: Sendable {
     }
     /// Opens pull requests for reviews whose origin is on GitHub; nil opens none.
     public var github: GitHubPullRequests?
+    /// The mirrors and commit layers sessions start from (`<root>/repo-cache`).
+    public let cache: RepositoryCache
+    /// The cache is brought under this many bytes whenever it grows (a fetch, a new layer); nil: no cap.
+    public var cacheLimit: UInt64?
 
-    public init(root: String, branchPrefix: String = "paddock/") throws {
+    /// `refreshWindow`: a mirror fetched less than this long ago is not fetched again for a new session.
+    public init(root: String, branchPrefix: String = "paddock/", refreshWindow: Duration = .zero) throws {
         try SessionRepository.validate(branch: branchPrefix + "x", what: "the submit branch prefix")
         self.root = root
         self.branchPrefix = branchPrefix
@@ -27,6 +32,8 @@ public struct RepositoryClones: Sendable {
             throw PaddockError.unavailable("cannot create the repository directory \(root)", underlying: error)
         }
         chmod(root, 0o700)
+        // Not a session id (it has a dash), so `prune` never takes it for a clone.
+        cache = try RepositoryCache(root: root + "/repo-cache", refreshWindow: refreshWindow)
         // Scratch directories of operations a previous server did not finish.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         where name.hasPrefix(".staging-") || name.hasPrefix(".export-") || name.hasPrefix(".merge-") {
@@ -34,75 +41,39 @@ public struct RepositoryClones: Sendable {
         }
     }
 
-    /// A clone made before its session exists; `adopt` gives it to the session, `discard` removes it.
-    struct Staged: Sendable {
-        var directory: String
-        var base: String
-        /// The repository's runtime.yml at the base commit, if it has one.
-        var runtimeYAML: String?
-    }
-
     func directory(of session: SessionID) -> String { "\(root)/\(session.rawValue)" }
 
-    /// Clones `repository` and checks out its branch; nothing is left behind when that fails.
-    func stage(_ repository: SessionRepository) async throws -> Staged {
-        try repository.validate()
-        let directory = "\(root)/.staging-\(UInt64.random(in: 0...UInt64.max))"
-        do {
-            let clone = try await HostGit(nil).run(
-                ["clone", "--quiet", "--no-tags", "--branch", repository.branch, "--", repository.url, directory],
-                trust: .remote)
-            guard clone.succeeded else {
-                let problem = clone.problem
-                if problem.contains("Remote branch") || problem.contains("not found in upstream") {
-                    throw PaddockError.invalidArgument(
-                        "repository \(repository.url) has no branch '\(repository.branch)'; pass --branch with one "
-                            + "of its branches")
-                }
-                throw PaddockError.invalidArgument(
-                    "cannot clone \(repository.url): \(problem); check the URL or path and that the server's host "
-                        + "can read it")
-            }
-            let git = HostGit(directory)
-            let base = try await git.check(["rev-parse", "--verify", "HEAD^{commit}"], trust: .content, "reading HEAD")
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            var yaml: String?
-            let show = try await git.run(["cat-file", "-p", "\(base):runtime.yml"], trust: .content, limit: 1 << 20)
-            if show.succeeded { yaml = show.stdout }
-            return Staged(directory: directory, base: base, runtimeYAML: yaml)
-        } catch {
-            try? FileManager.default.removeItem(atPath: directory)
-            throw error
-        }
-    }
-
-    func adopt(_ staged: Staged, session: SessionID) throws {
-        do {
-            try FileManager.default.moveItem(atPath: staged.directory, toPath: directory(of: session))
-        } catch {
-            throw PaddockError.internal("keeping the repository clone failed", underlying: error)
-        }
-    }
-
-    /// Makes sure the session has its clone at its base commit: a fork's children, for example, start without
-    /// one. Cloned again from the origin (with the host's credentials) when missing.
+    /// Makes sure the session has the server's clone at its base commit (made on first use — a diff, a submit —
+    /// from the cache's mirror: its objects are linked, not copied, and nothing is checked out, since a diff
+    /// replaces the files with the sandbox's anyway). Its `origin` is the repository's URL, where a submit pushes.
     func ensure(_ session: SessionID, _ repository: SessionRepository) async throws {
         guard !FileManager.default.fileExists(atPath: directory(of: session) + "/.git") else { return }
-        let staged = try await stage(repository)
+        try repository.validate()
+        let mirror = try await cache.mirror(for: repository.url)
+        let staging = "\(root)/.staging-\(UInt64.random(in: 0...UInt64.max))"
         do {
-            if staged.base != repository.base {
-                try await HostGit(staged.directory).check(
-                    ["reset", "--quiet", "--hard", repository.base], trust: .content,
-                    "the base commit \(repository.base.prefix(12)) is no longer on \(repository.branch)")
+            try await HostGit(nil).check(
+                [
+                    "clone", "--quiet", "--no-checkout", "--no-tags", "--branch", repository.branch, "--", mirror,
+                    staging,
+                ],
+                trust: .content, "cloning the cached repository")
+            let git = HostGit(staging)
+            try await git.check(["remote", "set-url", "origin", repository.url], trust: .content, "setting the origin")
+            let base = try await git.run(["cat-file", "-e", "\(repository.base)^{commit}"], trust: .content)
+            guard base.succeeded else {
+                throw PaddockError.conflict(
+                    "the base commit \(repository.base.prefix(12)) is no longer in \(repository.url); start a new "
+                        + "session on \(repository.branch)")
             }
-            try adopt(staged, session: session)
+            try await git.check(["reset", "--quiet", repository.base], trust: .content, "resetting to the base commit")
+            try FileManager.default.moveItem(atPath: staging, toPath: directory(of: session))
         } catch {
-            discard(staged)
+            // Best effort: a staging directory left behind is removed when the next server starts.
+            try? FileManager.default.removeItem(atPath: staging)
             throw error
         }
     }
-
-    func discard(_ staged: Staged) { try? FileManager.default.removeItem(atPath: staged.directory) }
 
     /// Removes the clones of sessions not in `live` (after a restart: sessions that ended while the server was
     /// down). A live session without a clone gets one again on first use (`ensure`).

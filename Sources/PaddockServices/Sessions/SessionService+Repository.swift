@@ -4,10 +4,12 @@ import PaddockCore
 import PaddockSandbox
 
 extension SessionService {
-    /// Creates a session on a repository branch: the server clones it with the host's credentials, layers the
-    /// repository's runtime.yml between the team's policy and the session's (it can only tighten), starts the
-    /// sandbox and copies the branch into /workspace, owned by the sandbox user, with a `.git` that has the
-    /// history but no remote. On any failure nothing is left: no session, no clone.
+    /// Creates a session on a repository branch. The branch is resolved in the server's cache (a mirror of the
+    /// origin, fetched with the host's credentials when older than the refresh window), the repository's
+    /// runtime.yml is layered between the team's policy and the session's (it can only tighten), and the sandbox
+    /// starts with the commit's checkout as /workspace: a sealed layer shared copy-on-write by every session on
+    /// that commit (made once), with a `.git` of its own that has the history but no remote. On a provider that
+    /// cannot share layers the checkout is copied in instead. On any failure nothing is left: no session, no layer.
     func createOnRepository(_ requested: SessionSpec, policy: PolicyText?, owner: SessionOwner?, by caller: Caller)
         async throws
         -> Session
@@ -21,28 +23,36 @@ extension SessionService {
         guard requested.snapshot == nil, requested.forkOf == nil else {
             throw PaddockError.invalidArgument("a repository session cannot also start from a snapshot; pass one")
         }
-        let staged = try await clones.stage(repository)
+        let start = ContinuousClock.now
+        let provider = providers[requested.provider]
+        let sharing = provider?.sharesWorkspaceLayers == true ? provider : nil
+        let checkout = try await clones.cache.checkout(repository, layerOn: sharing)
+        // Held by the cache from the checkout until the sandbox has its layer (or failed to start).
+        defer { if let layer = checkout.layer { clones.cache.starting.unpin(layer) } }
+        repository.base = checkout.commit
+        var spec = requested
+        spec.repository = repository
+        let file = "runtime.yml (repository \(repository.url), branch \(repository.branch))"
+        let prepared = try await guardrails.prepare(
+            policy, repository: checkout.runtimeYAML.map { PolicyText(text: $0, file: file) })
+        try prepared?.apply(to: &spec)
+        try spec.validate()
+        try await network?.validate(spec, team: owner?.team)
         let session: Session
-        do {
-            repository.base = staged.base
-            var spec = requested
-            spec.repository = repository
-            let file = "runtime.yml (repository \(repository.url), branch \(repository.branch))"
-            let prepared = try await guardrails.prepare(
-                policy, repository: staged.runtimeYAML.map { PolicyText(text: $0, file: file) })
-            try prepared?.apply(to: &spec)
-            try spec.validate()
-            try await network?.validate(spec, team: owner?.team)
+        if let layer = checkout.layer {
+            // Pinned until the sandbox holds it, so no collection pass removes the layer in between.
+            session = try await layerPins.holding(layer) {
+                try await create(
+                    spec, layer: layer, sharesWorkspace: true, prepared: prepared, owner: owner, by: caller)
+            }
+        } else {
             session = try await create(spec, layer: nil, prepared: prepared, owner: owner, by: caller)
-        } catch {
-            clones.discard(staged)
-            throw error
         }
         do {
-            try clones.adopt(staged, session: session.id)
-            try await populateWorkspace(session, clones: clones, by: caller)
+            try await populateWorkspace(
+                session, clones: clones, copied: checkout.layer == nil, checkout: checkout, since: start, by: caller)
         } catch {
-            clones.discard(staged)
+            clones.remove(session.id)
             do {
                 try await destroy(session.id, reason: "the repository could not be put into the sandbox", by: caller)
             } catch let cleanup {
@@ -52,23 +62,36 @@ extension SessionService {
             }
             throw PaddockError.wrap(error, "putting the repository into the sandbox failed")
         }
+        if let limit = clones.cacheLimit, checkout.fetched || checkout.sealed {
+            do { _ = try await RepositoryCacheService(sessions: self).collect(limit: limit) } catch {
+                // The session is fine; the cache stays over its cap until the next one grows it.
+                logger.warning("could not collect the repository cache", metadata: ["error": "\(error)"])
+            }
+        }
         return try await get(session.id)
     }
 
-    /// Copies the session's branch into /workspace and writes the layered `instructions:` for the agent.
-    private func populateWorkspace(_ session: Session, clones: RepositoryClones, by caller: Caller) async throws {
+    /// Copies the checkout into /workspace when the sandbox did not start on its layer, and writes the layered
+    /// `instructions:` for the agent.
+    private func populateWorkspace(
+        _ session: Session, clones: RepositoryClones, copied: Bool, checkout: RepositoryCache.Checkout,
+        since start: ContinuousClock.Instant, by caller: Caller
+    ) async throws {
         guard let repository = session.spec.repository, let provider = providers[session.spec.provider] else { return }
-        let start = ContinuousClock.now
-        let export = try await clones.export(session.id, branch: repository.branch)
-        defer { try? FileManager.default.removeItem(atPath: export) }
-        let copied = try await upload(export, to: SandboxLayout.workspace, session.id, provider)
+        var files = 0
+        if copied {
+            try await clones.ensure(session.id, repository)
+            let export = try await clones.export(session.id, branch: repository.branch)
+            defer { try? FileManager.default.removeItem(atPath: export) }
+            files = try await upload(export, to: SandboxLayout.workspace, session.id, provider)
+        }
         let instructions = Self.instructions(session.policy)
         if let instructions {
+            let mirror = HostGit(clones.cache.mirror(of: repository.url))
             for name in Self.instructionFiles {
-                let original = FileManager.default.contents(atPath: "\(export)/\(name)").map {
-                    String(decoding: $0, as: UTF8.self)
-                }
-                let text = Self.withInstructions(original, instructions)
+                let shown = try await mirror.run(
+                    ["cat-file", "-p", "\(repository.base):\(name)"], trust: .content, limit: 1 << 20)
+                let text = Self.withInstructions(shown.succeeded ? shown.stdout : nil, instructions)
                 try await provider.initClient(session.id).writeFile(
                     path: "\(SandboxLayout.workspace)/\(name)", mode: 0o644, user: .user, append: false,
                     data: BackpressuredStream { await $0.send(Array(text.utf8)) })
@@ -78,7 +101,10 @@ extension SessionService {
             session.id, "repository.clone",
             [
                 "url": .string(repository.url), "branch": .string(repository.branch), "base": .string(repository.base),
-                "files": .int(Int64(copied)), "instructions": .bool(instructions != nil),
+                "files": .int(Int64(files)), "instructions": .bool(instructions != nil),
+                "layer": .optional(checkout.layer), "fetched": .bool(checkout.fetched),
+                "sealed": .bool(checkout.sealed),
+                "lfs": .optional(checkout.lfs),
                 "ms": .int(Int64(((ContinuousClock.now - start) / .milliseconds(1)).rounded())),
             ], by: caller)
     }

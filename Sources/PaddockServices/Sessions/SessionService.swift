@@ -109,10 +109,11 @@ public actor SessionService {
         }
     }
 
-    /// Creates a session whose sandbox starts with the files of `layer` (a snapshot's), if any.
+    /// Creates a session whose sandbox starts with the files of `layer` (a snapshot's), if any; `sharesWorkspace`:
+    /// the layer is a workspace layer the sandbox may share copy-on-write (a repository commit's).
     func create(
-        _ requested: SessionSpec, layer: String?, prepared given: GuardrailService.Prepared? = nil,
-        owner: SessionOwner?, by caller: Caller
+        _ requested: SessionSpec, layer: String?, sharesWorkspace: Bool = false,
+        prepared given: GuardrailService.Prepared? = nil, owner: SessionOwner?, by caller: Caller
     ) async throws -> Session {
         let (admitted, admission) = try await admit(requested, owner: owner)
         defer { admission.release() }
@@ -162,13 +163,14 @@ public actor SessionService {
         // Nobody knows the id yet, but a destroy of it (stop-all, a list-and-kill) must wait for the start.
         return try await lifecycle.withLock(session.id) {
             try await startCold(
-                session, provider: provider, layer: layer, prepared: prepared, owner: owner, by: caller)
+                session, provider: provider, layer: layer, sharesWorkspace: sharesWorkspace, prepared: prepared,
+                owner: owner, by: caller)
         }
     }
 
     private func startCold(
-        _ new: Session, provider: any SandboxProvider, layer: String?, prepared: GuardrailService.Prepared?,
-        owner: SessionOwner?, by caller: Caller
+        _ new: Session, provider: any SandboxProvider, layer: String?, sharesWorkspace: Bool,
+        prepared: GuardrailService.Prepared?, owner: SessionOwner?, by caller: Caller
     ) async throws -> Session {
         var session = new
         let spec = session.spec
@@ -186,6 +188,7 @@ public actor SessionService {
             var request = SandboxRequest(
                 id: session.id, template: spec.template, limits: spec.limits, layer: layer,
                 base: spec.templateBase ?? "host", templateLayer: spec.templateLayer)
+            request.sharesWorkspace = sharesWorkspace
             if let prepared { request.guardrails = await guardrails.sandboxGuardrails(prepared, session: session.id) }
             try await provider.create(request)
         } catch {

@@ -215,7 +215,9 @@ public struct SnapshotService: Sendable {
         }
         // Template layers are mounted by the sessions on them: kept while any such session holds resources.
         let mounted = live.filter { $0.state.holdsResources }.compactMap { $0.spec.templateLayer }
-        let templateLayers = templates.compactMap(\.layer) + mounted
+        // Repository commit layers are the cache's to collect (`paddock repos`).
+        let repositoryLayers = await sessions.repositories?.cache.layerIDs() ?? []
+        let templateLayers = templates.compactMap(\.layer) + mounted + repositoryLayers
         for (name, provider) in sessions.providers {
             let keep = Set(wanted.filter { $0.provider == name }.map(\.layer) + templateLayers)
             for layer in await provider.layers() {

@@ -1,0 +1,505 @@
+import Crypto
+import Foundation
+import Logging
+import PaddockCore
+import PaddockSandbox
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// The server's cache of repositories: one bare mirror per origin URL, fetched with the host's credentials and
+/// never shown to a sandbox, and the commit layers sealed from it, which sessions share copy-on-write.
+///
+/// Under `root`, one directory per origin (named by a hash of its URL): `mirror.git` and `cache.json` (the URL,
+/// when it was last fetched, the layers made from it). Both survive a restart. Everything for one origin —
+/// fetching, resolving a branch, sealing a layer — happens under that origin's lock, so two sessions starting on
+/// the same repository at once fetch it once and seal a commit once.
+public final class RepositoryCache: Sendable {
+    /// Where mirrors live (`<data-dir>/repos/repo-cache`).
+    public let root: String
+    /// A mirror fetched less than this long ago is used as it is; older, it is fetched first.
+    public let refreshWindow: Duration
+    let locks = KeyedLock<String>()
+    let clock: @Sendable () -> Date
+    /// Layers handed to a session that is still starting: never collected until the sandbox holds them.
+    let starting = LayerPins()
+    let logger: Logger
+
+    /// What `cache.json` records about one origin.
+    struct Record: Codable, Sendable {
+        var url: String
+        var fetchedAt: Date?
+        var usedAt: Date?
+        var layers: [String: Layer] = [:]
+
+        struct Layer: Codable, Sendable {
+            var commit: String
+            var branch: String
+            /// The provider holding it.
+            var provider: String
+            /// Bytes of its own files (its `.git/objects` are the mirror's).
+            var bytes: UInt64
+            var createdAt: Date
+            var usedAt: Date
+        }
+    }
+
+    /// A branch of an origin resolved to a commit, with that commit's checkout as a layer when one was asked for.
+    struct Checkout: Sendable {
+        var commit: String
+        /// The repository's runtime.yml at the commit, if it has one.
+        var runtimeYAML: String?
+        /// The sealed layer whose `workspace/` is the checkout, with a private `.git`; nil when none was asked for.
+        var layer: String?
+        /// Whether the mirror was fetched from the origin for this checkout, and whether the layer was sealed now.
+        var fetched: Bool
+        var sealed: Bool
+        /// Set when the commit tracks files with Git LFS: the checkout holds their pointer files, and why.
+        var lfs: String?
+    }
+
+    public init(
+        root: String, refreshWindow: Duration = .zero, logger: Logger = Logger(label: "paddock.repos"),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        self.logger = logger
+        self.root = root
+        self.refreshWindow = refreshWindow
+        self.clock = clock
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        } catch {
+            throw PaddockError.unavailable("cannot create the repository cache \(root)", underlying: error)
+        }
+        chmod(root, 0o700)
+    }
+
+    /// The directory of an origin's mirror and record.
+    func directory(of url: String) -> String { "\(root)/\(Self.key(url))" }
+    func mirror(of url: String) -> String { "\(directory(of: url))/mirror.git" }
+
+    static func key(_ url: String) -> String {
+        SHA256.hash(data: Data(url.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The layer id of a branch's commit: letters and digits, as layer ids must be. The branch is part of it
+    /// because the layer's `.git/HEAD` names it.
+    static func layerID(url: String, branch: String, commit: String) -> String {
+        "repo"
+            + SHA256.hash(data: Data("\(url)\0\(branch)\0\(commit)".utf8)).prefix(18)
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Resolves `repository`'s branch in the mirror (made or fetched first as needed), and when `provider` is given
+    /// makes sure the commit's checkout is a sealed layer on it, pinned in `starting` (the caller unpins it once
+    /// its sandbox holds it). On failure nothing new is left: no mirror of an origin that could not be cloned, no
+    /// layer.
+    func checkout(_ repository: SessionRepository, layerOn provider: (any SandboxProvider)?) async throws -> Checkout {
+        try repository.validate()
+        let key = Self.key(repository.url)
+        return try await locks.withLock(key) {
+            var record = loadRecord(repository.url) ?? Record(url: repository.url)
+            var fetched = try await refreshHoldingLock(repository.url, &record, force: false)
+            var commit = try await resolve(repository.branch, url: repository.url)
+            if commit == nil, !fetched {
+                // The branch may be newer than the last fetch.
+                fetched = try await refreshHoldingLock(repository.url, &record, force: true)
+                commit = try await resolve(repository.branch, url: repository.url)
+            }
+            guard let commit else {
+                throw PaddockError.invalidArgument(
+                    "repository \(repository.url) has no branch '\(repository.branch)'; pass --branch with one of its "
+                        + "branches")
+            }
+            let git = HostGit(mirror(of: repository.url))
+            let show = try await git.run(["cat-file", "-p", "\(commit):runtime.yml"], trust: .content, limit: 1 << 20)
+            var out = Checkout(
+                commit: commit, runtimeYAML: show.succeeded ? show.stdout : nil, layer: nil, fetched: fetched,
+                sealed: false)
+            let attributes = try await git.run(["cat-file", "-p", "\(commit):.gitattributes"], trust: .content)
+            if attributes.succeeded, attributes.stdout.contains("filter=lfs") {
+                out.lfs =
+                    try await Self.run("git", ["lfs", "version"]).status == 0
+                    ? "LFS files are pointer files: the server does not fetch LFS objects yet"
+                    : "LFS files are pointer files: git-lfs is not installed on the server host (apt-get install git-lfs)"
+            }
+            guard let provider else { return out }
+            let layer = Self.layerID(url: repository.url, branch: repository.branch, commit: commit)
+            let now = clock()
+            record.usedAt = now
+            if await !provider.layers().contains(layer) {
+                let bytes = Mutex<UInt64>(0)
+                try await provider.sealWorkspaceLayer(layer) { workspace in
+                    try await Self.fill(
+                        workspace, mirror: self.mirror(of: repository.url), branch: repository.branch, commit: commit)
+                    bytes.withLock { $0 = Self.treeBytes(workspace, skipping: ".git/objects") }
+                }
+                out.sealed = true
+                record.layers[layer] = .init(
+                    commit: commit, branch: repository.branch, provider: provider.name,
+                    bytes: bytes.withLock { $0 }, createdAt: now, usedAt: now)
+            } else {
+                // A layer on disk without a record (a record rebuilt after a crash) is adopted as it is.
+                record.layers[
+                    layer,
+                    default: .init(
+                        commit: commit, branch: repository.branch, provider: provider.name, bytes: 0, createdAt: now,
+                        usedAt: now)
+                ].usedAt = now
+            }
+            try saveRecord(record)
+            starting.pin(layer)
+            out.layer = layer
+            return out
+        }
+    }
+
+    /// The origin's mirror, made or refreshed as the window says; for the server's per-session clones.
+    func mirror(for url: String) async throws -> String {
+        try await locks.withLock(Self.key(url)) {
+            var record = loadRecord(url) ?? Record(url: url)
+            if try await refreshHoldingLock(url, &record, force: false) { try saveRecord(record) }
+            return mirror(of: url)
+        }
+    }
+
+    /// Clones the mirror when there is none, or fetches into it when it is older than the window (or `force`);
+    /// returns whether it talked to the origin.
+    private func refreshHoldingLock(_ url: String, _ record: inout Record, force: Bool) async throws -> Bool {
+        let mirror = mirror(of: url)
+        if FileManager.default.fileExists(atPath: mirror) {
+            if !force, let last = record.fetchedAt, clock().timeIntervalSince(last) < refreshWindow.seconds {
+                return false
+            }
+            let fetch = try await HostGit(mirror).run(["fetch", "--quiet", "--prune", "origin"], trust: .remote)
+            guard fetch.succeeded else { throw Self.remoteFailure(url, fetch, doing: "fetch") }
+            record.fetchedAt = clock()
+            try saveRecord(record)
+            return true
+        }
+        let directory = directory(of: url)
+        let fresh = !FileManager.default.fileExists(atPath: directory)
+        let staging = "\(directory)/.staging-mirror-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let clone = try await HostGit(nil).run(
+                ["clone", "--quiet", "--mirror", "--", url, staging], trust: .remote)
+            guard clone.succeeded else { throw Self.remoteFailure(url, clone, doing: "clone") }
+            // Packs stay packs (a layer links them); no automatic gc repacks or prunes under a sealed layer.
+            for setting in [["gc.auto", "0"], ["fetch.unpackLimit", "1"], ["transfer.unpackLimit", "1"]] {
+                try await HostGit(staging).check(["config"] + setting, trust: .content, "configuring the mirror")
+            }
+            try FileManager.default.moveItem(atPath: staging, toPath: mirror)
+            record.fetchedAt = clock()
+            try saveRecord(record)
+            return true
+        } catch {
+            removeBestEffort(fresh ? directory : staging)
+            throw error
+        }
+    }
+
+    /// The commit `branch` points at in the mirror, or nil when it has no such branch.
+    private func resolve(_ branch: String, url: String) async throws -> String? {
+        let out = try await HostGit(mirror(of: url)).run(
+            ["rev-parse", "--verify", "--quiet", "refs/heads/\(branch)^{commit}"], trust: .content)
+        guard out.succeeded else { return nil }
+        return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// What a failed clone or fetch means, named: a full disk, a missing origin, or git's own words.
+    static func remoteFailure(_ url: String, _ out: HostGit.Output, doing what: String) -> PaddockError {
+        let problem = out.problem
+        if problem.localizedCaseInsensitiveContains("No space left on device") {
+            return PaddockError(
+                .resourceExhausted,
+                "the repository cache's disk is full while trying to \(what) \(url); free space on the server's data "
+                    + "disk or remove cached repositories (`paddock repos rm`)")
+        }
+        return .invalidArgument(
+            "cannot \(what) \(url): \(problem); check the URL or path and that the server's host can read it")
+    }
+
+    /// Writes a commit's checkout into `workspace`: the files, owned by the sandbox user, and a `.git` of its own
+    /// — HEAD on `branch`, an index whose stat data matches the files (so `git status` hashes nothing), no
+    /// remote, no hooks, no credentials — with the mirror's objects linked in (read-only, shared by every layer
+    /// of the origin where the filesystem allows, copied otherwise).
+    static func fill(_ workspace: String, mirror: String, branch: String, commit: String) async throws {
+        // The checkout belongs to the sandbox user, not to the server's; git must be told that is expected.
+        let git = HostGit(workspace, safeDirectory: true)
+        try await git.check(["init", "--quiet", "--template=", "."], trust: .content, "preparing the checkout")
+        let objects = "\(workspace)/.git/objects"
+        // Borrowed while checking out; replaced by the objects themselves before the layer is sealed, so
+        // nothing in the layer points at a host path.
+        try Data("\(mirror)/objects\n".utf8).write(to: URL(fileURLWithPath: "\(objects)/info/alternates"))
+        for setting in [["core.trustctime", "false"], ["gc.auto", "0"]] {
+            try await git.check(["config"] + setting, trust: .content, "configuring the checkout")
+        }
+        try await git.check(["update-ref", "refs/heads/\(branch)", commit], trust: .content, "setting the branch")
+        try await git.check(["symbolic-ref", "HEAD", "refs/heads/\(branch)"], trust: .content, "setting HEAD")
+        let checkout = try await git.run(["read-tree", "--reset", "-u", commit], trust: .content)
+        guard checkout.succeeded else {
+            if checkout.problem.localizedCaseInsensitiveContains("No space left on device") {
+                throw PaddockError(
+                    .resourceExhausted,
+                    "the server's disk is full while checking out \(commit.prefix(12)); free space on its data disk")
+            }
+            throw PaddockError.internal("checking out \(commit.prefix(12)) failed: git says: \(checkout.problem)")
+        }
+        // Files written in the second the index is written are "racily clean" to git, which would then hash them
+        // again — and rewrite the index — at every session's first `git status`. Dated two seconds back and given
+        // to the sandbox user, they are all re-stated once here (one hash of the tree per commit, not per session).
+        try backdateAndOwn(workspace, by: 2)
+        try await git.check(["update-index", "-q", "--refresh"], trust: .content, "refreshing the index")
+        try own("\(workspace)/.git/index")
+        try FileManager.default.removeItem(atPath: "\(objects)/info/alternates")
+        let link = try await run("cp", ["-a", "--link", "--", "\(mirror)/objects/.", objects])
+        if link.status != 0 {
+            try await tool("cp", ["-a", "--", "\(mirror)/objects/.", objects], "copying the repository's objects")
+        }
+        // The object files stay the mirror's (read-only, root's); the directories become the sandbox user's, so
+        // its commits can add objects beside them.
+        try ownDirectories(under: objects)
+    }
+
+    /// Gives everything under `path` to the sandbox user, and dates the files outside `.git` `seconds` back.
+    private static func backdateAndOwn(_ path: String, by seconds: Int) throws {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let past = timespec(tv_sec: now.tv_sec - seconds, tv_nsec: 0)
+        let times = [past, past]
+        try own(path)
+        guard let walker = FileManager.default.enumerator(atPath: path) else {
+            throw PaddockError.internal("cannot read the checkout at \(path)")
+        }
+        while let relative = walker.nextObject() as? String {
+            let full = "\(path)/\(relative)"
+            try own(full)
+            if relative == ".git" || relative.hasPrefix(".git/") { continue }
+            guard utimensat(AT_FDCWD, full, times, AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw PaddockError.internal("dating \(relative) of the checkout failed (errno \(errno))")
+            }
+        }
+    }
+
+    private static func own(_ path: String) throws {
+        guard lchown(path, SandboxLayout.userID, SandboxLayout.groupID) == 0 else {
+            throw PaddockError.internal("giving \(path) to the sandbox user failed (errno \(errno))")
+        }
+    }
+
+    private static func ownDirectories(under path: String) throws {
+        let fm = FileManager.default
+        var directories = [path]
+        if let walker = fm.enumerator(atPath: path) {
+            while let relative = walker.nextObject() as? String {
+                let full = "\(path)/\(relative)"
+                var st = stat()
+                if lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { directories.append(full) }
+            }
+        }
+        for directory in directories where lchown(directory, SandboxLayout.userID, SandboxLayout.groupID) != 0 {
+            throw PaddockError.internal("giving \(directory) to the sandbox user failed (errno \(errno))")
+        }
+    }
+
+    /// Runs a host tool; a failure is an error naming `what`.
+    static func tool(_ name: String, _ arguments: [String], _ what: String) async throws {
+        let out = try await run(name, arguments)
+        guard out.status == 0 else { throw PaddockError.internal("\(what) failed: \(out.problem)") }
+    }
+
+    static func run(_ name: String, _ arguments: [String]) async throws -> HostGit.Output {
+        do {
+            let record = try await Subprocess.run(
+                .name(name), arguments: Arguments(arguments), input: .none, output: .discarded,
+                error: .string(limit: 1 << 16))
+            let status: Int32
+            switch record.terminationStatus {
+            case .exited(let code): status = code
+            case .signaled(let signal): status = 128 + signal
+            }
+            return HostGit.Output(status: status, stdout: "", stderr: record.standardError)
+        } catch {
+            throw PaddockError.unavailable("could not run \(name) on the server host", underlying: error)
+        }
+    }
+
+    // MARK: Management (`paddock repos`)
+
+    /// Every cached origin with its sizes; `inUse`: layers some live session's /workspace is a view of.
+    func summaries(inUse: Set<String>) -> [CachedRepository] {
+        records().map { record in
+            let layers = record.layers.map { id, layer in
+                CachedRepository.Layer(
+                    id: id, commit: layer.commit, branch: layer.branch, bytes: layer.bytes, createdAt: layer.createdAt,
+                    usedAt: layer.usedAt, inUse: inUse.contains(id) || starting.isPinned(id))
+            }.sorted { $0.usedAt > $1.usedAt }
+            let mirrorBytes = Self.treeBytes(mirror(of: record.url), skipping: nil)
+            return CachedRepository(
+                id: Self.key(record.url), url: record.url, bytes: mirrorBytes + layers.reduce(0) { $0 + $1.bytes },
+                fetchedAt: record.fetchedAt, usedAt: record.usedAt, layers: layers)
+        }
+    }
+
+    /// The record of a cached origin named by its id or its URL.
+    func find(_ name: String) -> Record? {
+        records().first { Self.key($0.url) == name || $0.url == name }
+    }
+
+    /// Fetches the origin now, whatever the window says.
+    func refresh(_ url: String) async throws {
+        try await locks.withLock(Self.key(url)) {
+            var record = loadRecord(url) ?? Record(url: url)
+            _ = try await refreshHoldingLock(url, &record, force: true)
+        }
+    }
+
+    /// Removes an origin's layers that nothing uses and, when none is left, its mirror; returns the layers kept
+    /// because a session still uses them.
+    func remove(_ url: String, providers: [String: any SandboxProvider], inUse: Set<String>) async throws -> [String] {
+        try await locks.withLock(Self.key(url)) {
+            guard var record = loadRecord(url) else { return [] }
+            var kept: [String] = []
+            for (id, layer) in record.layers {
+                guard await removeLayer(id, layer, providers: providers, inUse: inUse) else {
+                    kept.append(id)
+                    continue
+                }
+                record.layers[id] = nil
+            }
+            if kept.isEmpty {
+                try FileManager.default.removeItem(atPath: directory(of: url))
+            } else {
+                try saveRecord(record)
+            }
+            return kept.sorted()
+        }
+    }
+
+    /// Removes one layer unless it is in use; whether it is gone.
+    private func removeLayer(
+        _ id: String, _ layer: Record.Layer, providers: [String: any SandboxProvider], inUse: Set<String>
+    ) async -> Bool {
+        guard !inUse.contains(id), !starting.isPinned(id) else { return false }
+        guard let provider = providers[layer.provider] else { return true }
+        await provider.removeLayer(id)
+        // The provider keeps a layer a sandbox is mounted on, whatever the store says.
+        return await !provider.layers().contains(id)
+    }
+
+    /// Brings the cache under `limit` bytes: least recently used layers first (never one in use), then mirrors
+    /// left without layers, least recently used first. Returns what was removed (layer ids and mirror URLs).
+    func collect(limit: UInt64, providers: [String: any SandboxProvider], inUse: Set<String>) async -> [String] {
+        var total = summaries(inUse: inUse).reduce(UInt64(0)) { $0 + $1.bytes }
+        guard total > limit else { return [] }
+        var removed: [String] = []
+        let candidates = records().flatMap { record in record.layers.map { (record.url, $0.key, $0.value) } }
+            .sorted { $0.2.usedAt < $1.2.usedAt }
+        for (url, id, layer) in candidates where total > limit {
+            let gone: Bool
+            do {
+                gone = try await locks.withLock(Self.key(url)) {
+                    guard var record = loadRecord(url), record.layers[id] != nil else { return false }
+                    guard await removeLayer(id, layer, providers: providers, inUse: inUse) else { return false }
+                    record.layers[id] = nil
+                    try saveRecord(record)
+                    return true
+                }
+            } catch {
+                logger.warning(
+                    "could not collect a repository layer", metadata: ["layer.id": "\(id)", "error": "\(error)"])
+                continue
+            }
+            if gone {
+                total -= min(total, layer.bytes)
+                removed.append(id)
+            }
+        }
+        for record in records().sorted(by: { ($0.usedAt ?? .distantPast) < ($1.usedAt ?? .distantPast) })
+        where total > limit && record.layers.isEmpty {
+            let bytes = Self.treeBytes(mirror(of: record.url), skipping: nil)
+            do {
+                try await locks.withLock(Self.key(record.url)) {
+                    // Checked again under the lock: a session may have sealed a layer from it meanwhile.
+                    guard loadRecord(record.url)?.layers.isEmpty ?? true else { return }
+                    try FileManager.default.removeItem(atPath: directory(of: record.url))
+                    total -= min(total, bytes)
+                    removed.append(record.url)
+                }
+            } catch {
+                logger.warning(
+                    "could not remove a cached repository",
+                    metadata: ["repository": "\(record.url)", "error": "\(error)"])
+                continue
+            }
+        }
+        return removed
+    }
+
+    /// Bytes of the regular files under `path` (links and directories not counted), leaving out `skipping`.
+    static func treeBytes(_ path: String, skipping: String?) -> UInt64 {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: UInt64 = 0
+        while let relative = walker.nextObject() as? String {
+            if let skipping, relative == skipping {
+                walker.skipDescendants()
+                continue
+            }
+            var st = stat()
+            if lstat("\(path)/\(relative)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { total += UInt64(st.st_size) }
+        }
+        return total
+    }
+
+    // MARK: Records
+
+    private func recordPath(_ url: String) -> String { "\(directory(of: url))/cache.json" }
+
+    func loadRecord(_ url: String) -> Record? {
+        guard let data = FileManager.default.contents(atPath: recordPath(url)) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(Record.self, from: data) } catch {
+            // A record that cannot be read is rebuilt: the mirror is fetched again, layers are sealed again.
+            return nil
+        }
+    }
+
+    func saveRecord(_ record: Record) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        try AtomicFile.write(Array(try encoder.encode(record)), to: recordPath(record.url), mode: 0o600)
+    }
+
+    /// Every cached origin's record.
+    func records() -> [Record] {
+        // A cache directory that cannot be listed holds nothing usable; it is made again on first use.
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return names.sorted().compactMap { name in
+            guard let data = FileManager.default.contents(atPath: "\(root)/\(name)/cache.json") else { return nil }
+            // An unreadable record is the same as none (see `loadRecord`).
+            return try? decoder.decode(Record.self, from: data)
+        }
+    }
+
+    /// The ids of every layer the cache holds: layer collection keeps them.
+    public func layerIDs() -> Set<String> { Set(records().flatMap { $0.layers.keys }) }
+
+    private func removeBestEffort(_ path: String) {
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            // Gone already, or unremovable: the next attempt cleans staging directories of this origin again.
+            return
+        }
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import PaddockCore
+import PaddockSandbox
+
+/// `paddock repos`: what the server's repository cache holds (mirrors, commit layers, their sizes and last use),
+/// a fetch on demand, removal, and collection under a size cap. The cache serves every team, so this is for
+/// owners and admins; every change is recorded in the organisation's trail.
+public struct RepositoryCacheService: Sendable {
+    let sessions: SessionService
+
+    public init(sessions: SessionService) { self.sessions = sessions }
+
+    private func cache() async throws -> RepositoryCache {
+        guard let cache = await sessions.repositories?.cache else {
+            throw PaddockError.unavailable("this server keeps no repository cache; start it with a data directory")
+        }
+        return cache
+    }
+
+    /// The layers live sessions' /workspace are views of (the store says which commit each started on).
+    func layersInUse() async throws -> Set<String> {
+        let live = try await sessions.store.sessions(includeTerminal: false).filter { $0.state.holdsResources }
+        return Set(
+            live.compactMap { session in
+                session.spec.repository.map {
+                    RepositoryCache.layerID(url: $0.url, branch: $0.branch, commit: $0.base)
+                }
+            })
+    }
+
+    public func list(by caller: Caller) async throws -> [CachedRepository] {
+        try caller.authorizeOrg(.admin)
+        return try await cache().summaries(inUse: try await layersInUse())
+    }
+
+    /// Fetches a cached repository (by id or URL) from its origin now.
+    public func refresh(_ name: String, by caller: Caller) async throws -> CachedRepository {
+        try caller.authorizeOrg(.admin)
+        let cache = try await cache()
+        guard let record = cache.find(name) else { throw Self.missing }
+        try await cache.refresh(record.url)
+        try await sessions.orgTrail.record("repos.refresh", ["repository": .string(record.url)], by: caller)
+        return try await summary(record.url, cache)
+    }
+
+    /// Removes a cached repository's layers and mirror; layers a live session uses stay (and with them the
+    /// mirror's record), and the answer lists them.
+    public func remove(_ name: String, by caller: Caller) async throws -> (url: String, kept: [String]) {
+        try caller.authorizeOrg(.admin)
+        let cache = try await cache()
+        guard let record = cache.find(name) else { throw Self.missing }
+        let kept = try await cache.remove(record.url, providers: sessions.providers, inUse: try await layersInUse())
+        try await sessions.orgTrail.record(
+            "repos.remove", ["repository": .string(record.url), "kept_layers": .strings(kept)], by: caller)
+        return (record.url, kept)
+    }
+
+    /// Removes least recently used layers, then mirrors, until the cache holds at most `limit` bytes; never a
+    /// layer in use. Run by the server in the background (`--repo-cache-size`).
+    public func collect(limit: UInt64) async throws -> [String] {
+        let cache = try await cache()
+        let removed = await cache.collect(limit: limit, providers: sessions.providers, inUse: try await layersInUse())
+        if !removed.isEmpty {
+            sessions.logger.info(
+                "repository cache collected", metadata: ["removed": "\(removed.count)", "limit": "\(limit)"])
+        }
+        return removed
+    }
+
+    private func summary(_ url: String, _ cache: RepositoryCache) async throws -> CachedRepository {
+        guard let found = cache.summaries(inUse: try await layersInUse()).first(where: { $0.url == url }) else {
+            throw Self.missing
+        }
+        return found
+    }
+
+    static let missing = PaddockError.notFound(
+        "no cached repository has that id or URL; `paddock repos list` shows what the cache holds")
+}

@@ -1,0 +1,204 @@
+import Foundation
+import PaddockCore
+import PaddockSandbox
+import PaddockServices
+import PaddockTestSupport
+import Testing
+
+/// Repository sessions from the server's cache: one mirror per origin, one sealed layer per commit, and every
+/// session on a copy-on-write view of it with a working git of its own.
+@Suite(.needsSandboxes, .serialized)
+struct RepositoryCacheTests {
+    static let files: [String: String] = [
+        "README.md": "# calc\n", "calc.py": "def add(a, b):\n    return a + b\n", "src/deep/dir/f.txt": "f\n",
+    ]
+
+    static func spec(_ fixture: GitFixture, branch: String = "feature") -> SessionSpec {
+        var spec = SessionSpec()
+        spec.repository = SessionRepository(url: fixture.origin, branch: branch)
+        return spec
+    }
+
+    static func withCache(
+        _ label: String, refresh: Duration = .zero,
+        _ body: (TestStack, GitFixture, RepositoryClones) async throws -> Void
+    ) async throws {
+        let fixture = try GitFixture.make(label, files: files)
+        defer { fixture.remove() }
+        try await withTestStack(label) { stack in
+            let clones = try RepositoryClones(root: stack.dataDirectory + "/repos", refreshWindow: refresh)
+            await stack.sessions.setRepositories(clones)
+            try await body(stack, fixture, clones)
+        }
+    }
+
+    /// The `repository.clone` event of a session: whether it fetched and whether it sealed a layer.
+    static func cloneEvent(_ stack: TestStack, _ id: SessionID) async throws -> [String: AuditValue] {
+        let events = try await #require(await stack.sessions.audit).events(session: id)
+        return try #require(events.first { $0.kind == "repository.clone" }).fields
+    }
+
+    @Test func sessionsOnOneCommitShareItsLayerAndNotTheirChanges() async throws {
+        try await Self.withCache("cache-share") { stack, fixture, clones in
+            let base = try #require(fixture.originBranch("feature"))
+            let one = try await stack.sessions.create(Self.spec(fixture))
+            let two = try await stack.sessions.create(Self.spec(fixture))
+            #expect(one.spec.repository?.base == base && two.spec.repository?.base == base)
+            let layer = try #require(stack.provider.sharedLayer(of: one.id))
+            #expect(stack.provider.sharedLayer(of: two.id) == layer, "both sessions are views of one layer")
+            #expect(clones.cache.layerIDs() == [layer])
+            #expect(try await Self.cloneEvent(stack, one.id)["sealed"] == .bool(true))
+            #expect(try await Self.cloneEvent(stack, two.id)["sealed"] == .bool(false))
+
+            // A working git: clean, with history, no remote; the index is not rewritten by the first status.
+            let git = try await stack.sessions.sh(
+                one.id,
+                "cd /workspace && stat -c %Y.%i .git/index && git status --short && stat -c %Y.%i .git/index "
+                    + "&& git log --format=%H && git branch --show-current && git remote | wc -l && cat src/deep/dir/f.txt"
+            )
+            #expect(git.status.code == 0, "\(git.stderr)")
+            let lines = git.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 6, "status prints nothing on a fresh session: \(lines)")
+            #expect(lines.first == lines.dropFirst().first, "git status did not have to refresh the index")
+            #expect(lines.contains(base) && lines.contains("feature") && lines.suffix(2) == ["0", "f"])
+
+            // Changes, commits and branches in one session are invisible to the other and to the layer.
+            let work = try await stack.sessions.sh(
+                one.id,
+                "cd /workspace && git checkout -q -b topic && echo more >> README.md && rm calc.py && "
+                    + "git -c user.name=a -c user.email=a@b commit -qam change && git log --format=%s -1")
+            #expect(work.status.code == 0 && work.stdout == "change\n", "\(work.stderr)")
+            let other = try await stack.sessions.sh(
+                two.id, "cd /workspace && git status --short && git branch --list && cat README.md calc.py")
+            #expect(other.status.code == 0, "\(other.stderr)")
+            #expect(other.stdout == "* feature\n# calc\ndef add(a, b):\n    return a + b\n", "\(other.stdout)")
+            let sealed = stack.dataDirectory + "/layers/\(layer)/workspace"
+            #expect(FileManager.default.contents(atPath: sealed + "/README.md") == Data("# calc\n".utf8))
+            #expect(FileManager.default.fileExists(atPath: sealed + "/calc.py"))
+
+            // Diff and submit read the session's files as before: exactly its change leaves.
+            let diff = try await stack.sessions.diff(one.id)
+            #expect(Set(diff.files.map(\.path)) == ["README.md", "calc.py"], "\(diff.files)")
+            let submitted = try await stack.sessions.submit(one.id, message: "cached", branch: nil, by: nil)
+            #expect(submitted.submitted, "\(submitted.problems)")
+            let pushed = try fixture.originGit(["diff", "--name-only", base, "paddock/\(one.id.rawValue)"])
+            #expect(pushed == "README.md\ncalc.py\n")
+
+            // Destroyed, the sessions leave the layer to the cache.
+            try await stack.sessions.destroy(one.id)
+            try await stack.sessions.destroy(two.id)
+            #expect(FileManager.default.fileExists(atPath: sealed))
+            await SnapshotService(sessions: stack.sessions).collectLayers()
+            #expect(FileManager.default.fileExists(atPath: sealed), "layer collection keeps the cache's layers")
+        }
+    }
+
+    @Test func aNewOriginCommitReachesTheNextSession() async throws {
+        try await Self.withCache("cache-new") { stack, fixture, _ in
+            let first = try await stack.sessions.create(Self.spec(fixture))
+            try fixture.write(["calc.py": "def add(a, b):\n    return b + a\n"])
+            try fixture.commit("second")
+            try fixture.git(["push", "--quiet", "origin", "HEAD:refs/heads/feature"])
+            let tip = try #require(fixture.originBranch("feature"))
+            let second = try await stack.sessions.create(Self.spec(fixture))
+            #expect(second.spec.repository?.base == tip && first.spec.repository?.base != tip)
+            let seen = try await stack.sessions.sh(second.id, "cd /workspace && git status --short && cat calc.py")
+            #expect(seen.stdout == "def add(a, b):\n    return b + a\n", "\(seen.stdout) \(seen.stderr)")
+            let old = try await stack.sessions.sh(first.id, "cat /workspace/calc.py")
+            #expect(old.stdout == "def add(a, b):\n    return a + b\n")
+        }
+    }
+
+    /// Within the refresh window, sessions starting together fetch once and seal once; a new cache over the same
+    /// directory (a restarted server) reuses both.
+    @Test func concurrentSessionsFetchOnceAndARestartKeepsTheCache() async throws {
+        try await Self.withCache("cache-once", refresh: .seconds(3600)) { stack, fixture, _ in
+            let spec = Self.spec(fixture)
+            let sessions = stack.sessions
+            // Concurrent first starts on an unprepared host base race in the provider (not this test's subject).
+            try await stack.provider.prepareBase("host") { _ in }
+            let ids = try await withThrowingTaskGroup(of: SessionID.self) { group in
+                for _ in 0..<3 { group.addTask { try await sessions.create(spec).id } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            var fetched = 0
+            var sealed = 0
+            for id in ids {
+                let event = try await Self.cloneEvent(stack, id)
+                if event["fetched"] == .bool(true) { fetched += 1 }
+                if event["sealed"] == .bool(true) { sealed += 1 }
+            }
+            #expect(fetched == 1 && sealed == 1, "fetched \(fetched), sealed \(sealed)")
+
+            let restarted = try RepositoryClones(root: stack.dataDirectory + "/repos", refreshWindow: .seconds(3600))
+            await stack.sessions.setRepositories(restarted)
+            let after = try await stack.sessions.create(spec)
+            let event = try await Self.cloneEvent(stack, after.id)
+            #expect(event["fetched"] == .bool(false) && event["sealed"] == .bool(false), "\(event)")
+        }
+    }
+
+    /// Collection under a cap goes least recently used first and never takes a layer a live session is on.
+    @Test func collectionNeverRemovesALayerInUse() async throws {
+        try await Self.withCache("cache-gc") { stack, fixture, clones in
+            let repos = RepositoryCacheService(sessions: stack.sessions)
+            let old = try await stack.sessions.create(Self.spec(fixture))
+            try fixture.write(["README.md": "# calc, again\n"])
+            try fixture.commit("second")
+            try fixture.git(["push", "--quiet", "origin", "HEAD:refs/heads/feature"])
+            let new = try await stack.sessions.create(Self.spec(fixture))
+            try await stack.sessions.destroy(new.id)
+            let listed = try #require(try await repos.list(by: .system).first)
+            #expect(listed.url == fixture.origin && listed.layers.count == 2 && listed.bytes > 0)
+            #expect(listed.layers.filter(\.inUse).count == 1, "\(listed.layers)")
+
+            let removed = try await repos.collect(limit: 0)
+            let kept = try #require(stack.provider.sharedLayer(of: old.id))
+            #expect(removed.count == 1 && !removed.contains(kept), "\(removed)")
+            #expect(clones.cache.layerIDs() == [kept])
+            #expect(await stack.provider.layers().contains(kept))
+            let still = try await stack.sessions.sh(old.id, "cat /workspace/README.md")
+            #expect(still.stdout == "# calc\n")
+
+            try await stack.sessions.destroy(old.id)
+            let rest = try await repos.collect(limit: 0)
+            #expect(rest == [kept, fixture.origin], "the layer, then the mirror left without layers: \(rest)")
+            #expect(try await repos.list(by: .system).isEmpty)
+        }
+    }
+
+    @Test func lfsPointersAreNamed() async throws {
+        var files = Self.files
+        files[".gitattributes"] = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
+        let fixture = try GitFixture.make("cache-lfs", files: files)
+        defer { fixture.remove() }
+        try await withTestStack("cache-lfs") { stack in
+            let s = try await stack.sessions.create(Self.spec(fixture))
+            let event = try await Self.cloneEvent(stack, s.id)
+            guard case .string(let note) = event["lfs"] else {
+                Issue.record("no lfs note in \(event)")
+                return
+            }
+            #expect(note.contains("pointer files"), "\(note)")
+        }
+    }
+
+    @Test func anUnreachableOriginOrMissingBranchLeavesNoLayer() async throws {
+        try await Self.withCache("cache-fail") { stack, fixture, clones in
+            var spec = SessionSpec()
+            spec.repository = SessionRepository(url: fixture.directory + "/nowhere.git", branch: "main")
+            let unreachable = await #expect(throws: PaddockError.self) { _ = try await stack.sessions.create(spec) }
+            #expect(unreachable?.code == .invalidArgument && unreachable?.message.contains("cannot clone") == true)
+            let missing = await #expect(throws: PaddockError.self) {
+                _ = try await stack.sessions.create(Self.spec(fixture, branch: "nope"))
+            }
+            #expect(missing?.message.contains("no branch 'nope'") == true, "\(missing?.message ?? "")")
+            #expect(clones.cache.layerIDs().isEmpty)
+            let cached = try FileManager.default.contentsOfDirectory(atPath: clones.cache.root)
+            #expect(cached.count == 1, "only the reachable origin's mirror: \(cached)")
+            #expect(try await stack.sessions.list(includeEnded: true).isEmpty)
+            let layers = await stack.provider.layers()
+            #expect(layers.isEmpty, "\(layers)")
+        }
+    }
+}
