@@ -14,6 +14,14 @@ struct E2BCompatibilityTests {
         #expect(E2BKeySpelling.paddock("pdk_00ff") == "pdk_00ff")
     }
 
+    @Test func accessTokensCarryTheKeyAndNameTheSandbox() {
+        let token = E2BAccessToken.make(key: "e2b_00ff", sandbox: "abc123")
+        #expect(token == "e2b_00ff.abc123")
+        #expect(E2BAccessToken.key(of: token) == "e2b_00ff")
+        #expect(E2BAccessToken.key(of: "e2b_00ff") == "e2b_00ff")
+        #expect(E2BAccessToken.make(key: token, sandbox: "def456") == "e2b_00ff.def456")
+    }
+
     @Test func signaturesMatchTheSDKs() {
         // e2b.sandbox.signature.get_signature("a.txt", "read", None, "e2b_00ff")
         #expect(

@@ -20,7 +20,7 @@ struct E2BAuthenticator: Sendable {
                 .unauthenticated,
                 "missing API key; set E2B_API_KEY to a Paddock token in E2B's spelling (`paddock tokens create --e2b`)")
         }
-        guard let principal = try await tokens.authenticate(E2BKeySpelling.paddock(key)) else {
+        guard let principal = try await tokens.authenticate(E2BKeySpelling.paddock(E2BAccessToken.key(of: key))) else {
             throw PaddockError(
                 .unauthenticated, "the API key is not a valid Paddock token (unknown, revoked or expired)")
         }

@@ -194,7 +194,7 @@ struct E2BControlPlaneController {
 
     @Sendable func get(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let session = try await find(context, .read)
-        return E2BErrorMiddleware.json(.ok, Self.detail(session, accessToken: Self.apiKey(request)))
+        return E2BErrorMiddleware.json(.ok, Self.detail(session, accessToken: Self.accessToken(request, session)))
     }
 
     @Sendable func listV1(_ request: Request, context: E2BRequestContext) async throws -> Response {
@@ -290,10 +290,11 @@ struct E2BControlPlaneController {
 
     // MARK: Mapping
 
-    /// What create, connect and fork answer. The in-sandbox credentials are the caller's own key: the SDK sends
-    /// it back as `X-Access-Token` (envd) and `E2B-Traffic-Access-Token` (the code interpreter's `/contexts`).
+    /// What create, connect and fork answer. The in-sandbox credentials are the caller's own key naming the
+    /// sandbox (`E2BAccessToken`): the SDK sends it back as `X-Access-Token` (envd) and `E2B-Traffic-Access-Token`
+    /// (the code interpreter's `/contexts`), and signs file URLs with it.
     private func sandbox(_ session: Session, templateID: String? = nil, _ request: Request) async -> E2B.Sandbox {
-        let key = Self.apiKey(request)
+        let key = Self.accessToken(request, session)
         await accessTokens.record(sandbox: session.id.rawValue, token: key)
         return E2B.Sandbox(
             templateID: templateID ?? Self.templateName(session), sandboxID: session.id.rawValue,
@@ -367,7 +368,9 @@ struct E2BControlPlaneController {
         }
     }
 
-    static func apiKey(_ request: Request) -> String? {
-        request.header("x-api-key") ?? request.header("x-access-token")
+    static func accessToken(_ request: Request, _ session: Session) -> String? {
+        (request.header("x-api-key") ?? request.header("x-access-token")).map {
+            E2BAccessToken.make(key: $0, sandbox: session.id.rawValue)
+        }
     }
 }

@@ -3,6 +3,18 @@ import Foundation
 import Hummingbird
 import PaddockCore
 
+/// A sandbox's in-sandbox credential: the API key it was created or connected with, and the sandbox's id
+/// (`<key>.<id>`). It authenticates as the key; the id makes it one per sandbox, so a URL signed with it names
+/// its sandbox even when one key made many.
+enum E2BAccessToken {
+    static func make(key: String, sandbox: String) -> String { Self.key(of: key) + "." + sandbox }
+
+    /// The API key a token carries (a bare key is its own).
+    static func key(of token: String) -> String {
+        token.split(separator: ".", maxSplits: 1).first.map(String.init) ?? token
+    }
+}
+
 /// The in-sandbox credential (`envdAccessToken`) each sandbox was last handed out with, by sandbox, in this
 /// process's memory only (never stored, never logged): E2B's signed file URLs are signed with it, and with one
 /// fixed sandbox URL the signature is the only thing in such a URL that names the sandbox. After a restart a
@@ -59,7 +71,8 @@ enum E2BSignedFiles {
                 throw PaddockError(.unauthenticated, "signature_expiration '\(expiration)' is not Unix seconds")
             }
             guard seconds >= Date().timeIntervalSince1970 else {
-                throw PaddockError(.unauthenticated, "the signed URL has expired; ask the SDK for a new one")
+                // E2B's words, which clients match on.
+                throw PaddockError(.unauthenticated, "signature is already expired")
             }
         }
         let signer = await tokens.signer(
