@@ -483,4 +483,16 @@ int pk_ext4_resize(int fd, unsigned long long blocks) {
 
 int pk_fallocate(int fd, long long offset, long long length) { return fallocate(fd, 0, offset, length); }
 
+ssize_t pk_llistxattr(const char *path, char *list, size_t size) { return llistxattr(path, list, size); }
+
+ssize_t pk_lgetxattr(const char *path, const char *name, void *value, size_t size) {
+    return lgetxattr(path, name, value, size);
+}
+
+int pk_lsetxattr(const char *path, const char *name, const void *value, size_t size) {
+    return lsetxattr(path, name, value, size, 0);
+}
+
+int pk_lremovexattr(const char *path, const char *name) { return lremovexattr(path, name); }
+
 #endif

@@ -40,6 +40,9 @@ public struct SessionSpec: Codable, Sendable, Equatable, CustomStringConvertible
     /// The project the session was started from (`paddock projects`), if any: its runs default to the
     /// project's agent and model. Absent in sessions stored before projects existed.
     public var project: String?
+    /// Created through the E2B API with `secure: false`: its code interpreter's context routes answer the
+    /// holder of the sandbox id without a credential, as E2B's do. nil (secure) otherwise.
+    public var e2bInsecure: Bool?
 
     public static let defaultTemplate = "host"
     public static let defaultWorkdir = "/workspace"

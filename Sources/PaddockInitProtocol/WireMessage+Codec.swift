@@ -2,7 +2,7 @@ extension WireMessage {
     private enum Tag: UInt8 {
         case hello = 1, spawn, attach, listProcesses, readFile, writeFile, stat, listDir, makeDir, remove, rename
         case signalProcess
-        case dial
+        case dial, setMetadata
         case stdin = 32, closeStdin, signal, resize
         case helloReply = 64, started, stdout, stderr, exited, failure, ok, files, processes
         case data = 96, end
@@ -67,6 +67,11 @@ extension WireMessage {
         case .dial(let port):
             w.u8(Tag.dial.rawValue)
             w.u16(port)
+        case .setMetadata(let path, let metadata, let user):
+            w.u8(Tag.setMetadata.rawValue)
+            w.string(path)
+            w.metadata(metadata)
+            w.user(user)
         case .stdin(let bytes):
             w.u8(Tag.stdin.rawValue)
             w.data(bytes)
@@ -153,6 +158,7 @@ extension WireMessage {
         case .rename: self = .rename(from: try r.string(), to: try r.string(), user: try r.user())
         case .signalProcess: self = .signalProcess(pid: try r.i32(), signal: try r.i32())
         case .dial: self = .dial(port: try r.u16())
+        case .setMetadata: self = .setMetadata(path: try r.string(), metadata: try r.metadata(), user: try r.user())
         case .stdin: self = .stdin(try r.data())
         case .closeStdin: self = .closeStdin
         case .signal: self = .signal(try r.i32())
@@ -210,6 +216,11 @@ extension WireWriter {
         u32(i.gid)
         i64(i.mtimeNanos)
         optionalString(i.symlinkTarget)
+        metadata(i.metadata)
+    }
+    /// Sorted key, value, key, value…
+    fileprivate mutating func metadata(_ m: [String: String]) {
+        strings(m.keys.sorted().flatMap { [$0, m[$0] ?? ""] })
     }
 }
 
@@ -224,6 +235,13 @@ extension WireReader {
         let rawKind = try u8()
         return WireFileInfo(
             name: name, path: path, kind: WireFileInfo.Kind(rawValue: rawKind) ?? .other, size: try u64(),
-            mode: try u32(), uid: try u32(), gid: try u32(), mtimeNanos: try i64(), symlinkTarget: try optionalString())
+            mode: try u32(), uid: try u32(), gid: try u32(), mtimeNanos: try i64(), symlinkTarget: try optionalString(),
+            metadata: try metadata())
+    }
+    fileprivate mutating func metadata() throws(WireError) -> [String: String] {
+        let flat = try strings()
+        var out: [String: String] = [:]
+        for index in stride(from: 0, to: flat.count - 1, by: 2) { out[flat[index]] = flat[index + 1] }
+        return out
     }
 }

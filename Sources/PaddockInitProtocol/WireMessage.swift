@@ -1,5 +1,5 @@
 /// Protocol version reported by paddock-init in `helloReply`; bump when a message changes shape.
-public let wireProtocolVersion: UInt32 = 1
+public let wireProtocolVersion: UInt32 = 2
 
 /// The identity an operation runs as inside the sandbox.
 public struct WireUser: Equatable, Sendable {
@@ -67,11 +67,14 @@ public struct WireFileInfo: Equatable, Sendable {
     /// Modification time, nanoseconds since the epoch.
     public var mtimeNanos: Int64
     public var symlinkTarget: String?
+    /// The file's `user.e2b.*` extended attributes, without the prefix (E2B's file metadata).
+    public var metadata: [String: String]
 
     public init(
         name: String, path: String, kind: Kind, size: UInt64, mode: UInt32, uid: UInt32, gid: UInt32,
-        mtimeNanos: Int64, symlinkTarget: String? = nil
+        mtimeNanos: Int64, symlinkTarget: String? = nil, metadata: [String: String] = [:]
     ) {
+        self.metadata = metadata
         self.name = name
         self.path = path
         self.kind = kind
@@ -130,6 +133,8 @@ public enum WireMessage: Equatable, Sendable {
     case makeDir(path: String, user: WireUser)
     case remove(path: String, user: WireUser)
     case rename(from: String, to: String, user: WireUser)
+    /// Replaces a file's `user.e2b.*` extended attributes with `metadata` (keys without the prefix).
+    case setMetadata(path: String, metadata: [String: String], user: WireUser)
     /// Signal a supervised process's group from a connection other than its own.
     case signalProcess(pid: Int32, signal: Int32)
     /// Connect to `127.0.0.1:port` inside the sandbox. Init answers `ok` once connected (or a `failure`);

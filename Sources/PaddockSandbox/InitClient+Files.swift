@@ -87,6 +87,11 @@ extension InitClient {
         _ = try await unary(.remove(path: path, user: WireUser(user)), "removing \(path)")
     }
 
+    /// Replaces a file's E2B metadata (its `user.e2b.*` extended attributes).
+    public func setMetadata(path: String, metadata: [String: String], user: SandboxUser) async throws {
+        _ = try await unary(.setMetadata(path: path, metadata: metadata, user: WireUser(user)), "labelling \(path)")
+    }
+
     public func rename(from: String, to: String, user: SandboxUser) async throws {
         _ = try await unary(.rename(from: from, to: to, user: WireUser(user)), "renaming \(from)")
     }

@@ -139,7 +139,8 @@ enum FileOperations {
             name: name, path: path, kind: kind, size: UInt64(max(status.st_size, 0)), mode: status.st_mode,
             uid: status.st_uid, gid: status.st_gid,
             mtimeNanos: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec),
-            symlinkTarget: status.isSymlink ? linkTarget(path) : nil)
+            symlinkTarget: status.isSymlink ? linkTarget(path) : nil,
+            metadata: status.isSymlink ? [:] : FileMetadata.read(path))
     }
 
     private static func linkTarget(_ path: String) -> String? {

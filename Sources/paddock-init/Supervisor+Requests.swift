@@ -64,6 +64,8 @@ extension Supervisor {
                 connection.finish(with: try FileOperations.remove(path, as: user))
             case .rename(let from, let to, let user):
                 connection.finish(with: try FileOperations.rename(from: from, to: to, as: user))
+            case .setMetadata(let path, let metadata, let user):
+                connection.finish(with: try FileMetadata.replace(path, with: metadata, as: user))
             case .stdin, .closeStdin, .signal, .resize, .helloReply, .started, .stdout, .stderr, .exited,
                 .failure, .ok, .files, .processes, .data, .end:
                 throw InitFailure(

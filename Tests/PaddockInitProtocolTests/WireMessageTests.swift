@@ -31,6 +31,8 @@ let everyMessage: [WireMessage] = [
     .makeDir(path: "/a/b", user: WireUser(uid: 5, gid: 5)),
     .remove(path: "/a", user: WireUser(uid: 5, gid: 5)),
     .rename(from: "/a", to: "/b", user: WireUser(uid: 5, gid: 5)),
+    .setMetadata(path: "/f", metadata: ["author": "ünï", "empty": ""], user: WireUser(uid: 5, gid: 5)),
+    .setMetadata(path: "/f", metadata: [:], user: WireUser(uid: 0, gid: 0)),
     .signalProcess(pid: 12, signal: 15),
     .stdin([]),
     .stdin(Array(0...255)),
@@ -54,6 +56,9 @@ let everyMessage: [WireMessage] = [
             name: "l", path: "/l", kind: .symlink, size: 1, mode: 0o120777, uid: 0, gid: 0,
             mtimeNanos: 1_700_000_000_000_000_000,
             symlinkTarget: "f"),
+        WireFileInfo(
+            name: "m", path: "/m", kind: .file, size: 0, mode: 0o100600, uid: 0, gid: 0, mtimeNanos: 0,
+            metadata: ["a": "1", "b": ""]),
     ]),
     .processes([]),
     .processes([WireProcessInfo(pid: 7, argv: ["sleep", "1"], cwd: "/", tag: nil, tty: true)]),

@@ -224,6 +224,35 @@ struct FileTests {
         #expect(!FileManager.default.fileExists(atPath: outside))
     }
 
+    @Test func metadataIsStoredAsUserE2BAttributesAndReplacedWhole() throws {
+        let initProcess = try RunningInit()
+        defer { initProcess.stop() }
+        let file = initProcess.directory + "/labelled.txt"
+        #expect(try write(Array("x".utf8), to: file, on: initProcess) == .ok)
+        let stored = try initProcess.connect().request(
+            .setMetadata(path: file, metadata: ["author": "mish", "stage": "one"], user: user))
+        guard stored == .ok else {
+            // Some file systems (an old tmpfs) keep no user attributes; init says so instead of pretending.
+            guard case .failure(_, let code, _) = stored, code == ENOTSUP else {
+                Issue.record("unexpected answer \(stored)")
+                return
+            }
+            return
+        }
+        guard case .files(let infos) = try initProcess.connect().request(.stat(path: file, user: user)) else {
+            Issue.record("stat gave no file")
+            return
+        }
+        #expect(infos.first?.metadata == ["author": "mish", "stage": "one"])
+        #expect(
+            try initProcess.connect().request(.setMetadata(path: file, metadata: ["stage": "two"], user: user)) == .ok)
+        guard case .files(let again) = try initProcess.connect().request(.stat(path: file, user: user)) else {
+            Issue.record("stat gave no file")
+            return
+        }
+        #expect(again.first?.metadata == ["stage": "two"])
+    }
+
     @Test func renameCreatesTheDestinationParentAndReplaces() throws {
         let initProcess = try RunningInit()
         defer { initProcess.stop() }

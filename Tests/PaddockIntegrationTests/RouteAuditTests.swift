@@ -513,6 +513,12 @@ import Testing
             _ = try await d.send(d.e2b, .post, "/sandboxes/\(s)/snapshots", json: "{}", e2b: true)
             return Expectation(chain: s, kind: "snapshot.create")
         },
+        "DELETE /templates/{id}": { d in
+            let s = try await d.session()
+            _ = try await d.send(d.e2b, .post, "/sandboxes/\(s)/snapshots", json: #"{"name": "e2b-delete"}"#, e2b: true)
+            _ = try await d.send(d.e2b, .delete, "/templates/e2b-delete", e2b: true)
+            return Expectation(chain: s, kind: "snapshot.delete")
+        },
         "POST /sandboxes/{id}/fork": { d in
             let s = try await d.session()
             _ = try await d.send(d.e2b, .post, "/sandboxes/\(s)/fork", json: #"{"count": 1}"#, e2b: true)

@@ -22,6 +22,12 @@ int pk_set_child_subreaper(void);
 /// Sets the "dumpable" attribute (0 keeps other uids from ptrace-attaching or reading /proc/PID/mem).
 int pk_set_dumpable(int dumpable);
 
+/// The l*xattr calls (symlinks not followed), which Glibc's Swift module leaves out with <sys/xattr.h>.
+ssize_t pk_llistxattr(const char *path, char *list, size_t size);
+ssize_t pk_lgetxattr(const char *path, const char *name, void *value, size_t size);
+int pk_lsetxattr(const char *path, const char *name, const void *value, size_t size);
+int pk_lremovexattr(const char *path, const char *name);
+
 /// pipe2(O_CLOEXEC): both ends close-on-exec, created atomically.
 int pk_pipe_cloexec(int fds[2]);
 

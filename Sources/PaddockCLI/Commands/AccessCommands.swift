@@ -197,6 +197,8 @@ struct TokensCommand: AsyncParsableCommand {
         @Option(help: "Comma-separated permissions, e.g. read or read,write (default: all the role allows).")
         var scopes: String?
         @Option(help: "Expire after this long, e.g. 30d (default: never).") var expires: String?
+        @Flag(help: "Print it in E2B's spelling (e2b_<hex>), the shape E2B's SDKs require of E2B_API_KEY.")
+        var e2b = false
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
@@ -208,7 +210,7 @@ struct TokensCommand: AsyncParsableCommand {
                 .POST, "/v1/tokens", json: CreateTokenBody(name: name, user: user, scopes: parsed, expiresIn: expires),
                 as: TokenBody.self)
             if output.json { return try printJSON(token) }
-            print(token.token ?? "")
+            print((e2b ? token.token.flatMap(E2BKeySpelling.e2b) : nil) ?? token.token ?? "")
             FileHandle.standardError.write(
                 Data(
                     ("token \(token.id) for \(token.user ?? "-") (\(token.scopes.joined(separator: ","))): shown once, "

@@ -82,7 +82,9 @@ enum ConnectStream {
             var iterator = items.makeAsyncIterator()
             while true {
                 let item: Item?
-                do { item = try await iterator.next() } catch {
+                do { item = try await iterator.next() } catch let error as ConnectStreamAborted {
+                    throw error
+                } catch {
                     end = Self.endStream(for: error)
                     break
                 }
@@ -113,4 +115,10 @@ enum ConnectStream {
         default: ConnectError(.internal, "the stream failed; see the server log").endStreamEnvelope()
         }
     }
+}
+
+/// Ends a stream the way a vanished sandbox would: the connection drops with no end-of-stream message. E2B's SDKs
+/// then probe the sandbox's health and, finding it gone, say the sandbox was killed or reached its end of life.
+struct ConnectStreamAborted: Error, Sendable {
+    var reason: String
 }

@@ -44,7 +44,9 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
     let authorizer = RouteAuthorizer(access: tokens.access, sessions: sessions)
     let files = SessionFiles(sessions: sessions)
     router.middlewares.add(E2BErrorMiddleware())
-    router.middlewares.add(E2BAuthMiddleware(authenticator: E2BAuthenticator(tokens: tokens)))
+    let accessTokens = E2BAccessTokens()
+    router.middlewares.add(
+        E2BAuthMiddleware(authenticator: E2BAuthenticator(tokens: tokens), accessTokens: accessTokens))
     router.middlewares.add(
         E2BSandboxTrafficMiddleware(
             sessions: sessions,
@@ -59,7 +61,7 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
     router.get("/health") { _, _ in Response(status: .ok) }
     let previews = configuration.previews
     E2BControlPlaneController(
-        sessions: sessions, authorizer: authorizer,
+        sessions: sessions, authorizer: authorizer, accessTokens: accessTokens,
         previewDomain: {
             previews.map { p in p.address.domain + (p.address.port.map { ":\($0)" } ?? "") }
         }

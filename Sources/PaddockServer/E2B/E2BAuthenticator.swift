@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PaddockAPI
 import PaddockCore
 import PaddockServices
 import PaddockStore
@@ -11,30 +12,56 @@ struct E2BAuthenticator: Sendable {
     let tokens: TokenService
 
     /// The Paddock token a request carries: `X-API-KEY` on the control plane, `X-Access-Token` (the
-    /// `envdAccessToken` handed out with each sandbox) on in-sandbox traffic.
+    /// `envdAccessToken` handed out with each sandbox) on in-sandbox traffic, and the code interpreter's
+    /// `E2B-Traffic-Access-Token`. A token may be spelled `e2b_<hex>` (see `E2BKeySpelling`).
     func authenticate(_ request: Request) async throws -> Principal {
-        guard let key = request.header("x-api-key") ?? request.header("x-access-token"), !key.isEmpty else {
+        guard let key = Self.key(request) else {
             throw PaddockError(
                 .unauthenticated,
-                "missing API key; set E2B_API_KEY to a Paddock token (the admin token is in <data-dir>/admin.token)")
+                "missing API key; set E2B_API_KEY to a Paddock token in E2B's spelling (`paddock tokens create --e2b`)")
         }
-        guard let principal = try await tokens.authenticate(key.trimmingCharacters(in: .whitespaces)) else {
+        guard let principal = try await tokens.authenticate(E2BKeySpelling.paddock(E2BAccessToken.key(of: key))) else {
             throw PaddockError(
                 .unauthenticated, "the API key is not a valid Paddock token (unknown, revoked or expired)")
         }
         return principal
     }
+
+    static func key(_ request: Request) -> String? {
+        let key =
+            (request.header("x-api-key") ?? request.header("x-access-token")
+            ?? request.header("e2b-traffic-access-token"))?.trimmingCharacters(in: .whitespaces)
+        guard let key, !key.isEmpty else { return nil }
+        return key
+    }
 }
 
-/// Authenticates every route but the health checks.
+/// Authenticates every route but the health checks; a signed file URL authenticates with the token it was
+/// signed with, and is routed to the sandbox the signature names.
 struct E2BAuthMiddleware: RouterMiddleware {
     typealias Context = E2BRequestContext
     let authenticator: E2BAuthenticator
+    let accessTokens: E2BAccessTokens
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        if Self.isOpen(request) { return try await next(request, context) }
+        var request = request
+        if E2BAuthenticator.key(request) == nil {
+            if Self.isOpen(request) { return try await next(request, context) }
+            if let signed = try await E2BSignedFiles.verify(request, tokens: accessTokens) {
+                // What the SDK would have sent with the request had it not been a bare URL.
+                let headers = [
+                    "e2b-sandbox-id": signed.sandbox, "e2b-sandbox-port": String(E2B.daemonPort),
+                    "x-access-token": signed.token,
+                ]
+                var head = request.head
+                for (name, value) in headers {
+                    if let field = HTTPFields.Element.Name(name) { head.headerFields[field] = value }
+                }
+                request = Request(head: head, body: request.body)
+            }
+        }
         var context = context
         let principal = try await authenticator.authenticate(request)
         context.tokenName = principal.user
@@ -42,9 +69,10 @@ struct E2BAuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// The server's health, and the code interpreter's context management: E2B's code-interpreter SDK
-    /// sends no credentials on `/contexts` (only on `/execute`, which runs code and stays guarded), so
-    /// those are reachable with the sandbox id alone — an unguessable 80-bit name.
+    /// The server's health, and the code interpreter's context management. E2B's code-interpreter SDK sends
+    /// on `/contexts` only the sandbox's `trafficAccessToken` (which create and connect hand out for secure
+    /// sandboxes), and nothing for a sandbox created with `secure: false`: without a credential, these routes
+    /// reach only such sandboxes (`E2BSandboxTrafficMiddleware.liveSession` checks).
     static func isOpen(_ request: Request) -> Bool {
         guard request.header("e2b-sandbox-id") != nil else { return request.uri.path == "/health" }
         guard request.header("e2b-sandbox-port") == String(E2B.codeInterpreterPort) else { return false }

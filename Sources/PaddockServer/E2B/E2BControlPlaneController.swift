@@ -10,6 +10,7 @@ struct E2BControlPlaneController {
     let sessions: SessionService
     var snapshots: SnapshotService { SnapshotService(sessions: sessions) }
     let authorizer: RouteAuthorizer
+    let accessTokens: E2BAccessTokens
     /// Where the sandboxes' ports are served (`get_host`), as `domain[:port]`.
     var previewDomain: @Sendable () -> String? = { nil }
     /// Largest page of a list.
@@ -32,6 +33,8 @@ struct E2BControlPlaneController {
         router.post("/sandboxes/:id/snapshots", use: snapshot)
         router.get("/snapshots", use: snapshots)
         router.post("/sandboxes/:id/fork", use: fork)
+        router.delete("/templates/:id", use: deleteTemplate)
+        router.get("/templates/aliases/:alias", use: alias)
     }
 
     // MARK: Lifecycle
@@ -67,16 +70,15 @@ struct E2BControlPlaneController {
         spec.labels = body.metadata
         spec.autoResume = body.autoResume?.enabled
         if body.autoPause == true { spec.pauseOnTimeout = true }
+        if body.secure == false { spec.e2bInsecure = true }
         let session = try await sessions.create(
             spec, owner: SessionOwner(team: team, user: principal.user), by: Caller(principal))
-        let sandbox = E2B.Sandbox(
-            templateID: body.templateID, sandboxID: session.id.rawValue, envdAccessToken: Self.apiKey(request),
-            domain: previewDomain())
-        return E2BErrorMiddleware.json(.created, sandbox)
+        return E2BErrorMiddleware.json(.created, await sandbox(session, templateID: body.templateID, request))
     }
 
-    /// Connect (and the older resume): resumes a paused sandbox (201) or confirms a running one (200), and
-    /// moves its deadline to `timeout` seconds from now.
+    /// Connect (and the older resume): resumes a paused sandbox (201) or confirms a running one (200). Its
+    /// deadline moves to `timeout` seconds from now when that is later: as on E2B, connecting never shortens
+    /// a sandbox's life (a running one without a deadline keeps none).
     @Sendable func connect(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.ConnectSandbox.self, context: context)
         var session = try await find(context)
@@ -85,17 +87,19 @@ struct E2BControlPlaneController {
         guard session.state == .running else {
             throw PaddockError.conflict("sandbox \(session.id) is \(session.state.rawValue); it cannot be connected to")
         }
-        session = try await sessions.setDeadline(
-            session.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
-        let sandbox = E2B.Sandbox(
-            templateID: Self.templateName(session), sandboxID: session.id.rawValue,
-            envdAccessToken: Self.apiKey(request), domain: previewDomain())
-        return E2BErrorMiddleware.json(resumed ? .created : .ok, sandbox)
+        let wanted = body.timeout ?? E2B.defaultTimeout
+        if resumed {
+            session = try await sessions.setDeadline(session.id, seconds: wanted, by: try context.caller())
+        } else if let expiresAt = session.expiresAt, expiresAt.timeIntervalSinceNow < Double(wanted) {
+            session = try await sessions.setDeadline(session.id, seconds: wanted, by: try context.caller())
+        }
+        return E2BErrorMiddleware.json(resumed ? .created : .ok, await sandbox(session, request))
     }
 
     @Sendable func kill(_ request: Request, context: E2BRequestContext) async throws -> HTTPResponse.Status {
         let session = try await find(context)
         try await sessions.destroy(session.id, reason: "killed through the E2B API", by: try context.caller())
+        await accessTokens.forget(sandbox: session.id.rawValue)
         return .noContent
     }
 
@@ -138,10 +142,36 @@ struct E2BControlPlaneController {
 
     @Sendable func snapshots(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let sandbox = request.uri.queryParameters.get("sandboxID")
+        let name = request.uri.queryParameters.get("name")
         let visible = try await snapshots.list(for: try context.caller()).filter {
-            sandbox == nil || $0.session.rawValue == sandbox
+            (sandbox == nil || $0.session.rawValue == sandbox) && (name == nil || $0.name == name || $0.id == name)
         }
         return E2BErrorMiddleware.json(.ok, visible.map(E2B.SnapshotInfo.init))
+    }
+
+    /// A snapshot is E2B's template of a sandbox: `Sandbox.delete_snapshot` deletes it here (by id or name).
+    @Sendable func deleteTemplate(_ request: Request, context: E2BRequestContext) async throws -> HTTPResponse.Status {
+        let id = context.parameters.get("id") ?? ""
+        do { _ = try await snapshots.delete(id, by: try context.caller()) } catch let e as PaddockError
+            where e.code == .notFound
+        {
+            throw PaddockError.notFound("template \(id) not found; Sandbox.list_snapshots() shows the snapshots")
+        }
+        return .noContent
+    }
+
+    /// `Template.exists(name)`: the template names a sandbox can be created from (E2B's aliases, Paddock's
+    /// default template, and snapshots the caller may read).
+    @Sendable func alias(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let name = context.parameters.get("alias") ?? ""
+        if !E2B.isTemplateName(name) {
+            do { _ = try await snapshots.get(name, for: try context.caller(), needs: .read) } catch let e
+                as PaddockError where e.code == .notFound
+            {
+                throw PaddockError.notFound("template '\(name)' does not exist on this server")
+            }
+        }
+        return E2BErrorMiddleware.json(.ok, E2B.TemplateAlias(templateID: name, public: true))
     }
 
     /// Forks: new sandboxes with the sandbox's current files, each with its own copy.
@@ -155,11 +185,7 @@ struct E2BControlPlaneController {
         for child in children {
             let timed = try await sessions.setDeadline(
                 child.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
-            results.append(
-                E2B.ForkResult(
-                    sandbox: E2B.Sandbox(
-                        templateID: Self.templateName(timed), sandboxID: timed.id.rawValue,
-                        envdAccessToken: Self.apiKey(request), domain: previewDomain())))
+            results.append(E2B.ForkResult(sandbox: await sandbox(timed, request)))
         }
         return E2BErrorMiddleware.json(.created, results)
     }
@@ -168,7 +194,7 @@ struct E2BControlPlaneController {
 
     @Sendable func get(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let session = try await find(context, .read)
-        return E2BErrorMiddleware.json(.ok, Self.detail(session, accessToken: Self.apiKey(request)))
+        return E2BErrorMiddleware.json(.ok, Self.detail(session, accessToken: Self.accessToken(request, session)))
     }
 
     @Sendable func listV1(_ request: Request, context: E2BRequestContext) async throws -> Response {
@@ -195,9 +221,18 @@ struct E2BControlPlaneController {
             throw PaddockError.invalidArgument("limit must be 1 to \(Self.maxPageSize), not '\(limitText)'")
         }
         let template = query.get("template").flatMap { $0.isEmpty ? nil : $0 }
+        let startedAfter = try query.get("startedAfter").flatMap { $0.isEmpty ? nil : $0 }.map {
+            guard let date = E2B.parseRFC3339($0) else {
+                throw PaddockError.invalidArgument("startedAfter '\($0)' is not an RFC 3339 time")
+            }
+            return date
+        }
         let principal = try context.requirePrincipal()
         var all = try await sessions.list(includeEnded: false).filter {
             guard let state = Self.state($0), principal.canSee(team: $0.team) else { return false }
+            // Compared at the millisecond precision startedAt is reported with, so a sandbox's own startedAt
+            // includes it.
+            if let startedAfter, E2B.milliseconds($0.createdAt) < E2B.milliseconds(startedAfter) { return false }
             return states.contains(state) && Self.matches($0, wanted)
                 && (template == nil || Self.templateName($0) == template || $0.spec.template == template)
         }
@@ -222,6 +257,16 @@ struct E2BControlPlaneController {
     @Sendable func metrics(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let session = try await find(context, .read)
         guard session.state == .running else { return E2BErrorMiddleware.json(.ok, [E2B.SandboxMetric]()) }
+        // One metric is measured now: a window (Unix seconds) that ends before the sandbox started or starts
+        // after now has none.
+        let query = request.uri.queryParameters
+        let asked = Date().timeIntervalSince1970
+        let none = E2BErrorMiddleware.json(.ok, [E2B.SandboxMetric]())
+        if let end = query.get("end").flatMap(Double.init), end < session.createdAt.timeIntervalSince1970.rounded(.down)
+        {
+            return none
+        }
+        if let start = query.get("start").flatMap(Double.init), start > asked.rounded(.up) { return none }
         // CPU use is the cgroup's CPU time over a short window.
         let first = try await sessions.stats(session.id, by: try context.caller())
         let window = Duration.milliseconds(200)
@@ -244,6 +289,18 @@ struct E2BControlPlaneController {
     }
 
     // MARK: Mapping
+
+    /// What create, connect and fork answer. The in-sandbox credentials are the caller's own key naming the
+    /// sandbox (`E2BAccessToken`): the SDK sends it back as `X-Access-Token` (envd) and `E2B-Traffic-Access-Token`
+    /// (the code interpreter's `/contexts`), and signs file URLs with it.
+    private func sandbox(_ session: Session, templateID: String? = nil, _ request: Request) async -> E2B.Sandbox {
+        let key = Self.accessToken(request, session)
+        await accessTokens.record(sandbox: session.id.rawValue, token: key)
+        return E2B.Sandbox(
+            templateID: templateID ?? Self.templateName(session), sandboxID: session.id.rawValue,
+            envdAccessToken: key, trafficAccessToken: session.spec.e2bInsecure == true ? nil : key,
+            domain: previewDomain())
+    }
 
     /// The live session a path names; 404 in E2B's shape for ids that are malformed, unknown, ended or of a
     /// team the caller is not in. Reading needs `read` on the sandbox's team, anything else `write`.
@@ -311,7 +368,9 @@ struct E2BControlPlaneController {
         }
     }
 
-    static func apiKey(_ request: Request) -> String? {
-        request.header("x-api-key") ?? request.header("x-access-token")
+    static func accessToken(_ request: Request, _ session: Session) -> String? {
+        (request.header("x-api-key") ?? request.header("x-access-token")).map {
+            E2BAccessToken.make(key: $0, sandbox: session.id.rawValue)
+        }
     }
 }

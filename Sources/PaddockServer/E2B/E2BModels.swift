@@ -40,6 +40,9 @@ enum E2B {
         var clientID: String = E2B.clientID
         var envdVersion: String = E2B.envdVersion
         var envdAccessToken: String?
+        /// Sent back by the code-interpreter SDK as `E2B-Traffic-Access-Token` on `/contexts`; nil for a sandbox
+        /// created with `secure: false`.
+        var trafficAccessToken: String?
         var domain: String?
     }
 
@@ -86,6 +89,11 @@ enum E2B {
         }
     }
 
+    struct TemplateAlias: Encodable, Sendable {
+        var templateID: String
+        var `public`: Bool
+    }
+
     struct ForkRequest: Decodable, Sendable {
         var count: Int?
         var timeout: Int64?
@@ -106,6 +114,10 @@ enum E2B {
         "base": SessionSpec.defaultTemplate, "code-interpreter-v1": SessionSpec.defaultTemplate,
     ]
 
+    static func isTemplateName(_ name: String) -> Bool {
+        templateAliases[name] != nil || name == SessionSpec.defaultTemplate
+    }
+
     /// The Paddock template for an E2B template name or id.
     static func paddockTemplate(_ e2bName: String) throws(PaddockError) -> String {
         if let mapped = templateAliases[e2bName] { return mapped }
@@ -114,6 +126,22 @@ enum E2B {
             "template '\(e2bName)' does not exist on this server; use 'base' or 'code-interpreter-v1' (both the "
                 + "'\(SessionSpec.defaultTemplate)' template)")
     }
+
+    /// RFC 3339 with any number of fractional digits (Python's `isoformat()` sends microseconds).
+    static func parseRFC3339(_ text: String) -> Date? {
+        var whole = text
+        var fraction = 0.0
+        if let dot = text.firstIndex(of: "."), let zone = text[dot...].firstIndex(where: { !$0.isNumber && $0 != "." })
+        {
+            fraction = Double("0" + text[dot..<zone]) ?? 0
+            whole = String(text[..<dot] + text[zone...])
+        }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.date(from: whole).map { $0.addingTimeInterval(fraction) }
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
 
     static func rfc3339(_ date: Date) -> String {
         let f = ISO8601DateFormatter()

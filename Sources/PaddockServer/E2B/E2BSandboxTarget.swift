@@ -85,6 +85,12 @@ struct E2BSandboxTrafficMiddleware: RouterMiddleware {
         {
             throw E2BSandboxUnavailable(sandboxID: text)
         }
+        if context.principal == nil && session.spec.e2bInsecure != true {
+            throw PaddockError(
+                .unauthenticated,
+                "sandbox \(text) is secure: send its trafficAccessToken as E2B-Traffic-Access-Token (E2B's SDKs do), "
+                    + "or create it with secure=False")
+        }
         switch session.state {
         case .running: return session
         case .paused where session.spec.autoResume == true: return try await sessions.ensureRunning(id, by: caller)

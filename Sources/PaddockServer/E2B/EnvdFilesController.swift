@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import Hummingbird
 import NIOCore
@@ -17,6 +18,23 @@ struct EnvdFilesController {
         var name: String
         var type = "file"
         var path: String
+        var metadata: [String: String]?
+    }
+
+    static let metadataHeaderPrefix = "x-metadata-"
+
+    /// `X-Metadata-<key>: <value>` upload headers: E2B's file metadata, keys lowercased as envd does.
+    static func metadata(_ request: Request) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for field in request.headers where field.name.canonicalName.hasPrefix(metadataHeaderPrefix) {
+            let key = String(field.name.canonicalName.dropFirst(metadataHeaderPrefix.count))
+            guard !key.isEmpty, field.value.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
+                throw PaddockError.invalidArgument(
+                    "metadata '\(key)' is not valid: keys must be non-empty, values printable ASCII")
+            }
+            out[key] = field.value
+        }
+        return out
     }
 
     func download(_ request: Request, target: E2BSandboxTarget) async throws -> Response {
@@ -26,18 +44,25 @@ struct EnvdFilesController {
         }
         let (info, chunks) = try await files.read(
             target.session.id, path: E2BPaths.resolve(raw, user: user), user: user, by: target.caller)
+        // A length only for regular files: /proc and /sys files report size 0 but have content, so theirs is
+        // sent chunked until the end.
+        var headers: HTTPFields = [.contentType: "application/octet-stream"]
+        if info.kind == .file && info.size > 0 { headers[.contentLength] = String(info.size) }
         return Response(
-            status: .ok,
-            headers: [.contentType: "application/octet-stream", .contentLength: String(info.size)],
-            body: ResponseBody(asyncSequence: chunks.map { ByteBuffer(bytes: $0) }))
+            status: .ok, headers: headers, body: ResponseBody(asyncSequence: chunks.map { ByteBuffer(bytes: $0) }))
     }
 
     func upload(_ request: Request, target: E2BSandboxTarget) async throws -> Response {
         let user = try Self.user(request, default: target.user)
+        let metadata = try Self.metadata(request)
         let contentType = request.headers[.contentType] ?? "application/octet-stream"
-        if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
+        var request = request
+        switch request.headers[.contentEncoding]?.lowercased() {
+        case nil, "identity": break
+        case "gzip": request.body = RequestBody(buffer: try await gunzipped(request.body))
+        case let encoding?:
             throw PaddockError.invalidArgument(
-                "Content-Encoding '\(encoding)' is not supported for uploads; send the file uncompressed")
+                "Content-Encoding '\(encoding)' is not supported for uploads; send it uncompressed or gzip")
         }
         var written: [WrittenFile] = []
         if contentType.lowercased().hasPrefix("multipart/form-data") {
@@ -58,7 +83,7 @@ struct EnvdFilesController {
                 let bytes = part.body
                 written.append(
                     try await write(
-                        raw, user: user, target: target,
+                        raw, user: user, metadata: metadata, target: target,
                         data: BackpressuredStream { sink in if !bytes.isEmpty { await sink.send(bytes) } }))
             }
         } else {
@@ -69,18 +94,38 @@ struct EnvdFilesController {
             let body = request.body
             let stream = UploadStream.capped(body, limit: limit)
             defer { stream.cancel() }
-            written.append(try await write(raw, user: user, target: target, data: stream))
+            written.append(try await write(raw, user: user, metadata: metadata, target: target, data: stream))
         }
         return E2BErrorMiddleware.json(.ok, written)
     }
 
+    /// A gzip-encoded upload, decompressed in memory: compressed, it is capped like a multipart body, and
+    /// decompressed like any upload.
+    private func gunzipped(_ body: RequestBody) async throws -> ByteBuffer {
+        var compressed: ByteBuffer
+        do { compressed = try await body.collect(upTo: Self.maxMultipartBytes) } catch is NIOTooManyBytesError {
+            throw PaddockError.bodyTooLarge(limit: Self.maxMultipartBytes)
+        }
+        do {
+            return try compressed.decompress(with: .gzip(), maxSize: maxUploadBytes)
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            throw PaddockError.bodyTooLarge(limit: maxUploadBytes)
+        } catch {
+            throw PaddockError.invalidArgument("the gzip-encoded upload cannot be decompressed: \(error)")
+        }
+    }
+
     private func write(
-        _ raw: String, user: SandboxUser, target: E2BSandboxTarget, data: BackpressuredStream<[UInt8]>
+        _ raw: String, user: SandboxUser, metadata: [String: String], target: E2BSandboxTarget,
+        data: BackpressuredStream<[UInt8]>
     ) async throws -> WrittenFile {
         let path = E2BPaths.resolve(raw, user: user)
-        _ = try await files.write(
-            target.session.id, path: path, user: user, createParents: true, data: data, by: target.caller)
-        return WrittenFile(name: (path as NSString).lastPathComponent, path: path)
+        let info = try await files.write(
+            target.session.id, path: path, user: user, createParents: true, metadata: metadata, data: data,
+            by: target.caller)
+        return WrittenFile(
+            name: (path as NSString).lastPathComponent, path: path,
+            metadata: info.metadata.isEmpty ? nil : info.metadata)
     }
 
     /// `?username=` wins over the Basic authorization user.

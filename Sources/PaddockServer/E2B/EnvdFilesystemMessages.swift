@@ -68,6 +68,8 @@ enum EnvdFilesystem {
         var modifiedTime: String
         var symlinkTarget: String?
         var isSymlink: Bool
+        /// E2B's file metadata; absent when the file has none.
+        var metadata: [String: String]?
 
         init(_ info: SandboxFileInfo) {
             name = info.name
@@ -87,6 +89,7 @@ enum EnvdFilesystem {
             modifiedTime = ProtoTimestamp.format(nanosecondsSinceEpoch: info.mtimeNanos)
             symlinkTarget = info.symlinkTarget
             isSymlink = info.kind == .symlink
+            metadata = info.metadata.isEmpty ? nil : info.metadata
         }
 
         /// `ls -l` style: `drwxr-xr-x`.

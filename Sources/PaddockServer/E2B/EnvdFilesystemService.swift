@@ -32,7 +32,7 @@ struct EnvdFilesystemService {
         case "Stat":
             let m = try ProtoJSON.decode(EnvdFilesystem.PathRequest.self, from: bytes)
             let info = try await files.stat(id, path: path(m.path, target), user: user, by: caller)
-            return try ConnectStream.unary(EnvdFilesystem.EntryResponse(entry: .init(info)))
+            return try ConnectStream.unary(EnvdFilesystem.EntryResponse(entry: try await followed(info, target)))
         case "ListDir":
             let m = try ProtoJSON.decode(EnvdFilesystem.ListDirRequest.self, from: bytes)
             let depth = Int(m.depth ?? 1)
@@ -59,7 +59,10 @@ struct EnvdFilesystemService {
             return try ConnectStream.unary(EnvdFilesystem.EntryResponse(entry: .init(info)))
         case "Remove":
             let m = try ProtoJSON.decode(EnvdFilesystem.PathRequest.self, from: bytes)
-            try await files.remove(id, path: path(m.path, target), user: user, by: caller)
+            // As envd: removing what is not there is done already (watch tests remove paths that may be gone).
+            do { try await files.remove(id, path: path(m.path, target), user: user, by: caller) } catch let e
+                as PaddockError where e.code == .notFound
+            {}
             return try ConnectStream.unary(EnvdProcess.Empty())
         case "CreateWatcher":
             let m = try ProtoJSON.decode(EnvdFilesystem.WatchRequest.self, from: bytes)
@@ -85,6 +88,47 @@ struct EnvdFilesystemService {
             throw ConnectError(.unimplemented, "filesystem.Filesystem/\(method) is not supported by this server")
         }
     }
+
+    /// A symlink as envd describes it: the type of what it points to, and that target as an absolute, fully
+    /// resolved path (a dangling or looping link stays a symlink with the target it names).
+    private func followed(_ info: SandboxFileInfo, _ target: E2BSandboxTarget) async throws
+        -> EnvdFilesystem.EntryInfo
+    {
+        guard info.kind == .symlink, var next = info.symlinkTarget else { return .init(info) }
+        var current = info
+        var link = info.path
+        for _ in 0..<Self.maxSymlinkHops {
+            if !next.hasPrefix("/") { next = (link as NSString).deletingLastPathComponent + "/" + next }
+            next = Self.lexicallyNormalized(next)
+            do {
+                current = try await files.stat(target.session.id, path: next, user: target.user, by: target.caller)
+            } catch let e as PaddockError where e.code == .notFound {
+                return .init(info)
+            }
+            guard current.kind == .symlink, let further = current.symlinkTarget else {
+                var entry = EnvdFilesystem.EntryInfo(info)
+                entry.type = EnvdFilesystem.EntryInfo(current).type
+                entry.symlinkTarget = next
+                return entry
+            }
+            link = next
+            next = further
+        }
+        return .init(info)
+    }
+
+    /// `.` and `..` resolved by the path's text alone: the path names a file inside the sandbox, so nothing on
+    /// this host may be consulted.
+    static func lexicallyNormalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// As the kernel's limit on nested symlinks (`ELOOP`).
+    static let maxSymlinkHops = 40
 
     /// envd's path rules (relative to the user's home) applied; the session's own rules apply after them.
     private func path(_ raw: String, _ target: E2BSandboxTarget) -> String { E2BPaths.resolve(raw, user: target.user) }

@@ -92,6 +92,7 @@ struct EnvdProcessService {
         tag: String?, pty: Bool
     ) -> Response {
         let table = self.table
+        let sessions = self.sessions
         let session = target.session.id
         let interval =
             request.header("keepalive-ping-interval").flatMap(Int64.init).map { Duration.seconds(max($0, 1)) }
@@ -121,9 +122,24 @@ struct EnvdProcessService {
                 }
             } catch {
                 if let key { await table.remove(key, token: token) }
+                if await !Self.isRunning(session, sessions) {
+                    throw ConnectStreamAborted(reason: "sandbox \(session) stopped while streaming: \(error)")
+                }
                 throw error
             }
             if let key { await table.remove(key, token: token) }
+        }
+    }
+
+    /// Whether the session is still running, for telling a command's failure from its sandbox's end; a store
+    /// that cannot answer counts as running, so the error is reported as it is.
+    static func isRunning(_ id: SessionID, _ sessions: SessionService) async -> Bool {
+        do { return try await sessions.get(id).state == .running } catch let e as PaddockError
+            where e.code == .notFound
+        {
+            return false
+        } catch {
+            return true
         }
     }
 

@@ -42,10 +42,11 @@ public struct SessionFiles: Sendable {
     }
 
     /// Writes a file atomically (the sandbox's supervisor writes a temp file and renames it), creating its
-    /// parent directories first when `createParents`; records `file.write` with the size written.
+    /// parent directories first when `createParents`; records `file.write` with the size written. A new file
+    /// has no metadata (E2B's `user.e2b.*` attributes) but `metadata`.
     public func write(
         _ id: SessionID, path: String, mode: UInt32 = 0o644, user: SandboxUser, createParents: Bool = false,
-        data: BackpressuredStream<[UInt8]>, by caller: Caller
+        metadata: [String: String] = [:], data: BackpressuredStream<[UInt8]>, by caller: Caller
     ) async throws -> SandboxFileInfo {
         guard mode <= 0o7777 else {
             throw PaddockError.invalidArgument("mode \(String(mode, radix: 8)) is not a file mode like 644 or 755")
@@ -58,6 +59,7 @@ public struct SessionFiles: Sendable {
             }
         }
         try await client.writeFile(path: resolved, mode: mode, user: user, append: false, data: data)
+        if !metadata.isEmpty { try await client.setMetadata(path: resolved, metadata: metadata, user: user) }
         let info = try await client.stat(path: resolved, user: user)
         try await sessions.record(
             id, "file.write", ["path": .string(resolved), "bytes": .int(Int64(info.size))], by: caller)

@@ -6,10 +6,10 @@ import PaddockSandbox
 /// Work on processes and session deadlines that the E2B-compatible API needs beyond `/v1`.
 extension SessionService {
     /// Moves a session's deadline: destroyed `seconds` from now, or never with nil (a paused E2B sandbox
-    /// keeps until it is resumed or killed).
+    /// keeps until it is resumed or killed). 0 is "now" (E2B's `set_timeout(0)`): the TTL sweep ends it next.
     @discardableResult
     public func setDeadline(_ id: SessionID, seconds: Int64?, by caller: Caller) async throws -> Session {
-        if let seconds { try InputLimits.checkDeadline(seconds: seconds, field: "timeout") }
+        if let seconds, seconds != 0 { try InputLimits.checkDeadline(seconds: seconds, field: "timeout") }
         _ = try await get(id, for: caller, needs: .write)
         return try await lifecycle.withLock(id) {
             var session = try await get(id)
