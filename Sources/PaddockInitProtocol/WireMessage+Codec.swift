@@ -3,6 +3,7 @@ extension WireMessage {
         case hello = 1, spawn, attach, listProcesses, readFile, writeFile, stat, listDir, makeDir, remove, rename
         case signalProcess
         case dial
+        case dialHandoff
         case stdin = 32, closeStdin, signal, resize
         case helloReply = 64, started, stdout, stderr, exited, failure, ok, files, processes
         case data = 96, end
@@ -66,6 +67,9 @@ extension WireMessage {
             w.i32(signal)
         case .dial(let port):
             w.u8(Tag.dial.rawValue)
+            w.u16(port)
+        case .dialHandoff(let port):
+            w.u8(Tag.dialHandoff.rawValue)
             w.u16(port)
         case .stdin(let bytes):
             w.u8(Tag.stdin.rawValue)
@@ -153,6 +157,7 @@ extension WireMessage {
         case .rename: self = .rename(from: try r.string(), to: try r.string(), user: try r.user())
         case .signalProcess: self = .signalProcess(pid: try r.i32(), signal: try r.i32())
         case .dial: self = .dial(port: try r.u16())
+        case .dialHandoff: self = .dialHandoff(port: try r.u16())
         case .stdin: self = .stdin(try r.data())
         case .closeStdin: self = .closeStdin
         case .signal: self = .signal(try r.i32())

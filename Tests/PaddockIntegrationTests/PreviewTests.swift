@@ -117,6 +117,26 @@ struct PreviewSandboxTests {
         }
     }
 
+    @Test func initHandsThePortsConnectionOverInsteadOfRelayingIt() async throws {
+        try await withTestStack("preview-handoff") { stack in
+            let s = try await stack.sessions.create(SessionSpec())
+            try await PreviewAppFixture.start(in: s.id, port: 8000, sessions: stack.sessions)
+            let connection = try await stack.sessions.dial(s.id, port: 8000, by: .system)
+            #expect("\(type(of: connection))" == "SocketSandboxConnection", "init relayed the connection")
+            try await connection.write(Array("GET /direct HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n".utf8))
+            var answer: [UInt8] = []
+            for try await chunk in connection.inbound { answer += chunk }
+            await connection.close()
+            let text = String(decoding: answer, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 200") && text.contains("/direct"), "\(text)")
+
+            let closed = await #expect(throws: PaddockError.self) {
+                _ = try await stack.sessions.dial(s.id, port: 8001, by: .system)
+            }
+            #expect(closed?.code == .notFound)
+        }
+    }
+
     @Test func aShareLinkWorksAcrossRefreshesAndAWebSocketUntilRevoked() async throws {
         try await withTestStack("preview-share") { stack in
             try await PreviewHarness.with(stack) { h in
