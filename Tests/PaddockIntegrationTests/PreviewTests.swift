@@ -265,6 +265,29 @@ struct PreviewSandboxTests {
         }
     }
 
+    @Test func aRequestHeadThatNeverCompletesIsCutOff() async throws {
+        try await withTestStack("preview-trickle") { stack in
+            let timeouts = ConnectionTimeouts(firstRequest: .seconds(1), idle: .seconds(2))
+            try await PreviewHarness.with(stack, timeouts: timeouts) { h in
+                let s = try await stack.sessions.create(SessionSpec())
+                try await PreviewClient.with(port: h.port) { slow in
+                    try await slow.send(Array("GET / HTTP/1.1\r\nHost: \(h.host(s.id, 8000))\r\nX-Slow: ".utf8))
+                    // A byte every 300 ms never lets the connection look idle; only the head's deadline ends it. At
+                    // most 60 s of trickling: a proxy without that deadline fails the test instead of hanging it.
+                    var cut = false
+                    for _ in 0..<200 {
+                        do { try await slow.send(Array("a".utf8)) } catch {
+                            cut = true
+                            break
+                        }
+                        try await Task.sleep(for: .milliseconds(300))
+                    }
+                    #expect(cut, "a request head trickled in a byte at a time is cut off")
+                }
+            }
+        }
+    }
+
     @Test func aSignedInMemberIsLetInThroughTheUIsExchange() async throws {
         try await withTestStack("preview-exchange") { stack in
             try await PreviewHarness.with(stack) { h in
