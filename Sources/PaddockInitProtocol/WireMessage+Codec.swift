@@ -3,6 +3,7 @@ extension WireMessage {
         case hello = 1, spawn, attach, listProcesses, readFile, writeFile, stat, listDir, makeDir, remove, rename
         case signalProcess
         case dial, setMetadata
+        case dialHandoff
         case stdin = 32, closeStdin, signal, resize
         case helloReply = 64, started, stdout, stderr, exited, failure, ok, files, processes
         case data = 96, end
@@ -72,6 +73,9 @@ extension WireMessage {
             w.string(path)
             w.metadata(metadata)
             w.user(user)
+        case .dialHandoff(let port):
+            w.u8(Tag.dialHandoff.rawValue)
+            w.u16(port)
         case .stdin(let bytes):
             w.u8(Tag.stdin.rawValue)
             w.data(bytes)
@@ -159,6 +163,7 @@ extension WireMessage {
         case .signalProcess: self = .signalProcess(pid: try r.i32(), signal: try r.i32())
         case .dial: self = .dial(port: try r.u16())
         case .setMetadata: self = .setMetadata(path: try r.string(), metadata: try r.metadata(), user: try r.user())
+        case .dialHandoff: self = .dialHandoff(port: try r.u16())
         case .stdin: self = .stdin(try r.data())
         case .closeStdin: self = .closeStdin
         case .signal: self = .signal(try r.i32())

@@ -140,6 +140,10 @@ public enum WireMessage: Equatable, Sendable {
     /// Connect to `127.0.0.1:port` inside the sandbox. Init answers `ok` once connected (or a `failure`);
     /// from then on the connection carries raw bytes both ways, unframed, until either side closes.
     case dial(port: UInt16)
+    /// Connect to `127.0.0.1:port` inside the sandbox and hand the connected socket to the host: init answers
+    /// `ok` with the socket attached (SCM_RIGHTS) and closes the connection, so the port's bytes skip init's
+    /// relay. Only over a unix socket that carries descriptors; an init without it closes the connection.
+    case dialHandoff(port: UInt16)
 
     // Stream control (host -> init) on a spawn/attach connection.
     case stdin([UInt8])

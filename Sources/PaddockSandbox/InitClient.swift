@@ -55,8 +55,10 @@ public struct InitClient: Sendable {
     }
 
     /// A raw byte connection to `127.0.0.1:port` inside the sandbox; `notFound` when nothing listens.
+    /// Where the transport can, init hands the connected socket over and the bytes flow without it.
     public func dial(port: UInt16) async throws -> any SandboxConnection {
-        try await InitSandboxConnection.open(transport, port: port)
+        if let direct = try await transport.handOff(port: port) { return direct }
+        return try await InitSandboxConnection.open(transport, port: port)
     }
 
     /// Sends a request that init answers with one message.

@@ -8,6 +8,14 @@ public protocol InitTransport: Sendable {
     /// Connects to init, runs `body` with the connection, and closes it when `body` returns or throws.
     /// Throws `unavailable` when init does not answer (the sandbox is gone or stopped).
     func withConnection<T: Sendable>(_ body: (any InitConnection) async throws -> T) async throws -> T
+    /// A connection to `127.0.0.1:port` inside the sandbox that init made and handed over (`dialHandoff`), so
+    /// the port's bytes skip init's relay; nil where this transport or this sandbox's init cannot (then `dial`
+    /// relays). `notFound` when nothing listens on the port.
+    func handOff(port: UInt16) async throws -> (any SandboxConnection)?
+}
+
+extension InitTransport {
+    public func handOff(port: UInt16) async throws -> (any SandboxConnection)? { nil }
 }
 
 /// One open connection to init. Its reads belong to the task that runs `withConnection`'s body; its writer may

@@ -10,8 +10,10 @@ public protocol AutomationStore: Sendable {
     func updateAutomation(_ automation: Automation) async throws
     func automation(_ id: String) async throws -> Automation?
     func automations() async throws -> [Automation]
-    /// The secret its webhook requests are signed with.
+    /// The secret its webhook requests are signed with, as stored (sealed with the vault key by the service).
     func automationSecret(_ id: String) async throws -> String?
+    /// Replaces the stored secret (a plain one from before secrets were sealed, now sealed).
+    func setAutomationSecret(_ id: String, secret: String) async throws
     /// Removes the automation and its history; `notFound` if there is none.
     func deleteAutomation(_ id: String) async throws
 

@@ -96,6 +96,13 @@ extension SQLiteStore: AutomationStore {
         }
     }
 
+    public func setAutomationSecret(_ id: String, secret: String) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE automation SET secret = ? WHERE id = ?", arguments: [secret, id])
+            guard db.changesCount > 0 else { throw PaddockError.notFound("automation \(id) does not exist (any more)") }
+        }
+    }
+
     public func deleteAutomation(_ id: String) async throws {
         try await write { db in
             // Outbox rows go with their invocations, invocations with their automation (foreign keys cascade).

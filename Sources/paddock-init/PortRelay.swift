@@ -1,3 +1,4 @@
+import CPaddockShim
 import Glibc
 import PaddockInitProtocol
 
@@ -38,8 +39,26 @@ final class PortRelay {
             }
             throw InitFailure(errno: code, "cannot connect to port \(port) in the sandbox")
         }
+        // A relay passes each write on as it comes (a request head, a WebSocket frame); Nagle would hold a
+        // small one back for the previous one's ACK.
+        var on: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         return PortRelay(fd: fd)
+    }
+
+    /// `dialHandoff`: connects, sends `ok` with the socket attached, and ends the connection; the host then
+    /// talks to the port directly and init carries none of its bytes. The reply is the connection's first and
+    /// only write, so the socket buffer takes it whole.
+    static func handOff(port: UInt16, to connection: Connection) throws(InitFailure) {
+        let relay = try dial(port: port)
+        defer { closeDescriptor(relay.fd) }
+        let reply = WireMessage.ok.framed()
+        let sent = reply.withUnsafeBytes { pk_send_with_fd(connection.fd, $0.baseAddress, $0.count, relay.fd) }
+        guard sent == reply.count else {
+            throw InitFailure(errno: sent < 0 ? errno : EAGAIN, "cannot hand the connection to port \(port) over")
+        }
+        connection.operation = .finished
     }
 
     /// Writes queued host bytes to the port; passes the host's EOF on once they are all out.

@@ -43,6 +43,8 @@ extension Supervisor {
                 let relay = try PortRelay.dial(port: port)
                 connection.send(.ok)
                 connection.operation = .relay(relay)
+            case .dialHandoff(let port):
+                try PortRelay.handOff(port: port, to: connection)
             case .readFile(let path, let user):
                 connection.operation = .readingFile(try FileReader.open(path, as: user))
             case .writeFile(let path, let mode, let append, let user):

@@ -117,6 +117,26 @@ struct PreviewSandboxTests {
         }
     }
 
+    @Test func initHandsThePortsConnectionOverInsteadOfRelayingIt() async throws {
+        try await withTestStack("preview-handoff") { stack in
+            let s = try await stack.sessions.create(SessionSpec())
+            try await PreviewAppFixture.start(in: s.id, port: 8000, sessions: stack.sessions)
+            let connection = try await stack.sessions.dial(s.id, port: 8000, by: .system)
+            #expect("\(type(of: connection))" == "SocketSandboxConnection", "init relayed the connection")
+            try await connection.write(Array("GET /direct HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n".utf8))
+            var answer: [UInt8] = []
+            for try await chunk in connection.inbound { answer += chunk }
+            await connection.close()
+            let text = String(decoding: answer, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 200") && text.contains("/direct"), "\(text)")
+
+            let closed = await #expect(throws: PaddockError.self) {
+                _ = try await stack.sessions.dial(s.id, port: 8001, by: .system)
+            }
+            #expect(closed?.code == .notFound)
+        }
+    }
+
     @Test func aShareLinkWorksAcrossRefreshesAndAWebSocketUntilRevoked() async throws {
         try await withTestStack("preview-share") { stack in
             try await PreviewHarness.with(stack) { h in
@@ -240,6 +260,29 @@ struct PreviewSandboxTests {
                     _ = try await stack.sessions.sh(s.id, "sleep 2")
                     let echoed = try await ws.echo("still here")
                     #expect(echoed == "still here")
+                }
+            }
+        }
+    }
+
+    @Test func aRequestHeadThatNeverCompletesIsCutOff() async throws {
+        try await withTestStack("preview-trickle") { stack in
+            let timeouts = ConnectionTimeouts(firstRequest: .seconds(1), idle: .seconds(2))
+            try await PreviewHarness.with(stack, timeouts: timeouts) { h in
+                let s = try await stack.sessions.create(SessionSpec())
+                try await PreviewClient.with(port: h.port) { slow in
+                    try await slow.send(Array("GET / HTTP/1.1\r\nHost: \(h.host(s.id, 8000))\r\nX-Slow: ".utf8))
+                    // A byte every 300 ms never lets the connection look idle; only the head's deadline ends it. At
+                    // most 60 s of trickling: a proxy without that deadline fails the test instead of hanging it.
+                    var cut = false
+                    for _ in 0..<200 {
+                        do { try await slow.send(Array("a".utf8)) } catch {
+                            cut = true
+                            break
+                        }
+                        try await Task.sleep(for: .milliseconds(300))
+                    }
+                    #expect(cut, "a request head trickled in a byte at a time is cut off")
                 }
             }
         }

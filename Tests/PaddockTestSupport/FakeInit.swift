@@ -84,7 +84,7 @@ actor FakeInit: InitWriter {
         case .stdin, .closeStdin, .signal, .resize: break
         case .attach(let pid), .signalProcess(let pid, _): throw PaddockError.notFound("no process with pid \(pid)")
         case .listProcesses: reply(.processes([]), last: true)
-        case .dial(let port): throw PaddockError.notFound("nothing listens on port \(port)")
+        case .dial(let port), .dialHandoff(let port): throw PaddockError.notFound("nothing listens on port \(port)")
         case .readFile(let path, _):
             guard let bytes = files[path] else { throw PaddockError.notFound("\(path) does not exist") }
             if !bytes.isEmpty { reply(.data(bytes)) }

@@ -140,6 +140,10 @@ int pk_sys_execveat(void);
 /// SCM_RIGHTS (close-on-exec) into *fd (else -1). Returns the byte count (0 at end of stream).
 ssize_t pk_recv_with_fd(int sock, void *buf, size_t len, int *fd);
 
+/// Sends `len` bytes over a unix stream socket with descriptor `fd` attached (SCM_RIGHTS). Returns the byte
+/// count sent, or -1 with errno.
+ssize_t pk_send_with_fd(int sock, const void *buf, size_t len, int fd);
+
 /// epoll is not in Swift's Glibc module: a close-on-exec epoll instance.
 int pk_epoll_create(void);
 /// Watches `fd` for input (level-triggered; hang-ups and errors are always reported).

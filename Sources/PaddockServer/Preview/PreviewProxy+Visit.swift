@@ -295,8 +295,8 @@ struct Visit {
             }
             let framing = response.framing(requestMethod: head.method)
             let keep = head.keepsAlive && framing != .close && framing != .invalid
-            try await send(PreviewRewrite.response(response, keepAlive: keep).serialized)
-            let complete = try await passAnswer(framing, from: &upstream.answer)
+            let complete = try await passAnswer(
+                framing, after: PreviewRewrite.response(response, keepAlive: keep).serialized, from: &upstream.answer)
             return Outcome(
                 keepClient: complete && keep,
                 keepUpstream: complete && response.keepsAlive && framing != .close && framing != .invalid)
@@ -340,30 +340,55 @@ struct Visit {
         }
     }
 
-    /// The answer's body as framed (or up to the app's close); false when it was cut short.
-    func passAnswer(_ framing: PreviewHTTPHead.Framing, from answer: inout UpstreamBytes) async throws -> Bool {
+    /// The answer's head, then its body as framed (or up to the app's close); false when it was cut short. The
+    /// head goes out with the body's first bytes, in one write, when the app sent them together.
+    func passAnswer(_ framing: PreviewHTTPHead.Framing, after head: [UInt8], from answer: inout UpstreamBytes)
+        async throws -> Bool
+    {
+        var head = head
+        func send(_ bytes: ArraySlice<UInt8>) async throws {
+            if head.isEmpty {
+                try await self.send(Array(bytes))
+            } else {
+                head += bytes
+                try await self.send(head)
+                head = []
+            }
+        }
         switch framing {
-        case .none: return true
+        case .none:
+            try await send([])
+            return true
         case .length(var left):
+            if !answer.buffer.isEmpty || left == 0 {
+                let take = min(left, answer.buffer.count)
+                try await send(answer.buffer[..<take])
+                answer.buffer.removeFirst(take)
+                left -= take
+            } else {
+                try await send([])
+            }
             while left > 0 {
                 guard let chunk = try await answer.next() else { return false }
                 let take = min(left, chunk.count)
-                try await send(Array(chunk[..<take]))
+                try await send(chunk[..<take])
                 left -= take
             }
             return true
         case .chunked:
+            try await send([])
             var scanner = ChunkedBodyScanner()
             while let chunk = try await answer.next() {
                 if let end = try scanner.consume(chunk[...]) {
-                    try await send(Array(chunk[..<end]))
+                    try await send(chunk[..<end])
                     return true
                 }
-                try await send(chunk)
+                try await send(chunk[...])
             }
             return false
         case .close, .invalid:
-            while let chunk = try await answer.next() { try await send(chunk) }
+            try await send([])
+            while let chunk = try await answer.next() { try await send(chunk[...]) }
             return false
         }
     }

@@ -76,7 +76,8 @@ public struct PreviewProxy: Service {
                         try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
                     try child.pipeline.syncOperations.addHandlers(
-                        IdleStateHandler(readTimeout: TimeAmount(timeouts.idle)), PreviewIdleCloser(state: state))
+                        IdleStateHandler(readTimeout: TimeAmount(timeouts.idle)),
+                        PreviewIdleCloser(state: state, headTimeout: TimeAmount(timeouts.firstRequest)))
                     return (
                         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child), state
                     )
@@ -201,19 +202,48 @@ struct ClientBytes {
     mutating func unread(_ bytes: ArraySlice<UInt8>) { if !bytes.isEmpty { buffer = Array(bytes) + buffer } }
 }
 
-/// Whether a browser connection has a request (or a tunnel) in flight, for `PreviewIdleCloser`.
+/// Whether a browser connection has a request (or a tunnel) in flight, and how many request heads it completed,
+/// for `PreviewIdleCloser`.
 final class PreviewConnectionState: Sendable {
     private let busy = Atomic<Bool>(false)
-    func setBusy(_ value: Bool) { busy.store(value, ordering: .relaxed) }
+    private let completedHeads = Atomic<Int>(0)
+    func setBusy(_ value: Bool) {
+        if value { completedHeads.add(1, ordering: .relaxed) }
+        busy.store(value, ordering: .relaxed)
+    }
     var isBusy: Bool { busy.load(ordering: .relaxed) }
+    var heads: Int { completedHeads.load(ordering: .relaxed) }
 }
 
-/// Closes a browser connection that sat silent past the idle timeout with nothing in flight.
-final class PreviewIdleCloser: ChannelInboundHandler, Sendable {
+/// Closes a browser connection that sat silent past the idle timeout with nothing in flight, and one whose request
+/// head is not complete within `headTimeout` of its first byte: a head trickled in a byte at a time never looks
+/// idle, and would otherwise hold the connection for ever.
+final class PreviewIdleCloser: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     let state: PreviewConnectionState
+    let headTimeout: TimeAmount
+    /// Armed by the first bytes read between requests. A head that completes leaves it to expire harmlessly, so
+    /// the next head's deadline may start late by up to one timeout: bounded, and one timer per connection.
+    private var headTimer: Scheduled<Void>?
 
-    init(state: PreviewConnectionState) { self.state = state }
+    init(state: PreviewConnectionState, headTimeout: TimeAmount) {
+        self.state = state
+        self.headTimeout = headTimeout
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if headTimer == nil, !state.isBusy {
+            let heads = state.heads
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            headTimer = context.eventLoop.assumeIsolated().scheduleTask(in: headTimeout) { [self] in
+                headTimer = nil
+                if state.heads == heads, !state.isBusy { bound.value.close(promise: nil) }
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { headTimer?.cancel() }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent, !state.isBusy {

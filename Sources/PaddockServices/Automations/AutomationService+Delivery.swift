@@ -135,10 +135,14 @@ extension AutomationService {
     }
 
     /// An org-wide vault secret's value (the Slack app's, GitHub's).
+    /// The vault: the projects' one, else the network's; nil on a server without one.
+    func vault() async -> SecretVault? {
+        if let vault = projects.vault { return vault }
+        return await sessions.network?.vault
+    }
+
     func secretValue(_ name: String) async throws -> String {
-        var vault = projects.vault
-        if vault == nil { vault = await sessions.network?.vault }
-        guard let vault else {
+        guard let vault = await vault() else {
             throw PaddockError.unavailable("this server has no vault to read \(name) from")
         }
         return try await vault.open(name: name, team: nil).value

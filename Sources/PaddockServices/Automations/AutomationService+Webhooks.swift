@@ -50,10 +50,11 @@ extension AutomationService {
             "the request is not signed for this hook; send the automation's secret as Authorization: Bearer, or sign "
                 + "the body (X-Paddock-Timestamp, X-Paddock-Signature: sha256=HMAC of \"timestamp.body\")")
         guard Automation.looksLikeID(id), let automation = try await store.automation(id),
-            automation.spec.source == .webhook, let secret = try await store.automationSecret(id)
+            automation.spec.source == .webhook, let stored = try await store.automationSecret(id)
         else {
             throw refused
         }
+        let secret = try await opened(stored, automation: id)
         if let why = Self.checkSignature(request, secret: secret, scheme: automation.spec.signature, now: clock()) {
             logger.notice("a webhook request was refused", metadata: ["automation.id": "\(id)", "reason": "\(why)"])
             try await sessions.orgTrail.record(

@@ -58,6 +58,7 @@ public actor AutomationService: Service {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.work.run() }
                 group.addTask {
+                    await self.sealPlainSecrets()
                     await self.resumeUnfinished()
                     await self.timerLoop()
                 }
@@ -131,7 +132,7 @@ public actor AutomationService: Service {
         var automation = Automation(spec: spec, createdBy: caller.user, createdAt: clock())
         automation.definedBy = definedBy
         let secret = spec.source == .webhook ? given ?? Self.makeSecret() : nil
-        try await store.insertAutomation(automation, secret: secret)
+        try await store.insertAutomation(automation, secret: try await sealed(secret, automation: automation.id))
         try await sessions.orgTrail.record(
             "automation.create",
             [

@@ -188,3 +188,35 @@ extension SecretVault {
         (try? await find(name: name, team: team)) != nil
     }
 }
+
+extension SecretVault {
+    /// How a value sealed by `seal(_:context:)` starts in its TEXT column.
+    static let sealedPrefix = "sealed:v1:"
+
+    /// A value another part of the server keeps in its own table (a webhook's secret), sealed under the vault key
+    /// and bound to `context`, so a copy of the database alone reveals nothing and a sealed value moved to another
+    /// row does not open there.
+    func seal(_ value: String, context: String) throws(PaddockError) -> String {
+        do {
+            let box = try AES.GCM.seal(Data(value.utf8), using: key, authenticating: Data(context.utf8))
+            return Self.sealedPrefix + (box.combined ?? Data()).base64EncodedString()
+        } catch {
+            throw PaddockError.internal("could not seal a value with the vault key", underlying: error)
+        }
+    }
+
+    /// Opens what `seal` made for `context`.
+    func unseal(_ text: String, context: String) throws(PaddockError) -> String {
+        do {
+            guard text.hasPrefix(Self.sealedPrefix),
+                let combined = Data(base64Encoded: String(text.dropFirst(Self.sealedPrefix.count)))
+            else { throw PaddockError.internal("not a sealed value") }
+            let plain = try AES.GCM.open(
+                try AES.GCM.SealedBox(combined: combined), using: key, authenticating: Data(context.utf8))
+            return String(decoding: plain, as: UTF8.self)
+        } catch {
+            throw PaddockError.internal(
+                "a value sealed with the vault key cannot be opened with this server's vault.key (was it replaced?)")
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PaddockCore
+import Synchronization
 
 /// A signed permission to view one port of one session, carried by the preview host's own cookie (or, for a
 /// minute, by the one-use exchange URL that sets that cookie). It names the viewer and, for a share link's
@@ -64,5 +65,24 @@ public struct PreviewGrant: Sendable, Equatable, Codable {
     static func mac(_ payload: String, _ purpose: Purpose, _ key: SymmetricKey) -> String {
         Base64URL.encode(
             Array(HMAC<SHA256>.authenticationCode(for: Data((purpose.rawValue + "." + payload).utf8), using: key)))
+    }
+}
+
+/// Cookie tokens already verified, and what they carry: a browser sends the same cookie with every request of a
+/// page and its assets, and checking the signature and decoding the JSON each time is work it does not need.
+/// Only the signature check is remembered; the caller checks expiry and revocation on every request.
+final class VerifiedGrants: Sendable {
+    private let grants = Mutex<[String: PreviewGrant]>([:])
+    /// A bound on memory: past it the table starts over (each cookie is then verified once more).
+    static let capacity = 4096
+
+    func grant(_ token: String, key: @autoclosure () -> SymmetricKey) -> PreviewGrant? {
+        if let known = grants.withLock({ $0[token] }) { return known }
+        guard let grant = PreviewGrant.verify(token, .cookie, key: key()) else { return nil }
+        grants.withLock {
+            if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
+            $0[token] = grant
+        }
+        return grant
     }
 }

@@ -49,6 +49,12 @@ public actor PreviewService {
     private var watchers: [String: [UUID: AsyncStream<Void>.Continuation]] = [:]
     /// Viewers whose first visit (by bearer token) is already in the trail.
     private var seenTokenVisits: Set<String> = []
+    /// Shares as last read or revoked here, so a share's cookie is re-checked on every request without a
+    /// SQLite read. Revoking goes through this actor and marks the entry before the store write, so a revoke
+    /// ends access at once; a read fills only a missing entry, so it never brings a revoked share back.
+    private var knownShares: [String: PreviewShare] = [:]
+    /// Cookies whose signature was checked already (a browser sends the same one with every request).
+    private nonisolated let verifiedCookies = VerifiedGrants()
 
     /// How long a member's own access lasts in one browser before it goes through the UI again.
     public static let memberGrantLifetime: TimeInterval = 8 * 3600
@@ -178,6 +184,9 @@ public actor PreviewService {
             where e.code == .notFound
         { throw Self.missingShare(shareID) }
         let now = clock()
+        var revoked = share
+        revoked.revokedAt = revoked.revokedAt ?? now
+        knownShares[shareID] = revoked
         if try await store.revokePreviewShare(id: shareID, at: now) {
             share.revokedAt = now
             try await sessions.record(
@@ -301,7 +310,7 @@ public actor PreviewService {
         }
         usedExchanges[nonce] = issuedAt.addingTimeInterval(Self.exchangeLifetime)
         if let share = grant.share {
-            guard let found = try await store.previewShare(id: share), found.isLive(at: now) else {
+            guard try await isLive(share: share, at: now) else {
                 throw PaddockError.permissionDenied("this preview link was revoked or expired")
             }
         }
@@ -318,14 +327,23 @@ public actor PreviewService {
     public nonisolated func cookieValue(_ grant: PreviewGrant) throws -> String { try grant.token(.cookie, key: key) }
 
     /// The grant a preview cookie carries for this host, if it is ours, unexpired and its share still live.
-    public func admit(cookie: String, session: SessionID, port: UInt16) async throws -> PreviewGrant? {
-        guard let grant = PreviewGrant.verify(cookie, .cookie, key: key), grant.session == session,
+    /// Nonisolated: a member's own cookie is checked without waiting for the actor.
+    public nonisolated func admit(cookie: String, session: SessionID, port: UInt16) async throws -> PreviewGrant? {
+        guard let grant = verifiedCookies.grant(cookie, key: key), grant.session == session,
             grant.port == port, clock() < grant.expiresAt
         else { return nil }
         if let share = grant.share {
-            guard let found = try await store.previewShare(id: share), found.isLive(at: clock()) else { return nil }
+            guard try await isLive(share: share, at: clock()) else { return nil }
         }
         return grant
+    }
+
+    /// Whether a share still opens its preview (neither revoked nor expired), from `knownShares` when it can.
+    func isLive(share id: String, at now: Date) async throws -> Bool {
+        if let known = knownShares[id] { return known.isLive(at: now) }
+        guard let found = try await store.previewShare(id: id) else { return false }
+        if knownShares[id] == nil { knownShares[id] = found }
+        return knownShares[id]?.isLive(at: now) ?? false
     }
 
     /// A visitor with a bearer token (API clients, scripts): needs `read` on the session's team.
@@ -352,9 +370,17 @@ public actor PreviewService {
         case missing
     }
 
-    public func readiness(of id: SessionID) async throws -> Readiness {
-        guard let session = try await sessions.store.session(id) else { return .missing }
-        switch session.state {
+    /// From the sessions' state cache; SQLite only for a session this server has not seen yet.
+    public nonisolated func readiness(of id: SessionID) async throws -> Readiness {
+        let state: SessionState
+        if let known = sessions.states.state(of: id) {
+            state = known
+        } else {
+            guard let session = try await sessions.store.session(id) else { return .missing }
+            sessions.states.read(id, session.state)
+            state = session.state
+        }
+        switch state {
         case .running, .creating: return .running
         case .paused: return .paused
         case .destroyed, .failed, .destroying: return .ended

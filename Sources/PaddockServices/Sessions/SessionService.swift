@@ -34,6 +34,8 @@ public actor SessionService {
     /// across the provider call: a pause overlapping a destroy would otherwise store `paused` for a sandbox
     /// that no longer exists.
     nonisolated let lifecycle = KeyedLock<SessionID>()
+    /// Each session's state as last stored, for hot paths that must not read SQLite per request (previews).
+    nonisolated let states = SessionStateCache()
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -147,7 +149,7 @@ public actor SessionService {
             (session.team, session.createdBy) = (owner?.team, owner?.user)
             do {
                 try await network?.attach(&session, provider: provider)
-                try await store.insertSession(session)
+                try await storeInsert(session)
             } catch {
                 await network?.detach(id)
                 await destroyBestEffort(id, provider, why: "its session could not be stored or connected")
@@ -183,7 +185,7 @@ public actor SessionService {
             : poolTargets.keepsWarm(provider: spec.provider, template: spec.template)
                 ? "cold: the warm pool for '\(spec.template)' was empty (\(ready) ready); it refills in the background"
                 : "cold: no warm pool for '\(spec.template)' on provider '\(spec.provider)'"
-        try await store.insertSession(session)
+        try await storeInsert(session)
         do {
             var request = SandboxRequest(
                 id: session.id, template: spec.template, limits: spec.limits, layer: layer,
@@ -337,10 +339,24 @@ public actor SessionService {
         if event == .resume { try await network?.installPendingCA(id, provider: provider) }
         session.state = next
         session.updatedAt = clock()
-        try await store.updateSession(session, expecting: before)
+        try await storeUpdate(session, expecting: before)
         try await record(id, event == .pause ? "session.pause" : "session.resume", [:], by: caller)
         logger.info("session \(event == .pause ? "paused" : "resumed")", metadata: ["session.id": "\(id)"])
         return session
+    }
+
+    /// Stores `session` if its row is still in state `expected`; the state cache follows the store.
+    private func storeUpdate(_ session: Session, expecting expected: SessionState) async throws {
+        do { try await store.updateSession(session, expecting: expected) } catch {
+            states.forget(session.id)
+            throw error
+        }
+        states.stored(session.id, session.state)
+    }
+
+    private func storeInsert(_ session: Session) async throws {
+        try await store.insertSession(session)
+        states.stored(session.id, session.state)
     }
 
     /// Moves the session to its next state and stores it, provided the row is still in the state `session`
@@ -349,7 +365,7 @@ public actor SessionService {
         let before = session.state
         session.state = try before.next(on: event)
         session.updatedAt = clock()
-        try await store.updateSession(session, expecting: before)
+        try await storeUpdate(session, expecting: before)
         if session.state == .failed {
             try await record(session.id, "session.fail", ["reason": .optional(session.reason)], by: caller)
         }
@@ -369,7 +385,7 @@ public actor SessionService {
                         }
                         var paused = try await get(s.id)
                         paused.expiresAt = nil
-                        try await store.updateSession(paused, expecting: .paused)
+                        try await storeUpdate(paused, expecting: .paused)
                     }
                     try await record(s.id, "session.timeout", ["action": .string("paused")], by: .system)
                     logger.info(
@@ -417,7 +433,7 @@ public actor SessionService {
                     // sandbox is the truth, so the next call resumes a frozen one instead of hanging on it.
                     if frozen.contains(s.id), reconnected.state == .running { reconnected.state = .paused }
                     if answers, reconnected.state == .paused { reconnected.state = .running }
-                    try await store.updateSession(reconnected, expecting: s.state)
+                    try await storeUpdate(reconnected, expecting: s.state)
                 } catch {
                     logger.warning(
                         "an adopted session could not reconnect to the gateway; it has no network",
