@@ -41,7 +41,7 @@ struct MetricsBenchmark {
     private func gateway() async throws -> [Benchmarks.Result] {
         let body = Self.answer
         let upstream = try await LoopbackUpstream.start { router in
-            for path in ["/v1/messages", "/unmetered/messages"] {
+            for path in ["/model/v1/messages", "/unmetered/messages"] {
                 router.post(RouterPath(path)) { request, _ -> Response in
                     _ = try await request.body.collect(upTo: 1 << 20)
                     return Response(
@@ -73,11 +73,10 @@ struct MetricsBenchmark {
                     name: "BENCH_KEY", value: value, placeholder: placeholder, hosts: ["127.0.0.1:\(upstream.port)"])
             ], policy: policy)
         let port = try await gateway.listen(id)
-        defer { Task { await gateway.shutdown() } }
         let client = GatewayBenchmark.client(trusting: try session.authority.trustRoot(), proxyPort: port)
         var samples: [[Double]] = [[], []]
         do {
-            let urls = ["\(upstream.baseURL)/v1/messages", "\(upstream.baseURL)/unmetered/messages"]
+            let urls = ["\(upstream.baseURL)/model/v1/messages", "\(upstream.baseURL)/unmetered/messages"]
             for url in urls { _ = try await Self.post(client, url, key: placeholder) }
             // Interleaved, so drift on a shared host hits both alike.
             for _ in 0..<max(iterations * 10, 50) {
@@ -89,9 +88,12 @@ struct MetricsBenchmark {
         } catch {
             // The benchmark's own error is the one to report; a client that also fails to close adds nothing.
             try? await client.shutdown()
+            await gateway.shutdown()
             throw error
         }
         try await client.shutdown()
+        // Before the audit directory goes: the gateway flushes its last events there.
+        await gateway.shutdown()
         return [
             Benchmarks.summarize(
                 "paddock.gateway_request.metered", unit: "ms", samples[0],
