@@ -252,8 +252,13 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // the agent shows the message.
         let body =
             json
-            ? #"{"type":"error","error":{"type":"paddock_budget_exceeded","code":"budget_exceeded","message":"#
-                + ModelUsageMeter.jsonString("paddock gateway: \(reason)") + "}}\n"
+            ? JSONDocument.object([
+                "type": .string("error"),
+                "error": .object([
+                    "type": .string("paddock_budget_exceeded"), "code": .string("budget_exceeded"),
+                    "message": .string("paddock gateway: \(reason)"),
+                ]),
+            ]).jsonText + "\n"
             : "paddock gateway: \(reason)\n"
         var headers = HTTPHeaders()
         headers.add(name: "X-Paddock-Reason", value: String(reason.map { $0.isNewline ? " " : $0 }))

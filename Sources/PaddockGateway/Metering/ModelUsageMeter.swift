@@ -141,22 +141,3 @@ struct ModelUsageMeter {
         if let write = int(usage["cache_creation_input_tokens"]) { tokens.cacheWrite = write }
     }
 }
-
-extension ModelUsageMeter {
-    /// `text` as a JSON string literal, for the refusal body.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-}
