@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         // Already in the graph through hummingbird-websocket; gunzips E2B's gzip-encoded uploads.
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Leaf: domain types, the one error type, IDs, sizes and durations.
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "PaddockStore",
             dependencies: [
-                "PaddockCore", .product(name: "GRDB", package: "GRDB.swift"),
+                "PaddockCore", "PaddockObservability", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -91,13 +93,25 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Metrics: the names and labels Paddock emits (through swift-metrics, so emitting costs nothing when no
+        // backend is bootstrapped) and the Prometheus exporter `paddock server --metrics-listen` serves.
+        .target(
+            name: "PaddockObservability",
+            dependencies: [
+                "PaddockCore", .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The services every door uses: sessions, files, changes, reviews, snapshots, templates, runs, access,
         // approvals. Domain values in and out, the caller explicit, auditing inside; no HTTP.
         .target(
             name: "PaddockServices",
             dependencies: [
                 "PaddockCore", "PaddockStore", "PaddockSandbox", "PaddockInitProtocol", "PaddockConfig",
-                "PaddockGateway",
+                "PaddockGateway", "PaddockObservability",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -171,7 +185,7 @@ let package = Package(
             name: "PaddockHost",
             dependencies: [
                 "PaddockCLI", "PaddockCore", "PaddockServer", "PaddockServices", "PaddockStore", "PaddockSandbox",
-                "PaddockLinux", "PaddockGateway", "PaddockWeb",
+                "PaddockLinux", "PaddockGateway", "PaddockWeb", "PaddockObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -199,7 +213,7 @@ let package = Package(
             name: "PaddockTestSupport",
             dependencies: [
                 "PaddockAPI", "PaddockCore", "PaddockServices", "PaddockServer", "PaddockStore", "PaddockLinux",
-                "PaddockSandbox", "PaddockHost", "PaddockGateway",
+                "PaddockSandbox", "PaddockHost", "PaddockGateway", "PaddockObservability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -235,7 +249,8 @@ let package = Package(
             name: "PaddockIntegrationTests",
             dependencies: [
                 "PaddockTestSupport", "PaddockAPI", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI",
-                "PaddockHost", "PaddockWeb", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "PaddockHost", "PaddockWeb", "PaddockObservability",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),

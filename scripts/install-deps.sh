@@ -16,6 +16,7 @@ declare -A needed=(
   [skopeo]=skopeo             # template bases: oci:PATH (docker save tarballs)
   [git]=git                   # repository sessions: host-side clone, diff, submit, merge
   [chromium]=chromium         # the web UI's browser tests (headless, driven by Playwright)
+  [promtool]=prometheus       # the metrics tests: a real Prometheus scrapes a test server; alert rules checked
 )
 missing=()
 for cmd in "${!needed[@]}"; do

@@ -31,6 +31,8 @@ public struct GatewayAuditEvent: Sendable, Codable, Equatable {
     public var secretsInjected: [String]
     /// Secrets whose placeholder was sent where it is not allowed to go (refused, not swapped).
     public var placeholderMisuse: [String]
+    /// For a model API call: the model and tokens read from its response (never the prompt or the answer).
+    public var modelUsage: ModelUsage?
 
     public init(
         session: String, method: String, host: String, port: UInt16, path: String? = nil, mode: String,
@@ -52,6 +54,7 @@ public struct GatewayAuditEvent: Sendable, Codable, Equatable {
         self.mode = mode
         self.secretsInjected = []
         self.placeholderMisuse = []
+        self.modelUsage = nil
     }
 }
 

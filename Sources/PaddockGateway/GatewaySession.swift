@@ -15,6 +15,7 @@ public final class GatewaySession: Sendable {
         var policy: NetworkPolicy?
         var secrets: [GatewaySecret]
         var serverContexts: [String: NIOSSLContext] = [:]
+        var modelCallRefusal: String?
     }
 
     init(id: SessionID, gateway: EgressGateway, secrets: [GatewaySecret], policy: NetworkPolicy?) throws(PaddockError) {
@@ -28,6 +29,12 @@ public final class GatewaySession: Sendable {
     public func setPolicy(_ policy: NetworkPolicy?) { state.withLockedValue { $0.policy = policy } }
 
     public var policy: NetworkPolicy? { state.withLockedValue { $0.policy } }
+
+    /// Refuses the session's model calls from now on with `reason` (a spent budget), or lets them go again
+    /// (nil). Everything else the sandbox does is untouched.
+    public func refuseModelCalls(_ reason: String?) { state.withLockedValue { $0.modelCallRefusal = reason } }
+
+    public var modelCallRefusal: String? { state.withLockedValue { $0.modelCallRefusal } }
     public var secrets: [GatewaySecret] { state.withLockedValue { $0.secrets } }
 
     /// Hosts with a secret are intercepted (their placeholder must be swapped); everything else is tunnelled.

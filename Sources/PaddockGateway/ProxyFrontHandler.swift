@@ -47,7 +47,8 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.decoder = decoder
         machine = Machine(
             session: session.id.rawValue, mode: mode, secrets: session.secrets,
-            decide: { [session] host, port in session.decide(host: host, port: port) })
+            decide: { [session] host, port in session.decide(host: host, port: port) },
+            modelCallRefusal: { [session] in session.modelCallRefusal })
     }
 
     /// Adds the HTTP server codec and a front handler at the end of `channel`'s pipeline.
@@ -140,6 +141,11 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             dropUpstream()
             dropHandover()
             answer(status, reason)
+        case .refuseModelCall(let status, let reason, let events):
+            record(events)
+            dropUpstream()
+            dropHandover()
+            answer(status, reason, json: true)
         case .close(let events):
             record(events)
             dropUpstream()
@@ -240,12 +246,23 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Answers `status` with the reason in `X-Paddock-Reason` and the body, then closes.
-    private func answer(_ status: Int, _ reason: String) {
+    private func answer(_ status: Int, _ reason: String, json: Bool = false) {
         guard let context else { return }
-        let body = "paddock gateway: \(reason)\n"
+        // A model call's refusal reads as the APIs' own error (Anthropic's `type`/`error`, OpenAI's `error`), so
+        // the agent shows the message.
+        let body =
+            json
+            ? JSONDocument.object([
+                "type": .string("error"),
+                "error": .object([
+                    "type": .string("paddock_budget_exceeded"), "code": .string("budget_exceeded"),
+                    "message": .string("paddock gateway: \(reason)"),
+                ]),
+            ]).jsonText + "\n"
+            : "paddock gateway: \(reason)\n"
         var headers = HTTPHeaders()
         headers.add(name: "X-Paddock-Reason", value: String(reason.map { $0.isNewline ? " " : $0 }))
-        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        headers.add(name: "Content-Type", value: json ? "application/json" : "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         headers.add(name: "Connection", value: "close")
         let head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers)

@@ -52,6 +52,9 @@ struct ProxyFrontStateMachine {
         case endResponse(HTTPHeaders?, record: [GatewayAuditEvent], close: Bool)
         /// Records `record`, lets the upstream go, answers `status` with `reason` and closes the connection.
         case refuse(status: Int, reason: String, record: [GatewayAuditEvent])
+        /// Like `refuse`, for a model call: the answer is the model API's own error shape, so the agent's SDK shows
+        /// the reason instead of a parse error.
+        case refuseModelCall(status: Int, reason: String, record: [GatewayAuditEvent])
         /// Records `record`, lets the upstream go and closes the connection without an answer.
         case close(record: [GatewayAuditEvent])
         /// Records `record`; nothing else (the client has gone).
@@ -88,7 +91,7 @@ struct ProxyFrontStateMachine {
         /// Whether the connection ends with this action (nothing more is read from it).
         var endsConnection: Bool {
             switch self {
-            case .refuse, .close, .record: true
+            case .refuse, .refuseModelCall, .close, .record: true
             case .endResponse(_, _, let close): close
             default: false
             }
@@ -147,6 +150,8 @@ struct ProxyFrontStateMachine {
         var event: GatewayAuditEvent
         let keepAlive: Bool
         var responseStarted = false
+        /// Reads the response's token usage, for a model API call.
+        var meter: ModelUsageMeter?
     }
 
     struct Receiving {
@@ -182,16 +187,20 @@ struct ProxyFrontStateMachine {
     let secrets: [GatewaySecret]
     /// The name-only policy decision for `host:port`, asked afresh for every request (policy changes live).
     let decide: (String, UInt16) -> Result<PolicyDecision, GatewaySession.Refusal>
+    /// Why model calls are refused now (a spent budget), asked for every model call; nil lets them go.
+    let modelCallRefusal: () -> String?
     private var state: State = .http(HTTPState())
 
     init(
         session: String, mode: Mode, secrets: [GatewaySecret],
-        decide: @escaping (String, UInt16) -> Result<PolicyDecision, GatewaySession.Refusal>
+        decide: @escaping (String, UInt16) -> Result<PolicyDecision, GatewaySession.Refusal>,
+        modelCallRefusal: @escaping () -> String? = { nil }
     ) {
         self.session = session
         self.mode = mode
         self.secrets = secrets
         self.decide = decide
+        self.modelCallRefusal = modelCallRefusal
     }
 
     /// For tests and logs: the state's name.
@@ -372,13 +381,18 @@ struct ProxyFrontStateMachine {
         switch part {
         case .head(let head):
             http.inflight[0].event.status = Int(head.status.code)
+            http.inflight[0].meter?.head(
+                contentType: head.headers.first(name: "content-type"),
+                contentEncoding: head.headers.first(name: "content-encoding"))
             if head.status.code >= 200 { http.inflight[0].responseStarted = true }
             action = .respond(.head(head))
         case .body(let buffer):
             http.inflight[0].event.bytesDown += buffer.readableBytes
+            http.inflight[0].meter?.body(buffer)
             action = .respond(.body(.byteBuffer(buffer)))
         case .end(let trailers):
-            let exchange = http.inflight.removeFirst()
+            var exchange = http.inflight.removeFirst()
+            exchange.event.modelUsage = exchange.meter?.end()
             if exchange.keepAlive {
                 action = .endResponse(trailers, record: [exchange.event], close: false)
             } else {
@@ -590,6 +604,18 @@ struct ProxyFrontStateMachine {
         if !headers.contains(name: "host") { headers.add(name: "host", value: AbsoluteURL.authority(target)) }
         var forwarded = HTTPRequestHead(version: head.version, method: head.method, uri: path, headers: headers)
         forwarded.version = .http1_1
+        if let api = ModelUsageMeter.api(method: head.method.rawValue, path: path) {
+            if let reason = modelCallRefusal() {
+                // 402, not 429: SDKs retry a 429, and a spent budget does not come back by retrying.
+                var refused = Self.refused(exchange.event, status: 402, reason: reason)
+                refused.decision = "deny"
+                let others = abandoned(http, excluding: nil, because: "a later model call was refused (\(reason))")
+                return .refuseModelCall(status: 402, reason: reason, record: [refused] + others)
+            }
+            exchange.meter = ModelUsageMeter(api: api)
+            // The meter reads the body as it passes; a compressed one it could not.
+            forwarded.headers.replaceOrAdd(name: "accept-encoding", value: "identity")
+        }
         // Live policy changes apply to the next request, even on a connection already open.
         switch decide(target.host, target.port) {
         case .failure(let refused):

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import PaddockCore
+import PaddockObservability
 
 /// The embedded store: one SQLite file in WAL mode, schema managed by GRDB migrations. Every write is a
 /// transaction, so a crash leaves either the old or the new state, never half of one.
@@ -50,12 +51,16 @@ public final class SQLiteStore: Store {
     /// reader; under load (20 parallel execs) every thread did, the async reads holding the readers could not
     /// resume, and the server stopped answering. Here a non-Sendable result does not compile.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.read(body)
+        let started = ContinuousClock.now
+        defer { PaddockMetrics.storeOperation("read", duration: .now - started) }
+        return try await pool.read(body)
     }
 
     /// Writes through GRDB's async API, for the same reason as `read`.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.write(body)
+        let started = ContinuousClock.now
+        defer { PaddockMetrics.storeOperation("write", duration: .now - started) }
+        return try await pool.write(body)
     }
 
     /// The database holds session environments and token hashes: only its owner may read it. SQLite gives its
@@ -125,6 +130,7 @@ public final class SQLiteStore: Store {
         m.registerMigration("accounts: passwords, invites, browser sessions, SSO") { db in try migrateAccounts(db) }
         registerAutomationMigration(&m)
         m.registerMigration("previews: share links") { db in try createPreviewShareTable(db) }
+        m.registerMigration("observability: model calls metered at the gateway") { db in try createModelCallTable(db) }
         return m
     }
 

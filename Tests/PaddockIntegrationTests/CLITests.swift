@@ -16,10 +16,13 @@ struct CLITests {
         private(set) var process: Process
         /// More `paddock server` flags (agents, budgets).
         let extraArguments: [String]
+        /// Where the server's log goes (nowhere when nil).
+        let logFile: String?
 
-        init(dataDirectory: String? = nil, extraArguments: [String] = []) async throws {
+        init(dataDirectory: String? = nil, extraArguments: [String] = [], logFile: String? = nil) async throws {
             self.dataDirectory = dataDirectory ?? TestHost.makeDataDirectory("cli")
             self.extraArguments = extraArguments
+            self.logFile = logFile
             port = Int.random(in: 20000...40000)
             process = Process()
             try await start()
@@ -29,12 +32,14 @@ struct CLITests {
             process = Process()
             process.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
             process.arguments = [
-                "server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level", "warning",
+                "server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:\(port)", "--log-level",
+                logFile == nil ? "warning" : "debug",
                 "--e2b-listen", "127.0.0.1:0", "--preview-listen", "127.0.0.1:0",
             ]
             process.arguments?.append(contentsOf: extraArguments)
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            if let logFile { FileManager.default.createFile(atPath: logFile, contents: nil) }
+            process.standardError = FileHandle(forWritingAtPath: logFile ?? "/dev/null")
             try process.run()
             // Generous: a loaded machine (CI, parallel builds) can take a while to start a debug server.
             let deadline = ContinuousClock.now + .seconds(90)

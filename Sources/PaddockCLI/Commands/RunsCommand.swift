@@ -55,6 +55,14 @@ struct RunsCommand: AsyncParsableCommand {
                 "tokens     \(r.usage.input) in, \(r.usage.output) out, \(r.usage.cacheRead) cache read, "
                     + "\(r.usage.cacheWrite) cache write")
             print("cost       $\(RunLimits.dollars(r.costUSD)) (\(r.costSource ?? "none"))")
+            if let m = r.metered {
+                print(
+                    "metered    \(m.calls) model calls at the gateway: \(m.usage.input) in, \(m.usage.output) out, "
+                        + "\(m.usage.cacheRead) cache read, \(m.usage.cacheWrite) cache write, "
+                        + "$\(RunLimits.dollars(m.costUSD))"
+                        + (UsageReport.disagree(reported: r.costUSD, metered: m.costUSD)
+                            ? " — differs from what the agent reported" : ""))
+            }
             print("duration   \(r.durationSeconds().map { String(format: "%.1fs", $0) } ?? "-")")
             print("commands   \(r.commands.isEmpty ? "-" : r.commands.joined(separator: "\n           "))")
             if !r.refused.isEmpty { print("refused    \(r.refused.joined(separator: "\n           "))") }
@@ -104,15 +112,23 @@ struct UsageCommand: AsyncParsableCommand {
         let report = try await APIClient.fromEnvironment().call(
             .GET, "/v1/usage" + (query.isEmpty ? "" : "?" + APIClient.query(query)), as: UsageReport.self)
         if output.json { return try printJSON(report) }
-        print("\(report.runs) runs, \(report.usage.total) tokens, $\(RunLimits.dollars(report.costUSD))")
+        print(
+            "\(report.runs) runs, \(report.usage.total) tokens, $\(RunLimits.dollars(report.costUSD)) (agent-reported)")
+        if let m = report.metered {
+            print(
+                "\(m.calls) model calls metered at the gateway, \(m.usage.total) tokens, $\(RunLimits.dollars(m.costUSD))"
+                    + (UsageReport.disagree(reported: report.costUSD, metered: m.costUSD)
+                        ? " — differs from what the agents reported" : ""))
+        }
         for (title, rows) in [("TEAM", report.teams), ("SESSION", report.sessions)] where !rows.isEmpty {
-            print("\n\(title.padding(18))  RUNS   INPUT      OUTPUT     CACHE-READ  COST")
+            print("\n\(title.padding(18))  RUNS   INPUT      OUTPUT     CACHE-READ  COST      METERED")
             for t in rows {
                 print(
                     [
                         t.key.padding(18), String(t.runs).padding(5), String(t.usage.input).padding(9),
                         String(t.usage.output).padding(9), String(t.usage.cacheRead).padding(10),
-                        "$" + RunLimits.dollars(t.costUSD),
+                        ("$" + RunLimits.dollars(t.costUSD)).padding(8),
+                        t.metered.map { "$" + RunLimits.dollars($0.costUSD) } ?? "-",
                     ].joined(separator: "  "))
             }
         }

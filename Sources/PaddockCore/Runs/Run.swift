@@ -57,6 +57,8 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
     /// earlier prompts included); the run's `costUSD` is its increase over the previous run's.
     public var agentCostTotal: Double?
     public var exitCode: Int32?
+    /// What the egress gateway metered of the run's model calls, beside what the agent reported (`usage`).
+    public var metered: MeteredUsage?
 
     // `costUsd`: the API's snake_case coders turn `cost_usd` back into this, not into `costUSD`.
     enum CodingKeys: String, CodingKey {
@@ -64,7 +66,7 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
         case costUSD = "costUsd"
         case costSource, createdAt, startedAt, finishedAt, commands, refused, filesChanged, approvals, errors,
             finalMessage
-        case agentSession, agentCostTotal, exitCode
+        case agentSession, agentCostTotal, exitCode, metered
     }
 
     public init(

@@ -20,7 +20,7 @@ struct Benchmarks {
 
     /// Measurements that run together (they share set-up), selectable with `paddock bench --only`.
     enum Group: String, CaseIterable, Sendable {
-        case policy, gateway, audit, web, trigger, start, snapshot, exec, memory, preview, repo
+        case policy, gateway, audit, web, trigger, start, snapshot, exec, memory, preview, repo, metrics
 
         /// Parses `--only` values, comma-separated or repeated.
         static func parse(_ values: [String]) throws(PaddockError) -> Set<Group> {
@@ -104,6 +104,7 @@ struct Benchmarks {
         }
 
         if groups.contains(.gateway) { results += try await GatewayBenchmark(iterations: iterations).run() }
+        if groups.contains(.metrics) { results += try await MetricsBenchmark(iterations: iterations).run() }
         if groups.contains(.audit) {
             results += try await AuditBenchmark.run(directory: dataDirectory, samples: max(iterations * 20, 500))
         }

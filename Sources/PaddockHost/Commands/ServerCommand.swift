@@ -5,6 +5,7 @@ import Logging
 import NIOSSL
 import PaddockCore
 import PaddockLinux
+import PaddockObservability
 import PaddockSandbox
 import PaddockServer
 import PaddockServices
@@ -27,6 +28,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Path of the paddock-init binary (default: next to this executable).") var initBinary: String?
     @Option(help: "Largest file upload accepted.") var maxUpload: String = "512MiB"
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Log format: text (for people) or json (one object per line, ids as fields, for log pipelines).")
+    var logFormat: String = "text"
     @Flag(help: "While nobody can sign in yet, print the first admin's one-use sign-up link on the terminal too.")
     var printFirstSignin = false
     @Option(help: "Keep this many warm sandboxes of the host template ready (also `paddock pool set`).")
@@ -57,6 +60,7 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup(title: "Web sign-in and HTTPS") var web: WebOptions
     @OptionGroup(title: "Triggers from Slack and GitHub") var triggers: TriggerOptions
     @OptionGroup(title: "Previews") var previewOptions: PreviewOptions
+    @OptionGroup(title: "Observability") var observability: MetricsOptions
 
     func run() async throws {
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
@@ -66,8 +70,13 @@ struct ServerCommand: AsyncParsableCommand {
         let host = String(listen[..<colon])
         let e2bAddress = try Self.e2bAddress(e2bListen)
         let maxUploadBytes = try ByteSize(parsing: maxUpload).bytes
+        guard ["text", "json"].contains(logFormat) else {
+            throw ValidationError("--log-format is text or json, not '\(logFormat)'")
+        }
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
+            var h: any LogHandler =
+                json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             h.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             return h
         }
@@ -129,6 +138,8 @@ struct ServerCommand: AsyncParsableCommand {
             sessions: sessions, store: store, teams: store, configuration: try agents.configuration(),
             logger: Logger(label: "paddock.runs"))
         try await runs.recover()
+        await ModelMetering(sessions: sessions, store: store, runs: runs, logger: Logger(label: "paddock.metering"))
+            .connect()
         let tokens = TokenService(store: store)
         let tokenPath = dataDirectory + "/admin.token"
         let (_, created) = try await tokens.ensureAdminToken(at: tokenPath)
@@ -178,6 +189,9 @@ struct ServerCommand: AsyncParsableCommand {
             .init(service: SessionReaper(sessions: sessions)), .init(service: app),
         ]
         if let proxy = previewing?.1 { services.append(.init(service: proxy)) }
+        if let metrics = try observability.make(sessions: sessions, dataDirectory: dataDirectory, logger: logger) {
+            services.append(.init(service: metrics))
+        }
         if case let (e2bHost, e2bPort)? = e2bAddress {
             var e2bConfiguration = E2BConfiguration(
                 host: e2bHost, port: e2bPort, maxUploadBytes: Int(clamping: maxUploadBytes))

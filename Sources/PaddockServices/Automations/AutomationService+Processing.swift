@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockObservability
 import PaddockStore
 
 /// What a dry run (`paddock automations test`) says an event would do.
@@ -30,6 +31,7 @@ extension AutomationService {
             automation: id, receivedAt: clock(), dedupeKey: dedupeKey, trigger: trigger, human: human, event: event)
         shape(&invocation)
         let stored = try await store.insertInvocation(invocation)
+        PaddockMetrics.triggerInvoked(source: trigger, outcome: stored.decision.rawValue)
         if stored.decision == .pending {
             schedule(stored.id)
         } else {

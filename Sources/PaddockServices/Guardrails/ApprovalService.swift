@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PaddockCore
+import PaddockObservability
 import PaddockStore
 
 /// Asks people: a request stays pending until someone with approve rights answers it or it times out (which
@@ -137,6 +138,11 @@ public actor ApprovalService {
         }
         let decided = try current.answered(state, by: who, at: clock(), note: note)
         pending[id] = nil
+        PaddockMetrics.approvalAnswered(
+            kind: current.kind, state: state.rawValue,
+            waited: .milliseconds(
+                Int64(max(0, (decided.decidedAt ?? current.requestedAt).timeIntervalSince(current.requestedAt)) * 1000))
+        )
         awaitingChanged(current.session)
         // The answer is written after the request, never before it.
         if recordings[id] != nil {
@@ -167,6 +173,11 @@ public actor ApprovalService {
     }
 
     /// Whether something in the session waits for a person.
+    /// How many requests wait for an answer, by kind (`exec`, `network`), for the metrics.
+    public func pendingByKind() -> [String: Int] {
+        pending.values.reduce(into: [:]) { $0[$1.kind, default: 0] += 1 }
+    }
+
     public func isAwaiting(_ session: SessionID) -> Bool { pending.values.contains { $0.session == session } }
 
     /// Whether the session waits for a person: now, then at every change, until the caller stops iterating.

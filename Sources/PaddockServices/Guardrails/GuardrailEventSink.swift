@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PaddockCore
+import PaddockObservability
 
 /// One guardrail decision, for the audit trail: every exec the exec guard saw, what the policy said and why,
 /// and the approval when a person was asked.
@@ -56,6 +57,7 @@ public struct LoggingGuardrailEventSink: GuardrailEventSink {
     public init(logger: Logger) { self.logger = logger }
 
     public func record(_ event: GuardrailEvent) async {
+        PaddockMetrics.policyDecision(kind: event.kind, outcome: event.policyAction.rawValue)
         let program = event.argv.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? "-"
         let metadata: Logger.Metadata = [
             "session.id": "\(event.session)", "exec.program": "\(program)", "exec.pid": "\(event.pid)",

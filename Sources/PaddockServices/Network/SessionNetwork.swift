@@ -14,13 +14,16 @@ public final class SessionNetwork: Sendable {
     public let gateway: EgressGateway
     public let vault: SecretVault
     let logger: Logger
+    /// Counts the gateway's requests for the metrics (nil when the gateway was built without it, in tests).
+    public let metrics: MetricsGatewaySink?
     /// CAs of sessions adopted while frozen, to install when they run again.
     private let pendingCA = Mutex<[SessionID: [UInt8]]>([:])
 
-    public init(gateway: EgressGateway, vault: SecretVault, logger: Logger) {
+    public init(gateway: EgressGateway, vault: SecretVault, logger: Logger, metrics: MetricsGatewaySink? = nil) {
         self.gateway = gateway
         self.vault = vault
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Inside the sandbox: the proxy (paddock-init's relay) and the CA files.
@@ -172,7 +175,8 @@ extension SessionNetwork {
         }
         let file = try JSONLinesAuditSink(directory: dataDirectory + "/gateway-audit")
         let sink: any GatewayAuditSink = audit.map { AuditTrailGatewaySink(audit: $0, next: file) } ?? file
-        let gateway = try EgressGateway(auditSink: sink, extraTrustRoots: roots, logger: logger)
-        return SessionNetwork(gateway: gateway, vault: vault, logger: logger)
+        let metrics = MetricsGatewaySink(next: sink)
+        let gateway = try EgressGateway(auditSink: metrics, extraTrustRoots: roots, logger: logger)
+        return SessionNetwork(gateway: gateway, vault: vault, logger: logger, metrics: metrics)
     }
 }

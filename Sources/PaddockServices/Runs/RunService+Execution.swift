@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockObservability
 import PaddockSandbox
 
 extension RunService {
@@ -168,6 +169,7 @@ extension RunService {
                 "cost_usd": .string(RunLimits.dollars(run.costUSD)), "commands": .int(Int64(run.commands.count)),
                 "files_changed": .strings(run.filesChanged),
             ], by: live[run.id]?.caller ?? .system)
+        PaddockMetrics.runFinished(agent: run.agent, team: run.team, status: status.rawValue)
         logger.info(
             "run finished",
             metadata: ["run.id": "\(run.id)", "run.status": "\(status.rawValue)", "run.reason": "\(reason ?? "-")"])

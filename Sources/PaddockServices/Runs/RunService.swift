@@ -44,6 +44,19 @@ public actor RunService: Service {
     var live: [String: LiveRun] = [:]
     /// Where the agents' processes are followed, and their stops carried out.
     private let work = BackgroundWork()
+    /// The run going in a session, if any.
+    func liveRun(session id: SessionID) -> Run? { live.values.first { $0.run.session == id }?.run }
+
+    /// Adds a model call the gateway metered to the run's metered total, and stores it.
+    func addMetered(_ call: ModelCall, to id: String) async {
+        guard var run = live[id]?.run else { return }
+        var metered = run.metered ?? MeteredUsage()
+        metered.add(call)
+        run.metered = metered
+        live[id]?.run.metered = metered
+        await update(run)
+    }
+
     /// Sessions whose run is being started (checked and reserved before the first await of `start`).
     private var starting: Set<SessionID> = []
 
@@ -318,6 +331,9 @@ public actor RunService: Service {
     }
 
     func update(_ run: Run) async {
+        var run = run
+        // The gateway's metering adds to the live record while the agent's task works on its own copy.
+        if let metered = live[run.id]?.run.metered, (run.metered?.calls ?? 0) < metered.calls { run.metered = metered }
         live[run.id]?.run = run
         do { try await store.updateRun(run) } catch {
             logger.error("could not store a run", metadata: ["run.id": "\(run.id)", "error": "\(error)"])

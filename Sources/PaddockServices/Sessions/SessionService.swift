@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PaddockCore
+import PaddockObservability
 import PaddockSandbox
 import PaddockStore
 
@@ -117,6 +118,7 @@ public actor SessionService {
         _ requested: SessionSpec, layer: String?, sharesWorkspace: Bool = false,
         prepared given: GuardrailService.Prepared? = nil, owner: SessionOwner?, by caller: Caller
     ) async throws -> Session {
+        let started = ContinuousClock.now
         let (admitted, admission) = try await admit(requested, owner: owner)
         defer { admission.release() }
         let spec = try await TemplateService(sessions: self).resolving(admitted)
@@ -157,6 +159,8 @@ public actor SessionService {
             }
             lastActivity[id] = .now
             try await recordCreate(session, by: caller)
+            PaddockMetrics.sessionStarted(
+                start: "warm", provider: spec.provider, team: owner?.team, outcome: "ok", duration: .now - started)
             logger.info("session created from the warm pool", metadata: ["session.id": "\(id)"])
             return session
         }
@@ -164,9 +168,19 @@ public actor SessionService {
             id: .random(), state: .creating, spec: spec, createdAt: now, updatedAt: now, expiresAt: expiresAt)
         // Nobody knows the id yet, but a destroy of it (stop-all, a list-and-kill) must wait for the start.
         return try await lifecycle.withLock(session.id) {
-            try await startCold(
-                session, provider: provider, layer: layer, sharesWorkspace: sharesWorkspace, prepared: prepared,
-                owner: owner, by: caller)
+            do {
+                let cold = try await startCold(
+                    session, provider: provider, layer: layer, sharesWorkspace: sharesWorkspace, prepared: prepared,
+                    owner: owner, by: caller)
+                PaddockMetrics.sessionStarted(
+                    start: "cold", provider: spec.provider, team: owner?.team, outcome: "ok", duration: .now - started)
+                return cold
+            } catch {
+                PaddockMetrics.sessionStarted(
+                    start: "cold", provider: spec.provider, team: owner?.team, outcome: "failed",
+                    duration: .now - started)
+                throw error
+            }
         }
     }
 
@@ -178,6 +192,11 @@ public actor SessionService {
         let spec = session.spec
         (session.team, session.createdBy) = (owner?.team, owner?.user)
         let ready = await provider.readyCount(template: spec.template)
+        if prepared?.needsGuardedSandbox != true,
+            poolTargets.keepsWarm(provider: spec.provider, template: spec.template)
+        {
+            PaddockMetrics.warmPoolMiss(provider: spec.provider, template: spec.template)
+        }
         session.policy = prepared?.stored
         session.start =
             prepared?.needsGuardedSandbox == true
@@ -516,7 +535,12 @@ public actor SessionService {
         // Counted as attached before the command starts, so the idle reaper never freezes a followed command.
         streamChanged(id, attached: true)
         let handle: any ExecHandle
-        do { handle = try await provider.initClient(id).exec(request) } catch {
+        let started = ContinuousClock.now
+        do {
+            handle = try await provider.initClient(id).exec(request)
+            PaddockMetrics.execStarted(provider: session.spec.provider, outcome: "ok", duration: .now - started)
+        } catch {
+            PaddockMetrics.execStarted(provider: session.spec.provider, outcome: "failed", duration: .now - started)
             streamChanged(id, attached: false)
             if let e = error as? PaddockError, e.code == .unavailable { try await markLostIfDead(id, provider) }
             throw error

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Hummingbird
+import Logging
+import NIOCore
+import PaddockObservability
+import PaddockServices
+import ServiceLifecycle
+
+/// `paddock server --metrics-listen HOST:PORT`: Prometheus's `/metrics` on its own listener, off by default.
+/// It has no authentication (Prometheus scrapes without credentials), so bind it to an address only the
+/// monitoring network reaches; labels carry ids, teams, hosts and outcomes, never a secret or a prompt.
+struct MetricsOptions: ParsableArguments {
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free one; off by default).")
+    var metricsListen: String?
+
+    /// The exporter bootstrapped as the process's metrics backend, and the listener serving it; nil when off.
+    func make(sessions: SessionService, dataDirectory: String, logger: Logger) throws -> (any Service)? {
+        guard let metricsListen else { return nil }
+        guard let colon = metricsListen.lastIndex(of: ":"),
+            let port = Int(metricsListen[metricsListen.index(after: colon)...]), (0...65535).contains(port)
+        else {
+            throw ValidationError("--metrics-listen takes HOST:PORT, such as 127.0.0.1:9464")
+        }
+        let host = String(metricsListen[..<colon])
+        let exporter = PrometheusExporter()
+        exporter.bootstrap()
+        let collector = MetricsCollector(sessions: sessions, logger: Logger(label: "paddock.metrics"))
+        return Self.application(
+            exporter: exporter, collector: collector, host: host, port: port,
+            onServerRunning: { port in
+                ServerCommand.announce("metrics", host: host, port: port, dataDirectory: dataDirectory, logger)
+            })
+    }
+
+    static func application(
+        exporter: PrometheusExporter, collector: MetricsCollector, host: String, port: Int,
+        onServerRunning: @escaping @Sendable (Int) async -> Void
+    ) -> some Service {
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            await collector.collect()
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: exporter.render())))
+        }
+        var logger = Logger(label: "paddock.metrics.http")
+        logger.logLevel = .warning
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "paddock-metrics"),
+            onServerRunning: { await onServerRunning($0.localAddress?.port ?? port) },
+            logger: logger)
+    }
+}
