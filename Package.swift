@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // Paddock as an MCP server (`/mcp`, PaddockServer/MCP): the protocol and its streamable-HTTP transport.
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         // Leaf: domain types, the one error type, IDs, sizes and durations.
@@ -124,7 +126,7 @@ let package = Package(
         // The wire types of the REST /v1 API (request and response bodies, the JSON coders), shared by the server
         // and the CLI so they cannot drift apart. Core only: a client links no server.
         .target(name: "PaddockAPI", dependencies: ["PaddockCore"], swiftSettings: strict),
-        // The doors: REST /v1, the E2B API, auth middleware and the route table, over PaddockServices.
+        // The doors: REST /v1, the E2B API, MCP, auth middleware and the route table, over PaddockServices.
         .target(
             name: "PaddockServer",
             dependencies: [
@@ -142,6 +144,7 @@ let package = Package(
                 // The preview listener is a byte proxy on NIO directly (PaddockServer/Preview).
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: strict
         ),
@@ -234,6 +237,8 @@ let package = Package(
                 "PaddockTestSupport", "PaddockAPI", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI",
                 "PaddockHost", "PaddockWeb", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            // Scripts the tests run with the .venv's Python (the MCP client).
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
     ]

@@ -16,9 +16,11 @@ struct CodexAgentTests {
             "Codex is not installed in .venv; run scripts/install-python.sh (make test does)")
     }
 
-    /// Codex's command tool for a model it has no metadata for (as the scripted `gpt-test`).
+    /// Codex's command tool for a model it has no metadata for (as the scripted `gpt-test`): without a terminal
+    /// (a PTY's output can be cut when the command exits at once) and waiting for the command to finish.
     static func exec(_ command: String) -> ScriptedModelServer.Turn {
-        let data = (try? JSONSerialization.data(withJSONObject: ["cmd": command])) ?? Data()
+        let arguments: [String: Any] = ["cmd": command, "tty": false, "yield_time_ms": 30000]
+        let data = (try? JSONSerialization.data(withJSONObject: arguments)) ?? Data()
         return .tool("exec_command", input: String(decoding: data, as: UTF8.self))
     }
 
