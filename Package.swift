@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Paddock as an MCP server (`/mcp`, PaddockServer/MCP): the protocol and its streamable-HTTP transport.
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         // Leaf: domain types, the one error type, IDs, sizes and durations.
@@ -140,7 +142,7 @@ let package = Package(
         // The wire types of the REST /v1 API (request and response bodies, the JSON coders), shared by the server
         // and the CLI so they cannot drift apart. Core only: a client links no server.
         .target(name: "PaddockAPI", dependencies: ["PaddockCore"], swiftSettings: strict),
-        // The doors: REST /v1, the E2B API, auth middleware and the route table, over PaddockServices.
+        // The doors: REST /v1, the E2B API, MCP, auth middleware and the route table, over PaddockServices.
         .target(
             name: "PaddockServer",
             dependencies: [
@@ -159,6 +161,7 @@ let package = Package(
                 // The preview listener is a byte proxy on NIO directly (PaddockServer/Preview).
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: strict
         ),
@@ -252,6 +255,8 @@ let package = Package(
                 "PaddockHost", "PaddockWeb", "PaddockObservability",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            // Scripts the tests run with the .venv's Python (the MCP client).
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
     ]

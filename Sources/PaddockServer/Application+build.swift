@@ -57,7 +57,15 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     var authorizer = RouteAuthorizer(access: tokens.access, sessions: sessions)
     authorizer.runs = configuration.runs
     let browser = configuration.browserAuthenticator
+    let projects = ProjectService(sessions: sessions, vault: configuration.vault, runs: configuration.runs)
+    let mcp = MCPRoutes(
+        door: MCPDoor(
+            tools: MCPTools(
+                sessions: sessions, authorizer: authorizer, runs: configuration.runs, previews: configuration.previews,
+                projects: projects), logger: Logger(label: "paddock.mcp")), tls: configuration.tls != nil)
+    router.middlewares.add(MCPChallengeMiddleware(routes: mcp))
     router.middlewares.add(TokenAuthMiddleware(tokens: tokens, authorizer: authorizer, browser: browser))
+    mcp.addRoutes(to: router)
     // Open to anyone, so it says only that the server is up: no counts, versions or host details.
     router.get("/v1/health") { _, _ -> HealthBody in HealthBody(status: "ok") }
     let pools = WarmPoolService(sessions: sessions)
@@ -84,7 +92,6 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     SnapshotController(snapshots: SnapshotService(sessions: sessions)).addRoutes(
         sessions: group, snapshots: router.group("/v1/snapshots"))
     TemplateController(sessions: sessions).addRoutes(to: router.group("/v1/templates"))
-    let projects = ProjectService(sessions: sessions, vault: configuration.vault, runs: configuration.runs)
     ProjectController(projects: projects).addRoutes(to: router.group("/v1/projects"))
     RepoController(repos: RepositoryCacheService(sessions: sessions)).addRoutes(to: router.group("/v1/repos"))
     GuardrailController(sessions: sessions).addRoutes(to: router)

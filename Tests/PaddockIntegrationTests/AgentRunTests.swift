@@ -70,6 +70,8 @@ struct AgentRunTests {
                 try await agents.runs.start(session: session.id, prompt: "Anything else?").id)
             #expect(second.status == .completed, "\(second.reason ?? "") \(second.errors)")
             #expect(second.finalMessage == "Still here.")
+            // The prompt named no model: the record has the one Claude Code said it uses.
+            #expect(second.model?.hasPrefix("claude-") == true, "\(second.model ?? "-")")
             // Claude Code reports the conversation's cost so far; the run's cost is only its own model call.
             #expect(second.costUSD > 0 && second.costUSD < run.costUSD, "\(second.costUSD) vs \(run.costUSD)")
             #expect(second.agentCostTotal.map { abs($0 - run.costUSD - second.costUSD) < 1e-9 } == true)

@@ -479,6 +479,10 @@ import Testing
             "signed by Slack, not a token: recorded as automation.invoke naming the Slack user",
         "POST /hooks/slack/interactive": "signed by Slack; buttons change nothing yet",
         "POST /hooks/github": "signed by GitHub, not a token: recorded as automation.invoke naming the GitHub login",
+        "POST /mcp":
+            "the MCP door's JSON-RPC envelope: each tool call is recorded by the service it reaches, naming the "
+            + "token's person (MCPTests)",
+        "DELETE /mcp": "ends the MCP connection only; the sessions it made go on",
     ]
 
     static let e2bRecipes: [String: Recipe] = [

@@ -7,8 +7,8 @@ import PaddockServer
 import PaddockServices
 
 /// A test stack with the pieces agent runs need: the egress gateway (trusting the scripted model server's CA)
-/// and its vault holding the model key, Claude Code and mini-swe-agent bind-mounted into the sandboxes, and a
-/// `RunService`.
+/// and its vault holding the model key, Claude Code, Codex and mini-swe-agent bind-mounted into the sandboxes,
+/// and a `RunService`.
 ///
 /// The lead's end-to-end test can use it as is: `AgentTestStack.make("e2e", model: server, configure: { … })`,
 /// then `stack.sessionSpec()` for a session that may reach the model, and `stack.runs.start(...)` /
@@ -49,13 +49,19 @@ public struct AgentTestStack: Sendable {
             if let claude = claudeBinary {
                 binds.append(.init(source: claude, destination: AgentDefinition.claudeSandboxPath))
             }
+            if let codex = codexBinary {
+                binds.append(.init(source: codex, destination: AgentDefinition.codexSandboxPath))
+            }
             if let mini = miniSweAgentPackages {
                 binds.append(.init(source: mini.sitePackages, destination: AgentDefinition.miniSweAgentSandboxPath))
             }
             try await stack.provider.setToolBinds(binds)
             let vault = try SecretVault(store: stack.store, keyFile: stack.dataDirectory + "/vault.key")
+            // As the server records them: in the session's audit trail (which a run's record reads its network
+            // refusals from) and in the per-session JSON Lines file.
+            let file = try JSONLinesAuditSink(directory: stack.dataDirectory + "/gateway-audit")
             let gateway = try EgressGateway(
-                auditSink: try JSONLinesAuditSink(directory: stack.dataDirectory + "/gateway-audit"),
+                auditSink: stack.sessions.auditRecorder.map { AuditTrailGatewaySink(audit: $0, next: file) } ?? file,
                 extraTrustRoots: [try model.authority.trustRoot()], logger: TestHost.quietLogger("test.gateway"))
             let network = SessionNetwork(gateway: gateway, vault: vault, logger: TestHost.quietLogger("test.gateway"))
             await stack.sessions.setNetwork(network)
@@ -66,7 +72,8 @@ public struct AgentTestStack: Sendable {
             // sandbox's own; the agent is told to use the gateway for it.
             var configuration = RunConfiguration(
                 agents: [
-                    .claudeCode(env: ["ANTHROPIC_BASE_URL": model.baseURL, "NO_PROXY": "", "no_proxy": ""])
+                    .claudeCode(env: ["ANTHROPIC_BASE_URL": model.baseURL, "NO_PROXY": "", "no_proxy": ""]),
+                    .codex(env: ["OPENAI_BASE_URL": model.baseURL + "/v1", "NO_PROXY": "", "no_proxy": ""]),
                 ])
             configure(&configuration)
             let runs = RunService(

@@ -11,7 +11,8 @@ import PaddockHost
 
 /// A model API on 127.0.0.1 (ephemeral port, HTTPS with its own CA) that answers from a script, for running
 /// real agents without a real model. It speaks the Anthropic Messages API (`POST /v1/messages`, streamed as
-/// server-sent events or not) and OpenAI chat completions (`POST /v1/chat/completions`, streamed or not).
+/// server-sent events or not), OpenAI chat completions (`POST /v1/chat/completions`, streamed or not) and
+/// OpenAI's Responses API (`POST /v1/responses`, streamed or not; ScriptedModelServer+Responses.swift).
 /// Each model call that offers tools takes the next turn of the script; calls without tools (titles,
 /// summaries) and calls past the end get a plain "Done." Every request must carry the real key
 /// (`x-api-key` or `Authorization: Bearer`), else 401; all requests are recorded, headers and body included,
@@ -75,7 +76,8 @@ public final class ScriptedModelServer: Sendable {
             let text = String(buffer: body)
             await state.record(
                 Recorded(method: request.method.rawValue, path: request.uri.path, headers: headers, body: text))
-            let openAI = request.uri.path.hasSuffix("/chat/completions")
+            let responses = request.uri.path.hasSuffix("/responses")
+            let openAI = responses || request.uri.path.hasSuffix("/chat/completions")
             let presented = openAI ? headers["authorization"] : headers["x-api-key"]
             guard presented == (openAI ? "Bearer \(apiKey)" : apiKey) else {
                 return json(
@@ -87,6 +89,7 @@ public final class ScriptedModelServer: Sendable {
             let stream = object["stream"] as? Bool ?? false
             let offersTools = !((object["tools"] as? [Any]) ?? []).isEmpty
             let turn = offersTools ? await state.next() ?? .say("Done.") : .say("Done.")
+            if responses { return ResponsesAnswer(turn: turn, model: model).response(stream: stream) }
             return openAI
                 ? OpenAIAnswer(turn: turn, model: model).response(stream: stream)
                 : AnthropicAnswer(turn: turn, model: model).response(stream: stream)
@@ -97,6 +100,7 @@ public final class ScriptedModelServer: Sendable {
             return json(.ok, #"{"input_tokens":120}"#)
         }
         router.post("/v1/chat/completions", use: handler)
+        router.post("/v1/responses", use: handler)
         // Shutting down while a client keeps its connection open is logged as an error; it is not one here.
         let (port, task) = try await LoopbackServer.start(
             router: router, authority: authority, tlsNames: ["127.0.0.1", "localhost"], label: "scripted-model",

@@ -66,6 +66,9 @@ struct RunsCommand: AsyncParsableCommand {
             print("duration   \(r.durationSeconds().map { String(format: "%.1fs", $0) } ?? "-")")
             print("commands   \(r.commands.isEmpty ? "-" : r.commands.joined(separator: "\n           "))")
             if !r.refused.isEmpty { print("refused    \(r.refused.joined(separator: "\n           "))") }
+            if let network = r.refusedNetwork, !network.isEmpty {
+                print("network    \(network.joined(separator: "\n           "))")
+            }
             print("files      \(r.filesChanged.isEmpty ? "-" : r.filesChanged.joined(separator: ", "))")
             if !r.approvals.isEmpty { print("approvals  \(r.approvals.joined(separator: ", "))") }
             if !r.errors.isEmpty { print("errors     \(r.errors.joined(separator: "\n           "))") }

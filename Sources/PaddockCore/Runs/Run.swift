@@ -44,6 +44,9 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
     /// Programs the session's command guardrails refused while the run went (from `exec.guardrail` audit
     /// events), as `argv` joined by spaces.
     public var refused: [String]
+    /// Requests the session's network policy refused while the run went (from `network.request` audit events),
+    /// as `METHOD host:port — reason`; nil on records from before they were kept.
+    public var refusedNetwork: [String]?
     /// Paths under the workspace the run created or modified.
     public var filesChanged: [String]
     /// Approval requests raised while the run was going.
@@ -64,8 +67,8 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
     enum CodingKeys: String, CodingKey {
         case id, session, team, project, createdBy, prompt, agent, model, status, reason, usage
         case costUSD = "costUsd"
-        case costSource, createdAt, startedAt, finishedAt, commands, refused, filesChanged, approvals, errors,
-            finalMessage
+        case costSource, createdAt, startedAt, finishedAt, commands, refused, refusedNetwork, filesChanged, approvals,
+            errors, finalMessage
         case agentSession, agentCostTotal, exitCode, metered
     }
 

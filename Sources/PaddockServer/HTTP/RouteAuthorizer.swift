@@ -35,6 +35,8 @@ struct RouteAuthorizer: Sendable {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         // Outside /v1 are the web UI's pages and assets: they sign people in with a browser session, each page
         // group behind the web's own sign-in middleware (WebRoutes), not with bearer tokens.
+        // The MCP door: any valid token; each tool is authorized by the service it reaches.
+        if parts.first == "mcp" { return .authenticated }
         guard parts.first == "v1" else { return .open }
         let read = method == .get || method == .head
         switch parts.dropFirst().first {

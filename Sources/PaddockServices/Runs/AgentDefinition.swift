@@ -11,6 +11,8 @@ public struct AgentDefinition: Sendable, Equatable {
         case command
         /// mini-swe-agent's `mini` CLI (OpenAI-compatible models through litellm); its trajectory is the record.
         case miniSweAgent = "mini-swe-agent"
+        /// OpenAI's Codex CLI (`codex exec --json`); conversations continue with `codex exec resume`.
+        case codex
     }
 
     public var name: String
@@ -65,6 +67,7 @@ public struct AgentDefinition: Sendable, Equatable {
                     of: "{model}", with: model ?? "")
             }
         case .miniSweAgent: return miniSweAgentCommandLine(prompt: prompt, model: model)
+        case .codex: return codexCommandLine(prompt: prompt, model: model, resume: resume)
         }
     }
 
@@ -73,6 +76,7 @@ public struct AgentDefinition: Sendable, Equatable {
         case .claudeCode: ClaudeCodeParser()
         case .command: PlainTextParser()
         case .miniSweAgent: MiniSweAgentParser()
+        case .codex: CodexParser()
         }
     }
 

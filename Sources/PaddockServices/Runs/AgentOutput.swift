@@ -9,8 +9,13 @@ struct AgentOutput: Sendable, Equatable {
     var usageDelta: TokenUsage?
     /// The agent's own final account of the whole run's usage; replaces the running total.
     var finalUsage: TokenUsage?
+    /// The agent's account of its whole conversation's usage, earlier prompts included (Codex reports the
+    /// thread's); the run's usage is its increase over what the conversation's earlier runs used.
+    var conversationUsage: TokenUsage?
     var costUSD: Double?
     var agentSession: String?
+    /// The model the agent says it uses: recorded on a run whose prompt named none.
+    var model: String?
     var finalMessage: String?
     /// The agent said the run failed, and why.
     var failure: String?

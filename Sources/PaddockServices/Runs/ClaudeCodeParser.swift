@@ -26,6 +26,9 @@ struct ClaudeCodeParser: AgentOutputParser {
             return out
         }
         if let session = object["session_id"] as? String { out.agentSession = session }
+        if type == "system", object["subtype"] as? String == "init", let model = object["model"] as? String {
+            out.model = model
+        }
         switch type {
         case "assistant": assistant(object, into: &out)
         case "user": user(object, into: &out)
@@ -104,11 +107,24 @@ struct ClaudeCodeParser: AgentOutputParser {
         let text = object["result"] as? String
         out.finalMessage = text ?? lastText
         if object["is_error"] as? Bool == true {
-            let subtype = object["subtype"] as? String ?? "error"
-            out.failure = "Claude Code reported an error (\(subtype))" + (text.map { ": \($0.prefix(500))" } ?? "")
+            out.failure = Self.failure(subtype: object["subtype"] as? String, text: text)
             out.events.append(RunEvent(run: "", at: Date(), kind: "error", text: out.failure))
         }
         if let text { out.events.append(RunEvent(run: "", at: Date(), kind: "final", text: text)) }
+    }
+
+    /// What went wrong, in plain words: the result's subtype names a few stops (a model error comes as
+    /// `success` with `is_error`, its text the API's message).
+    static func failure(subtype: String?, text: String?) -> String {
+        let what =
+            switch subtype {
+            case "error_max_turns": "Claude Code stopped at its limit of turns"
+            case "error_during_execution": "Claude Code failed while it ran"
+            case "error_max_budget_usd": "Claude Code stopped at its budget"
+            default: "Claude Code failed"
+            }
+        guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return what }
+        return what + ": " + text.prefix(500)
     }
 
     static func usage(_ value: Any?) -> TokenUsage? {

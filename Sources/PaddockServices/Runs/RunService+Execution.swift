@@ -83,6 +83,9 @@ extension RunService {
     func apply(_ out: AgentOutput, to run: inout Run) async {
         for event in out.events { await emit(run.id, event) }
         if let s = out.agentSession { run.agentSession = s }
+        // A prompt that named no model ran on the agent's default; the record says which it was.
+        let modelLearned = run.model == nil && out.model != nil
+        if modelLearned { run.model = out.model }
         var usageChanged = false
         if let delta = out.usageDelta {
             run.usage = run.usage + delta
@@ -91,6 +94,15 @@ extension RunService {
         if let total = out.finalUsage {
             run.usage = total
             usageChanged = true
+        }
+        if let conversation = out.conversationUsage {
+            let before = live[run.id]?.usageBaseline ?? TokenUsage()
+            run.usage = TokenUsage(
+                input: max(0, conversation.input - before.input), output: max(0, conversation.output - before.output),
+                cacheRead: max(0, conversation.cacheRead - before.cacheRead),
+                cacheWrite: max(0, conversation.cacheWrite - before.cacheWrite))
+            usageChanged = true
+            await emit(run.id, RunEvent(run: run.id, at: clock(), kind: "usage", usage: run.usage))
         }
         if let cost = out.costUSD {
             run.agentCostTotal = cost
@@ -104,7 +116,8 @@ extension RunService {
         for file in out.files where !run.filesChanged.contains(file) { run.filesChanged.append(file) }
         if let final = out.finalMessage { run.finalMessage = String(final.prefix(64 << 10)) }
         if let failure = out.failure { run.errors.append(failure) }
-        let changed = usageChanged || !out.commands.isEmpty || !out.files.isEmpty || out.agentSession != nil
+        let changed =
+            usageChanged || !out.commands.isEmpty || !out.files.isEmpty || out.agentSession != nil || modelLearned
         if changed || out.finalMessage != nil || out.failure != nil { await update(run) }
         if usageChanged, let why = configuration.limits.exceeded(usage: run.usage, costUSD: run.costUSD) {
             stop(run.id, .failed, why + "; stopped")
@@ -155,7 +168,7 @@ extension RunService {
             // Stored times keep milliseconds only; one run at a time per session, so the window is the run's.
             run.approvals = asked.filter { $0.requestedAt >= start.addingTimeInterval(-0.001) }.map(\.id).sorted()
         }
-        run.refused = await refusedExecs(run)
+        (run.refused, run.refusedNetwork) = await refusals(run)
         await update(run)
         if let reason, status != .completed {
             await emit(run.id, RunEvent(run: run.id, at: clock(), kind: "error", text: reason))
@@ -191,20 +204,39 @@ extension RunService {
         }
     }
 
-    /// What the exec guardrail refused in the session since the run started, from the audit trail.
-    func refusedExecs(_ run: Run) async -> [String] {
-        guard let start = run.startedAt, let audit = sessions.audit,
-            let events = try? await audit.events(session: run.session)
-        else { return [] }
-        let from = Int64((start.timeIntervalSince1970 * 1000).rounded(.down))
-        var refused: [String] = []
-        for event in events where event.kind == "exec.guardrail" && event.at >= from {
-            guard case .bool(false)? = event.fields["allowed"], case .list(let argv)? = event.fields["argv"] else {
-                continue
-            }
-            refused.append(argv.compactMap { if case .string(let s) = $0 { s } else { nil } }.joined(separator: " "))
+    /// What the exec guardrail and the network policy refused in the session since the run started, from the
+    /// audit trail: programs as their argv, requests as `METHOD host:port — reason`.
+    func refusals(_ run: Run) async -> (commands: [String], network: [String]) {
+        guard let start = run.startedAt, let audit = sessions.audit else { return ([], []) }
+        let events: [AuditEvent]
+        do { events = try await audit.events(session: run.session) } catch {
+            logger.warning(
+                "could not read a run's refusals from the audit trail",
+                metadata: ["run.id": "\(run.id)", "error": "\(error)"])
+            return ([], [])
         }
-        return refused
+        let from = Int64((start.timeIntervalSince1970 * 1000).rounded(.down))
+        var commands: [String] = []
+        var network: [String] = []
+        func string(_ value: AuditValue?) -> String? { if case .string(let s)? = value { s } else { nil } }
+        for event in events where event.at >= from {
+            switch event.kind {
+            case "exec.guardrail":
+                guard case .bool(false)? = event.fields["allowed"], case .list(let argv)? = event.fields["argv"] else {
+                    continue
+                }
+                commands.append(argv.compactMap { string($0) }.joined(separator: " "))
+            case "network.request":
+                guard string(event.fields["decision"])?.hasPrefix("deny") == true else { continue }
+                var port = ""
+                if case .int(let p)? = event.fields["port"] { port = ":\(p)" }
+                let target = (string(event.fields["host"]) ?? "?") + port + (string(event.fields["path"]) ?? "")
+                let line = "\(string(event.fields["method"]) ?? "?") \(target)"
+                network.append(line + (string(event.fields["reason"]).map { " — \($0)" } ?? ""))
+            default: continue
+            }
+        }
+        return (commands, network)
     }
 
     /// Files under the workspace with their size and modification time, to tell what a run changed.

@@ -33,11 +33,14 @@ public actor RunService: Service {
         var job: BackgroundJob?
         /// The agent's cost total when this run started (its earlier prompts in the same conversation).
         var costBaseline: Double = 0
+        /// What the conversation's earlier runs used, for agents that report the conversation's usage.
+        var usageBaseline = TokenUsage()
 
-        init(run: Run, caller: Caller, costBaseline: Double) {
+        init(run: Run, caller: Caller, costBaseline: Double, usageBaseline: TokenUsage = TokenUsage()) {
             self.run = run
             self.caller = caller
             self.costBaseline = costBaseline
+            self.usageBaseline = usageBaseline
         }
     }
 
@@ -141,7 +144,9 @@ public actor RunService: Service {
         // What the conversation had cost before this prompt, so the agent's running total becomes this run's.
         let baseline = previous.first { $0.agentSession == resume && $0.agentCostTotal != nil }?.agentCostTotal
         try await store.insertRun(run)
-        live[run.id] = LiveRun(run: run, caller: caller, costBaseline: resume == nil ? 0 : baseline ?? 0)
+        let used = previous.filter { resume != nil && $0.agentSession == resume }.reduce(TokenUsage()) { $0 + $1.usage }
+        live[run.id] = LiveRun(
+            run: run, caller: caller, costBaseline: resume == nil ? 0 : baseline ?? 0, usageBaseline: used)
         let argv = definition.commandLine(prompt: prompt, model: model, resume: resume)
         let runID = run.id
         live[runID]?.job = work.start("run \(runID)") { await self.execute(runID, argv: argv, definition: definition) }

@@ -1,0 +1,140 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MCP
+import NIOCore
+import PaddockCore
+import PaddockServices
+
+/// `/mcp`: Paddock as an MCP server over streamable HTTP (modelcontextprotocol/swift-sdk's stateful transport).
+/// The door only translates: every request is authenticated by the token middleware like `/v1`, an MCP session
+/// belongs to the user whose token initialized it (another user's requests on it are refused), and every tool
+/// goes through the services with that user as the caller, so authorization and auditing are theirs.
+/// Closing an MCP session (or the client going away) ends nothing in Paddock: sandboxes live by their TTL.
+actor MCPDoor {
+    struct Connection {
+        let server: Server
+        let transport: StatefulHTTPServerTransport
+        let user: String
+        var lastUsed: ContinuousClock.Instant
+    }
+
+    let tools: MCPTools
+    let logger: Logger
+    private var connections: [String: Connection] = [:]
+    /// An MCP session unused this long is closed (its client reconnects with a new `initialize`).
+    static let idleLimit: Duration = .seconds(3600)
+    /// The largest JSON-RPC message accepted.
+    static let maxBody = 16 << 20
+
+    init(tools: MCPTools, logger: Logger) {
+        self.tools = tools
+        self.logger = logger
+    }
+
+    /// The route's handler: the request as the MCP transport sees it, and its answer back.
+    nonisolated func handle(_ request: Request, context: PaddockRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let body = try await request.body.collect(upTo: Self.maxBody)
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let message = MCP.HTTPRequest(
+            method: request.method.rawValue, headers: headers,
+            body: body.readableBytes > 0 ? Data(buffer: body) : nil, path: request.uri.path)
+        return Self.response(await route(message, principal: principal))
+    }
+
+    func route(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
+        await closeIdle()
+        if let id = request.header(HTTPHeaderName.sessionID), var connection = connections[id] {
+            guard connection.user == principal.user else {
+                return .error(
+                    statusCode: 403,
+                    .invalidRequest("this MCP session was started with another user's token; initialize your own"))
+            }
+            connection.lastUsed = .now
+            connections[id] = connection
+            let response = await connection.transport.handleRequest(request)
+            if request.method.uppercased() == "DELETE", response.statusCode == 200 { await close(id) }
+            return response
+        }
+        if request.method.uppercased() == "POST", Self.isInitialize(request.body) {
+            return await open(request, principal: principal)
+        }
+        if request.header(HTTPHeaderName.sessionID) != nil {
+            return .error(
+                statusCode: 404, .invalidRequest("no such MCP session (it ended or expired); initialize again"))
+        }
+        return .error(
+            statusCode: 400, .invalidRequest("send `initialize` first, then the \(HTTPHeaderName.sessionID) it returns")
+        )
+    }
+
+    private func open(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
+        let id = UUID().uuidString
+        let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedID(id: id), logger: logger)
+        do {
+            let server = try await tools.server(for: Caller(principal), principal: principal)
+            try await server.start(transport: transport)
+            connections[id] = Connection(server: server, transport: transport, user: principal.user, lastUsed: .now)
+            let response = await transport.handleRequest(request)
+            if case .error = response { await close(id) }
+            logger.info("MCP session opened", metadata: ["mcp.session": "\(id)", "user": "\(principal.user)"])
+            return response
+        } catch {
+            await transport.disconnect()
+            logger.error("could not open an MCP session", metadata: ["error": "\(error)"])
+            return .error(statusCode: 500, .internalError("the MCP session could not start: \(error)"))
+        }
+    }
+
+    private func close(_ id: String) async {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        await connection.transport.disconnect()
+        await connection.server.stop()
+    }
+
+    private func closeIdle() async {
+        let now = ContinuousClock.now
+        for (id, connection) in connections where now - connection.lastUsed > Self.idleLimit { await close(id) }
+    }
+
+    /// Closes every MCP session (the server is stopping).
+    func closeAll() async {
+        for id in connections.keys { await close(id) }
+    }
+
+    static func isInitialize(_ body: Data?) -> Bool {
+        guard let body, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+            return false  // not a JSON-RPC object: the transport answers what is wrong with it
+        }
+        return object["method"] as? String == "initialize"
+    }
+
+    static func response(_ response: MCP.HTTPResponse) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in response.headers {
+            if let name = HTTPField.Name(name) { fields[name] = value }
+        }
+        let status = HTTPTypes.HTTPResponse.Status(code: response.statusCode)
+        switch response {
+        case .stream(let events, _):
+            return Response(
+                status: status, headers: fields,
+                body: ResponseBody { writer in
+                    for try await chunk in events { try await writer.write(ByteBuffer(bytes: chunk)) }
+                    try await writer.finish(nil)
+                })
+        default:
+            let body = response.bodyData.map { ResponseBody(byteBuffer: ByteBuffer(bytes: $0)) } ?? ResponseBody()
+            return Response(status: status, headers: fields, body: body)
+        }
+    }
+
+    /// The session id chosen before the transport exists, so the door can file it under that id.
+    struct FixedID: SessionIDGenerator {
+        let id: String
+        func generateSessionID() -> String { id }
+    }
+}
