@@ -117,7 +117,10 @@ struct Benchmarks {
         let provider = try await LocalProvider.make(
             dataDirectory: dataDirectory, initBinary: initBinary, capabilities: capabilities, logger: logger)
         _ = await provider.recover(live: [])
-        if groups.contains(.start) { results += try await startResults(provider, capabilities: capabilities) }
+        if groups.contains(.start) {
+            results += try await startResults(provider, capabilities: capabilities)
+            results += try await gvisorStartResults(capabilities: capabilities, logger: logger)
+        }
         if groups.contains(.snapshot) { results += try await snapshotResults(provider) }
         if groups.contains(.exec) {
             // paddock.exec: `true` in a running session, to its exit status.
@@ -173,18 +176,20 @@ struct Benchmarks {
                             ])
                     }, note: "raw `runc run` of an equivalent bundle running true"))
         }
-        if let runsc = capabilities.runtimes.first(where: { $0.name == "runsc" && $0.usable })?.path {
+        if let found = capabilities.runtimes.first(where: { $0.name == "runsc" && $0.usable }), let runsc = found.path {
+            // The platform the gvisor provider uses with this runsc, so the peer and Paddock compare alike.
+            let platform = GVisorRuntime.platform(version: found.version)
             var n = 0
             let runscSamples = try await samples(count: min(iterations, 10)) {
                 n += 1
                 try await Self.spawn(
                     runsc,
                     [
-                        "--root", peers.runscRoot, "--platform=ptrace", "--network=none", "run", "--bundle",
+                        "--root", peers.runscRoot, "--platform=\(platform)", "--network=none", "run", "--bundle",
                         peers.runscBundle, "bench-runsc-\(getpid())-\(n)",
                     ])
             }
-            results.append(Self.summarize("peer.runsc", unit: "ms", runscSamples, note: "gVisor, platform ptrace"))
+            results.append(Self.summarize("peer.runsc", unit: "ms", runscSamples, note: "gVisor, platform \(platform)"))
         }
 
         // paddock.cold_start: create a fully isolated, limited sandbox and run `true` in it, to its exit.
