@@ -193,36 +193,13 @@ struct Benchmarks {
         }
 
         // paddock.cold_start: create a fully isolated, limited sandbox and run `true` in it, to its exit.
-        var cold: [Double] = []
-        for _ in 0..<iterations {
-            let id = SessionID.random()
-            cold.append(
-                try await Self.milliseconds {
-                    try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
-                    try await Self.runTrue(provider, id)
-                })
-            try await provider.destroy(id)
-        }
+        let cold = try await coldStartSamples(provider, count: iterations)
         results.append(Self.summarize("paddock.cold_start", unit: "ms", cold, note: "create → `true` exited, no pool"))
 
         // paddock.warm_start: the same, claiming a pre-started sandbox from a warm pool (limits applied on
         // claim). The pool is refilled between samples, outside the timing.
-        var warmSamples: [Double] = []
         let sessionLimits = ResourceLimits(memory: .mebibytes(512), cpus: 1, pids: 256, disk: .mebibytes(512))
-        for _ in 0..<iterations {
-            _ = try await provider.fillPool(.host, size: 1)
-            var claimed: SessionID?
-            warmSamples.append(
-                try await Self.milliseconds {
-                    guard let id = await provider.claimWarm(template: .host, limits: sessionLimits, layer: nil) else {
-                        throw PaddockError.internal("the warm pool was empty")
-                    }
-                    claimed = id
-                    try await Self.runTrue(provider, id)
-                })
-            if let claimed { try await provider.destroy(claimed) }
-        }
-        _ = try await provider.fillPool(.host, size: 0)
+        let warmSamples = try await warmStartSamples(provider, limits: sessionLimits)
         results.append(
             Self.summarize(
                 "paddock.warm_start", unit: "ms", warmSamples, note: "claim from a warm pool → `true` exited"))
@@ -272,6 +249,42 @@ struct Benchmarks {
         var out: [Double] = []
         for _ in 0..<(count ?? iterations) { out.append(try await Self.milliseconds(body)) }
         return out
+    }
+
+    /// Creates a sandbox with the default limits and runs `true` in it, to its exit, `count` times.
+    func coldStartSamples(_ provider: LocalProvider, count: Int) async throws -> [Double] {
+        var samples: [Double] = []
+        for _ in 0..<count {
+            let id = SessionID.random()
+            samples.append(
+                try await Self.milliseconds {
+                    try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
+                    try await Self.runTrue(provider, id)
+                })
+            try await provider.destroy(id)
+        }
+        return samples
+    }
+
+    /// Claims a sandbox from a one-sandbox warm pool with `limits` and runs `true` in it, `iterations` times;
+    /// the pool is refilled between samples, outside the timing.
+    func warmStartSamples(_ provider: LocalProvider, limits: ResourceLimits) async throws -> [Double] {
+        var samples: [Double] = []
+        for _ in 0..<iterations {
+            _ = try await provider.fillPool(.host, size: 1)
+            var claimed: SessionID?
+            samples.append(
+                try await Self.milliseconds {
+                    guard let id = await provider.claimWarm(template: .host, limits: limits, layer: nil) else {
+                        throw PaddockError.internal("the \(provider.name) warm pool was empty")
+                    }
+                    claimed = id
+                    try await Self.runTrue(provider, id)
+                })
+            if let claimed { try await provider.destroy(claimed) }
+        }
+        _ = try await provider.fillPool(.host, size: 0)
+        return samples
     }
 
     static func runTrue(_ provider: LocalProvider, _ id: SessionID) async throws {

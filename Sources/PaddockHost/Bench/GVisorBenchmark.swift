@@ -18,33 +18,10 @@ extension Benchmarks {
         }
         _ = await provider.recover(live: [])
         var results: [Result] = []
-        var cold: [Double] = []
-        for _ in 0..<min(iterations, 10) {
-            let id = SessionID.random()
-            cold.append(
-                try await Self.milliseconds {
-                    try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
-                    try await Self.runTrue(provider, id)
-                })
-            try await provider.destroy(id)
-        }
+        let cold = try await coldStartSamples(provider, count: min(iterations, 10))
         results.append(
             Self.summarize("paddock.cold_start.gvisor", unit: "ms", cold, note: "gVisor: create → `true` exited"))
-        var warm: [Double] = []
-        for _ in 0..<iterations {
-            _ = try await provider.fillPool(.host, size: 1)
-            var claimed: SessionID?
-            warm.append(
-                try await Self.milliseconds {
-                    guard let id = await provider.claimWarm(template: .host, limits: .default, layer: nil) else {
-                        throw PaddockError.internal("the gVisor warm pool was empty")
-                    }
-                    claimed = id
-                    try await Self.runTrue(provider, id)
-                })
-            if let claimed { try await provider.destroy(claimed) }
-        }
-        _ = try await provider.fillPool(.host, size: 0)
+        let warm = try await warmStartSamples(provider, limits: .default)
         results.append(
             Self.summarize(
                 "paddock.warm_start.gvisor", unit: "ms", warm,
