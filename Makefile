@@ -12,6 +12,7 @@ all: build
 deps:
 	@./scripts/install-deps.sh
 	@./scripts/install-python.sh
+	@./scripts/install-runsc.sh
 
 build: deps
 	$(SWIFT) build

@@ -26,7 +26,8 @@
                 : "local: unavailable (kernel \(kernel) \(kernelOK ? "ok" : "lacks seccomp user notification"), "
                     + "\(runcText)\(runcOK ? "" : ": needs runc 1.1+ and libseccomp 2.5+"))"
             execGuard =
-                local + "; gvisor: sessions with command rules are refused (gVisor cannot hand execs to the host)"
+                local + "; gvisor: sessions with command rules are refused (gVisor's kernel has no seccomp user "
+                + "notification, so its execs cannot be held for the host; README, gVisor)"
         }
 
         static func field(_ text: String, after prefix: String) -> String? {

@@ -39,7 +39,12 @@
         /// Where sandboxes' writable layers live and how their size is enforced, in words.
         public var sandboxDisk = ""
 
-        public static func probe() async -> HostCapabilities {
+        /// Whether the runsc found contains limits like runc (a fork bomb gets EAGAIN, a hog ENOMEM, and the
+        /// sandbox lives on); an older one lets them kill the whole sandbox.
+        public var gvisorContainsLimits = false
+
+        /// `runsc` is the one at `runsc` when given (the server's `--runsc`), else `GVisorRuntime.locate`'s.
+        public static func probe(runsc explicitRunsc: String? = nil) async -> HostCapabilities {
             var uts = utsname()
             uname(&uts)
             let release = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -52,12 +57,16 @@
             var notes: [String] = []
 
             var runtimes: [Runtime] = []
+            var gvisorContainsLimits = false
             for name in ["runc", "crun", "runsc"] {
-                guard let path = HostCommand.find(name) else {
-                    runtimes.append(
-                        Runtime(
-                            name: name, path: nil, version: nil, usable: false,
-                            note: "not installed (apt-get install \(name))"))
+                let found = name == "runsc" ? GVisorRuntime.locate(explicit: explicitRunsc) : HostCommand.find(name)
+                guard let path = found else {
+                    let note =
+                        name != "runsc"
+                        ? "not installed (apt-get install \(name))"
+                        : explicitRunsc.map { "--runsc \($0) is not an executable file" }
+                            ?? "not installed; \(GVisorRuntime.installHint)"
+                    runtimes.append(Runtime(name: name, path: nil, version: nil, usable: false, note: note))
                     continue
                 }
                 let version = (try? await HostCommand.run(path, ["--version"]))?.stdout.split(separator: "\n").first
@@ -69,10 +78,13 @@
                     usable = false
                     note = "refuses to run on cgroup \(mode.rawValue) hosts; used only where the host is pure cgroup v2"
                 case "runsc":
+                    let platform = GVisorRuntime.platform(version: version)
+                    gvisorContainsLimits = GVisorRuntime.containsLimits(version: version)
                     note =
-                        kvm
-                        ? "gVisor; platform ptrace (the KVM platform is not used)"
-                        : "gVisor with --platform=ptrace (no usable /dev/kvm)"
+                        gvisorContainsLimits
+                        ? "gVisor, platform \(platform); contains memory, pids and disk limits like runc"
+                        : "gVisor, platform \(platform); WARNING: this release cannot contain a fork bomb or a memory "
+                            + "hog (the whole sandbox dies); \(GVisorRuntime.installHint)"
                 default: break
                 }
                 runtimes.append(Runtime(name: name, path: path, version: version, usable: usable, note: note))
@@ -107,6 +119,7 @@
                 seccomp: seccomp, kvm: kvm, runtimes: runtimes, defaultRuntime: defaultRuntime,
                 canRunSandboxes: root && userns && overlay && defaultRuntime != nil && mode != .none,
                 checkpoint: checkpoint, notes: notes)
+            capabilities.gvisorContainsLimits = gvisorContainsLimits
             await capabilities.probeExecGuard()
             await capabilities.probeSandboxDisk()
             return capabilities

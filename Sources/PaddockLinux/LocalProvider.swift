@@ -60,12 +60,22 @@
 
         /// The gVisor provider: the same sandboxes, run by `runsc` (a user-space kernel) for a stronger
         /// boundary. Its state lives in `<data>/gvisor`, so recovery of one provider never touches the other's
-        /// sandboxes. The platform is ptrace: it works everywhere, where KVM can hang under nested virtualisation.
+        /// sandboxes. The platform is systrap where the release has it, else ptrace (see `GVisorRuntime`).
         public static func makeGVisor(
             dataDirectory: String, initBinary: String, capabilities: HostCapabilities, logger: Logger
         ) async throws -> LocalProvider {
-            guard let runsc = capabilities.runtimes.first(where: { $0.name == "runsc" && $0.usable })?.path else {
-                throw PaddockError.unavailable("gVisor is not installed; apt-get install runsc")
+            guard let found = capabilities.runtimes.first(where: { $0.name == "runsc" && $0.usable }),
+                let runsc = found.path
+            else {
+                throw PaddockError.unavailable("gVisor is not installed; \(GVisorRuntime.installHint)")
+            }
+            if !capabilities.gvisorContainsLimits {
+                logger.warning(
+                    "this runsc cannot contain a fork bomb or a memory hog: such a gVisor session dies whole",
+                    metadata: [
+                        "runsc.path": "\(runsc)", "runsc.version": "\(found.version ?? "unknown")",
+                        "fix": "\(GVisorRuntime.installHint)",
+                    ])
             }
             guard capabilities.isRoot, capabilities.overlayfs, capabilities.cgroupMode != .none else {
                 throw PaddockError.unavailable(
@@ -83,7 +93,10 @@
             // snapshotted) instead of a gVisor-internal memory overlay, whatever this runsc's default is.
             let runtime = OCIRuntime(
                 kind: .runsc, binary: runsc, stateRoot: layout.runtimeState,
-                globalFlags: ["--platform=ptrace", "--network=none", "--host-uds=all", "--overlay2=none"])
+                globalFlags: [
+                    "--platform=\(GVisorRuntime.platform(version: found.version))", "--network=none", "--host-uds=all",
+                    "--overlay2=none",
+                ])
             return LocalProvider(
                 name: "gvisor", layout: layout, runtime: runtime, cgroups: .detect(),
                 initBinary: installedInit, scratchDisk: await layout.detectScratchDisk(logger: logger),
@@ -219,6 +232,7 @@
                 id: id, rootfs: rootfs, initBinary: initBinary, controlDirectory: control, hostIDBase: base,
                 limits: limits, readOnlyBinds: template.readOnlyBinds + toolBinds, cgroupParent: layout.cgroupParent,
                 userNamespace: userNamespace)
+            builder.userSpaceKernel = runtime.kind == .runsc
             builder.openFiles = Self.openFileLimit()
             builder.hostNetwork = request.templateBuild
             builder.receivesHostMounts = canShareLayers
@@ -369,6 +383,9 @@
         /// is spawned on this path.
         public func claimWarm(template: WarmTemplate, limits: ResourceLimits, layer: String?) async -> SessionID? {
             guard layer == nil || canWriteRunningRoot else { return nil }
+            // gVisor's limits inside are rlimits that init got when it started (`GVisorLimits`), which the host
+            // cannot change in a running sandbox: other limits start cold.
+            guard runtime.kind != .runsc || limits == Self.warmLimits else { return nil }
             // A larger disk than warm sandboxes have room for starts cold, unless the host grows disks online.
             guard scratchDisk.canApply(limits.disk, capacity: Self.warmDiskCapacity) else { return nil }
             while let id = warm[template]?.first {
@@ -407,7 +424,7 @@
         }
 
         private nonisolated func applyLimits(_ id: SessionID, _ limits: ResourceLimits) throws {
-            try cgroup(of: id).apply(limits)
+            try cgroup(of: id).apply(runtime.kind == .runsc ? GVisorLimits.hostCeiling(limits) : limits)
             let dir = layout.sessionDirectory(id)
             try scratchDisk.setLimit(
                 at: "\(dir)/scratch", image: "\(dir)/\(ScratchDisk.imageName)", limit: limits.disk)

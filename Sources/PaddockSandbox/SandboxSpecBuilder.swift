@@ -42,6 +42,10 @@ public struct SandboxSpecBuilder: Sendable {
     /// Mounts the host makes under the root after the start reach the sandbox (`rootfsPropagation: rslave`;
     /// the host's root mount must be shared): a fork's children get the sealed layer that way.
     public var receivesHostMounts = false
+    /// gVisor: the session's limits are enforced inside by its kernel, and the host cgroup is only the outer
+    /// bound (`GVisorLimits`); /tmp is mounted from the writable layer, else runsc puts a memory-backed tmpfs
+    /// there and a disk filler on /tmp runs the whole sandbox out of memory.
+    public var userSpaceKernel = false
 
     public init(
         id: SessionID, rootfs: String, initBinary: String, controlDirectory: String, hostIDBase: UInt32,
@@ -85,7 +89,8 @@ public struct SandboxSpecBuilder: Sendable {
             env: ["PATH=\(SandboxLayout.defaultPath)", "HOME=/root"],
             cwd: "/",
             capabilities: .init(Self.initCapabilities),
-            rlimits: [.init(type: "RLIMIT_NOFILE", hard: openFiles, soft: openFiles)],
+            rlimits: [.init(type: "RLIMIT_NOFILE", hard: openFiles, soft: openFiles)]
+                + (userSpaceKernel ? GVisorLimits.rlimits(limits) : []),
             // Not -1000 here: runc writes it from inside the user namespace, where lowering it is not allowed.
             // The provider exempts init from the host once it runs (`LocalProvider.exemptInitFromOOMKiller`).
             oomScoreAdj: nil)
@@ -131,6 +136,12 @@ public struct SandboxSpecBuilder: Sendable {
             .init(
                 destination: SandboxLayout.controlDirectory, type: "bind", source: controlDirectory,
                 options: ["bind", "rw", "nosuid", "nodev", "noexec"]))
+        if userSpaceKernel {
+            mounts.append(
+                .init(
+                    destination: "/tmp", type: "bind", source: rootfs + "/tmp",
+                    options: ["rbind", "rw", "nosuid", "nodev"]))
+        }
         mounts += guardMounts
 
         var namespaces: [OCILinux.Namespace] = ["pid", "ipc", "uts", "mount", "cgroup"].map { .init(type: $0) }
@@ -148,10 +159,11 @@ public struct SandboxSpecBuilder: Sendable {
             uidMappings = [.init(containerID: 0, hostID: hostIDBase, size: SandboxLayout.idRangeSize)]
         }
 
+        let host = userSpaceKernel ? GVisorLimits.hostCeiling(limits) : limits
         let resources = OCILinux.Resources(
-            memory: .init(limit: Int64(clamping: limits.memory.bytes)),
-            cpu: .init(shares: limits.cpuShares, quota: limits.cpuQuota, period: ResourceLimits.cpuPeriod),
-            pids: .init(limit: Int64(limits.pids)))
+            memory: .init(limit: Int64(clamping: host.memory.bytes)),
+            cpu: .init(shares: host.cpuShares, quota: host.cpuQuota, period: ResourceLimits.cpuPeriod),
+            pids: .init(limit: Int64(host.pids)))
 
         var linux = OCILinux(
             uidMappings: uidMappings, gidMappings: uidMappings, namespaces: namespaces, resources: resources,

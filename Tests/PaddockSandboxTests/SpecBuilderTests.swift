@@ -98,6 +98,28 @@ struct SpecBuilderTests {
         #expect(s.linux.uidMappings == nil)
     }
 
+    /// gVisor: the session's limits are rlimits its kernel enforces, the host cgroup gets headroom above them,
+    /// and /tmp is the writable layer's (not a tmpfs runsc would add, in memory).
+    @Test func gvisorLimitsHoldInsideWithTheHostAsOuterBound() throws {
+        let limits = ResourceLimits(memory: .mebibytes(512), cpus: 1.5, pids: 256, disk: .gibibytes(1))
+        var builder = SandboxSpecBuilder(
+            id: Self.id, rootfs: "/data/sessions/abc123/rootfs", initBinary: "/i", controlDirectory: "/c",
+            hostIDBase: 0, limits: limits, readOnlyBinds: [], userNamespace: false)
+        builder.userSpaceKernel = true
+        let spec = builder.build()
+        let rlimits = spec.process.rlimits ?? []
+        #expect(rlimits.contains(.init(type: "RLIMIT_NPROC", hard: 256, soft: 256)))
+        #expect(rlimits.contains(.init(type: "RLIMIT_AS", hard: 512 << 20, soft: 512 << 20)))
+        let resources = try #require(spec.linux.resources)
+        #expect(resources.pids?.limit ?? 0 > 256 * 2)
+        #expect(resources.memory?.limit ?? 0 >= (512 + 128) << 20)
+        let tmp = try #require(spec.mounts.first { $0.destination == "/tmp" })
+        #expect(tmp.type == "bind" && tmp.source == "/data/sessions/abc123/rootfs/tmp")
+        // runc sandboxes keep the plain cgroup limits and no such rlimits.
+        #expect(!(Self.spec().process.rlimits ?? []).contains { $0.type == "RLIMIT_NPROC" })
+        #expect(Self.spec().linux.resources?.pids?.limit == 256)
+    }
+
     @Test func printingASpecNeverPrintsEnvironmentValues() throws {
         var s = Self.spec()
         s.process.env.append("API_KEY=sk-secret-value-123")

@@ -120,7 +120,10 @@ struct Benchmarks {
         let provider = try await LocalProvider.make(
             dataDirectory: dataDirectory, initBinary: initBinary, capabilities: capabilities, logger: logger)
         _ = await provider.recover(live: [])
-        if groups.contains(.start) { results += try await startResults(provider, capabilities: capabilities) }
+        if groups.contains(.start) {
+            results += try await startResults(provider, capabilities: capabilities)
+            results += try await gvisorStartResults(capabilities: capabilities, logger: logger)
+        }
         if groups.contains(.snapshot) { results += try await snapshotResults(provider) }
         if groups.contains(.exec) {
             // paddock.exec: `true` in a running session, to its exit status.
@@ -181,51 +184,30 @@ struct Benchmarks {
                             ])
                     }, note: "raw `runc run` of an equivalent bundle running true"))
         }
-        if let runsc = capabilities.runtimes.first(where: { $0.name == "runsc" && $0.usable })?.path {
+        if let found = capabilities.runtimes.first(where: { $0.name == "runsc" && $0.usable }), let runsc = found.path {
+            // The platform the gvisor provider uses with this runsc, so the peer and Paddock compare alike.
+            let platform = GVisorRuntime.platform(version: found.version)
             var n = 0
             let runscSamples = try await samples(count: min(iterations, 10)) {
                 n += 1
                 try await Self.spawn(
                     runsc,
                     [
-                        "--root", peers.runscRoot, "--platform=ptrace", "--network=none", "run", "--bundle",
+                        "--root", peers.runscRoot, "--platform=\(platform)", "--network=none", "run", "--bundle",
                         peers.runscBundle, "bench-runsc-\(getpid())-\(n)",
                     ])
             }
-            results.append(Self.summarize("peer.runsc", unit: "ms", runscSamples, note: "gVisor, platform ptrace"))
+            results.append(Self.summarize("peer.runsc", unit: "ms", runscSamples, note: "gVisor, platform \(platform)"))
         }
 
         // paddock.cold_start: create a fully isolated, limited sandbox and run `true` in it, to its exit.
-        var cold: [Double] = []
-        for _ in 0..<iterations {
-            let id = SessionID.random()
-            cold.append(
-                try await Self.milliseconds {
-                    try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
-                    try await Self.runTrue(provider, id)
-                })
-            try await provider.destroy(id)
-        }
+        let cold = try await coldStartSamples(provider, count: iterations)
         results.append(Self.summarize("paddock.cold_start", unit: "ms", cold, note: "create → `true` exited, no pool"))
 
         // paddock.warm_start: the same, claiming a pre-started sandbox from a warm pool (limits applied on
         // claim). The pool is refilled between samples, outside the timing.
-        var warmSamples: [Double] = []
         let sessionLimits = ResourceLimits(memory: .mebibytes(512), cpus: 1, pids: 256, disk: .mebibytes(512))
-        for _ in 0..<iterations {
-            _ = try await provider.fillPool(.host, size: 1)
-            var claimed: SessionID?
-            warmSamples.append(
-                try await Self.milliseconds {
-                    guard let id = await provider.claimWarm(template: .host, limits: sessionLimits, layer: nil) else {
-                        throw PaddockError.internal("the warm pool was empty")
-                    }
-                    claimed = id
-                    try await Self.runTrue(provider, id)
-                })
-            if let claimed { try await provider.destroy(claimed) }
-        }
-        _ = try await provider.fillPool(.host, size: 0)
+        let warmSamples = try await warmStartSamples(provider, limits: sessionLimits)
         results.append(
             Self.summarize(
                 "paddock.warm_start", unit: "ms", warmSamples, note: "claim from a warm pool → `true` exited"))
@@ -275,6 +257,42 @@ struct Benchmarks {
         var out: [Double] = []
         for _ in 0..<(count ?? iterations) { out.append(try await Self.milliseconds(body)) }
         return out
+    }
+
+    /// Creates a sandbox with the default limits and runs `true` in it, to its exit, `count` times.
+    func coldStartSamples(_ provider: LocalProvider, count: Int) async throws -> [Double] {
+        var samples: [Double] = []
+        for _ in 0..<count {
+            let id = SessionID.random()
+            samples.append(
+                try await Self.milliseconds {
+                    try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
+                    try await Self.runTrue(provider, id)
+                })
+            try await provider.destroy(id)
+        }
+        return samples
+    }
+
+    /// Claims a sandbox from a one-sandbox warm pool with `limits` and runs `true` in it, `iterations` times;
+    /// the pool is refilled between samples, outside the timing.
+    func warmStartSamples(_ provider: LocalProvider, limits: ResourceLimits) async throws -> [Double] {
+        var samples: [Double] = []
+        for _ in 0..<iterations {
+            _ = try await provider.fillPool(.host, size: 1)
+            var claimed: SessionID?
+            samples.append(
+                try await Self.milliseconds {
+                    guard let id = await provider.claimWarm(template: .host, limits: limits, layer: nil) else {
+                        throw PaddockError.internal("the \(provider.name) warm pool was empty")
+                    }
+                    claimed = id
+                    try await Self.runTrue(provider, id)
+                })
+            if let claimed { try await provider.destroy(claimed) }
+        }
+        _ = try await provider.fillPool(.host, size: 0)
+        return samples
     }
 
     static func runTrue(_ provider: LocalProvider, _ id: SessionID) async throws {

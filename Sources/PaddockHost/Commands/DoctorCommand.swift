@@ -7,9 +7,11 @@ struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor", abstract: "Report what this host supports for sandboxes, and what that means.")
     @OptionGroup var output: OutputOptions
+    @Option(help: "The runsc to check (default: .tools/bin/runsc of this build's repository, else PATH).")
+    var runsc: String?
 
     func run() async throws {
-        let c = await HostCapabilities.probe()
+        let c = await HostCapabilities.probe(runsc: runsc)
         if output.json { return try printJSON(c) }
         func mark(_ ok: Bool) -> String { ok ? "ok " : "NO " }
         print("kernel            \(c.kernel)")
@@ -22,7 +24,10 @@ struct DoctorCommand: AsyncParsableCommand {
             "\(c.kvm ? "ok " : "-- ")kvm               \(c.kvm ? "/dev/kvm usable" : "no /dev/kvm: VM-based runtimes unavailable")"
         )
         for r in c.runtimes {
-            print("\(mark(r.usable))\(r.name.padding(17)) \(r.version ?? "-") — \(r.note)")
+            // Which binary matters most for runsc: a pinned one in .tools and an older one on PATH differ.
+            let location = r.name == "runsc" ? r.path.map { " at \($0)" } ?? "" : ""
+            let ok = r.usable && (r.name != "runsc" || c.gvisorContainsLimits)
+            print("\(mark(ok))\(r.name.padding(17)) \(r.version ?? "-")\(location) — \(r.note)")
         }
         print("runtime in use     \(c.defaultRuntime ?? "none")")
         print("pause, snapshots   \(c.checkpoint)")

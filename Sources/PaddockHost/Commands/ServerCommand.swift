@@ -26,6 +26,9 @@ struct ServerCommand: AsyncParsableCommand {
     var stateDir: String?
     @Option(help: "Address to listen on.") var listen: String = "127.0.0.1:7070"
     @Option(help: "Path of the paddock-init binary (default: next to this executable).") var initBinary: String?
+    @Option(
+        help: "gVisor's runsc for --provider gvisor (default: .tools/bin/runsc of this build's repository, else PATH).")
+    var runsc: String?
     @Option(help: "Largest file upload accepted.") var maxUpload: String = "512MiB"
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
     @Option(help: "Log format: text (for people) or json (one object per line, ids as fields, for log pipelines).")
@@ -86,7 +89,7 @@ struct ServerCommand: AsyncParsableCommand {
         let lock = try ServerLock(path: dataDirectory + "/server.lock")
         defer { lock.release() }
 
-        let capabilities = await HostCapabilities.probe()
+        let capabilities = await HostCapabilities.probe(runsc: runsc)
         let stateDirectory = try StateDirectory.resolve(
             dataDirectory: dataDirectory, explicit: stateDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         if stateDirectory != dataDirectory {

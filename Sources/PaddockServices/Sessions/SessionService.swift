@@ -545,9 +545,14 @@ public actor SessionService {
             if let e = error as? PaddockError, e.code == .unavailable { try await markLostIfDead(id, provider) }
             throw error
         }
-        let tracked = TrackedExecHandle(handle) { [weak self] attached in
-            await self?.streamChanged(id, attached: attached)
-        }
+        let tracked = TrackedExecHandle(
+            handle, changed: { [weak self] attached in await self?.streamChanged(id, attached: attached) },
+            failed: { [weak self] error in
+                // A sandbox that dies under its command (gVisor's, when its host ceiling is hit) fails its
+                // session now, not at the next call; checked apart, so the caller gets its error at once.
+                guard let self, !(error is CancellationError) else { return }
+                Task { await self.markLostIfDeadLogging(id, provider) }
+            })
         return audited(tracked, id, request, envKeys: Array(command.env.keys), by: caller)
     }
 
@@ -578,14 +583,44 @@ public actor SessionService {
         }
     }
 
+    /// After a command's stream broke. The runtime can still report a sandbox running for a moment after its
+    /// process died (the connection drops first), so a sandbox found alive is asked once more shortly after.
+    private func markLostIfDeadLogging(_ id: SessionID, _ provider: any SandboxProvider) async {
+        do {
+            if await provider.isAlive(id) {
+                try await Task.sleep(for: .seconds(2))
+            }
+            try await markLostIfDead(id, provider)
+        } catch {
+            logger.warning(
+                "could not check whether a session's sandbox died",
+                metadata: ["session.id": "\(id)", "error": "\(error)"])
+        }
+    }
+
     /// A sandbox that stopped answering because it is gone (its init exited, or it was killed from the host)
     /// is marked failed, so the session says so instead of failing every call.
     private func markLostIfDead(_ id: SessionID, _ provider: any SandboxProvider) async throws {
         guard await !provider.isAlive(id) else { return }
         try await lifecycle.withLock(id) {
             guard var session = try await store.session(id), session.state == .running else { return }
+            // Read before the destroy removes the cgroup that counted them.
+            let stats: SandboxStats?
+            do { stats = try await provider.stats(id) } catch {
+                logger.info("no stats of a dead sandbox", metadata: ["session.id": "\(id)", "error": "\(error)"])
+                stats = nil
+            }
             await destroyBestEffort(id, provider, why: "its init stopped answering")
-            session.reason = "the sandbox stopped on its own (its supervisor exited); create a new session"
+            session.reason =
+                if let stats, stats.oomEvents > 0 {
+                    "the sandbox was killed at its host memory ceiling (\(stats.oomEvents) out-of-memory kills); "
+                        + "create a new session, with more --memory if the work needs it"
+                } else if let stats, stats.pidLimitHits > 0 {
+                    "the sandbox stopped after hitting its host process ceiling; create a new session, with more "
+                        + "--pids if the work needs it"
+                } else {
+                    "the sandbox stopped on its own (its supervisor exited); create a new session"
+                }
             try await transition(&session, .lost, by: .system)
             logger.warning("session lost: its sandbox stopped", metadata: ["session.id": "\(id)"])
         }

@@ -26,12 +26,20 @@ final class TrackedExecHandle: ExecHandle {
         }
     }
 
-    init(_ inner: any ExecHandle, changed: @escaping @Sendable (_ attached: Bool) async -> Void) {
+    /// `failed` hears why the stream broke (a sandbox that died under its command, for one).
+    init(
+        _ inner: any ExecHandle, changed: @escaping @Sendable (_ attached: Bool) async -> Void,
+        failed: @escaping @Sendable (any Error) async -> Void = { _ in }
+    ) {
         self.inner = inner
         let detach = Detach(changed)
         self.detach = detach
         events = inner.events.observed(
-            each: { _ in }, finished: { await detach.run() }, failed: { _ in await detach.run() })
+            each: { _ in }, finished: { await detach.run() },
+            failed: { error in
+                await detach.run()
+                await failed(error)
+            })
     }
 
     deinit {

@@ -1,0 +1,66 @@
+#if os(Linux)
+    import Glibc
+
+    /// Which `runsc` the gvisor provider uses, and what its release can do. runsc releases are dated
+    /// (`runsc version 0.0~20240729.0`, or `release-20240729.0` from gVisor's own builds), and what matters to
+    /// Paddock changed with them: the sentry of 2022-12-19 (Debian 12) ignores RLIMIT_NPROC, so a fork bomb
+    /// drives it into the host pids ceiling, where it panics and the whole sandbox dies; the sentry of
+    /// 2024-07-29 (Debian 13) enforces RLIMIT_NPROC and runs on the systrap platform.
+    public enum GVisorRuntime {
+        /// The first release Paddock has seen contain a fork bomb (RLIMIT_NPROC enforced by the sentry).
+        public static let firstContainingRelease = 20_240_729
+        /// Where `scripts/install-runsc.sh` puts the pinned runsc, relative to the repository.
+        public static let toolsPath = ".tools/bin/runsc"
+        /// What to do when the runsc found is missing or too old to contain limits.
+        public static let installHint =
+            "run `make deps` (scripts/install-runsc.sh installs runsc 0.0~20240729 into .tools/bin) or pass --runsc PATH"
+
+        /// `explicit` (the `--runsc` flag) when given; else the pinned runsc in the repository this executable was
+        /// built in (`<repo>/.build/…/paddock` finds `<repo>/.tools/bin/runsc`); else `runsc` on PATH.
+        public static func locate(explicit: String?) -> String? {
+            if let explicit { return access(explicit, X_OK) == 0 ? explicit : nil }
+            return besideBuild() ?? HostCommand.find("runsc")
+        }
+
+        /// The pinned runsc in an ancestor directory of this executable, if one holds it.
+        static func besideBuild() -> String? {
+            guard var directory = executablePath().map(parent) else { return nil }
+            while directory != "/" && !directory.isEmpty {
+                let candidate = "\(directory)/\(toolsPath)"
+                if access(candidate, X_OK) == 0 { return candidate }
+                directory = parent(directory)
+            }
+            return nil
+        }
+
+        private static func executablePath() -> String? {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+            guard count > 0 else { return nil }
+            return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+
+        private static func parent(_ path: String) -> String {
+            guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+            return String(path[..<slash])
+        }
+
+        /// The release date (yyyymmdd) in a `runsc --version` line, nil when it has none.
+        public static func release(fromVersion version: String) -> Int? {
+            let parts: [Substring] = version.split(whereSeparator: { !$0.isNumber })
+            return parts.first { $0.count == 8 }.flatMap { Int(String($0)) }
+        }
+
+        /// Whether a runsc of this version contains a fork bomb and a memory hog inside the sandbox.
+        public static func containsLimits(version: String?) -> Bool {
+            guard let release = version.flatMap(release(fromVersion:)) else { return false }
+            return release >= firstContainingRelease
+        }
+
+        /// systrap (the default since 2023, and the one that lives through a fork bomb) where the release has
+        /// it; ptrace on older ones. Never KVM: it hangs under nested virtualisation.
+        public static func platform(version: String?) -> String {
+            containsLimits(version: version) ? "systrap" : "ptrace"
+        }
+    }
+#endif
