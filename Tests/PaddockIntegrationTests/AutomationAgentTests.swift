@@ -104,6 +104,7 @@ struct AutomationAgentTests {
         let file = try await agents.sessions.sh(session, "cat /workspace/FIX.md")
         #expect(file.stdout == "the checkout total is rounded now\n")
         let posts = standIn.requests("/chat.postMessage")
+        try #require(posts.count >= 2, "the thread heard \(posts.count) messages, not the start and the outcome")
         #expect(posts.allSatisfy { $0.headers["authorization"] == "Bearer xoxb-e2e-token" })
         #expect(posts[0].body.contains("https://paddock.example.com/sessions/\(session)"), "\(posts[0].body)")
         #expect(posts[1].body.contains("Finished (completed)"), "\(posts[1].body)")

@@ -456,12 +456,18 @@ public final class RepositoryCache: Sendable {
 
     private func recordPath(_ url: String) -> String { "\(directory(of: url))/cache.json" }
 
-    func loadRecord(_ url: String) -> Record? {
-        guard let data = FileManager.default.contents(atPath: recordPath(url)) else { return nil }
+    func loadRecord(_ url: String) -> Record? { readRecord(at: recordPath(url)) }
+
+    /// A record that cannot be read counts as none and is rebuilt: the mirror is fetched again, layers are sealed
+    /// again. Said in the log, because its layers stop being the cache's until then.
+    private func readRecord(at path: String) -> Record? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do { return try decoder.decode(Record.self, from: data) } catch {
-            // A record that cannot be read is rebuilt: the mirror is fetched again, layers are sealed again.
+            logger.warning(
+                "a repository cache record cannot be read; it will be rebuilt",
+                metadata: ["path": "\(path)", "error": "\(error)"])
             return nil
         }
     }
@@ -475,15 +481,12 @@ public final class RepositoryCache: Sendable {
 
     /// Every cached origin's record.
     func records() -> [Record] {
-        // A cache directory that cannot be listed holds nothing usable; it is made again on first use.
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return names.sorted().compactMap { name in
-            guard let data = FileManager.default.contents(atPath: "\(root)/\(name)/cache.json") else { return nil }
-            // An unreadable record is the same as none (see `loadRecord`).
-            return try? decoder.decode(Record.self, from: data)
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: root) } catch {
+            // No cache directory yet (nothing was ever cached): it is made on first use.
+            return []
         }
+        return names.sorted().compactMap { readRecord(at: "\(root)/\($0)/cache.json") }
     }
 
     /// The ids of every layer the cache holds: layer collection keeps them.
