@@ -108,7 +108,10 @@ struct WebPageTests {
                 "GET /signin", "POST /signin", "GET /invite/{secret}", "POST /invite/{secret}", "GET /assets/{file}",
                 "GET /favicon.ico", "POST /signout",
             ]
-            let pages = web.routes.filter { !open.contains($0) && !$0.contains(" /auth/") }
+            // The MCP door and its metadata share the listener but are not pages: they are checked below.
+            let doors = web.routes.filter { $0.contains(" /mcp") || $0.contains(" /.well-known/") }
+            #expect(doors.count == 5, "\(doors)")
+            let pages = web.routes.filter { !open.contains($0) && !$0.contains(" /auth/") && !doors.contains($0) }
             #expect(pages.count >= 20, "\(web.routes)")
             let session = try #require(web.sessions["sa"]).rawValue
             for route in pages {
@@ -129,6 +132,16 @@ struct WebPageTests {
                     #expect(try await web.post(uri, as: "alice", form: "_csrf=csrf-bob") == .forbidden, "\(route)")
                 }
             }
+            // The MCP door takes only a bearer token: a person's browser session is no credential there, so no
+            // other site can drive it through their browser. Its metadata is public, as RFC 9728 wants.
+            for method in [HTTPRequest.Method.get, .post, .delete] {
+                let (anonymous, challenge) = try await web.client.execute(uri: "/mcp", method: method) {
+                    ($0.status, $0.headers[.wwwAuthenticate])
+                }
+                #expect(anonymous == .unauthorized && challenge?.contains("resource_metadata=") == true, "\(method)")
+            }
+            #expect(try await web.post("/mcp", as: "alice", form: "_csrf=csrf-alice") == .unauthorized)
+            #expect(try await web.get("/.well-known/oauth-protected-resource", as: nil).0 == .ok)
             // Signing out takes the token too; without a session it only leads to sign-in.
             #expect(try await web.post("/signout", as: "alice", form: "") == .forbidden)
             #expect(try await web.client.execute(uri: "/signout", method: .post) { $0.status } == .found)
