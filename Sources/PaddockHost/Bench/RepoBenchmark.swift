@@ -76,15 +76,8 @@ struct RepoBenchmark {
         for round in 0...rounds {
             let clones = try RepositoryClones(root: "\(root)/cache-first-\(round)")
             await sessions.setRepositories(clones)
-            _ = try await provider.fillPool(.host, size: 1)
-            var id: SessionID?
-            let ms = try await Benchmarks.milliseconds {
-                let s = try await sessions.create(spec, by: .system)
-                id = s.id
-                try await Self.gitStatus(provider, s.id)
-            }
+            let (ms, _) = try await timedSession(spec, sessions)
             if round > 0 { first.append(ms) }
-            if let id { try await sessions.destroy(id, by: .system) }
             for layer in clones.cache.layerIDs() { await provider.removeLayer(layer) }
         }
         results.append(
@@ -98,16 +91,9 @@ struct RepoBenchmark {
         var warm: [Double] = []
         var starts: Set<String> = []
         for round in 0...rounds {
-            _ = try await provider.fillPool(.host, size: 1)
-            var id: SessionID?
-            let ms = try await Benchmarks.milliseconds {
-                let s = try await sessions.create(spec, by: .system)
-                id = s.id
-                starts.insert(s.start?.hasPrefix("cold") == true ? "cold" : "warm")
-                try await Self.gitStatus(provider, s.id)
-            }
+            let (ms, start) = try await timedSession(spec, sessions)
+            starts.insert(start)
             if round > 0 { warm.append(ms) }
-            if let id { try await sessions.destroy(id, by: .system) }
         }
         results.append(
             Benchmarks.summarize(
@@ -142,15 +128,8 @@ struct RepoBenchmark {
         var newCommit: [Double] = []
         for round in 0...rounds {
             try await Self.advance(origin, files: count, round: round)
-            _ = try await provider.fillPool(.host, size: 1)
-            var id: SessionID?
-            let ms = try await Benchmarks.milliseconds {
-                let s = try await sessions.create(spec, by: .system)
-                id = s.id
-                try await Self.gitStatus(provider, s.id)
-            }
+            let (ms, _) = try await timedSession(spec, sessions)
             if round > 0 { newCommit.append(ms) }
-            if let id { try await sessions.destroy(id, by: .system) }
             // Each commit's layer is a whole checkout: only the latest is worth keeping.
             for layer in moving.cache.layerIDs() { await provider.removeLayer(layer) }
         }
@@ -159,6 +138,22 @@ struct RepoBenchmark {
                 "paddock.repo_session_new_commit.\(size)", unit: "ms", newCommit,
                 note: "origin moved by 10 files: fetch, seal the new commit, warm start → git status exited"))
         return results
+    }
+
+    /// One session on `spec` from a one-sandbox warm pool, timed from create to its `git status --short` exiting,
+    /// then destroyed; with how it started (`warm` or `cold`).
+    private func timedSession(_ spec: SessionSpec, _ sessions: SessionService) async throws -> (
+        ms: Double, start: String
+    ) {
+        _ = try await provider.fillPool(.host, size: 1)
+        var started: Session?
+        let ms = try await Benchmarks.milliseconds {
+            let s = try await sessions.create(spec, by: .system)
+            started = s
+            try await Self.gitStatus(provider, s.id)
+        }
+        if let started { try await sessions.destroy(started.id, by: .system) }
+        return (ms, started?.start?.hasPrefix("cold") == true ? "cold" : "warm")
     }
 
     private func samples(_ count: Int, _ body: () async throws -> Void) async throws -> [Double] {
