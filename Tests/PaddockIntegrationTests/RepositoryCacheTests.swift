@@ -167,6 +167,36 @@ struct RepositoryCacheTests {
         }
     }
 
+    /// The reaper collects unused layers while sessions start: a commit's layer being written (its `.staging-`
+    /// directory) is the cache's from the start, never collected from under the checkout.
+    @Test func aLayerBeingSealedIsNeverCollected() async throws {
+        var files = Self.files
+        for i in 0..<2000 { files["many/\(i % 40)/f\(i).txt"] = String(repeating: "line \(i)\n", count: 20) }
+        let fixture = try GitFixture.make("cache-sealing", files: files)
+        defer { fixture.remove() }
+        try await withTestStack("cache-sealing") { stack in
+            let clones = try RepositoryClones(root: stack.dataDirectory + "/repos")
+            await stack.sessions.setRepositories(clones)
+            let sealing = Task { try await stack.sessions.create(Self.spec(fixture)) }
+            // Collect for as long as the session is starting, as a busy reaper would.
+            let collector = Task {
+                var passes = 0
+                while !Task.isCancelled {
+                    await stack.sessions.collectLayers()
+                    passes += 1
+                    await Task.yield()
+                }
+                return passes
+            }
+            let session = try await sealing.value
+            collector.cancel()
+            #expect(await collector.value > 0)
+            let count = try await stack.sessions.sh(session.id, "ls many/*/ | grep -c txt; git status --short | wc -l")
+            #expect(count.stdout == "2000\n0\n", "\(count.stdout) \(count.stderr)")
+            try await stack.sessions.destroy(session.id)
+        }
+    }
+
     @Test func lfsPointersAreNamed() async throws {
         var files = Self.files
         files[".gitattributes"] = "*.bin filter=lfs diff=lfs merge=lfs -text\n"

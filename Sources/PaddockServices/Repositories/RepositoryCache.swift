@@ -127,31 +127,49 @@ public final class RepositoryCache: Sendable {
             let layer = Self.layerID(url: repository.url, branch: repository.branch, commit: commit)
             let now = clock()
             record.usedAt = now
-            if await !provider.layers().contains(layer) {
-                let bytes = Mutex<UInt64>(0)
-                try await provider.sealWorkspaceLayer(layer) { workspace in
-                    try await Self.fill(
-                        workspace, mirror: self.mirror(of: repository.url), branch: repository.branch, commit: commit)
-                    bytes.withLock { $0 = Self.treeBytes(workspace, skipping: ".git/objects") }
-                }
-                out.sealed = true
-                record.layers[layer] = .init(
-                    commit: commit, branch: repository.branch, provider: provider.name,
-                    bytes: bytes.withLock { $0 }, createdAt: now, usedAt: now)
-            } else {
-                // A layer on disk without a record (a record rebuilt after a crash) is adopted as it is.
-                record.layers[
-                    layer,
-                    default: .init(
-                        commit: commit, branch: repository.branch, provider: provider.name, bytes: 0, createdAt: now,
-                        usedAt: now)
-                ].usedAt = now
-            }
-            try saveRecord(record)
+            // Pinned before it is written: layer collection (the reaper's, or after a fork) must not take the
+            // half-written `.staging-` directory from under the checkout. The caller unpins once its sandbox holds
+            // the layer; on failure it is unpinned here.
             starting.pin(layer)
+            do {
+                out.sealed = try await sealIfMissing(layer, repository, commit: commit, on: provider, now: now, &record)
+            } catch {
+                starting.unpin(layer)
+                throw error
+            }
             out.layer = layer
             return out
         }
+    }
+
+    /// Seals the commit's checkout as `layer` unless the provider has it, and records it in `record` (saved).
+    /// Whether it was sealed now.
+    private func sealIfMissing(
+        _ layer: String, _ repository: SessionRepository, commit: String, on provider: any SandboxProvider,
+        now: Date, _ record: inout Record
+    ) async throws -> Bool {
+        let sealed = await !provider.layers().contains(layer)
+        if sealed {
+            let bytes = Mutex<UInt64>(0)
+            try await provider.sealWorkspaceLayer(layer) { workspace in
+                try await Self.fill(
+                    workspace, mirror: self.mirror(of: repository.url), branch: repository.branch, commit: commit)
+                bytes.withLock { $0 = Self.treeBytes(workspace, skipping: ".git/objects") }
+            }
+            record.layers[layer] = .init(
+                commit: commit, branch: repository.branch, provider: provider.name,
+                bytes: bytes.withLock { $0 }, createdAt: now, usedAt: now)
+        } else {
+            // A layer on disk without a record (a record rebuilt after a crash) is adopted as it is.
+            record.layers[
+                layer,
+                default: .init(
+                    commit: commit, branch: repository.branch, provider: provider.name, bytes: 0, createdAt: now,
+                    usedAt: now)
+            ].usedAt = now
+        }
+        try saveRecord(record)
+        return sealed
     }
 
     /// The origin's mirror, made or refreshed as the window says; for the server's per-session clones.
@@ -490,7 +508,7 @@ public final class RepositoryCache: Sendable {
     }
 
     /// The ids of every layer the cache holds: layer collection keeps them.
-    public func layerIDs() -> Set<String> { Set(records().flatMap { $0.layers.keys }) }
+    public func layerIDs() -> Set<String> { Set(records().flatMap { $0.layers.keys }).union(starting.all) }
 
     private func removeBestEffort(_ path: String) {
         do { try FileManager.default.removeItem(atPath: path) } catch {

@@ -25,4 +25,7 @@ final class LayerPins: Sendable {
     }
 
     func isPinned(_ layer: String) -> Bool { counts.withLock { $0[layer] != nil } }
+
+    /// Every pinned layer now.
+    var all: Set<String> { counts.withLock { Set($0.keys) } }
 }
