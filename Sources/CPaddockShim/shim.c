@@ -521,3 +521,12 @@ int pk_lsetxattr(const char *path, const char *name, const void *value, size_t s
 int pk_lremovexattr(const char *path, const char *name) { return lremovexattr(path, name); }
 
 #endif
+
+int paddock_pidfd_open(int pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}

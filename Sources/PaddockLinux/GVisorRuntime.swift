@@ -1,5 +1,6 @@
 #if os(Linux)
     import Glibc
+    import PaddockCore
 
     /// Which `runsc` the gvisor provider uses, and what its release can do. runsc releases are dated
     /// (`runsc version 0.0~20240729.0`, or `release-20240729.0` from gVisor's own builds), and what matters to
@@ -24,25 +25,7 @@
 
         /// The pinned runsc in an ancestor directory of this executable, if one holds it.
         static func besideBuild() -> String? {
-            guard var directory = executablePath().map(parent) else { return nil }
-            while directory != "/" && !directory.isEmpty {
-                let candidate = "\(directory)/\(toolsPath)"
-                if access(candidate, X_OK) == 0 { return candidate }
-                directory = parent(directory)
-            }
-            return nil
-        }
-
-        private static func executablePath() -> String? {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-            guard count > 0 else { return nil }
-            return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-
-        private static func parent(_ path: String) -> String {
-            guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
-            return String(path[..<slash])
+            ThisExecutable.directories.map { "\($0)/\(toolsPath)" }.first { access($0, X_OK) == 0 }
         }
 
         /// The release date (yyyymmdd) in a `runsc --version` line, nil when it has none.

@@ -237,6 +237,8 @@ public protocol SandboxProvider: Sendable {
     func stats(_ id: SessionID) async throws -> SandboxStats
     /// Whether the sandbox's init still answers.
     func isAlive(_ id: SessionID) async -> Bool
+    /// Waits up to `limit` for the sandbox's process to exit; true when it has (or none runs).
+    func exited(_ id: SessionID, within limit: Duration) async -> Bool
     /// After a restart: keep the sandboxes of `live` sessions that still answer, clean up everything else.
     func recover(live: Set<SessionID>) async -> RecoveryReport
     /// Host path where the egress gateway listens for this sandbox (paddock-init relays the sandbox's proxy
@@ -246,6 +248,8 @@ public protocol SandboxProvider: Sendable {
 
 extension SandboxProvider {
     public func egressSocketPath(_ id: SessionID) -> String? { nil }
+    /// Providers without an exit to wait on answer at once.
+    public func exited(_ id: SessionID, within limit: Duration) async -> Bool { await !isAlive(id) }
     public var sharesWorkspaceLayers: Bool { false }
     public func sealWorkspaceLayer(_ layer: String, fill: @Sendable (String) async throws -> Void) async throws {
         throw PaddockError.unavailable("provider '\(name)' keeps no workspace layers")

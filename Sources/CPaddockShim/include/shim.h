@@ -161,4 +161,7 @@ int pk_epoll_wait(int epoll, int *fds, int *events, int max, int timeout_ms);
 /// openat2 with RESOLVE_IN_ROOT: resolves `path` (symlinks and `..` included) as if `root` were `/`.
 int pk_open_in_root(int root, const char *path, int flags);
 
+/// pidfd_open(2): a file descriptor that turns readable when process `pid` exits; -1 with errno otherwise.
+int paddock_pidfd_open(int pid);
+
 #endif

@@ -113,9 +113,24 @@ struct ModelUsageMeter {
     }
 
     private mutating func read(_ bytes: ArraySlice<UInt8>) {
-        // Not JSON (a `[DONE]` marker, a keep-alive): nothing to read, and nothing wrong.
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return }
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
+            // A `[DONE]` marker or a keep-alive is not JSON and holds nothing to read. Usage that cannot be read
+            // fails closed: the call is recorded as unmetered ("usage not found", shown beside the agent's own
+            // figure) instead of metered with part of its tokens.
+            if Self.mayHoldUsage(bytes) { stopMetering() }
+            return
+        }
+        guard let object = parsed as? [String: Any] else { return }
         apply(object)
+    }
+
+    /// Reads nothing more of this answer, and reports it unmetered.
+    private mutating func stopMetering() {
+        readable = false
+        sawUsage = false
+        json = []
+        line = []
     }
 
     private mutating func apply(_ object: [String: Any]) {

@@ -86,8 +86,10 @@ struct MetricsBenchmark {
                 }
             }
         } catch {
-            // The benchmark's own error is the one to report; a client that also fails to close adds nothing.
-            try? await client.shutdown()
+            // The benchmark's own error is the one to report; a client that also fails to close is only logged.
+            do { try await client.shutdown() } catch {
+                logger.error("could not close the benchmark's HTTP client", metadata: ["error": "\(error)"])
+            }
             await gateway.shutdown()
             throw error
         }

@@ -143,15 +143,7 @@ struct AgentOptions: ParsableArguments {
     /// The directories above this executable, nearest first, then the current directory: where a `.venv` is
     /// looked for.
     static func venvRoots() -> [String] {
-        let exe =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var roots: [String] = []
-        var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        while url.path != "/" {
-            roots.append(url.path)
-            url.deleteLastPathComponent()
-        }
-        return roots + [FileManager.default.currentDirectoryPath]
+        ThisExecutable.directories + [FileManager.default.currentDirectoryPath]
     }
 
     static func pair(_ item: String, _ flag: String, _ shape: String) throws -> (String, String) {

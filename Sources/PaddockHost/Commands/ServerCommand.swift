@@ -219,9 +219,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     /// paddock-init is built next to paddock (`.build/<config>/`), and installed next to it too.
     static func siblingInit() -> String {
-        let exe =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("paddock-init").path
+        URL(fileURLWithPath: ThisExecutable.path).deletingLastPathComponent().appendingPathComponent("paddock-init")
+            .path
     }
 }
 

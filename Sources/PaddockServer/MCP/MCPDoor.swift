@@ -106,10 +106,13 @@ actor MCPDoor {
     }
 
     static func isInitialize(_ body: Data?) -> Bool {
-        guard let body, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-            return false  // not a JSON-RPC object: the transport answers what is wrong with it
+        guard let body else { return false }
+        do {
+            let object = try JSONSerialization.jsonObject(with: body) as? [String: Any]
+            return object?["method"] as? String == "initialize"
+        } catch {
+            return false  // not JSON at all: the transport answers what is wrong with it
         }
-        return object["method"] as? String == "initialize"
     }
 
     static func response(_ response: MCP.HTTPResponse) -> Response {

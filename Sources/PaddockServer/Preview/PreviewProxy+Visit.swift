@@ -230,22 +230,8 @@ struct Visit {
         guard isNavigation, try await previews.readiness(of: grant.session) == .paused else {
             return try await attempt.value
         }
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                _ = await attempt.result
-                return true
-            }
-            group.addTask {
-                // The contract's one second: quicker wakes show nothing, slower ones a holding page. A timeout,
-                // not a poll; it is cancelled when the wake answers first, and then its answer is not read.
-                do { try await Task.sleep(for: .seconds(1)) } catch { return true }
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        if finished { return try await attempt.value }
+        // The contract's one second: quicker wakes show nothing, slower ones a holding page while the wake runs on.
+        if await finishes(attempt, within: .seconds(1)) { return try await attempt.value }
         Task {
             // The browser reloads and connects anew; this connection only served to wake the session.
             if case .success(let connection) = await attempt.result { await connection.close() }

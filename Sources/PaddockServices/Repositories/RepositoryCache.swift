@@ -510,10 +510,14 @@ public final class RepositoryCache: Sendable {
     /// The ids of every layer the cache holds: layer collection keeps them.
     public func layerIDs() -> Set<String> { Set(records().flatMap { $0.layers.keys }).union(starting.all) }
 
-    private func removeBestEffort(_ path: String) {
+    /// Removes scratch files of the cache or of a session's clone. One that cannot be removed is logged and left:
+    /// staging and export directories are swept when the server next starts.
+    func removeBestEffort(_ path: String) {
         do { try FileManager.default.removeItem(atPath: path) } catch {
-            // Gone already, or unremovable: the next attempt cleans staging directories of this origin again.
-            return
+            guard FileManager.default.fileExists(atPath: path) else { return }
+            logger.warning(
+                "could not remove a repository scratch directory; it is swept at the next start",
+                metadata: ["path": "\(path)", "error": "\(error)"])
         }
     }
 }

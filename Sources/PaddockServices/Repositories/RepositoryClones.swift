@@ -69,8 +69,7 @@ public struct RepositoryClones: Sendable {
             try await git.check(["reset", "--quiet", repository.base], trust: .content, "resetting to the base commit")
             try FileManager.default.moveItem(atPath: staging, toPath: directory(of: session))
         } catch {
-            // Best effort: a staging directory left behind is removed when the next server starts.
-            try? FileManager.default.removeItem(atPath: staging)
+            cache.removeBestEffort(staging)
             throw error
         }
     }

@@ -13,11 +13,15 @@ struct CodexParser: AgentOutputParser {
     /// The last `error` line: why the run failed when no turn line comes.
     private var lastError: String?
 
+    /// A JSON event line as an object; nil for anything else, which Codex prints too (its warnings, a banner)
+    /// and which the run keeps as text.
+    static func jsonObject(_ line: String) -> [String: Any]? {
+        do { return try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] } catch { return nil }
+    }
+
     mutating func consume(line: String) -> AgentOutput {
         var out = AgentOutput()
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-            let type = object["type"] as? String
-        else {
+        guard let object = Self.jsonObject(line), let type = object["type"] as? String else {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if !trimmed.isEmpty { out.events.append(RunEvent(run: "", at: Date(), kind: "text", text: trimmed)) }
             return out

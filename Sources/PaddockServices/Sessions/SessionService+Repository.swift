@@ -82,8 +82,7 @@ extension SessionService {
         if copied {
             try await clones.ensure(session.id, repository)
             let export = try await clones.export(session.id, branch: repository.branch)
-            // A leftover export is temporary files only; the clones directory is swept when the server starts.
-            defer { try? FileManager.default.removeItem(atPath: export) }
+            defer { clones.cache.removeBestEffort(export) }
             files = try await upload(export, to: SandboxLayout.workspace, session.id, provider)
         }
         let instructions = Self.instructions(session.policy)

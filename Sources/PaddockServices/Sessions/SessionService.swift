@@ -583,14 +583,13 @@ public actor SessionService {
         }
     }
 
-    /// After a command's stream broke. The runtime can still report a sandbox running for a moment after its
-    /// process died (the connection drops first), so a sandbox found alive is asked once more shortly after.
+    /// After a command's stream broke. The connection drops a moment before the sandbox's process is gone (a
+    /// process closes its files before it exits), and the runtime may report it running a moment longer still, so
+    /// this waits for the exit itself, up to two seconds, and an exit seen is enough.
     private func markLostIfDeadLogging(_ id: SessionID, _ provider: any SandboxProvider) async {
         do {
-            if await provider.isAlive(id) {
-                try await Task.sleep(for: .seconds(2))
-            }
-            try await markLostIfDead(id, provider)
+            let exited = await provider.exited(id, within: .seconds(2))
+            try await markLostIfDead(id, provider, exited: exited)
         } catch {
             logger.warning(
                 "could not check whether a session's sandbox died",
@@ -600,8 +599,10 @@ public actor SessionService {
 
     /// A sandbox that stopped answering because it is gone (its init exited, or it was killed from the host)
     /// is marked failed, so the session says so instead of failing every call.
-    private func markLostIfDead(_ id: SessionID, _ provider: any SandboxProvider) async throws {
-        guard await !provider.isAlive(id) else { return }
+    private func markLostIfDead(_ id: SessionID, _ provider: any SandboxProvider, exited: Bool = false) async throws {
+        if !exited {
+            guard await !provider.isAlive(id) else { return }
+        }
         try await lifecycle.withLock(id) {
             guard var session = try await store.session(id), session.state == .running else { return }
             // Read before the destroy removes the cgroup that counted them.
