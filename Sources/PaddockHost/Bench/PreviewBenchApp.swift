@@ -11,7 +11,7 @@ import PaddockServices
 /// directly; the preview tests use it too.
 public enum PreviewBenchApp {
     public static let script = #"""
-        import base64, hashlib, json, sys, time
+        import base64, hashlib, json, sys
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         class App(BaseHTTPRequestHandler):
@@ -43,7 +43,6 @@ public enum PreviewBenchApp {
                         data = ("data: %d\n\n" % i).encode()
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                         self.wfile.flush()
-                        time.sleep(0.2)  # events spread over time: a proxy that buffers would hold them back
                     self.wfile.write(b"0\r\n\r\n")
                     return
                 if self.path == "/page":

@@ -1,6 +1,7 @@
+import PaddockCore
 import Synchronization
 
-/// A sleep that a signal cuts short: the automation loop waits for its next schedule tick or outbox attempt,
+/// A wait that a signal cuts short: the automation loop waits for its next schedule tick or outbox attempt,
 /// and an event that queues something sooner wakes it. A signal sent while nobody waits is kept for the next
 /// wait, so none is lost between two waits.
 final class Wakeup: Sendable {
@@ -25,19 +26,16 @@ final class Wakeup: Sendable {
 
     /// Returns after `seconds`, at a signal, or when the task is cancelled, whichever comes first.
     func wait(upTo seconds: Double) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                // The time of the next tick or retry: a deadline, not a poll. Cancelled when a signal comes first
-                // or the service stops; either way the wait is over, which is all this task says.
-                do { try await Task.sleep(for: .seconds(seconds)) } catch { return }
-            }
-            group.addTask { await self.signalled() }
-            _ = await group.next()
-            group.cancelAll()
-            // The signal side does not end on cancellation by itself: release it.
-            self.signal()
-            await group.waitForAll()
-            self.state.withLock { $0.signalled = false }
+        await withTaskCancellationHandler {
+            let signalled = Task { await self.signalled() }
+            guard await !finishes(signalled, within: .seconds(seconds)) else { return }
+            // The deadline came first: release the wait still parked, and forget that this release was a signal.
+            signal()
+            await signalled.value
+            state.withLock { $0.signalled = false }
+        } onCancel: {
+            // The service is stopping: a signal ends the wait at once.
+            signal()
         }
     }
 
