@@ -19,23 +19,13 @@ struct GatewayBenchmark {
         defer { Task { await upstream.stop() } }
         var logger = Logger(label: "paddock.bench.gateway")
         logger.logLevel = .error
-        let directory = NSTemporaryDirectory() + "paddock-bench-gateway-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let gateway = try EgressGateway(
-            auditSink: try JSONLinesAuditSink(directory: directory),
-            extraTrustRoots: [try upstream.authority.trustRoot()], logger: logger)
-        let policy = try NetworkPolicy(PolicyRuleSet(default: nil, allow: ["127.0.0.1:\(upstream.port)"]))
-        let value = "sk-bench-\(UUID().uuidString)"
-        let placeholder = GatewaySecret.makePlaceholder(forValueOfLength: value.count)
+        let bench = try BenchGateway(upstream: upstream, label: "gateway", logger: logger)
+        let (gateway, policy, placeholder) = (bench.gateway, bench.policy, bench.placeholder)
+        defer { bench.removeDirectory(logger: logger) }
         let tunnelID = SessionID.random()
         let interceptID = SessionID.random()
         try gateway.openSession(tunnelID, policy: policy)
-        let intercepted = try gateway.openSession(
-            interceptID,
-            secrets: [
-                try GatewaySecret(
-                    name: "BENCH_KEY", value: value, placeholder: placeholder, hosts: ["127.0.0.1:\(upstream.port)"])
-            ], policy: policy)
+        let intercepted = try gateway.openSession(interceptID, secrets: [bench.secret], policy: policy)
         let tunnelPort = try await gateway.listen(tunnelID)
         let interceptPort = try await gateway.listen(interceptID)
         defer { Task { await gateway.shutdown() } }

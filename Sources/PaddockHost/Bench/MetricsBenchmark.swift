@@ -53,25 +53,11 @@ struct MetricsBenchmark {
         defer { Task { await upstream.stop() } }
         var logger = Logger(label: "paddock.bench.metrics")
         logger.logLevel = .error
-        let directory = NSTemporaryDirectory() + "paddock-bench-metrics-\(getpid())"
-        defer {
-            do { try FileManager.default.removeItem(atPath: directory) } catch {
-                logger.warning("could not remove the benchmark's audit directory", metadata: ["error": "\(error)"])
-            }
-        }
-        let gateway = try EgressGateway(
-            auditSink: try JSONLinesAuditSink(directory: directory),
-            extraTrustRoots: [try upstream.authority.trustRoot()], logger: logger)
-        let policy = try NetworkPolicy(PolicyRuleSet(default: nil, allow: ["127.0.0.1:\(upstream.port)"]))
-        let value = "sk-bench-\(UUID().uuidString)"
-        let placeholder = GatewaySecret.makePlaceholder(forValueOfLength: value.count)
+        let bench = try BenchGateway(upstream: upstream, label: "metrics", logger: logger)
+        let (gateway, placeholder) = (bench.gateway, bench.placeholder)
+        defer { bench.removeDirectory(logger: logger) }
         let id = SessionID.random()
-        let session = try gateway.openSession(
-            id,
-            secrets: [
-                try GatewaySecret(
-                    name: "BENCH_KEY", value: value, placeholder: placeholder, hosts: ["127.0.0.1:\(upstream.port)"])
-            ], policy: policy)
+        let session = try gateway.openSession(id, secrets: [bench.secret], policy: bench.policy)
         let port = try await gateway.listen(id)
         let client = GatewayBenchmark.client(trusting: try session.authority.trustRoot(), proxyPort: port)
         var samples: [[Double]] = [[], []]
