@@ -11,6 +11,18 @@
         /// `prepareBase` for images (minutes); found on disk after a restart.
         func root(for text: String, progress: (@Sendable (String) async -> Void)? = nil) async throws -> HostTemplate {
             if let known = bases[text] { return known }
+            if let preparing = preparingBases[text] { return try await preparing.value }
+            let preparing = Task { try await self.prepareRoot(text, progress: progress) }
+            preparingBases[text] = preparing
+            defer { preparingBases[text] = nil }
+            let prepared = try await preparing.value
+            bases[text] = prepared
+            return prepared
+        }
+
+        private func prepareRoot(_ text: String, progress: (@Sendable (String) async -> Void)?) async throws
+            -> HostTemplate
+        {
             let base = try TemplateSpec.Base(parsing: text)
             let prepared: HostTemplate
             switch base {
@@ -31,7 +43,6 @@
                             + "(`paddock template build NAME --base \(text)`)")
                 }
             }
-            bases[text] = prepared
             return prepared
         }
 

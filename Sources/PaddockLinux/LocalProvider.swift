@@ -22,6 +22,9 @@
         let logger: Logger
         /// Prepared template bases by their text (`host`, `debian:bookworm`, `oci:/images/app`).
         var bases: [String: HostTemplate] = [:]
+        /// Bases being prepared now: a second caller awaits the first's work instead of building the same
+        /// skeleton into the same staging directory (which failed with "linking bin: File exists").
+        var preparingBases: [String: Task<HostTemplate, any Error>] = [:]
         /// Each sandbox gets its own 65536-id range of host uids, so no two sandboxes share an identity.
         var slots: [SessionID: UInt32] = [:]
         /// Template-build sandboxes, whose ids map to the same host ids.

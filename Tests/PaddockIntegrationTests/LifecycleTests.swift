@@ -24,6 +24,19 @@ struct LifecycleTests {
         }
     }
 
+    @Test func sessionsStartedAtOnceOnANewHostShareOneTemplatePreparation() async throws {
+        try await withTestStack("life-first") { stack in
+            // A new data directory has no host template yet, so all three starts need it at the same moment
+            // (two used to build it into one staging directory and fail with "linking bin: File exists").
+            let ids = try await withThrowingTaskGroup(of: SessionID.self) { group in
+                for _ in 0..<3 { group.addTask { try await stack.sessions.create(SessionSpec()).id } }
+                return try await group.reduce(into: [SessionID]()) { $0.append($1) }
+            }
+            #expect(ids.count == 3)
+            for id in ids { #expect(try await stack.sessions.run(id, ["true"]).status.code == 0) }
+        }
+    }
+
     @Test func outputStreamsWhileTheCommandRuns() async throws {
         try await withTestStack("life-stream") { stack in
             let s = try await stack.sessions.create(SessionSpec())
