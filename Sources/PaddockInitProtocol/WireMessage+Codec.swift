@@ -4,6 +4,7 @@ extension WireMessage {
         case signalProcess
         case dial, setMetadata
         case dialHandoff
+        case quiesce = 24
         case stdin = 32, closeStdin, signal, resize
         case helloReply = 64, started, stdout, stderr, exited, failure, ok, files, processes
         case data = 96, end
@@ -76,6 +77,7 @@ extension WireMessage {
         case .dialHandoff(let port):
             w.u8(Tag.dialHandoff.rawValue)
             w.u16(port)
+        case .quiesce: w.u8(Tag.quiesce.rawValue)
         case .stdin(let bytes):
             w.u8(Tag.stdin.rawValue)
             w.data(bytes)
@@ -164,6 +166,7 @@ extension WireMessage {
         case .dial: self = .dial(port: try r.u16())
         case .setMetadata: self = .setMetadata(path: try r.string(), metadata: try r.metadata(), user: try r.user())
         case .dialHandoff: self = .dialHandoff(port: try r.u16())
+        case .quiesce: self = .quiesce
         case .stdin: self = .stdin(try r.data())
         case .closeStdin: self = .closeStdin
         case .signal: self = .signal(try r.i32())

@@ -144,6 +144,11 @@ public enum WireMessage: Equatable, Sendable {
     /// `ok` with the socket attached (SCM_RIGHTS) and closes the connection, so the port's bytes skip init's
     /// relay. Only over a unix socket that carries descriptors; an init without it closes the connection.
     case dialHandoff(port: UInt16)
+    /// Before gVisor checkpoints the sandbox to disk: init stops listening, closes every other connection and
+    /// its egress connections (a checkpoint cannot hold a socket bound to the host), answers `ok` and closes
+    /// this one. SIGUSR2 (sent by the host after the restore) makes it listen again. Refused while a client is
+    /// attached to a running command, which closing its connection would kill.
+    case quiesce
 
     // Stream control (host -> init) on a spawn/attach connection.
     case stdin([UInt8])

@@ -11,6 +11,16 @@
             number(mode == .v2 ? unifiedFile("memory.current") : legacyFile("memory", "memory.usage_in_bytes"))
         }
 
+        /// Gives back the page cache still charged to a cgroup with nothing running in it (a gVisor sandbox stopped
+        /// to disk leaves its checkpoint's written pages charged there).
+        public func reclaimMemory() throws(PaddockError) {
+            if mode == .v2 {
+                if let file = unifiedFile("memory.reclaim") { try Syscalls.writeExisting(file, "\(memoryBytes)") }
+            } else if let file = legacyFile("memory", "memory.force_empty") {
+                try Syscalls.writeExisting(file, "0")
+            }
+        }
+
         /// The memory limit in bytes; 0 where there is none (`max`).
         public var memoryLimitBytes: UInt64 {
             number(mode == .v2 ? unifiedFile("memory.max") : legacyFile("memory", "memory.limit_in_bytes"))

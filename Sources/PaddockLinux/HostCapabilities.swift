@@ -42,6 +42,8 @@
         /// Whether the runsc found contains limits like runc (a fork bomb gets EAGAIN, a hog ENOMEM, and the
         /// sandbox lives on); an older one lets them kill the whole sandbox.
         public var gvisorContainsLimits = false
+        /// Whether gVisor sessions can stop to disk here (checkpoint and restore); probed by `paddock doctor` only.
+        public var gvisorToDisk: GVisorCheckpointProbe.Outcome?
 
         /// `runsc` is the one at `runsc` when given (the server's `--runsc`), else `GVisorRuntime.locate`'s.
         public static func probe(runsc explicitRunsc: String? = nil) async -> HostCapabilities {
@@ -111,8 +113,7 @@
             }
             let checkpoint =
                 "pause keeps processes (cgroup freezer); snapshots and forks keep files, and their sessions start "
-                + "fresh processes (\(criu); gVisor's `runsc checkpoint` refuses a sandbox holding a host-bound "
-                + "socket, which paddock-init's control socket is)"
+                + "fresh processes (\(criu)); gVisor sessions can also stop to disk (`session stop --to-disk`)"
 
             var capabilities = HostCapabilities(
                 kernel: release, isRoot: root, userNamespaces: userns, cgroupMode: mode, overlayfs: overlay,

@@ -299,7 +299,7 @@
         /// a moment before its socket exists, so poll briefly rather than sleep a fixed time. On a loaded host init
         /// can take seconds to get scheduled, so the wait goes on while the runtime still reports the container
         /// running, and ends at once when it has stopped (init died: its log says why).
-        private nonisolated func waitForInit(_ id: SessionID) async throws {
+        nonisolated func waitForInit(_ id: SessionID) async throws {
             let socket = layout.socket(id)
             let started = ContinuousClock.now
             let deadline = started + .seconds(60)
@@ -511,7 +511,7 @@
         /// Never talks to a frozen sandbox (its init cannot answer until thawed), and waits at most `limit` for
         /// a running one's init.
         nonisolated func liveness(_ id: SessionID, answerWithin limit: Duration) async -> Liveness {
-            if freezer(id)?.isFrozen == true { return .frozen }
+            if freezer(id)?.isFrozen == true || isOnDisk(id) { return .frozen }
             switch await runtime.state(id: id.rawValue)?.status {
             case "paused": return .frozen
             case "running":
@@ -538,6 +538,7 @@
         }
 
         public nonisolated func isPaused(_ id: SessionID) async -> Bool {
+            if isOnDisk(id) { return true }
             if let frozen = freezer(id)?.isFrozen { return frozen }
             return await runtime.state(id: id.rawValue)?.status == "paused"
         }
@@ -555,6 +556,7 @@
                 throw PaddockError.notFound("sandbox \(id) does not exist on this host")
             }
             guard await isPaused(id) else { return }
+            if isOnDisk(id) { return try await restoreFromDisk(id) }
             try await thaw(id)
         }
 
@@ -572,7 +574,11 @@
 
         /// The host pid of a sandbox's init (for density and leak measurements).
         public nonisolated func initPID(_ id: SessionID) async -> Int32? {
-            await runtime.state(id: id.rawValue)?.pid
+            // A stopped container (a gVisor sandbox on disk) reports no pid, or -1.
+            guard let state = await runtime.state(id: id.rawValue), state.status != "stopped",
+                let pid = state.pid, pid > 0
+            else { return nil }
+            return pid
         }
 
         public func recover(live: Set<SessionID>) async -> RecoveryReport {

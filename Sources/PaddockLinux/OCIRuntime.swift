@@ -49,6 +49,38 @@
             guard r.succeeded else { throw .internal("\(kind.rawValue) resume \(id) failed: \(r.stderr.trimmed)") }
         }
 
+        /// gVisor only: writes the whole sandbox (memory, processes, open files) to `imagePath`; the container
+        /// stops and its memory is released.
+        public func checkpoint(id: String, imagePath: String, log: String) async throws(PaddockError) {
+            let r = try await HostCommand.run(binary, args(["checkpoint", "--image-path", imagePath, id], log: log))
+            guard r.succeeded else {
+                let reason = Self.lastError(inLog: log) ?? r.stderr.trimmed
+                throw .internal("\(kind.rawValue) checkpoint \(id) failed: \(reason)")
+            }
+        }
+
+        /// gVisor only: starts the container again from a checkpoint, detached; its processes continue.
+        public func restore(id: SessionID, bundle: String, imagePath: String, log: String, stderrFile: String)
+            async throws(PaddockError)
+        {
+            let status = try await HostCommand.runDetached(
+                binary,
+                args(["restore", "--detach", "--image-path", imagePath, "--bundle", bundle, id.rawValue], log: log),
+                stderrFile: stderrFile)
+            guard status == 0 else {
+                let reason = Self.lastError(inLog: log) ?? Syscalls.readFile(stderrFile)?.trimmed ?? "no output"
+                throw .unavailable("\(kind.rawValue) could not restore the sandbox: \(reason)")
+            }
+        }
+
+        /// Sends `signal` (a name such as `USR2`) to the container's first process.
+        public func kill(id: String, signal: String) async throws(PaddockError) {
+            let r = try await HostCommand.run(binary, args(["kill", id, signal]))
+            guard r.succeeded else {
+                throw .internal("\(kind.rawValue) kill \(id) \(signal) failed: \(r.stderr.trimmed)")
+            }
+        }
+
         /// Kills and removes the container. Succeeds when it does not exist.
         public func delete(id: String) async throws(PaddockError) {
             let r = try await HostCommand.run(binary, args(["delete", "--force", id]))

@@ -54,6 +54,13 @@ public struct InitClient: Sendable {
         guard case .ok = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
     }
 
+    /// Asks init to let go of every socket that reaches the host, before a checkpoint; it listens again on
+    /// SIGUSR2. Refused while a command is attached or a port or file transfer is open.
+    public func quiesce() async throws {
+        let reply = try await unary(.quiesce, "preparing the sandbox for a checkpoint")
+        guard case .ok = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
+    }
+
     /// A raw byte connection to `127.0.0.1:port` inside the sandbox; `notFound` when nothing listens.
     /// Where the transport can, init hands the connected socket over and the bytes flow without it.
     public func dial(port: UInt16) async throws -> any SandboxConnection {

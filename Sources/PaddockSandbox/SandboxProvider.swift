@@ -215,6 +215,11 @@ public protocol SandboxProvider: Sendable {
     func pause(_ id: SessionID) async throws
     /// Thaws a paused sandbox; its processes continue. Idempotent.
     func resume(_ id: SessionID) async throws
+    /// Whether `pauseToDisk` works here (gVisor, whose whole sandbox can be checkpointed).
+    var pausesToDisk: Bool { get }
+    /// Writes the running sandbox's whole state to disk and stops it: no memory held, nothing running. `resume`
+    /// restores it, processes and open files included. Idempotent.
+    func pauseToDisk(_ id: SessionID) async throws
     /// The client of the sandbox's paddock-init, through which its commands, processes, ports and files are
     /// reached. `notFound` when this provider has no such sandbox.
     func initClient(_ id: SessionID) async throws -> InitClient
@@ -251,6 +256,12 @@ extension SandboxProvider {
     /// Providers without an exit to wait on answer at once.
     public func exited(_ id: SessionID, within limit: Duration) async -> Bool { await !isAlive(id) }
     public var sharesWorkspaceLayers: Bool { false }
+    public var pausesToDisk: Bool { false }
+    public func pauseToDisk(_ id: SessionID) async throws {
+        throw PaddockError.unavailable(
+            "provider '\(name)' cannot stop a session to disk (gVisor sessions can); `paddock session stop` without "
+                + "--to-disk pauses it in memory")
+    }
     public func sealWorkspaceLayer(_ layer: String, fill: @Sendable (String) async throws -> Void) async throws {
         throw PaddockError.unavailable("provider '\(name)' keeps no workspace layers")
     }

@@ -184,6 +184,12 @@ final class EgressRelay {
         if pair.outsideShut && pair.insideShut { close(pair) }
     }
 
+    /// Ends every relayed connection (before a checkpoint, which cannot keep the host side); the listener inside
+    /// the sandbox stays, so clients simply connect again.
+    func closeAll() {
+        for pair in Array(pairs.values) { close(pair) }
+    }
+
     private func close(_ pair: Pair) {
         closeDescriptor(pair.inside)
         closeDescriptor(pair.outside)

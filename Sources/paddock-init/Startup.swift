@@ -4,7 +4,8 @@ import Glibc
 /// Process-wide setup, done once before the event loop starts.
 enum Startup {
     /// Signals init handles through its signalfd instead of by default action.
-    static let handledSignals = [SIGCHLD, SIGTERM, SIGINT, SIGHUP]
+    /// SIGUSR2 is the host's word, after gVisor restored a checkpointed sandbox, to listen again.
+    static let handledSignals = [SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR2]
 
     static func run(_ options: Options) -> Int32 {
         // A client that disconnects mid-write must produce EPIPE, not kill PID 1 (which would end the
@@ -48,7 +49,7 @@ enum Startup {
             _ = line.withUnsafeBytes { raw in retryingEINTR { write(fd, raw.baseAddress, raw.count) } }
             closeDescriptor(fd)
         }
-        let supervisor = Supervisor(listener: listener, signals: signals)
+        let supervisor = Supervisor(listener: listener, socketPath: options.socketPath, signals: signals)
         supervisor.egress = egress
         let status = supervisor.run()
         _ = unlink(options.socketPath)

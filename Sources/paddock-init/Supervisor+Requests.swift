@@ -45,6 +45,9 @@ extension Supervisor {
                 connection.operation = .relay(relay)
             case .dialHandoff(let port):
                 try PortRelay.handOff(port: port, to: connection)
+            case .quiesce:
+                try quiesce(keeping: connection)
+                connection.finish(with: .ok)
             case .readFile(let path, let user):
                 connection.operation = .readingFile(try FileReader.open(path, as: user))
             case .writeFile(let path, let mode, let append, let user):
@@ -172,5 +175,33 @@ extension Supervisor {
             connection.fail(
                 InitFailure(.invalidArgument, errno: EINVAL, "expected data or end while writing '\(writer.path)'"))
         }
+    }
+
+    /// Lets go of every socket that reaches the host (see `WireMessage.quiesce`), except `current`, which
+    /// carries the answer and closes once it is sent.
+    private func quiesce(keeping current: Connection) throws(InitFailure) {
+        let busy = connections.values.filter { connection in
+            guard connection.id != current.id else { return false }
+            switch connection.operation {
+            case .process(let pid):
+                guard let process = processes.running[pid] else { return false }
+                return !process.detached
+            case .relay, .readingFile, .writingFile: return true
+            case .awaitingRequest, .discardingUntilEnd, .finished: return false
+            }
+        }
+        guard busy.isEmpty else {
+            throw InitFailure(
+                .resourceExhausted, errno: EBUSY,
+                "\(busy.count) connection(s) are in use (an attached command, a port or a file transfer); "
+                    + "wait for them to end, then stop the session to disk")
+        }
+        if listener >= 0 {
+            closeDescriptor(listener)
+            listener = -1
+            _ = unlink(socketPath)
+        }
+        for connection in connections.values where connection.id != current.id { closeConnection(connection) }
+        egress?.closeAll()
     }
 }

@@ -17,7 +17,9 @@ final class Supervisor {
     /// After SIGKILL, how long init still waits to reap and report the killed processes.
     static let killAllowanceMilliseconds: Int64 = 500
 
-    let listener: Int32
+    /// The control socket; -1 while quiesced for a checkpoint (see `quiesce`).
+    var listener: Int32
+    let socketPath: String
     let signals: Int32
     var connections: [ConnectionID: Connection] = [:]
     var processes = ProcessTable()
@@ -32,8 +34,9 @@ final class Supervisor {
     /// Relays the sandbox's proxy port to the egress gateway, when init was given one.
     var egress: EgressRelay?
 
-    init(listener: Int32, signals: Int32) {
+    init(listener: Int32, socketPath: String, signals: Int32) {
         self.listener = listener
+        self.socketPath = socketPath
         self.signals = signals
     }
 
@@ -80,7 +83,7 @@ final class Supervisor {
 
     private func pollSet() -> PollSet {
         var set = PollSet()
-        if monotonicMilliseconds() >= acceptResumesAt { set.watch(listener, POLLIN, .listener) }
+        if listener >= 0 && monotonicMilliseconds() >= acceptResumesAt { set.watch(listener, POLLIN, .listener) }
         for connection in connections.values {
             var events: Int32 = 0
             if wantsInput(connection) { events |= POLLIN }
@@ -363,10 +366,23 @@ final class Supervisor {
             guard signal > 0 else { break }
             switch signal {
             case SIGCHLD: reap = true
+            case SIGUSR2: listenAgain()
             default: beginShutdown()
             }
         }
         if reap { reapChildren() }
+    }
+
+    /// After a restore from a checkpoint: the control socket comes back (the host waits for its hello).
+    private func listenAgain() {
+        guard listener < 0 else { return }
+        guard let fd = Startup.listen(on: socketPath) else {
+            // Nothing can reach init without its socket; exiting lets the host see the sandbox as lost.
+            diagnose("cannot listen again after a restore; stopping")
+            beginShutdown()
+            return
+        }
+        listener = fd
     }
 
     /// SIGTERM to every supervised group now, SIGKILL when the grace period ends; init keeps serving

@@ -65,15 +65,20 @@ struct SessionCommand: AsyncParsableCommand {
     struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Pause sessions: their processes are frozen (no CPU) and keep memory and files.",
-            discussion: "Any exec or file call to a paused session resumes it transparently.")
+            discussion: """
+                Any exec or file call to a paused session resumes it transparently. With --to-disk (gVisor sessions), \
+                the whole sandbox is written to disk and holds no memory; a resume restores its processes.
+                """)
         @Argument(help: "Session ids.") var ids: [String]
+        @Flag(help: "Write the sandbox to disk and release its memory (gVisor sessions).") var toDisk = false
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let client = try APIClient.fromEnvironment()
             for id in ids {
-                let s = try await client.call(.POST, "/v1/sessions/\(id)/pause", as: SessionBody.self)
-                if output.json { try printJSON(s) } else { print("paused \(s.id)") }
+                let s = try await client.call(
+                    .POST, "/v1/sessions/\(id)/pause\(toDisk ? "?to=disk" : "")", as: SessionBody.self)
+                if output.json { try printJSON(s) } else { print("\(toDisk ? "stopped to disk" : "paused") \(s.id)") }
             }
         }
     }

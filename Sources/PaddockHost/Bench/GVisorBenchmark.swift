@@ -26,7 +26,58 @@ extension Benchmarks {
             Self.summarize(
                 "paddock.warm_start.gvisor", unit: "ms", warm,
                 note: "gVisor: claim from a warm pool (default limits) → `true` exited"))
+        results += try await gvisorDiskResults(provider)
         provider.removeCgroupParent()
         return results
+    }
+
+    /// paddock.checkpoint and paddock.restore.gvisor: an idle gVisor sandbox holding a 200 MiB Python process,
+    /// stopped to disk and resumed (through the provider, as `session stop --to-disk` and the next call do), and
+    /// the host memory it holds while on disk.
+    func gvisorDiskResults(_ provider: LocalProvider) async throws -> [Result] {
+        guard provider.pausesToDisk else { return [] }
+        let id = SessionID.random()
+        var limits = ResourceLimits.default
+        limits.memory = .mebibytes(1024)
+        try await provider.create(SandboxRequest(id: id, template: "host", limits: limits))
+        do {
+            let holder =
+                "setsid -f python3 -c 'import time; b = b\"x\" * (200 << 20); open(\"/tmp/held\", \"w\").close(); "
+                + "time.sleep(86400)' >/dev/null 2>&1; "
+                + "for i in $(seq 1 1200); do [ -e /tmp/held ] && exit 0; sleep 0.05; done; exit 1"
+            let started = try await provider.initClient(id).exec(
+                ExecRequest(argv: ["/bin/sh", "-c", holder], env: SandboxLayout.baseEnvironment(), cwd: "/"))
+            for try await event in started.events {
+                if case .exited(let status) = event, status.code != 0 {
+                    throw PaddockError.internal("the 200 MiB process did not start in the gVisor sandbox")
+                }
+            }
+            var checkpoints: [Double] = []
+            var restores: [Double] = []
+            var heldOnDisk: [Double] = []
+            for _ in 0..<max(min(iterations, 10), 3) {
+                checkpoints.append(try await Self.milliseconds { try await provider.pauseToDisk(id) })
+                heldOnDisk.append(Double(try await provider.stats(id).memoryBytes) / 1_048_576)
+                restores.append(
+                    try await Self.milliseconds {
+                        try await provider.resume(id)
+                        try await Self.runTrue(provider, id)
+                    })
+            }
+            try await provider.destroy(id)
+            return [
+                Self.summarize(
+                    "paddock.checkpoint.gvisor", unit: "ms", checkpoints,
+                    note: "stop to disk: a sandbox holding a 200 MiB Python process"),
+                Self.summarize(
+                    "paddock.restore.gvisor", unit: "ms", restores, note: "resume from disk → `true` exited"),
+                Self.summarize(
+                    "paddock.memory_on_disk.gvisor", unit: "MiB", heldOnDisk,
+                    note: "host memory (its cgroup) of a sandbox stopped to disk"),
+            ]
+        } catch {
+            try await provider.destroy(id)
+            throw error
+        }
     }
 }

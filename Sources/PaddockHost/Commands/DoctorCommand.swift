@@ -11,7 +11,10 @@ struct DoctorCommand: AsyncParsableCommand {
     var runsc: String?
 
     func run() async throws {
-        let c = await HostCapabilities.probe(runsc: runsc)
+        var c = await HostCapabilities.probe(runsc: runsc)
+        if let gvisor = c.runtimes.first(where: { $0.name == "runsc" && $0.usable }), let path = gvisor.path {
+            c.gvisorToDisk = await GVisorCheckpointProbe.run(runsc: path, version: gvisor.version)
+        }
         if output.json { return try printJSON(c) }
         func mark(_ ok: Bool) -> String { ok ? "ok " : "NO " }
         print("kernel            \(c.kernel)")
@@ -31,6 +34,7 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         print("runtime in use     \(c.defaultRuntime ?? "none")")
         print("pause, snapshots   \(c.checkpoint)")
+        if let toDisk = c.gvisorToDisk { print("\(mark(toDisk.works))gVisor to disk    \(toDisk.detail)") }
         print("\(mark(c.execGuardSupported))exec guardrails   \(c.execGuard)")
         print("\(mark(c.sandboxDiskOnDisk))sandbox disks     \(c.sandboxDisk)")
         for n in c.notes { print("note: \(n)") }

@@ -55,7 +55,12 @@ struct SessionController {
     }
 
     @Sendable func pause(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {
-        SessionBody(try await sessions.pause(try context.sessionID(), by: try context.caller()))
+        let to = request.uri.queryParameters.get("to") ?? "memory"
+        guard to == "memory" || to == "disk" else {
+            throw PaddockError.invalidArgument("`to` is `memory` (the default) or `disk`, not '\(to)'")
+        }
+        return SessionBody(
+            try await sessions.pause(try context.sessionID(), toDisk: to == "disk", by: try context.caller()))
     }
 
     @Sendable func resume(_ request: Request, context: PaddockRequestContext) async throws -> SessionBody {

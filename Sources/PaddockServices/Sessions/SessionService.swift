@@ -313,11 +313,20 @@ public actor SessionService {
     }
 
     /// Freezes a running session (`paddock session stop`): its processes stop using CPU and keep their
-    /// memory and files; a resume continues them where they were.
+    /// memory and files; a resume continues them where they were. `toDisk` (gVisor sessions) writes the whole
+    /// sandbox to disk instead and releases its memory; a resume restores it, processes included.
     @discardableResult
-    public func pause(_ id: SessionID, by caller: Caller) async throws -> Session {
+    public func pause(_ id: SessionID, toDisk: Bool = false, by caller: Caller) async throws -> Session {
         _ = try await get(id, for: caller, needs: .write)
-        return try await freezeTransition(id, .pause, by: caller) { try await $0.pause(id) }
+        guard toDisk else { return try await freezeTransition(id, .pause, by: caller) { try await $0.pause(id) } }
+        if let streams = attachedStreams[id] {
+            throw PaddockError.conflict(
+                "\(streams) client stream(s) are attached to this session (a command, terminal or port); end them, "
+                    + "then stop it to disk")
+        }
+        return try await freezeTransition(id, .pause, details: ["to": .string("disk")], by: caller) {
+            try await $0.pauseToDisk(id)
+        }
     }
 
     @discardableResult
@@ -338,14 +347,16 @@ public actor SessionService {
 
     /// Checks the transition first (so a refused one touches nothing), then acts, then records it.
     private func freezeTransition(
-        _ id: SessionID, _ event: SessionState.Event, by caller: Caller,
+        _ id: SessionID, _ event: SessionState.Event, details: [String: AuditValue] = [:], by caller: Caller,
         _ act: (any SandboxProvider) async throws -> Void
     ) async throws -> Session {
-        try await lifecycle.withLock(id) { try await freezeTransitionHoldingLock(id, event, by: caller, act) }
+        try await lifecycle.withLock(id) {
+            try await freezeTransitionHoldingLock(id, event, details: details, by: caller, act)
+        }
     }
 
     private func freezeTransitionHoldingLock(
-        _ id: SessionID, _ event: SessionState.Event, by caller: Caller,
+        _ id: SessionID, _ event: SessionState.Event, details: [String: AuditValue] = [:], by caller: Caller,
         _ act: (any SandboxProvider) async throws -> Void
     ) async throws -> Session {
         var session = try await get(id)
@@ -359,7 +370,7 @@ public actor SessionService {
         session.state = next
         session.updatedAt = clock()
         try await storeUpdate(session, expecting: before)
-        try await record(id, event == .pause ? "session.pause" : "session.resume", [:], by: caller)
+        try await record(id, event == .pause ? "session.pause" : "session.resume", details, by: caller)
         logger.info("session \(event == .pause ? "paused" : "resumed")", metadata: ["session.id": "\(id)"])
         return session
     }
@@ -573,14 +584,32 @@ public actor SessionService {
             lastActivity[s.id] = last
             guard now - last >= .seconds(idle) else { continue }
             do {
-                try await pause(s.id, by: .system)
+                let toDisk = try await pauseIdleSession(s)
                 logger.info(
-                    "session paused after being idle", metadata: ["session.id": "\(s.id)", "session.idle": "\(idle)s"])
+                    "session paused after being idle",
+                    metadata: ["session.id": "\(s.id)", "session.idle": "\(idle)s", "session.to_disk": "\(toDisk)"])
             } catch {
                 logger.warning(
                     "could not pause an idle session", metadata: ["session.id": "\(s.id)", "error": "\(error)"])
             }
         }
+    }
+
+    /// An idle session costs nothing where its provider can stop it to disk (gVisor); else it is paused in memory,
+    /// as when stopping to disk fails. Returns whether it went to disk.
+    private func pauseIdleSession(_ s: Session) async throws -> Bool {
+        if providers[s.spec.provider]?.pausesToDisk == true {
+            do {
+                try await pause(s.id, toDisk: true, by: .system)
+                return true
+            } catch {
+                logger.warning(
+                    "could not stop an idle session to disk; pausing it in memory",
+                    metadata: ["session.id": "\(s.id)", "error": "\(error)"])
+            }
+        }
+        try await pause(s.id, by: .system)
+        return false
     }
 
     /// After a command's stream broke. The connection drops a moment before the sandbox's process is gone (a
