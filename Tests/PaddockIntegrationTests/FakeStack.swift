@@ -59,7 +59,7 @@ struct FakeStack: Sendable {
                 store: store, trail: sessions.orgTrail,
                 configuration: SignInConfiguration(passwordHashing: .init(logN: 10, r: 8, p: 1)),
                 logger: TestHost.quietLogger(label))
-            configuration.previews = PreviewService(
+            configuration.previews = try PreviewService(
                 sessions: sessions, store: store, key: try PreviewService.loadKey(at: dir + "/preview.key"),
                 address: PreviewAddress(), logger: TestHost.quietLogger(label))
         }

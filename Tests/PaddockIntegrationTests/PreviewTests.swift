@@ -21,10 +21,12 @@ struct PreviewHarness {
         _ stack: TestStack, tls: TLSConfiguration? = nil, timeouts: ConnectionTimeouts = ConnectionTimeouts(),
         _ body: (PreviewHarness) async throws -> Void
     ) async throws {
-        let previews = PreviewService(
+        let previews = try PreviewService(
             sessions: stack.sessions, store: stack.store, key: SymmetricKey(size: .bits256),
             address: PreviewAddress(scheme: tls == nil ? "http" : "https"),
             logger: TestHost.quietLogger("test.previews"))
+        // As `paddock server` does: commands in sessions get the key that checks `X-Paddock-Viewer`.
+        await stack.sessions.setSessionEnvironment([PreviewService.viewerKeyEnvironmentName: previews.viewerPublicKey])
         let (ports, sink) = AsyncStream<Int>.makeStream()
         let proxy = PreviewProxy(
             previews: previews, tokens: stack.tokens,
@@ -73,6 +75,18 @@ struct PreviewHarness {
 /// preview listener and paddock-init's port relay.
 @Suite(.needsSandboxes, .serialized)
 struct PreviewSandboxTests {
+    /// The README's recipe for an app checking `X-Paddock-Viewer` (Python's `cryptography`, from Debian).
+    static let viewerCheck = """
+        import base64, os, sys
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        def unb64(text): return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        header, session, port = sys.argv[1:4]
+        fields, signature = header.rsplit("; sig=", 1)
+        key = Ed25519PublicKey.from_public_bytes(unb64(os.environ["PADDOCK_PREVIEW_VIEWER_KEY"]))
+        key.verify(unb64(signature), f"{session} {port} {fields}".encode())
+        print("verified")
+        """
+
     @Test func privateAccessNeedsACredentialAndTheAppSeesNoneOfPaddocks() async throws {
         try await withTestStack("preview-private") { stack in
             try await PreviewHarness.with(stack) { h in
@@ -104,6 +118,18 @@ struct PreviewSandboxTests {
                 #expect(headers["x-forwarded-for"] == "127.0.0.1")
                 #expect(headers["x-paddock-viewer"]?.hasPrefix("user=\(UserAccount.ownerName); share=-;") == true)
                 #expect(headers["x-paddock-viewer"]?.contains("forged") == false)
+                // The app can trust it: the public key it was given checks the signature, and nothing else passes.
+                let viewer = headers["x-paddock-viewer"] ?? ""
+                let checked = try await stack.sessions.run(
+                    s.id, ["python3", "-c", Self.viewerCheck, viewer, s.id.rawValue, "8000"])
+                #expect(checked.stdout == "verified\n", "\(checked.stderr)")
+                let tampered = viewer.replacingOccurrences(of: "user=", with: "user=x")
+                let refused = try await stack.sessions.run(
+                    s.id, ["python3", "-c", Self.viewerCheck, tampered, s.id.rawValue, "8000"])
+                #expect(refused.status.code != 0 && refused.stderr.contains("InvalidSignature"))
+                let otherPort = try await stack.sessions.run(
+                    s.id, ["python3", "-c", Self.viewerCheck, viewer, s.id.rawValue, "8001"])
+                #expect(otherPort.status.code != 0)
                 #expect(seen.header("Set-Cookie") == "app=1; Path=/", "the app's cookie stays on its own host")
                 #expect(try await h.audit(s.id).contains("preview.visit"))
 

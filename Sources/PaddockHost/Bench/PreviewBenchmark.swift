@@ -24,7 +24,7 @@ struct PreviewBenchmark {
         let store = try SQLiteStore.inMemory(logger: logger)
         let sessions = SessionService(store: store, providers: [provider.name: provider], logger: logger)
         let tokens = TokenService(store: store)
-        let previews = PreviewService(
+        let previews = try PreviewService(
             sessions: sessions, store: store, key: SymmetricKey(size: .bits256), address: PreviewAddress(),
             logger: logger)
         let (ports, portSink) = AsyncStream<Int>.makeStream()

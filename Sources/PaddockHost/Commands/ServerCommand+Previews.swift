@@ -33,11 +33,12 @@ struct PreviewOptions: ParsableArguments {
             maxAudience = previewMaxAudience == "user" ? .user("") : try PreviewAudience(parsing: previewMaxAudience)
         } catch { throw ValidationError("--preview-max-audience takes user, team, org or public") }
         let scheme = configuration.tls == nil ? "http" : "https"
-        let previews = PreviewService(
+        let previews = try PreviewService(
             sessions: sessions, store: store, key: try PreviewService.loadKey(at: dataDirectory + "/preview.key"),
             address: PreviewAddress(scheme: scheme, domain: domain, port: port),
             logger: Logger(label: "paddock.previews"))
         await previews.setMaxAudience(maxAudience)
+        await sessions.setSessionEnvironment([PreviewService.viewerKeyEnvironmentName: previews.viewerPublicKey])
         let proxy = PreviewProxy(
             previews: previews, tokens: tokens,
             configuration: PreviewServerConfiguration(

@@ -250,7 +250,7 @@ struct Visit {
     ) async throws -> Outcome {
         let rewritten = PreviewRewrite.request(
             head, stripAuthorization: bearer, forwardedFor: remote, proto: previews.address.scheme,
-            viewer: previews.viewerHeader(grant, at: Date()))
+            viewer: try previews.viewerHeader(grant, at: Date()))
         // Only a request without a body can be sent again when a kept connection turns out closed.
         let retriable = reused && framing == .none
         do { try await upstream.connection.write(rewritten.serialized) } catch  where retriable {

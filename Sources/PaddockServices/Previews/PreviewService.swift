@@ -55,6 +55,11 @@ public actor PreviewService {
     private var knownShares: [String: PreviewShare] = [:]
     /// Cookies whose signature was checked already (a browser sends the same one with every request).
     private nonisolated let verifiedCookies = VerifiedGrants()
+    private nonisolated let viewerSignature: ViewerSignature
+    /// The public key apps check `X-Paddock-Viewer` with (base64url Ed25519); every command in a session gets it
+    /// as `PADDOCK_PREVIEW_VIEWER_KEY`.
+    public nonisolated var viewerPublicKey: String { viewerSignature.publicKey }
+    public static let viewerKeyEnvironmentName = "PADDOCK_PREVIEW_VIEWER_KEY"
 
     /// How long a member's own access lasts in one browser before it goes through the UI again.
     public static let memberGrantLifetime: TimeInterval = 8 * 3600
@@ -65,7 +70,8 @@ public actor PreviewService {
     public init(
         sessions: SessionService, store: any PreviewStore, key: SymmetricKey, address: PreviewAddress,
         logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
-    ) {
+    ) throws {
+        viewerSignature = try ViewerSignature(previewKey: key)
         self.sessions = sessions
         self.store = store
         keyBytes = key.withUnsafeBytes { Array($0) }
@@ -417,13 +423,10 @@ public actor PreviewService {
         if watchers[share]?.isEmpty == true { watchers[share] = nil }
     }
 
-    /// `X-Paddock-Viewer`: who is looking, signed with a key of the session (HMAC-SHA256 over the other fields).
-    public nonisolated func viewerHeader(_ grant: PreviewGrant, at now: Date) -> String {
-        let fields = "user=\(grant.viewer); share=\(grant.share ?? "-"); at=\(Int64(now.timeIntervalSince1970))"
-        let sessionKey = SymmetricKey(
-            data: HMAC<SHA256>.authenticationCode(for: Data("viewer \(grant.session)".utf8), using: key))
-        let mac = HMAC<SHA256>.authenticationCode(
-            for: Data("\(grant.session) \(grant.port) \(fields)".utf8), using: sessionKey)
-        return fields + "; sig=" + Base64URL.encode(Array(mac))
+    /// `X-Paddock-Viewer`: who is looking, signed (see `ViewerSignature`).
+    public nonisolated func viewerHeader(_ grant: PreviewGrant, at now: Date) throws -> String {
+        try viewerSignature.header(
+            session: grant.session.rawValue, port: grant.port, viewer: grant.viewer, share: grant.share,
+            at: Int64(now.timeIntervalSince1970))
     }
 }

@@ -17,6 +17,8 @@ public actor SessionService {
     private var lastActivity: [SessionID: ContinuousClock.Instant] = [:]
     /// Exec streams currently attached to each session; a session with one is never idle.
     private var attachedStreams: [SessionID: Int] = [:]
+    /// Variables every command in every session gets (the preview viewer key), under the session's own.
+    private var sessionEnvironment: [String: String] = [:]
     /// The warm pools' sizes, kept by `WarmPoolService`; a cold start says whether its pool was empty.
     nonisolated let poolTargets = WarmPoolTargets()
     /// Layers being written or copied right now (snapshots, forks, template builds); never collected.
@@ -312,6 +314,8 @@ public actor SessionService {
         return session
     }
 
+    public func setSessionEnvironment(_ environment: [String: String]) { sessionEnvironment = environment }
+
     /// Freezes a running session (`paddock session stop`): its processes stop using CPU and keep their
     /// memory and files; a resume continues them where they were. `toDisk` (gVisor sessions) writes the whole
     /// sandbox to disk instead and releases its memory; a resume restores it, processes included.
@@ -534,6 +538,7 @@ public actor SessionService {
         // A session whose stored policy cannot be read runs nothing: what its guardrails allow is unknown.
         _ = try session.effectivePolicy()
         var env = SandboxLayout.baseEnvironment(user: command.user)
+        env.merge(sessionEnvironment) { $1 }
         env.merge(session.spec.env) { $1 }
         env.merge(command.env) { $1 }
         if command.tty != nil, env["TERM"] == nil { env["TERM"] = "xterm-256color" }
