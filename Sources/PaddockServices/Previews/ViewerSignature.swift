@@ -19,7 +19,8 @@ final class ViewerSignature: Sendable {
 
     /// Derived from the preview key, so the public key apps hold stays valid across restarts.
     init(previewKey: SymmetricKey) throws {
-        let seed = HMAC<SHA256>.authenticationCode(for: Data("paddock preview viewer signing key".utf8), using: previewKey)
+        let seed = HMAC<SHA256>.authenticationCode(
+            for: Data("paddock preview viewer signing key".utf8), using: previewKey)
         let key = try Curve25519.Signing.PrivateKey(rawRepresentation: Data(seed))
         publicKey = Base64URL.encode(Array(key.publicKey.rawRepresentation))
         signer = Mutex(key)
