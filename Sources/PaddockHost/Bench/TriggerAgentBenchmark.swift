@@ -27,8 +27,17 @@ struct TriggerAgentBenchmark {
         let root = dataDirectory + "/trigger-agent-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer {
-            do { try FileManager.default.removeItem(atPath: root) } catch {
-                FileHandle.standardError.write(Data("could not remove \(root): \(error)\n".utf8))
+            // SQLite removes its -shm file as the store closes, which can race the removal's walk: a second
+            // attempt sees the directory as it is left.
+            for attempt in 1...2 {
+                do {
+                    try FileManager.default.removeItem(atPath: root)
+                    break
+                } catch {
+                    if attempt == 2 {
+                        FileHandle.standardError.write(Data("could not remove \(root): \(error)\n".utf8))
+                    }
+                }
             }
         }
         var logger = Logger(label: "paddock.bench.trigger")
