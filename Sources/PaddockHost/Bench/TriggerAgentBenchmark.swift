@@ -74,25 +74,13 @@ struct TriggerAgentBenchmark {
 
         var configuration = ServerConfiguration(port: 0, vault: vault, runs: runs)
         configuration.automations = automations
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(
-            sessions: sessions, tokens: TokenService(store: store), configuration: configuration, logger: logger,
-            onServerRunning: { port in
-                portContinuation.yield(port)
-                portContinuation.finish()
-            })
-        let server = Task { try await app.runService() }
+        let (port, server) = await TriggerBenchmark.serve(sessions, store, configuration, logger)
         let running = Task { try await runs.run() }
         let processing = Task { try await automations.run() }
         defer {
             server.cancel()
             running.cancel()
             processing.cancel()
-        }
-        var port = 0
-        for await p in portStream {
-            port = p
-            break
         }
         var times: [Double] = []
         do {
