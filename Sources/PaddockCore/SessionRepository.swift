@@ -9,11 +9,16 @@ public struct SessionRepository: Codable, Sendable, Equatable {
     public var branch: String
     /// The commit the session started from; diffs are against it. Empty until the clone exists.
     public var base: String
+    /// The open pull request whose head `branch` is (its web address), when the work was asked for on one (an
+    /// `@paddock` comment): an approved submit lands on that branch, which updates the pull request, and no
+    /// second pull request is opened.
+    public var pullRequest: String?
 
-    public init(url: String, branch: String, base: String = "") {
+    public init(url: String, branch: String, base: String = "", pullRequest: String? = nil) {
         self.url = url
         self.branch = branch
         self.base = base
+        self.pullRequest = pullRequest
     }
 
     /// Checks what a client could get wrong before anything is cloned.
@@ -30,6 +35,13 @@ public struct SessionRepository: Codable, Sendable, Equatable {
                     + "pass --repo with one of those")
         }
         try Self.validate(branch: branch, what: "branch")
+        if let pullRequest {
+            guard pullRequest.count <= 2048, let address = URL(string: pullRequest),
+                address.scheme == "https" || address.scheme == "http", address.host != nil
+            else {
+                throw .invalidArgument("the pull request '\(pullRequest.prefix(100))' is not an http(s) address")
+            }
+        }
     }
 
     /// A branch name git accepts and no option parser mistakes for a flag.

@@ -20,8 +20,12 @@ public protocol AutomationStore: Sendable {
     /// Stores an event. When an invocation of the same automation already has its dedupe key, stores a
     /// `deduplicated` record naming that one instead and returns it: the unique (automation, dedupe key) index
     /// decides, inside one transaction, so two deliveries at once cannot both be new.
-    func insertInvocation(_ invocation: Invocation) async throws -> Invocation
-    func updateInvocation(_ invocation: Invocation) async throws
+    /// `queueing`: outbox messages stored in the same transaction when the event is new (a refusal's answer),
+    /// and not at all for a replay.
+    func insertInvocation(_ invocation: Invocation, queueing: [OutboxMessage]) async throws -> Invocation
+    /// Replaces the invocation's record and queues `messages` in the same transaction, so an outcome is never
+    /// stored without its reply (nor a reply sent about an outcome that was not stored).
+    func updateInvocation(_ invocation: Invocation, queueing messages: [OutboxMessage]) async throws
     func invocation(_ id: String) async throws -> Invocation?
     /// Newest first.
     func invocations(automation: String, limit: Int) async throws -> [Invocation]
@@ -32,6 +36,8 @@ public protocol AutomationStore: Sendable {
 
     /// The latest invocation of the automation in `conversation` that started work (the session to continue).
     func startedInvocation(automation: String, conversation: String) async throws -> Invocation?
+    /// The latest invocation that started work in `session` (whose thread hears about the session's approvals).
+    func startedInvocation(session: SessionID) async throws -> Invocation?
 
     /// Links an outside identity (`slack` user id, `github` login) to a Paddock user; nil `user` removes it.
     func setIdentityLink(provider: String, external: String, user: String?) async throws
@@ -44,4 +50,14 @@ public protocol AutomationStore: Sendable {
     /// Pending messages, soonest first.
     func pendingOutbox() async throws -> [OutboxMessage]
     func outbox(invocation: String) async throws -> [OutboxMessage]
+}
+
+extension AutomationStore {
+    public func insertInvocation(_ invocation: Invocation) async throws -> Invocation {
+        try await insertInvocation(invocation, queueing: [])
+    }
+
+    public func updateInvocation(_ invocation: Invocation) async throws {
+        try await updateInvocation(invocation, queueing: [])
+    }
 }

@@ -113,7 +113,9 @@ extension SQLiteStore: AutomationStore {
         }
     }
 
-    public func insertInvocation(_ invocation: Invocation) async throws -> Invocation {
+    public func insertInvocation(_ invocation: Invocation, queueing messages: [OutboxMessage]) async throws
+        -> Invocation
+    {
         try await write { db in
             if let key = invocation.dedupeKey,
                 let first = try String.fetchOne(
@@ -130,6 +132,7 @@ extension SQLiteStore: AutomationStore {
                 return replay
             }
             try Self.insert(invocation, db)
+            for message in messages { try Self.insert(message, db) }
             return invocation
         }
     }
@@ -154,7 +157,7 @@ extension SQLiteStore: AutomationStore {
             ])
     }
 
-    public func updateInvocation(_ invocation: Invocation) async throws {
+    public func updateInvocation(_ invocation: Invocation, queueing messages: [OutboxMessage]) async throws {
         let record = try Self.json(invocation)
         let done = Self.finished(invocation)
         try await write { db in
@@ -164,6 +167,7 @@ extension SQLiteStore: AutomationStore {
             guard db.changesCount > 0 else {
                 throw PaddockError.notFound("invocation \(invocation.id) does not exist (its automation was removed)")
             }
+            for message in messages { try Self.insert(message, db) }
         }
     }
 
@@ -220,6 +224,19 @@ extension SQLiteStore: AutomationStore {
         }
     }
 
+    public func startedInvocation(session: SessionID) async throws -> Invocation? {
+        try await read { db in
+            // The session lives in the JSON record only: this is asked once per approval, over few invocations.
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT record FROM invocation WHERE decision = 'started' AND json_extract(record, '$.session') = ?
+                    ORDER BY receivedAt DESC, rowid DESC LIMIT 1
+                    """, arguments: [session.rawValue]
+            ).map { try Self.decode(Invocation.self, $0) }
+        }
+    }
+
     public func setIdentityLink(provider: String, external: String, user: String?) async throws {
         try await write { db in
             guard let user else {
@@ -260,12 +277,15 @@ extension SQLiteStore: AutomationStore {
     }
 
     public func insertOutbox(_ message: OutboxMessage) async throws {
-        let record = try Self.json(message)
-        try await write { db in
-            try db.execute(
-                sql: "INSERT INTO outbox (id, invocation, status, nextAttemptAt, record) VALUES (?, ?, ?, ?, ?)",
-                arguments: [message.id, message.invocation, message.status.rawValue, message.nextAttemptAt, record])
-        }
+        try await write { db in try Self.insert(message, db) }
+    }
+
+    private static func insert(_ message: OutboxMessage, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO outbox (id, invocation, status, nextAttemptAt, record) VALUES (?, ?, ?, ?, ?)",
+            arguments: [
+                message.id, message.invocation, message.status.rawValue, message.nextAttemptAt, try json(message),
+            ])
     }
 
     public func updateOutbox(_ message: OutboxMessage) async throws {
@@ -280,7 +300,7 @@ extension SQLiteStore: AutomationStore {
     public func pendingOutbox() async throws -> [OutboxMessage] {
         try await read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT id, record FROM outbox WHERE status = 'pending' ORDER BY nextAttemptAt")
+                db, sql: "SELECT id, record FROM outbox WHERE status = 'pending' ORDER BY nextAttemptAt, rowid")
             return self.readable(rows, "outbox message") { row in
                 try Self.decode(OutboxMessage.self, try row.decode(String.self, forColumn: "record"))
             }

@@ -131,6 +131,9 @@ public final class SQLiteStore: Store {
         registerAutomationMigration(&m)
         m.registerMigration("previews: share links") { db in try createPreviewShareTable(db) }
         m.registerMigration("observability: model calls metered at the gateway") { db in try createModelCallTable(db) }
+        m.registerMigration("accounts: the e-mail address an identity provider verified") { db in
+            try addVerifiedEmail(db)
+        }
         return m
     }
 

@@ -52,17 +52,32 @@ extension AutomationTests {
                             body: String(buffer: body)))
                 }
                 let path = request.uri.path
+                // users.info: UMAIL's address is confirmed by Slack, UUNCONFIRMED's is not.
+                let confirmed = request.uri.query?.contains("user=UMAIL") == true
+                let profile =
+                    #"{"ok":true,"user":{"id":"U","is_email_confirmed":\#(confirmed),"#
+                    + #""profile":{"email":"Alice@Example.com"}}}"#
                 let answer =
-                    path.hasSuffix("/chat.postMessage")
-                    ? #"{"ok":true,"ts":"1700000000.000200"}"#
-                    : path.hasSuffix("/pulls/7") ? #"{"number":7,"head":{"ref":"feature-x"}}"# : #"{"id":1}"#
+                    path.hasSuffix("/users.info")
+                    ? profile
+                    : path.hasSuffix("/chat.postMessage") || path.hasSuffix("/chat.update")
+                        ? #"{"ok":true,"ts":"1700000000.000200"}"#
+                        : path.hasSuffix("/pulls/7")
+                            ? #"{"number":7,"head":{"ref":"feature-x","repo":{"full_name":"acme/web"}}}"# : #"{"id":1}"#
                 return Response(
-                    status: path.hasSuffix("/comments") ? .created : .ok, headers: [.contentType: "application/json"],
+                    status: path.hasSuffix("/comments") || path.hasSuffix("/replies") ? .created : .ok,
+                    headers: [.contentType: "application/json"],
                     body: .init(byteBuffer: ByteBuffer(string: answer)))
             }
             router.post("/api/chat.postMessage", use: handler)
+            router.post("/api/chat.update", use: handler)
+            router.get("/api/users.info", use: handler)
+            // A slash command's or a click's response_url (hooks.slack.com/commands/… in production).
+            router.post("/slack-hooks/commands/T1/1234/secretpart", use: handler)
+            router.post("/slack-hooks/actions/T1/5678/secretpart", use: handler)
             router.get("/github/repos/acme/web/pulls/7", use: handler)
             router.post("/github/repos/acme/web/issues/7/comments", use: handler)
+            router.post("/github/repos/acme/web/pulls/7/comments/4242/replies", use: handler)
             (port, task) = try await LoopbackServer.start(
                 router: router, authority: try CertificateAuthority(name: "stand-in"), tlsNames: nil,
                 label: "chat-stand-in",

@@ -477,7 +477,9 @@ import Testing
         "POST /hooks/slack/events": "signed by Slack, not a token: recorded as automation.invoke naming the Slack user",
         "POST /hooks/slack/commands":
             "signed by Slack, not a token: recorded as automation.invoke naming the Slack user",
-        "POST /hooks/slack/interactive": "signed by Slack; buttons change nothing yet",
+        "POST /hooks/slack/interactive":
+            "signed by Slack, not a token: an Approve/Deny click is recorded as approval.answer in the session's "
+            + "trail, naming the linked person (AutomationTests+SlackButtons)",
         "POST /hooks/github": "signed by GitHub, not a token: recorded as automation.invoke naming the GitHub login",
         "POST /mcp":
             "the MCP door's JSON-RPC envelope: each tool call is recorded by the service it reaches, naming the "

@@ -48,13 +48,19 @@ public final class LoopbackIdentityProvider: Sendable {
         public var subject: String
         public var preferredUsername: String?
         public var email: String?
+        /// The `email_verified` claim; nil leaves it out.
+        public var emailVerified: Bool?
         /// nil leaves the claim out of the ID token.
         public var groups: [String]?
 
-        public init(subject: String, preferredUsername: String? = nil, email: String? = nil, groups: [String]? = []) {
+        public init(
+            subject: String, preferredUsername: String? = nil, email: String? = nil, emailVerified: Bool? = nil,
+            groups: [String]? = []
+        ) {
             self.subject = subject
             self.preferredUsername = preferredUsername
             self.email = email
+            self.emailVerified = emailVerified
             self.groups = groups
         }
     }
@@ -269,6 +275,7 @@ public final class LoopbackIdentityProvider: Sendable {
         if let groups = grant.person.groups { claims["groups"] = groups }
         if let name = grant.person.preferredUsername { claims["preferred_username"] = name }
         if let email = grant.person.email { claims["email"] = email }
+        if let verified = grant.person.emailVerified { claims["email_verified"] = verified }
         let alg = [Misbehaviour.unsigned: "none", .hmacWithPublicKey: "HS256"][misbehaviour] ?? "RS256"
         let header = Self.base64URL(
             try JSONSerialization.data(withJSONObject: ["alg": alg, "kid": kid, "typ": "JWT"]))

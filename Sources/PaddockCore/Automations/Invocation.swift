@@ -57,6 +57,10 @@ public struct Invocation: Codable, Sendable, Equatable, Identifiable {
     public var reply: ReplyTarget?
     /// The branch to work on instead of the project's (a pull request's head branch).
     public var branch: String?
+    /// The pull request (its web address) whose head `branch` is: its submit lands there, opening no new one.
+    public var pullRequest: String?
+    /// The outbox message that posted "working on it" to the Slack thread: progress edits that post in place.
+    public var progressPost: String?
 
     public init(
         id: String = Invocation.makeID(), automation: String, receivedAt: Date, dedupeKey: String?, trigger: String,
@@ -96,15 +100,23 @@ public struct ReplyTarget: Codable, Sendable, Equatable {
     /// GitHub: `owner/name` and the issue or pull request number.
     public var repository: String?
     public var issue: Int?
+    /// GitHub: the pull request review comment the event was, so the answer goes to its thread.
+    public var comment: Int?
+    /// Slack slash commands: the `response_url` the command's answers go to (valid 30 minutes, five posts),
+    /// instead of posting in the channel as the bot.
+    public var responseURL: String?
 
     public init(
-        kind: String, channel: String? = nil, thread: String? = nil, repository: String? = nil, issue: Int? = nil
+        kind: String, channel: String? = nil, thread: String? = nil, repository: String? = nil, issue: Int? = nil,
+        comment: Int? = nil, responseURL: String? = nil
     ) {
         self.kind = kind
         self.channel = channel
         self.thread = thread
         self.repository = repository
         self.issue = issue
+        self.comment = comment
+        self.responseURL = responseURL
     }
 }
 
@@ -112,7 +124,9 @@ public struct ReplyTarget: Codable, Sendable, Equatable {
 /// retried with backoff until it is delivered or gives up; recorded with the invocation.
 public struct OutboxMessage: Codable, Sendable, Equatable, Identifiable {
     public enum Status: String, Codable, Sendable {
-        case pending, delivered, failed
+        /// `superseded`: a newer message of the same topic was queued before this one went out (a progress
+        /// update), so it was never sent.
+        case pending, delivered, failed, superseded
     }
 
     public var id: String
@@ -130,6 +144,14 @@ public struct OutboxMessage: Codable, Sendable, Equatable, Identifiable {
     public var lastError: String?
     public var createdAt: Date
     public var deliveredAt: Date?
+    /// Slack: the outbox message whose posted message this one edits (`chat.update`); its `ts` is filled in
+    /// when this one is sent, so an edit waits for the post it edits.
+    public var edits: String?
+    /// Slack: the `ts` of the message this one posted, once delivered (what later edits name).
+    public var postedTS: String?
+    /// Messages of one topic (an invocation's progress) replace each other: a pending one is superseded by a
+    /// newer one of the same invocation and topic, so a busy agent edits the thread's message, not floods it.
+    public var topic: String?
 
     public static let maxAttempts = 8
 

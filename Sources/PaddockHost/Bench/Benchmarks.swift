@@ -114,7 +114,7 @@ struct Benchmarks {
         if groups.contains(.trigger) {
             results += try await TriggerBenchmark.run(directory: dataDirectory, samples: max(iterations * 10, 200))
         }
-        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory, .preview, .repo]) else {
+        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory, .preview, .repo, .trigger]) else {
             return Report(host: host, results: results)
         }
         let provider = try await LocalProvider.make(
@@ -144,6 +144,11 @@ struct Benchmarks {
         if groups.contains(.repo) {
             results += try await RepoBenchmark(
                 iterations: iterations, provider: provider, dataDirectory: dataDirectory, fileCounts: repoFiles
+            ).run()
+        }
+        if groups.contains(.trigger) {
+            results += try await TriggerAgentBenchmark(
+                iterations: iterations, provider: provider, dataDirectory: dataDirectory
             ).run()
         }
         provider.removeCgroupParent()

@@ -35,23 +35,11 @@ enum TriggerBenchmark {
 
         var configuration = ServerConfiguration(port: 0)
         configuration.automations = automations
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(
-            sessions: sessions, tokens: TokenService(store: store), configuration: configuration, logger: logger,
-            onServerRunning: { port in
-                portContinuation.yield(port)
-                portContinuation.finish()
-            })
-        let server = Task { try await app.runService() }
+        let (port, server) = await serve(sessions, store, configuration, logger)
         let processing = Task { try await automations.run() }
         defer {
             server.cancel()
             processing.cancel()
-        }
-        var port = 0
-        for await p in portStream {
-            port = p
-            break
         }
         let body = ByteBuffer(string: #"{"text": "the checkout page is blank", "severity": "high"}"#)
         var times: [Double] = []
@@ -77,5 +65,25 @@ enum TriggerBenchmark {
                 "paddock.trigger_ack", unit: "ms", times,
                 note: "signed webhook → 202, event stored durably first (SQLite, synchronous=FULL)")
         ]
+    }
+
+    /// The real HTTP server on a free loopback port; cancel the task to stop it.
+    static func serve(
+        _ sessions: SessionService, _ store: SQLiteStore, _ configuration: ServerConfiguration, _ logger: Logger
+    ) async -> (port: Int, server: Task<Void, any Error>) {
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = buildApplication(
+            sessions: sessions, tokens: TokenService(store: store), configuration: configuration, logger: logger,
+            onServerRunning: { port in
+                portContinuation.yield(port)
+                portContinuation.finish()
+            })
+        let server = Task { try await app.runService() }
+        var port = 0
+        for await p in portStream {
+            port = p
+            break
+        }
+        return (port, server)
     }
 }

@@ -176,6 +176,9 @@ public actor OIDCSignIn {
             "issuer": .string(configuration.issuer), "subject": .string(verified.subject),
             "created": .bool(created),
         ]
+        if let email = await rememberVerifiedEmail(verified, account: account.name) {
+            fields["verified_email"] = .string(email)
+        }
         if let claim = configuration.teamsClaim {
             if let value = verified.claims[claim] {
                 // Keycloak writes groups as paths (`/engineering`); a team is named without the slash.
@@ -254,6 +257,25 @@ public actor OIDCSignIn {
         }
         throw PaddockError.conflict(
             "no free user name was found for this identity (tried '\(base)' to '\(base)-20'); ask an admin")
+    }
+
+    /// Keeps the address the provider vouched for (`email_verified: true`) with the account, so Slack users with
+    /// the same confirmed address map to this person. An address already held by another account is not moved
+    /// (said in the log): a mapping that changes hands by itself would hand one person's Slack to another.
+    /// Returns the address kept.
+    private func rememberVerifiedEmail(_ verified: IDTokenVerifier.Verified, account: String) async -> String? {
+        guard case .bool(true)? = verified.claims["email_verified"], let email = verified.claims["email"]?.string,
+            email.utf8.count <= 254, email.contains("@"), let emails = store as? any VerifiedEmailStore
+        else { return nil }
+        do {
+            try await emails.setVerifiedEmail(user: account, email: email)
+            return email.lowercased()
+        } catch {
+            logger.warning(
+                "the verified e-mail address of a sign-in was not kept (another account holds it?)",
+                metadata: ["user": "\(account)", "error": "\(error)"])
+            return nil
+        }
     }
 
     // MARK: Provider calls

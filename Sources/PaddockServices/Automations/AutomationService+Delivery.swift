@@ -17,35 +17,41 @@ extension AutomationService {
         var outcome: String?
     }
 
-    /// Queues what the invocation's people should hear in the durable outbox: when work starts, a link to the
-    /// session in the Slack thread or GitHub issue it came from; when it ends (or was refused), the outcome there
-    /// and to the automation's report URL. Filtered and repeated events say nothing.
-    func report(_ invocation: Invocation, _ automation: Automation) async {
+    /// What the invocation's people should hear, for the durable outbox: when work starts, a link to the session
+    /// in the Slack thread or GitHub issue it came from; when it ends (or was refused), the outcome there and to
+    /// the automation's report URL. Filtered and repeated events say nothing.
+    func replies(_ invocation: Invocation, _ automation: Automation) throws -> [OutboxMessage] {
         let finalReport = invocation.decision != .started || invocation.finishedAt != nil
         guard invocation.decision != .filtered, invocation.decision != .deduplicated, invocation.decision != .pending
-        else { return }
+        else { return [] }
         var messages: [OutboxMessage] = []
-        do {
-            if finalReport, let url = automation.spec.reportTo {
-                let report = Report(
-                    automation: automation.id, name: automation.spec.name, invocation: invocation.id,
-                    decision: invocation.decision.rawValue, reason: invocation.reason,
-                    session: invocation.session?.rawValue, run: invocation.run, outcome: invocation.outcome)
-                messages.append(
-                    OutboxMessage(
-                        invocation: invocation.id, kind: "webhook", url: url,
-                        body: String(decoding: try JSONEncoder().encode(report), as: UTF8.self), at: clock()))
-            }
-            if let reply = invocation.reply, let message = try replyMessage(invocation, to: reply, final: finalReport) {
-                messages.append(message)
-            }
-            for message in messages { try await store.insertOutbox(message) }
-        } catch is CancellationError {
-            return  // the server is stopping; what was not queued is lost with it (see the README's limits)
-        } catch {
-            logger.error(
-                "a reply could not be queued", metadata: ["invocation.id": "\(invocation.id)", "error": "\(error)"])
+        if finalReport, let url = automation.spec.reportTo {
+            let report = Report(
+                automation: automation.id, name: automation.spec.name, invocation: invocation.id,
+                decision: invocation.decision.rawValue, reason: invocation.reason,
+                session: invocation.session?.rawValue, run: invocation.run, outcome: invocation.outcome)
+            messages.append(
+                OutboxMessage(
+                    invocation: invocation.id, kind: "webhook", url: url,
+                    body: String(decoding: try JSONEncoder().encode(report), as: UTF8.self), at: clock()))
         }
+        if let reply = invocation.reply, let message = try replyMessage(invocation, to: reply, final: finalReport) {
+            messages.append(message)
+        }
+        return messages
+    }
+
+    /// Stores the invocation's new state and queues what it calls for people to hear in one transaction: an
+    /// outcome is never stored without its reply, nor a reply queued about an outcome that was not stored.
+    /// The thread's "working on it" post is remembered on the invocation, for progress to edit.
+    func save(_ invocation: inout Invocation, _ automation: Automation) async throws {
+        let messages = try replies(invocation, automation)
+        if invocation.decision == .started, invocation.finishedAt == nil,
+            let post = messages.first(where: { $0.kind == "slack" })
+        {
+            invocation.progressPost = post.id
+        }
+        try await store.updateInvocation(invocation, queueing: messages)
         if !messages.isEmpty { wakeup.signal() }
     }
 
@@ -82,11 +88,37 @@ extension AutomationService {
             return clock().addingTimeInterval(30)
         }
         var next: Date?
-        for var message in messages {
+        for (index, original) in messages.enumerated() {
+            var message = original
             let now = clock()
             guard message.nextAttemptAt <= now else {
                 next = min(next ?? message.nextAttemptAt, message.nextAttemptAt)
                 continue
+            }
+            // A newer message of the same topic makes this one pointless (an older progress edit).
+            if let topic = message.topic,
+                messages[(index + 1)...].contains(where: {
+                    $0.invocation == message.invocation && $0.topic == topic && $0.createdAt >= message.createdAt
+                })
+            {
+                message.status = .superseded
+                await keep(message)
+                continue
+            }
+            if let edited = message.edits {
+                switch await postedTS(edited, invocation: message.invocation) {
+                case .posted(let ts):
+                    message.body = Self.setting("ts", to: ts, in: message.body)
+                case .waiting(let until):
+                    // Not an attempt: the post it edits has not gone out yet.
+                    next = min(next ?? until, until)
+                    continue
+                case .never:
+                    message.status = .failed
+                    message.lastError = "the message it edits was never posted"
+                    await keep(message)
+                    continue
+                }
             }
             message.attempts += 1
             do {
@@ -100,6 +132,7 @@ extension AutomationService {
                             "Slack did not post the message: \(value[try JSONPath("error")]?.text ?? "no reason given")"
                         )
                     }
+                    message.postedTS = value[try JSONPath("ts")]?.text
                 }
                 message.status = .delivered
                 message.deliveredAt = clock()
@@ -117,15 +150,54 @@ extension AutomationService {
                     next = min(next ?? message.nextAttemptAt, message.nextAttemptAt)
                 }
             }
-            do { try await store.updateOutbox(message) } catch is CancellationError {
-                return next  // the server is stopping: the message is sent again at the next start
-            } catch {
-                logger.error(
-                    "an outbox message's state could not be stored",
-                    metadata: ["outbox.id": "\(message.id)", "error": "\(error)"])
+            if Task.isCancelled {
+                await keep(message)
+                return next  // the server is stopping: an unsent message is sent again at the next start
             }
+            await keep(message)
         }
         return next
+    }
+
+    func keep(_ message: OutboxMessage) async {
+        do { try await store.updateOutbox(message) } catch {
+            logger.error(
+                "an outbox message's state could not be stored",
+                metadata: ["outbox.id": "\(message.id)", "error": "\(error)"])
+        }
+    }
+
+    enum EditedPost {
+        case posted(String)
+        case waiting(until: Date)
+        case never
+    }
+
+    /// Where the post an edit names stands: sent (with its `ts`), still to be sent, or given up.
+    func postedTS(_ id: String, invocation: String) async -> EditedPost {
+        do {
+            guard let post = try await store.outbox(invocation: invocation).first(where: { $0.id == id }) else {
+                return .never
+            }
+            switch post.status {
+            case .delivered: return post.postedTS.map { .posted($0) } ?? .never
+            case .pending: return .waiting(until: max(post.nextAttemptAt, clock()).addingTimeInterval(0.05))
+            case .failed, .superseded: return .never
+            }
+        } catch {
+            logger.error("an outbox message's post could not be read", metadata: ["error": "\(error)"])
+            return .waiting(until: clock().addingTimeInterval(30))
+        }
+    }
+
+    /// The JSON body with one more top-level field (an edit's `ts`).
+    static func setting(_ key: String, to value: String, in body: String) -> String {
+        // The body is our own JSON object text, so it parses; were it not, it is sent as it is and Slack says why.
+        guard let parsed = try? JSONDocument.parse(Data(body.utf8)), case .object(var fields) = parsed else {
+            return body
+        }
+        fields[key] = .string(value)
+        return JSONDocument.object(fields).jsonText
     }
 
     /// The bearer token a message is sent with: its vault secret, read when sending so it is never stored twice.

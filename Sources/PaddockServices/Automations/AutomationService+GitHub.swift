@@ -24,57 +24,66 @@ extension AutomationService {
         let kind = request.headers["x-github-event"] ?? ""
         if kind == "ping" { return .object(["ok": .bool(true)]) }
         let body = try JSONDocument.parse(request.body)
-        func text(_ path: String) throws -> String? {
-            guard let v = body[try JSONPath(path)], v != .null else { return nil }
-            return v.text
-        }
-        guard kind == "issue_comment", try text("action") == "created", let comment = try text("comment.body"),
-            comment.hasPrefix(github.mention)
-        else {
+        guard let comment = try GitHubComment(kind: kind, body), comment.text.hasPrefix(github.mention) else {
             return .object(["ignored": .string("not a new comment starting with \(github.mention)")])
         }
-        guard let login = try text("comment.user.login"), let repository = try text("repository.full_name"),
-            let number = try text("issue.number").flatMap({ Int($0) }),
-            let delivery = request.headers["x-github-delivery"]
-        else {
-            throw PaddockError.invalidArgument(
-                "the comment event is missing its user, repository, number or delivery id")
+        guard let delivery = request.headers["x-github-delivery"] else {
+            throw PaddockError.invalidArgument("the delivery has no X-GitHub-Delivery id")
         }
-        let isPullRequest = body[try JSONPath("issue.pull_request")].map { $0 != .null } ?? false
-        let prompt = String(comment.dropFirst(github.mention.count)).trimmingCharacters(in: .whitespacesAndNewlines)
-        let event = JSONDocument.object([
-            "type": .string("issue_comment"), "text": .string(prompt), "user": .string(login),
-            "repository": .string(repository), "number": .number(String(number)), "pull_request": .bool(isPullRequest),
-            "title": body[try JSONPath("issue.title")] ?? .null,
-        ])
-        // A pull request's head branch is looked up here, before the acknowledgement is queued: it decides where
-        // the work happens, and GitHub waits ten seconds for an answer.
-        let branch = isPullRequest ? try await pullRequestBranch(github, repository, number) : nil
-        let linked = try await store.linkedUser(provider: "github", external: login)
-        let reply = ReplyTarget(kind: "github", repository: repository, issue: number)
+        let prompt = String(comment.text.dropFirst(github.mention.count))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var fields: [String: JSONDocument] = [
+            "type": .string(kind), "text": .string(prompt), "user": .string(comment.login),
+            "repository": .string(comment.repository), "number": .number(String(comment.number)),
+            "pull_request": .bool(comment.pullRequest != nil),
+            "title": comment.title.map { JSONDocument.string($0) } ?? .null,
+        ]
+        if let path = comment.path { fields["path"] = .string(path) }
+        if let line = comment.line { fields["line"] = .number(String(line)) }
+        let event = JSONDocument.object(fields)
+        // A pull request's head branch decides where the work happens: a review comment's event carries it; for
+        // an issue comment it is looked up here, before the acknowledgement is queued (GitHub waits ten seconds).
+        var branch = comment.headBranch
+        if comment.pullRequest != nil, branch == nil {
+            branch = try await pullRequestBranch(github, comment.repository, comment.number)
+        } else if let head = comment.headRepository, head.lowercased() != comment.repository.lowercased() {
+            throw Self.fromFork(comment.repository, head)
+        }
+        let linked = try await store.linkedUser(provider: "github", external: comment.login)
+        let reply = ReplyTarget(
+            kind: "github", repository: comment.repository, issue: comment.number, comment: comment.reviewComment)
         var started: [String] = []
         for automation in try await store.automations() where automation.spec.source == .github {
-            guard try await projectIsRepository(automation.spec.project, repository) else { continue }
+            guard try await projectIsRepository(automation.spec.project, comment.repository) else { continue }
             guard try automation.spec.filter.allSatisfy({ try $0.matches(Self.context(event, automation)) }) else {
                 continue
             }
             if let linked {
                 let invocation = try await receive(
                     event, automation: automation.id, dedupeKey: "github:" + delivery, trigger: "github",
-                    human: "github:\(login) (\(linked))"
+                    human: "github:\(comment.login) (\(linked))"
                 ) { invocation in
                     invocation.actAs = linked
                     invocation.reply = reply
                     invocation.branch = branch
+                    // Without its address (GitHub always sends one) the submit opens a pull request as usual.
+                    invocation.pullRequest = branch == nil || comment.pullRequest == "" ? nil : comment.pullRequest
                 }
                 started.append(invocation.id)
             } else {
                 let refused = try await refuseUnlinked(
-                    event, automation, dedupeKey: "github:" + delivery, source: "github", user: login, reply: reply)
+                    event, automation, dedupeKey: "github:" + delivery, source: "github", user: comment.login,
+                    reply: reply)
                 started.append(refused.id)
             }
         }
         return .object(["invocations": .array(started.map { .string($0) })])
+    }
+
+    static func fromFork(_ repository: String, _ head: String) -> PaddockError {
+        .invalidArgument(
+            "the pull request's branch is in the fork \(head), not in \(repository); Paddock works on branches of the "
+                + "project's repository — push the branch there, or ask on an issue")
     }
 
     /// Whether the project's repository is `owner/name` on GitHub (any of the URL spellings).
@@ -93,9 +102,13 @@ extension AutomationService {
     func pullRequestBranch(_ github: GitHubHookSettings, _ repository: String, _ number: Int) async throws -> String {
         let token = try await secretValue(github.token)
         let data = try await sender.get(url: "\(github.apiURL)/repos/\(repository)/pulls/\(number)", bearer: token)
-        guard let branch = try JSONDocument.parse(data)[try JSONPath("head.ref")]?.text, !branch.isEmpty else {
+        let pull = try JSONDocument.parse(data)
+        guard let branch = pull[try JSONPath("head.ref")]?.text, !branch.isEmpty else {
             throw PaddockError.unavailable(
                 "GitHub answered pull request \(repository)#\(number) without its head branch")
+        }
+        if let head = pull[try JSONPath("head.repo.full_name")]?.text, head.lowercased() != repository.lowercased() {
+            throw Self.fromFork(repository, head)
         }
         return branch
     }
@@ -130,5 +143,63 @@ extension AutomationService {
     public func links(by caller: Caller) async throws -> [IdentityLink] {
         try caller.authorizeOrg(.admin)
         return try await store.identityLinks()
+    }
+}
+
+/// What Paddock takes from a new comment: on an issue or pull request (`issue_comment`), or on a pull request's
+/// diff (`pull_request_review_comment`, answered in its thread).
+struct GitHubComment {
+    var text: String
+    var login: String
+    var repository: String
+    var number: Int
+    var title: String?
+    /// The pull request's web address (empty when the event has none); nil for an issue.
+    var pullRequest: String?
+    /// The pull request's head branch, when the event says (a review comment's does).
+    var headBranch: String?
+    /// The repository the head branch is in (`owner/name`), when the event says.
+    var headRepository: String?
+    /// A review comment's id, file and line.
+    var reviewComment: Int?
+    var path: String?
+    var line: Int?
+
+    /// Nil for other events and actions than a created comment; throws when a comment lacks what identifies it.
+    init?(kind: String, _ body: JSONDocument) throws {
+        func text(_ path: String) throws -> String? {
+            guard let v = body[try JSONPath(path)], v != .null else { return nil }
+            return v.text
+        }
+        guard try text("action") == "created", let comment = try text("comment.body") else { return nil }
+        let numberPath: String
+        switch kind {
+        case "issue_comment":
+            numberPath = "issue.number"
+            title = try text("issue.title")
+            if let pull = body[try JSONPath("issue.pull_request")], pull != .null {
+                pullRequest = try text("issue.pull_request.html_url") ?? ""
+            }
+        case "pull_request_review_comment":
+            numberPath = "pull_request.number"
+            title = try text("pull_request.title")
+            pullRequest = try text("pull_request.html_url") ?? ""
+            headBranch = try text("pull_request.head.ref")
+            headRepository = try text("pull_request.head.repo.full_name")
+            reviewComment = try text("comment.id").flatMap { Int($0) }
+            path = try text("comment.path")
+            line = try text("comment.line").flatMap { Int($0) }
+        default:
+            return nil
+        }
+        guard let login = try text("comment.user.login"), let repository = try text("repository.full_name"),
+            let number = try text(numberPath).flatMap({ Int($0) })
+        else {
+            throw PaddockError.invalidArgument("the comment event is missing its user, repository or number")
+        }
+        self.text = comment
+        self.login = login
+        self.repository = repository
+        self.number = number
     }
 }

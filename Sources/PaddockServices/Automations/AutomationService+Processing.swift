@@ -150,10 +150,9 @@ extension AutomationService {
             if decided.decision != .pending {
                 invocation.decision = decided.decision
                 invocation.reason = decided.reason
-                try await store.updateInvocation(invocation)
+                try await save(&invocation, automation)
                 try await audit(invocation, automation)
                 if decided.countsAsFailure { await countFailure(automation.id, reason: decided.reason) }
-                await report(invocation, automation)
                 return
             }
             let spec = automation.spec
@@ -167,7 +166,8 @@ extension AutomationService {
                 } else {
                     let start = try await projects.start(
                         spec.project, prompt: decided.prompt ?? "", team: spec.team, agent: spec.agent,
-                        branch: invocation.branch, sessionName: invocation.sessionName, by: caller)
+                        branch: invocation.branch, pullRequest: invocation.pullRequest,
+                        sessionName: invocation.sessionName, by: caller)
                     invocation.session = start.session.id
                     invocation.run = start.run.id
                 }
@@ -177,14 +177,12 @@ extension AutomationService {
                 invocation.decision = e.code == .permissionDenied ? .refused : .failed
                 invocation.reason = e.message
             }
-            try await store.updateInvocation(invocation)
+            try await save(&invocation, automation)
             try await audit(invocation, automation)
             if invocation.decision == .started {
-                await report(invocation, automation)
                 await follow(invocation)
             } else {
                 await countFailure(automation.id, reason: invocation.reason)
-                await report(invocation, automation)
             }
         } catch {
             logger.error(
@@ -240,7 +238,12 @@ extension AutomationService {
         }
         if let runID = invocation.run, let runs = projects.runs {
             do {
-                let run = try await runs.wait(runID)
+                let run = try await withThrowingDiscardingTaskGroup(returning: Run.self) { group in
+                    if let post = invocation.progressPost {
+                        group.addTask { await self.reportProgress(started, run: runID, post: post) }
+                    }
+                    return try await runs.wait(runID)
+                }
                 invocation.outcome = run.status.rawValue
                 invocation.reason = run.reason
             } catch {
@@ -256,9 +259,9 @@ extension AutomationService {
         // The server is stopping: the next start follows the run again rather than record a guess.
         if Task.isCancelled { return }
         invocation.finishedAt = clock()
-        do { try await store.updateInvocation(invocation) } catch {
+        do { try await save(&invocation, automation) } catch {
             logger.error(
-                "an invocation's outcome could not be stored",
+                "an invocation's outcome could not be stored; it is followed again at the next start",
                 metadata: ["invocation.id": "\(invocation.id)", "error": "\(error)"])
             return
         }
@@ -267,7 +270,30 @@ extension AutomationService {
         } else {
             await countFailure(automation.id, reason: "run \(invocation.run ?? "-") ended \(invocation.outcome ?? "-")")
         }
-        await report(invocation, automation)
+    }
+
+    /// Edits the thread's "working on it" post as the run takes steps (each tool call), until the run ends.
+    /// The outbox sends only the newest edit of a burst (`topic`), so a busy agent edits, never floods.
+    func reportProgress(_ invocation: Invocation, run: String, post: String) async {
+        guard let runs = projects.runs else { return }
+        var steps = 0
+        do {
+            for await event in try await runs.events(run) where event.kind == "tool_call" {
+                steps += 1
+                guard let message = progressMessage(invocation, post: post, steps: steps, tool: event.tool) else {
+                    return
+                }
+                try await store.insertOutbox(message)
+                wakeup.signal()
+            }
+        } catch is CancellationError {
+            return  // the server is stopping
+        } catch {
+            // Progress is a courtesy: the outcome still comes, so this is only logged.
+            logger.warning(
+                "a run's progress could not be posted",
+                metadata: ["invocation.id": "\(invocation.id)", "error": "\(error)"])
+        }
     }
 
     func audit(_ invocation: Invocation, _ automation: Automation) async throws {

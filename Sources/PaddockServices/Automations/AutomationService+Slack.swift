@@ -54,23 +54,33 @@ extension AutomationService {
                 "text": .string("Got it — I will post in this channel when the work starts."),
             ])
         case .interactive:
-            // Verified, but buttons (Approve/Deny) are not wired yet: say so instead of pretending.
-            return .object([
-                "response_type": .string("ephemeral"), "replace_original": .bool(false),
-                "text": .string(
-                    "Buttons are not supported yet; answer approvals with `paddock approvals` or the web UI."),
-            ])
+            // Slack sends the interaction as JSON in the `payload` form field, and wants only a 200 back: what
+            // the clicker reads comes through the outbox (the thread's message edited, or an ephemeral note).
+            guard let text = Self.formFields(request.body)["payload"] else {
+                throw PaddockError.invalidArgument("the interaction has no payload field")
+            }
+            let payload = try JSONDocument.parse(Data(text.utf8))
+            if let click = SlackClick(payload: payload) {
+                try await self.click(click)
+            } else {
+                let type = payload[try JSONPath("type")]?.text ?? "-"
+                logger.info(
+                    "a Slack interaction that is not one of our buttons was ignored", metadata: ["type": "\(type)"])
+            }
+            return .object([:])
         }
     }
 
     /// A message for the Slack automations: stored once per automation whose filter it passes.
     func deliver(_ message: SlackMessage) async throws {
-        let linked = try await store.linkedUser(provider: "slack", external: message.user)
+        var linked = try await store.linkedUser(provider: "slack", external: message.user)
+        if linked == nil { linked = await userByEmail(message.user) }
         let event = message.event
         for automation in try await store.automations() where automation.spec.source == .slack {
             let context = Self.context(event, automation)
             guard try automation.spec.filter.allSatisfy({ try $0.matches(context) }) else { continue }
-            let reply = ReplyTarget(kind: "slack", channel: message.channel, thread: message.thread)
+            let reply = ReplyTarget(
+                kind: "slack", channel: message.channel, thread: message.thread, responseURL: message.responseURL)
             if let linked {
                 _ = try await receive(
                     event, automation: automation.id, dedupeKey: message.dedupeKey, trigger: "slack",
@@ -85,6 +95,36 @@ extension AutomationService {
                     event, automation, dedupeKey: message.dedupeKey, source: "slack", user: message.user, reply: reply)
             }
         }
+    }
+
+    /// The Paddock person a Slack user maps to by e-mail, when no explicit link says: Slack's `users.info` (with
+    /// the bot token; the app needs `users:read.email`) gives the profile's address and whether Slack confirmed
+    /// it, and a confirmed address that an identity provider verified for a Paddock account (OIDC
+    /// `email_verified`) names that account. Unconfirmed on either side: no mapping. Remembered for five
+    /// minutes, as Slack rate-limits the method.
+    func userByEmail(_ slackUser: String) async -> String? {
+        guard let slack = integrations.slack, let emails = sessions.store as? any VerifiedEmailStore else { return nil }
+        if let known = emailMatches[slackUser], known.until > clock() { return known.user }
+        var user: String?
+        do {
+            let token = try await secretValue(slack.botToken)
+            let id = slackUser.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? slackUser
+            let info = try JSONDocument.parse(
+                try await sender.get(url: slack.apiURL + "/users.info?user=\(id)", bearer: token))
+            if info[try JSONPath("ok")] == .bool(true), info[try JSONPath("user.is_email_confirmed")] == .bool(true),
+                let email = info[try JSONPath("user.profile.email")]?.text, email.contains("@")
+            {
+                user = try await emails.user(verifiedEmail: email)
+            }
+        } catch {
+            // Unmapped is the safe answer: the person is told whom to ask for a link.
+            logger.warning(
+                "a Slack user's e-mail could not be looked up",
+                metadata: ["slack.user": "\(slackUser)", "error": "\(error)"])
+            return nil
+        }
+        emailMatches[slackUser] = (user, clock().addingTimeInterval(300))
+        return user
     }
 
     /// Records (and answers in the thread or on the issue) an event from a Slack or GitHub user who is linked to
@@ -103,11 +143,13 @@ extension AutomationService {
         refused.reason =
             "\(name) user \(user) is not linked to a Paddock user; ask \(try await adminNames()) to run "
             + "`paddock automations link \(source) \(user) YOUR-PADDOCK-USER`"
-        let stored = try await store.insertInvocation(refused)
-        // A retried delivery is stored as deduplicated: it is neither audited nor answered again.
+        // The refusal and its answer in one transaction; a retried delivery is stored as deduplicated instead,
+        // and is neither audited nor answered again.
+        let replies = try replies(refused, automation)
+        let stored = try await store.insertInvocation(refused, queueing: replies)
         if stored.decision == .refused {
             try await audit(stored, automation)
-            await report(stored, automation)
+            if !replies.isEmpty { wakeup.signal() }
         }
         return stored
     }
@@ -140,6 +182,14 @@ extension AutomationService {
             ? nil : "a signature that does not match the body"
     }
 
+    /// The `X-Slack-Signature` Slack sends with `body` at `timestamp` (what a stand-in for Slack signs with).
+    public static func slackSignature(_ body: Data, timestamp: String, secret: String) -> String {
+        var signed = Data("v0:\(timestamp):".utf8)
+        signed.append(body)
+        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
+        return "v0=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
     /// `application/x-www-form-urlencoded` fields.
     static func formFields(_ body: Data) -> [String: String] {
         var out: [String: String] = [:]
@@ -153,12 +203,22 @@ extension AutomationService {
         return out
     }
 
-    /// The Slack reply for an invocation: `chat.postMessage` into its thread, with the bot token from the vault.
+    /// The Slack reply for an invocation: `chat.postMessage` into its thread, with the bot token from the vault;
+    /// for a slash command, a post to its `response_url` while Slack still takes one (30 minutes), visible to the
+    /// channel. A GitHub reply is a comment on the issue or pull request.
     func replyMessage(_ invocation: Invocation, to reply: ReplyTarget, final: Bool) throws -> OutboxMessage? {
         let text = replyText(invocation, final: final)
         switch reply.kind {
         case "slack":
             guard let slack = integrations.slack, let channel = reply.channel else { return nil }
+            if let url = reply.responseURL, clock().timeIntervalSince(invocation.receivedAt) < Self.responseURLLifetime
+            {
+                let body: JSONDocument = .object([
+                    "response_type": .string("in_channel"), "replace_original": .bool(false), "text": .string(text),
+                ])
+                return OutboxMessage(
+                    invocation: invocation.id, kind: "slack-response", url: url, body: body.jsonText, at: clock())
+            }
             var body: [String: JSONDocument] = ["channel": .string(channel), "text": .string(text)]
             if let thread = reply.thread { body["thread_ts"] = .string(thread) }
             return OutboxMessage(
@@ -168,13 +228,36 @@ extension AutomationService {
             guard let github = integrations.github, let repository = reply.repository, let issue = reply.issue else {
                 return nil
             }
+            // A review comment is answered in its own thread; an issue or pull request comment on the issue.
+            let url =
+                reply.comment.map { "\(github.apiURL)/repos/\(repository)/pulls/\(issue)/comments/\($0)/replies" }
+                ?? "\(github.apiURL)/repos/\(repository)/issues/\(issue)/comments"
             return OutboxMessage(
-                invocation: invocation.id, kind: "github",
-                url: "\(github.apiURL)/repos/\(repository)/issues/\(issue)/comments",
+                invocation: invocation.id, kind: "github", url: url,
                 body: JSONDocument.object(["body": .string(text)]).jsonText, credential: github.token, at: clock())
         default:
             return nil
         }
+    }
+
+    /// How long Slack takes posts to a slash command's `response_url` (30 minutes), less a margin for the
+    /// outbox's retries; a later outcome is posted in the channel instead.
+    static let responseURLLifetime: TimeInterval = 25 * 60
+
+    /// The edit of the thread's "working on it" message that says how far the run got: `chat.update` of that
+    /// post (its `ts` is filled in when it is sent). Only the step and the tool's name: a channel may be read by
+    /// people who may not see the session, and a command line can hold anything.
+    func progressMessage(_ invocation: Invocation, post: String, steps: Int, tool: String?) -> OutboxMessage? {
+        guard let slack = integrations.slack, let channel = invocation.reply?.channel else { return nil }
+        var text = replyText(invocation, final: false)
+        text += "\nStep \(steps)" + (tool.map { " (\($0.prefix(40)))" } ?? "") + "…"
+        var message = OutboxMessage(
+            invocation: invocation.id, kind: "slack", url: slack.apiURL + "/chat.update",
+            body: JSONDocument.object(["channel": .string(channel), "text": .string(text)]).jsonText,
+            credential: slack.botToken, at: clock())
+        message.edits = post
+        message.topic = "progress"
+        return message
     }
 }
 
@@ -187,6 +270,8 @@ struct SlackMessage {
     var text: String
     var dedupeKey: String
     var kind: String
+    /// A slash command's `response_url`, where its answers go.
+    var responseURL: String?
 
     var conversation: String? { thread.map { "slack:\(channel):\($0)" } }
 
@@ -232,5 +317,9 @@ struct SlackMessage {
         text = form["text"] ?? ""
         dedupeKey = "slack-command:" + trigger
         kind = "slash_command"
+        // Only an http(s) URL is kept: it is where the outbox posts.
+        responseURL = form["response_url"].flatMap { URL(string: $0) }.flatMap {
+            $0.scheme == "https" || $0.scheme == "http" ? $0.absoluteString : nil
+        }
     }
 }

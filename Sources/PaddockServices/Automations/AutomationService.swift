@@ -32,6 +32,12 @@ public actor AutomationService: Service {
     nonisolated let wakeup = Wakeup()
     /// Invocations being processed right now, so a restart's pickup and a fresh event never both take one.
     var processing: Set<String> = []
+    /// Approvals posted to a Slack thread with their buttons, by approval id, until their answer is posted.
+    var announced: [String: AnnouncedApproval] = [:]
+    /// Open approvals of sessions no Slack thread started (looked up once each).
+    var notSlacks: Set<String> = []
+    /// Slack users mapped (or not) by e-mail, until when that answer is trusted.
+    var emailMatches: [String: (user: String?, until: Date)] = [:]
 
     /// Slack, GitHub and the links in replies.
     let integrations: AutomationIntegrations
@@ -57,6 +63,7 @@ public actor AutomationService: Service {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.work.run() }
+                group.addTask { await self.followApprovals() }
                 group.addTask {
                     await self.sealPlainSecrets()
                     await self.resumeUnfinished()
@@ -88,7 +95,8 @@ public actor AutomationService: Service {
         var out: [InvocationRecord] = []
         for invocation in try await store.invocations(automation: id, limit: max(1, min(limit, 1000))) {
             out.append(
-                InvocationRecord(invocation: invocation, outbox: try await store.outbox(invocation: invocation.id)))
+                InvocationRecord(
+                    invocation: invocation, outbox: Self.shown(try await store.outbox(invocation: invocation.id))))
         }
         return out
     }
@@ -99,7 +107,18 @@ public actor AutomationService: Service {
         guard let invocation = try await store.invocation(id) else { throw missing }
         guard let automation = try await store.automation(invocation.automation) else { throw missing }
         try caller.authorize(.read, team: automation.spec.team, hidden: missing)
-        return InvocationRecord(invocation: invocation, outbox: try await store.outbox(invocation: id))
+        return InvocationRecord(invocation: invocation, outbox: Self.shown(try await store.outbox(invocation: id)))
+    }
+
+    /// Outbox messages as people may read them: a Slack `response_url` is a credential (anyone holding it may
+    /// post into the channel for half an hour), so only its host is shown.
+    static func shown(_ messages: [OutboxMessage]) -> [OutboxMessage] {
+        messages.map { message in
+            guard message.kind == "slack-response" else { return message }
+            var shown = message
+            shown.url = "https://\(HTTPOutboxSender.hostOf(message.url))/…"
+            return shown
+        }
     }
 
     static func missing(_ id: String) -> PaddockError {
@@ -250,6 +269,12 @@ public actor AutomationService: Service {
     /// The run-as person as a caller: their role and their teams as they are now, with the automation named
     /// where a token would be, so the trail shows both.
     func runAsCaller(_ name: String, automation id: String) async throws -> Caller {
+        try await personCaller(name, via: "automation:\(id)")
+    }
+
+    /// A Paddock person as a caller, with their role and teams as they are now; `via` is named where a token
+    /// would be (`automation:au_…`, `slack:U…`), so the trail shows how they acted.
+    func personCaller(_ name: String, via: String) async throws -> Caller {
         guard let access = sessions.store as? any AccessStore else {
             throw PaddockError.unavailable("this server keeps no people, so automations cannot run as one")
         }
@@ -264,7 +289,7 @@ public actor AutomationService: Service {
         }
         return Caller(
             Principal(
-                user: user.name, role: user.role, tokenID: "automation:\(id)", scopes: user.role.ceiling,
+                user: user.name, role: user.role, tokenID: via, scopes: user.role.ceiling,
                 teams: teams))
     }
 

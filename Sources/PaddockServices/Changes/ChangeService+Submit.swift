@@ -132,7 +132,11 @@ extension ChangeService {
             linesChanged: diff.linesChanged, filesChanged: diff.files.count,
             report: String(decoding: try encoder.encode(stored), as: UTF8.self), createdBy: user,
             createdAt: sessions.clock())
-        if let github = clones.github, let (owner, name) = github.repository(of: repository.url) {
+        if let existing = repository.pullRequest {
+            // The session works on an open pull request's head branch: approving the review merges the change
+            // into that branch, which updates that pull request; a second one would only split the discussion.
+            review.pullRequest = existing
+        } else if let github = clones.github, let (owner, name) = github.repository(of: repository.url) {
             await openPullRequest(github, &review, owner: owner, name: name, by: caller)
         }
         try await reviews.insertReview(review)

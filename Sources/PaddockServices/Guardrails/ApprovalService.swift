@@ -153,6 +153,8 @@ public actor ApprovalService {
                 "could not record an approval answer", metadata: ["approval.id": "\(id)", "error": "\(error)"])
         }
         if store == nil { answered[id] = decided }
+        // Again once the answer is stored: a reader of the inbox signal may read the answer back from the store.
+        for follower in inboxFollowers.values { follower.yield() }
         for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: decided) }
         logger.notice(
             "approval answered",
@@ -165,6 +167,10 @@ public actor ApprovalService {
         if let done = answered[id] { return done }
         return try await store?.approval(id: id)
     }
+
+    /// The requests waiting for an answer right now, from memory: one the store has not finished writing is
+    /// here already (the inbox signal comes before the write).
+    public func open() -> [Approval] { pending.values.sorted { $0.requestedAt < $1.requestedAt } }
 
     public func list(session: SessionID?, includeAnswered: Bool) async throws -> [Approval] {
         if let store { return try await store.approvals(session: session, includeAnswered: includeAnswered) }

@@ -45,11 +45,20 @@ extension ProjectService {
 
     /// Starts a session of the project: its repository's branch in /workspace, under its template and policy,
     /// with its secrets and instructions. Needs a server that keeps repository clones.
+    /// `pullRequest`: the open pull request whose head `branch` is, so its submit lands there (see
+    /// `SessionRepository.pullRequest`).
     public func startSession(
-        _ name: String, team: String? = nil, branch: String? = nil, sessionName: String? = nil, by caller: Caller
+        _ name: String, team: String? = nil, branch: String? = nil, pullRequest: String? = nil,
+        sessionName: String? = nil, by caller: Caller
     ) async throws -> Session {
         var launch = try await launch(name, team: team, branch: branch, by: caller)
         launch.spec.name = sessionName
+        if let pullRequest {
+            guard branch != nil else {
+                throw PaddockError.invalidArgument("a pull request's session needs its head branch; pass the branch")
+            }
+            launch.spec.repository?.pullRequest = pullRequest
+        }
         return try await sessions.create(launch.spec, policy: launch.policy, owner: launch.owner, by: caller)
     }
 
@@ -58,7 +67,7 @@ extension ProjectService {
     /// running.
     public func start(
         _ name: String, prompt: String, team: String? = nil, agent: String? = nil, model: String? = nil,
-        branch: String? = nil, sessionName: String? = nil, by caller: Caller
+        branch: String? = nil, pullRequest: String? = nil, sessionName: String? = nil, by caller: Caller
     ) async throws -> ProjectStart {
         guard let runs else {
             throw PaddockError.unavailable(
@@ -66,7 +75,8 @@ extension ProjectService {
         }
         // An agent this server does not run is refused before a repository is cloned for nothing.
         if let agent { _ = try runs.agentDefinition(agent) }
-        let session = try await startSession(name, team: team, branch: branch, sessionName: sessionName, by: caller)
+        let session = try await startSession(
+            name, team: team, branch: branch, pullRequest: pullRequest, sessionName: sessionName, by: caller)
         do {
             // The project's agent and model apply through the session's project (`RunService.start`).
             let run = try await runs.start(session: session.id, prompt: prompt, agent: agent, model: model, by: caller)
