@@ -6,7 +6,7 @@ import Yams
 extension ConfigReader {
     static let topLevelKeys = [
         "version", "name", "template", "providers", "compute", "secrets", "guardrails", "rbac", "instructions",
-        "checks", "automations", "previews",
+        "checks", "automations", "previews", "agent", "review",
     ]
 
     mutating func runtimeConfig(_ root: Node) -> RuntimeConfig {
@@ -50,6 +50,8 @@ extension ConfigReader {
                 node, "instructions", expected: "text (use a block: 'instructions: |' and indented lines)")
         }
         if let node = fields["previews"] { config.previews = previews(node) }
+        if let node = fields["agent"] { config.agent = agent(node) }
+        if let node = fields["review"] { config.review = review(node) }
         if let node = fields["checks"] {
             config.checks = scalars(node, "checks", expected: "a shell command such as 'npm test'").compactMap {
                 guard !$0.text.trimmingCharacters(in: .whitespaces).isEmpty else {

@@ -33,6 +33,10 @@ public struct RuntimeConfig: Sendable, Equatable {
     public var automations: [AutomationConfig] = []
     /// Preview share links (`previews: {max_audience: org, restart: true}`).
     public var previews = PreviewConfig()
+    /// The context every agent run gets (`agent: {instructions, skills, mcp_servers}`).
+    public var agent = AgentConfig()
+    /// What a submitted change leaves out (`review: {exclude_generated: true, exclude: [...]}`).
+    public var review = ReviewConfig()
 
     public init(
         file: String = "runtime.yml", version: Int = RuntimeConfig.supportedVersion, name: String? = nil,

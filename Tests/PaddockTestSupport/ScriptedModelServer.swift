@@ -88,7 +88,7 @@ public final class ScriptedModelServer: Sendable {
             let model = object["model"] as? String ?? "scripted"
             let stream = object["stream"] as? Bool ?? false
             let offersTools = !((object["tools"] as? [Any]) ?? []).isEmpty
-            let turn = offersTools ? await state.next() ?? .say("Done.") : .say("Done.")
+            let turn = filled(offersTools ? await state.next() ?? .say("Done.") : .say("Done."), from: text)
             if responses { return ResponsesAnswer(turn: turn, model: model).response(stream: stream) }
             return openAI
                 ? OpenAIAnswer(turn: turn, model: model).response(stream: stream)
@@ -106,6 +106,27 @@ public final class ScriptedModelServer: Sendable {
             router: router, authority: authority, tlsNames: ["127.0.0.1", "localhost"], label: "scripted-model",
             logLevel: .critical)
         return ScriptedModelServer(authority: authority, port: port, state: state, task: task)
+    }
+
+    /// A tool input can use what an earlier tool answered, which a script cannot know in advance (the id a
+    /// `create_session` returned): `{{answer:REGEX}}` becomes the first capture group of REGEX's last match in
+    /// the request, which carries the conversation so far.
+    static func filled(_ turn: Turn, from request: String) -> Turn {
+        guard case .tool(let name, var input) = turn else { return turn }
+        while let open = input.range(of: "{{answer:"),
+            let close = input.range(of: "}}", range: open.upperBound..<input.endIndex)
+        {
+            let pattern = String(input[open.upperBound..<close.lowerBound])
+            var value = ""
+            if let regex = try? NSRegularExpression(pattern: pattern),
+                let match = regex.matches(in: request, range: NSRange(request.startIndex..., in: request)).last,
+                match.numberOfRanges > 1, let range = Range(match.range(at: 1), in: request)
+            {
+                value = String(request[range])
+            }
+            input.replaceSubrange(open.lowerBound..<close.upperBound, with: value)
+        }
+        return .tool(name, input: input)
     }
 
     private init(authority: CertificateAuthority, port: Int, state: State, task: Task<Void, any Error>) {

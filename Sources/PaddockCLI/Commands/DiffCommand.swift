@@ -28,6 +28,10 @@ struct DiffCommand: AsyncParsableCommand {
             print("\(diff.files.count) files, \(diff.linesChanged) lines changed\(limit)")
             if let branch = diff.branch { print("branch: \(branch)") }
             if let pushed = diff.submitBranch { print("submit branch: \(pushed)") }
+            for warning in diff.warnings ?? [] { print("warning: \(warning)") }
+            if let excluded = diff.excluded, !excluded.isEmpty {
+                print("left out by the policy's review: setting: \(excluded.joined(separator: ", "))")
+            }
             if patch, let text = diff.patch {
                 print(text, terminator: text.hasSuffix("\n") || text.isEmpty ? "" : "\n")
                 if diff.patchTruncated == true { print("(the diff is cut here; --json has the file list)") }

@@ -107,6 +107,10 @@ struct ReviewsCommand: AsyncParsableCommand {
             if d.runs.isEmpty { out += "(none recorded)\n" }
             for run in d.runs { out += Self.runLine(run) + "\n" }
             out += "\n## Diff (\(report.diff.files.count) files, \(report.diff.linesChanged) lines)\n"
+            for warning in report.diff.warnings ?? [] { out += "warning: \(warning)\n" }
+            if let excluded = report.diff.excluded, !excluded.isEmpty {
+                out += "left out by the policy's review: setting: \(excluded.joined(separator: ", "))\n"
+            }
             out += report.diff.patch ?? ""
         }
         out += "\n## Audit timeline\n"

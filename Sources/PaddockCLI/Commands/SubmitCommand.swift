@@ -36,6 +36,10 @@ struct SubmitCommand: AsyncParsableCommand {
             let lines = file.binary ? "binary" : "+\(file.linesAdded) -\(file.linesRemoved)"
             out += "  \(file.status.padding(8)) \(lines.padding(12)) \(file.path)\n"
         }
+        for warning in r.diff.warnings ?? [] { out += "warning: \(warning)\n" }
+        if let excluded = r.diff.excluded, !excluded.isEmpty {
+            out += "left out by the policy's review: setting: \(excluded.joined(separator: ", "))\n"
+        }
         for check in r.checks {
             out += "check: \(check.passed ? "passed" : "FAILED (exit \(check.exitCode))") `\(check.command)` "
             out += "(\(check.ms) ms)\n"

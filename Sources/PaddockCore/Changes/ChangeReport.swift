@@ -37,6 +37,13 @@ public struct ChangeDiff: Codable, Sendable, Equatable {
     public var submitBranch: String?
     public var patch: String?
     public var patchTruncated: Bool?
+    /// Files of the change that look generated or binary (`GeneratedFiles`) and no `.gitignore` covers: kept,
+    /// and warned about in `warnings`.
+    public var generated: [String]?
+    /// Files left out of the change by `review:` in runtime.yml (`exclude_generated`, `exclude`).
+    public var excluded: [String]?
+    /// Readable lines a submit shows without blocking it, each saying what to do.
+    public var warnings: [String]?
 
     public init(
         base: String, files: [File], linesChanged: Int, branch: String?, maxLines: Int?, protectedBranches: [String],

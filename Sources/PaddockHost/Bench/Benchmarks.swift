@@ -20,7 +20,7 @@ struct Benchmarks {
 
     /// Measurements that run together (they share set-up), selectable with `paddock bench --only`.
     enum Group: String, CaseIterable, Sendable {
-        case policy, gateway, audit, web, trigger, start, snapshot, exec, memory, preview, repo, metrics
+        case policy, gateway, audit, web, trigger, start, snapshot, exec, memory, preview, repo, metrics, mcp
 
         /// Parses `--only` values, comma-separated or repeated.
         static func parse(_ values: [String]) throws(PaddockError) -> Set<Group> {
@@ -114,7 +114,7 @@ struct Benchmarks {
         if groups.contains(.trigger) {
             results += try await TriggerBenchmark.run(directory: dataDirectory, samples: max(iterations * 10, 200))
         }
-        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory, .preview, .repo, .trigger]) else {
+        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory, .preview, .repo, .trigger, .mcp]) else {
             return Report(host: host, results: results)
         }
         let provider = try await LocalProvider.make(
@@ -136,6 +136,10 @@ struct Benchmarks {
             try await provider.destroy(execID)
             results += try await ExecGuardBenchmark.run(
                 provider: provider, samples: { try await samples(count: iterations * 3, $0) }, logger: logger)
+        }
+        if groups.contains(.mcp) {
+            results += try await MCPBenchmark(iterations: iterations, provider: provider, directory: dataDirectory)
+                .run()
         }
         if groups.contains(.memory) { results += try await memoryResults(provider) }
         if groups.contains(.preview) {

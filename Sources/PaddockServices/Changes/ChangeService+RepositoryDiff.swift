@@ -37,6 +37,27 @@ extension ChangeService {
         let git = HostGit(directory)
         try await git.check(["add", "--all", "--", "."], trust: .content, "staging the session's files")
         let common = ["diff", "--cached", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color"]
+        // Generated and binary files `git add` took (no .gitignore covers them): left out when the policy says
+        // so — the index goes back to the base for them — and otherwise kept with a warning.
+        let review = Self.reviewConfig(session.policy)
+        let rules = GeneratedFiles(excludeGenerated: review.excludeGenerated ?? false, patterns: review.exclude)
+        var generated: [(path: String, reason: String)] = []
+        var excluded: [String] = []
+        for file in Self.numstatFiles(
+            try await git.check(
+                common + ["--numstat", "-z", "--diff-filter=AMT", repository.base], trust: .content, "diffing"))
+        {
+            if rules.excluded(path: file.path, binary: file.binary) != nil {
+                excluded.append(file.path)
+            } else if let reason = GeneratedFiles.reason(path: file.path, binary: file.binary) {
+                generated.append((file.path, reason))
+            }
+        }
+        for batch in stride(from: 0, to: excluded.count, by: 500) {
+            let paths = excluded[batch..<min(batch + 500, excluded.count)].map { ":(literal)\($0)" }
+            try await git.check(
+                ["reset", "--quiet", repository.base, "--"] + paths, trust: .content, "leaving out excluded files")
+        }
         let numstat = try await git.check(common + ["--numstat", "-z", repository.base], trust: .content, "diffing")
         let statuses = try await git.check(
             common + ["--name-status", "-z", repository.base], trust: .content, "diffing")
@@ -55,22 +76,18 @@ extension ChangeService {
             i += 2
         }
         var files: [ChangeDiff.File] = []
-        for record in numstat.split(separator: "\0") {
-            let parts = record.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3 else { continue }
-            let path = String(parts[2])
-            let binary = parts[0] == "-"
+        for file in Self.numstatFiles(numstat) {
             files.append(
                 .init(
-                    path: path, status: status[path] ?? "modified", bytes: sizes[path] ?? 0,
-                    linesAdded: Int(parts[0]) ?? 0, linesRemoved: Int(parts[1]) ?? 0, binary: binary))
+                    path: file.path, status: status[file.path] ?? "modified", bytes: sizes[file.path] ?? 0,
+                    linesAdded: file.added, linesRemoved: file.removed, binary: file.binary))
         }
         files.sort { $0.path < $1.path }
         let changes = try session.effectivePolicy()?.changes ?? ChangePolicy()
         let total = files.reduce(0) { $0 + $1.linesAdded + $1.linesRemoved }
         let pushed = submitBranch ?? "\(clones.branchPrefix)\(session.id.rawValue)"
         let truncated = patch.utf8.count > Self.patchLimit
-        return ChangeDiff(
+        var diff = ChangeDiff(
             base: "\(repository.url) \(repository.branch) at \(repository.base.prefix(12))", files: files,
             linesChanged: total, branch: repository.branch, maxLines: changes.maxLines?.value,
             protectedBranches: changes.protectedBranches.map(\.value),
@@ -78,6 +95,34 @@ extension ChangeService {
             submitBranch: pushed,
             patch: truncated ? String(decoding: Array(patch.utf8.prefix(Self.patchLimit)), as: UTF8.self) : patch,
             patchTruncated: truncated)
+        diff.generated = generated.map(\.path)
+        diff.excluded = excluded
+        diff.warnings = GeneratedFiles.warning(generated).map { [$0] } ?? []
+        return diff
+    }
+
+    /// `git diff --numstat -z` records: added and removed lines (`-` for both when binary) and the path.
+    static func numstatFiles(_ output: String) -> [(path: String, added: Int, removed: Int, binary: Bool)] {
+        output.split(separator: "\0").compactMap { record in
+            let parts = record.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { return nil }
+            return (String(parts[2]), Int(parts[0]) ?? 0, Int(parts[1]) ?? 0, parts[0] == "-")
+        }
+    }
+
+    /// `review:` of the policy layers: the innermost layer that sets `exclude_generated` decides (a repository
+    /// may keep its committed `dist/`), and every layer's `exclude` patterns add up.
+    static func reviewConfig(_ policy: SessionPolicy?) -> ReviewConfig {
+        var review = ReviewConfig()
+        for source in policy?.sources ?? [] {
+            // Validated when the session was made; a layer that no longer parses has nothing to say here.
+            guard let config = try? RuntimeConfig.parse(source.text, file: source.file) else { continue }
+            if let exclude = config.review.excludeGenerated { review.excludeGenerated = exclude }
+            for pattern in config.review.exclude where !review.exclude.contains(pattern) {
+                review.exclude.append(pattern)
+            }
+        }
+        return review
     }
 
     /// Replaces the clone's working tree with the sandbox's /workspace (its `.git` excepted) and takes the

@@ -47,7 +47,8 @@ extension ChangeService {
             id, "submit.diff",
             [
                 "files": .int(Int64(diff.files.count)), "lines": .int(Int64(diff.linesChanged)),
-                "branch": .string(pushed),
+                "branch": .string(pushed), "generated": .strings(Array((diff.generated ?? []).prefix(100))),
+                "excluded": .strings(Array((diff.excluded ?? []).prefix(100))),
             ], by: caller)
         // Each file of the change that is about to leave, as the audit trail keeps file changes.
         for file in diff.files.prefix(Self.auditedFilesPerSubmit) {

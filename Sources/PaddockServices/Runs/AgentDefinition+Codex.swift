@@ -26,7 +26,7 @@ extension AgentDefinition {
     /// and when the prompt named no model, it reads the model Codex used from the turn's record in
     /// `~/.codex/sessions` (shell builtins only: no command of its own reaches the exec guard) and prints it as
     /// one more JSON line for `CodexParser`.
-    func codexCommandLine(prompt: String, model: String?, resume: String?) -> [String] {
+    func codexCommandLine(prompt: String, model: String?, resume: String?, extra: [String] = []) -> [String] {
         let baseURL = env["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.openAIBaseURL
         var args = argv + ["exec"]
         if let resume { args += ["resume", resume] }
@@ -48,6 +48,7 @@ extension AgentDefinition {
             "-c", "check_for_update_on_startup=false",
         ]
         if let model { args += ["--model", model] }
+        args += extra
         // `--` ends the options, so a prompt that starts with a dash is still the prompt.
         args += ["--", prompt]
         let findModel =

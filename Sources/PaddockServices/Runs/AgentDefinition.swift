@@ -47,8 +47,9 @@ public struct AgentDefinition: Sendable, Equatable {
             ].merging(env) { $1 }, requiredEnv: "ANTHROPIC_API_KEY")
     }
 
-    /// The command line for one prompt. `resume` is the agent's conversation id from the session's last run.
-    func commandLine(prompt: String, model: String?, resume: String?) -> [String] {
+    /// The command line for one prompt. `resume` is the agent's conversation id from the session's last run;
+    /// `extra` are the options the session's agent context adds (`AgentLaunch`), before the prompt.
+    func commandLine(prompt: String, model: String?, resume: String?, extra: [String] = []) -> [String] {
         switch kind {
         case .claudeCode:
             var args = argv + ["--print", "--output-format", "stream-json", "--verbose"]
@@ -59,6 +60,7 @@ public struct AgentDefinition: Sendable, Equatable {
             args += ["--dangerously-skip-permissions"]
             if let model { args += ["--model", model] }
             if let resume { args += ["--resume", resume] }
+            args += extra
             // `--` ends the options, so a prompt that starts with a dash is still the prompt.
             return args + ["--", prompt]
         case .command:
@@ -67,7 +69,7 @@ public struct AgentDefinition: Sendable, Equatable {
                     of: "{model}", with: model ?? "")
             }
         case .miniSweAgent: return miniSweAgentCommandLine(prompt: prompt, model: model)
-        case .codex: return codexCommandLine(prompt: prompt, model: model, resume: resume)
+        case .codex: return codexCommandLine(prompt: prompt, model: model, resume: resume, extra: extra)
         }
     }
 

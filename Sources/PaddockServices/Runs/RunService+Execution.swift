@@ -6,11 +6,25 @@ import PaddockSandbox
 extension RunService {
     /// Runs the agent to its end and keeps the record current on the way. Never throws: whatever goes wrong
     /// ends the run `failed` with the reason.
-    func execute(_ id: String, argv: [String], definition: AgentDefinition) async {
+    func execute(_ id: String, launch: RunLaunch, definition: AgentDefinition) async {
         guard var run = live[id]?.run, let caller = live[id]?.caller else { return }
         let session = run.session
         let before = await workspaceFiles(session)
-        var env = definition.env
+        // The agent context goes into place before the agent starts; a context that cannot be put in place
+        // fails the run with what to fix, rather than running the agent without what the policy promises.
+        let context: AgentLaunch
+        do {
+            context = try await prepareLaunch(
+                launch.context, session: try await sessions.get(session), definition: definition)
+        } catch {
+            let e = PaddockError.wrap(error, "the agent context could not be put into the session")
+            run.errors.append(e.message)
+            await finish(&run, status: .failed, reason: e.message, exitCode: nil, files: [])
+            return
+        }
+        let argv = definition.commandLine(
+            prompt: launch.prompt, model: launch.model, resume: launch.resume, extra: context.arguments)
+        var env = definition.env.merging(context.env) { $1 }
         env["PADDOCK_RUN"] = id
         // Started before the agent is: its first tool command (and an approval it asks for) can come at once.
         run.startedAt = clock()
@@ -81,7 +95,12 @@ extension RunService {
 
     /// Folds one parsed piece of output into the record, and stops the run when it went over its limit.
     func apply(_ out: AgentOutput, to run: inout Run) async {
-        for event in out.events { await emit(run.id, event) }
+        for event in out.events {
+            await emit(run.id, event)
+            if event.kind == "tool_call", let name = event.tool, let (server, tool) = AgentContext.mcpTool(name) {
+                await auditMCPCall(run, server: server, tool: tool, arguments: event.input)
+            }
+        }
         if let s = out.agentSession { run.agentSession = s }
         // A prompt that named no model ran on the agent's default; the record says which it was.
         let modelLearned = run.model == nil && out.model != nil
@@ -187,6 +206,18 @@ extension RunService {
             "run finished",
             metadata: ["run.id": "\(run.id)", "run.status": "\(status.rawValue)", "run.reason": "\(reason ?? "-")"])
         finishLive(run.id)
+    }
+
+    /// An agent's call to an MCP server's tool, in the session's audit trail: which server, which tool, and its
+    /// arguments (cut at 4 KiB; the trail's redaction takes out every vault secret's value, so a key the agent
+    /// pasted into an argument is recorded by name only).
+    func auditMCPCall(_ run: Run, server: String, tool: String, arguments: String?) async {
+        var fields: [String: AuditValue] = ["server": .string(server), "tool": .string(tool)]
+        if let arguments {
+            fields["arguments"] = .string(String(arguments.prefix(4096)))
+            if arguments.count > 4096 { fields["arguments_truncated"] = .bool(true) }
+        }
+        await audit(run, "mcp.tool_call", fields, by: live[run.id]?.caller ?? .system)
     }
 
     func audit(_ run: Run, _ kind: String, _ fields: [String: AuditValue], by caller: Caller) async {

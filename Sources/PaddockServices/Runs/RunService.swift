@@ -131,6 +131,8 @@ public actor RunService: Service {
                     + "--hosts HOST`) and \(give) — the sandbox only ever sees a placeholder")
         }
         try await checkBudget(team: session.team)
+        let context = AgentContext.of(session.policy)
+        try checkContext(context, session: session)
 
         var run = Run(
             id: Run.makeID(), session: id, team: session.team, createdBy: caller.principal?.user, prompt: prompt,
@@ -147,9 +149,11 @@ public actor RunService: Service {
         let used = previous.filter { resume != nil && $0.agentSession == resume }.reduce(TokenUsage()) { $0 + $1.usage }
         live[run.id] = LiveRun(
             run: run, caller: caller, costBaseline: resume == nil ? 0 : baseline ?? 0, usageBaseline: used)
-        let argv = definition.commandLine(prompt: prompt, model: model, resume: resume)
         let runID = run.id
-        live[runID]?.job = work.start("run \(runID)") { await self.execute(runID, argv: argv, definition: definition) }
+        let launch = RunLaunch(prompt: prompt, model: model, resume: resume, context: context)
+        live[runID]?.job = work.start("run \(runID)") {
+            await self.execute(runID, launch: launch, definition: definition)
+        }
         logger.info(
             "run started",
             metadata: [

@@ -13,6 +13,10 @@ extension WebRoutes {
         var linesChanged: Int
         var truncated: Bool
         var violations: [String]
+        /// Generated or binary files the change carries (kept), and files the policy left out of it.
+        var warnings: [String]
+        /// The left-out files, one line.
+        var excluded: String?
         var sideBySide: Bool
         var report: SubmitView?
         var hasFiles: Bool
@@ -34,6 +38,13 @@ extension WebRoutes {
         var output: String
     }
 
+    /// The files `review:` in the policy left out of a change, as one line; nil when none were.
+    static func excludedLine(_ diff: ChangeDiff?) -> String? {
+        guard let excluded = diff?.excluded, !excluded.isEmpty else { return nil }
+        let shown = excluded.prefix(20).joined(separator: ", ")
+        return shown + (excluded.count > 20 ? " and \(excluded.count - 20) more" : "")
+    }
+
     func changes(_ request: Request, _ context: Context) async throws -> Response {
         let person = try context.person()
         let id = try sessionID(context)
@@ -44,7 +55,8 @@ extension WebRoutes {
                 chrome: try await chrome(person, tab: "sessions"), id: id.rawValue,
                 files: UnifiedDiff(diff.patch ?? "").files,
                 fileList: diff.files, linesChanged: diff.linesChanged, truncated: diff.patchTruncated == true,
-                violations: diff.violations, sideBySide: request.uri.queryParameters.get("view") == "split",
+                violations: diff.violations, warnings: diff.warnings ?? [], excluded: Self.excludedLine(diff),
+                sideBySide: request.uri.queryParameters.get("view") == "split",
                 report: nil, hasFiles: !diff.files.isEmpty))
     }
 
@@ -69,7 +81,8 @@ extension WebRoutes {
                 chrome: try await chrome(person, tab: "sessions"), id: id.rawValue,
                 files: UnifiedDiff(report.diff.patch ?? "").files, fileList: report.diff.files,
                 linesChanged: report.diff.linesChanged, truncated: report.diff.patchTruncated == true,
-                violations: report.diff.violations, sideBySide: false, report: view,
+                violations: report.diff.violations, warnings: report.diff.warnings ?? [],
+                excluded: Self.excludedLine(report.diff), sideBySide: false, report: view,
                 hasFiles: !report.diff.files.isEmpty))
     }
 }

@@ -52,6 +52,10 @@ extension WebRoutes {
         var mergeCommit: String?
         var files: [UnifiedDiff.File]
         var checks: [CheckView]
+        /// Generated or binary files the change carries, and files the policy left out of it.
+        var warnings: [String]
+        /// The left-out files, one line.
+        var excluded: String?
         var runs: [RunView]
         var timeline: [TimelineItem]
     }
@@ -68,6 +72,7 @@ extension WebRoutes {
             checks: (detail.report?.checks ?? []).map {
                 CheckView(command: $0.command, passed: $0.passed, exitCode: $0.exitCode, output: $0.output)
             },
+            warnings: detail.report?.diff.warnings ?? [], excluded: Self.excludedLine(detail.report?.diff),
             runs: try await transcripts(detail.runs),
             timeline: detail.audit.compactMap(TimelineItem.init(audit:)))
         return try pages.page("review", page)

@@ -1,0 +1,161 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import PaddockCore
+import PaddockLinux
+import PaddockServer
+import PaddockServices
+import PaddockStore
+
+/// `paddock.mcp_exec`: an MCP `exec` tool call running `true` in an existing session, through a real server's
+/// `/mcp` on loopback (token auth, one MCP session kept open as a client would, the services' authorization
+/// and audit), measured beside `paddock.exec` (`true` through the sandbox's supervisor, no door) on the same
+/// sandbox, interleaved so both see the same machine.
+struct MCPBenchmark {
+    let iterations: Int
+    let provider: LocalProvider
+    let directory: String
+
+    func run() async throws -> [Benchmarks.Result] {
+        let dir = directory + "/mcp-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer {
+            do { try FileManager.default.removeItem(atPath: dir) } catch {
+                FileHandle.standardError.write(Data("paddock bench: could not remove \(dir): \(error)\n".utf8))
+            }
+        }
+        var logger = Logger(label: "paddock.bench.mcp")
+        logger.logLevel = .error
+        let store = try SQLiteStore(path: dir + "/paddock.sqlite", logger: logger)
+        let sessions = SessionService(store: store, providers: ["local": provider], logger: logger)
+        let tokens = TokenService(store: store)
+        let token = try await tokens.issue(name: "bench")
+
+        let (ports, announce) = AsyncStream.makeStream(of: Int.self)
+        let app = buildApplication(
+            sessions: sessions, tokens: tokens, configuration: ServerConfiguration(port: 0), logger: logger,
+            onServerRunning: { announce.yield($0) })
+        let server = Task { try await app.runService() }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            throw PaddockError.internal("the MCP benchmark's server did not start")
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { client.shutdown { _ in } }
+        var mcp = MCPClient(http: client, url: "http://127.0.0.1:\(port)/mcp", token: token)
+        try await mcp.initialize()
+        let created = try await mcp.call("create_session", ["ttl_seconds": 600])
+        guard let id = created.split(separator: " ").first.flatMap({ SessionID(rawValue: String($0)) }) else {
+            throw PaddockError.internal("create_session answered '\(created)' in the MCP benchmark")
+        }
+        var direct: [Double] = []
+        var viaMCP: [Double] = []
+        // One warm-up of each: the first exec pays for page-cache misses.
+        try await Benchmarks.runTrue(provider, id)
+        _ = try await mcp.call("exec", ["session": id.rawValue, "command": "true"])
+        for _ in 0..<(iterations * 3) {
+            direct.append(try await Benchmarks.milliseconds { try await Benchmarks.runTrue(provider, id) })
+            viaMCP.append(
+                try await Benchmarks.milliseconds {
+                    let answer = try await mcp.call("exec", ["session": id.rawValue, "command": "true"])
+                    guard answer.hasPrefix("exit code 0") else {
+                        throw PaddockError.internal("exec answered '\(answer.prefix(200))' in the MCP benchmark")
+                    }
+                })
+        }
+        _ = try await mcp.call("destroy_session", ["session": id.rawValue])
+        return [
+            Benchmarks.summarize(
+                "paddock.exec", unit: "ms", direct, note: "true through the supervisor, beside paddock.mcp_exec"),
+            Benchmarks.summarize(
+                "paddock.mcp_exec", unit: "ms", viaMCP,
+                note: "MCP exec tool call (sh -c true) over HTTP, one MCP session; target p50 ≤ 1.5× paddock.exec"),
+        ]
+    }
+}
+
+/// The least of an MCP client over streamable HTTP: `initialize` once, then `tools/call` on the same MCP
+/// session, answers read as JSON or as server-sent events.
+struct MCPClient {
+    let http: HTTPClient
+    let url: String
+    let token: String
+    private(set) var session: String?
+    private var nextID = 1
+
+    init(http: HTTPClient, url: String, token: String) {
+        self.http = http
+        self.url = url
+        self.token = token
+    }
+
+    mutating func initialize() async throws {
+        _ = try await send(
+            "initialize",
+            [
+                "protocolVersion": "2025-06-18", "capabilities": [String: Any](),
+                "clientInfo": ["name": "paddock-bench", "version": "1"],
+            ])
+        try await notify("notifications/initialized")
+    }
+
+    /// A tool's text answer; a tool error is thrown with its text.
+    mutating func call(_ tool: String, _ arguments: [String: Any]) async throws -> String {
+        let result = try await send("tools/call", ["name": tool, "arguments": arguments])
+        let text = (result["content"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }
+            .joined(separator: "\n")
+        if result["isError"] as? Bool == true { throw PaddockError.internal("MCP tool \(tool) failed: \(text)") }
+        return text
+    }
+
+    private mutating func send(_ method: String, _ params: [String: Any]) async throws -> [String: Any] {
+        let id = nextID
+        nextID += 1
+        let (headers, body) = try await post(["jsonrpc": "2.0", "id": id, "method": method, "params": params])
+        if session == nil { session = headers.first(name: "Mcp-Session-Id") }
+        for message in Self.messages(body) where (message["id"] as? NSNumber)?.intValue == id {
+            if let error = message["error"] as? [String: Any] {
+                throw PaddockError.internal("MCP \(method) failed: \(error["message"] ?? error)")
+            }
+            return message["result"] as? [String: Any] ?? [:]
+        }
+        throw PaddockError.internal("MCP \(method) got no answer: \(String(decoding: body.prefix(300), as: UTF8.self))")
+    }
+
+    private func notify(_ method: String) async throws {
+        _ = try await post(["jsonrpc": "2.0", "method": method])
+    }
+
+    private func post(_ message: [String: Any]) async throws -> (HTTPHeaders, [UInt8]) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json, text/event-stream")
+        request.headers.add(name: "MCP-Protocol-Version", value: "2025-06-18")
+        if let session { request.headers.add(name: "Mcp-Session-Id", value: session) }
+        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: message)))
+        let response = try await http.execute(request, timeout: .seconds(120))
+        var body: [UInt8] = []
+        for try await chunk in response.body { body += chunk.readableBytesView }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            throw PaddockError.internal(
+                "/mcp answered \(response.status.code): \(String(decoding: body.prefix(300), as: UTF8.self))")
+        }
+        return (response.headers, body)
+    }
+
+    /// JSON-RPC messages of an answer: one JSON body, or the `data:` lines of server-sent events.
+    static func messages(_ body: [UInt8]) -> [[String: Any]] {
+        func object(_ bytes: some Collection<UInt8>) -> [String: Any]? {
+            do { return try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] } catch { return nil }
+        }
+        if let single = object(body) { return [single] }
+        return String(decoding: body, as: UTF8.self).split(separator: "\n").compactMap { line in
+            line.hasPrefix("data:") ? object(Array(line.dropFirst(5).utf8)) : nil
+        }
+    }
+}
