@@ -1,0 +1,110 @@
+import Foundation
+import PaddockAPI
+import PaddockCore
+import PaddockTestSupport
+import Testing
+
+/// Live per-session resources: `GET /v1/resources` (one reading, or a stream with `follow=1`) and `paddock top`,
+/// against a real server with a real sandbox.
+@Suite(.needsSandboxes, .serialized)
+struct ResourcesTests {
+    typealias CLI = CLITests.CLI
+
+    @Test func topShowsARunningSessionOnceAndLive() async throws {
+        try await CLITests.withServer { server in
+            let created = try await CLI.run(["session", "create", "--name", "busy", "--json"], server: server)
+            try #require(created.status == 0, "\(created.stderr)")
+            let session = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8))
+            // Something to measure: a process that keeps a core busy for a while.
+            let spin = try await CLI.run(
+                ["exec", session.id, "--", "sh", "-c", "(timeout 20 sh -c 'while :; do :; done' &) ; true"],
+                server: server)
+            #expect(spin.status == 0, "\(spin.stderr)")
+
+            // One reading, as JSON: the session with its memory, its limits and a CPU figure.
+            let once = try await CLI.run(["top", "--json"], server: server)
+            try #require(once.status == 0, "\(once.stderr)")
+            let reading = try APICoding.decoder().decode(ResourceSnapshot.self, from: Data(once.stdout.utf8))
+            let row = try #require(reading.sessions.first { $0.session.rawValue == session.id }, "\(once.stdout)")
+            #expect(row.name == "busy")
+            #expect(row.memoryBytes > 0 && row.memoryLimitBytes >= row.memoryBytes)
+            #expect(row.pids >= 1)
+            let cpu = try #require(row.cpuPercent, "the first look reads twice, so CPU is known")
+            #expect(cpu > 0, "\(cpu)")
+
+            // One session's reading through its own route.
+            let mine = try await CLI.run(["top", session.id, "--json"], server: server)
+            #expect(mine.status == 0, "\(mine.stderr)")
+            #expect(mine.stdout.contains(session.id))
+
+            // The live table: redrawn in place (cursor home, clear) once per reading of the stream.
+            let live = try await CLI.run(["top", "--interval", "500ms", "--count", "3"], server: server)
+            #expect(live.status == 0, "\(live.stderr)")
+            #expect(live.stdout.components(separatedBy: "\u{1B}[H\u{1B}[2J").count == 4, "\(live.stdout)")
+            #expect(live.stdout.contains(session.id) && live.stdout.contains("busy"))
+            #expect(live.stdout.contains("CPU%") && live.stdout.contains("NET DOWN"))
+
+            // In a terminal (tmux), the table refreshes in place: one header on screen however many readings came.
+            if FileManager.default.isExecutableFile(atPath: Self.tmux) {
+                try await Self.inTmux(server, ["top", "--interval", "500ms"]) { screen in
+                    screen.contains(session.id) && screen.contains("CPU%")
+                } check: { screen in
+                    #expect(screen.components(separatedBy: "NET DOWN").count == 2, "\(screen)")
+                    #expect(screen.contains("busy"), "\(screen)")
+                }
+            }
+
+            // A bad interval is refused with what to write instead.
+            let bad = try await CLI.run(["top", "--interval", "1ms", "--count", "1"], server: server)
+            #expect(bad.status != 0)
+            #expect(bad.stderr.contains("between 250ms and 5m"), "\(bad.stderr)")
+
+            let destroyed = try await CLI.run(["session", "destroy", session.id], server: server)
+            #expect(destroyed.status == 0, "\(destroyed.stderr)")
+            let gone = try await CLI.run(["top", "--json"], server: server)
+            #expect(!gone.stdout.contains(session.id))
+        }
+    }
+
+    static let tmux = "/usr/bin/tmux"
+
+    /// Runs `paddock ARGS` in a detached tmux session on a tmux server of its own (its own socket, so nobody
+    /// else's tmux is touched), waits until its screen satisfies `ready` and
+    /// has been redrawn at least twice more, checks the screen, and ends the tmux session.
+    static func inTmux(
+        _ server: CLITests.ServerProcess, _ args: [String], ready: (String) -> Bool, check: (String) -> Void
+    ) async throws {
+        let name = "paddock-top-\(UUID().uuidString.prefix(8))"
+        let env = CLI.environment(server)
+        let command =
+            [
+                "env", "PADDOCK_URL=\(env["PADDOCK_URL"] ?? "")", "PADDOCK_DATA_DIR=\(server.dataDirectory)",
+                TestHost.paddockBinary,
+            ]
+            + args
+        _ = try await MCPTests.run(
+            tmux, ["-L", name, "new-session", "-d", "-s", name, "-x", "160", "-y", "40", command.joined(separator: " ")])
+        defer {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: tmux)
+            p.arguments = ["-L", name, "kill-server"]
+            do { try p.run() } catch { Issue.record("could not end tmux session \(name): \(error)") }
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        var screen = ""
+        var readyAt: String?
+        while ContinuousClock.now < deadline {
+            screen = try await MCPTests.run(tmux, ["-L", name, "capture-pane", "-p", "-t", name]).stdout
+            if readyAt == nil, ready(screen) {
+                readyAt = screen
+            } else if let first = readyAt, screen != first {
+                // Redrawn since it was first ready (the time in its title line moved on).
+                break
+            }
+            // A terminal's screen can only be looked at, not waited on.
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(readyAt != nil, "\(screen)")
+        check(screen)
+    }
+}
