@@ -44,16 +44,6 @@ struct ResourcesTests {
             #expect(live.stdout.contains(session.id) && live.stdout.contains("busy"))
             #expect(live.stdout.contains("CPU%") && live.stdout.contains("NET DOWN"))
 
-            // In a terminal (tmux), the table refreshes in place: one header on screen however many readings came.
-            if FileManager.default.isExecutableFile(atPath: Self.tmux) {
-                try await Self.inTmux(server, ["top", "--interval", "500ms"]) { screen in
-                    screen.contains(session.id) && screen.contains("CPU%")
-                } check: { screen in
-                    #expect(screen.components(separatedBy: "NET DOWN").count == 2, "\(screen)")
-                    #expect(screen.contains("busy"), "\(screen)")
-                }
-            }
-
             // A bad interval is refused with what to write instead.
             let bad = try await CLI.run(["top", "--interval", "1ms", "--count", "1"], server: server)
             #expect(bad.status != 0)
@@ -64,47 +54,5 @@ struct ResourcesTests {
             let gone = try await CLI.run(["top", "--json"], server: server)
             #expect(!gone.stdout.contains(session.id))
         }
-    }
-
-    static let tmux = "/usr/bin/tmux"
-
-    /// Runs `paddock ARGS` in a detached tmux session on a tmux server of its own (its own socket, so nobody
-    /// else's tmux is touched), waits until its screen satisfies `ready` and
-    /// has been redrawn at least twice more, checks the screen, and ends the tmux session.
-    static func inTmux(
-        _ server: CLITests.ServerProcess, _ args: [String], ready: (String) -> Bool, check: (String) -> Void
-    ) async throws {
-        let name = "paddock-top-\(UUID().uuidString.prefix(8))"
-        let env = CLI.environment(server)
-        let command =
-            [
-                "env", "PADDOCK_URL=\(env["PADDOCK_URL"] ?? "")", "PADDOCK_DATA_DIR=\(server.dataDirectory)",
-                TestHost.paddockBinary,
-            ]
-            + args
-        _ = try await MCPTests.run(
-            tmux, ["-L", name, "new-session", "-d", "-s", name, "-x", "160", "-y", "40", command.joined(separator: " ")])
-        defer {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: tmux)
-            p.arguments = ["-L", name, "kill-server"]
-            do { try p.run() } catch { Issue.record("could not end tmux session \(name): \(error)") }
-        }
-        let deadline = ContinuousClock.now + .seconds(60)
-        var screen = ""
-        var readyAt: String?
-        while ContinuousClock.now < deadline {
-            screen = try await MCPTests.run(tmux, ["-L", name, "capture-pane", "-p", "-t", name]).stdout
-            if readyAt == nil, ready(screen) {
-                readyAt = screen
-            } else if let first = readyAt, screen != first {
-                // Redrawn since it was first ready (the time in its title line moved on).
-                break
-            }
-            // A terminal's screen can only be looked at, not waited on.
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        #expect(readyAt != nil, "\(screen)")
-        check(screen)
     }
 }
