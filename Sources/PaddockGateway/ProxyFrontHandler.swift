@@ -132,7 +132,8 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .respond(let part):
             context?.write(wrapOutboundOut(part), promise: nil)
         case .endResponse(let trailers, let events, let close):
-            record(events)
+            // The client gets the end of its answer first; the record (and the metering behind it) follows.
+            defer { record(events) }
             guard let context else { return }
             let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
             if close { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }

@@ -53,6 +53,7 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     PaddockRequestContext
 > {
     let router = Router(context: PaddockRequestContext.self)
+    router.middlewares.add(RequestTracingMiddleware())
     router.middlewares.add(ErrorMiddleware())
     var authorizer = RouteAuthorizer(access: tokens.access, sessions: sessions)
     authorizer.runs = configuration.runs
@@ -87,6 +88,7 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
     AccessController(service: access).addRoutes(to: router)
     OrgController(stops: EmergencyStopService(sessions: sessions), service: access).addRoutes(to: router)
     ExecController(sessions: sessions).addRoutes(to: group)
+    ResourceController(monitor: ResourceMonitor(sessions: sessions)).addRoutes(to: router, sessions: group)
     FileController(files: SessionFiles(sessions: sessions), maxUploadBytes: configuration.maxUploadBytes).addRoutes(
         to: group)
     SnapshotController(snapshots: SnapshotService(sessions: sessions)).addRoutes(

@@ -40,7 +40,7 @@ public struct AgentTestStack: Sendable {
     /// - Parameter configure: changes to the run configuration (limits, budgets, more agents) before the
     ///   service is made; claude-code is already pointed at `model`.
     public static func make(
-        _ label: String, apiKey: String, model: ScriptedModelServer,
+        _ label: String, apiKey: String, model: ScriptedModelServer, metering: Bool = false,
         configure: (inout RunConfiguration) -> Void = { _ in }
     ) async throws -> AgentTestStack {
         let stack = try await TestStack.make(label)
@@ -60,10 +60,15 @@ public struct AgentTestStack: Sendable {
             // As the server records them: in the session's audit trail (which a run's record reads its network
             // refusals from) and in the per-session JSON Lines file.
             let file = try JSONLinesAuditSink(directory: stack.dataDirectory + "/gateway-audit")
+            let audit: any GatewayAuditSink =
+                stack.sessions.auditRecorder.map { AuditTrailGatewaySink(audit: $0, next: file) } ?? file
+            // With metering, as the server does: model calls are metered and budgets enforced at the gateway.
+            let metrics = metering ? MetricsGatewaySink(next: audit) : nil
             let gateway = try EgressGateway(
-                auditSink: stack.sessions.auditRecorder.map { AuditTrailGatewaySink(audit: $0, next: file) } ?? file,
-                extraTrustRoots: [try model.authority.trustRoot()], logger: TestHost.quietLogger("test.gateway"))
-            let network = SessionNetwork(gateway: gateway, vault: vault, logger: TestHost.quietLogger("test.gateway"))
+                auditSink: metrics ?? audit, extraTrustRoots: [try model.authority.trustRoot()],
+                logger: TestHost.quietLogger("test.gateway"))
+            let network = SessionNetwork(
+                gateway: gateway, vault: vault, logger: TestHost.quietLogger("test.gateway"), metrics: metrics)
             await stack.sessions.setNetwork(network)
             try await vault.set(
                 name: "ANTHROPIC_API_KEY", team: nil, value: apiKey, hosts: ["127.0.0.1:\(model.port)"],
@@ -79,6 +84,12 @@ public struct AgentTestStack: Sendable {
             let runs = RunService(
                 sessions: stack.sessions, store: stack.store, teams: stack.store, configuration: configuration,
                 logger: TestHost.quietLogger("test.runs"))
+            if metering {
+                await ModelMetering(
+                    sessions: stack.sessions, store: stack.store, runs: runs,
+                    logger: TestHost.quietLogger("test.metering")
+                ).connect()
+            }
             return AgentTestStack(
                 stack: stack, network: network, runs: runs, running: RunningService(runs), model: model, apiKey: apiKey)
         } catch {
@@ -90,14 +101,14 @@ public struct AgentTestStack: Sendable {
     /// Starts a scripted model server that wants `apiKey`, a stack whose agents talk to it, runs `body`, and
     /// stops both whatever happens. `configure` sees the server (its URL) as well as the configuration.
     public static func with(
-        _ label: String, apiKey: String, script: [ScriptedModelServer.Turn],
+        _ label: String, apiKey: String, script: [ScriptedModelServer.Turn], metering: Bool = false,
         configure: (inout RunConfiguration, ScriptedModelServer) -> Void = { _, _ in },
         _ body: (AgentTestStack) async throws -> Void
     ) async throws {
         let model = try await ScriptedModelServer.start(apiKey: apiKey, script: script)
         let agents: AgentTestStack
         do {
-            agents = try await make(label, apiKey: apiKey, model: model) { configure(&$0, model) }
+            agents = try await make(label, apiKey: apiKey, model: model, metering: metering) { configure(&$0, model) }
         } catch {
             await model.stop()
             throw error

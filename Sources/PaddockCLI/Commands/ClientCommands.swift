@@ -10,6 +10,6 @@ public enum ClientCommands {
         SubmitCommand.self, ReviewsCommand.self, SecretsCommand.self, UsersCommand.self, TeamsCommand.self,
         TokensCommand.self, StopAllCommand.self, LimitsCommand.self, AuditCommand.self, PromptCommand.self,
         RunsCommand.self, UsageCommand.self, ProjectsCommand.self, AutomationsCommand.self,
-        InvitesCommand.self, PreviewCommand.self, ReposCommand.self,
+        InvitesCommand.self, PreviewCommand.self, ReposCommand.self, TopCommand.self,
     ]
 }

@@ -25,15 +25,20 @@ struct RunsCommand: AsyncParsableCommand {
                 .GET, "/v1/runs" + (query.isEmpty ? "" : "?" + APIClient.query(query)), as: RunListBody.self)
             if output.json { return try printJSON(list) }
             if list.runs.isEmpty { return print("no runs") }
-            print("RUN                   SESSION           STATUS             AGENT        TOKENS     COST      PROMPT")
+            print(
+                "RUN                   SESSION           STATUS             AGENT        TOKENS     COST      "
+                    + "METERED     PROMPT")
             for r in list.runs {
                 print(
                     [
                         r.id.padding(20), r.session.rawValue.padding(16), r.status.rawValue.padding(17),
                         r.agent.padding(11), String(r.usage.total).padding(9),
-                        ("$" + RunLimits.dollars(r.costUSD)).padding(8),
+                        ("$" + RunLimits.dollars(r.costUSD)).padding(8), UsageCommand.metered(r.metered, r.costUSD),
                         String(r.prompt.replacingOccurrences(of: "\n", with: " ").prefix(50)),
                     ].joined(separator: "  "))
+            }
+            if list.runs.contains(where: { UsageCommand.differs($0.metered, $0.costUSD) }) {
+                print("! the gateway metered a different cost than the agent reported")
             }
         }
     }
@@ -130,10 +135,23 @@ struct UsageCommand: AsyncParsableCommand {
                     [
                         t.key.padding(18), String(t.runs).padding(5), String(t.usage.input).padding(9),
                         String(t.usage.output).padding(9), String(t.usage.cacheRead).padding(10),
-                        ("$" + RunLimits.dollars(t.costUSD)).padding(8),
-                        t.metered.map { "$" + RunLimits.dollars($0.costUSD) } ?? "-",
+                        ("$" + RunLimits.dollars(t.costUSD)).padding(8), Self.metered(t.metered, t.costUSD),
                     ].joined(separator: "  "))
             }
         }
+        if (report.teams + report.sessions).contains(where: { Self.differs($0.metered, $0.costUSD) }) {
+            print("\n! the gateway metered a different cost than the agents reported")
+        }
+    }
+
+    /// The metered cost as a column, marked `!` when it differs from the agent's own figure.
+    static func metered(_ metered: MeteredUsage?, _ reported: Double) -> String {
+        guard let metered else { return "-".padding(10) }
+        return ("$" + RunLimits.dollars(metered.costUSD) + (differs(metered, reported) ? " !" : "")).padding(10)
+    }
+
+    static func differs(_ metered: MeteredUsage?, _ reported: Double) -> Bool {
+        guard let metered, metered.calls > 0 else { return false }
+        return UsageReport.disagree(reported: reported, metered: metered.costUSD)
     }
 }

@@ -12,9 +12,12 @@ public struct Run: Codable, Sendable, Equatable, Identifiable {
         case failed
         case timedOut = "timed_out"
         case cancelled
+        /// A model call was refused at the gateway because a run, session or team budget was spent; the agent
+        /// was stopped and the sandbox kept running.
+        case budgetExceeded = "budget_exceeded"
 
         /// Whether the run is over (its process is gone).
-        public var isFinished: Bool { [.completed, .failed, .timedOut, .cancelled].contains(self) }
+        public var isFinished: Bool { [.completed, .failed, .timedOut, .cancelled, .budgetExceeded].contains(self) }
     }
 
     public var id: String

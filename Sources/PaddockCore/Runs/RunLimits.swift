@@ -6,11 +6,16 @@ public struct RunLimits: Sendable, Equatable, Codable {
     public var maxTokens: Int?
     /// Seconds per run; past it the run is `timed_out`.
     public var maxSeconds: Int?
+    /// US dollars of model calls per session, all its runs together (metered at the gateway).
+    public var maxSessionCostUSD: Double?
 
-    public init(maxCostUSD: Double? = nil, maxTokens: Int? = nil, maxSeconds: Int? = nil) {
+    public init(
+        maxCostUSD: Double? = nil, maxTokens: Int? = nil, maxSeconds: Int? = nil, maxSessionCostUSD: Double? = nil
+    ) {
         self.maxCostUSD = maxCostUSD
         self.maxTokens = maxTokens
         self.maxSeconds = maxSeconds
+        self.maxSessionCostUSD = maxSessionCostUSD
     }
 
     /// Why a run with this usage and cost is over its limit, or nil.

@@ -61,24 +61,45 @@ struct ModelUsageMeter {
             json.append(contentsOf: buffer.readableBytesView)
             return
         }
-        // Whole lines are cut out with one search each, not byte by byte: this runs on every streamed chunk.
-        let view = buffer.readableBytesView
-        var start = view.startIndex
-        while start < view.endIndex {
-            guard let newline = view[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-                take(view[start...])
+        // This runs on the response path of every streamed chunk: lines are found with memchr and read where they
+        // lie in the buffer; only a line cut by the chunk's end is copied aside, and only lines that may hold
+        // usage (or the first, for the model's name) are parsed.
+        buffer.withUnsafeReadableBytes { scan($0) }
+    }
+
+    private mutating func scan(_ bytes: UnsafeRawBufferPointer) {
+        var start = 0
+        // A line that could not be read stops the metering (`stopMetering`); nothing after it is looked at.
+        while start < bytes.count, readable {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[start...])
+            guard let newline = Self.newline.withUnsafeBytes({ ByteSearch.firstOffset(of: $0, in: rest) }) else {
+                take(rest)
                 return
             }
-            take(view[start..<newline])
-            if !skippingLine { event(line) }
+            let piece = UnsafeRawBufferPointer(rebasing: rest[..<newline])
+            if line.isEmpty, !skippingLine {
+                event(piece)
+            } else {
+                take(piece)
+                if !skippingLine { endHeldLine() }
+            }
             line.removeAll(keepingCapacity: true)
             skippingLine = false
-            start = newline + 1
+            start += newline + 1
         }
     }
 
+    /// Reads the line held from earlier chunks (moved out for the read, so the meter can change while it runs).
+    private mutating func endHeldLine() {
+        var held: [UInt8] = []
+        swap(&held, &line)
+        held.withUnsafeBytes { event($0) }
+        held.removeAll(keepingCapacity: true)
+        swap(&held, &line)
+    }
+
     /// Adds part of a line, unless the line is too long to be worth reading.
-    private mutating func take(_ bytes: ByteBufferView.SubSequence) {
+    private mutating func take(_ bytes: UnsafeRawBufferPointer) {
         guard !skippingLine else { return }
         guard line.count + bytes.count <= Self.maxLine else {
             skippingLine = true
@@ -89,36 +110,40 @@ struct ModelUsageMeter {
     }
 
     mutating func end() -> ModelUsage {
-        if readable, !streaming, !json.isEmpty { read(json[...]) }
-        if readable, streaming, !line.isEmpty, !skippingLine { event(line) }
+        if readable, !streaming, !json.isEmpty { read(Data(json)) }
+        if readable, streaming, !line.isEmpty, !skippingLine { endHeldLine() }
         return ModelUsage(api: api.rawValue, model: model, tokens: tokens, streamed: streaming, metered: sawUsage)
     }
 
+    private static let newline: [UInt8] = [UInt8(ascii: "\n")]
+    private static let dataPrefix = Array("data:".utf8)
+
     /// One line of a server-sent event stream: only `data:` lines that may hold usage (or the first, for the
     /// model's name) are parsed.
-    private mutating func event(_ line: [UInt8]) {
-        let prefix = Array("data:".utf8)
-        guard line.count > prefix.count, line.starts(with: prefix) else { return }
-        let payload = line[prefix.count...]
+    private mutating func event(_ line: UnsafeRawBufferPointer) {
+        let prefix = Self.dataPrefix.count
+        guard line.count > prefix, line.prefix(prefix).elementsEqual(Self.dataPrefix) else { return }
+        let payload = UnsafeRawBufferPointer(rebasing: line[prefix...])
         guard model == nil || Self.mayHoldUsage(payload) else { return }
-        read(payload)
+        read(Data(payload))
     }
 
     private static let usageKey = Array("\"usage\"".utf8)
     private static let nullUsage = Array("\"usage\":null".utf8)
+    private static let tokensKey = Array("_tokens".utf8)
 
-    static func mayHoldUsage(_ payload: ArraySlice<UInt8>) -> Bool {
-        guard payload.firstRange(of: usageKey) != nil else { return false }
-        return payload.firstRange(of: nullUsage) == nil || payload.firstRange(of: Array("_tokens".utf8)) != nil
+    static func mayHoldUsage(_ payload: UnsafeRawBufferPointer) -> Bool {
+        guard ByteSearch.contains(usageKey, in: payload) else { return false }
+        return !ByteSearch.contains(nullUsage, in: payload) || ByteSearch.contains(tokensKey, in: payload)
     }
 
-    private mutating func read(_ bytes: ArraySlice<UInt8>) {
+    private mutating func read(_ bytes: Data) {
         let parsed: Any
-        do { parsed = try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
+        do { parsed = try JSONSerialization.jsonObject(with: bytes) } catch {
             // A `[DONE]` marker or a keep-alive is not JSON and holds nothing to read. Usage that cannot be read
             // fails closed: the call is recorded as unmetered ("usage not found", shown beside the agent's own
             // figure) instead of metered with part of its tokens.
-            if Self.mayHoldUsage(bytes) { stopMetering() }
+            if bytes.withUnsafeBytes({ Self.mayHoldUsage($0) }) { stopMetering() }
             return
         }
         guard let object = parsed as? [String: Any] else { return }

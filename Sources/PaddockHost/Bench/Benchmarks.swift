@@ -136,6 +136,7 @@ struct Benchmarks {
             try await provider.destroy(execID)
             results += try await ExecGuardBenchmark.run(
                 provider: provider, samples: { try await samples(count: iterations * 3, $0) }, logger: logger)
+            results += try await MetricsExecBenchmark(provider: provider, count: iterations * 3).run(logger: logger)
         }
         if groups.contains(.mcp) {
             results += try await MCPBenchmark(iterations: iterations, provider: provider, directory: dataDirectory)

@@ -29,6 +29,8 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "The monthly budget of teams without their own --team-budget.") var defaultTeamBudget: Double?
     @Option(help: "Stop a run that costs more than this many dollars.") var runMaxCost: Double?
     @Option(help: "Stop a run that uses more tokens than this.") var runMaxTokens: Int?
+    @Option(help: "Refuse a session's model calls (and end its run budget_exceeded) past this many dollars.")
+    var sessionMaxCost: Double?
     @Option(help: "Stop a run that takes longer than this (30m, 2h).") var runTimeout: String?
 
     /// The run configuration these flags describe.
@@ -69,7 +71,8 @@ struct AgentOptions: ParsableArguments {
         }
         return RunConfiguration(
             agents: agents, defaultAgent: defaultAgent, prices: prices,
-            limits: RunLimits(maxCostUSD: runMaxCost, maxTokens: runMaxTokens, maxSeconds: timeout),
+            limits: RunLimits(
+                maxCostUSD: runMaxCost, maxTokens: runMaxTokens, maxSeconds: timeout, maxSessionCostUSD: sessionMaxCost),
             teamBudgets: budgets, defaultTeamBudget: defaultTeamBudget)
     }
 

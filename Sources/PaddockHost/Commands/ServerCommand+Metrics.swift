@@ -12,6 +12,22 @@ import ServiceLifecycle
 struct MetricsOptions: ParsableArguments {
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free one; off by default).")
     var metricsListen: String?
+    @Option(
+        help: """
+            Send OpenTelemetry traces (OTLP/HTTP, protobuf) to this collector base URL, such as \
+            http://127.0.0.1:4318 (spans go to <URL>/v1/traces; off by default).
+            """)
+    var otlpEndpoint: String?
+
+    /// The OTLP exporter bootstrapped as the process's tracer, as a service that sends and flushes; nil when off.
+    func tracing(logger: Logger) throws -> (any Service)? {
+        guard let otlpEndpoint else { return nil }
+        do {
+            return try PaddockTracing.bootstrap(endpoint: otlpEndpoint, logger: Logger(label: "paddock.tracing"))
+        } catch let error as OTLPEndpointError {
+            throw ValidationError(error.description)
+        }
+    }
 
     /// The exporter bootstrapped as the process's metrics backend, and the listener serving it; nil when off.
     func make(sessions: SessionService, dataDirectory: String, logger: Logger) throws -> (any Service)? {

@@ -84,6 +84,8 @@ struct ServerCommand: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "paddock.server")
+        // Before anything is traced: the first spans are the recovery's.
+        let tracing = try observability.tracing(logger: logger)
 
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let lock = try ServerLock(path: dataDirectory + "/server.lock")
@@ -192,6 +194,8 @@ struct ServerCommand: AsyncParsableCommand {
             .init(service: SessionReaper(sessions: sessions)), .init(service: app),
         ]
         if let proxy = previewing?.1 { services.append(.init(service: proxy)) }
+        // First in, so last out: it flushes the spans of everything else's shutdown.
+        if let tracing { services.insert(.init(service: tracing), at: 0) }
         if let metrics = try observability.make(sessions: sessions, dataDirectory: dataDirectory, logger: logger) {
             services.append(.init(service: metrics))
         }

@@ -62,6 +62,8 @@ struct RouteAuthorizer: Sendable {
         case "reviews": return .authenticated
         case "runs": return parts.count >= 3 ? .run(parts[2], read ? .read : .write) : .authenticated
         case "usage": return .authenticated
+        // Live resources of the sessions the caller can see: narrowed to the caller's teams by ResourceMonitor.
+        case "resources" where read: return .authenticated
         // Shares are narrowed to the caller's teams, and a revoke checks the share's session, by PreviewService.
         case "previews": return .authenticated
         case "pools", "limits", "templates": return read ? .authenticated : .org(.admin)

@@ -28,7 +28,15 @@ public actor ModelMetering {
     }
 
     func record(_ event: GatewayAuditEvent) async {
-        guard let usage = event.modelUsage, let id = SessionID(rawValue: event.session) else { return }
+        guard let id = SessionID(rawValue: event.session) else { return }
+        guard let usage = event.modelUsage else {
+            // A model call the gateway refused because a budget is spent: the run that made it ends plainly.
+            if event.decision == "deny", event.status == 402, let run = await runs.liveRun(session: id) {
+                await runs.stop(
+                    run.id, .budgetExceeded, event.reason ?? "a model call was refused: its budget is spent")
+            }
+            return
+        }
         let session: Session?
         do { session = try await sessions.store.session(id) } catch {
             logger.warning(
@@ -65,6 +73,20 @@ public actor ModelMetering {
                     + "on model calls (metered at the gateway); no further model call is allowed in this session"
             }
         }
+        if reason == nil, let limit = runs.configuration.limits.maxSessionCostUSD {
+            do {
+                let spent = try await store.modelCallTotals(run: nil, session: id, team: nil, since: nil).costUSD
+                if spent >= limit {
+                    reason =
+                        "session \(id) spent $\(RunLimits.dollars(spent)) of its $\(RunLimits.dollars(limit)) limit on "
+                        + "model calls (metered at the gateway); no further model call is allowed in this session"
+                }
+            } catch {
+                logger.error(
+                    "metering: could not read the session's spending; its limit is not checked for this call",
+                    metadata: ["session.id": "\(id)", "error": "\(error)"])
+            }
+        }
         if reason == nil {
             do {
                 if let budget = try await runs.budget(team: team) {
@@ -91,5 +113,7 @@ public actor ModelMetering {
             logger.notice(
                 "model calls refused: budget spent", metadata: ["session.id": "\(id)", "reason": "\(reason)"])
         }
+        // The agent is stopped now rather than left to fail on its next call; the sandbox keeps running.
+        if let run { await runs.stop(run.id, .budgetExceeded, reason + "; stopped") }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import PaddockCore
 import PaddockObservability
 import PaddockSandbox
+import Tracing
 
 extension RunService {
     /// Runs the agent to its end and keeps the record current on the way. Never throws: whatever goes wrong
@@ -202,6 +203,12 @@ extension RunService {
                 "files_changed": .strings(run.filesChanged),
             ], by: live[run.id]?.caller ?? .system)
         PaddockMetrics.runFinished(agent: run.agent, team: run.team, status: status.rawValue)
+        if let span = live[run.id]?.span {
+            span.attributes["paddock.run.status"] = status.rawValue
+            if status != .completed { span.setStatus(SpanStatus(code: .error, message: status.rawValue)) }
+            span.end()
+        }
+        RunTraces.shared.end(session: run.session.rawValue)
         logger.info(
             "run finished",
             metadata: ["run.id": "\(run.id)", "run.status": "\(status.rawValue)", "run.reason": "\(reason ?? "-")"])

@@ -1,9 +1,11 @@
 import Foundation
 import Logging
 import PaddockCore
+import PaddockObservability
 import PaddockSandbox
 import PaddockStore
 import ServiceLifecycle
+import Tracing
 
 /// Starts coding agents in sessions and keeps their run records. A run belongs to the server, not to the
 /// client that asked for it: the agent's process is followed by a task of this service, so a client that
@@ -35,6 +37,8 @@ public actor RunService: Service {
         var costBaseline: Double = 0
         /// What the conversation's earlier runs used, for agents that report the conversation's usage.
         var usageBaseline = TokenUsage()
+        /// The run's own trace, from its start to its end.
+        var span: (any Span)?
 
         init(run: Run, caller: Caller, costBaseline: Double, usageBaseline: TokenUsage = TokenUsage()) {
             self.run = run
@@ -49,6 +53,20 @@ public actor RunService: Service {
     private let work = BackgroundWork()
     /// The run going in a session, if any.
     func liveRun(session id: SessionID) -> Run? { live.values.first { $0.run.session == id }?.run }
+
+    /// A run is a trace of its own (it outlives the request that started it), linked to that request's trace;
+    /// the agent's commands and the session's gateway requests are its spans.
+    static func startTrace(_ run: Run, session: Session) -> any Span {
+        let span = startSpan("run", context: .topLevel)
+        if let requester = InstrumentationContext.current {
+            span.addLink(SpanLink(context: requester, attributes: [:]))
+        }
+        PaddockTracing.tag(span, session: run.session.rawValue, run: run.id, team: run.team)
+        span.attributes["paddock.agent"] = run.agent
+        span.attributes["paddock.provider"] = session.spec.provider
+        RunTraces.shared.begin(session: run.session.rawValue, run: run.id, context: span.context)
+        return span
+    }
 
     /// Adds a model call the gateway metered to the run's metered total, and stores it.
     func addMetered(_ call: ModelCall, to id: String) async {
@@ -151,8 +169,12 @@ public actor RunService: Service {
             run: run, caller: caller, costBaseline: resume == nil ? 0 : baseline ?? 0, usageBaseline: used)
         let runID = run.id
         let launch = RunLaunch(prompt: prompt, model: model, resume: resume, context: context)
+        let trace = Self.startTrace(run, session: session)
+        live[runID]?.span = trace
         live[runID]?.job = work.start("run \(runID)") {
-            await self.execute(runID, launch: launch, definition: definition)
+            await InstrumentationContext.$current.withValue(trace.context) {
+                await self.execute(runID, launch: launch, definition: definition)
+            }
         }
         logger.info(
             "run started",

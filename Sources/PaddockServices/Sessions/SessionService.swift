@@ -4,6 +4,7 @@ import PaddockCore
 import PaddockObservability
 import PaddockSandbox
 import PaddockStore
+import Tracing
 
 /// Owns the session lifecycle: validation, state transitions (`SessionState.next(on:)`), persistence and
 /// the provider calls that make them real. The store is the source of truth; this actor only orders the
@@ -82,6 +83,19 @@ public actor SessionService {
     // MARK: Lifecycle
 
     public func create(_ spec: SessionSpec, policy: PolicyText? = nil, owner: SessionOwner? = nil, by caller: Caller)
+        async throws -> Session
+    {
+        try await withSpan("session.create") { span in
+            PaddockTracing.tag(span, team: owner?.team)
+            span.attributes["paddock.provider"] = spec.provider
+            let session = try await createTraced(spec, policy: policy, owner: owner, by: caller)
+            PaddockTracing.tag(span, session: session.id.rawValue)
+            span.attributes["paddock.start"] = session.start
+            return session
+        }
+    }
+
+    private func createTraced(_ spec: SessionSpec, policy: PolicyText?, owner: SessionOwner?, by caller: Caller)
         async throws -> Session
     {
         if spec.repository != nil {
@@ -213,7 +227,11 @@ public actor SessionService {
                 base: spec.templateBase ?? "host", templateLayer: spec.templateLayer)
             request.sharesWorkspace = sharesWorkspace
             if let prepared { request.guardrails = await guardrails.sandboxGuardrails(prepared, session: session.id) }
-            try await provider.create(request)
+            try await withSpan("provider.create", ofKind: .client) { span in
+                PaddockTracing.tag(span, session: session.id.rawValue, team: owner?.team)
+                span.attributes["paddock.provider"] = spec.provider
+                try await provider.create(request)
+            }
         } catch {
             let e = Self.startFailure(error, session: session.id)
             session.reason = e.message
@@ -531,10 +549,21 @@ public actor SessionService {
     }
 
     public func exec(_ id: SessionID, _ command: SessionCommand, by caller: Caller) async throws -> any ExecHandle {
+        // The span measures the start (the handle streams on after it); the command line is not recorded.
+        try await withSpan("session.exec") { span in
+            PaddockTracing.tag(span, session: id.rawValue)
+            return try await execTraced(id, command, by: caller, span: span)
+        }
+    }
+
+    private func execTraced(_ id: SessionID, _ command: SessionCommand, by caller: Caller, span: any Span)
+        async throws -> any ExecHandle
+    {
         // Checked before the session is touched (a paused one would be resumed for nothing).
         try InputLimits.checkCommand(command.argv, environment: [:])
         try InputLimits.checkEnvironment(command.env, field: "env")
         let (session, provider) = try await runningProvider(id, for: caller, needs: .write)
+        PaddockTracing.tag(span, team: session.team)
         // A session whose stored policy cannot be read runs nothing: what its guardrails allow is unknown.
         _ = try session.effectivePolicy()
         var env = SandboxLayout.baseEnvironment(user: command.user)
@@ -553,7 +582,10 @@ public actor SessionService {
         let handle: any ExecHandle
         let started = ContinuousClock.now
         do {
-            handle = try await provider.initClient(id).exec(request)
+            handle = try await withSpan("paddock-init.exec", ofKind: .client) { span in
+                PaddockTracing.tag(span, session: id.rawValue, team: session.team)
+                return try await provider.initClient(id).exec(request)
+            }
             PaddockMetrics.execStarted(provider: session.spec.provider, outcome: "ok", duration: .now - started)
         } catch {
             PaddockMetrics.execStarted(provider: session.spec.provider, outcome: "failed", duration: .now - started)

@@ -184,6 +184,7 @@ extension TimelineItem {
         case .failed: "The agent stopped with an error"
         case .cancelled: "The agent was stopped"
         case .timedOut: "The agent ran out of time"
+        case .budgetExceeded: "The agent was stopped: its budget is spent"
         }
     }
 }
