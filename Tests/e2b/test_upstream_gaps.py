@@ -207,3 +207,13 @@ def test_a_command_of_a_killed_sandbox_says_it_was_killed(sandbox):
     sandbox.kill()
     with pytest.raises(TimeoutException, match="sandbox was killed or reached its end of life"):
         cmd.wait()
+
+
+def test_watcher_events_carry_their_entry(sandbox):
+    """`include_entry=True`: an event whose path still exists carries its info, in the polling API too."""
+    sandbox.files.make_dir("we")
+    handle = sandbox.files.watch_dir("we", include_entry=True)
+    sandbox.files.write("we/f.txt", "x")
+    events = handle.get_new_events()
+    assert [e.entry.path for e in events if e.entry] == ["/home/user/we/f.txt"] * 3
+    handle.stop()

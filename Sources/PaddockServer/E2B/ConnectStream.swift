@@ -110,15 +110,19 @@ enum ConnectStream {
         return Response(status: .ok, headers: [.contentType: "application/connect+json"], body: body)
     }
 
-    /// Makes the coming close of the connection a TCP reset: E2B's SDKs read a reset (not a clean end of the
-    /// body) as the transport failing, and only then ask the sandbox's health and say it was killed.
+    /// Resets the connection (TCP RST): E2B's SDKs read a reset, not a clean end of the body, as the transport
+    /// failing, and only then ask the sandbox's health and say it was killed.
     static func reset(_ channel: (any Channel)?) async {
         guard let channel else { return }
         guard let socket = channel as? any SocketOptionProvider else {
             Logger(label: "paddock.e2b").notice("a stream's connection cannot be reset; it closes cleanly instead")
             return
         }
-        do { try await socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get() } catch {
+        do {
+            try await socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+            // Closed here, whole: the HTTP server would half-close first, and the FIN reads as a clean end.
+            channel.close(promise: nil)
+        } catch {
             // The connection closes anyway, cleanly: the SDK then reports a timeout instead of "killed".
             Logger(label: "paddock.e2b").notice(
                 "cannot reset a stream's connection; it closes cleanly instead", metadata: ["error": "\(error)"])

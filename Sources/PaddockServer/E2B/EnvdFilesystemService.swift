@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockInitProtocol
 import PaddockSandbox
 import PaddockServices
 
@@ -64,14 +65,16 @@ struct EnvdFilesystemService {
             return try ConnectStream.unary(EnvdProcess.Empty())
         case "CreateWatcher":
             let m = try ProtoJSON.decode(EnvdFilesystem.WatchRequest.self, from: bytes)
-            let (_, watch) = try await startWatching(m, target)
-            let watcherID = try await watchers.add(EnvdWatchFeed(session: id, watch: watch))
+            let (root, watch) = try await startWatching(m, target)
+            let watcherID = try await watchers.add(
+                EnvdWatchFeed(session: id, root: root, includeEntry: m.includeEntry ?? false, watch: watch))
             return try ConnectStream.unary(EnvdFilesystem.WatcherCreated(watcherId: watcherID))
         case "GetWatcherEvents":
             let m = try ProtoJSON.decode(EnvdFilesystem.WatcherRequest.self, from: bytes)
             let feed = try await watchers.get(m.watcherId, session: id)
-            let events = await feed.drain().map {
-                EnvdFilesystem.Event(name: $0.path, type: .init($0.kind), entry: nil)
+            var events: [EnvdFilesystem.Event] = []
+            for change in await feed.drain() {
+                events.append(await Self.event(change, root: feed.root, includeEntry: feed.includeEntry, files, target))
             }
             return try ConnectStream.unary(EnvdFilesystem.WatcherEvents(events: events))
         case "RemoveWatcher":
@@ -158,14 +161,22 @@ struct EnvdFilesystemService {
             await channel.send(.message(try ProtoJSON.encode(EnvdFilesystem.WatchEvent.start)))
             for try await batch in watch.events {
                 for change in batch {
-                    var event = EnvdFilesystem.Event(name: change.path, type: .init(change.kind), entry: nil)
-                    if includeEntry && change.kind != .remove && change.kind != .rename {
-                        event.entry = await Self.entry(files, root + "/" + change.path, target)
-                    }
+                    let event = await Self.event(change, root: root, includeEntry: includeEntry, files, target)
                     await channel.send(.message(try ProtoJSON.encode(EnvdFilesystem.WatchEvent.filesystem(event))))
                 }
             }
         }
+    }
+
+    /// A change in envd's terms; with `includeEntry`, a change that leaves an entry carries its info.
+    private static func event(
+        _ change: WireFileEvent, root: String, includeEntry: Bool, _ files: SessionFiles, _ target: E2BSandboxTarget
+    ) async -> EnvdFilesystem.Event {
+        var event = EnvdFilesystem.Event(name: change.path, type: .init(change.kind), entry: nil)
+        if includeEntry && change.kind != .remove && change.kind != .rename {
+            event.entry = await entry(files, (root == "/" ? "" : root) + "/" + change.path, target)
+        }
+        return event
     }
 
     /// The entry a change left, or nil when it is already gone again.

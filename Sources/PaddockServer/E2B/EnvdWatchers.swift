@@ -10,6 +10,9 @@ import PaddockServices
 /// watcher.
 actor EnvdWatchFeed {
     let session: SessionID
+    /// The watched directory, absolute, and whether events carry the entry they leave (`includeEntry`).
+    let root: String
+    let includeEntry: Bool
     private let watch: SandboxDirectoryWatch
     private var events: [WireFileEvent] = []
     /// Syncs asked for and answered (each answer is an empty batch).
@@ -24,8 +27,10 @@ actor EnvdWatchFeed {
     /// How long a poll waits for init to answer its sync.
     static let syncLimit: Duration = .seconds(10)
 
-    init(session: SessionID, watch: SandboxDirectoryWatch) {
+    init(session: SessionID, root: String, includeEntry: Bool, watch: SandboxDirectoryWatch) {
         self.session = session
+        self.root = root
+        self.includeEntry = includeEntry
         self.watch = watch
     }
 
