@@ -4,9 +4,11 @@ extension WireMessage {
         case signalProcess
         case dial, setMetadata
         case dialHandoff
+        case watch, enableSudo
         case quiesce = 24
         case stdin = 32, closeStdin, signal, resize
         case helloReply = 64, started, stdout, stderr, exited, failure, ok, files, processes
+        case fileEvents
         case data = 96, end
     }
 
@@ -77,6 +79,12 @@ extension WireMessage {
         case .dialHandoff(let port):
             w.u8(Tag.dialHandoff.rawValue)
             w.u16(port)
+        case .watch(let path, let recursive, let user):
+            w.u8(Tag.watch.rawValue)
+            w.string(path)
+            w.bool(recursive)
+            w.user(user)
+        case .enableSudo: w.u8(Tag.enableSudo.rawValue)
         case .quiesce: w.u8(Tag.quiesce.rawValue)
         case .stdin(let bytes):
             w.u8(Tag.stdin.rawValue)
@@ -124,6 +132,13 @@ extension WireMessage {
                 w.string(p.cwd)
                 w.optionalString(p.tag)
                 w.bool(p.tty)
+            }
+        case .fileEvents(let events):
+            w.u8(Tag.fileEvents.rawValue)
+            w.u32(UInt32(events.count))
+            for e in events {
+                w.u8(e.kind.rawValue)
+                w.string(e.path)
             }
         case .data(let bytes):
             w.u8(Tag.data.rawValue)
@@ -195,6 +210,18 @@ extension WireMessage {
                         tty: try r.bool()))
             }
             self = .processes(list)
+        case .watch: self = .watch(path: try r.string(), recursive: try r.bool(), user: try r.user())
+        case .enableSudo: self = .enableSudo
+        case .fileEvents:
+            let n = Int(try r.u32())
+            guard n <= 1 << 20 else { throw WireError("batch of \(n) file events is too long") }
+            var events: [WireFileEvent] = []
+            for _ in 0..<n {
+                let raw = try r.u8()
+                guard let kind = WireFileEventKind(rawValue: raw) else { throw WireError("unknown file event \(raw)") }
+                events.append(WireFileEvent(kind: kind, path: try r.string()))
+            }
+            self = .fileEvents(events)
         case .data: self = .data(try r.data())
         case .end: self = .end
         }

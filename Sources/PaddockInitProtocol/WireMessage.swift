@@ -11,6 +11,24 @@ public struct WireUser: Equatable, Sendable {
     }
 }
 
+/// Where `enableSudo` listens inside the sandbox (any sandbox process may connect).
+public let sudoSocketPath = "/tmp/.paddock-sudo.sock"
+
+/// What happened to a watched entry, in E2B's (envd's) terms.
+public enum WireFileEventKind: UInt8, Sendable {
+    case create = 1, write, remove, rename, chmod
+}
+
+/// One change under a watched directory; `path` is relative to it.
+public struct WireFileEvent: Equatable, Sendable {
+    public var kind: WireFileEventKind
+    public var path: String
+    public init(kind: WireFileEventKind, path: String) {
+        self.kind = kind
+        self.path = path
+    }
+}
+
 /// A terminal size in character cells.
 public struct TerminalSize: Equatable, Sendable {
     public var rows: UInt16
@@ -144,10 +162,19 @@ public enum WireMessage: Equatable, Sendable {
     /// `ok` with the socket attached (SCM_RIGHTS) and closes the connection, so the port's bytes skip init's
     /// relay. Only over a unix socket that carries descriptors; an init without it closes the connection.
     case dialHandoff(port: UInt16)
-    /// Before gVisor checkpoints the sandbox to disk: init stops listening, closes every other connection and
-    /// its egress connections (a checkpoint cannot hold a socket bound to the host), answers `ok` and closes
-    /// this one. SIGUSR2 (sent by the host after the restore) makes it listen again. Refused while a client is
-    /// attached to a running command, which closing its connection would kill.
+    /// Watch a directory (and, `recursive`, every directory below it, including ones made later) with inotify,
+    /// with the user's permissions. Init answers `ok` once the watch is set (or a `failure`), then `fileEvents`
+    /// as changes happen, and `end` when the directory itself goes away; closing the connection stops it. Any
+    /// frame the host sends on it asks init to read what inotify has queued now and answer with an empty
+    /// `fileEvents` after those changes (a barrier: a change made before the frame was sent is reported first).
+    case watch(path: String, recursive: Bool, user: WireUser)
+    /// Lets processes in the sandbox run commands as the sandbox's root through `sudo` (paddock-init called as
+    /// `sudo`), over a second socket, `sudoSocketPath`, that only answers `spawn` as root. Answered `ok`.
+    case enableSudo
+    /// Before gVisor checkpoints the sandbox to disk: init stops listening (on the sudo socket too), closes every
+    /// other connection and its egress connections (a checkpoint cannot hold a socket bound to the host), answers
+    /// `ok` and closes this one. SIGUSR2 (sent by the host after the restore) makes it listen again. Refused while
+    /// a client is attached to a running command, which closing its connection would kill.
     case quiesce
 
     // Stream control (host -> init) on a spawn/attach connection.
@@ -167,6 +194,8 @@ public enum WireMessage: Equatable, Sendable {
     case ok
     case files([WireFileInfo])
     case processes([WireProcessInfo])
+    /// Changes seen by a `watch`, oldest first.
+    case fileEvents([WireFileEvent])
 
     // File data in either direction.
     case data([UInt8])

@@ -11,7 +11,9 @@
     /// layer; `/usr` and `/opt` are read-only bind mounts of the host's.
     public struct HostTemplate: Sendable {
         /// Bump when the skeleton's content changes, so old data dirs rebuild it.
-        static let version = "host-v1"
+        static let version = "host-v2"
+        /// Where the skeleton puts its few commands of its own, at the end of login shells' PATH.
+        static let binDirectory = "/.paddock/bin"
 
         /// `/etc` entries never copied: password hashes, host keys, sudo rules, the machine identity.
         static let excludedEtc: Set<String> = [
@@ -86,6 +88,27 @@
 
             try await copyEtc(to: "\(root)/etc")
             try writeIdentity(etc: "\(root)/etc")
+            try writeCommands(root: root)
+        }
+
+        /// `sudo` (paddock-init's sudo client, which works only in sandboxes whose sudo socket the host opened) and
+        /// `python` when the host has only `python3`, as in E2B's base template; login shells find them last on
+        /// PATH, so a host's own `sudo` or `python` would win.
+        static func writeCommands(root: String) throws(PaddockError) {
+            try Syscalls.makeDirectory("\(root)\(binDirectory)", mode: 0o755)
+            try Syscalls.check("linking sudo") { symlink(SandboxLayout.initPath, "\(root)\(binDirectory)/sudo") }
+            if !Syscalls.exists("/usr/bin/python") && !Syscalls.exists("/usr/local/bin/python"),
+                Syscalls.exists("/usr/bin/python3")
+            {
+                try Syscalls.check("linking python") { symlink("/usr/bin/python3", "\(root)\(binDirectory)/python") }
+            }
+            let profile = """
+                # Paddock's own commands (sudo, python), after everything else on PATH.
+                case ":$PATH:" in *":\(binDirectory):"*) ;; *) PATH="$PATH:\(binDirectory)" ;; esac
+
+                """
+            try Syscalls.makeDirectory("\(root)/etc/profile.d", mode: 0o755)
+            try AtomicFile.write(Array(profile.utf8), to: "\(root)/etc/profile.d/paddock-bin.sh", mode: 0o644)
         }
 
         static func copyEtc(to etc: String) async throws(PaddockError) {

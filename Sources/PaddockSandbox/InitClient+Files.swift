@@ -96,3 +96,62 @@ extension InitClient {
         _ = try await unary(.rename(from: from, to: to, user: WireUser(user)), "renaming \(from)")
     }
 }
+
+/// A directory watched by inotify inside the sandbox (`InitClient.watch`).
+public struct SandboxDirectoryWatch: Sendable {
+    /// Batches of changes, oldest first; an empty batch answers `sync()`. The stream ends when the directory
+    /// goes away; cancelling it closes the watch.
+    public let events: BackpressuredStream<[WireFileEvent]>
+    let writer: any InitWriter
+
+    /// Asks init to pass on every change inotify has queued so far: an empty batch follows them. A change made
+    /// before this call (a file written through init, whose reply came back) is therefore in a batch before it.
+    public func sync() async throws { try await writer.write(WireMessage.hello.framed()) }
+}
+
+extension InitClient {
+    /// Changes under `path` as inotify sees them inside the sandbox, until the consumer stops reading (the
+    /// connection closes and init drops the watch) or the directory goes away (the stream ends). A directory
+    /// that cannot be watched ("not found", "not a directory", no permission) is thrown here.
+    public func watch(path: String, recursive: Bool, user: SandboxUser) async throws -> SandboxDirectoryWatch {
+        let transport = self.transport
+        let (opened, openedSink) = AsyncThrowingStream<any InitWriter, any Error>.makeStream()
+        let stream = BackpressuredStream<[WireFileEvent]> { sink in
+            do {
+                try await transport.withConnection { connection in
+                    var frames = InitFrames(connection)
+                    try await frames.send(.watch(path: path, recursive: recursive, user: WireUser(user)))
+                    guard case .ok = try await frames.expectReply("watching \(path)") else {
+                        throw PaddockError.internal("unexpected reply while starting to watch \(path)")
+                    }
+                    openedSink.yield(connection.writer)
+                    openedSink.finish()
+                    while true {
+                        let message = try await frames.expectReply("watching \(path)")
+                        switch message {
+                        case .fileEvents(let events):
+                            await sink.send(events)
+                            try Task.checkCancellation()
+                        case .end: return
+                        default: throw PaddockError.internal("unexpected reply \(message) while watching \(path)")
+                        }
+                    }
+                }
+            } catch {
+                openedSink.finish(throwing: error)
+                throw error
+            }
+        }
+        var writer: (any InitWriter)?
+        for try await w in opened { writer = w }
+        guard let writer else { throw PaddockError.unavailable("the sandbox stopped before \(path) could be watched") }
+        return SandboxDirectoryWatch(events: stream, writer: writer)
+    }
+
+    /// Opens the sandbox's sudo socket: from then on its processes may run commands as the sandbox's root with
+    /// `sudo` (see paddock-init's `SudoClient`).
+    public func enableSudo() async throws {
+        let reply = try await unary(.enableSudo, "enabling sudo")
+        guard case .ok = reply else { throw PaddockError.internal("unexpected reply \(reply)") }
+    }
+}

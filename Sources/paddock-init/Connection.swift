@@ -16,6 +16,8 @@ final class Connection {
         case discardingUntilEnd
         /// After `dial`: raw bytes between the host and a port inside the sandbox.
         case relay(PortRelay)
+        /// After `watch`: inotify events of a directory, until the client closes or the directory goes.
+        case watching(DirectoryWatcher)
         /// The reply is queued; the connection closes once it is written.
         case finished
     }
@@ -30,10 +32,13 @@ final class Connection {
     var operation = Operation.awaitingRequest
     /// The peer shut down its sending side; keep writing, stop reading.
     var inputClosed = false
+    /// Accepted on the sudo socket, which any process in the sandbox may reach: only `spawn` is served, as root.
+    let restricted: Bool
 
-    init(id: ConnectionID, fd: Int32) {
+    init(id: ConnectionID, fd: Int32, restricted: Bool = false) {
         self.id = id
         self.fd = fd
+        self.restricted = restricted
     }
 
     var isFinished: Bool {

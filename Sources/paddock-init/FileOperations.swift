@@ -196,7 +196,7 @@ private struct Listing {
 }
 
 /// A directory entry's name as NUL-terminated bytes (names need not be UTF-8).
-private func entryName(_ entry: UnsafeMutablePointer<dirent>) -> [CChar] {
+func entryName(_ entry: UnsafeMutablePointer<dirent>) -> [CChar] {
     // Read through a pointer up to the NUL: the record may be shorter than sizeof(dirent).
     withUnsafeMutablePointer(to: &entry.pointee.d_name) { tuple in
         tuple.withMemoryRebound(to: CChar.self, capacity: 256) { name in
@@ -205,6 +205,6 @@ private func entryName(_ entry: UnsafeMutablePointer<dirent>) -> [CChar] {
     }
 }
 
-private func displayName(_ name: [CChar]) -> String {
+func displayName(_ name: [CChar]) -> String {
     String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

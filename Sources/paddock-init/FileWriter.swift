@@ -1,19 +1,23 @@
 import Glibc
 import PaddockInitProtocol
 
-/// A `writeFile` in progress. Unless appending, data goes to a temporary file in the same directory that
-/// replaces the target only when `end` arrives, so readers never see a half-written file and a broken
-/// upload leaves the old content alone. No fsync: a sandbox's files do not outlive a host crash anyway,
-/// and atomicity against concurrent readers is what matters.
+/// A `writeFile` in progress. An existing file is replaced through a temporary file in the same directory
+/// that takes its place only when `end` arrives, so readers never see it half-written and a broken upload
+/// leaves the old content alone. A new file is written in place, as E2B's envd does (directory watchers see
+/// it created, its mode set and written), and removed again if the upload breaks. No fsync: a sandbox's files
+/// do not outlive a host crash anyway, and atomicity against concurrent readers is what matters.
 final class FileWriter {
     let path: String
     private let temporaryPath: String?
+    /// A new file written in place: an aborted upload removes it.
+    private let createdInPlace: Bool
     private let user: WireUser
     private var fd: Int32?
 
-    private init(path: String, temporaryPath: String?, user: WireUser, fd: Int32) {
+    private init(path: String, temporaryPath: String?, createdInPlace: Bool = false, user: WireUser, fd: Int32) {
         self.path = path
         self.temporaryPath = temporaryPath
+        self.createdInPlace = createdInPlace
         self.user = user
         self.fd = fd
     }
@@ -26,6 +30,7 @@ final class FileWriter {
         let path = try SandboxPath.validate(path)
         return try UserIdentity.perform(as: user) { () throws(InitFailure) -> FileWriter in
             var permissions = mode_t(mode & 0o7777)
+            var exists = true
             switch fileStatus(path, followSymlinks: true) {
             case .success(let status) where status.isDirectory:
                 throw InitFailure(.invalidArgument, errno: EISDIR, "cannot write '\(path)': it is a directory")
@@ -33,6 +38,7 @@ final class FileWriter {
                 if mode == 0 { permissions = status.st_mode & 0o7777 }
             case .failure:
                 if mode == 0 { permissions = 0o644 }
+                exists = false
             }
             let directory = SandboxPath.parent(path)
             try FileOperations.makeDirectories(directory, mustCreate: false)
@@ -44,6 +50,13 @@ final class FileWriter {
                     throw InitFailure(errno: errno, "cannot open '\(path)' for appending")
                 }
                 return FileWriter(path: path, temporaryPath: nil, user: user, fd: fd)
+            }
+            if !exists {
+                // Another upload creating the same file first (EEXIST) sends this one the temporary way.
+                do throws(InitFailure) {
+                    let fd = try create(path, permissions: permissions)
+                    return FileWriter(path: path, temporaryPath: nil, createdInPlace: true, user: user, fd: fd)
+                } catch  where error.errno == EEXIST {}
             }
             var attempt = 0
             while true {
@@ -94,6 +107,7 @@ final class FileWriter {
         if close(fd) != 0 {
             let code = errno
             if let temporaryPath { _ = unlink(temporaryPath) }
+            if createdInPlace { _ = unlink(path) }
             throw InitFailure(errno: code, "cannot write '\(path)'")
         }
         guard let temporaryPath else { return }
@@ -113,6 +127,7 @@ final class FileWriter {
         self.fd = nil
         closeDescriptor(fd)
         if let temporaryPath { _ = unlink(temporaryPath) }
+        if createdInPlace { _ = unlink(path) }
     }
 
     deinit { abort() }

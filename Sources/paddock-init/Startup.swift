@@ -1,5 +1,6 @@
 import CPaddockShim
 import Glibc
+import PaddockInitProtocol
 
 /// Process-wide setup, done once before the event loop starts.
 enum Startup {
@@ -53,12 +54,13 @@ enum Startup {
         supervisor.egress = egress
         let status = supervisor.run()
         _ = unlink(options.socketPath)
+        if supervisor.sudoListener != nil { _ = unlink(sudoSocketPath) }
         return status
     }
 
-    /// A non-blocking listening socket at `path`, mode 0600. A socket left behind by an earlier init is
-    /// replaced; any other file there is an error rather than something to delete.
-    static func listen(on path: String) -> Int32? {
+    /// A non-blocking listening socket at `path`, mode 0600 unless told otherwise. A socket left behind by an
+    /// earlier init is replaced; any other file there is an error rather than something to delete.
+    static func listen(on path: String, mode: mode_t = 0o600) -> Int32? {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -83,7 +85,7 @@ enum Startup {
             return nil
         }
         // The socket file's mode comes from the umask at bind time; 0600 leaves it to the host's uid.
-        let previousMask = umask(0o177)
+        let previousMask = umask(~mode & 0o777)
         let bound = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))

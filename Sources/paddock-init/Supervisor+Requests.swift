@@ -14,13 +14,48 @@ extension Supervisor {
             handleUpload(message, writer: writer, on: connection)
         case .discardingUntilEnd:
             if message == .end { connection.operation = .finished }
+        case .watching(let watcher):
+            // Any frame on a watch asks for what inotify has queued now, then an empty batch as the marker.
+            forwardEvents(of: watcher, to: connection, all: true)
+            if !connection.isFinished { connection.send(.fileEvents([])) }
         case .readingFile, .finished, .relay:
             break  // nothing is expected from the client any more (relayed bytes never reach here)
         }
     }
 
+    /// The first frame of a connection from the sudo socket: a command to run as the sandbox's root, tied to the
+    /// connection (it dies with its client, never detached). Nothing else — no files, ports or other processes.
+    private func handleSudoRequest(_ request: WireMessage, on connection: Connection) {
+        guard case .spawn(var spawn) = request else {
+            connection.fail(
+                InitFailure(
+                    .permissionDenied, errno: EPERM, "the sudo socket only runs commands; nothing else is served"))
+            return
+        }
+        spawn.user = WireUser(uid: 0, gid: 0)
+        spawn.detached = false
+        spawn.tag = "sudo"
+        do throws(InitFailure) { try start(spawn, on: connection) } catch { connection.fail(error) }
+    }
+
+    /// Opens the sudo socket (once; enabling it again is a no-op). It lives in /tmp: the skeleton's other
+    /// directories belong to the host's root, which the sandbox's root cannot write to, and /tmp's sticky bit keeps
+    /// the user from removing or replacing root's socket once it is there (a socket the user left at that path
+    /// first is replaced; any other file there leaves sudo off).
+    func enableSudo() throws(InitFailure) {
+        guard sudoListener == nil else { return }
+        guard let fd = Startup.listen(on: sudoSocketPath, mode: 0o666) else {
+            throw InitFailure(.internal, errno: EIO, "cannot open the sudo socket at \(sudoSocketPath); see init's log")
+        }
+        sudoListener = fd
+    }
+
     /// The first frame of a connection.
     private func handleRequest(_ request: WireMessage, on connection: Connection) {
+        if connection.restricted {
+            handleSudoRequest(request, on: connection)
+            return
+        }
         do throws(InitFailure) {
             switch request {
             case .hello:
@@ -71,8 +106,15 @@ extension Supervisor {
                 connection.finish(with: try FileOperations.rename(from: from, to: to, as: user))
             case .setMetadata(let path, let metadata, let user):
                 connection.finish(with: try FileMetadata.replace(path, with: metadata, as: user))
+            case .watch(let path, let recursive, let user):
+                let watcher = try DirectoryWatcher.open(path, recursive: recursive, as: user)
+                connection.send(.ok)
+                connection.operation = .watching(watcher)
+            case .enableSudo:
+                try enableSudo()
+                connection.finish(with: .ok)
             case .stdin, .closeStdin, .signal, .resize, .helloReply, .started, .stdout, .stderr, .exited,
-                .failure, .ok, .files, .processes, .data, .end:
+                .failure, .ok, .files, .processes, .fileEvents, .data, .end:
                 throw InitFailure(
                     .invalidArgument, errno: EINVAL, "the first message of a connection must be a request")
             }
@@ -187,7 +229,8 @@ extension Supervisor {
                 guard let process = processes.running[pid] else { return false }
                 return !process.detached
             case .relay, .readingFile, .writingFile: return true
-            case .awaitingRequest, .discardingUntilEnd, .finished: return false
+            // A directory watch ends with its connection; its client sees the end and may watch again.
+            case .awaitingRequest, .discardingUntilEnd, .finished, .watching: return false
             }
         }
         guard busy.isEmpty else {
@@ -200,6 +243,12 @@ extension Supervisor {
             closeDescriptor(listener)
             listener = -1
             _ = unlink(socketPath)
+        }
+        if let sudo = sudoListener {
+            closeDescriptor(sudo)
+            sudoListener = nil
+            _ = unlink(sudoSocketPath)
+            sudoQuiesced = true
         }
         for connection in connections.values where connection.id != current.id { closeConnection(connection) }
         egress?.closeAll()

@@ -33,6 +33,10 @@ final class Supervisor {
     var acceptResumesAt: Int64 = 0
     /// Relays the sandbox's proxy port to the egress gateway, when init was given one.
     var egress: EgressRelay?
+    /// The sudo socket, once the host enabled it (`enableSudo`).
+    var sudoListener: Int32?
+    /// Sudo was enabled when init quiesced for a checkpoint: its socket comes back with the control socket.
+    var sudoQuiesced = false
 
     init(listener: Int32, socketPath: String, signals: Int32) {
         self.listener = listener
@@ -43,11 +47,13 @@ final class Supervisor {
     /// What a `pollfd` slot belongs to.
     private enum PollTarget {
         case listener
+        case sudoListener
         case signals
         case connection(ConnectionID)
         case output(pid_t, OutputStream)
         case input(pid_t)
         case relay(ConnectionID)
+        case watcher(ConnectionID)
         case egressListener
         case egress
     }
@@ -83,7 +89,10 @@ final class Supervisor {
 
     private func pollSet() -> PollSet {
         var set = PollSet()
-        if listener >= 0 && monotonicMilliseconds() >= acceptResumesAt { set.watch(listener, POLLIN, .listener) }
+        if monotonicMilliseconds() >= acceptResumesAt {
+            if listener >= 0 { set.watch(listener, POLLIN, .listener) }
+            if let sudoListener { set.watch(sudoListener, POLLIN, .sudoListener) }
+        }
         for connection in connections.values {
             var events: Int32 = 0
             if wantsInput(connection) { events |= POLLIN }
@@ -95,6 +104,9 @@ final class Supervisor {
                 if !connection.isBackedUp { relayEvents |= POLLIN }
                 if !relay.toTarget.isEmpty { relayEvents |= POLLOUT }
                 set.watch(relay.fd, relayEvents, .relay(connection.id))
+            }
+            if case .watching(let watcher) = connection.operation, !connection.isBackedUp {
+                set.watch(watcher.fd, POLLIN, .watcher(connection.id))
             }
         }
         for process in processes.running.values {
@@ -128,7 +140,9 @@ final class Supervisor {
 
     private func handle(_ target: PollTarget, fd: Int32, events: Int32) {
         switch target {
-        case .listener: acceptConnections()
+        case .listener: acceptConnections(from: listener, restricted: false)
+        case .sudoListener:
+            if let sudoListener { acceptConnections(from: sudoListener, restricted: true) }
         case .signals: handleSignals()
         case .connection(let id):
             guard let connection = connections[id], connection.fd == fd else { return }
@@ -143,6 +157,11 @@ final class Supervisor {
             guard let connection = connections[id], case .relay(let relay) = connection.operation, relay.fd == fd
             else { return }
             handleRelayEvents(relay, on: connection, events: events)
+        case .watcher(let id):
+            guard let connection = connections[id], case .watching(let watcher) = connection.operation,
+                watcher.fd == fd
+            else { return }
+            forwardEvents(of: watcher, to: connection)
         case .egressListener: egress?.acceptConnections()
         case .egress: egress?.handle(fd: fd, events: events)
         }
@@ -150,7 +169,7 @@ final class Supervisor {
 
     // MARK: - Connections
 
-    private func acceptConnections() {
+    private func acceptConnections(from listener: Int32, restricted: Bool) {
         for _ in 0..<64 {
             let fd = retryingEINTR { pk_accept_nonblocking(listener) }
             guard fd >= 0 else {
@@ -161,7 +180,7 @@ final class Supervisor {
                 }
                 return
             }
-            let connection = Connection(id: nextConnectionID, fd: fd)
+            let connection = Connection(id: nextConnectionID, fd: fd, restricted: restricted)
             nextConnectionID += 1
             connections[connection.id] = connection
         }
@@ -258,6 +277,8 @@ final class Supervisor {
         case .relay(let relay):
             relay.hostFinished = true
             if !relay.flushToTarget() { closeConnection(connection) }
+        case .watching:
+            closeConnection(connection)
         case .process, .readingFile, .finished:
             break
         }
@@ -280,6 +301,7 @@ final class Supervisor {
         case .readingFile(let reader): reader.close()
         case .writingFile(let writer): writer.abort()
         case .relay(let relay): closeDescriptor(relay.fd)
+        case .watching(let watcher): watcher.close()
         case .awaitingRequest, .discardingUntilEnd, .finished: break
         }
         connection.operation = .finished
@@ -357,6 +379,19 @@ final class Supervisor {
         }
     }
 
+    /// What a watched directory reported, as one message per read; `end` once the directory is gone. `all`: read
+    /// until inotify has nothing more, even past the connection's high-water mark (inotify's own queue bounds it).
+    func forwardEvents(of watcher: DirectoryWatcher, to connection: Connection, all: Bool = false) {
+        for _ in 0..<(all ? 1024 : 16) where all || !connection.isBackedUp {
+            guard let events = watcher.read() else { break }
+            if !events.isEmpty { connection.send(.fileEvents(events)) }
+        }
+        if watcher.rootGone {
+            watcher.close()
+            connection.finish(with: .end)
+        }
+    }
+
     // MARK: - Signals and shutdown
 
     private func handleSignals() {
@@ -383,6 +418,10 @@ final class Supervisor {
             return
         }
         listener = fd
+        if sudoQuiesced {
+            sudoQuiesced = false
+            do { try enableSudo() } catch { diagnose("sudo stays off after a restore: \(error.message)") }
+        }
     }
 
     /// SIGTERM to every supervised group now, SIGKILL when the grace period ends; init keeps serving

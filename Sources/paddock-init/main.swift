@@ -3,6 +3,11 @@
 // statically and must idle at a couple of MB.
 import Glibc
 
+// Called as `sudo` (a symlink in the sandbox), it is the client of init's sudo socket, not init.
+if let name = CommandLine.arguments.first?.split(separator: "/").last, name == "sudo" {
+    exit(SudoClient.run(Array(CommandLine.arguments.dropFirst())))
+}
+
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
 case .help:
     print(Options.usage)

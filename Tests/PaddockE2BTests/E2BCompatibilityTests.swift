@@ -1,5 +1,6 @@
 import Foundation
 import PaddockAPI
+import Synchronization
 import Testing
 
 @testable import PaddockServer
@@ -44,6 +45,22 @@ struct E2BCompatibilityTests {
         #expect(await tokens.signer(of: signature, path: "g", operation: "read", user: "", expiration: nil) == nil)
         await tokens.forget(sandbox: "two")
         #expect(await tokens.signer(of: signature, path: "f", operation: "read", user: "", expiration: nil) == nil)
+    }
+
+    @Test func credentialsOfEndedSandboxesAreForgotten() async {
+        // A sandbox ended by its TTL never passes through the E2B door; the next look at the map drops it.
+        let live = Mutex<Set<String>>(["one", "two"])
+        let tokens = E2BAccessTokens(pruneInterval: .zero) { live.withLock { $0 } }
+        await tokens.record(sandbox: "one", token: "e2b_01")
+        await tokens.record(sandbox: "two", token: "e2b_02")
+        #expect(await tokens.count == 2)
+        live.withLock { $0 = ["two"] }
+        let signature = E2BSignedFiles.signature(
+            path: "f", operation: "read", user: "", token: "e2b_01", expiration: nil)
+        #expect(await tokens.signer(of: signature, path: "f", operation: "read", user: "", expiration: nil) == nil)
+        #expect(await tokens.count == 1)
+        await tokens.record(sandbox: "three", token: "e2b_03")
+        #expect(await tokens.count == 2)
     }
 
     @Test func pythonTimestampsParse() throws {

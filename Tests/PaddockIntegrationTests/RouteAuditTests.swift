@@ -506,6 +506,16 @@ import Testing
             _ = try await d.send(d.e2b, .post, "/sandboxes/\(s)/refreshes", json: "{}", e2b: true)
             return Expectation(chain: s, kind: "session.deadline")
         },
+        "PUT /sandboxes/{id}/network": { d in
+            // As PUT /v1/sessions/{id}/network: without an egress gateway the change is refused and records
+            // nothing; with one it records session.network naming the caller (Tests/e2b drives that).
+            let s = try await d.session()
+            let refused = try await d.e2b.execute(
+                uri: "/sandboxes/\(s)/network", method: .put, headers: d.stack.e2bAuth,
+                body: ByteBuffer(string: #"{"allowOut": ["example.com"]}"#))
+            #expect(refused.status == .serviceUnavailable)
+            return Expectation(chain: s, kind: "session.create")
+        },
         "POST /sandboxes/{id}/pause": { d in
             let s = try await d.session()
             _ = try await d.send(d.e2b, .post, "/sandboxes/\(s)/pause", e2b: true)

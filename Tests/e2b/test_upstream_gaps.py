@@ -2,13 +2,14 @@
 per bug, each in the words of the E2B behaviour it restores (scripts/e2b-upstream-suite.py runs that suite)."""
 
 import datetime
+import json
 import os
 import re
 import time
 
 import httpx
 import pytest
-from e2b import FileType, Sandbox
+from e2b import ALL_TRAFFIC, CommandExitException, FileType, Sandbox, TimeoutException
 
 
 def test_e2b_shaped_key_is_accepted(server, monkeypatch):
@@ -133,3 +134,86 @@ def test_disconnect_leaves_a_busy_command_running(sandbox):
         assert handle.pid in running
         again = sandbox.commands.connect(handle.pid)
         again.kill()
+
+
+def _audit(server, sandbox_id, kind):
+    out = server.cli("audit", "show", sandbox_id, "--json")
+    assert out.returncode == 0, out.stderr
+    return [e for e in json.loads(out.stdout) if e["kind"] == kind]
+
+
+def test_update_network_replaces_the_session_layer(server, sandbox):
+    """`update_network` changes the live sandbox's egress rules through the services: audited with the caller, and
+    "deny all but these" (E2B's ALL_TRAFFIC in deny_out) becomes a session layer that denies what it does not list."""
+    sandbox.update_network({"allow_out": ["pypi.org"], "deny_out": [ALL_TRAFFIC]})
+    events = _audit(server, sandbox.sandbox_id, "session.network")
+    assert len(events) == 1
+    assert events[0]["fields"]["default"] == "deny"
+    assert any("pypi.org" in rule for rule in events[0]["fields"]["rules"])
+    # Replaced whole, as E2B does: the next update drops pypi.org.
+    Sandbox.update_network(sandbox.sandbox_id, {"allow_out": ["example.com"]})
+    last = _audit(server, sandbox.sandbox_id, "session.network")[-1]
+    assert not any("pypi.org" in rule for rule in last["fields"]["rules"])
+    assert "default" not in last["fields"]
+    # E2B's hosted egress proxy is refused rather than silently ignored.
+    with pytest.raises(Exception, match="egress_proxy"):
+        sandbox.update_network({"egress_proxy": {"address": "127.0.0.1:1080"}})
+
+
+def test_base_template_has_passwordless_sudo_and_python(server, sandbox):
+    """E2B's base template has `python` and a passwordless `sudo`. Paddock's sudo runs the command as the sandbox's
+    own root (its user namespace's), with no_new_privs still set, stdin, output and exit status passed through."""
+    assert sandbox.commands.run("sudo id -u").stdout == "0\n"
+    assert sandbox.commands.run("echo piped | sudo cat").stdout == "piped\n"
+    assert "NoNewPrivs:\t1" in sandbox.commands.run("sudo cat /proc/self/status").stdout
+    # sudo resets the environment unless asked to keep it (-E), as sudo does.
+    assert sandbox.commands.run("sudo sh -c 'echo [$FOO]'", envs={"FOO": "x"}).stdout == "[]\n"
+    assert sandbox.commands.run("sudo -E sh -c 'echo [$FOO]'", envs={"FOO": "x"}).stdout == "[x]\n"
+    with pytest.raises(CommandExitException) as failed:
+        sandbox.commands.run("sudo sh -c 'exit 3'")
+    assert failed.value.exit_code == 3
+    sandbox.commands.run("sudo touch by-sudo")
+    assert sandbox.commands.run("stat -c %u by-sudo").stdout == "0\n"
+    assert sandbox.commands.run("python -c 'print(6 * 7)'").stdout == "42\n"
+    assert len(_audit(server, sandbox.sandbox_id, "session.sudo")) == 1
+
+
+def test_sudo_is_only_for_e2b_base_sandboxes(server):
+    """A Paddock session that did not come through E2B's base template has no sudo socket: `sudo` says so."""
+    out = server.cli("run", "--", "bash", "-lc", "sudo id -u")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "does not allow sudo" in out.stderr
+
+
+def test_watch_reports_what_inotify_sees(sandbox):
+    """Watchers are inotify inside the sandbox, not a polled listing: a new file is created, its mode set and
+    written (three events, as envd reports), a replaced file is written, and moves and removals are said."""
+    sandbox.files.make_dir("w/sub")
+    handle = sandbox.files.watch_dir("w", recursive=True)
+    sandbox.files.write("w/sub/a.txt", "x")
+    assert [(e.type.name, e.name) for e in handle.get_new_events()] == [
+        ("CREATE", "sub/a.txt"), ("CHMOD", "sub/a.txt"), ("WRITE", "sub/a.txt")]
+    sandbox.files.write("w/sub/a.txt", "replaced")
+    assert [(e.type.name, e.name) for e in handle.get_new_events()] == [("WRITE", "sub/a.txt")]
+    sandbox.commands.run("mv w/sub/a.txt w/b.txt && rm w/b.txt")
+    assert [(e.type.name, e.name) for e in handle.get_new_events()] == [
+        ("RENAME", "sub/a.txt"), ("CREATE", "b.txt"), ("REMOVE", "b.txt")]
+    handle.stop()
+
+
+def test_a_command_of_a_killed_sandbox_says_it_was_killed(sandbox):
+    """The SDK matches on its own words: a command's stream that drops with its sandbox gone is "killed"."""
+    cmd = sandbox.commands.run("sleep 60", background=True)
+    sandbox.kill()
+    with pytest.raises(TimeoutException, match="sandbox was killed or reached its end of life"):
+        cmd.wait()
+
+
+def test_watcher_events_carry_their_entry(sandbox):
+    """`include_entry=True`: an event whose path still exists carries its info, in the polling API too."""
+    sandbox.files.make_dir("we")
+    handle = sandbox.files.watch_dir("we", include_entry=True)
+    sandbox.files.write("we/f.txt", "x")
+    events = handle.get_new_events()
+    assert [e.entry.path for e in events if e.entry] == ["/home/user/we/f.txt"] * 3
+    handle.stop()

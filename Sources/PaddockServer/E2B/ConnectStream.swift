@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import PaddockCore
 import PaddockSandbox
@@ -54,6 +55,7 @@ enum ConnectStream {
         keepaliveMessage: [UInt8], keepalive: Duration, deadline: Duration?,
         onDeadline: @escaping @Sendable () async -> Void = {},
         onClientGone: @escaping @Sendable () async -> Void = {},
+        channel: (any Channel)? = nil,
         produce: @escaping @Sendable (BackpressuredStream<Item>.Channel) async throws -> Void
     ) -> Response {
         let body = ResponseBody { writer in
@@ -83,6 +85,7 @@ enum ConnectStream {
             while true {
                 let item: Item?
                 do { item = try await iterator.next() } catch let error as ConnectStreamAborted {
+                    await Self.reset(channel)
                     throw error
                 } catch {
                     end = Self.endStream(for: error)
@@ -105,6 +108,25 @@ enum ConnectStream {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/connect+json"], body: body)
+    }
+
+    /// Resets the connection (TCP RST): E2B's SDKs read a reset, not a clean end of the body, as the transport
+    /// failing, and only then ask the sandbox's health and say it was killed.
+    static func reset(_ channel: (any Channel)?) async {
+        guard let channel else { return }
+        guard let socket = channel as? any SocketOptionProvider else {
+            Logger(label: "paddock.e2b").notice("a stream's connection cannot be reset; it closes cleanly instead")
+            return
+        }
+        do {
+            try await socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+            // Closed here, whole: the HTTP server would half-close first, and the FIN reads as a clean end.
+            channel.close(promise: nil)
+        } catch {
+            // The connection closes anyway, cleanly: the SDK then reports a timeout instead of "killed".
+            Logger(label: "paddock.e2b").notice(
+                "cannot reset a stream's connection; it closes cleanly instead", metadata: ["error": "\(error)"])
+        }
     }
 
     static func endStream(for error: any Error) -> ConnectEnvelope {

@@ -12,8 +12,6 @@ public struct E2BConfiguration: Sendable {
     public var maxUploadBytes: Int
     /// A stream with nothing to say sends a keepalive this often.
     public var keepalive: Duration
-    /// How often a directory watch looks for changes.
-    public var watchInterval: Duration
     /// How long a connection may wait for its first request, and sit idle between requests.
     public var timeouts: ConnectionTimeouts
     /// Previews: sandboxes report the preview domain, so the SDK's `get_host(port)` names a host the preview
@@ -22,15 +20,13 @@ public struct E2BConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 7071, maxUploadBytes: Int = 512 << 20,
-        keepalive: Duration = .seconds(10), watchInterval: Duration = .milliseconds(250),
-        timeouts: ConnectionTimeouts = ConnectionTimeouts()
+        keepalive: Duration = .seconds(10), timeouts: ConnectionTimeouts = ConnectionTimeouts()
     ) {
         self.timeouts = timeouts
         self.host = host
         self.port = port
         self.maxUploadBytes = maxUploadBytes
         self.keepalive = keepalive
-        self.watchInterval = watchInterval
     }
 }
 
@@ -44,7 +40,9 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
     let authorizer = RouteAuthorizer(access: tokens.access, sessions: sessions)
     let files = SessionFiles(sessions: sessions)
     router.middlewares.add(E2BErrorMiddleware())
-    let accessTokens = E2BAccessTokens()
+    let accessTokens = E2BAccessTokens {
+        Set(try await sessions.list(includeEnded: false).map(\.id.rawValue))
+    }
     router.middlewares.add(
         E2BAuthMiddleware(authenticator: E2BAuthenticator(tokens: tokens), accessTokens: accessTokens))
     router.middlewares.add(
@@ -53,8 +51,7 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
             process: EnvdProcessService(
                 sessions: sessions, table: EnvdProcessTable(), keepalive: configuration.keepalive),
             filesystem: EnvdFilesystemService(
-                files: files, watchers: EnvdWatchers(), keepalive: configuration.keepalive,
-                pollInterval: configuration.watchInterval),
+                files: files, watchers: EnvdWatchers(), keepalive: configuration.keepalive),
             files: EnvdFilesController(files: files, maxUploadBytes: configuration.maxUploadBytes),
             codeInterpreter: CodeInterpreterService(sessions: sessions, kernels: PythonKernels()),
             ports: SandboxPortProxy(sessions: sessions)))

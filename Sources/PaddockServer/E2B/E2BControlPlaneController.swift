@@ -25,6 +25,7 @@ struct E2BControlPlaneController {
         router.delete("/sandboxes/:id", use: kill)
         router.post("/sandboxes/:id/timeout", use: setTimeout)
         router.post("/sandboxes/:id/refreshes", use: refresh)
+        router.put("/sandboxes/:id/network", use: updateNetwork)
         router.post("/sandboxes/:id/pause", use: pause)
         router.post("/sandboxes/:id/resume", use: connect)
         router.post("/sandboxes/:id/connect", use: connect)
@@ -73,6 +74,7 @@ struct E2BControlPlaneController {
         if body.secure == false { spec.e2bInsecure = true }
         let session = try await sessions.create(
             spec, owner: SessionOwner(team: team, user: principal.user), by: Caller(principal))
+        await grantSudo(session, context)
         return E2BErrorMiddleware.json(.created, await sandbox(session, templateID: body.templateID, request))
     }
 
@@ -119,6 +121,21 @@ struct E2BControlPlaneController {
         let body = try await request.decode(as: E2B.TimeoutRequest.self, context: context)
         let session = try await find(context)
         try await sessions.setDeadline(session.id, seconds: body.timeout, by: try context.caller())
+        return .noContent
+    }
+
+    /// `update_network`: the sandbox's egress rules become the session layer of its network policy, replaced
+    /// whole as E2B does, through the gateway at once and audited as `session.network`. The org, team and
+    /// repository layers still decide first, so an update narrows what they allow and never widens it.
+    @Sendable func updateNetwork(_ request: Request, context: E2BRequestContext) async throws
+        -> HTTPResponse.Status
+    {
+        let body = try await request.decode(as: E2B.NetworkUpdate.self, context: context)
+        let session = try await find(context)
+        let rules = try E2B.networkRules(body)
+        _ = try await sessions.changeNetwork(
+            session.id, allow: rules.allow, deny: rules.deny, replace: true, defaultAction: rules.defaultAction,
+            by: try context.caller())
         return .noContent
     }
 
@@ -185,9 +202,23 @@ struct E2BControlPlaneController {
         for child in children {
             let timed = try await sessions.setDeadline(
                 child.id, seconds: body.timeout ?? E2B.defaultTimeout, by: try context.caller())
+            await grantSudo(timed, context)
             results.append(E2B.ForkResult(sandbox: await sandbox(timed, request)))
         }
         return E2BErrorMiddleware.json(.created, results)
+    }
+
+    /// E2B's base template gives its user a passwordless `sudo`; so do the sandboxes made here over Paddock's
+    /// `host` template (`base`, `code-interpreter-v1`, and snapshots and forks of those). Other templates are
+    /// the team's own, and get it only if they install it. A sandbox whose sudo cannot be enabled still works
+    /// without it (nothing is opened), and the log says why.
+    private func grantSudo(_ session: Session, _ context: E2BRequestContext) async {
+        guard session.spec.template == SessionSpec.defaultTemplate else { return }
+        do { try await sessions.enableSudo(session.id, by: try context.caller()) } catch {
+            context.logger.warning(
+                "the sandbox runs without sudo: enabling it failed",
+                metadata: ["session.id": "\(session.id)", "error": "\(error)"])
+        }
     }
 
     // MARK: Reading

@@ -32,6 +32,21 @@ enum E2B {
         var timeout: Int64
     }
 
+    /// `PUT /sandboxes/{id}/network` (`Sandbox.update_network`): the sandbox's whole egress configuration,
+    /// replacing the one it had; an omitted field is cleared.
+    struct NetworkUpdate: Decodable, Sendable {
+        var allowOut: [String]?
+        var denyOut: [String]?
+        var allowInternetAccess: Bool?
+        var egressProxy: JSONIgnored?
+        var rules: JSONIgnored?
+    }
+
+    /// A field whose presence matters and whose content is not read.
+    struct JSONIgnored: Decodable, Sendable {
+        init(from decoder: any Decoder) throws {}
+    }
+
     /// Answer of create and connect.
     struct Sandbox: Encodable, Sendable {
         var templateID: String

@@ -12,7 +12,13 @@ public struct E2BRequestContext: RequestContext {
     /// Who the request's token belongs to; nil only on the open routes.
     public var principal: Principal?
 
-    public init(source: Source) { coreContext = .init(source: source) }
+    /// The client's connection: a stream whose sandbox vanished resets it (see `ConnectStreamAborted`).
+    public var channel: (any Channel)?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
 
     public var requestDecoder: E2BRequestDecoder { E2BRequestDecoder() }
 

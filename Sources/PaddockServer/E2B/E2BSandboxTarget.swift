@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import PaddockCore
 import PaddockSandbox
 import PaddockServices
@@ -12,6 +13,8 @@ struct E2BSandboxTarget: Sendable {
     var user: SandboxUser
     /// Who the services act for: the API key's person, or the holder of the sandbox id on the open routes.
     var caller: Caller
+    /// The client's connection, reset when the sandbox vanishes under a stream.
+    var channel: (any Channel)?
 
     static func user(named name: String) throws -> SandboxUser {
         guard let user = SandboxUser(rawValue: name) else {
@@ -58,7 +61,7 @@ struct E2BSandboxTrafficMiddleware: RouterMiddleware {
         let target = E2BSandboxTarget(
             session: session, port: port,
             user: try E2BSandboxTarget.user(authorization: request.headers[.authorization]),
-            caller: context.principal.map(Caller.init) ?? .sandboxIDHolder)
+            caller: context.principal.map(Caller.init) ?? .sandboxIDHolder, channel: context.channel)
         switch port {
         case E2B.daemonPort: return try await envd(request, target)
         case E2B.codeInterpreterPort: return try await codeInterpreter.handle(request, target: target)

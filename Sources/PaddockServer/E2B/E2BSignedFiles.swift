@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import Logging
 import PaddockCore
 
 /// A sandbox's in-sandbox credential: the API key it was created or connected with, and the sandbox's id
@@ -19,24 +20,66 @@ enum E2BAccessToken {
 /// process's memory only (never stored, never logged): E2B's signed file URLs are signed with it, and with one
 /// fixed sandbox URL the signature is the only thing in such a URL that names the sandbox. After a restart a
 /// sandbox's URLs verify again once a client creates, connects to or forks it.
+///
+/// A sandbox ended by its TTL, by `paddock session destroy` or by the web UI never passes through the E2B door,
+/// so the map also drops, at most once per `pruneInterval`, every sandbox `liveSandboxes` no longer names:
+/// otherwise it would grow with every sandbox ever made, and every signed URL would be checked against all of them.
 actor E2BAccessTokens {
     private var tokens: [String: String] = [:]
+    private let liveSandboxes: @Sendable () async throws -> Set<String>
+    private let pruneInterval: Duration
+    private let clock = ContinuousClock()
+    private var lastPrune: ContinuousClock.Instant?
+    private let logger = Logger(label: "paddock.e2b")
 
-    func record(sandbox: String, token: String?) {
+    /// `liveSandboxes` names the sandboxes that have not ended (running or paused).
+    init(
+        pruneInterval: Duration = .seconds(30),
+        liveSandboxes: @escaping @Sendable () async throws -> Set<String> = { [] }
+    ) {
+        self.pruneInterval = pruneInterval
+        self.liveSandboxes = liveSandboxes
+    }
+
+    func record(sandbox: String, token: String?) async {
+        await pruneIfDue()
         guard let token else { return }
         tokens[sandbox] = token
     }
 
     func forget(sandbox: String) { tokens[sandbox] = nil }
 
+    /// How many sandboxes have a credential on record.
+    var count: Int { tokens.count }
+
     /// The sandbox and token that produce `signature` for this file operation, if any.
-    func signer(of signature: String, path: String, operation: String, user: String, expiration: String?)
+    func signer(of signature: String, path: String, operation: String, user: String, expiration: String?) async
         -> (sandbox: String, token: String)?
     {
-        tokens.first { _, token in
+        await pruneIfDue()
+        return tokens.first { _, token in
             E2BSignedFiles.signature(path: path, operation: operation, user: user, token: token, expiration: expiration)
                 == signature
         }.map { (sandbox: $0.key, token: $0.value) }
+    }
+
+    /// Drops the credentials of sandboxes that ended without the E2B door seeing it.
+    func pruneIfDue() async {
+        let now = clock.now
+        if let lastPrune, lastPrune.duration(to: now) < pruneInterval { return }
+        guard !tokens.isEmpty else { return }
+        lastPrune = now
+        let before = Set(tokens.keys)
+        let live: Set<String>
+        do { live = try await liveSandboxes() } catch {
+            // Keeping the entries is safe: a signed URL of an ended sandbox still finds no live sandbox to act on.
+            logger.warning(
+                "cannot list live sandboxes to forget the ended ones' credentials; trying again later",
+                metadata: ["error": "\(error)"])
+            return
+        }
+        // Only entries older than the list: one recorded while it was read belongs to a sandbox just made.
+        for sandbox in before where !live.contains(sandbox) { tokens[sandbox] = nil }
     }
 }
 

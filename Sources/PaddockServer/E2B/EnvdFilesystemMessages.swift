@@ -54,6 +54,18 @@ enum EnvdFilesystem {
         static let write = EventType(rawValue: "EVENT_TYPE_WRITE")
         static let remove = EventType(rawValue: "EVENT_TYPE_REMOVE")
         static let chmod = EventType(rawValue: "EVENT_TYPE_CHMOD")
+        static let rename = EventType(rawValue: "EVENT_TYPE_RENAME")
+
+        /// What inotify inside the sandbox saw, in envd's terms.
+        init(_ kind: WireFileEventKind) {
+            switch kind {
+            case .create: self = .create
+            case .write: self = .write
+            case .remove: self = .remove
+            case .rename: self = .rename
+            case .chmod: self = .chmod
+            }
+        }
     }
 
     struct EntryInfo: Codable, Sendable, Equatable {

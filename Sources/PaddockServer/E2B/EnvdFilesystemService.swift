@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PaddockCore
+import PaddockInitProtocol
 import PaddockSandbox
 import PaddockServices
 
@@ -10,8 +11,6 @@ struct EnvdFilesystemService {
     let files: SessionFiles
     let watchers: EnvdWatchers
     let keepalive: Duration
-    /// How often WatchDir looks at the directory.
-    let pollInterval: Duration
 
     static let keepaliveMessage: [UInt8] =
         (try? ProtoJSON.encode(EnvdFilesystem.WatchEvent.keepalive)) ?? Array("{}".utf8)
@@ -66,16 +65,18 @@ struct EnvdFilesystemService {
             return try ConnectStream.unary(EnvdProcess.Empty())
         case "CreateWatcher":
             let m = try ProtoJSON.decode(EnvdFilesystem.WatchRequest.self, from: bytes)
-            let (depth, path, snapshot) = try await startWatching(m, target)
+            let (root, watch) = try await startWatching(m, target)
             let watcherID = try await watchers.add(
-                .init(session: id, path: path, depth: depth, user: user, snapshot: snapshot))
+                EnvdWatchFeed(session: id, root: root, includeEntry: m.includeEntry ?? false, watch: watch))
             return try ConnectStream.unary(EnvdFilesystem.WatcherCreated(watcherId: watcherID))
         case "GetWatcherEvents":
             let m = try ProtoJSON.decode(EnvdFilesystem.WatcherRequest.self, from: bytes)
-            let watcher = try await watchers.get(m.watcherId, session: id)
-            let now = try await snapshot(watcher.path, depth: watcher.depth, target)
-            await watchers.update(m.watcherId, snapshot: now)
-            return try ConnectStream.unary(EnvdFilesystem.WatcherEvents(events: now.events(since: watcher.snapshot)))
+            let feed = try await watchers.get(m.watcherId, session: id)
+            var events: [EnvdFilesystem.Event] = []
+            for change in await feed.drain() {
+                events.append(await Self.event(change, root: feed.root, includeEntry: feed.includeEntry, files, target))
+            }
+            return try ConnectStream.unary(EnvdFilesystem.WatcherEvents(events: events))
         case "RemoveWatcher":
             let m = try ProtoJSON.decode(EnvdFilesystem.WatcherRequest.self, from: bytes)
             _ = try await watchers.get(m.watcherId, session: id)
@@ -133,44 +134,60 @@ struct EnvdFilesystemService {
     /// envd's path rules (relative to the user's home) applied; the session's own rules apply after them.
     private func path(_ raw: String, _ target: E2BSandboxTarget) -> String { E2BPaths.resolve(raw, user: target.user) }
 
+    /// An inotify watch of the requested directory, inside the sandbox, with the user's permissions.
     private func startWatching(_ m: EnvdFilesystem.WatchRequest, _ target: E2BSandboxTarget) async throws -> (
-        Int, String, DirectorySnapshot
+        String, SandboxDirectoryWatch
     ) {
         let path = path(m.path, target)
         let info = try await files.stat(target.session.id, path: path, user: target.user, by: target.caller)
         guard info.kind == .directory else { throw ConnectError(.invalidArgument, "path \(path) is not a directory") }
-        let depth = (m.recursive ?? false) ? 64 : 1
-        return (depth, path, try await snapshot(path, depth: depth, target))
+        let (resolved, watch) = try await files.watch(
+            target.session.id, path: path, recursive: m.recursive ?? false, user: target.user, by: target.caller)
+        return (resolved, watch)
     }
 
-    private func snapshot(_ path: String, depth: Int, _ target: E2BSandboxTarget) async throws -> DirectorySnapshot {
-        let listing = try await files.list(
-            target.session.id, path: path, depth: depth, user: target.user, by: target.caller)
-        return DirectorySnapshot(root: path, listing: listing)
-    }
-
-    /// The streaming watch: a start event, then the differences found at each look.
+    /// The streaming watch: a start event, then each change as inotify reports it; the stream ends when the
+    /// directory goes away. With `includeEntry`, each event that leaves an entry carries its info.
     private func watchStream(_ m: EnvdFilesystem.WatchRequest, request: Request, _ target: E2BSandboxTarget)
         async throws -> Response
     {
-        let (depth, path, first) = try await startWatching(m, target)
-        let interval = pollInterval
+        let (root, watch) = try await startWatching(m, target)
         let includeEntry = m.includeEntry ?? false
-        let service = self
+        let files = self.files
         return ConnectStream.response(
-            keepaliveMessage: Self.keepaliveMessage, keepalive: keepalive, deadline: ConnectStream.timeout(request)
+            keepaliveMessage: Self.keepaliveMessage, keepalive: keepalive, deadline: ConnectStream.timeout(request),
+            onClientGone: { watch.events.cancel() }
         ) { channel in
             await channel.send(.message(try ProtoJSON.encode(EnvdFilesystem.WatchEvent.start)))
-            var last = first
-            while true {
-                try await Task.sleep(for: interval)
-                let now = try await service.snapshot(path, depth: depth, target)
-                for var event in now.events(since: last) {
-                    if !includeEntry { event.entry = nil }
+            for try await batch in watch.events {
+                for change in batch {
+                    let event = await Self.event(change, root: root, includeEntry: includeEntry, files, target)
                     await channel.send(.message(try ProtoJSON.encode(EnvdFilesystem.WatchEvent.filesystem(event))))
                 }
-                last = now
             }
+        }
+    }
+
+    /// A change in envd's terms; with `includeEntry`, a change that leaves an entry carries its info.
+    private static func event(
+        _ change: WireFileEvent, root: String, includeEntry: Bool, _ files: SessionFiles, _ target: E2BSandboxTarget
+    ) async -> EnvdFilesystem.Event {
+        var event = EnvdFilesystem.Event(name: change.path, type: .init(change.kind), entry: nil)
+        if includeEntry && change.kind != .remove && change.kind != .rename {
+            event.entry = await entry(files, (root == "/" ? "" : root) + "/" + change.path, target)
+        }
+        return event
+    }
+
+    /// The entry a change left, or nil when it is already gone again.
+    private static func entry(_ files: SessionFiles, _ path: String, _ target: E2BSandboxTarget) async
+        -> EnvdFilesystem.EntryInfo?
+    {
+        do {
+            return .init(try await files.stat(target.session.id, path: path, user: target.user, by: target.caller))
+        } catch {
+            // Removed again before it could be read, or unreadable: the event still goes out, without its entry.
+            return nil
         }
     }
 }

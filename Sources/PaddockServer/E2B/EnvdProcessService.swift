@@ -100,7 +100,7 @@ struct EnvdProcessService {
         return ConnectStream.response(
             keepaliveMessage: Self.keepaliveMessage, keepalive: interval, deadline: ConnectStream.timeout(request),
             onDeadline: { try? await handle.signal(9) },
-            onClientGone: { await handle.cancel() }
+            onClientGone: { await handle.cancel() }, channel: target.channel
         ) { channel in
             let token = UUID()
             var key: EnvdProcessTable.Key?
@@ -116,7 +116,13 @@ struct EnvdProcessService {
                         out = .start(pid: pid)
                     case .stdout(let bytes): out = pty ? .pty(bytes) : .stdout(bytes)
                     case .stderr(let bytes): out = .stderr(bytes)
-                    case .exited(let status): out = .end(exitCode: status.code, status: Self.status(status))
+                    case .exited(let status):
+                        // A sandbox being killed stops its commands with a signal first; E2B's SDKs say "killed"
+                        // only for a dropped stream whose sandbox is gone, so that is what the client gets.
+                        if status.signal != nil, await !Self.isRunning(session, sessions) {
+                            throw ConnectStreamAborted(reason: "sandbox \(session) stopped under its command")
+                        }
+                        out = .end(exitCode: status.code, status: Self.status(status))
                     }
                     await channel.send(.message(try out.json()))
                 }

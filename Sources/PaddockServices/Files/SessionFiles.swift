@@ -1,5 +1,6 @@
 import Foundation
 import PaddockCore
+import PaddockInitProtocol
 import PaddockSandbox
 
 /// Files inside a session, for every door (REST, the E2B API, and the web UI and MCP to come). It resolves
@@ -91,6 +92,15 @@ public struct SessionFiles: Sendable {
         try await sessions.record(
             id, "file.rename", ["path": .string(source), "to": .string(destination)], by: caller)
         return try await client.stat(path: destination, user: user)
+    }
+
+    /// Changes under a directory as they happen (inotify inside the sandbox), batch by batch; `recursive` follows
+    /// the directories below it too. Watching reads, so it needs `read`; the stream ends when the directory goes.
+    public func watch(_ id: SessionID, path: String, recursive: Bool, user: SandboxUser, by caller: Caller)
+        async throws -> (path: String, watch: SandboxDirectoryWatch)
+    {
+        let (client, resolved, _) = try await target(id, path, caller, needs: .read)
+        return (resolved, try await client.watch(path: resolved, recursive: recursive, user: user))
     }
 
     /// The session's init client (a paused session is resumed: file work is the signal it is wanted) and the path
