@@ -31,8 +31,10 @@ struct RunTests {
     }
 
     @Test func statusesAndIDs() throws {
-        #expect(Run.Status.allCases.filter(\.isFinished) == [.completed, .failed, .timedOut, .cancelled])
+        #expect(
+            Run.Status.allCases.filter(\.isFinished) == [.completed, .failed, .timedOut, .cancelled, .budgetExceeded])
         #expect(Run.Status.awaitingApproval.rawValue == "awaiting_approval")
+        #expect(Run.Status.budgetExceeded.rawValue == "budget_exceeded")
         let id = Run.makeID()
         #expect(id.hasPrefix("run_") && id.count == 20)
         let decoded = try JSONDecoder().decode(Run.Status.self, from: Data(#""timed_out""#.utf8))

@@ -287,6 +287,7 @@ extension AutomationTests {
             // Exactly what Slack's API gets: the bot token as a bearer header (never in the body or URL), JSON
             // with the channel and thread, and links to the session.
             let posts = standIn.requests("/chat.postMessage")
+            try #require(posts.count >= 2, "the thread got \(posts.count) message(s)")
             for post in posts {
                 #expect(post.method == "POST" && post.path == "/api/chat.postMessage")
                 #expect(post.headers["authorization"] == "Bearer xoxb-test-token")

@@ -191,6 +191,7 @@ extension AutomationTests {
                 let json = try JSONDocument.parse(Data(answer.body.utf8))
                 #expect(json[try JSONPath("response_type")] == .string("in_channel"))
             }
+            try #require(answers.count >= 2, "the slash command was answered \(answers.count) time(s)")
             #expect(answers[0].body.contains("Working on it") && answers[1].body.contains("Finished (completed)"))
             #expect(standIn.requests("/chat.postMessage").isEmpty)
             // The history names where the answers went without the URL, which lets anyone post in the channel.

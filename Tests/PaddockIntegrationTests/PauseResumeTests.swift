@@ -97,14 +97,17 @@ struct IdleTests {
             let never = try await stack.sessions.create(SessionSpec())
             let reaper = Task { try await SessionReaper(sessions: stack.sessions, interval: .milliseconds(100)).run() }
             defer { reaper.cancel() }
-            // A followed command keeps its session awake for as long as it runs.
-            let followed = Task { try await stack.sessions.sh(busy.id, "sleep 3; echo done") }
+            // A followed command keeps its session awake for as long as it runs: this one until the test says.
+            let followed = Task {
+                try await stack.sessions.sh(busy.id, "while [ ! -e /tmp/go ]; do sleep 0.1; done; echo done")
+            }
 
-            #expect(try await Self.waitFor(.paused, idle.id, stack, within: .seconds(10)))
+            #expect(try await Self.waitFor(.paused, idle.id, stack, within: .seconds(60)))
             #expect(try await stack.sessions.get(busy.id).state == .running)
+            _ = try await stack.sessions.sh(busy.id, "touch /tmp/go")
             #expect(try await followed.value.stdout == "done\n")
             #expect(
-                try await Self.waitFor(.paused, busy.id, stack, within: .seconds(10)), "idle once the command ended")
+                try await Self.waitFor(.paused, busy.id, stack, within: .seconds(60)), "idle once the command ended")
             #expect(try await stack.sessions.get(never.id).state == .running)
 
             reaper.cancel()
