@@ -13,16 +13,11 @@ struct AccessCLITests {
 
     /// Runs the CLI as the admin (no token: the data dir's admin.token) or with `token`.
     static func paddock(_ args: [String], _ server: Server, token: String? = nil) async throws -> CLITests.CLIResult {
-        let (p, out, err) = CLITests.CLI.process(args, server: server)
+        let (p, _, _) = CLITests.CLI.process(args, server: server)
         if let token { p.environment?["PADDOCK_TOKEN"] = token }
         p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLITests.CLIResult(
-            status: p.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        let r = try await ChildProcess.run(p)
+        return CLITests.CLIResult(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     @Test func peopleTokensAndTheAuditTrailFromTheCommandLine() async throws {

@@ -117,20 +117,10 @@ struct CLITests {
         }
 
         static func run(_ args: [String], server: ServerProcess, stdin: String? = nil) async throws -> CLIResult {
-            let (p, out, err) = process(args, server: server)
-            let input = Pipe()
-            p.standardInput = stdin == nil ? FileHandle.nullDevice : input
-            try p.run()
-            if let stdin {
-                input.fileHandleForWriting.write(Data(stdin.utf8))
-                try input.fileHandleForWriting.close()
-            }
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return CLIResult(
-                status: p.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                stderr: String(decoding: stderr, as: UTF8.self))
+            let (p, _, _) = process(args, server: server)
+            p.standardInput = FileHandle.nullDevice
+            let r = try await ChildProcess.run(p, stdin: stdin.map { Data($0.utf8) })
+            return CLIResult(status: r.status, stdout: r.stdout, stderr: r.stderr)
         }
     }
 
