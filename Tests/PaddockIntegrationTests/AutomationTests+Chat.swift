@@ -192,7 +192,7 @@ extension AutomationTests {
 
     /// Waits for a condition on what the stand-in has seen.
     static func until(_ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + AutomationTests.patience
         while !condition() {
             guard ContinuousClock.now < deadline else {
                 Issue.record("never saw: \(what)")

@@ -232,7 +232,7 @@ extension AutomationTests {
             #expect(json[try JSONPath("ts")] == .string("1700000000.000200"))
             #expect(json[try JSONPath("text")]?.text.contains("Step 3 (Bash)") == true)
             // The outbox records the delivery just after the stand-in answered.
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + AutomationTests.patience
             var outbox = try await s.store.outbox(invocation: invocation.id)
             while outbox.contains(where: { $0.status == .pending }), ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))

@@ -63,7 +63,7 @@ import Testing
 
         /// Polls the store until `condition` holds for the invocation (an agent run is a background process).
         func invocation(_ id: String, until condition: (Invocation) -> Bool) async throws -> Invocation {
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + AutomationTests.patience
             while true {
                 let found = try #require(try await store.invocation(id))
                 if condition(found) { return found }
@@ -79,6 +79,10 @@ import Testing
             try await invocation(id) { $0.decision != .pending && ($0.decision != .started || $0.finishedAt != nil) }
         }
     }
+
+    /// How long a test waits for background work (an agent run, an outbox send). Generous: in the full suite on
+    /// two cores, runs that take a second alone waited more than a minute for a thread.
+    static let patience = Duration.seconds(240)
 
     static let admin = Caller(
         Principal(user: "ada", role: .admin, tokenID: "tok-ada", scopes: Role.admin.ceiling, teams: [:]))
@@ -267,7 +271,7 @@ import Testing
             }
             // The count is kept just after the invocation is recorded.
             var paused = try #require(try await s.store.automation(automation.id))
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + AutomationTests.patience
             while !paused.paused, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
                 paused = try #require(try await s.store.automation(automation.id))
@@ -431,7 +435,7 @@ import Testing
             // The next tick fires once, and the service runs it.
             s.clock.set(start.addingTimeInterval(20 * 60))
             try await withRunning(s.automations) {
-                let deadline = ContinuousClock.now + .seconds(60)
+                let deadline = ContinuousClock.now + AutomationTests.patience
                 while try await s.store.invocations(automation: automation.id, limit: 10).count < 3,
                     ContinuousClock.now < deadline
                 {
@@ -455,7 +459,7 @@ import Testing
                 .object(["text": .string("x")]), automation: automation.id, dedupeKey: "1", trigger: "webhook")
             _ = try await s.finished(i.id)
             // The first two attempts fail; each waits longer (the test moves the clock past the backoff).
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + AutomationTests.patience
             while sender.sent.withLock({ $0.isEmpty }), ContinuousClock.now < deadline {
                 s.clock.advance(30)
                 s.automations.wakeup.signal()

@@ -324,12 +324,11 @@ struct CLITests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
         p.arguments = ["doctor", "--json"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        p.standardOutput = Pipe()
+        p.standardError = Pipe()
+        // Off the cooperative pool: doctor checkpoints a gVisor sandbox, which takes seconds on a loaded host.
+        let r = try await ChildProcess.run(p)
+        let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         #expect(report?["can_run_sandboxes"] as? Bool == true)
         #expect(report?["cgroup_mode"] as? String != nil)
         #expect((report?["runtimes"] as? [[String: Any]])?.contains { $0["name"] as? String == "runc" } == true)
