@@ -115,8 +115,7 @@ extension ChangeService {
     static func reviewConfig(_ policy: SessionPolicy?) -> ReviewConfig {
         var review = ReviewConfig()
         for source in policy?.sources ?? [] {
-            // Validated when the session was made; a layer that no longer parses has nothing to say here.
-            guard let config = try? RuntimeConfig.parse(source.text, file: source.file) else { continue }
+            guard let config = source.config(for: "review exclusions") else { continue }
             if let exclude = config.review.excludeGenerated { review.excludeGenerated = exclude }
             for pattern in config.review.exclude where !review.exclude.contains(pattern) {
                 review.exclude.append(pattern)

@@ -23,9 +23,7 @@ struct AgentContext: Sendable, Equatable {
     static func of(_ policy: SessionPolicy?) -> AgentContext {
         var context = AgentContext()
         for source in policy?.sources ?? [] {
-            // The layers were validated when the session was made; a layer that no longer parses (a newer
-            // schema stored by a newer server) has no context to give.
-            guard let config = try? RuntimeConfig.parse(source.text, file: source.file) else { continue }
+            guard let config = source.config(for: "agent context") else { continue }
             if let instructions = config.agent.instructions {
                 context.instructions.append(Instructions(layer: source.layer, source: instructions))
             }

@@ -178,7 +178,7 @@ extension SessionService {
         guard let policy else { return nil }
         var parts: [String] = []
         for source in policy.sources {
-            guard let config = try? RuntimeConfig.parse(source.text, file: source.file),
+            guard let config = source.config(for: "instructions"),
                 let text = config.instructions?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
             else { continue }
             parts.append("### From the \(source.layer) policy\n\n\(text)\n")
@@ -223,7 +223,7 @@ extension SessionService {
     static func checks(_ policy: SessionPolicy?) -> [String] {
         var out: [String] = []
         for source in policy?.sources ?? [] {
-            guard let config = try? RuntimeConfig.parse(source.text, file: source.file) else { continue }
+            guard let config = source.config(for: "checks") else { continue }
             for check in config.checks where !out.contains(check) { out.append(check) }
         }
         return out
