@@ -6,9 +6,11 @@ import Synchronization
 /// was stored is published, after it is durable; a follower that wants the past reads the trail first
 /// (subscribing before reading, and skipping the sequence numbers it already has).
 final class AuditFeed: Sendable {
-    private let followers = Mutex<[SessionID: [UUID: AsyncStream<AuditEvent>.Continuation]]>([:])
+    /// By session; under nil, those that follow every session.
+    private let followers = Mutex<[SessionID?: [UUID: AsyncStream<AuditEvent>.Continuation]]>([:])
 
-    func follow(session: SessionID) -> AsyncStream<AuditEvent> {
+    /// One session's events, or (nil) every session's.
+    func follow(session: SessionID?) -> AsyncStream<AuditEvent> {
         // A slow page loses the oldest undelivered events rather than holding the server's memory; it can
         // reload, and the trail itself is complete.
         let (stream, continuation) = AsyncStream.makeStream(
@@ -25,7 +27,9 @@ final class AuditFeed: Sendable {
     }
 
     func publish(_ event: AuditEvent) {
-        let continuations = followers.withLock { $0[event.session].map { Array($0.values) } ?? [] }
+        let continuations = followers.withLock { followers in
+            Array((followers[event.session] ?? [:]).values) + Array((followers[nil] ?? [:]).values)
+        }
         for continuation in continuations { continuation.yield(event) }
     }
 }

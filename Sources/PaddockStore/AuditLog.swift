@@ -30,6 +30,9 @@ public struct AuditLog: AuditRecorder {
     /// The events the session's trail takes from now on, as they are stored.
     public func follow(session: SessionID) -> AsyncStream<AuditEvent> { feed.follow(session: session) }
 
+    /// Every session's events from now on, as they are stored (for a watcher that does not know the session yet).
+    public func followAll() -> AsyncStream<AuditEvent> { feed.follow(session: nil) }
+
     /// From now on, every event this log (or any copy of it) appends is scrubbed of the values `source`
     /// supplies. If `source` cannot supply them, the event is not written and `record` throws (fail closed).
     /// Without a source there is no vault, so there are no values to scrub.

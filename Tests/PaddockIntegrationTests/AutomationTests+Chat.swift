@@ -228,6 +228,17 @@ extension AutomationTests {
         #expect(AutomationService.checkSlackSignature(signed, secret: "another", now: then) != nil)
     }
 
+    /// An edit names the post it edits by adding `ts` to its JSON body; a body that is not a JSON object is refused,
+    /// never sent without it.
+    @Test func anEditNamesItsPostOrIsNotSent() throws {
+        let edited = try AutomationService.setting("ts", to: "1700000000.000200", in: #"{"channel":"C1","text":"hi"}"#)
+        let json = try JSONDocument.parse(Data(edited.utf8))
+        #expect(json[try JSONPath("ts")] == .string("1700000000.000200"))
+        #expect(json[try JSONPath("channel")] == .string("C1"))
+        #expect(throws: (any Error).self) { try AutomationService.setting("ts", to: "1", in: "[1, 2]") }
+        #expect(throws: (any Error).self) { try AutomationService.setting("ts", to: "1", in: "not json") }
+    }
+
     @Test func githubSignaturesMatchGitHubsDocumentedExample() {
         // The example in GitHub's "Validating webhook deliveries".
         let request = WebhookRequest(

@@ -29,7 +29,7 @@ struct ResourcesTests {
             #expect(row.name == "busy")
             #expect(row.memoryBytes > 0 && row.memoryLimitBytes >= row.memoryBytes)
             #expect(row.pids >= 1)
-            let cpu = try #require(row.cpuPercent, "the first look reads twice, so CPU is known")
+            let cpu = try #require(row.cpuPercent, "a first look is the session's average since it started")
             #expect(cpu > 0, "\(cpu)")
 
             // One session's reading through its own route.

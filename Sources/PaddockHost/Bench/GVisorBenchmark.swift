@@ -41,12 +41,19 @@ extension Benchmarks {
         limits.memory = .mebibytes(1024)
         try await provider.create(SandboxRequest(id: id, template: "host", limits: limits))
         do {
-            let holder =
-                "setsid -f python3 -c 'import time; b = b\"x\" * (200 << 20); open(\"/tmp/held\", \"w\").close(); "
-                + "time.sleep(86400)' >/dev/null 2>&1; "
-                + "for i in $(seq 1 1200); do [ -e /tmp/held ] && exit 0; sleep 0.05; done; exit 1"
+            // The 200 MiB are written before the fork, and the exec ends only when the parent exits after it: the
+            // child, in a session of its own, holds them until it is killed, waiting for a signal that never comes.
+            let holder = """
+                import os, signal
+                held = b"x" * (200 << 20)
+                if os.fork() == 0:
+                    os.setsid()
+                    for fd in (0, 1, 2):
+                        os.close(fd)
+                    signal.pause()
+                """
             let started = try await provider.initClient(id).exec(
-                ExecRequest(argv: ["/bin/sh", "-c", holder], env: SandboxLayout.baseEnvironment(), cwd: "/"))
+                ExecRequest(argv: ["python3", "-c", holder], env: SandboxLayout.baseEnvironment(), cwd: "/"))
             for try await event in started.events {
                 if case .exited(let status) = event, status.code != 0 {
                     throw PaddockError.internal("the 200 MiB process did not start in the gVisor sandbox")

@@ -120,30 +120,30 @@ struct TriggerAgentBenchmark {
             name: "X-Slack-Signature",
             value: AutomationService.slackSignature(Data(body.utf8), timestamp: stamp, secret: Self.signingSecret))
         request.body = .bytes(ByteBuffer(string: body))
+        // Which run the event starts is known once it starts (its `run.start` in the trail); followed from before the
+        // event is sent, so it cannot be missed.
+        guard let audit = sessions.audit else { throw PaddockError.internal("the benchmark's sessions keep no trail") }
+        let trail = audit.followAll()
         let sent = Date()
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         _ = try await response.body.collect(upTo: 1 << 16)
         guard response.status.code == 200 else {
             throw PaddockError.internal("the Slack events URL answered \(response.status.code), not 200")
         }
-        // Which run the event started is only known from its invocation (the newest: the 200 came after it was
-        // stored); the time comes from the run's own event.
-        let deadline = ContinuousClock.now + .seconds(120)
-        var invocation: Invocation?
-        while invocation?.run == nil {
-            guard ContinuousClock.now < deadline else {
-                throw PaddockError(.timeout, "the benchmark's Slack event started no run within two minutes")
+        let started: (run: String, session: SessionID)
+        do {
+            started = try await withDeadline(.seconds(120), "the benchmark's Slack event starting a run") {
+                for await event in trail where event.kind == "run.start" {
+                    if case .string(let run) = event.fields["run"] { return (run, event.session) }
+                }
+                throw PaddockError.internal("the audit feed ended")
             }
-            invocation = try await automations.history(automation, limit: 1, for: .system).first?.invocation
-            if let record = invocation, record.decision != .pending, record.decision != .started {
-                throw PaddockError.internal("the benchmark's event was \(record.decision): \(record.reason ?? "-")")
-            }
-            // A poll, not the measurement: the time is the run's own `running` stamp below.
-            if invocation?.run == nil { try await Task.sleep(for: .milliseconds(5)) }
+        } catch {
+            let invocation = try await automations.history(automation, limit: 1, for: .system).first?.invocation
+            let decision = invocation.map { "\($0.decision): \($0.reason ?? "-")" } ?? "no invocation"
+            throw PaddockError.internal("the benchmark's event started no run (\(decision)): \(error)")
         }
-        guard let started = invocation, let run = started.run, let session = started.session else {
-            throw PaddockError.internal("the benchmark's invocation has no run")
-        }
+        let (run, session) = started
         var ranAt: Date?
         for await event in try await runs.events(run) where event.kind == "status" && event.status == .running {
             ranAt = event.at

@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Foundation
 import Hummingbird
 import PaddockAPI
@@ -30,7 +31,7 @@ struct ResourceController {
             throw PaddockError.invalidArgument("interval must be between 250ms and 5m, such as 2s")
         }
         let encoder = APICoding.encoder()
-        let first = try await monitor.snapshot(session: session, settled: true, by: caller)
+        let first = try await monitor.snapshot(session: session, by: caller)
         guard follow else {
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
@@ -41,12 +42,13 @@ struct ResourceController {
             status: .ok, headers: [.contentType: "application/x-ndjson"],
             body: ResponseBody { writer in
                 var reading = first
+                var ticks = AsyncTimerSequence(interval: interval, clock: .continuous).makeAsyncIterator()
                 while true {
                     var line = try encoder.encode(reading)
                     line.append(0x0A)
                     try await writer.write(ByteBuffer(bytes: line))
-                    // Readings are periodic by nature: the interval is what the client asked to see.
-                    try await Task.sleep(for: interval)
+                    // A reading per tick of the interval the client asked for; the timer ends when the client goes.
+                    guard await ticks.next() != nil else { break }
                     if let session, try await !monitor.isRunning(session, by: caller) { break }
                     reading = try await monitor.snapshot(session: session, by: caller)
                 }

@@ -108,7 +108,15 @@ extension AutomationService {
             if let edited = message.edits {
                 switch await postedTS(edited, invocation: message.invocation) {
                 case .posted(let ts):
-                    message.body = Self.setting("ts", to: ts, in: message.body)
+                    do { message.body = try Self.setting("ts", to: ts, in: message.body) } catch {
+                        message.status = .failed
+                        message.lastError = "the edit could not name the post it edits: \(error)"
+                        logger.error(
+                            "an outbox edit could not name its post; it is not sent",
+                            metadata: ["invocation.id": "\(message.invocation)", "error": "\(error)"])
+                        await keep(message)
+                        continue
+                    }
                 case .waiting(let until):
                     // Not an attempt: the post it edits has not gone out yet.
                     next = min(next ?? until, until)
@@ -190,11 +198,11 @@ extension AutomationService {
         }
     }
 
-    /// The JSON body with one more top-level field (an edit's `ts`).
-    static func setting(_ key: String, to value: String, in body: String) -> String {
-        // The body is our own JSON object text, so it parses; were it not, it is sent as it is and Slack says why.
-        guard let parsed = try? JSONDocument.parse(Data(body.utf8)), case .object(var fields) = parsed else {
-            return body
+    /// The JSON body with one more top-level field (an edit's `ts`). The body is our own JSON object text; one that is
+    /// not cannot say which post it edits, so it throws rather than send something else.
+    static func setting(_ key: String, to value: String, in body: String) throws -> String {
+        guard case .object(var fields) = try JSONDocument.parse(Data(body.utf8)) else {
+            throw PaddockError.internal("the message's body is not a JSON object")
         }
         fields[key] = .string(value)
         return JSONDocument.object(fields).jsonText

@@ -5,23 +5,18 @@ import PaddockSandbox
 /// Live per-session resources (`GET /v1/resources`, `/v1/sessions/{id}/resources`, `paddock top`): each running
 /// session's CPU, memory, disk and gateway bytes, read from its sandbox's cgroup and the gateway's counters.
 /// CPU is a rate, so the monitor keeps each session's previous reading and reports the share of a core used
-/// since then.
+/// since then; a session without a recent reading gets its average since it started (as `top`'s first screen).
 public actor ResourceMonitor {
     let sessions: SessionService
     private var previous: [SessionID: (cpuNanoseconds: UInt64, at: ContinuousClock.Instant)] = [:]
 
     /// Readings older than this are not compared with: the rate would average over minutes of someone not looking.
     static let staleAfter: Duration = .seconds(30)
-    /// How far apart the two readings of a first look are, when no recent one exists to compare with.
-    static let firstLookInterval: Duration = .milliseconds(500)
 
     public init(sessions: SessionService) { self.sessions = sessions }
 
-    /// One reading of every running session the caller can see, or only of `session`. With `settled`, sessions
-    /// without a recent reading are read twice, `firstLookInterval` apart, so each has a CPU figure.
-    public func snapshot(session only: SessionID? = nil, settled: Bool = false, by caller: Caller) async throws
-        -> ResourceSnapshot
-    {
+    /// One reading of every running session the caller can see, or only of `session`.
+    public func snapshot(session only: SessionID? = nil, by caller: Caller) async throws -> ResourceSnapshot {
         var live: [Session]
         if let only {
             live = [try await sessions.get(only, for: caller, needs: .read)]
@@ -29,12 +24,6 @@ public actor ResourceMonitor {
             live = try await sessions.list(includeEnded: false, for: caller)
         }
         live = live.filter { $0.state == .running }
-        let now = ContinuousClock.now
-        if settled, live.contains(where: { previous[$0.id].map { now - $0.at > Self.staleAfter } ?? true }) {
-            _ = await read(live)
-            // CPU is a rate: the first reading of a session only gives the other one something to compare with.
-            try await Task.sleep(for: Self.firstLookInterval)
-        }
         let rows = await read(live)
         if only == nil {
             let running = Set(live.map(\.id))
@@ -70,6 +59,9 @@ public actor ResourceMonitor {
             if let last = previous[s.id], at - last.at <= Self.staleAfter, stat.cpuNanoseconds >= last.cpuNanoseconds {
                 let wall = (at - last.at) / .seconds(1)
                 if wall > 0 { cpuPercent = Double(stat.cpuNanoseconds - last.cpuNanoseconds) / 1e9 / wall * 100 }
+            } else {
+                let lifetime = Date().timeIntervalSince(s.createdAt)
+                if lifetime > 0 { cpuPercent = Double(stat.cpuNanoseconds) / 1e9 / lifetime * 100 }
             }
             previous[s.id] = (stat.cpuNanoseconds, at)
             let bytes = gateway?.networkBytes(session: s.id.rawValue) ?? (up: 0, down: 0)
