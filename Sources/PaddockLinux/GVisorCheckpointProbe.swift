@@ -77,22 +77,12 @@
                 ["destination": "/proc", "type": "proc", "source": "proc"],
                 ["destination": "/tmp", "type": "tmpfs", "source": "tmpfs"],
             ]
-            for name in HostTemplate.userlandDirectories + HostTemplate.legacyDirectories {
-                var st = stat()
-                guard lstat("/\(name)", &st) == 0 else { continue }
-                if (st.st_mode & S_IFMT) == S_IFLNK {
-                    var target = [CChar](repeating: 0, count: 4096)
-                    let n = readlink("/\(name)", &target, target.count - 1)
-                    guard n > 0 else { continue }
-                    guard symlink(target, "\(rootfs)/\(name)") == 0 else {
-                        throw PaddockError.internal("linking \(name) in the probe's root: \(Syscalls.errnoText())")
-                    }
-                } else if (st.st_mode & S_IFMT) == S_IFDIR {
-                    try Syscalls.makeDirectory("\(rootfs)/\(name)", mode: 0o755)
-                    mounts.append([
-                        "destination": "/\(name)", "type": "bind", "source": "/\(name)", "options": ["rbind", "ro"],
-                    ])
-                }
+            try HostTemplate.mirrorLegacyDirectories(in: rootfs)
+            for bind in HostTemplate.userlandBinds() {
+                try Syscalls.makeDirectory(rootfs + bind.destination, mode: 0o755)
+                mounts.append([
+                    "destination": bind.destination, "type": "bind", "source": bind.source, "options": ["rbind", "ro"],
+                ])
             }
             for name in ["proc", "tmp", "dev"] { try Syscalls.makeDirectory("\(rootfs)/\(name)", mode: 0o755) }
             let spec: [String: Any] = [

@@ -33,13 +33,7 @@
         /// Builds the skeleton under `templatesDirectory` unless it is already there.
         public static func prepare(templatesDirectory: String) async throws(PaddockError) -> HostTemplate {
             let final = "\(templatesDirectory)/\(version)"
-            var binds: [SandboxSpecBuilder.ReadOnlyBind] = []
-            for name in userlandDirectories + legacyDirectories {
-                let hostPath = "/\(name)"
-                var st = stat()
-                guard lstat(hostPath, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
-                binds.append(.init(source: hostPath, destination: hostPath))
-            }
+            let binds = userlandBinds()
             if Syscalls.isDirectory("\(final)/rootfs") {
                 return HostTemplate(rootfs: "\(final)/rootfs", readOnlyBinds: binds)
             }
@@ -57,19 +51,20 @@
             return HostTemplate(rootfs: "\(final)/rootfs", readOnlyBinds: binds)
         }
 
-        static func buildSkeleton(at root: String) async throws(PaddockError) {
-            try Syscalls.makeDirectory(String(root.dropLast("/rootfs".count)), mode: 0o711)
-            try Syscalls.makeDirectory(root, mode: 0o755)
-            let dirs: [(String, mode_t)] = [
-                ("usr", 0o755), ("opt", 0o755), ("etc", 0o755), ("home", 0o755), ("home/user", 0o750), ("root", 0o700),
-                ("tmp", 0o1777), ("var", 0o755), ("var/tmp", 0o1777), ("var/lib", 0o755), ("var/cache", 0o755),
-                ("var/log", 0o755), ("run", 0o755), ("run/paddock", 0o700), ("proc", 0o555), ("sys", 0o555),
-                ("dev", 0o755), ("mnt", 0o755), ("srv", 0o755), ("workspace", 0o755), (".paddock", 0o755),
-            ]
-            for (d, mode) in dirs { try Syscalls.makeDirectory("\(root)/\(d)", mode: mode) }
-            // Mount point for the init binary (a file bind mount needs a file to land on).
-            try AtomicFile.write([], to: "\(root)\(SandboxLayout.initPath)", mode: 0o755)
+        /// The host's userland directories (real directories, not merged-/usr links), bound read-only at the same
+        /// paths in every sandbox.
+        static func userlandBinds() -> [SandboxSpecBuilder.ReadOnlyBind] {
+            (userlandDirectories + legacyDirectories).compactMap { name in
+                let hostPath = "/\(name)"
+                var st = stat()
+                guard lstat(hostPath, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
+                return .init(source: hostPath, destination: hostPath)
+            }
+        }
 
+        /// Under `root`, the host's top-level legacy names as the host has them: a link where they link into /usr
+        /// (merged-/usr systems), a directory (a bind's mount point) where they are directories.
+        static func mirrorLegacyDirectories(in root: String) throws(PaddockError) {
             for name in legacyDirectories {
                 var st = stat()
                 let hostPath = "/\(name)"
@@ -85,6 +80,22 @@
                     try Syscalls.makeDirectory("\(root)/\(name)", mode: 0o755)
                 }
             }
+        }
+
+        static func buildSkeleton(at root: String) async throws(PaddockError) {
+            try Syscalls.makeDirectory(String(root.dropLast("/rootfs".count)), mode: 0o711)
+            try Syscalls.makeDirectory(root, mode: 0o755)
+            let dirs: [(String, mode_t)] = [
+                ("usr", 0o755), ("opt", 0o755), ("etc", 0o755), ("home", 0o755), ("home/user", 0o750), ("root", 0o700),
+                ("tmp", 0o1777), ("var", 0o755), ("var/tmp", 0o1777), ("var/lib", 0o755), ("var/cache", 0o755),
+                ("var/log", 0o755), ("run", 0o755), ("run/paddock", 0o700), ("proc", 0o555), ("sys", 0o555),
+                ("dev", 0o755), ("mnt", 0o755), ("srv", 0o755), ("workspace", 0o755), (".paddock", 0o755),
+            ]
+            for (d, mode) in dirs { try Syscalls.makeDirectory("\(root)/\(d)", mode: mode) }
+            // Mount point for the init binary (a file bind mount needs a file to land on).
+            try AtomicFile.write([], to: "\(root)\(SandboxLayout.initPath)", mode: 0o755)
+
+            try mirrorLegacyDirectories(in: root)
 
             try await copyEtc(to: "\(root)/etc")
             try writeIdentity(etc: "\(root)/etc")

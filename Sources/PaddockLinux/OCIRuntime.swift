@@ -29,11 +29,20 @@
 
         /// Creates and starts the container detached; returns when its first process is running.
         public func run(id: SessionID, bundle: String, log: String, stderrFile: String) async throws(PaddockError) {
-            let status = try await HostCommand.runDetached(
-                binary, args(["run", "--detach", "--bundle", bundle, id.rawValue], log: log), stderrFile: stderrFile)
+            try await detached(
+                ["run", "--detach", "--bundle", bundle, id.rawValue], log: log, stderrFile: stderrFile,
+                failing: "start the sandbox")
+        }
+
+        /// Runs a runtime command whose sandbox outlives it (`run -d`, `restore -d`); its failure names the runtime's
+        /// own last error.
+        private func detached(_ rest: [String], log: String, stderrFile: String, failing what: String)
+            async throws(PaddockError)
+        {
+            let status = try await HostCommand.runDetached(binary, args(rest, log: log), stderrFile: stderrFile)
             guard status == 0 else {
                 let reason = Self.lastError(inLog: log) ?? Syscalls.readFile(stderrFile)?.trimmed ?? "no output"
-                throw .unavailable("\(kind.rawValue) could not start the sandbox: \(reason)")
+                throw .unavailable("\(kind.rawValue) could not \(what): \(reason)")
             }
         }
 
@@ -63,14 +72,9 @@
         public func restore(id: SessionID, bundle: String, imagePath: String, log: String, stderrFile: String)
             async throws(PaddockError)
         {
-            let status = try await HostCommand.runDetached(
-                binary,
-                args(["restore", "--detach", "--image-path", imagePath, "--bundle", bundle, id.rawValue], log: log),
-                stderrFile: stderrFile)
-            guard status == 0 else {
-                let reason = Self.lastError(inLog: log) ?? Syscalls.readFile(stderrFile)?.trimmed ?? "no output"
-                throw .unavailable("\(kind.rawValue) could not restore the sandbox: \(reason)")
-            }
+            try await detached(
+                ["restore", "--detach", "--image-path", imagePath, "--bundle", bundle, id.rawValue], log: log,
+                stderrFile: stderrFile, failing: "restore the sandbox")
         }
 
         /// Sends `signal` (a name such as `USR2`) to the container's first process.
