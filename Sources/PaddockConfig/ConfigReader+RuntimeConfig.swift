@@ -488,12 +488,12 @@ extension ConfigReader {
         return rbac
     }
 
-    /// `previews: {max_audience: org, restart: true}`.
+    /// `previews: {max_audience: org, restart: true, start: "npm run dev -- --port 3000"}`.
     mutating func previews(_ node: Node) -> PreviewConfig {
         var config = PreviewConfig()
         guard
             let fields = mapping(
-                node, "previews", allowed: ["max_audience", "restart"],
+                node, "previews", allowed: ["max_audience", "restart", "start"],
                 expected: "a mapping such as {max_audience: org, restart: true}")
         else { return config }
         if let value = fields["max_audience"],
@@ -510,6 +510,13 @@ extension ConfigReader {
             case "true": config.restart = true
             case "false": config.restart = false
             default: report("previews.restart is true or false, not '\(text)'", at: value)
+            }
+        }
+        if let value = fields["start"], let text = scalar(value, "previews.start", expected: "a shell command") {
+            if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                report("previews.start is empty; name the command that starts the app, or leave it out", at: value)
+            } else {
+                config.start = text
             }
         }
         return config

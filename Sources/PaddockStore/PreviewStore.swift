@@ -12,4 +12,8 @@ public protocol PreviewStore: Sendable {
     func previewShares(session: SessionID?) async throws -> [PreviewShare]
     /// Marks a share revoked at `at`; false when it was already revoked or does not exist.
     func revokePreviewShare(id: String, at: Date) async throws -> Bool
+    /// The session a visit restarted in place of the destroyed `session` (`previews: {restart: true}`), if any.
+    func previewReplacement(of session: SessionID) async throws -> SessionID?
+    /// Records that `replacement` now serves the previews of the destroyed `session` (the newest one wins).
+    func setPreviewReplacement(of session: SessionID, _ replacement: SessionID, at: Date) async throws
 }

@@ -17,6 +17,30 @@ extension SQLiteStore: PreviewStore {
         }
     }
 
+    static func createPreviewRestartTable(_ db: Database) throws {
+        try db.create(table: "preview_restart") { t in
+            t.primaryKey("session", .text)
+            t.column("replacement", .text).notNull()
+            t.column("restartedAt", .datetime).notNull()
+        }
+    }
+
+    public func previewReplacement(of session: SessionID) async throws -> SessionID? {
+        let stored = try await read { db in
+            try String.fetchOne(
+                db, sql: "SELECT replacement FROM preview_restart WHERE session = ?", arguments: [session.rawValue])
+        }
+        return try stored.map { try SessionID(validating: $0) }
+    }
+
+    public func setPreviewReplacement(of session: SessionID, _ replacement: SessionID, at: Date) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO preview_restart (session, replacement, restartedAt) VALUES (?, ?, ?)",
+                arguments: [session.rawValue, replacement.rawValue, at])
+        }
+    }
+
     public func insertPreviewShare(_ share: PreviewShare, secretHash: String) async throws {
         let row = PreviewShareRow(share, secretHash: secretHash)
         try await write { db in try row.insert(db) }

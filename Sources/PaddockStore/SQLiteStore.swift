@@ -134,6 +134,9 @@ public final class SQLiteStore: Store {
         m.registerMigration("accounts: the e-mail address an identity provider verified") { db in
             try addVerifiedEmail(db)
         }
+        m.registerMigration("previews: sessions restarted in place of destroyed ones") { db in
+            try createPreviewRestartTable(db)
+        }
         return m
     }
 

@@ -245,6 +245,66 @@ struct PreviewSandboxTests {
         }
     }
 
+    @Test func aDestroyedSessionWhosePolicyAsksForItRestartsFromItsLastSnapshot() async throws {
+        try await withTestStack("preview-restart") { stack in
+            try await PreviewHarness.with(stack) { h in
+                let policy = PolicyText(
+                    text: "version: 1\npreviews: {max_audience: public, restart: true, "
+                        + "start: python3 /workspace/app.py 8000}\n", file: "runtime.yml")
+                let s = try await stack.sessions.create(SessionSpec(), policy: policy, by: .system)
+                // The app and a file it made live in /workspace, which the snapshot taken at the destroy keeps.
+                let written = try await stack.sessions.run(
+                    s.id,
+                    [
+                        "python3", "-c",
+                        "import sys; open('/workspace/app.py','w').write(sys.argv[1]); "
+                            + "open('/workspace/made-before','w').write('kept')",
+                        PreviewAppFixture.script,
+                    ])
+                #expect(written.status.code == 0, "\(written.stderr)")
+                try await PreviewAppFixture.start(in: s.id, port: 8000, sessions: stack.sessions)
+                let host = h.host(s.id, 8000)
+                let issued = try await h.previews.share(s.id, port: 8000, ttl: 3600, audience: .public, by: .system)
+                let first = try await PreviewClient.request(
+                    port: h.port, host: host, "GET", PreviewHarness.target(of: issued.url))
+                let cookie = PreviewHarness.cookiePair(first.header("Set-Cookie"))
+                #expect(
+                    try await PreviewClient.request(port: h.port, host: host, headers: ["Cookie": cookie]).status == 200
+                )
+
+                try await stack.sessions.destroy(s.id)
+                let starting = try await PreviewClient.request(
+                    port: h.port, host: host, headers: ["Cookie": cookie, "Accept": "text/html"])
+                #expect(starting.status == 503)
+                #expect(starting.text.contains("being started again"))
+                // The browser's page reloads itself until the new session's app answers at the same address.
+                var answer = starting
+                let deadline = ContinuousClock.now + .seconds(240)
+                while answer.status != 200, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                    answer = try await PreviewClient.request(port: h.port, host: host, headers: ["Cookie": cookie])
+                }
+                #expect(answer.status == 200, "\(answer.text)")
+                let replacement = try #require(try await stack.store.previewReplacement(of: s.id))
+                #expect(replacement != s.id)
+                #expect(try await stack.sessions.get(replacement).state == .running)
+                let headers = try answer.json()["headers"] as? [String: String] ?? [:]
+                #expect(headers["x-paddock-viewer"]?.hasPrefix("user=anonymous; share=\(issued.share.id);") == true)
+                let kept = try await stack.sessions.run(replacement, ["cat", "/workspace/made-before"])
+                #expect(kept.stdout == "kept")
+                #expect(try await h.audit(s.id).contains("preview.restart"))
+                #expect(try await h.audit(replacement).contains("preview.restart"))
+
+                // Revoked, the link opens neither the ended session nor its replacement.
+                _ = try await h.previews.revoke(issued.share.id, by: .system)
+                #expect(
+                    try await PreviewClient.request(port: h.port, host: host, headers: ["Cookie": cookie]).status == 401
+                )
+                try await stack.sessions.destroy(replacement)
+            }
+        }
+    }
+
     @Test func withAWildcardCertificateThePreviewsAreHTTPS() async throws {
         try await withTestStack("preview-tls") { stack in
             try await PreviewHarness.with(stack, tls: try TLSFixture.server(names: ["*.preview.localhost"])) { h in
@@ -392,6 +452,12 @@ struct PreviewUnitTests {
         let both = try PolicyLayers([PolicyLayer(.team, team), PolicyLayer(.org, org)]).effective()
         #expect(both.previews?.maxAudience == "team")
         #expect(both.previews?.restart == true)
+        let session = try RuntimeConfig.parse("version: 1\npreviews: {start: python3 app.py 8000}\n")
+        let three = try PolicyLayers([PolicyLayer(.org, org), PolicyLayer(.team, team), PolicyLayer(.session, session)])
+            .effective()
+        #expect(three.previews?.start == "python3 app.py 8000")
+        #expect(three.previews?.restart == true)
+        #expect(throws: ConfigError.self) { try RuntimeConfig.parse("version: 1\npreviews: {start: ''}\n") }
         #expect(throws: ConfigError.self) { try RuntimeConfig.parse("version: 1\npreviews: {max_audience: world}\n") }
         #expect(throws: ConfigError.self) { try RuntimeConfig.parse("version: 1\npreviews: {ttl: 1h}\n") }
     }

@@ -36,12 +36,20 @@ enum PreviewPages {
 
     static func paragraph(_ text: String) -> String { "<p>\(escape(text))</p>" }
 
-    static func ended(session: String) -> [UInt8] {
+    static func ended(session: String, reason: String? = nil) -> [UInt8] {
         page(
             status: 410, reason: "Gone", title: "This preview has ended",
             body: paragraph(
                 "The session \(session) behind this preview was destroyed. Ask whoever sent the link to start it again."
-            ))
+            ) + (reason.map { paragraph("It could not be restarted: \($0)") } ?? ""))
+    }
+
+    static func restarting(session: String) -> [UInt8] {
+        page(
+            status: 503, reason: "Service Unavailable", title: "Starting…",
+            body: paragraph(
+                "The session \(session) behind this preview ended; it is being started again from its last snapshot. "
+                    + "This page reloads by itself."), refresh: 2)
     }
 
     static func notListening(port: UInt16, listening: [UInt16]) -> [UInt8] {

@@ -123,7 +123,7 @@ struct Visit {
     /// Passes an admitted request to the app and its answer back; a revoked share cuts it off at once. The
     /// connection to the app is kept for the browser's next request to the same preview when both ends allow it.
     func forward(
-        _ grant: PreviewGrant, bearer: Bool, framing: PreviewHTTPHead.Framing, client: inout ClientBytes,
+        _ admitted: PreviewGrant, bearer: Bool, framing: PreviewHTTPHead.Framing, client: inout ClientBytes,
         kept: inout KeptUpstream?
     ) async throws -> Bool {
         switch framing {
@@ -138,7 +138,22 @@ struct Visit {
             return false
         default: break
         }
-        let readiness = try await previews.readiness(of: grant.session)
+        var grant = admitted
+        var readiness = try await previews.readiness(of: grant.session)
+        if readiness == .ended {
+            // `previews: {restart: true}`: a session restarted in its place serves the same address.
+            switch try await previews.restart(for: grant) {
+            case .replacement(let id):
+                grant.session = id
+                readiness = try await previews.readiness(of: id)
+            case .starting:
+                try await send(PreviewPages.restarting(session: grant.session.rawValue))
+                return head.keepsAlive && framing == .none
+            case .ended(let reason):
+                try await send(PreviewPages.ended(session: grant.session.rawValue, reason: reason))
+                return head.keepsAlive && framing == .none
+            }
+        }
         // A kept connection serves only a running session's same port; a paused one is resumed by a new dial.
         var reuse = kept.flatMap { $0.serves(grant) && readiness == .running ? $0 : nil }
         if reuse == nil, let stale = kept { await stale.connection.close() }

@@ -53,6 +53,10 @@ public actor PreviewService {
     /// SQLite read. Revoking goes through this actor and marks the entry before the store write, so a revoke
     /// ends access at once; a read fills only a missing entry, so it never brings a revoked share back.
     private var knownShares: [String: PreviewShare] = [:]
+    /// Restarts of destroyed sessions under way (`previews: {restart: true}`), by the session they replace.
+    var restarts: [SessionID: Task<Void, Never>] = [:]
+    /// Restarts that failed lately, so every visit in the next minute is told why instead of trying again.
+    var failedRestarts: [SessionID: (at: Date, reason: String)] = [:]
     /// Cookies whose signature was checked already (a browser sends the same one with every request).
     private nonisolated let verifiedCookies = VerifiedGrants()
     private nonisolated let viewerSignature: ViewerSignature

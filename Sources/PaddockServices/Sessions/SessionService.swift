@@ -314,6 +314,7 @@ public actor SessionService {
     private func destroyHoldingLock(_ id: SessionID, reason: String?, by caller: Caller) async throws -> Session {
         var session = try await get(id)
         if session.state == .destroyed { return session }
+        if session.state == .running || session.state == .paused { await keepFilesForPreviews(session, by: caller) }
         session.reason = reason ?? session.reason
         try await transition(&session, .destroy, by: caller)
         await guardrails.approvals.cancel(session: id, reason: "the session was destroyed")
@@ -330,6 +331,23 @@ public actor SessionService {
         logger.info(
             "session destroyed", metadata: ["session.id": "\(id)", "session.reason": "\(reason ?? "requested")"])
         return session
+    }
+
+    /// `previews: {restart: true}`: the files as they are at the end, as a snapshot, so a share link visited later
+    /// can restart the session from them. A session that cannot be snapshotted is destroyed all the same; its
+    /// previews then restart from an older snapshot, or say they ended.
+    private func keepFilesForPreviews(_ session: Session, by caller: Caller) async {
+        do {
+            guard try session.effectivePolicy()?.previews?.restart == true else { return }
+            let snapshot = try await SnapshotService(sessions: self).takeHoldingLock(session.id, name: nil, by: caller)
+            logger.info(
+                "files kept for preview restarts",
+                metadata: ["session.id": "\(session.id)", "snapshot.id": "\(snapshot.id)"])
+        } catch {
+            logger.warning(
+                "could not keep the files of a session whose previews restart",
+                metadata: ["session.id": "\(session.id)", "error": "\(error)"])
+        }
     }
 
     public func setSessionEnvironment(_ environment: [String: String]) { sessionEnvironment = environment }

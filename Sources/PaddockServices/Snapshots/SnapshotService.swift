@@ -22,7 +22,8 @@ public struct SnapshotService: Sendable {
         return try await sessions.lifecycle.withLock(id) { try await takeHoldingLock(id, name: name, by: caller) }
     }
 
-    private func takeHoldingLock(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
+    /// `take` with the session's lifecycle lock already held (a destroy that keeps the files for previews).
+    func takeHoldingLock(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
         let session = try await sessions.get(id)
         guard session.state == .running || session.state == .paused else {
             throw PaddockError.conflict(
@@ -159,6 +160,28 @@ public struct SnapshotService: Sendable {
         let children = try result.get()
         sessions.logger.info("session forked", metadata: ["session.id": "\(id)", "fork.count": "\(count)"])
         return children
+    }
+
+    /// A new session in place of the destroyed `id`, from its newest snapshot, with its template, limits, TTL,
+    /// team, owner and policy (as a fork runs under its parent's): what `previews: {restart: true}` does when a
+    /// share link is visited after the session ended.
+    func restart(_ id: SessionID, by caller: Caller) async throws -> (session: Session, snapshot: Snapshot) {
+        guard let ended = try await sessions.store.session(id) else { throw SessionService.missing(id) }
+        let newest = try await sessions.store.snapshots().filter { $0.session == id }.max {
+            $0.createdAt < $1.createdAt
+        }
+        guard let snapshot = newest else {
+            throw PaddockError.notFound("session \(id) left no snapshot to restart from")
+        }
+        var spec = ended.spec
+        spec.name = nil
+        spec.snapshot = snapshot.id
+        spec.forkOf = id
+        let owner = SessionOwner(team: ended.team, user: ended.createdBy ?? caller.user)
+        let session = try await sessions.layerPins.holding(snapshot.layer) {
+            try await sessions.create(spec, layer: snapshot.layer, owner: owner, by: caller)
+        }
+        return (session, snapshot)
     }
 
     /// Starts `count` sessions over `layer` concurrently; all or nothing.
