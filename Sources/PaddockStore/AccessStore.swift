@@ -27,6 +27,11 @@ public protocol AccessStore: Sendable {
     func insertToken(_ token: StoredToken, user: String, scopes: Set<Permission>) async throws
     /// The caller behind a token that is neither revoked nor expired at `now`, with their teams.
     func principal(tokenHash: String, now: Date) async throws -> Principal?
+    /// The principal of a live token, by its id.
+    func principal(tokenID: String, now: Date) async throws -> Principal?
+    /// Grows with every change to who may do what (users, roles, memberships, tokens, browser sessions): a
+    /// permission checked while it had one value may be relied on while it keeps it.
+    var accessEpoch: UInt64 { get }
     /// Tokens of one user, or of everyone; newest first.
     func tokens(user: String?) async throws -> [TokenRecord]
     func token(id: String) async throws -> TokenRecord?

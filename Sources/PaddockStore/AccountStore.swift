@@ -94,6 +94,8 @@ public protocol AccountStore: Sendable {
     func insertBrowserSession(_ session: BrowserSessionRecord, secretHash: String) async throws
     /// The session behind a cookie's hash that has not reached its absolute end at `now`, with its person.
     func browserSession(secretHash: String, now: Date) async throws -> ResolvedBrowserSession?
+    /// The live browser session with this id.
+    func browserSession(id: String, now: Date) async throws -> ResolvedBrowserSession?
     func touchBrowserSession(id: String, lastSeenAt: Date) async throws
     /// Ends one session; false if there was none.
     func removeBrowserSession(id: String) async throws -> Bool

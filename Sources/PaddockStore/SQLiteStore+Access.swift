@@ -97,7 +97,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func removeUser(_ name: String, now: Date) async throws {
-        try await write { db in
+        try await changeAccess { db in
             try db.execute(
                 sql: "UPDATE token SET revokedAt = ? WHERE account = ? AND revokedAt IS NULL", arguments: [now, name])
             try db.execute(sql: "DELETE FROM account WHERE name = ?", arguments: [name])
@@ -108,7 +108,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func setRole(user: String, role: Role) async throws {
-        try await write { db in
+        try await changeAccess { db in
             try db.execute(sql: "UPDATE account SET role = ? WHERE name = ?", arguments: [role.rawValue, user])
             guard db.changesCount > 0 else {
                 throw PaddockError.notFound("no user named '\(user)'; `paddock users list` shows them")
@@ -170,7 +170,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func setMembership(team: String, user: String, member: Bool) async throws {
-        try await write { db in
+        try await changeAccess { db in
             guard try Row.fetchOne(db, sql: "SELECT 1 FROM team WHERE name = ?", arguments: [team]) != nil else {
                 throw PaddockError.notFound("no team named '\(team)'; `paddock teams list` shows them")
             }
@@ -234,6 +234,16 @@ extension SQLiteStore: AccessStore {
         }
     }
 
+    /// The principal of the token with this id, if it is still live (not revoked, not expired) and its user
+    /// exists: for a permission granted once by that token (a preview cookie) checked again later.
+    public func principal(tokenID: String, now: Date) async throws -> Principal? {
+        let hash = try await read { db in
+            try String.fetchOne(db, sql: "SELECT hash FROM token WHERE id = ?", arguments: [tokenID])
+        }
+        guard let hash else { return nil }
+        return try await principal(tokenHash: hash, now: now)
+    }
+
     private static let tokenColumns = "id, name, account, scopes, createdAt, expiresAt, revokedAt"
 
     private static func tokenRecord(_ row: Row) throws -> TokenRecord {
@@ -265,7 +275,7 @@ extension SQLiteStore: AccessStore {
     }
 
     public func revokeToken(id: String, now: Date) async throws -> TokenRecord {
-        try await write { db in
+        try await changeAccess { db in
             try db.execute(
                 sql: "UPDATE token SET revokedAt = ? WHERE id = ? AND revokedAt IS NULL", arguments: [now, id])
             guard

@@ -246,6 +246,24 @@ extension SQLiteStore: AccountStore {
         }
     }
 
+    /// The live browser session with this id (not its cookie: for a permission it granted once, checked again).
+    public func browserSession(id: String, now: Date) async throws -> ResolvedBrowserSession? {
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT s.id, s.account, s.method, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent, a.role
+                        FROM browser_session s JOIN account a ON a.name = s.account
+                        WHERE s.id = ? AND s.expiresAt > ?
+                        """, arguments: [id, now]),
+                let role = Role(rawValue: try row.decode(String.self, forColumn: "role"))
+            else { return nil }
+            let session = try Self.browserSessionRecord(row)
+            return ResolvedBrowserSession(session: session, role: role, teams: try Self.grants(db, user: session.user))
+        }
+    }
+
     /// Team name → grant, for every team the user is in.
     private static func grants(_ db: Database, user: String) throws -> [String: Set<Permission>] {
         var teams: [String: Set<Permission>] = [:]
@@ -268,21 +286,21 @@ extension SQLiteStore: AccountStore {
     }
 
     public func removeBrowserSession(id: String) async throws -> Bool {
-        try await write { db in
+        try await changeAccess { db in
             try db.execute(sql: "DELETE FROM browser_session WHERE id = ?", arguments: [id])
             return db.changesCount > 0
         }
     }
 
     public func removeBrowserSessions(user: String) async throws -> Int {
-        try await write { db in
+        try await changeAccess { db in
             try db.execute(sql: "DELETE FROM browser_session WHERE account = ?", arguments: [user])
             return db.changesCount
         }
     }
 
     public func removeExpiredBrowserSessions(now: Date) async throws -> Int {
-        try await write { db in
+        try await changeAccess { db in
             try db.execute(sql: "DELETE FROM browser_session WHERE expiresAt <= ?", arguments: [now])
             return db.changesCount
         }
@@ -327,7 +345,7 @@ extension SQLiteStore: AccountStore {
     }
 
     public func syncMemberships(user: String, teams: Set<String>) async throws -> MembershipChange {
-        try await write { db in
+        try await changeAccess { db in
             let existing = Set(try String.fetchAll(db, sql: "SELECT name FROM team"))
             let current = Set(
                 try String.fetchAll(db, sql: "SELECT team FROM team_member WHERE account = ?", arguments: [user]))

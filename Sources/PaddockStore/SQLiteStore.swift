@@ -3,6 +3,7 @@ import GRDB
 import Logging
 import PaddockCore
 import PaddockObservability
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode, schema managed by GRDB migrations. Every write is a
 /// transaction, so a crash leaves either the old or the new state, never half of one.
@@ -13,6 +14,8 @@ public final class SQLiteStore: Store {
     var writer: any DatabaseWriter { pool }
     /// Reports rows that cannot be read.
     let logger: Logger
+    /// Counts changes to who may do what (`accessEpoch`).
+    private let accessChanges = Atomic<UInt64>(0)
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String, logger: Logger = Logger(label: "paddock.store")) throws {
@@ -62,6 +65,16 @@ public final class SQLiteStore: Store {
         defer { PaddockMetrics.storeOperation("write", duration: .now - started) }
         return try await pool.write(body)
     }
+
+    /// A write that changes who may do what: a user, role, membership, token or browser session removed or
+    /// changed. Counted after it, whether it committed or not (a needless re-check costs a read, a missed one
+    /// would let a cached permission outlive its change).
+    func changeAccess<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        defer { accessChanges.add(1, ordering: .releasing) }
+        return try await write(body)
+    }
+
+    public var accessEpoch: UInt64 { accessChanges.load(ordering: .acquiring) }
 
     /// The database holds session environments and token hashes: only its owner may read it. SQLite gives its
     /// `-wal` and `-shm` files the database file's mode, so creating that file 0600 first covers them; files left

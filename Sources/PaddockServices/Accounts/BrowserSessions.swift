@@ -161,10 +161,14 @@ public struct BrowserSessions: Sendable {
             try await store.touchBrowserSession(id: record.id, lastSeenAt: now)
             record.lastSeenAt = now
         }
-        let principal = Principal(
-            user: record.user, role: found.role, tokenID: Self.tokenPrefix + record.id, scopes: found.role.ceiling,
-            teams: found.teams)
-        return BrowserSignIn(record: record, principal: principal, cookie: cookie)
+        return BrowserSignIn(record: record, principal: Self.principal(of: found), cookie: cookie)
+    }
+
+    /// Who a browser session acts as: its user with their role's ceiling as scopes and their teams.
+    static func principal(of found: ResolvedBrowserSession) -> Principal {
+        Principal(
+            user: found.session.user, role: found.role, tokenID: Self.tokenPrefix + found.session.id,
+            scopes: found.role.ceiling, teams: found.teams)
     }
 
     /// Logs the browser out: the session ends at once, and the trail says so.

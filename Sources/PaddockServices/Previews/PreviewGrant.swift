@@ -13,6 +13,10 @@ public struct PreviewGrant: Sendable, Equatable, Codable {
     public var viewer: String
     /// The share link it came from (its revocation id); nil for a member's own access.
     public var share: String?
+    /// The credential the visitor was let in with — a browser session (`web:<id>`) or a token id — for a
+    /// member's own access and share links to people signed in: re-checked while the grant is used, so signing
+    /// out, a revoked token or leaving the team ends it. nil for a public link's holder.
+    public var credential: String?
     /// Unix seconds.
     public var expires: Int64
     /// Makes each exchange token unique, so it can be used once.
@@ -22,12 +26,13 @@ public struct PreviewGrant: Sendable, Equatable, Codable {
 
     public init(
         session: SessionID, port: UInt16, viewer: String, share: String?, expiresAt: Date, nonce: String? = nil,
-        issuedAt: Date? = nil
+        issuedAt: Date? = nil, credential: String? = nil
     ) {
         self.session = session
         self.port = port
         self.viewer = viewer
         self.share = share
+        self.credential = credential
         expires = Int64(expiresAt.timeIntervalSince1970)
         self.nonce = nonce
         issued = issuedAt.map { Int64($0.timeIntervalSince1970) }

@@ -35,7 +35,7 @@ public actor PreviewService {
     public nonisolated var address: PreviewAddress { addressState.withLock { $0 } }
     private nonisolated let addressState: Mutex<PreviewAddress>
     let sessions: SessionService
-    let store: any PreviewStore
+    let store: any PreviewStore & AccountStore & AccessStore
     /// The signing key's bytes (`SymmetricKey` is not `Sendable`; one is made from these where needed).
     nonisolated let keyBytes: [UInt8]
     nonisolated var key: SymmetricKey { SymmetricKey(data: keyBytes) }
@@ -59,6 +59,8 @@ public actor PreviewService {
     var failedRestarts: [SessionID: (at: Date, reason: String)] = [:]
     /// Cookies whose signature was checked already (a browser sends the same one with every request).
     private nonisolated let verifiedCookies = VerifiedGrants()
+    /// Credentials behind grants found still good, and when (`stillAdmits`).
+    nonisolated let checkedCredentials = CheckedCredentials()
     private nonisolated let viewerSignature: ViewerSignature
     /// The public key apps check `X-Paddock-Viewer` with (base64url Ed25519); every command in a session gets it
     /// as `PADDOCK_PREVIEW_VIEWER_KEY`.
@@ -72,7 +74,8 @@ public actor PreviewService {
     public static let maxShareTTL: TimeInterval = 30 * 86400
 
     public init(
-        sessions: SessionService, store: any PreviewStore, key: SymmetricKey, address: PreviewAddress,
+        sessions: SessionService, store: any PreviewStore & AccountStore & AccessStore, key: SymmetricKey,
+        address: PreviewAddress,
         logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
         viewerSignature = try ViewerSignature(previewKey: key)
@@ -268,13 +271,7 @@ public actor PreviewService {
         var expires = clock().addingTimeInterval(Self.memberGrantLifetime)
         if let shareSecret {
             let share = try await liveShare(secret: shareSecret, session: id, port: port).get()
-            let admitted =
-                switch share.audience {
-                case .public, .org: true
-                case .team: principal.canSee(team: session.team)
-                case .user(let name): principal.user == name
-                }
-            guard admitted else {
+            guard Self.audience(share.audience, admits: principal, team: session.team) else {
                 throw PaddockError.permissionDenied(
                     "this preview link is for \(share.audience); you are signed in as '\(principal.user)'")
             }
@@ -285,7 +282,7 @@ public actor PreviewService {
         }
         let grant = PreviewGrant(
             session: id, port: port, viewer: principal.user, share: grantShare, expiresAt: expires,
-            nonce: BrowserSessions.randomHex(16), issuedAt: clock())
+            nonce: BrowserSessions.randomHex(16), issuedAt: clock(), credential: principal.tokenID)
         return try grant.token(.exchange, key: key)
     }
 
@@ -344,6 +341,9 @@ public actor PreviewService {
         else { return nil }
         if let share = grant.share {
             guard try await isLive(share: share, at: clock()) else { return nil }
+        }
+        if let credential = grant.credential {
+            guard try await stillAdmits(credential, grant) else { return nil }
         }
         return grant
     }
