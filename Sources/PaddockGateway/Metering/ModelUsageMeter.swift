@@ -110,7 +110,10 @@ struct ModelUsageMeter {
     }
 
     mutating func end() -> ModelUsage {
-        if readable, !streaming, !json.isEmpty { read(Data(json)) }
+        if readable, !streaming, !json.isEmpty {
+            let body = json
+            body.withUnsafeBytes { read($0) }
+        }
         if readable, streaming, !line.isEmpty, !skippingLine { endHeldLine() }
         return ModelUsage(api: api.rawValue, model: model, tokens: tokens, streamed: streaming, metered: sawUsage)
     }
@@ -125,7 +128,7 @@ struct ModelUsageMeter {
         guard line.count > prefix, line.prefix(prefix).elementsEqual(Self.dataPrefix) else { return }
         let payload = UnsafeRawBufferPointer(rebasing: line[prefix...])
         guard model == nil || Self.mayHoldUsage(payload) else { return }
-        read(Data(payload))
+        read(payload)
     }
 
     private static let usageKey = Array("\"usage\"".utf8)
@@ -137,17 +140,15 @@ struct ModelUsageMeter {
         return !ByteSearch.contains(nullUsage, in: payload) || ByteSearch.contains(tokensKey, in: payload)
     }
 
-    private mutating func read(_ bytes: Data) {
-        let parsed: Any
-        do { parsed = try JSONSerialization.jsonObject(with: bytes) } catch {
+    private mutating func read(_ bytes: UnsafeRawBufferPointer) {
+        guard let event = UsageJSON.read(bytes) else {
             // A `[DONE]` marker or a keep-alive is not JSON and holds nothing to read. Usage that cannot be read
             // fails closed: the call is recorded as unmetered ("usage not found", shown beside the agent's own
             // figure) instead of metered with part of its tokens.
-            if bytes.withUnsafeBytes({ Self.mayHoldUsage($0) }) { stopMetering() }
+            if Self.mayHoldUsage(bytes) { stopMetering() }
             return
         }
-        guard let object = parsed as? [String: Any] else { return }
-        apply(object)
+        apply(event)
     }
 
     /// Reads nothing more of this answer, and reports it unmetered.
@@ -158,26 +159,22 @@ struct ModelUsageMeter {
         line = []
     }
 
-    private mutating func apply(_ object: [String: Any]) {
+    private mutating func apply(_ event: UsageJSON) {
         // Anthropic's message_start nests the message; the Responses API's events nest the response.
-        if let message = object["message"] as? [String: Any] { apply(message) }
-        if let response = object["response"] as? [String: Any] { apply(response) }
-        if model == nil, let name = object["model"] as? String { model = name }
-        guard let usage = object["usage"] as? [String: Any] else { return }
-        func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
-        let details =
-            (usage["prompt_tokens_details"] as? [String: Any]) ?? (usage["input_tokens_details"] as? [String: Any])
-        let cached = int(details?["cached_tokens"])
-        if let input = int(usage["input_tokens"]) ?? int(usage["prompt_tokens"]) {
-            tokens.input = api.inputIncludesCache ? max(0, input - (cached ?? 0)) : input
+        if let message = event.message { apply(message.value) }
+        if let response = event.response { apply(response.value) }
+        if model == nil, let name = event.model { model = name }
+        guard let usage = event.usage else { return }
+        if let input = usage.inputTokens ?? usage.promptTokens {
+            tokens.input = api.inputIncludesCache ? max(0, input - (usage.cachedTokens ?? 0)) : input
             sawUsage = true
         }
-        if let output = int(usage["output_tokens"]) ?? int(usage["completion_tokens"]) {
+        if let output = usage.outputTokens ?? usage.completionTokens {
             // Anthropic's message_delta repeats the running total: the last one is the call's.
             tokens.output = output
             sawUsage = true
         }
-        if let read = int(usage["cache_read_input_tokens"]) ?? cached { tokens.cacheRead = read }
-        if let write = int(usage["cache_creation_input_tokens"]) { tokens.cacheWrite = write }
+        if let read = usage.cacheReadInputTokens ?? usage.cachedTokens { tokens.cacheRead = read }
+        if let write = usage.cacheCreationInputTokens { tokens.cacheWrite = write }
     }
 }
