@@ -17,6 +17,7 @@ declare -A needed=(
   [git]=git                   # repository sessions: host-side clone, diff, submit, merge
   [chromium]=chromium         # the web UI's browser tests (headless, driven by Playwright)
   [promtool]=prometheus       # the metrics tests: a real Prometheus scrapes a test server; alert rules checked
+  [tmux]=tmux                 # terminal tests: `paddock top` driven as a person would (send-keys, capture-pane)
 )
 missing=()
 for cmd in "${!needed[@]}"; do

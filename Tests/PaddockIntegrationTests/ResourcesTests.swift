@@ -55,4 +55,105 @@ struct ResourcesTests {
             #expect(!gone.stdout.contains(session.id))
         }
     }
+
+    /// `paddock top` in a real terminal (tmux), as a person runs it: the table appears, is redrawn in place with
+    /// each reading (one table on the screen, its time moving on), and Ctrl-C ends it.
+    @Test(.enabled(if: Terminal.available, "tmux is not installed (Debian's tmux; `make test` installs it)"))
+    func topRedrawsInPlaceInATerminalAndCtrlCEndsIt() async throws {
+        try await CLITests.withServer { server in
+            let created = try await CLI.run(["session", "create", "--name", "watched", "--json"], server: server)
+            try #require(created.status == 0, "\(created.stderr)")
+            let session = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8))
+            let environment = CLI.environment(server)
+            // The shell outlives the Ctrl-C that ends `top` (it traps SIGINT; `top` gets the default back) to
+            // print how `top` ended.
+            let command =
+                "trap 'true' INT; env PADDOCK_URL=\(environment["PADDOCK_URL"] ?? "") PADDOCK_DATA_DIR=\(server.dataDirectory) "
+                + "\(TestHost.paddockBinary) top --interval 500ms; echo \"top exited: $?\"; exec sleep 600"
+            try await Terminal.with(command) { terminal in
+                let first = try await terminal.screen { $0.contains(session.id) && $0.contains("CPU%") }
+                #expect(first.contains("watched"))
+                let stamp = Terminal.line(startingWith: "paddock top", in: first)
+                let later = try await terminal.screen {
+                    Terminal.line(startingWith: "paddock top", in: $0) != stamp && $0.contains(session.id)
+                }
+                #expect(
+                    later.components(separatedBy: "paddock top —").count == 2,
+                    "one table on the screen, redrawn where it was:\n\(later)")
+                try await terminal.keys("C-c")
+                let ended = try await terminal.screen { $0.contains("top exited:") }
+                #expect(ended.contains("top exited: 130"), "Ctrl-C ends it:\n\(ended)")
+            }
+            #expect(try await CLI.run(["session", "destroy", session.id], server: server).status == 0)
+        }
+    }
+}
+
+/// A tmux server of the test's own (its own socket), one window running `command`, read with capture-pane.
+struct Terminal {
+    let socket: String
+
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") }
+
+    static func with(_ command: String, _ body: (Terminal) async throws -> Void) async throws {
+        let terminal = Terminal(socket: "paddock-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let started = try await ChildProcess.status(
+            [
+                "/usr/bin/tmux", "-L", terminal.socket, "-f", "/dev/null", "new-session", "-d", "-x", "150", "-y", "30",
+                command,
+            ])
+        guard started == 0 else { throw PaddockError.internal("tmux new-session exited with \(started)") }
+        do { try await body(terminal) } catch {
+            await terminal.end()
+            throw error
+        }
+        await terminal.end()
+    }
+
+    @discardableResult
+    func tmux(_ arguments: [String]) async throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
+        p.arguments = ["-L", socket, "-f", "/dev/null"] + arguments
+        p.standardOutput = Pipe()
+        p.standardError = Pipe()
+        p.standardInput = FileHandle.nullDevice
+        let result = try await ChildProcess.run(p)
+        guard result.status == 0 else {
+            throw PaddockError.internal("tmux \(arguments.first ?? "") failed: \(result.stderr)")
+        }
+        return result.stdout
+    }
+
+    func keys(_ keys: String...) async throws { try await tmux(["send-keys"] + keys) }
+
+    /// The visible screen once `ready` holds for it (polled: a terminal says nothing when it changes).
+    func screen(within patience: Duration = .seconds(60), _ ready: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            let text = try await tmux(["capture-pane", "-p"])
+            if ready(text) { return text }
+            guard ContinuousClock.now < deadline else {
+                throw PaddockError.internal("the terminal never showed what was awaited; it shows:\n\(text)")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    static func line(startingWith prefix: String, in screen: String) -> String? {
+        screen.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
+    }
+
+    /// Ends the tmux server of this socket (and what runs in it), and only it, and removes its socket file
+    /// (tmux leaves it behind).
+    func end() async {
+        do { try await tmux(["kill-server"]) } catch {
+            print("could not end the test's tmux server \(socket): \(error)")
+        }
+        let directory = (ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp") + "/tmux-\(getuid())"
+        do { try FileManager.default.removeItem(atPath: directory + "/" + socket) } catch CocoaError.fileNoSuchFile {
+        } catch {
+            print("could not remove the test's tmux socket \(socket): \(error)")
+        }
+    }
 }

@@ -23,7 +23,7 @@ public enum ChildProcess {
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 do {
-                    try box.process.run()
+                    try spawn(box.process)
                     if let stdin {
                         input.fileHandleForWriting.write(stdin)
                         try input.fileHandleForWriting.close()
@@ -46,6 +46,61 @@ public enum ChildProcess {
                 } catch {
                     continuation.resume(throwing: error)
                 }
+            }
+        }
+    }
+
+    /// Starts `process` with no signal blocked. Dispatch's threads block most signals, and a child started from
+    /// one inherits that mask: it would then ignore the SIGTERM or SIGHUP a test (or tmux) sends it to end it.
+    static func spawn(_ process: Process) throws {
+        var none = sigset_t()
+        var saved = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+        try process.run()
+    }
+
+    /// Runs `argv` (a path and its arguments) with /dev/null as its input and output, to its end; its exit status
+    /// (128 + N for a signal). For programs that leave a daemon behind (`tmux new-session -d`): Foundation's
+    /// `Process` learns a child ended from a descriptor the child inherits, which the daemon keeps open, so its
+    /// `waitUntilExit` would never return. Spawned with no signal blocked and default dispositions.
+    public static func status(_ argv: [String]) async throws -> Int32 {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                var attributes = posix_spawnattr_t()
+                posix_spawnattr_init(&attributes)
+                defer { posix_spawnattr_destroy(&attributes) }
+                var none = sigset_t()
+                var all = sigset_t()
+                sigemptyset(&none)
+                sigfillset(&all)
+                posix_spawnattr_setsigmask(&attributes, &none)
+                posix_spawnattr_setsigdefault(&attributes, &all)
+                posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+                var actions = posix_spawn_file_actions_t()
+                posix_spawn_file_actions_init(&actions)
+                defer { posix_spawn_file_actions_destroy(&actions) }
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+                let arguments = argv.map { strdup($0) } + [nil]
+                defer { arguments.forEach { free($0) } }
+                var pid = pid_t()
+                let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, arguments, environ)
+                guard spawned == 0 else {
+                    continuation.resume(throwing: POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL))
+                    return
+                }
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 {
+                    guard errno == EINTR else {
+                        continuation.resume(throwing: POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECHILD))
+                        return
+                    }
+                }
+                let signal = status & 0x7f
+                continuation.resume(returning: signal == 0 ? (status >> 8) & 0xff : 128 + signal)
             }
         }
     }
