@@ -49,11 +49,13 @@ public struct TemplateService: Sendable {
         let started = ContinuousClock.now
         await progress("preparing base \(spec.base)")
         try await provider.prepareBase(spec.base, progress: progress)
+        // Pinned until the template's record is stored (the end of this call), so layer collection never finds
+        // the sealed layer unowned in between.
+        let layerID = "tpl" + digest.prefix(24)
+        sessions.layerPins.pin(layerID)
+        defer { sessions.layerPins.unpin(layerID) }
         var layer: LayerInfo?
         if !spec.install.isEmpty {
-            let layerID = "tpl" + digest.prefix(24)
-            sessions.layerPins.pin(layerID)
-            defer { sessions.layerPins.unpin(layerID) }
             layer = try await runInstallSteps(spec, provider: provider, layerID: layerID, progress: progress)
         }
         let elapsed = ContinuousClock.now - started
