@@ -545,6 +545,18 @@ import Testing
         "POST /v3/templates": { d in try await e2bTemplateBuild(d, "e2b-audit-reserve") },
         "PUT /template-files/{secret}": { d in try await e2bTemplateBuild(d, "e2b-audit-upload") },
         "POST /v2/templates/{id}/builds/{build}": { d in try await e2bTemplateBuild(d, "e2b-audit-start") },
+        "POST /templates/tags": { d in
+            _ = try await e2bTemplateBuild(d, "e2b-audit-tag")
+            let tags = #"{"target": "e2b-audit-tag", "tags": ["stable"]}"#
+            _ = try await d.send(d.e2b, .post, "/templates/tags", json: tags, e2b: true)
+            return Expectation(chain: .organization, kind: "template.tag")
+        },
+        "DELETE /templates/tags": { d in
+            _ = try await e2bTemplateBuild(d, "e2b-audit-untag")
+            let tags = #"{"name": "e2b-audit-untag", "tags": ["default"]}"#
+            _ = try await d.send(d.e2b, .delete, "/templates/tags", json: tags, e2b: true)
+            return Expectation(chain: .organization, kind: "template.untag")
+        },
     ]
 
     /// A template built the way E2B's SDK builds one: reserve, upload link and upload, start, follow the status.

@@ -145,3 +145,20 @@ def test_building_is_for_admins(server, template_name):
     with pytest.raises(Exception, match="(?i)admin"):
         Template.build(Template().from_template("base").run_cmd("true"), template_name, api_key=key)
     assert not Template.exists(template_name)
+
+
+def test_tags_name_the_templates_version(template_name):
+    """E2B's tag calls: a Paddock template keeps one version, which its tags name (and `name:tag` starts it)."""
+    info = Template.build(Template().from_template("base").run_cmd("true"), f"{template_name}:v1")
+    assert info.tags == ["v1"]
+    assigned = Template.assign_tags(f"{template_name}:v1", ["production", "latest"])
+    assert sorted(assigned.tags) == ["latest", "production"]
+    assert sorted(t.tag for t in Template.get_tags(template_name)) == ["latest", "production", "v1"]
+    with pytest.raises(Exception):
+        Template.assign_tags(f"{template_name}:v1", ":invalid-tag")
+    Template.remove_tags(template_name, "latest")
+    assert sorted(t.tag for t in Template.get_tags(template_name)) == ["production", "v1"]
+    sbx = Sandbox.create(template=f"{template_name}:production", timeout=60)
+    sbx.kill()
+    with pytest.raises(Exception, match="does not exist"):
+        Sandbox.create(template=f"{template_name}:latest", timeout=60)

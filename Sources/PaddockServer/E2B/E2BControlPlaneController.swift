@@ -186,8 +186,8 @@ struct E2BControlPlaneController {
         return .noContent
     }
 
-    /// The Paddock template a create names: E2B's aliases, then templates built on this server (a `name:tag`
-    /// names the template's latest build: Paddock keeps one).
+    /// The Paddock template a create names: E2B's aliases, then templates built on this server (`name:tag` with
+    /// one of its tags, or `default`).
     func paddockTemplate(_ e2bName: String) async throws -> String {
         if E2B.isTemplateName(e2bName) { return try E2B.paddockTemplate(e2bName) }
         if let built = try await builtTemplate(e2bName) { return built.name }
@@ -197,13 +197,17 @@ struct E2BControlPlaneController {
     /// A template built on this server under this name (or `name:tag`); nil when there is none. A store that
     /// cannot answer is an error the caller sees, not "no such template".
     func builtTemplate(_ e2bName: String) async throws -> Template? {
-        let name = String(e2bName.split(separator: ":", maxSplits: 1).first ?? Substring(e2bName))
+        let (name, tag) = E2BTemplateController.split(e2bName)
         // A name no template could have (a snapshot id, say) is simply not a template's.
         do { try TemplateSpec.validate(name: name) } catch { return nil }
         guard name != SessionSpec.defaultTemplate else { return nil }
-        do { return try await templates.get(name) } catch let error as PaddockError where error.code == .notFound {
+        let template: Template
+        do { template = try await templates.get(name) } catch let error as PaddockError where error.code == .notFound {
             return nil
         }
+        // A template keeps one version: a tag names it or names nothing.
+        if let tag, tag != "default", !(template.tags ?? []).contains(tag) { return nil }
+        return template
     }
 
     /// `Template.exists(name)`: the template names a sandbox can be created from (E2B's aliases, Paddock's

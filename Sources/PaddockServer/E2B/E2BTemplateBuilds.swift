@@ -50,8 +50,8 @@ actor E2BTemplateBuilds {
         self.logger = logger
     }
 
-    /// Reserves a build of the template `name` (`name:tag`: its tag is reported back; a Paddock template keeps
-    /// its latest build only, so every tag names that). Building is for the organisation's admins.
+    /// Reserves a build of the template `name` (`name:tag` and `tags` name the version it builds; without any,
+    /// `default`). Building is for the organisation's admins.
     func reserve(_ request: E2B.TemplateBuildRequest, caller: Caller) throws -> E2B.TemplateBuildReserved {
         try caller.authorizeOrg(.admin)
         guard let full = request.name ?? request.alias, !full.isEmpty else {
@@ -65,6 +65,7 @@ actor E2BTemplateBuilds {
                 "'\(name)' names E2B's base template on this server; give the new template another name")
         }
         let tags = (parts.count > 1 ? [parts[1]] : []) + (request.tags ?? [])
+        for tag in tags { try Template.validate(tag: tag) }
         let build = Build(
             templateID: name, buildID: UUID().uuidString.lowercased(), tags: tags.isEmpty ? ["default"] : tags,
             owner: caller.actor.user)
@@ -132,7 +133,7 @@ actor E2BTemplateBuilds {
                 name: build.templateID, start: start, base: base, inherited: inherited, uploads: files)
             recipe = made
             for warning in made.warnings { log(buildID, warning, level: "warn") }
-            let result = try await templates.build(made.spec, by: caller) { line in
+            let result = try await templates.build(made.spec, tags: build.tags, by: caller) { line in
                 await self.progress(buildID, line, made)
             }
             log(

@@ -8,6 +8,7 @@ import PaddockServices
 /// `E2BTemplateBuilds`, which runs them as Paddock template builds.
 struct E2BTemplateController {
     let builds: E2BTemplateBuilds
+    let templates: TemplateService
 
     func addRoutes(to router: Router<E2BRequestContext>) {
         router.post("/v3/templates", use: reserve)
@@ -15,6 +16,42 @@ struct E2BTemplateController {
         router.put("\(E2BTemplateBuilds.uploadPath)/:secret", use: upload)
         router.post("/v2/templates/:id/builds/:build", use: start)
         router.get("/templates/:id/builds/:build/status", use: status)
+        router.post("/templates/tags", use: assignTags)
+        router.delete("/templates/tags", use: removeTags)
+        router.get("/templates/:id/tags", use: tags)
+    }
+
+    // MARK: Tags (names of a template's one version)
+
+    @Sendable func assignTags(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let body = try await request.decode(as: E2B.AssignTags.self, context: context)
+        let (name, tag) = Self.split(body.target)
+        let template = try await templates.get(name)
+        if let tag, tag != "default", !(template.tags ?? []).contains(tag) {
+            throw PaddockError.notFound("template \(name) has no tag '\(tag)'; Template.get_tags lists its tags")
+        }
+        let tagged = try await templates.tag(name, body.tags, by: try context.caller())
+        return E2BErrorMiddleware.json(.created, E2B.AssignedTags(buildID: E2B.buildID(tagged), tags: body.tags))
+    }
+
+    @Sendable func removeTags(_ request: Request, context: E2BRequestContext) async throws -> HTTPResponse.Status {
+        let body = try await request.decode(as: E2B.RemoveTags.self, context: context)
+        try await templates.untag(Self.split(body.name).name, body.tags, by: try context.caller())
+        return .noContent
+    }
+
+    @Sendable func tags(_ request: Request, context: E2BRequestContext) async throws -> Response {
+        let template = try await templates.get(Self.split(try Self.parameter("id", context)).name)
+        let tags = (template.tags ?? []).map {
+            E2B.TemplateTag(tag: $0, buildID: E2B.buildID(template), createdAt: E2B.rfc3339(template.createdAt))
+        }
+        return E2BErrorMiddleware.json(.ok, tags)
+    }
+
+    /// `name:tag` as its two parts.
+    static func split(_ target: String) -> (name: String, tag: String?) {
+        let parts = target.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        return (parts[0], parts.count > 1 ? parts[1] : nil)
     }
 
     @Sendable func reserve(_ request: Request, context: E2BRequestContext) async throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import PaddockCore
 
 /// Bodies of E2B's template-build API (`Template.build`, `build_in_background`, `get_build_status`).
 extension E2B {
@@ -68,5 +69,35 @@ extension E2B {
         var message: String
         /// The failed step as the SDK counts them: `base`, `1`… for the instructions, `finalize`.
         var step: String?
+    }
+
+    /// `POST /templates/tags`: name the build `target` (`name:tag`) with more tags.
+    struct AssignTags: Decodable, Sendable {
+        var target: String
+        var tags: [String]
+    }
+
+    /// `DELETE /templates/tags`.
+    struct RemoveTags: Decodable, Sendable {
+        var name: String
+        var tags: [String]
+    }
+
+    struct AssignedTags: Encodable, Sendable {
+        var buildID: String
+        var tags: [String]
+    }
+
+    struct TemplateTag: Encodable, Sendable {
+        var tag: String
+        var buildID: String
+        var createdAt: String
+    }
+
+    /// The build id of a template's one version, as E2B's UUID: from its digest, so it names that version.
+    static func buildID(_ template: Template) -> String {
+        let hex = Array(template.digest.filter(\.isHexDigit).prefix(32))
+        guard hex.count == 32 else { return "00000000-0000-0000-0000-000000000000" }
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(hex[$0]) }.joined(separator: "-")
     }
 }
