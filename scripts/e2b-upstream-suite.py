@@ -25,7 +25,8 @@ from collections import defaultdict
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Directories of E2B's suite that talk to a sandbox server (the rest are unit tests of the SDK itself).
-DEFAULT_DIRS = ["sync/api_sync", "sync/sandbox_sync", "async/api_async", "async/sandbox_async"]
+DEFAULT_DIRS = ["sync/api_sync", "sync/sandbox_sync", "async/api_async", "async/sandbox_async",
+                "sync/template_sync", "async/template_async"]
 
 # node-id substrings set aside, with the reason (reported, never silently dropped).
 SET_ASIDE = {
@@ -35,6 +36,13 @@ SET_ASIDE = {
     "test_egress_proxy": "needs E2B's egress proxy",
     "volume": "E2B volumes are not offered by Paddock",
     "secret": "E2B's hosted secrets API (Paddock has its own vault, `paddock secrets`)",
+    # Template builds from a registry image: this server pulls no images (they build from Paddock's templates).
+    "test_build_template_with_symlinks": "builds from ubuntu:22.04, pulled from a registry",
+    "test_build_template_with_resolve_symlinks": "builds from ubuntu:22.04, pulled from a registry",
+    "test_build_template_with_skip_cache": "builds from ubuntu:22.04, pulled from a registry",
+    "test_make_symlink.py": "builds from ubuntu:22.04, pulled from a registry",
+    "test_run_cmd.py": "builds from ubuntu:22.04, pulled from a registry",
+    "test_background_build.py": "builds from ubuntu:22.04, pulled from a registry",
 }
 
 
@@ -130,9 +138,14 @@ def summarize(report):
         print("no report written")
         return
     counts = defaultdict(lambda: defaultdict(int))
+    files = defaultdict(lambda: defaultdict(int))
     for case in ET.parse(report).iter("testcase"):
         parts = case.get("classname", "").split(".")
-        directory = "/".join(parts[1:3]) if parts and parts[0] == "tests" else "/".join(parts[:2])
+        if parts and parts[0] == "tests":
+            parts = parts[1:]
+        directory = "/".join(parts[:2])
+        # The module is the first part named test_*; a class of it may follow.
+        module = next((i for i, p in enumerate(parts) if p.startswith("test_")), len(parts) - 1)
         outcome = "passed"
         for child in case:
             if child.tag in ("failure", "error"):
@@ -140,10 +153,13 @@ def summarize(report):
             elif child.tag == "skipped":
                 outcome = "skipped"
         counts[directory][outcome] += 1
-    print(f"{'directory':32} {'passed':>7} {'failed':>7} {'skipped':>7}")
-    for directory in sorted(counts):
-        c = counts[directory]
-        print(f"{directory:32} {c['passed']:>7} {c['failed']:>7} {c['skipped']:>7}")
+        files["/".join(parts[:module + 1]) + ".py"][outcome] += 1
+    for title, table in (("directory", counts), ("file", files)):
+        print(f"{title:48} {'passed':>7} {'failed':>7} {'skipped':>7}")
+        for key in sorted(table):
+            c = table[key]
+            print(f"{key:48} {c['passed']:>7} {c['failed']:>7} {c['skipped']:>7}")
+        print()
 
 
 if __name__ == "__main__":

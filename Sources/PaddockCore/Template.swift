@@ -89,10 +89,13 @@ public struct Template: Codable, Sendable, Equatable {
     public var bytes: UInt64
     public var createdAt: Date
     public var buildSeconds: Double
+    /// Names of this version (E2B's tags): a template keeps one version, so a rebuild with other steps replaces
+    /// them. Nil for templates built without any.
+    public var tags: [String]?
 
     public init(
         name: String, base: String, install: [String], digest: String, layer: String?, bytes: UInt64,
-        createdAt: Date, buildSeconds: Double
+        createdAt: Date, buildSeconds: Double, tags: [String]? = nil
     ) {
         self.name = name
         self.base = base
@@ -102,6 +105,17 @@ public struct Template: Codable, Sendable, Equatable {
         self.bytes = bytes
         self.createdAt = createdAt
         self.buildSeconds = buildSeconds
+        self.tags = tags
+    }
+
+    /// Checks a tag: lowercase letters, digits, `.`, `_` and `-`, 1 to 63 of them (`name:tag` is split first).
+    public static func validate(tag: String) throws(PaddockError) {
+        guard (1...63).contains(tag.count),
+            tag.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || "-_.".contains($0) })
+        else {
+            throw .invalidArgument(
+                "tag '\(tag)' is not valid; use 1 to 63 lowercase letters, digits, '-', '_' or '.' (no ':')")
+        }
     }
 
     /// The built-in template every server has.

@@ -540,7 +540,47 @@ import Testing
             _ = try await d.send(d.e2b, .post, "/sandboxes/\(s)/fork", json: #"{"count": 1}"#, e2b: true)
             return Expectation(chain: s, kind: "session.fork")
         },
+        // Template.build: reserving, uploading a COPY step's files and starting are one build, recorded once it
+        // is made (template.build in the organisation's trail, naming the caller); each recipe drives all three.
+        "POST /v3/templates": { d in try await e2bTemplateBuild(d, "e2b-audit-reserve") },
+        "PUT /template-files/{secret}": { d in try await e2bTemplateBuild(d, "e2b-audit-upload") },
+        "POST /v2/templates/{id}/builds/{build}": { d in try await e2bTemplateBuild(d, "e2b-audit-start") },
+        "POST /templates/tags": { d in
+            _ = try await e2bTemplateBuild(d, "e2b-audit-tag")
+            let tags = #"{"target": "e2b-audit-tag", "tags": ["stable"]}"#
+            _ = try await d.send(d.e2b, .post, "/templates/tags", json: tags, e2b: true)
+            return Expectation(chain: .organization, kind: "template.tag")
+        },
+        "DELETE /templates/tags": { d in
+            _ = try await e2bTemplateBuild(d, "e2b-audit-untag")
+            let tags = #"{"name": "e2b-audit-untag", "tags": ["default"]}"#
+            _ = try await d.send(d.e2b, .delete, "/templates/tags", json: tags, e2b: true)
+            return Expectation(chain: .organization, kind: "template.untag")
+        },
     ]
+
+    /// A template built the way E2B's SDK builds one: reserve, upload link and upload, start, follow the status.
+    static func e2bTemplateBuild(_ d: Drive, _ name: String) async throws -> Expectation {
+        let reserved = try await d.send(d.e2b, .post, "/v3/templates", json: #"{"name": "\#(name)"}"#, e2b: true)
+        let build = try d.field("buildID", of: reserved)
+        let link = try await d.send(d.e2b, .get, "/templates/\(name)/files/abc123", e2b: true)
+        let url = try #require(URL(string: try d.field("url", of: link)))
+        _ = try await d.e2b.execute(uri: url.path, method: .put, headers: [:], body: ByteBuffer(string: "archive"))
+        let steps =
+            #"{"steps": [{"type": "COPY", "args": ["a.txt", "a.txt"], "filesHash": "abc123"}, "#
+            + #"{"type": "RUN", "args": ["cat a.txt"]}]}"#
+        _ = try await d.send(d.e2b, .post, "/v2/templates/\(name)/builds/\(build)", json: steps, e2b: true)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while true {
+            let status = try await d.send(d.e2b, .get, "/templates/\(name)/builds/\(build)/status", e2b: true)
+            let state = try d.field("status", of: status)
+            if state == "ready" { break }
+            #expect(state == "building", "\(status.text)")
+            guard state == "building", ContinuousClock.now < deadline else { break }
+            await Task.yield()
+        }
+        return Expectation(chain: .organization, kind: "template.build")
+    }
 
     static func e2bCreate(_ d: Drive, _ path: String) async throws -> Expectation {
         let response = try await d.send(d.e2b, .post, path, json: #"{"templateID": "base"}"#, e2b: true)

@@ -21,8 +21,9 @@ public actor FakeProvider: SandboxProvider {
 
     public init(name: String = "local") { self.name = name }
 
-    /// The provider calls a test can hold.
-    public enum LifecycleCall: Hashable, Sendable { case create, pause, resume, destroy, snapshot }
+    /// The provider calls a test can hold. `layers` waits before it lists, so what the test does meanwhile is
+    /// in its answer (a layer collection that has read the store, and lists the layers after an operation ends).
+    public enum LifecycleCall: Hashable, Sendable { case create, pause, resume, destroy, snapshot, layers }
 
     /// The next `call` does its work, then waits at the returned gate until the test opens it.
     public func hold(_ call: LifecycleCall) -> CallGate {
@@ -104,7 +105,10 @@ public actor FakeProvider: SandboxProvider {
     }
 
     public func removeLayer(_ layer: String) async { layerIDs.remove(layer) }
-    public func layers() async -> [String] { layerIDs.sorted() }
+    public func layers() async -> [String] {
+        await passHold(.layers)
+        return layerIDs.sorted()
+    }
 
     public func stats(_ id: SessionID) async throws -> SandboxStats {
         _ = try check(id)

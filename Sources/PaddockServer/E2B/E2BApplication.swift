@@ -63,6 +63,11 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
             previews.map { p in p.address.domain + (p.address.port.map { ":\($0)" } ?? "") }
         }
     ).addRoutes(to: router)
+    let templates = TemplateService(sessions: sessions)
+    E2BTemplateController(
+        builds: E2BTemplateBuilds(templates: templates, logger: Logger(label: "paddock.e2b.templates")),
+        templates: templates
+    ).addRoutes(to: router)
     return router
 }
 

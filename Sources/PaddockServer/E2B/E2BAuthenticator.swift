@@ -73,8 +73,13 @@ struct E2BAuthMiddleware: RouterMiddleware {
     /// on `/contexts` only the sandbox's `trafficAccessToken` (which create and connect hand out for secure
     /// sandboxes), and nothing for a sandbox created with `secure: false`: without a credential, these routes
     /// reach only such sandboxes (`E2BSandboxTrafficMiddleware.liveSession` checks).
+    /// A template build's upload link is open too: its secret is the credential, as in a presigned URL (the SDK
+    /// uploads there with no key), and `E2BTemplateBuilds` takes each link once.
     static func isOpen(_ request: Request) -> Bool {
-        guard request.header("e2b-sandbox-id") != nil else { return request.uri.path == "/health" }
+        guard request.header("e2b-sandbox-id") != nil else {
+            let path = request.uri.path
+            return path == "/health" || request.method == .put && path.hasPrefix(E2BTemplateBuilds.uploadPath + "/")
+        }
         guard request.header("e2b-sandbox-port") == String(E2B.codeInterpreterPort) else { return false }
         let path = request.uri.path
         return path == "/health" || path == "/contexts" || path.hasPrefix("/contexts/")

@@ -9,6 +9,7 @@ import PaddockServices
 struct E2BControlPlaneController {
     let sessions: SessionService
     var snapshots: SnapshotService { SnapshotService(sessions: sessions) }
+    var templates: TemplateService { TemplateService(sessions: sessions) }
     let authorizer: RouteAuthorizer
     let accessTokens: E2BAccessTokens
     /// Where the sandboxes' ports are served (`get_host`), as `domain[:port]`.
@@ -56,9 +57,11 @@ struct E2BControlPlaneController {
         {
             snapshot = nil
         }
+        let template: String
+        if let snapshot { template = snapshot.template } else { template = try await paddockTemplate(body.templateID) }
         var spec = SessionSpec(
             name: "e2b:\(body.templateID)",
-            template: try snapshot?.template ?? E2B.paddockTemplate(body.templateID),
+            template: template,
             env: body.envVars ?? [:], ttlSeconds: body.timeout ?? E2B.defaultTimeout, workdir: SandboxLayout.home)
         spec.snapshot = snapshot?.id
         // An env var named after a vault secret gets the secret's placeholder, never a value: whatever value
@@ -167,21 +170,51 @@ struct E2BControlPlaneController {
     }
 
     /// A snapshot is E2B's template of a sandbox: `Sandbox.delete_snapshot` deletes it here (by id or name).
+    /// A template built through `Template.build` is deleted as `paddock template rm` does it (for admins).
     @Sendable func deleteTemplate(_ request: Request, context: E2BRequestContext) async throws -> HTTPResponse.Status {
         let id = context.parameters.get("id") ?? ""
         do { _ = try await snapshots.delete(id, by: try context.caller()) } catch let e as PaddockError
             where e.code == .notFound
         {
-            throw PaddockError.notFound("template \(id) not found; Sandbox.list_snapshots() shows the snapshots")
+            guard !E2B.isTemplateName(id), try await builtTemplate(id) != nil else {
+                throw PaddockError.notFound(
+                    "template \(id) not found; Sandbox.list_snapshots() shows the snapshots, "
+                        + "`paddock template list` the templates")
+            }
+            try await templates.remove(id, by: try context.caller())
         }
         return .noContent
+    }
+
+    /// The Paddock template a create names: E2B's aliases, then templates built on this server (`name:tag` with
+    /// one of its tags, or `default`).
+    func paddockTemplate(_ e2bName: String) async throws -> String {
+        if E2B.isTemplateName(e2bName) { return try E2B.paddockTemplate(e2bName) }
+        if let built = try await builtTemplate(e2bName) { return built.name }
+        return try E2B.paddockTemplate(e2bName)
+    }
+
+    /// A template built on this server under this name (or `name:tag`); nil when there is none. A store that
+    /// cannot answer is an error the caller sees, not "no such template".
+    func builtTemplate(_ e2bName: String) async throws -> Template? {
+        let (name, tag) = E2BTemplateController.split(e2bName)
+        // A name no template could have (a snapshot id, say) is simply not a template's.
+        do { try TemplateSpec.validate(name: name) } catch { return nil }
+        guard name != SessionSpec.defaultTemplate else { return nil }
+        let template: Template
+        do { template = try await templates.get(name) } catch let error as PaddockError where error.code == .notFound {
+            return nil
+        }
+        // A template keeps one version: a tag names it or names nothing.
+        if let tag, tag != "default", !(template.tags ?? []).contains(tag) { return nil }
+        return template
     }
 
     /// `Template.exists(name)`: the template names a sandbox can be created from (E2B's aliases, Paddock's
     /// default template, and snapshots the caller may read).
     @Sendable func alias(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let name = context.parameters.get("alias") ?? ""
-        if !E2B.isTemplateName(name) {
+        if !E2B.isTemplateName(name), try await builtTemplate(name) == nil {
             do { _ = try await snapshots.get(name, for: try context.caller(), needs: .read) } catch let e
                 as PaddockError where e.code == .notFound
             {

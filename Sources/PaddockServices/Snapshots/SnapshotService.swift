@@ -223,7 +223,16 @@ public struct SnapshotService: Sendable {
 
     /// Removes every layer that no snapshot needs and no operation holds. Called by the reaper, after a
     /// snapshot is removed, and after a fork.
+    ///
+    /// The order is what makes it safe against a snapshot, fork or build finishing meanwhile: the layers on disk
+    /// are listed first, then the pins are read, then the store. Every operation pins its layer before writing it
+    /// and stores its record before unpinning, so a listed layer is either still pinned at the pin read, or
+    /// already in the store at the store read after it. (Reading the store first let a snapshot stored and
+    /// unpinned between the two reads lose its layer: "snapshot layer … is missing on this host".)
     public func collectLayers() async {
+        var onDisk: [(provider: String, layers: [String])] = []
+        for (name, provider) in sessions.providers { onDisk.append((name, await provider.layers())) }
+        let pinned = sessions.layerPins.all
         let wanted: [Snapshot]
         let templates: [Template]
         let live: [Session]
@@ -241,9 +250,10 @@ public struct SnapshotService: Sendable {
         // Repository commit layers are the cache's to collect (`paddock repos`).
         let repositoryLayers = await sessions.repositories?.cache.layerIDs() ?? []
         let templateLayers = templates.compactMap(\.layer) + mounted + repositoryLayers
-        for (name, provider) in sessions.providers {
-            let keep = Set(wanted.filter { $0.provider == name }.map(\.layer) + templateLayers)
-            for layer in await provider.layers() {
+        for (name, layers) in onDisk {
+            guard let provider = sessions.providers[name] else { continue }
+            let keep = Set(wanted.filter { $0.provider == name }.map(\.layer) + templateLayers).union(pinned)
+            for layer in layers {
                 // A half-written layer (`.staging-<id>`) is still being written while its id is pinned.
                 let id = layer.hasPrefix(".staging-") ? String(layer.dropFirst(".staging-".count)) : layer
                 guard !keep.contains(id), !sessions.layerPins.isPinned(id) else { continue }

@@ -21,12 +21,16 @@ public struct TemplateService: Sendable {
     /// that has network access, and seals what they changed as a read-only layer shared by every session of
     /// the template. Each line of output is passed to `progress` as it comes. A failed step ends the build with
     /// its output; nothing of a failed build is kept, and the template's previous version stays in place.
+    ///
+    /// `tags` name the version built (E2B's tags): a build with other steps replaces the template's tags with them;
+    /// one served from the same steps adds them.
     public func build(
-        _ spec: TemplateSpec, provider providerName: String = "local", by caller: Caller,
+        _ spec: TemplateSpec, provider providerName: String = "local", tags: [String] = [], by caller: Caller,
         progress: @escaping @Sendable (String) async -> Void
     ) async throws -> TemplateBuild {
         try caller.authorizeOrg(.admin)
         try spec.validate()
+        for tag in tags { try Template.validate(tag: tag) }
         guard spec.name != SessionSpec.defaultTemplate else {
             throw PaddockError.invalidArgument(
                 "'\(SessionSpec.defaultTemplate)' is the built-in template; give the new template another name")
@@ -37,8 +41,11 @@ public struct TemplateService: Sendable {
             )
         }
         let digest = Self.digest(spec)
-        if let existing = try await sessions.store.template(spec.name), existing.digest == digest {
+        if var existing = try await sessions.store.template(spec.name), existing.digest == digest {
             await progress("template \(spec.name) is up to date (same base and steps); nothing to build")
+            if !Set(tags).isSubset(of: existing.tags ?? []) {
+                existing = try await tag(spec.name, tags, by: caller)
+            }
             return TemplateBuild(template: existing, cached: true)
         }
         try sessions.templateBuilds.take(
@@ -49,18 +56,21 @@ public struct TemplateService: Sendable {
         let started = ContinuousClock.now
         await progress("preparing base \(spec.base)")
         try await provider.prepareBase(spec.base, progress: progress)
+        // Pinned until the template's record is stored (the end of this call), so layer collection never finds
+        // the sealed layer unowned in between.
+        let layerID = "tpl" + digest.prefix(24)
+        sessions.layerPins.pin(layerID)
+        defer { sessions.layerPins.unpin(layerID) }
         var layer: LayerInfo?
         if !spec.install.isEmpty {
-            let layerID = "tpl" + digest.prefix(24)
-            sessions.layerPins.pin(layerID)
-            defer { sessions.layerPins.unpin(layerID) }
             layer = try await runInstallSteps(spec, provider: provider, layerID: layerID, progress: progress)
         }
         let elapsed = ContinuousClock.now - started
         let template = Template(
             name: spec.name, base: spec.base, install: spec.install, digest: digest, layer: layer?.id,
             bytes: layer?.bytes ?? 0, createdAt: sessions.clock(),
-            buildSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            buildSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            tags: tags.isEmpty ? nil : tags)
         try await sessions.store.putTemplate(template)
         try await sessions.orgTrail.record(
             "template.build",
@@ -127,6 +137,38 @@ public struct TemplateService: Sendable {
             await provider.removeLayer(layerID)
             throw error
         }
+    }
+
+    /// Adds names to a template's version (`template.tag` in the organisation's trail).
+    @discardableResult
+    public func tag(_ name: String, _ tags: [String], by caller: Caller) async throws -> Template {
+        try caller.authorizeOrg(.admin)
+        for tag in tags { try Template.validate(tag: tag) }
+        var template = try await builtTemplate(name)
+        template.tags = (template.tags ?? []) + tags.filter { !(template.tags ?? []).contains($0) }
+        try await sessions.store.putTemplate(template)
+        try await sessions.orgTrail.record(
+            "template.tag", ["template": .string(name), "tags": .strings(tags)], by: caller)
+        return template
+    }
+
+    /// Removes names from a template's version (`template.untag`); the template stays.
+    @discardableResult
+    public func untag(_ name: String, _ tags: [String], by caller: Caller) async throws -> Template {
+        try caller.authorizeOrg(.admin)
+        var template = try await builtTemplate(name)
+        template.tags = (template.tags ?? []).filter { !tags.contains($0) }
+        try await sessions.store.putTemplate(template)
+        try await sessions.orgTrail.record(
+            "template.untag", ["template": .string(name), "tags": .strings(tags)], by: caller)
+        return template
+    }
+
+    private func builtTemplate(_ name: String) async throws -> Template {
+        guard name != SessionSpec.defaultTemplate else {
+            throw PaddockError.invalidArgument("the built-in '\(name)' template has no tags")
+        }
+        return try await get(name)
     }
 
     /// The built-in `host` template and every built one.
