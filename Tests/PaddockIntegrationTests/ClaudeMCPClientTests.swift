@@ -24,6 +24,14 @@ struct ClaudeMCPClientTests {
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
         p.standardInput = FileHandle.nullDevice
+        nonisolated(unsafe) let started = p
+        // A child that never exits would hang the whole run: after a generous deadline it is ended by its pid
+        // (the test then fails on its exit status).
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(300))
+            if started.isRunning { kill(started.processIdentifier, SIGKILL) }
+        }
+        defer { watchdog.cancel() }
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             p.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do { try p.run() } catch { continuation.resume(throwing: error) }
