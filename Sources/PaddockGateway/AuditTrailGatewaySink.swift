@@ -39,6 +39,19 @@ public struct AuditTrailGatewaySink: GatewayAuditSink {
         // take the gateway down.
         try await audit.record(
             session: session, kind: "network.request", actor: AuditActor(user: "sandbox", token: nil), fields: fields)
+        // Each MCP tool call as it went over the wire, beside the agent's own account of it (`mcp.tool_call`).
+        for call in event.mcpCalls ?? [] {
+            var callFields: [String: AuditValue] = [
+                "server": .string(call.server), "tool": .string(call.tool), "host": .string(event.host),
+                "decision": .string(event.decision),
+            ]
+            if let arguments = call.arguments { callFields["arguments"] = .string(arguments) }
+            if call.truncated { callFields["arguments_truncated"] = .bool(true) }
+            if let status = event.status { callFields["status"] = .int(Int64(status)) }
+            try await audit.record(
+                session: session, kind: "network.mcp_tool_call", actor: AuditActor(user: "sandbox", token: nil),
+                fields: callFields)
+        }
         if let forwarding { throw forwarding }
     }
 }

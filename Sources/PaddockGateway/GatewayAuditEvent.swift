@@ -33,6 +33,8 @@ public struct GatewayAuditEvent: Sendable, Codable, Equatable {
     public var placeholderMisuse: [String]
     /// For a model API call: the model and tokens read from its response (never the prompt or the answer).
     public var modelUsage: ModelUsage?
+    /// For a request to one of the session's remote MCP servers: the `tools/call` requests it carried.
+    public var mcpCalls: [GatewayMCPCall]?
 
     public init(
         session: String, method: String, host: String, port: UInt16, path: String? = nil, mode: String,
@@ -55,6 +57,7 @@ public struct GatewayAuditEvent: Sendable, Codable, Equatable {
         self.secretsInjected = []
         self.placeholderMisuse = []
         self.modelUsage = nil
+        self.mcpCalls = nil
     }
 }
 

@@ -16,6 +16,7 @@ public final class GatewaySession: Sendable {
         var secrets: [GatewaySecret]
         var serverContexts: [String: NIOSSLContext] = [:]
         var modelCallRefusal: String?
+        var mcpServers: [GatewayMCPServer] = []
     }
 
     init(id: SessionID, gateway: EgressGateway, secrets: [GatewaySecret], policy: NetworkPolicy?) throws(PaddockError) {
@@ -37,9 +38,17 @@ public final class GatewaySession: Sendable {
     public var modelCallRefusal: String? { state.withLockedValue { $0.modelCallRefusal } }
     public var secrets: [GatewaySecret] { state.withLockedValue { $0.secrets } }
 
-    /// Hosts with a secret are intercepted (their placeholder must be swapped); everything else is tunnelled.
+    /// The remote MCP servers the session's agents are given (`agent.mcp_servers`), whose tool calls the gateway
+    /// audits; set when a run starts, for the connections opened from then on.
+    public func setMCPServers(_ servers: [GatewayMCPServer]) { state.withLockedValue { $0.mcpServers = servers } }
+
+    public var mcpServers: [GatewayMCPServer] { state.withLockedValue { $0.mcpServers } }
+
+    /// Hosts with a secret are intercepted (their placeholder must be swapped), and so are remote MCP servers
+    /// (their tool calls are read); everything else is tunnelled.
     func intercepts(host: String, port: UInt16) -> Bool {
         secrets.contains { $0.isScoped(to: host, port: port) }
+            || mcpServers.contains { $0.host == host.lowercased() && $0.port == port }
     }
 
     /// A TLS server context presenting a certificate for `host` signed by the session CA.

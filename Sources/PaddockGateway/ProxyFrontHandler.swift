@@ -49,6 +49,7 @@ final class ProxyFrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             session: session.id.rawValue, mode: mode, secrets: session.secrets,
             decide: { [session] host, port in session.decide(host: host, port: port) },
             modelCallRefusal: { [session] in session.modelCallRefusal })
+        machine.mcpServers = session.mcpServers
     }
 
     /// Adds the HTTP server codec and a front handler at the end of `channel`'s pipeline.

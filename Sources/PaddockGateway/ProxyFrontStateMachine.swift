@@ -152,6 +152,8 @@ struct ProxyFrontStateMachine {
         var responseStarted = false
         /// Reads the response's token usage, for a model API call.
         var meter: ModelUsageMeter?
+        /// Reads the request's `tools/call`s, for a call to one of the session's MCP servers.
+        var mcpReader: MCPCallReader?
     }
 
     struct Receiving {
@@ -189,6 +191,8 @@ struct ProxyFrontStateMachine {
     let decide: (String, UInt16) -> Result<PolicyDecision, GatewaySession.Refusal>
     /// Why model calls are refused now (a spent budget), asked for every model call; nil lets them go.
     let modelCallRefusal: () -> String?
+    /// The session's remote MCP servers: their hosts are intercepted and their tool calls read.
+    var mcpServers: [GatewayMCPServer] = []
     private var state: State = .http(HTTPState())
 
     init(
@@ -263,7 +267,10 @@ struct ProxyFrontStateMachine {
             }
             state = .modifying
             let index = http.inflight.firstIndex { $0.id == receiving.exchange }
-            if let index { http.inflight[index].event.bytesUp += buffer.readableBytes }
+            if let index {
+                http.inflight[index].event.bytesUp += buffer.readableBytes
+                http.inflight[index].mcpReader?.read(buffer)
+            }
             let action: Action
             if var held = receiving.held {
                 if held.body.readableBytes + buffer.readableBytes > GatewaySecret.maxSwappedBody, let index {
@@ -301,6 +308,12 @@ struct ProxyFrontStateMachine {
             }
             state = .modifying
             http.receiving = nil
+            if let index = http.inflight.firstIndex(where: { $0.id == receiving.exchange }),
+                let reader = http.inflight[index].mcpReader
+            {
+                let calls = reader.end()
+                if !calls.isEmpty { http.inflight[index].event.mcpCalls = calls }
+            }
             let action: Action
             if let held = receiving.held {
                 // The swapped body goes with a Content-Length, where trailers have no place. (A held request is
@@ -546,7 +559,9 @@ struct ProxyFrontStateMachine {
                     session: session, method: "CONNECT", host: head.uri, port: 0, mode: "tunnel", decision: "deny"),
                 http, excluding: nil)
         }
-        let intercept = secrets.contains { $0.isScoped(to: host, port: port) }
+        let intercept =
+            secrets.contains { $0.isScoped(to: host, port: port) }
+            || mcpServers.contains { $0.host == host.lowercased() && $0.port == port }
         let event = GatewayAuditEvent(
             session: session, method: "CONNECT", host: host, port: port, mode: intercept ? "intercept" : "tunnel",
             decision: "allow")
@@ -615,6 +630,11 @@ struct ProxyFrontStateMachine {
             exchange.meter = ModelUsageMeter(api: api)
             // The meter reads the body as it passes; a compressed one it could not.
             forwarded.headers.replaceOrAdd(name: "accept-encoding", value: "identity")
+        }
+        if head.method == .POST,
+            let server = GatewayMCPServer.matching(mcpServers, host: target.host, port: target.port, path: path)
+        {
+            exchange.mcpReader = MCPCallReader(server: server.name)
         }
         // Live policy changes apply to the next request, even on a connection already open.
         switch decide(target.host, target.port) {

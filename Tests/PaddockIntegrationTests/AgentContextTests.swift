@@ -56,7 +56,8 @@ struct AgentContextTests {
 
     /// The run's MCP call and its result in the record, the call in the audit trail, and /workspace as it was.
     static func expectToolCallRecorded(
-        _ agents: AgentTestStack, _ session: Session, _ run: Run, tool: String
+        _ agents: AgentTestStack, _ session: Session, _ run: Run, tool: String,
+        workspace: String = "./skills/release-notes/SKILL.md\n"
     ) async throws {
         var events: [RunEvent] = []
         for await e in try await agents.runs.events(run.id) { events.append(e) }
@@ -75,7 +76,7 @@ struct AgentContextTests {
         }
         // The context lives in the user's home; /workspace holds only what the test put there.
         let listing = try await agents.sessions.sh(session.id, "cd /workspace && find . -type f | sort")
-        #expect(listing.stdout == "./skills/release-notes/SKILL.md\n", "\(listing.stdout)")
+        #expect(listing.stdout == workspace, "\(listing.stdout)")
     }
 
     @Test func claudeCodeSeesTheInstructionsSkillsAndCallsTheMCPServer() async throws {
@@ -105,30 +106,24 @@ struct AgentContextTests {
         }
     }
 
-    /// Codex 0.147 defers every MCP tool behind its hosted `tool_search` (offered only to models it has metadata
-    /// for), which the scripted Responses server does not speak, so this test stops at what reaches Codex: the
-    /// instructions from a repository file in the model request, its `~/.codex/AGENTS.md`, the MCP server started
-    /// from the `mcp_servers` overrides, and /workspace untouched.
-    @Test func codexSeesTheInstructionsFromAFileAndStartsTheMCPServer() async throws {
+    /// Codex offers an MCP server's tools to the model as a `namespace` tool (`mcp__notes` holding `lookup`) once
+    /// the server is ready, which it waits for because Paddock marks the servers it configures `required`.
+    @Test func codexSeesTheInstructionsFromAFileAndCallsTheMCPServer() async throws {
         try CodexAgentTests.requireCodex()
         let python = try Self.requirements()
+        let call = ScriptedModelServer.Turn.tool("mcp__notes__lookup", input: #"{"key":"deploy"}"#)
         try await AgentTestStack.with(
             "agent-context-codex", apiKey: "sk-proj-\(UUID().uuidString)\(UUID().uuidString)",
-            script: [.say("The window is Tuesday.")]
+            script: [call, .say("The window is Tuesday.")]
         ) { agents in
             try await agents.network.vault.set(
                 name: "OPENAI_API_KEY", team: nil, value: agents.apiKey, hosts: ["127.0.0.1:\(agents.model.port)"],
                 allowHTTP: false)
             var spec = agents.sessionSpec()
             spec.secrets = ["OPENAI_API_KEY"]
-            // The instructions are a file of the repository, read when the run starts; it stays as it is. The
-            // server is started through a shell that leaves a mark, so the test sees Codex started it.
-            let text = Self.policy(instructions: "instructions: {file: docs/agents.md}", python: python).text
-                .replacingOccurrences(
-                    of: "command: [\(python), /home/user/notes_mcp_server.py]",
-                    with: "command: [/bin/sh, -c, 'echo started > /tmp/notes-started; exec \(python) "
-                        + "/home/user/notes_mcp_server.py']")
-            let session = try await agents.sessions.create(spec, policy: PolicyText(text: text, file: "runtime.yml"))
+            // The instructions are a file of the repository, read when the run starts; it stays as it is.
+            let policy = Self.policy(instructions: "instructions: {file: docs/agents.md}", python: python)
+            let session = try await agents.sessions.create(spec, policy: policy)
             try await Self.prepare(agents, session)
             let notes = "Sign every answer with GREEN-OTTER-3.\n"
             _ = try await SessionFiles(sessions: agents.sessions).write(
@@ -142,16 +137,18 @@ struct AgentContextTests {
             #expect(run.status == .completed, "\(run.reason ?? "") \(run.errors)")
             let requests = await agents.model.requests().filter { $0.path == "/v1/responses" }
             #expect(requests.contains { $0.body.contains("GREEN-OTTER-3") }, "the instructions never reached the model")
+            #expect(
+                requests.first?.body.contains(#""name":"mcp__notes""#) == true,
+                "the MCP tools were not offered in the first request")
             let home = try await agents.sessions.sh(session.id, "cat /home/user/.codex/AGENTS.md")
             #expect(home.stdout.contains("GREEN-OTTER-3"), "\(home.stdout)")
             let skill = try await agents.sessions.sh(session.id, "cat /home/user/.codex/skills/release-notes/SKILL.md")
             #expect(skill.stdout.contains("List changes by area."), "\(skill.stdout) \(skill.stderr)")
-            let started = try await agents.sessions.sh(session.id, "cat /tmp/notes-started")
-            #expect(started.stdout == "started\n", "Codex did not start the MCP server: \(started.stderr)")
             let original = try await agents.sessions.sh(session.id, "cat /workspace/docs/agents.md")
             #expect(original.stdout == notes)
-            let listing = try await agents.sessions.sh(session.id, "cd /workspace && find . -type f | sort")
-            #expect(listing.stdout == "./docs/agents.md\n./skills/release-notes/SKILL.md\n", "\(listing.stdout)")
+            try await Self.expectToolCallRecorded(
+                agents, session, run, tool: "mcp:notes/lookup",
+                workspace: "./docs/agents.md\n./skills/release-notes/SKILL.md\n")
         }
     }
 

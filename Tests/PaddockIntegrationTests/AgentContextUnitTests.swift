@@ -71,6 +71,9 @@ struct AgentContextUnitTests {
         #expect(codex.contains("mcp_servers.notes.env={A=\"1\"}"))
         #expect(codex.contains("mcp_servers.tracker.url=\"https://t.example/mcp\""))
         #expect(codex.contains("mcp_servers.tracker.bearer_token_env_var=\"TOKEN\""))
+        // Waited for before the first model request, so the model is offered their tools.
+        #expect(codex.contains("mcp_servers.notes.required=true"))
+        #expect(codex.contains("mcp_servers.tracker.required=true"))
 
         // The options go before the prompt, so they are options and the prompt stays the prompt.
         let claude = AgentDefinition.claudeCode().commandLine(

@@ -5,10 +5,15 @@ import NIOCore
 /// One OpenAI Responses API answer (`POST /v1/responses`), whole or as the server-sent events the streaming API
 /// sends: `response.created`, `response.in_progress`, the output item's `added` / delta / `done` events, and
 /// `response.completed` carrying the usage. A scripted tool call is a `function_call` item whose `arguments`
-/// are the turn's input text, under the turn's tool name (`shell`, `exec_command`, `apply_patch`…).
+/// are the turn's input text, under the turn's tool name (`shell`, `exec_command`, `apply_patch`…). Codex offers
+/// an MCP server's tools in a `namespace` tool (`mcp__notes` holding `lookup`) and expects a call of one to name
+/// its namespace: a scripted `mcp__notes__lookup` is answered as `lookup` in namespace `mcp__notes` when the
+/// request offers that namespace.
 struct ResponsesAnswer {
     let turn: ScriptedModelServer.Turn
     let model: String
+    /// The names of the `namespace` tools the request offered.
+    var namespaces: [String] = []
     let id = "resp_\(UInt32.random(in: 0...UInt32.max))"
     let itemID = "item_\(UInt32.random(in: 0...UInt32.max))"
 
@@ -31,10 +36,23 @@ struct ResponsesAnswer {
                 "content": [["type": "output_text", "text": text, "annotations": [Any]()] as [String: Any]],
             ]
         case .tool(let name, let input):
-            return [
+            var call: [String: Any] = [
                 "type": "function_call", "id": itemID, "status": "completed",
                 "call_id": "call_\(UInt32.random(in: 0...UInt32.max))", "name": name, "arguments": input,
             ]
+            if let namespace = namespaces.first(where: { name.hasPrefix($0 + "__") }) {
+                call["namespace"] = namespace
+                call["name"] = String(name.dropFirst(namespace.count + 2))
+            }
+            return call
+        }
+    }
+
+    /// The names of the `namespace` tools in a request's `tools`.
+    static func namespaces(offered tools: [Any]) -> [String] {
+        tools.compactMap { tool in
+            guard let tool = tool as? [String: Any], tool["type"] as? String == "namespace" else { return nil }
+            return tool["name"] as? String
         }
     }
 

@@ -89,7 +89,10 @@ public final class ScriptedModelServer: Sendable {
             let stream = object["stream"] as? Bool ?? false
             let offersTools = !((object["tools"] as? [Any]) ?? []).isEmpty
             let turn = filled(offersTools ? await state.next() ?? .say("Done.") : .say("Done."), from: text)
-            if responses { return ResponsesAnswer(turn: turn, model: model).response(stream: stream) }
+            if responses {
+                let namespaces = ResponsesAnswer.namespaces(offered: object["tools"] as? [Any] ?? [])
+                return ResponsesAnswer(turn: turn, model: model, namespaces: namespaces).response(stream: stream)
+            }
             return openAI
                 ? OpenAIAnswer(turn: turn, model: model).response(stream: stream)
                 : AnthropicAnswer(turn: turn, model: model).response(stream: stream)

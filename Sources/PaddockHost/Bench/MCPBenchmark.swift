@@ -51,13 +51,28 @@ struct MCPBenchmark {
         guard let id = created.split(separator: " ").first.flatMap({ SessionID(rawValue: String($0)) }) else {
             throw PaddockError.internal("create_session answered '\(created)' in the MCP benchmark")
         }
+        guard let principal = try await tokens.authenticate(token) else {
+            throw PaddockError.internal("the MCP benchmark's token does not authenticate")
+        }
+        let caller = Caller(principal)
         var direct: [Double] = []
         var viaMCP: [Double] = []
+        // The breakdown of the difference: the door's round trip alone (a JSON-RPC ping over the same MCP
+        // session: HTTP, token, transport, SSE) and the same command through the service (authorization, the
+        // session read, audit) without the door.
+        var ping: [Double] = []
+        var service: [Double] = []
         // One warm-up of each: the first exec pays for page-cache misses.
         try await Benchmarks.runTrue(provider, id)
         _ = try await mcp.call("exec", ["session": id.rawValue, "command": "true"])
         for _ in 0..<(iterations * 3) {
             direct.append(try await Benchmarks.milliseconds { try await Benchmarks.runTrue(provider, id) })
+            ping.append(try await Benchmarks.milliseconds { try await mcp.ping() })
+            service.append(
+                try await Benchmarks.milliseconds {
+                    let handle = try await sessions.exec(id, SessionCommand(["/bin/sh", "-c", "true"]), by: caller)
+                    for try await _ in handle.events {}
+                })
             viaMCP.append(
                 try await Benchmarks.milliseconds {
                     let answer = try await mcp.call("exec", ["session": id.rawValue, "command": "true"])
@@ -70,6 +85,12 @@ struct MCPBenchmark {
         return [
             Benchmarks.summarize(
                 "paddock.exec", unit: "ms", direct, note: "true through the supervisor, beside paddock.mcp_exec"),
+            Benchmarks.summarize(
+                "paddock.mcp_ping", unit: "ms", ping,
+                note: "JSON-RPC ping over the same MCP session: the door's own round trip"),
+            Benchmarks.summarize(
+                "paddock.service_exec", unit: "ms", service,
+                note: "sh -c true through the session service as the token's owner (authorization, audit), no door"),
             Benchmarks.summarize(
                 "paddock.mcp_exec", unit: "ms", viaMCP,
                 note: "MCP exec tool call (sh -c true) over HTTP, one MCP session; target p50 ≤ 1.5× paddock.exec"),
@@ -123,6 +144,11 @@ struct MCPClient {
             return message["result"] as? [String: Any] ?? [:]
         }
         throw PaddockError.internal("MCP \(method) got no answer: \(String(decoding: body.prefix(300), as: UTF8.self))")
+    }
+
+    /// A JSON-RPC `ping`, answered by the MCP server itself.
+    mutating func ping() async throws {
+        _ = try await send("ping", [:])
     }
 
     private func notify(_ method: String) async throws {

@@ -6,6 +6,7 @@ import MCP
 import NIOCore
 import PaddockCore
 import PaddockServices
+import ServiceLifecycle
 
 /// `/mcp`: Paddock as an MCP server over streamable HTTP (modelcontextprotocol/swift-sdk's stateful transport).
 /// The door only translates: every request is authenticated by the token middleware like `/v1`, an MCP session
@@ -42,7 +43,11 @@ actor MCPDoor {
         let message = MCP.HTTPRequest(
             method: request.method.rawValue, headers: headers,
             body: body.readableBytes > 0 ? Data(buffer: body) : nil, path: request.uri.path)
-        return Self.response(await route(message, principal: principal))
+        let answer = await route(message, principal: principal)
+        return Self.response(answer) { [self] in
+            // Called synchronously by the graceful shutdown; the sessions close on their own task.
+            Task { await self.closeAll() }
+        }
     }
 
     func route(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
@@ -115,7 +120,9 @@ actor MCPDoor {
         }
     }
 
-    static func response(_ response: MCP.HTTPResponse) -> Response {
+    /// The transport's answer as a Hummingbird response. `onShutdown` runs when the server starts shutting down
+    /// while a stream is being written: it must end the MCP sessions, whose streams would otherwise keep it open.
+    static func response(_ response: MCP.HTTPResponse, onShutdown: @escaping @Sendable () -> Void = {}) -> Response {
         var fields = HTTPFields()
         for (name, value) in response.headers {
             if let name = HTTPField.Name(name) { fields[name] = value }
@@ -126,7 +133,14 @@ actor MCPDoor {
             return Response(
                 status: status, headers: fields,
                 body: ResponseBody { writer in
-                    for try await chunk in events { try await writer.write(ByteBuffer(bytes: chunk)) }
+                    // A stream ends only when its MCP session does, and the GET stream a client keeps open for
+                    // the server's messages outlives the client itself (nothing is written to notice it left).
+                    // The server's graceful shutdown waits for every response to end, so it would wait forever.
+                    try await withGracefulShutdownHandler {
+                        for try await chunk in events { try await writer.write(ByteBuffer(bytes: chunk)) }
+                    } onGracefulShutdown: {
+                        onShutdown()
+                    }
                     try await writer.finish(nil)
                 })
         default:

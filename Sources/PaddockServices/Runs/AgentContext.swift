@@ -1,6 +1,7 @@
 import Foundation
 import PaddockConfig
 import PaddockCore
+import PaddockGateway
 import PaddockSandbox
 
 /// The `agent:` sections of a session's policy layers merged, org first: what every run in the session gets,
@@ -42,6 +43,18 @@ struct AgentContext: Sendable, Equatable {
     /// A path of `agent:` inside the sandbox: relative ones are the repository's, in /workspace.
     static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : SandboxLayout.workspace + "/" + path
+    }
+
+    /// The remote servers as the gateway reads their traffic (host, port and endpoint path of each URL), so it
+    /// audits their tool calls. A URL without a host (refused when the policy is read) is left out.
+    var gatewayMCPServers: [GatewayMCPServer] {
+        mcpServers.compactMap { server in
+            guard case .remote(let url, _) = server.transport, let components = URLComponents(string: url),
+                let host = components.host
+            else { return nil }
+            let port = UInt16(clamping: components.port ?? (components.scheme == "http" ? 80 : 443))
+            return GatewayMCPServer(name: server.name, host: host, port: port, path: components.path)
+        }
     }
 
     /// The vault secrets remote servers send, each with the session variable that holds its placeholder.
@@ -112,8 +125,12 @@ extension AgentContext {
                 args += ["-c", "\(key).url=\(AgentDefinition.tomlString(url))"]
                 if let secret { args += ["-c", "\(key).bearer_token_env_var=\(AgentDefinition.tomlString(secret))"] }
             }
-            // A server in a busy sandbox can take a while to start; a run is worth the wait.
-            args += ["-c", "\(key).startup_timeout_sec=60"]
+            // Codex 0.147 starts MCP servers in the background and sends its first model request without the
+            // tools of a server not ready yet (a Python server takes over a second to import `mcp`), so the
+            // model never sees them; a required server is waited for (and one that cannot start fails the run,
+            // which is what a policy that gives every run this server means). A server in a busy sandbox can
+            // take a while to start; a run is worth the wait.
+            args += ["-c", "\(key).required=true", "-c", "\(key).startup_timeout_sec=60"]
         }
         return args
     }

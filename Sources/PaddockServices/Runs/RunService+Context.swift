@@ -32,6 +32,8 @@ extension RunService {
         -> AgentLaunch
     {
         var launch = AgentLaunch()
+        // The gateway audits each tool call to the remote servers from the requests themselves.
+        await sessions.network?.gateway.session(session.id)?.setMCPServers(context.gatewayMCPServers)
         guard !context.isEmpty else { return launch }
         switch definition.kind {
         case .claudeCode:
