@@ -94,12 +94,15 @@ public final class RepositoryCache: Sendable {
     /// makes sure the commit's checkout is a sealed layer on it, pinned in `starting` (the caller unpins it once
     /// its sandbox holds it). On failure nothing new is left: no mirror of an origin that could not be cloned, no
     /// layer.
-    func checkout(_ repository: SessionRepository, layerOn provider: (any SandboxProvider)?) async throws -> Checkout {
+    /// `fetch`: fetch from the origin first whatever the window says (a push was announced).
+    func checkout(_ repository: SessionRepository, layerOn provider: (any SandboxProvider)?, fetch: Bool = false)
+        async throws -> Checkout
+    {
         try repository.validate()
         let key = Self.key(repository.url)
         return try await locks.withLock(key) {
             var record = loadRecord(repository.url) ?? Record(url: repository.url)
-            var fetched = try await refreshHoldingLock(repository.url, &record, force: false)
+            var fetched = try await refreshHoldingLock(repository.url, &record, force: fetch)
             var commit = try await resolve(repository.branch, url: repository.url)
             if commit == nil, !fetched {
                 // The branch may be newer than the last fetch.
@@ -148,17 +151,13 @@ public final class RepositoryCache: Sendable {
         _ layer: String, _ repository: SessionRepository, commit: String, on provider: any SandboxProvider,
         now: Date, _ record: inout Record
     ) async throws -> Bool {
-        let sealed = await !provider.layers().contains(layer)
+        let held = await provider.layers()
+        let sealed = !held.contains(layer)
         if sealed {
-            let bytes = Mutex<UInt64>(0)
-            try await provider.sealWorkspaceLayer(layer) { workspace in
-                try await Self.fill(
-                    workspace, mirror: self.mirror(of: repository.url), branch: repository.branch, commit: commit)
-                bytes.withLock { $0 = Self.treeBytes(workspace, skipping: ".git/objects") }
-            }
+            let bytes = try await seal(layer, repository, commit: commit, on: provider, held: Set(held), record)
             record.layers[layer] = .init(
-                commit: commit, branch: repository.branch, provider: provider.name,
-                bytes: bytes.withLock { $0 }, createdAt: now, usedAt: now)
+                commit: commit, branch: repository.branch, provider: provider.name, bytes: bytes, createdAt: now,
+                usedAt: now)
         } else {
             // A layer on disk without a record (a record rebuilt after a crash) is adopted as it is.
             record.layers[
@@ -269,6 +268,7 @@ public final class RepositoryCache: Sendable {
         // to the sandbox user, they are all re-stated once here (one hash of the tree per commit, not per session).
         try backdateAndOwn(workspace, by: 2)
         try await git.check(["update-index", "-q", "--refresh"], trust: .content, "refreshing the index")
+        try await installFSMonitor(workspace)
         try own("\(workspace)/.git/index")
         try FileManager.default.removeItem(atPath: "\(objects)/info/alternates")
         let link = try await run("cp", ["-a", "--link", "--", "\(mirror)/objects/.", objects])
@@ -281,11 +281,8 @@ public final class RepositoryCache: Sendable {
     }
 
     /// Gives everything under `path` to the sandbox user, and dates the files outside `.git` `seconds` back.
-    private static func backdateAndOwn(_ path: String, by seconds: Int) throws {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let past = timespec(tv_sec: now.tv_sec - seconds, tv_nsec: 0)
-        let times = [past, past]
+    static func backdateAndOwn(_ path: String, by seconds: Int) throws {
+        let times = past(seconds)
         try own(path)
         guard let walker = FileManager.default.enumerator(atPath: path) else {
             throw PaddockError.internal("cannot read the checkout at \(path)")
@@ -300,13 +297,21 @@ public final class RepositoryCache: Sendable {
         }
     }
 
-    private static func own(_ path: String) throws {
+    /// Access and modification times `seconds` before now, for `utimensat`.
+    static func past(_ seconds: Int) -> [timespec] {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let past = timespec(tv_sec: now.tv_sec - seconds, tv_nsec: 0)
+        return [past, past]
+    }
+
+    static func own(_ path: String) throws {
         guard lchown(path, SandboxLayout.userID, SandboxLayout.groupID) == 0 else {
             throw PaddockError.internal("giving \(path) to the sandbox user failed (errno \(errno))")
         }
     }
 
-    private static func ownDirectories(under path: String) throws {
+    static func ownDirectories(under path: String) throws {
         let fm = FileManager.default
         var directories = [path]
         if let walker = fm.enumerator(atPath: path) {
@@ -455,8 +460,10 @@ public final class RepositoryCache: Sendable {
         return removed
     }
 
-    /// Bytes of the regular files under `path` (links and directories not counted), leaving out `skipping`.
-    static func treeBytes(_ path: String, skipping: String?) -> UInt64 {
+    /// Bytes of the regular files under `path` (links and directories not counted), leaving out `skipping`. With
+    /// `apportioned`, a file with several names counts its share (a layer made from its parent shares most of its
+    /// files with it: each holds half of them).
+    static func treeBytes(_ path: String, skipping: String?, apportioned: Bool = false) -> UInt64 {
         guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
         var total: UInt64 = 0
         while let relative = walker.nextObject() as? String {
@@ -465,7 +472,9 @@ public final class RepositoryCache: Sendable {
                 continue
             }
             var st = stat()
-            if lstat("\(path)/\(relative)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { total += UInt64(st.st_size) }
+            if lstat("\(path)/\(relative)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
+                total += UInt64(st.st_size) / (apportioned ? max(1, UInt64(st.st_nlink)) : 1)
+            }
         }
         return total
     }
