@@ -159,6 +159,10 @@ struct RepositoryCacheTests {
             #expect(lines.count == 6, "status prints nothing: \(lines)")
             #expect(lines.first == lines.dropFirst().first, "git status did not have to refresh the index")
             #expect(Array(lines.suffix(4)) == [tip, "2", "1", "x"], "\(lines)")
+            let asked = try await stack.sessions.sh(
+                second.id,
+                "cd /workspace && GIT_TRACE_FSMONITOR=1 git status --porcelain 2>&1 | grep -c 'returned success'")
+            #expect(asked.stdout == "1\n", "the new layer's git asks the hook: \(asked.stdout) \(asked.stderr)")
             let old = try await stack.sessions.sh(first.id, "cd /workspace && git status --short && cat README.md")
             #expect(old.stdout == "# calc\n", "\(old.stdout) \(old.stderr)")
         }

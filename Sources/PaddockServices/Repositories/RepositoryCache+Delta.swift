@@ -35,8 +35,11 @@ extension RepositoryCache {
             starting.pin(base.id)
             defer { starting.unpin(base.id) }
             do {
+                // Counted as the files it changed: the rest are its base's (a walk of the whole tree would cost
+                // as much as the rest of the seal).
                 let bytes = try await sealOnce(layer, from: base.id, on: provider) { workspace in
                     try await Self.move(workspace, from: base, to: commit, branch: branch, mirror: mirror)
+                    return Self.bytes(of: base.changed, in: workspace)
                 }
                 logger.info(
                     "sealed a repository layer from the nearest one",
@@ -55,6 +58,7 @@ extension RepositoryCache {
         }
         let bytes = try await sealOnce(layer, from: nil, on: provider) { workspace in
             try await Self.fill(workspace, mirror: mirror, branch: branch, commit: commit)
+            return Self.treeBytes(workspace, skipping: ".git/objects")
         }
         logger.info(
             "sealed a repository layer",
@@ -67,14 +71,23 @@ extension RepositoryCache {
 
     private func sealOnce(
         _ layer: String, from base: String?, on provider: any SandboxProvider,
-        _ fill: @escaping @Sendable (String) async throws -> Void
+        _ fill: @escaping @Sendable (String) async throws -> UInt64
     ) async throws -> UInt64 {
         let bytes = Mutex<UInt64>(0)
         try await provider.sealWorkspaceLayer(layer, from: base) { workspace in
-            try await fill(workspace)
-            bytes.withLock { $0 = Self.treeBytes(workspace, skipping: ".git/objects", apportioned: true) }
+            let filled = try await fill(workspace)
+            bytes.withLock { $0 = filled }
         }
         return bytes.withLock { $0 }
+    }
+
+    /// Bytes of the regular files among `paths` under `root`.
+    static func bytes(of paths: [String], in root: String) -> UInt64 {
+        paths.reduce(0) { total, path in
+            var st = stat()
+            guard lstat("\(root)/\(path)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return total }
+            return total + UInt64(st.st_size)
+        }
     }
 
     /// Of the origin's most recent layers on `provider`, the one whose commit differs from `commit` in the fewest
@@ -122,7 +135,13 @@ extension RepositoryCache {
         try Data("\(mirror)/objects\n".utf8).write(to: URL(fileURLWithPath: alternates))
 
         let git = HostGit(workspace, safeDirectory: true)
-        let moved = try await git.run(["read-tree", "-m", "-u", base.layer.commit, commit], trust: .content)
+        // The base's index says, through its fsmonitor extension, that every file is as the index records: true
+        // of the links, so git is told nothing changed and keeps that — then states only the files it writes.
+        // A base sealed before layers had the hook gets it whole (every file stated once).
+        let inherited = FileManager.default.fileExists(atPath: "\(dotGit)/\(fsmonitorHookName)")
+        let sealing = try writeSealingHook(dotGit)
+        let quiet = ["-c", "core.fsmonitor=\(sealing)", "-c", "core.fsmonitorHookVersion=2"]
+        let moved = try await git.run(quiet + ["read-tree", "-m", "-u", base.layer.commit, commit], trust: .content)
         guard moved.succeeded else {
             if moved.problem.localizedCaseInsensitiveContains("No space left on device") {
                 throw PaddockError(
@@ -159,8 +178,19 @@ extension RepositoryCache {
                 try own("\(workspace)/\(parent)")
             }
         }
-        try await git.check(["update-index", "-q", "--refresh"], trust: .content, "refreshing the index")
-        try await installFSMonitor(workspace)
+        if inherited {
+            // The first refreshes the entries git wrote (their files were dated back since), the second marks them
+            // valid for the hook; each writes the index, and a session's first `git status` then writes none.
+            for _ in 0..<2 {
+                try await git.check(
+                    quiet + ["status", "--porcelain"], trust: .content, "refreshing the index of the new commit")
+            }
+            try FileManager.default.removeItem(atPath: sealing)
+        } else {
+            try FileManager.default.removeItem(atPath: sealing)
+            try await git.check(["update-index", "-q", "--refresh"], trust: .content, "refreshing the index")
+            try await installFSMonitor(workspace)
+        }
         try ownEverything(under: dotGit, skipping: "objects")
         try removeIfPresent(alternates)
         try linkMissing(from: "\(mirror)/objects", into: objects)

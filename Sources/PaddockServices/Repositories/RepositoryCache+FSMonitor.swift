@@ -44,15 +44,10 @@ extension RepositoryCache {
         let dotGit = "\(workspace)/.git"
         let git = HostGit(workspace, safeDirectory: true)
         let hook = "\(dotGit)/\(fsmonitorHookName)"
-        let sealing = "\(dotGit)/\(fsmonitorHookName)-sealing"
         // Atomically: in a layer made from another, the old hook is a link to that layer's.
         try Data(fsmonitorHook.utf8).write(to: URL(fileURLWithPath: hook), options: .atomic)
-        try Data("#!/bin/sh\nprintf '\(fsmonitorToken)\\0'\n".utf8).write(to: URL(fileURLWithPath: sealing))
-        for path in [hook, sealing] {
-            guard chmod(path, 0o755) == 0 else {
-                throw PaddockError.internal("making git's fsmonitor hook executable failed (errno \(errno))")
-            }
-        }
+        try executable(hook)
+        let sealing = try writeSealingHook(dotGit)
         for _ in 0..<2 {
             try await git.check(
                 ["-c", "core.fsmonitor=\(sealing)", "-c", "core.fsmonitorHookVersion=2", "status", "--porcelain"],
@@ -66,5 +61,20 @@ extension RepositoryCache {
             try await git.check(["config"] + setting, trust: .content, "configuring the checkout")
         }
         try own(hook)
+    }
+
+    /// A hook for the server's own git runs on a checkout being sealed, which nothing else writes: nothing changed.
+    static func writeSealingHook(_ dotGit: String) throws -> String {
+        let sealing = "\(dotGit)/\(fsmonitorHookName)-sealing"
+        try Data("#!/bin/sh\nprintf '\(fsmonitorToken)\\0'\n".utf8).write(
+            to: URL(fileURLWithPath: sealing), options: .atomic)
+        try executable(sealing)
+        return sealing
+    }
+
+    private static func executable(_ path: String) throws {
+        guard chmod(path, 0o755) == 0 else {
+            throw PaddockError.internal("making git's fsmonitor hook executable failed (errno \(errno))")
+        }
     }
 }

@@ -460,10 +460,8 @@ public final class RepositoryCache: Sendable {
         return removed
     }
 
-    /// Bytes of the regular files under `path` (links and directories not counted), leaving out `skipping`. With
-    /// `apportioned`, a file with several names counts its share (a layer made from its parent shares most of its
-    /// files with it: each holds half of them).
-    static func treeBytes(_ path: String, skipping: String?, apportioned: Bool = false) -> UInt64 {
+    /// Bytes of the regular files under `path` (links and directories not counted), leaving out `skipping`.
+    static func treeBytes(_ path: String, skipping: String?) -> UInt64 {
         guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
         var total: UInt64 = 0
         while let relative = walker.nextObject() as? String {
@@ -472,9 +470,7 @@ public final class RepositoryCache: Sendable {
                 continue
             }
             var st = stat()
-            if lstat("\(path)/\(relative)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
-                total += UInt64(st.st_size) / (apportioned ? max(1, UInt64(st.st_nlink)) : 1)
-            }
+            if lstat("\(path)/\(relative)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { total += UInt64(st.st_size) }
         }
         return total
     }
