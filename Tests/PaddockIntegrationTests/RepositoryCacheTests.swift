@@ -214,7 +214,33 @@ struct RepositoryCacheTests {
         }
     }
 
-    /// The files of a checkout outside `.git`, by path.
+    /// The server keeps a branch sessions used ready (`--repo-prepare`): when it moves, its new commit is fetched
+    /// and sealed before the next session, which then starts on it without fetching or sealing; a prepared layer
+    /// does not count as a use.
+    @Test func aRecentlyUsedBranchIsPreparedWhenItMoves() async throws {
+        try await Self.withCache("cache-prepare", refresh: .seconds(3600)) { stack, fixture, clones in
+            let repos = RepositoryCacheService(sessions: stack.sessions)
+            let first = try await stack.sessions.create(Self.spec(fixture))
+            #expect(await repos.prepareRecentBranches(usedWithin: .seconds(3600)).isEmpty, "nothing moved")
+            try fixture.write(["calc.py": "def add(a, b):\n    return b + a\n"])
+            try fixture.commit("second")
+            try fixture.git(["push", "--quiet", "origin", "HEAD:refs/heads/feature"])
+            let tip = try #require(fixture.originBranch("feature"))
+            #expect(await repos.prepareRecentBranches(usedWithin: .zero).isEmpty, "no branch used that recently")
+            let prepared = await repos.prepareRecentBranches(usedWithin: .seconds(3600))
+            #expect(prepared.count == 1 && clones.cache.layerIDs().count == 2, "\(prepared)")
+            let listed = try #require(try await repos.list(by: .system).first)
+            let unused = try #require(listed.layers.first { prepared.contains($0.id) })
+            #expect(unused.usedAt < listed.layers.map(\.usedAt).max() ?? .distantFuture, "not counted as used")
+
+            let second = try await stack.sessions.create(Self.spec(fixture))
+            #expect(second.spec.repository?.base == tip && first.spec.repository?.base != tip)
+            let event = try await Self.cloneEvent(stack, second.id)
+            #expect(event["fetched"] == .bool(false) && event["sealed"] == .bool(false), "\(event)")
+        }
+    }
+
+    /// The files of a checkout outside `.git`, by path.    /// The files of a checkout outside `.git`, by path.
     static func files(under root: String) throws -> [String: Data] {
         var out: [String: Data] = [:]
         for path in try FileManager.default.subpathsOfDirectory(atPath: root)

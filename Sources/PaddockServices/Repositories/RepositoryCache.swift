@@ -94,10 +94,13 @@ public final class RepositoryCache: Sendable {
     /// makes sure the commit's checkout is a sealed layer on it, pinned in `starting` (the caller unpins it once
     /// its sandbox holds it). On failure nothing new is left: no mirror of an origin that could not be cloned, no
     /// layer.
-    /// `fetch`: fetch from the origin first whatever the window says (a push was announced).
-    func checkout(_ repository: SessionRepository, layerOn provider: (any SandboxProvider)?, fetch: Bool = false)
-        async throws -> Checkout
-    {
+    /// `fetch`: fetch from the origin first whatever the window says (a push was announced). `touch`: count this
+    /// as a use of the layer (false when the server prepares a layer ahead of any session: such a layer is the
+    /// first collected until a session uses it).
+    func checkout(
+        _ repository: SessionRepository, layerOn provider: (any SandboxProvider)?, fetch: Bool = false,
+        touch: Bool = true
+    ) async throws -> Checkout {
         try repository.validate()
         let key = Self.key(repository.url)
         return try await locks.withLock(key) {
@@ -129,13 +132,14 @@ public final class RepositoryCache: Sendable {
             guard let provider else { return out }
             let layer = Self.layerID(url: repository.url, branch: repository.branch, commit: commit)
             let now = clock()
-            record.usedAt = now
+            if touch { record.usedAt = now }
             // Pinned before it is written: layer collection (the reaper's, or after a fork) must not take the
             // half-written `.staging-` directory from under the checkout. The caller unpins once its sandbox holds
             // the layer; on failure it is unpinned here.
             starting.pin(layer)
             do {
-                out.sealed = try await sealIfMissing(layer, repository, commit: commit, on: provider, now: now, &record)
+                out.sealed = try await sealIfMissing(
+                    layer, repository, commit: commit, on: provider, now: now, touch: touch, &record)
             } catch {
                 starting.unpin(layer)
                 throw error
@@ -149,7 +153,7 @@ public final class RepositoryCache: Sendable {
     /// Whether it was sealed now.
     private func sealIfMissing(
         _ layer: String, _ repository: SessionRepository, commit: String, on provider: any SandboxProvider,
-        now: Date, _ record: inout Record
+        now: Date, touch: Bool, _ record: inout Record
     ) async throws -> Bool {
         let held = await provider.layers()
         let sealed = !held.contains(layer)
@@ -157,8 +161,8 @@ public final class RepositoryCache: Sendable {
             let bytes = try await seal(layer, repository, commit: commit, on: provider, held: Set(held), record)
             record.layers[layer] = .init(
                 commit: commit, branch: repository.branch, provider: provider.name, bytes: bytes, createdAt: now,
-                usedAt: now)
-        } else {
+                usedAt: touch ? now : .distantPast)
+        } else if touch {
             // A layer on disk without a record (a record rebuilt after a crash) is adopted as it is.
             record.layers[
                 layer,

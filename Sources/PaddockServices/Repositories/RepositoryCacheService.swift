@@ -58,7 +58,8 @@ public struct RepositoryCacheService: Sendable {
                     provider.sharesWorkspaceLayers
                 {
                     let checkout = try await cache.checkout(
-                        SessionRepository(url: record.url, branch: branch), layerOn: provider, fetch: true)
+                        SessionRepository(url: record.url, branch: branch), layerOn: provider, fetch: true,
+                        touch: false)
                     if let layer = checkout.layer { cache.starting.unpin(layer) }
                 } else {
                     try await cache.refresh(record.url)
@@ -77,6 +78,46 @@ public struct RepositoryCacheService: Sendable {
             refreshed.append(record.url)
         }
         return refreshed
+    }
+
+    /// Fetches every cached branch a session used within `recent` and seals its latest commit (from the branch's
+    /// previous layer) if it moved, so the next session on it neither fetches nor seals. A prepared layer does not
+    /// count as used: a branch no session comes back to stops being prepared after `recent`, and its layers are
+    /// the first collected. Returns the layers sealed.
+    public func prepareRecentBranches(usedWithin recent: Duration) async -> [String] {
+        guard let cache = await sessions.repositories?.cache else { return [] }
+        let since = cache.clock().addingTimeInterval(-Double(recent.components.seconds))
+        var sealed: [String] = []
+        for record in cache.records() {
+            let branches = Set(
+                record.layers.values.filter { $0.usedAt >= since }.map {
+                    BranchOn(branch: $0.branch, provider: $0.provider)
+                })
+            for target in branches.sorted(by: { $0.branch < $1.branch }) {
+                guard let provider = sessions.providers[target.provider], provider.sharesWorkspaceLayers else {
+                    continue
+                }
+                do {
+                    let checkout = try await cache.checkout(
+                        SessionRepository(url: record.url, branch: target.branch), layerOn: provider, fetch: true,
+                        touch: false)
+                    if let layer = checkout.layer {
+                        cache.starting.unpin(layer)
+                        if checkout.sealed { sealed.append(layer) }
+                    }
+                } catch {
+                    sessions.logger.warning(
+                        "could not prepare a repository branch; its next session fetches and seals it",
+                        metadata: ["repository": "\(record.url)", "branch": "\(target.branch)", "error": "\(error)"])
+                }
+            }
+        }
+        return sealed
+    }
+
+    private struct BranchOn: Hashable {
+        var branch: String
+        var provider: String
     }
 
     /// Whether `url` is the GitHub repository `owner/name`, in any of its spellings (HTTPS or SSH, with or without
