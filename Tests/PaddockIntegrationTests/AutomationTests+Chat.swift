@@ -178,6 +178,16 @@ extension AutomationTests {
         return fields
     }
 
+    /// A GitHub delivery's headers, signed with `secret` as GitHub signs them.
+    static func githubHeaders(_ body: String, event: String, delivery: String, secret: String) -> HTTPFields {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        var fields: HTTPFields = [.contentType: "application/json"]
+        fields[header("X-GitHub-Event")] = event
+        fields[header("X-GitHub-Delivery")] = delivery
+        fields[header("X-Hub-Signature-256")] = "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        return fields
+    }
+
     /// A header name the test spells out (valid by construction).
     static func header(_ name: String) -> HTTPField.Name {
         guard let field = HTTPField.Name(name) else { preconditionFailure("not a header name: \(name)") }
@@ -363,14 +373,8 @@ extension AutomationTests {
             }
             let body = #"{"ref":"refs/heads/main","after":"0000","repository":{"full_name":"Acme/Web"}}"#
             func headers(_ secret: String) -> HTTPFields {
-                let mac = HMAC<SHA256>.authenticationCode(
-                    for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-                var fields: HTTPFields = [.contentType: "application/json"]
-                fields[Self.header("X-GitHub-Event")] = "push"
-                fields[Self.header("X-GitHub-Delivery")] = "72d3162e-cc78-11e3-81ab-4c9367dc0959"
-                fields[Self.header("X-Hub-Signature-256")] =
-                    "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
-                return fields
+                Self.githubHeaders(
+                    body, event: "push", delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0959", secret: secret)
             }
             try await client.execute(
                 uri: "/hooks/github", method: .post, headers: headers("wrong"), body: ByteBuffer(string: body)
@@ -400,14 +404,8 @@ extension AutomationTests {
                 + #""comment":{"body":"@paddock fix the flaky test","user":{"login":"octocat"}},"#
                 + #""repository":{"full_name":"acme/web"}}"#
             func headers(_ secret: String) -> HTTPFields {
-                let mac = HMAC<SHA256>.authenticationCode(
-                    for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-                var fields: HTTPFields = [.contentType: "application/json"]
-                fields[Self.header("X-GitHub-Event")] = "issue_comment"
-                fields[Self.header("X-GitHub-Delivery")] = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
-                fields[Self.header("X-Hub-Signature-256")] =
-                    "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
-                return fields
+                Self.githubHeaders(
+                    body, event: "issue_comment", delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0958", secret: secret)
             }
             try await client.execute(
                 uri: "/hooks/github", method: .post, headers: headers("wrong"), body: ByteBuffer(string: body)
