@@ -54,9 +54,9 @@ struct ServerCommand: AsyncParsableCommand {
         help: "Cap on the repository cache (mirrors and commit layers), such as 20GiB; least recently used go first.")
     var repoCacheSize: String?
     @Option(
-        help: """
-            Keep ready the branches sessions used within this long (such as 1h): fetched every --repo-refresh,             their latest commit sealed ahead of the next session. Off by default.
-            """)
+        help: ArgumentHelp(
+            "Keep ready the branches sessions used within this long (such as 1h): fetched every --repo-refresh, "
+                + "their latest commit sealed ahead of the next session. Off by default."))
     var repoPrepare: String?
     @Option(help: "GitHub REST API root: reviews of repositories on GitHub also open a pull request there.")
     var githubApi: String?
