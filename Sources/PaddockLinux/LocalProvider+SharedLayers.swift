@@ -28,12 +28,15 @@
             let upper: String
             let work: String
             let mountPoint: String
+            /// Where the sandbox sees `upper`, read-only (`SandboxLayout.workspaceChanges`).
+            let changes: String
 
             init(_ sessionDirectory: String) {
                 lower = "\(sessionDirectory)/scratch/shared-layer"
                 upper = "\(sessionDirectory)/scratch/workspace-upper"
                 work = "\(sessionDirectory)/scratch/workspace-work"
                 mountPoint = "\(sessionDirectory)/rootfs\(SandboxLayout.workspace)"
+                changes = "\(sessionDirectory)/rootfs\(SandboxLayout.workspaceChanges)"
             }
         }
 
@@ -85,11 +88,39 @@
                     layer: path, onto: "\(dir)/rootfs",
                     shift: .init(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize),
                     skipping: [Self.workspaceName])
+                showChanges(shared, of: id)
                 return true
             } catch {
                 // The caller tears the sandbox down; the mounts go first so the layer is free again.
-                for point in [shared.mountPoint, shared.lower] { try? Syscalls.unmount(point) }
+                for point in [shared.changes, shared.mountPoint, shared.lower] { try? Syscalls.unmount(point) }
                 throw PaddockError.wrap(error, "sharing snapshot layer \(layer) with the sandbox failed")
+            }
+        }
+
+        /// Shows the sandbox its workspace's upper directory, read-only: what differs from the layer. Without it
+        /// a repository's fsmonitor hook fails and git falls back to stating every file, so a failure here costs
+        /// speed, not correctness, and is logged rather than failing the session.
+        private nonisolated func showChanges(_ shared: SharedWorkspace, of id: SessionID) {
+            do {
+                // Only a warm sandbox, which has run nothing yet, gets here; still, the mount must not follow a
+                // link the sandbox could have made to a host path.
+                let parent = String(shared.changes[..<(shared.changes.lastIndex(of: "/") ?? shared.changes.endIndex)])
+                for (path, create) in [(parent, false), (shared.changes, true)] {
+                    var st = Glibc.stat()
+                    if lstat(path, &st) != 0, create { try Syscalls.makeDirectory(path, mode: 0o755) }
+                    guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                        throw PaddockError.internal("\(path) is not a directory")
+                    }
+                }
+                try Syscalls.mount(
+                    source: shared.upper, target: shared.changes, type: "none", flags: UInt(MS_BIND), data: nil)
+                try Syscalls.mount(
+                    source: "none", target: shared.changes, type: "none",
+                    flags: UInt(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), data: nil)
+            } catch {
+                logger.warning(
+                    "the sandbox cannot see its workspace's changes; git status in it stats every file",
+                    metadata: ["session.id": "\(id)", "error": "\(error)"])
             }
         }
 
@@ -97,10 +128,11 @@
 
         /// Writes a workspace layer (a repository commit's checkout) in a staging directory beside the other
         /// layers and publishes it by one rename, so a crash or a failed `fill` leaves no half layer under its id.
-        public nonisolated func sealWorkspaceLayer(_ layer: String, fill: @Sendable (String) async throws -> Void)
-            async throws
-        {
+        public nonisolated func sealWorkspaceLayer(
+            _ layer: String, from base: String?, fill: @Sendable (String) async throws -> Void
+        ) async throws {
             try Self.checkLayerID(layer)
+            if let base { try Self.checkLayerID(base) }
             let final = layout.layer(layer)
             guard !Syscalls.exists(final) else { throw PaddockError.conflict("layer \(layer) already exists") }
             let staging = "\(layout.layers)/\(Self.stagingPrefix)\(layer)"
@@ -110,7 +142,15 @@
                 try Syscalls.makeDirectory(staging, mode: 0o755)
                 let user = (uid_t(SandboxLayout.userID), gid_t(SandboxLayout.groupID))
                 let workspace = "\(staging)/\(Self.workspaceName)"
-                try Syscalls.makeDirectory(workspace, mode: 0o755, owner: user)
+                if let base {
+                    let source = "\(layout.layer(base))/\(Self.workspaceName)"
+                    guard Syscalls.isDirectory(source) else {
+                        throw PaddockError.notFound("layer \(base) has no \(SandboxLayout.workspace) to start from")
+                    }
+                    _ = try LayerCopy.link(source, into: workspace)
+                } else {
+                    try Syscalls.makeDirectory(workspace, mode: 0o755, owner: user)
+                }
                 try await fill(workspace)
                 try Syscalls.check("publishing layer \(layer)") { Glibc.rename(staging, final) }
             } catch {

@@ -2,6 +2,10 @@
 public enum SandboxLayout {
     /// Where the paddock-init binary is bind-mounted (read-only).
     public static let initPath = "/.paddock/init"
+    /// A sandbox whose /workspace is a copy-on-write view of a repository layer sees the view's own changes
+    /// here, read-only (the overlay's upper directory): a repository's git asks its fsmonitor hook what changed
+    /// since the layer was sealed, and this is the answer, so `git status` stats no unchanged file.
+    public static let workspaceChanges = "/.paddock/workspace-changes"
     /// Where agent CLIs are bind-mounted read-only (`/.paddock/agents/claude`).
     public static let toolsDirectory = "/.paddock/agents"
     /// Directory holding the init's control socket; bind-mounted from the host, reachable only by

@@ -230,7 +230,11 @@ public protocol SandboxProvider: Sendable {
     /// Seals a directory tree as the `/workspace` of the new layer `layer`: `fill` writes the tree into the
     /// directory it is given (owners as the sandbox must see them), and the layer appears whole or not at all.
     /// Sandboxes started with it (`SandboxRequest.sharesWorkspace`, or a warm claim) share it copy-on-write.
-    func sealWorkspaceLayer(_ layer: String, fill: @Sendable (String) async throws -> Void) async throws
+    /// With `base` (an existing workspace layer), `fill` is given a tree of hard links to the base's `/workspace`
+    /// instead of an empty directory, to change by replacing files (never by writing into one): a layer that
+    /// differs from its base by a few files costs those files. `notFound` when the base is gone.
+    func sealWorkspaceLayer(_ layer: String, from base: String?, fill: @Sendable (String) async throws -> Void)
+        async throws
     /// Whether this provider gives sandboxes a copy-on-write view of a workspace layer (else it copies it).
     var sharesWorkspaceLayers: Bool { get }
     /// Removes a layer (by id, or a half-written one by its `.staging-<id>` name). Removing an unknown layer
@@ -262,7 +266,9 @@ extension SandboxProvider {
             "provider '\(name)' cannot stop a session to disk (gVisor sessions can); `paddock session stop` without "
                 + "--to-disk pauses it in memory")
     }
-    public func sealWorkspaceLayer(_ layer: String, fill: @Sendable (String) async throws -> Void) async throws {
+    public func sealWorkspaceLayer(
+        _ layer: String, from base: String?, fill: @Sendable (String) async throws -> Void
+    ) async throws {
         throw PaddockError.unavailable("provider '\(name)' keeps no workspace layers")
     }
 }

@@ -178,6 +178,16 @@ extension AutomationTests {
         return fields
     }
 
+    /// A GitHub delivery's headers, signed with `secret` as GitHub signs them.
+    static func githubHeaders(_ body: String, event: String, delivery: String, secret: String) -> HTTPFields {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        var fields: HTTPFields = [.contentType: "application/json"]
+        fields[header("X-GitHub-Event")] = event
+        fields[header("X-GitHub-Delivery")] = delivery
+        fields[header("X-Hub-Signature-256")] = "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        return fields
+    }
+
     /// A header name the test spells out (valid by construction).
     static func header(_ name: String) -> HTTPField.Name {
         guard let field = HTTPField.Name(name) else { preconditionFailure("not a header name: \(name)") }
@@ -348,6 +358,42 @@ extension AutomationTests {
 
     // MARK: GitHub end to end
 
+    /// A signed `push` delivery for a cached repository fetches its mirror now (whatever the refresh window says)
+    /// and is recorded in the organisation's trail; an unsigned one changes nothing.
+    @Test func aGitHubPushRefreshesTheCachedRepository() async throws {
+        try await Self.withChat("github-push") { s, _, client in
+            let url = try await s.projects.get("web", for: Self.admin).repository
+            var spec = SessionSpec()
+            spec.repository = SessionRepository(url: url, branch: "main")
+            _ = try await s.sessions.create(spec, by: .system)
+            func refreshes() async throws -> [AuditEvent] {
+                try await #require(s.sessions.audit).events(session: .organization).filter {
+                    $0.kind == "repos.refresh"
+                }
+            }
+            let body = #"{"ref":"refs/heads/main","after":"0000","repository":{"full_name":"Acme/Web"}}"#
+            func headers(_ secret: String) -> HTTPFields {
+                Self.githubHeaders(
+                    body, event: "push", delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0959", secret: secret)
+            }
+            try await client.execute(
+                uri: "/hooks/github", method: .post, headers: headers("wrong"), body: ByteBuffer(string: body)
+            ) { response in #expect(response.status == .unauthorized) }
+            #expect(try await refreshes().isEmpty)
+            try await client.execute(
+                uri: "/hooks/github", method: .post, headers: headers(Self.githubSecret), body: ByteBuffer(string: body)
+            ) { response in
+                #expect(response.status == .ok, "\(response.text)")
+                #expect(response.text.contains("refreshed") && response.text.contains("web.git"), "\(response.text)")
+            }
+            let refreshed = try #require(try await refreshes().first)
+            #expect(refreshed.fields["repository"] == .string(url) && refreshed.fields["branch"] == .string("main"))
+            #expect(RepositoryCacheService.url("git@github.com:acme/web.git", isGitHub: "acme/web"))
+            #expect(RepositoryCacheService.url("https://github.com/Acme/Web/", isGitHub: "acme/web"))
+            #expect(!RepositoryCacheService.url("https://github.com/acme/webapp", isGitHub: "acme/web"))
+        }
+    }
+
     @Test func aGitHubMentionOnAPullRequestWorksOnItsBranchAndComments() async throws {
         try await Self.withChat("github") { s, standIn, client in
             let (automation, _) = try await s.automations.create(
@@ -358,14 +404,8 @@ extension AutomationTests {
                 + #""comment":{"body":"@paddock fix the flaky test","user":{"login":"octocat"}},"#
                 + #""repository":{"full_name":"acme/web"}}"#
             func headers(_ secret: String) -> HTTPFields {
-                let mac = HMAC<SHA256>.authenticationCode(
-                    for: Data(body.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-                var fields: HTTPFields = [.contentType: "application/json"]
-                fields[Self.header("X-GitHub-Event")] = "issue_comment"
-                fields[Self.header("X-GitHub-Delivery")] = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
-                fields[Self.header("X-Hub-Signature-256")] =
-                    "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
-                return fields
+                Self.githubHeaders(
+                    body, event: "issue_comment", delivery: "72d3162e-cc78-11e3-81ab-4c9367dc0958", secret: secret)
             }
             try await client.execute(
                 uri: "/hooks/github", method: .post, headers: headers("wrong"), body: ByteBuffer(string: body)

@@ -109,6 +109,149 @@ struct RepositoryCacheTests {
         }
     }
 
+    /// A new commit's layer is made from the previous commit's: unchanged files are the same inodes, only the
+    /// changed ones are new, and the result is what a fresh checkout of the commit holds, with a clean index.
+    @Test func aNewCommitIsSealedFromTheNearestLayerAsAFreshCheckoutWouldBe() async throws {
+        try await Self.withCache("cache-delta") { stack, fixture, clones in
+            let first = try await stack.sessions.create(Self.spec(fixture))
+            let parent = try #require(stack.provider.sharedLayer(of: first.id))
+            try fixture.write(["calc.py": "def add(a, b):\n    return b + a\n", "new/dir/x.txt": "x\n"])
+            _ = try fixture.git(["rm", "-q", "README.md"])
+            try fixture.commit("second")
+            try fixture.git(["push", "--quiet", "origin", "HEAD:refs/heads/feature"])
+            let tip = try #require(fixture.originBranch("feature"))
+            let second = try await stack.sessions.create(Self.spec(fixture))
+            let child = try #require(stack.provider.sharedLayer(of: second.id))
+            #expect(child != parent && clones.cache.layerIDs() == [parent, child])
+            #expect(try await Self.cloneEvent(stack, second.id)["sealed"] == .bool(true))
+
+            let layers = stack.dataDirectory + "/layers"
+            func inode(_ layer: String, _ path: String) -> UInt? {
+                var st = stat()
+                return lstat("\(layers)/\(layer)/workspace/\(path)", &st) == 0 ? UInt(st.st_ino) : nil
+            }
+            #expect(
+                inode(parent, "src/deep/dir/f.txt") == inode(child, "src/deep/dir/f.txt"), "an unchanged file is shared"
+            )
+            #expect(inode(parent, "calc.py") != inode(child, "calc.py"))
+            #expect(inode(child, "README.md") == nil && inode(parent, "README.md") != nil)
+            let parentCalc = FileManager.default.contents(atPath: "\(layers)/\(parent)/workspace/calc.py")
+            #expect(parentCalc == Data("def add(a, b):\n    return a + b\n".utf8), "the parent layer is untouched")
+
+            // The same files as a fresh clone of the commit, all the sandbox user's.
+            let fresh = fixture.directory + "/fresh"
+            _ = try fixture.git(["clone", "--quiet", "--branch", "feature", fixture.origin, fresh])
+            #expect(try Self.files(under: fresh) == Self.files(under: "\(layers)/\(child)/workspace"))
+            for path in ["new", "new/dir", "new/dir/x.txt", "calc.py", ".git/index", ".git/HEAD"] {
+                var st = stat()
+                #expect(lstat("\(layers)/\(child)/workspace/\(path)", &st) == 0)
+                #expect(st.st_uid == SandboxLayout.userID, "\(path) belongs to the sandbox user")
+            }
+
+            // In the sandbox: a clean status that rewrites no index, the new commit with its history, one reflog entry.
+            let git = try await stack.sessions.sh(
+                second.id,
+                "cd /workspace && stat -c %Y.%i .git/index && git status --short && stat -c %Y.%i .git/index "
+                    + "&& git log --format=%H -1 && git rev-list --count HEAD && git reflog | wc -l && cat new/dir/x.txt"
+            )
+            #expect(git.status.code == 0, "\(git.stderr)")
+            let lines = git.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 6, "status prints nothing: \(lines)")
+            #expect(lines.first == lines.dropFirst().first, "git status did not have to refresh the index")
+            #expect(Array(lines.suffix(4)) == [tip, "2", "1", "x"], "\(lines)")
+            let asked = try await stack.sessions.sh(
+                second.id,
+                "cd /workspace && GIT_TRACE_FSMONITOR=1 git status --porcelain 2>&1 | grep -c 'returned success'")
+            #expect(asked.stdout == "1\n", "the new layer's git asks the hook: \(asked.stdout) \(asked.stderr)")
+            let old = try await stack.sessions.sh(first.id, "cd /workspace && git status --short && cat README.md")
+            #expect(old.stdout == "# calc\n", "\(old.stdout) \(old.stderr)")
+        }
+    }
+
+    /// git in a session asks the layer's fsmonitor hook what changed instead of stating every file, and still sees
+    /// every kind of change: an edit, a new file, a deleted directory, a file added and then deleted — as git
+    /// without the hook does.
+    @Test func gitInASessionAsksTheHookAndSeesEveryChange() async throws {
+        try await Self.withCache("cache-fsmonitor") { stack, fixture, _ in
+            let s = try await stack.sessions.create(Self.spec(fixture))
+            let untouched = try await stack.sessions.sh(
+                s.id, "cd /workspace && GIT_TRACE_FSMONITOR=1 git status --porcelain 2>&1 | grep -c 'returned success'")
+            #expect(untouched.stdout == "1\n", "the hook answered: \(untouched.stdout) \(untouched.stderr)")
+            let changed = try await stack.sessions.sh(
+                s.id,
+                "cd /workspace && echo more >> calc.py && rm -rf src && echo n > new.txt && git add new.txt && "
+                    + "echo t > gone.txt && git add gone.txt && git status --porcelain >/dev/null && rm gone.txt && "
+                    + "git status --porcelain && echo -- && git -c core.fsmonitor=false status --porcelain")
+            #expect(changed.status.code == 0, "\(changed.stderr)")
+            let halves = changed.stdout.components(separatedBy: "--\n")
+            #expect(halves.count == 2 && halves[0] == halves[1], "with and without the hook: \(changed.stdout)")
+            #expect(
+                halves[0] == " M calc.py\nAD gone.txt\nA  new.txt\n D src/deep/dir/f.txt\n", "\(halves[0])")
+        }
+    }
+
+    /// A push announced by GitHub fetches the mirror within the refresh window and seals the pushed branch's new
+    /// commit from the branch's layer, so the next session starts on it without fetching or sealing.
+    @Test func aPushSealsThePushedBranchsNewCommit() async throws {
+        try await Self.withCache("cache-push", refresh: .seconds(3600)) { stack, fixture, clones in
+            let first = try await stack.sessions.create(Self.spec(fixture))
+            try fixture.write(["calc.py": "def add(a, b):\n    return b + a\n"])
+            try fixture.commit("second")
+            try fixture.git(["push", "--quiet", "origin", "HEAD:refs/heads/feature"])
+            let tip = try #require(fixture.originBranch("feature"))
+            // "owner/name" as GitHub would say: the origin's last two path components, without ".git".
+            let name = String(fixture.origin.split(separator: "/").suffix(2).joined(separator: "/").dropLast(4))
+            let repos = RepositoryCacheService(sessions: stack.sessions)
+            #expect(try await repos.receivePush(repository: "other/repo", branch: "feature").isEmpty)
+            #expect(try await repos.receivePush(repository: name, branch: "feature") == [fixture.origin])
+            #expect(clones.cache.layerIDs().count == 2)
+            let second = try await stack.sessions.create(Self.spec(fixture))
+            #expect(second.spec.repository?.base == tip && first.spec.repository?.base != tip)
+            let event = try await Self.cloneEvent(stack, second.id)
+            #expect(event["fetched"] == .bool(false) && event["sealed"] == .bool(false), "\(event)")
+            let seen = try await stack.sessions.sh(second.id, "cd /workspace && git status --short && cat calc.py")
+            #expect(seen.stdout == "def add(a, b):\n    return b + a\n", "\(seen.stdout) \(seen.stderr)")
+        }
+    }
+
+    /// The server keeps a branch sessions used ready (`--repo-prepare`): when it moves, its new commit is fetched
+    /// and sealed before the next session, which then starts on it without fetching or sealing; a prepared layer
+    /// does not count as a use.
+    @Test func aRecentlyUsedBranchIsPreparedWhenItMoves() async throws {
+        try await Self.withCache("cache-prepare", refresh: .seconds(3600)) { stack, fixture, clones in
+            let repos = RepositoryCacheService(sessions: stack.sessions)
+            let first = try await stack.sessions.create(Self.spec(fixture))
+            #expect(await repos.prepareRecentBranches(usedWithin: .seconds(3600)).isEmpty, "nothing moved")
+            try fixture.write(["calc.py": "def add(a, b):\n    return b + a\n"])
+            try fixture.commit("second")
+            try fixture.git(["push", "--quiet", "origin", "HEAD:refs/heads/feature"])
+            let tip = try #require(fixture.originBranch("feature"))
+            #expect(await repos.prepareRecentBranches(usedWithin: .zero).isEmpty, "no branch used that recently")
+            let prepared = await repos.prepareRecentBranches(usedWithin: .seconds(3600))
+            #expect(prepared.count == 1 && clones.cache.layerIDs().count == 2, "\(prepared)")
+            let listed = try #require(try await repos.list(by: .system).first)
+            let unused = try #require(listed.layers.first { prepared.contains($0.id) })
+            #expect(unused.usedAt < listed.layers.map(\.usedAt).max() ?? .distantFuture, "not counted as used")
+
+            let second = try await stack.sessions.create(Self.spec(fixture))
+            #expect(second.spec.repository?.base == tip && first.spec.repository?.base != tip)
+            let event = try await Self.cloneEvent(stack, second.id)
+            #expect(event["fetched"] == .bool(false) && event["sealed"] == .bool(false), "\(event)")
+        }
+    }
+
+    /// The files of a checkout outside `.git`, by path.    /// The files of a checkout outside `.git`, by path.
+    static func files(under root: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for path in try FileManager.default.subpathsOfDirectory(atPath: root)
+        where path != ".git" && !path.hasPrefix(".git/") {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory)
+            if !isDirectory.boolValue { out[path] = FileManager.default.contents(atPath: "\(root)/\(path)") }
+        }
+        return out
+    }
+
     /// Within the refresh window, sessions starting together fetch once and seal once; a new cache over the same
     /// directory (a restarted server) reuses both.
     @Test func concurrentSessionsFetchOnceAndARestartKeepsTheCache() async throws {

@@ -53,6 +53,11 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(
         help: "Cap on the repository cache (mirrors and commit layers), such as 20GiB; least recently used go first.")
     var repoCacheSize: String?
+    @Option(
+        help: ArgumentHelp(
+            "Keep ready the branches sessions used within this long (such as 1h): fetched every --repo-refresh, "
+                + "their latest commit sealed ahead of the next session. Off by default."))
+    var repoPrepare: String?
     @Option(help: "GitHub REST API root: reviews of repositories on GitHub also open a pull request there.")
     var githubApi: String?
     @Option(help: "The vault secret (default team) holding the GitHub token.") var githubTokenSecret = "GITHUB_TOKEN"
@@ -194,6 +199,13 @@ struct ServerCommand: AsyncParsableCommand {
             .init(service: SessionReaper(sessions: sessions)), .init(service: app),
         ]
         if let proxy = previewing?.1 { services.append(.init(service: proxy)) }
+        if let repoPrepare {
+            services.append(
+                .init(
+                    service: RepositoryPrepareService(
+                        sessions: sessions, interval: max(.seconds(1), try DurationText.parse(repoRefresh)),
+                        recent: try DurationText.parse(repoPrepare))))
+        }
         // First in, so last out: it flushes the spans of everything else's shutdown.
         if let tracing { services.insert(.init(service: tracing), at: 0) }
         if let metrics = try observability.make(sessions: sessions, dataDirectory: dataDirectory, logger: logger) {

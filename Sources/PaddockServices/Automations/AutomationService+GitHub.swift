@@ -24,6 +24,7 @@ extension AutomationService {
         let kind = request.headers["x-github-event"] ?? ""
         if kind == "ping" { return .object(["ok": .bool(true)]) }
         let body = try JSONDocument.parse(request.body)
+        if kind == "push" { return try await receivePush(body) }
         guard let comment = try GitHubComment(kind: kind, body), comment.text.hasPrefix(github.mention) else {
             return .object(["ignored": .string("not a new comment starting with \(github.mention)")])
         }
@@ -80,6 +81,21 @@ extension AutomationService {
         return .object(["invocations": .array(started.map { .string($0) })])
     }
 
+    /// A push: the repository cache fetches it now (and seals the pushed branch's new commit where it holds that
+    /// branch), so sessions started after a push see it without waiting for the refresh window.
+    private func receivePush(_ body: JSONDocument) async throws -> JSONDocument {
+        guard let repository = body[try JSONPath("repository.full_name")]?.text, !repository.isEmpty else {
+            throw PaddockError.invalidArgument("the push event is missing repository.full_name")
+        }
+        let ref = body[try JSONPath("ref")]?.text ?? ""
+        // A deleted branch or a tag has no commit to seal; the mirror is fetched all the same.
+        let deleted = body[try JSONPath("deleted")] == .bool(true)
+        let branch = ref.hasPrefix("refs/heads/") && !deleted ? String(ref.dropFirst("refs/heads/".count)) : nil
+        let refreshed = try await RepositoryCacheService(sessions: sessions).receivePush(
+            repository: repository, branch: branch)
+        return .object(["refreshed": .array(refreshed.map { .string($0) })])
+    }
+
     static func fromFork(_ repository: String, _ head: String) -> PaddockError {
         .invalidArgument(
             "the pull request's branch is in the fork \(head), not in \(repository); Paddock works on branches of the "
@@ -91,11 +107,7 @@ extension AutomationService {
         guard let store = sessions.store as? any ProjectStore, let found = try await store.project(project) else {
             return false
         }
-        var url = found.repository.lowercased()
-        if url.hasSuffix("/") { url.removeLast() }
-        if url.hasSuffix(".git") { url.removeLast(4) }
-        let name = fullName.lowercased()
-        return url.hasSuffix("/" + name) || url.hasSuffix(":" + name)
+        return RepositoryCacheService.url(found.repository, isGitHub: fullName)
     }
 
     /// The head branch of a pull request (`GET /repos/{owner}/{name}/pulls/{number}`), with the token from the vault.

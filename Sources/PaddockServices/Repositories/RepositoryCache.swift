@@ -94,12 +94,18 @@ public final class RepositoryCache: Sendable {
     /// makes sure the commit's checkout is a sealed layer on it, pinned in `starting` (the caller unpins it once
     /// its sandbox holds it). On failure nothing new is left: no mirror of an origin that could not be cloned, no
     /// layer.
-    func checkout(_ repository: SessionRepository, layerOn provider: (any SandboxProvider)?) async throws -> Checkout {
+    /// `fetch`: fetch from the origin first whatever the window says (a push was announced). `touch`: count this
+    /// as a use of the layer (false when the server prepares a layer ahead of any session: such a layer is the
+    /// first collected until a session uses it).
+    func checkout(
+        _ repository: SessionRepository, layerOn provider: (any SandboxProvider)?, fetch: Bool = false,
+        touch: Bool = true
+    ) async throws -> Checkout {
         try repository.validate()
         let key = Self.key(repository.url)
         return try await locks.withLock(key) {
             var record = loadRecord(repository.url) ?? Record(url: repository.url)
-            var fetched = try await refreshHoldingLock(repository.url, &record, force: false)
+            var fetched = try await refreshHoldingLock(repository.url, &record, force: fetch)
             var commit = try await resolve(repository.branch, url: repository.url)
             if commit == nil, !fetched {
                 // The branch may be newer than the last fetch.
@@ -126,13 +132,14 @@ public final class RepositoryCache: Sendable {
             guard let provider else { return out }
             let layer = Self.layerID(url: repository.url, branch: repository.branch, commit: commit)
             let now = clock()
-            record.usedAt = now
+            if touch { record.usedAt = now }
             // Pinned before it is written: layer collection (the reaper's, or after a fork) must not take the
             // half-written `.staging-` directory from under the checkout. The caller unpins once its sandbox holds
             // the layer; on failure it is unpinned here.
             starting.pin(layer)
             do {
-                out.sealed = try await sealIfMissing(layer, repository, commit: commit, on: provider, now: now, &record)
+                out.sealed = try await sealIfMissing(
+                    layer, repository, commit: commit, on: provider, now: now, touch: touch, &record)
             } catch {
                 starting.unpin(layer)
                 throw error
@@ -146,20 +153,16 @@ public final class RepositoryCache: Sendable {
     /// Whether it was sealed now.
     private func sealIfMissing(
         _ layer: String, _ repository: SessionRepository, commit: String, on provider: any SandboxProvider,
-        now: Date, _ record: inout Record
+        now: Date, touch: Bool, _ record: inout Record
     ) async throws -> Bool {
-        let sealed = await !provider.layers().contains(layer)
+        let held = await provider.layers()
+        let sealed = !held.contains(layer)
         if sealed {
-            let bytes = Mutex<UInt64>(0)
-            try await provider.sealWorkspaceLayer(layer) { workspace in
-                try await Self.fill(
-                    workspace, mirror: self.mirror(of: repository.url), branch: repository.branch, commit: commit)
-                bytes.withLock { $0 = Self.treeBytes(workspace, skipping: ".git/objects") }
-            }
+            let bytes = try await seal(layer, repository, commit: commit, on: provider, held: Set(held), record)
             record.layers[layer] = .init(
-                commit: commit, branch: repository.branch, provider: provider.name,
-                bytes: bytes.withLock { $0 }, createdAt: now, usedAt: now)
-        } else {
+                commit: commit, branch: repository.branch, provider: provider.name, bytes: bytes, createdAt: now,
+                usedAt: touch ? now : .distantPast)
+        } else if touch {
             // A layer on disk without a record (a record rebuilt after a crash) is adopted as it is.
             record.layers[
                 layer,
@@ -269,6 +272,7 @@ public final class RepositoryCache: Sendable {
         // to the sandbox user, they are all re-stated once here (one hash of the tree per commit, not per session).
         try backdateAndOwn(workspace, by: 2)
         try await git.check(["update-index", "-q", "--refresh"], trust: .content, "refreshing the index")
+        try await installFSMonitor(workspace)
         try own("\(workspace)/.git/index")
         try FileManager.default.removeItem(atPath: "\(objects)/info/alternates")
         let link = try await run("cp", ["-a", "--link", "--", "\(mirror)/objects/.", objects])
@@ -281,11 +285,8 @@ public final class RepositoryCache: Sendable {
     }
 
     /// Gives everything under `path` to the sandbox user, and dates the files outside `.git` `seconds` back.
-    private static func backdateAndOwn(_ path: String, by seconds: Int) throws {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let past = timespec(tv_sec: now.tv_sec - seconds, tv_nsec: 0)
-        let times = [past, past]
+    static func backdateAndOwn(_ path: String, by seconds: Int) throws {
+        let times = past(seconds)
         try own(path)
         guard let walker = FileManager.default.enumerator(atPath: path) else {
             throw PaddockError.internal("cannot read the checkout at \(path)")
@@ -300,13 +301,21 @@ public final class RepositoryCache: Sendable {
         }
     }
 
-    private static func own(_ path: String) throws {
+    /// Access and modification times `seconds` before now, for `utimensat`.
+    static func past(_ seconds: Int) -> [timespec] {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let past = timespec(tv_sec: now.tv_sec - seconds, tv_nsec: 0)
+        return [past, past]
+    }
+
+    static func own(_ path: String) throws {
         guard lchown(path, SandboxLayout.userID, SandboxLayout.groupID) == 0 else {
             throw PaddockError.internal("giving \(path) to the sandbox user failed (errno \(errno))")
         }
     }
 
-    private static func ownDirectories(under path: String) throws {
+    static func ownDirectories(under path: String) throws {
         let fm = FileManager.default
         var directories = [path]
         if let walker = fm.enumerator(atPath: path) {
