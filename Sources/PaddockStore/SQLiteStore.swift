@@ -134,6 +134,9 @@ public final class SQLiteStore: Store {
         m.registerMigration("accounts: the e-mail address an identity provider verified") { db in
             try addVerifiedEmail(db)
         }
+        m.registerMigration("snapshots: what a snapshot keeps (files, or processes too)") { db in
+            try addSnapshotKeepsColumn(db)
+        }
         return m
     }
 
