@@ -37,15 +37,6 @@ struct GVisorProcessSnapshotTests {
             time.sleep(0.05)
         """
 
-    static func startKeeper(_ id: SessionID, _ sessions: SessionService) async throws -> String {
-        let started = try await sessions.sh(
-            id,
-            "cat > /tmp/keeper.py <<'EOF'\n\(keeper)\nEOF\nsetsid -f python3 /tmp/keeper.py >/dev/null 2>&1; "
-                + "for i in $(seq 1 600); do [ -s /tmp/before ] && break; sleep 0.05; done; cat /tmp/before")
-        try #require(started.stdout.count == 32, "the keeper did not start: \(started.stderr)")
-        return started.stdout
-    }
-
     /// What the session's keeper holds in memory now.
     static func ask(_ id: SessionID, _ sessions: SessionService) async throws -> String {
         try await sessions.sh(
@@ -68,7 +59,7 @@ struct GVisorProcessSnapshotTests {
         try await withTestStack("gvisor-ps1") { stack in
             let gvisor = try #require(stack.gvisor)
             let parent = try await stack.sessions.create(SessionSpec(provider: "gvisor"))
-            let value = try await Self.startKeeper(parent.id, stack.sessions)
+            let value = try await GVisorDiskPauseTests.startKeeper(parent.id, stack.sessions, script: Self.keeper)
             _ = try await stack.sessions.sh(parent.id, "echo parent > /workspace/note")
 
             let snapshot = try await stack.sessions.snapshot(parent.id, name: nil, keeps: .processes)
