@@ -495,6 +495,10 @@ int pk_loop_attach(int backing_fd, int direct_io, int *number) {
     return -1;
 }
 
+int pk_create_direct(const char *path) {
+    return open(path, O_CREAT | O_EXCL | O_WRONLY | O_DIRECT | O_CLOEXEC, 0600);
+}
+
 int pk_loop_set_capacity(int loop_fd) { return ioctl(loop_fd, LOOP_SET_CAPACITY, 0); }
 
 #ifndef EXT4_IOC_RESIZE_FS

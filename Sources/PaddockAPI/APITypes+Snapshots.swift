@@ -4,7 +4,12 @@ import PaddockCore
 /// `POST /v1/sessions/{id}/snapshots`.
 public struct CreateSnapshotBody: Codable, Sendable {
     public var name: String?
-    public init(name: String? = nil) { self.name = name }
+    /// `files` (the default) or `processes` (gVisor sessions where checkpoint works: the running processes too).
+    public var keeps: String?
+    public init(name: String? = nil, keeps: String? = nil) {
+        self.name = name
+        self.keeps = keeps
+    }
 }
 
 /// A snapshot as the API reports it.
@@ -17,7 +22,7 @@ public struct SnapshotBody: Codable, Sendable, Equatable {
     public var bytes: UInt64
     public var entries: Int
     public var createdAt: Date
-    /// What a session started from it keeps: its files, not its running processes.
+    /// What a session started from it gets: `files`, or `processes` (the files and the running processes).
     public var keeps: String
 
     public init(_ s: Snapshot) {
@@ -29,7 +34,7 @@ public struct SnapshotBody: Codable, Sendable, Equatable {
         bytes = s.bytes
         entries = s.entries
         createdAt = s.createdAt
-        keeps = "files"
+        keeps = s.keeps.rawValue
     }
 }
 
@@ -41,5 +46,10 @@ public struct SnapshotListBody: Codable, Sendable {
 /// `POST /v1/sessions/{id}/fork`.
 public struct ForkBody: Codable, Sendable {
     public var count: Int?
-    public init(count: Int? = nil) { self.count = count }
+    /// `files` (the default) or `processes`: the children continue the parent's running processes (gVisor).
+    public var keeps: String?
+    public init(count: Int? = nil, keeps: String? = nil) {
+        self.count = count
+        self.keeps = keeps
+    }
 }

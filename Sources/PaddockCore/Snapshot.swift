@@ -1,8 +1,9 @@
 import Foundation
 
 /// A sealed copy of a session's filesystem changes, from which new sessions start (`--from-snapshot`) and
-/// forks are made. It keeps files, not running processes: a session started from it begins with fresh
-/// processes over the snapshot's files.
+/// forks are made. By default it keeps files, not running processes: a session started from it begins with fresh
+/// processes over the snapshot's files. One that keeps processes (`keeps: processes`, gVisor sessions) also holds
+/// the sandbox's checkpoint, and a session started from it restores them.
 public struct Snapshot: Codable, Sendable, Equatable, CustomStringConvertible {
     public var id: String
     /// A unique, user-chosen name (`--name`), or nil.
@@ -18,10 +19,29 @@ public struct Snapshot: Codable, Sendable, Equatable, CustomStringConvertible {
     public var bytes: UInt64
     public var entries: Int
     public var createdAt: Date
+    /// What a session started from it gets besides the files.
+    public var keeps: Keeps
+
+    /// What a snapshot keeps of its session.
+    public enum Keeps: String, Codable, Sendable, CaseIterable {
+        /// The files only: sessions started from it start fresh processes.
+        case files
+        /// The files and the running processes (their memory and open files): sessions started from it continue
+        /// them where the snapshot was taken.
+        case processes
+
+        /// Reads `files` or `processes`; anything else is refused with the choices.
+        public init(parsing text: String) throws(PaddockError) {
+            guard let keeps = Keeps(rawValue: text) else {
+                throw .invalidArgument("keeps must be 'files' or 'processes', not '\(text)'")
+            }
+            self = keeps
+        }
+    }
 
     public init(
         id: String, name: String?, session: SessionID, provider: String, template: String, layer: String,
-        bytes: UInt64, entries: Int, createdAt: Date
+        bytes: UInt64, entries: Int, createdAt: Date, keeps: Keeps = .files
     ) {
         self.id = id
         self.name = name
@@ -32,6 +52,7 @@ public struct Snapshot: Codable, Sendable, Equatable, CustomStringConvertible {
         self.bytes = bytes
         self.entries = entries
         self.createdAt = createdAt
+        self.keeps = keeps
     }
 
     /// A new snapshot id: `snap` + 12 base-36 characters.

@@ -55,6 +55,13 @@
                     "the page cache of a sandbox stopped to disk could not be reclaimed; the kernel frees it when needed",
                     metadata: ["session.id": "\(id)", "error": "\(error)"])
             }
+            // The stopped container's state goes now rather than at the resume: `runsc delete` of a checkpointed
+            // sandbox took 1.2–2 s of a 2.1–2.6 s restore (debug bench, loaded host), and nobody waits for it here.
+            do { try await runtime.delete(id: id.rawValue) } catch {
+                logger.warning(
+                    "the runtime state of a sandbox stopped to disk could not be removed; the resume removes it",
+                    metadata: ["session.id": "\(id)", "error": "\(error)"])
+            }
             logger.info("sandbox stopped to disk", metadata: ["session.id": "\(id)"])
         }
 
@@ -72,8 +79,8 @@
         nonisolated func restoreFromDisk(_ id: SessionID) async throws {
             let dir = layout.sessionDirectory(id)
             let image = checkpointDirectory(id)
-            // The stopped container's state goes first: restore creates the container anew under the same id.
-            try await runtime.delete(id: id.rawValue)
+            // Restore creates the container anew under the same id: state the stop could not remove goes first.
+            if await runtime.state(id: id.rawValue) != nil { try await runtime.delete(id: id.rawValue) }
             try await runtime.restore(
                 id: id, bundle: dir, imagePath: image, log: "\(dir)/runtime.log", stderrFile: "\(dir)/init.log")
             try await runtime.kill(id: id.rawValue, signal: "USR2")

@@ -19,7 +19,7 @@
         /// sandboxes' operations go on during the copy.
         /// `sharedLayer`: the layer the sandbox's /workspace is layered on, if any (from the actor's record, not the
         /// mount table, whose text grows with every sandbox on the host).
-        private nonisolated func seal(_ id: SessionID, layer: String, hostBase: UInt32, sharedLayer: String?)
+        nonisolated func seal(_ id: SessionID, layer: String, hostBase: UInt32, sharedLayer: String?)
             async throws -> LayerInfo
         {
             try Self.checkLayerID(layer)
@@ -84,11 +84,16 @@
             guard (try? Self.checkLayerID(id)) != nil, !warmLayers.contains(id), !sharedLayers.values.contains(id)
             else { return }
             LayerCopy.removeLayer("\(layout.layers)/\(layer)")
+            // The processes kept with it, if it kept any (root's files, no sandbox ids to care about).
+            Syscalls.removeTree(layout.processImage(layer))
         }
 
         /// Layers on disk: published ones by id, and half-written ones as `.staging-<id>` — being written now,
-        /// or left by a crash. The caller decides which are unused (it knows which ids are being written).
-        public func layers() async -> [String] { Syscalls.listDirectory(layout.layers) }
+        /// or left by a crash. The caller decides which are unused (it knows which ids are being written). A process
+        /// image counts as its layer, so one whose files are gone is collected too.
+        public func layers() async -> [String] {
+            Array(Set(Syscalls.listDirectory(layout.layers) + Syscalls.listDirectory(layout.processImages)))
+        }
 
         static let stagingPrefix = ".staging-"
 

@@ -94,12 +94,13 @@
             // the read-only /usr and /opt, so no other host socket is within reach.
             // overlay2=none sends the sandbox's writes to the host overlay (whose upper is size-capped and
             // snapshotted) instead of a gVisor-internal memory overlay, whatever this runsc's default is.
-            let runtime = OCIRuntime(
+            var runtime = OCIRuntime(
                 kind: .runsc, binary: runsc, stateRoot: layout.runtimeState,
                 globalFlags: [
                     "--platform=\(GVisorRuntime.platform(version: found.version))", "--network=none", "--host-uds=all",
                     "--overlay2=none",
                 ])
+            runtime.imageFlags = GVisorRuntime.imageFlags(version: found.version, directIO: layout.takesDirectIO())
             return LocalProvider(
                 name: "gvisor", layout: layout, runtime: runtime, cgroups: .detect(),
                 initBinary: installedInit, scratchDisk: await layout.detectScratchDisk(logger: logger),
@@ -140,6 +141,12 @@
                 throw PaddockError.invalidArgument(
                     "command guardrails are not enforced on the '\(name)' provider (gVisor's kernel does not hand "
                         + "exec decisions to the host); use --provider local, or a policy without guardrails.commands")
+            }
+            if request.restoresProcesses {
+                guard let layer = request.layer else {
+                    throw PaddockError.invalidArgument("a sandbox restoring a snapshot's processes needs its layer")
+                }
+                try checkProcessImage(of: layer)
             }
             let template = try await root(for: request.base)
             if let templateLayer = request.templateLayer {
@@ -253,7 +260,11 @@
             encoder.outputFormatting = [.sortedKeys]
             try AtomicFile.write(Array(try encoder.encode(spec)), to: "\(dir)/config.json", mode: 0o600)
 
-            try await runtime.run(id: id, bundle: dir, log: "\(dir)/runtime.log", stderrFile: "\(dir)/init.log")
+            if let layer = request.layer, request.restoresProcesses {
+                try await restoreProcesses(of: layer, into: id)
+            } else {
+                try await runtime.run(id: id, bundle: dir, log: "\(dir)/runtime.log", stderrFile: "\(dir)/init.log")
+            }
             try await waitForInit(id)
             if userNamespace { try exemptInitFromOOMKiller(id) }
             if let layer = request.layer, sharing {

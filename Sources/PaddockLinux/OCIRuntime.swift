@@ -13,6 +13,18 @@
         public var stateRoot: String
         /// Extra global flags (runsc: `--platform=ptrace`, `--network=none`).
         public var globalFlags: [String]
+        /// gVisor: how checkpoint images are written and read back (`GVisorRuntime.imageFlags`).
+        public var imageFlags = ImageFlags()
+
+        /// Flags of `runsc checkpoint` and `runsc restore`.
+        public struct ImageFlags: Sendable {
+            public var checkpoint: [String] = []
+            public var restore: [String] = []
+            public init(checkpoint: [String] = [], restore: [String] = []) {
+                self.checkpoint = checkpoint
+                self.restore = restore
+            }
+        }
 
         public init(kind: Kind, binary: String, stateRoot: String, globalFlags: [String] = []) {
             self.kind = kind
@@ -59,9 +71,14 @@
         }
 
         /// gVisor only: writes the whole sandbox (memory, processes, open files) to `imagePath`; the container
-        /// stops and its memory is released.
-        public func checkpoint(id: String, imagePath: String, log: String) async throws(PaddockError) {
-            let r = try await HostCommand.run(binary, args(["checkpoint", "--image-path", imagePath, id], log: log))
+        /// stops and its memory is released, unless `leaveRunning` (a snapshot that keeps processes): then it goes on
+        /// as it was (running, or paused).
+        public func checkpoint(id: String, imagePath: String, log: String, leaveRunning: Bool = false)
+            async throws(PaddockError)
+        {
+            let options = (leaveRunning ? ["--leave-running"] : []) + imageFlags.checkpoint
+            let r = try await HostCommand.run(
+                binary, args(["checkpoint"] + options + ["--image-path", imagePath, id], log: log))
             guard r.succeeded else {
                 let reason = Self.lastError(inLog: log) ?? r.stderr.trimmed
                 throw .internal("\(kind.rawValue) checkpoint \(id) failed: \(reason)")
@@ -72,9 +89,10 @@
         public func restore(id: SessionID, bundle: String, imagePath: String, log: String, stderrFile: String)
             async throws(PaddockError)
         {
+            let rest = ["--image-path", imagePath, "--bundle", bundle, id.rawValue]
             try await detached(
-                ["restore", "--detach", "--image-path", imagePath, "--bundle", bundle, id.rawValue], log: log,
-                stderrFile: stderrFile, failing: "restore the sandbox")
+                ["restore", "--detach"] + imageFlags.restore + rest, log: log, stderrFile: stderrFile,
+                failing: "restore the sandbox")
         }
 
         /// Sends `signal` (a name such as `USR2`) to the container's first process.

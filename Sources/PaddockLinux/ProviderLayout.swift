@@ -14,6 +14,9 @@
         /// Sealed snapshot layers, one directory each (`LayerCopy`).
         var layers: String { "\(dataDirectory)/layers" }
         func layer(_ id: String) -> String { "\(layers)/\(id)" }
+        /// Checkpoint images of snapshots that keep processes, one directory per layer id (gVisor).
+        var processImages: String { "\(dataDirectory)/processes" }
+        func processImage(_ layer: String) -> String { "\(processImages)/\(layer)" }
         var bin: String { "\(dataDirectory)/bin" }
         /// Formatted sandbox disk images, one per size (`ScratchDisk`).
         var disks: String { "\(dataDirectory)/disks" }
@@ -43,6 +46,17 @@
         func sessionDirectory(_ id: SessionID) -> String { "\(sessions)/\(id.rawValue)" }
         func socket(_ id: SessionID) -> String { "\(sessionDirectory(id))/run/init.sock" }
 
+        /// Whether files in the state directory can be written with direct I/O (tmpfs before Linux 6.6 and some
+        /// FUSE filesystems refuse it); known only by trying.
+        func takesDirectIO() -> Bool {
+            let probe = "\(sessions)/.direct-io-\(getpid())"
+            let fd = pk_create_direct(probe)
+            guard fd >= 0 else { return false }
+            close(fd)
+            unlink(probe)
+            return true
+        }
+
         /// Creates the directories. They are traversable (o+x) but not listable by others, because the runtime
         /// resolves bundle paths as the sandbox's unprivileged host uid.
         func prepare() throws(PaddockError) {
@@ -52,6 +66,8 @@
             try Syscalls.makeDirectory(runtimeState, mode: 0o700)
             // Layers hold files of every sandbox's user: only root may look inside.
             try Syscalls.makeDirectory(layers, mode: 0o700)
+            // A process image holds a sandbox's memory, secrets it read included: root's alone.
+            try Syscalls.makeDirectory(processImages, mode: 0o700)
             Self.spreadSubdirectories(layers)
             // Every ancestor must be traversable by the sandbox's mapped root for the runtime to reach the bundle.
             if let (dir, mode) = StateDirectory.untraversableAncestor(of: dataDirectory) {

@@ -24,6 +24,9 @@ public struct SandboxRequest: Sendable, CustomStringConvertible {
     /// `layer` is a workspace layer (`SandboxProvider.sealWorkspaceLayer`): where the provider can, the sandbox's
     /// /workspace is a copy-on-write view of it instead of a copy, so starting costs nothing per file.
     public var sharesWorkspace = false
+    /// `layer` is a snapshot that kept processes (`snapshotKeepingProcesses`): the sandbox continues them from its
+    /// checkpoint instead of starting a fresh init.
+    public var restoresProcesses = false
 
     public init(
         id: SessionID, template: String, limits: ResourceLimits, layer: String? = nil, base: String = "host",
@@ -227,6 +230,12 @@ public protocol SandboxProvider: Sendable {
     /// Seals the sandbox's changed files as the new layer `layer` (an id the caller chose). A running sandbox
     /// is frozen for the copy and thawed after it, so the layer is consistent; a paused one stays paused.
     func snapshot(_ id: SessionID, layer: String) async throws -> LayerInfo
+    /// Whether `snapshotKeepingProcesses` can work here (gVisor, whose whole sandbox can be checkpointed).
+    var keepsProcesses: Bool { get }
+    /// Seals the files as `snapshot` does and, from the same frozen moment, the sandbox's running processes: a
+    /// sandbox started with the layer and `SandboxRequest.restoresProcesses` continues them. The sandbox keeps
+    /// running. `removeLayer` removes both.
+    func snapshotKeepingProcesses(_ id: SessionID, layer: String) async throws -> LayerInfo
     /// Seals a directory tree as the `/workspace` of the new layer `layer`: `fill` writes the tree into the
     /// directory it is given (owners as the sandbox must see them), and the layer appears whole or not at all.
     /// Sandboxes started with it (`SandboxRequest.sharesWorkspace`, or a warm claim) share it copy-on-write.
@@ -261,6 +270,12 @@ extension SandboxProvider {
     public func exited(_ id: SessionID, within limit: Duration) async -> Bool { await !isAlive(id) }
     public var sharesWorkspaceLayers: Bool { false }
     public var pausesToDisk: Bool { false }
+    public var keepsProcesses: Bool { false }
+    public func snapshotKeepingProcesses(_ id: SessionID, layer: String) async throws -> LayerInfo {
+        throw PaddockError.unavailable(
+            "provider '\(name)' cannot keep a session's processes in a snapshot (gVisor sessions can); take one that "
+                + "keeps its files (`--keeps files`)")
+    }
     public func pauseToDisk(_ id: SessionID) async throws {
         throw PaddockError.unavailable(
             "provider '\(name)' cannot stop a session to disk (gVisor sessions can); `paddock session stop` without "

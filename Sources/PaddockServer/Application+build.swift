@@ -54,6 +54,7 @@ public func buildRouter(sessions: SessionService, tokens: TokenService, configur
 > {
     let router = Router(context: PaddockRequestContext.self)
     router.middlewares.add(RequestTracingMiddleware())
+    router.middlewares.add(StreamsEndOnShutdown())
     router.middlewares.add(ErrorMiddleware())
     var authorizer = RouteAuthorizer(access: tokens.access, sessions: sessions)
     authorizer.runs = configuration.runs

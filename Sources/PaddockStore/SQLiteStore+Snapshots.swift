@@ -19,6 +19,11 @@ extension SQLiteStore {
         }
     }
 
+    /// Snapshots that keep processes (a gVisor checkpoint beside the files); the ones before kept files only.
+    static func addSnapshotKeepsColumn(_ db: Database) throws {
+        try db.alter(table: "snapshot") { t in t.add(column: "keeps", .text).notNull().defaults(to: "files") }
+    }
+
     public func insertSnapshot(_ snapshot: Snapshot) async throws {
         let row = SnapshotRow(snapshot)
         try await write { db in
@@ -62,6 +67,7 @@ private struct SnapshotRow: Codable, FetchableRecord, PersistableRecord {
     var bytes: Int64
     var entries: Int
     var createdAt: Date
+    var keeps: String
 
     init(_ s: Snapshot) {
         id = s.id
@@ -73,11 +79,13 @@ private struct SnapshotRow: Codable, FetchableRecord, PersistableRecord {
         bytes = Int64(clamping: s.bytes)
         entries = s.entries
         createdAt = s.createdAt
+        keeps = s.keeps.rawValue
     }
 
     func snapshot() throws -> Snapshot {
         Snapshot(
             id: id, name: name, session: try SessionID(validating: session), provider: provider, template: template,
-            layer: layer, bytes: UInt64(max(0, bytes)), entries: entries, createdAt: createdAt)
+            layer: layer, bytes: UInt64(max(0, bytes)), entries: entries, createdAt: createdAt,
+            keeps: try Snapshot.Keeps(parsing: keeps))
     }
 }

@@ -150,6 +150,9 @@ public final class SQLiteStore: Store {
         m.registerMigration("previews: sessions restarted in place of destroyed ones") { db in
             try createPreviewRestartTable(db)
         }
+        m.registerMigration("snapshots: what a snapshot keeps (files, or processes too)") { db in
+            try addSnapshotKeepsColumn(db)
+        }
         return m
     }
 

@@ -34,6 +34,12 @@ extension CLITests {
             let snap = try await CLI.run(["snapshot", "create", session.id, "--name", "ready"], server: server)
             #expect(snap.status == 0 && snap.stdout.contains("(ready)"), "\(snap.stdout)\(snap.stderr)")
             #expect(try await CLI.run(["snapshot", "list"], server: server).stdout.contains("ready"))
+            // A runc session's processes cannot be kept, and the refusal says what to do instead.
+            let processes = try await CLI.run(
+                ["snapshot", "create", session.id, "--keeps", "processes"], server: server)
+            #expect(processes.status != 0 && processes.stderr.contains("--keeps files"), "\(processes.stderr)")
+            let bogus = try await CLI.run(["snapshot", "create", session.id, "--keeps", "memory"], server: server)
+            #expect(bogus.status != 0 && bogus.stderr.contains("'files' or 'processes'"), "\(bogus.stderr)")
 
             let restored = try await CLI.run(
                 ["session", "create", "--template", "tools", "--from-snapshot", "ready", "--json"], server: server)

@@ -24,10 +24,13 @@ struct GVisorDiskPauseTests {
         os.rename('/tmp/answer.part', '/tmp/answer')
         """
 
-    static func startKeeper(_ id: SessionID, _ sessions: SessionService) async throws -> String {
+    /// Starts `script` (a keeper that writes its value to /tmp/before) detached, and returns that value.
+    static func startKeeper(_ id: SessionID, _ sessions: SessionService, script: String = keeper) async throws
+        -> String
+    {
         let started = try await sessions.sh(
             id,
-            "cat > /tmp/keeper.py <<'EOF'\n\(keeper)\nEOF\nsetsid -f python3 /tmp/keeper.py >/dev/null 2>&1; "
+            "cat > /tmp/keeper.py <<'EOF'\n\(script)\nEOF\nsetsid -f python3 /tmp/keeper.py >/dev/null 2>&1; "
                 + "for i in $(seq 1 600); do [ -s /tmp/before ] && break; sleep 0.05; done; cat /tmp/before")
         try #require(started.stdout.count == 32, "the keeper did not start: \(started.stderr)")
         return started.stdout

@@ -87,6 +87,29 @@ struct ResourcesTests {
             #expect(try await CLI.run(["session", "destroy", session.id], server: server).status == 0)
         }
     }
+
+    /// A server asked to stop (SIGTERM) stops though `paddock top` is watching it: open streams end on a
+    /// graceful shutdown instead of holding it up for as long as a client keeps them open.
+    @Test(.enabled(if: Terminal.available, "tmux is not installed (Debian's tmux; `make test` installs it)"))
+    func theServerStopsWhileTopWatchesIt() async throws {
+        try await CLITests.withServer { server in
+            let command =
+                "env PADDOCK_URL=http://127.0.0.1:\(server.port) PADDOCK_DATA_DIR=\(server.dataDirectory) "
+                + "\(TestHost.paddockBinary) top --interval 1s; echo \"top exited: $?\"; exec sleep 600"
+            try await Terminal.with(command) { terminal in
+                _ = try await terminal.screen { $0.contains("(no running sessions)") }
+                kill(server.process.processIdentifier, SIGTERM)
+                let deadline = ContinuousClock.now + .seconds(120)
+                while server.process.isRunning, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(!server.process.isRunning, "the server still runs 120 s after SIGTERM")
+                if server.process.isRunning { kill(server.process.processIdentifier, SIGKILL) }
+                let ended = try await terminal.screen { $0.contains("top exited:") }
+                #expect(ended.contains("top exited:"))
+            }
+        }
+    }
 }
 
 /// A tmux server of the test's own (its own socket), one window running `command`, read with capture-pane.

@@ -26,12 +26,12 @@ extension SessionService {
 
     public func stats(_ id: SessionID) async throws -> SandboxStats { try await stats(id, by: .system) }
 
-    public func snapshot(_ id: SessionID, name: String?) async throws -> Snapshot {
-        try await SnapshotService(sessions: self).take(id, name: name, by: .system)
+    public func snapshot(_ id: SessionID, name: String?, keeps: Snapshot.Keeps = .files) async throws -> Snapshot {
+        try await SnapshotService(sessions: self).take(id, name: name, keeps: keeps, by: .system)
     }
 
-    public func fork(_ id: SessionID, count: Int) async throws -> [Session] {
-        try await SnapshotService(sessions: self).fork(id, count: count, by: .system)
+    public func fork(_ id: SessionID, count: Int, keeps: Snapshot.Keeps = .files) async throws -> [Session] {
+        try await SnapshotService(sessions: self).fork(id, count: count, keeps: keeps, by: .system)
     }
 
     @discardableResult

@@ -83,6 +83,10 @@ ssize_t pk_copy_file_range(int in_fd, int out_fd, size_t length);
 // subdirectories over block groups like top-level ones. Fails (EOPNOTSUPP, ENOTTY) elsewhere.
 int pk_mark_top_directory(int fd);
 
+// Creates `path` (O_CREAT | O_EXCL) opened for writing with O_DIRECT, which Swift's Glibc module does not
+// export: whether a filesystem takes direct I/O is known only by trying. A descriptor, or -1 with errno.
+int pk_create_direct(const char *path);
+
 // Attaches a read-only copy of the directory `source` at `target`, its ids mapped through the user namespace
 // at `userns_path` (an idmapped mount: open_tree, mount_setattr, move_mount). 0, or -1 with errno.
 int pk_mount_idmapped(const char *source, const char *userns_path, const char *target);

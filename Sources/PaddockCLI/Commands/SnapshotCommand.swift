@@ -5,7 +5,8 @@ struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot", abstract: "Seal a session's files as a snapshot, list and remove snapshots.",
         discussion: """
-            A snapshot keeps a session's files (what it changed over its template), not its running processes.
+            A snapshot keeps a session's files (what it changed over its template), and with `--keeps processes`
+            (gVisor sessions, where `paddock doctor` says checkpoint works) its running processes too.
             Start sessions from one with `paddock session create --from-snapshot NAME`.
             """,
         subcommands: [Create.self, List.self, Remove.self])
@@ -15,13 +16,18 @@ struct SnapshotCommand: AsyncParsableCommand {
             abstract: "Snapshot a running or paused session (it is frozen only while its files are copied).")
         @Argument(help: "Session id.") var id: String
         @Option(help: "A unique name to start sessions from.") var name: String?
+        @Option(help: "files (the default), or processes: sessions started from it continue its processes (gVisor).")
+        var keeps = "files"
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let s = try await APIClient.fromEnvironment().call(
-                .POST, "/v1/sessions/\(id)/snapshots", json: CreateSnapshotBody(name: name), as: SnapshotBody.self)
+                .POST, "/v1/sessions/\(id)/snapshots", json: CreateSnapshotBody(name: name, keeps: keeps),
+                as: SnapshotBody.self)
             if output.json { return try printJSON(s) }
-            print("\(s.id)\(s.name.map { " (\($0))" } ?? ""): \(s.entries) entries, \(s.bytes) bytes of files")
+            let name = s.name.map { " (\($0))" } ?? ""
+            let processes = s.keeps == "processes" ? " and its running processes" : ""
+            print("\(s.id)\(name): \(s.entries) entries, \(s.bytes) bytes of files\(processes)")
         }
     }
 

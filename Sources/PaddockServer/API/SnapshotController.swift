@@ -20,7 +20,9 @@ struct SnapshotController {
         SnapshotBody
     > {
         let body = try await Self.optionalBody(CreateSnapshotBody.self, request, context) ?? CreateSnapshotBody()
-        let snapshot = try await snapshots.take(try context.sessionID(), name: body.name, by: try context.caller())
+        let snapshot = try await snapshots.take(
+            try context.sessionID(), name: body.name, keeps: try Snapshot.Keeps(parsing: body.keeps ?? "files"),
+            by: try context.caller())
         return EditedResponse(status: .created, response: SnapshotBody(snapshot))
     }
 
@@ -29,7 +31,8 @@ struct SnapshotController {
     > {
         let body = try await Self.optionalBody(ForkBody.self, request, context) ?? ForkBody()
         let children = try await snapshots.fork(
-            try context.sessionID(), count: body.count ?? 1, by: try context.caller())
+            try context.sessionID(), count: body.count ?? 1,
+            keeps: try Snapshot.Keeps(parsing: body.keeps ?? "files"), by: try context.caller())
         return EditedResponse(status: .created, response: SessionListBody(sessions: children.map(SessionBody.init)))
     }
 

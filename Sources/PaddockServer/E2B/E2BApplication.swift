@@ -39,6 +39,7 @@ public func buildE2BRouter(sessions: SessionService, tokens: TokenService, confi
     let router = Router(context: E2BRequestContext.self)
     let authorizer = RouteAuthorizer(access: tokens.access, sessions: sessions)
     let files = SessionFiles(sessions: sessions)
+    router.middlewares.add(StreamsEndOnShutdown())
     router.middlewares.add(E2BErrorMiddleware())
     let accessTokens = E2BAccessTokens {
         Set(try await sessions.list(includeEnded: false).map(\.id.rawValue))

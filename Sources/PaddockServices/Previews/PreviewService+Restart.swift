@@ -46,7 +46,10 @@ extension PreviewService {
         do {
             let (replacement, snapshot) = try await SnapshotService(sessions: sessions).restart(id, by: caller)
             started = replacement
-            if let start { try await startApp(start, in: replacement.id, port: port, by: caller) }
+            // Processes kept by the snapshot (gVisor) run on; a files-only snapshot needs its app started.
+            if let start, snapshot.keeps == .files {
+                try await startApp(start, in: replacement.id, port: port, by: caller)
+            }
             try await store.setPreviewReplacement(of: id, replacement.id, at: clock())
             try await sessions.record(
                 id, "preview.restart",

@@ -123,15 +123,29 @@ public actor SessionService {
         }
         var resolved = spec
         resolved.snapshot = snapshot.id
+        let restoresProcesses = snapshot.keeps == .processes
+        if restoresProcesses { try await checkLimits(spec, continuing: snapshot) }
         return try await layerPins.holding(snapshot.layer) {
-            try await create(resolved, layer: snapshot.layer, prepared: prepared, owner: owner, by: caller)
+            try await create(
+                resolved, layer: snapshot.layer, restoresProcesses: restoresProcesses, prepared: prepared,
+                owner: owner, by: caller)
         }
     }
 
+    /// Processes continued from a snapshot keep the limits they were started with (gVisor's are rlimits inside the
+    /// sandbox, which the host cannot change), so their new session must ask for the same ones.
+    private func checkLimits(_ spec: SessionSpec, continuing snapshot: Snapshot) async throws {
+        guard let source = try await store.session(snapshot.session), source.spec.limits != spec.limits else { return }
+        throw PaddockError.invalidArgument(
+            "snapshot \(snapshot.id) keeps processes, which keep the limits they started with (\(source.spec.limits)); "
+                + "create the session with the same limits, or from a snapshot that keeps files")
+    }
+
     /// Creates a session whose sandbox starts with the files of `layer` (a snapshot's), if any; `sharesWorkspace`:
-    /// the layer is a workspace layer the sandbox may share copy-on-write (a repository commit's).
+    /// the layer is a workspace layer the sandbox may share copy-on-write (a repository commit's);
+    /// `restoresProcesses`: the layer kept processes, which the sandbox continues (always a cold start).
     func create(
-        _ requested: SessionSpec, layer: String?, sharesWorkspace: Bool = false,
+        _ requested: SessionSpec, layer: String?, sharesWorkspace: Bool = false, restoresProcesses: Bool = false,
         prepared given: GuardrailService.Prepared? = nil, owner: SessionOwner?, by caller: Caller
     ) async throws -> Session {
         let started = ContinuousClock.now
@@ -157,7 +171,7 @@ public actor SessionService {
         let expiresAt = spec.ttlSeconds.map { now.addingTimeInterval(TimeInterval($0)) }
         // A warm sandbox is handed over when one is ready; otherwise a cold start, and the session says why.
         // Warm sandboxes have no exec guard or guardrail mounts, so a guarded session always starts cold.
-        if prepared?.needsGuardedSandbox != true,
+        if prepared?.needsGuardedSandbox != true, !restoresProcesses,
             let id = await provider.claimWarm(template: spec.warmTemplate, limits: spec.limits, layer: layer)
         {
             var session = Session(
@@ -186,8 +200,8 @@ public actor SessionService {
         return try await lifecycle.withLock(session.id) {
             do {
                 let cold = try await startCold(
-                    session, provider: provider, layer: layer, sharesWorkspace: sharesWorkspace, prepared: prepared,
-                    owner: owner, by: caller)
+                    session, provider: provider, layer: layer, sharesWorkspace: sharesWorkspace,
+                    restoresProcesses: restoresProcesses, prepared: prepared, owner: owner, by: caller)
                 PaddockMetrics.sessionStarted(
                     start: "cold", provider: spec.provider, team: owner?.team, outcome: "ok", duration: .now - started)
                 return cold
@@ -202,7 +216,7 @@ public actor SessionService {
 
     private func startCold(
         _ new: Session, provider: any SandboxProvider, layer: String?, sharesWorkspace: Bool,
-        prepared: GuardrailService.Prepared?, owner: SessionOwner?, by caller: Caller
+        restoresProcesses: Bool, prepared: GuardrailService.Prepared?, owner: SessionOwner?, by caller: Caller
     ) async throws -> Session {
         var session = new
         let spec = session.spec
@@ -220,12 +234,14 @@ public actor SessionService {
             : poolTargets.keepsWarm(provider: spec.provider, template: spec.template)
                 ? "cold: the warm pool for '\(spec.template)' was empty (\(ready) ready); it refills in the background"
                 : "cold: no warm pool for '\(spec.template)' on provider '\(spec.provider)'"
+        if restoresProcesses { session.start = "cold: it continues a snapshot's processes" }
         try await storeInsert(session)
         do {
             var request = SandboxRequest(
                 id: session.id, template: spec.template, limits: spec.limits, layer: layer,
                 base: spec.templateBase ?? "host", templateLayer: spec.templateLayer)
             request.sharesWorkspace = sharesWorkspace
+            request.restoresProcesses = restoresProcesses
             if let prepared { request.guardrails = await guardrails.sandboxGuardrails(prepared, session: session.id) }
             try await withSpan("provider.create", ofKind: .client) { span in
                 PaddockTracing.tag(span, session: session.id.rawValue, team: owner?.team)
@@ -339,7 +355,8 @@ public actor SessionService {
     private func keepFilesForPreviews(_ session: Session, by caller: Caller) async {
         do {
             guard try session.effectivePolicy()?.previews?.restart == true else { return }
-            let snapshot = try await SnapshotService(sessions: self).takeHoldingLock(session.id, name: nil, by: caller)
+            let snapshot = try await SnapshotService(sessions: self).takeHoldingLock(
+                session.id, name: nil, keeps: .files, by: caller)
             logger.info(
                 "files kept for preview restarts",
                 metadata: ["session.id": "\(session.id)", "snapshot.id": "\(snapshot.id)"])
@@ -359,13 +376,18 @@ public actor SessionService {
     public func pause(_ id: SessionID, toDisk: Bool = false, by caller: Caller) async throws -> Session {
         _ = try await get(id, for: caller, needs: .write)
         guard toDisk else { return try await freezeTransition(id, .pause, by: caller) { try await $0.pause(id) } }
+        try checkNothingAttached(id, before: "stop it to disk")
+        return try await freezeTransition(id, .pause, details: ["to": .string("disk")], by: caller) {
+            try await $0.pauseToDisk(id)
+        }
+    }
+
+    /// A checkpoint closes init's connections, which would kill an attached command: refused while one is.
+    func checkNothingAttached(_ id: SessionID, before what: String) throws {
         if let streams = attachedStreams[id] {
             throw PaddockError.conflict(
                 "\(streams) client stream(s) are attached to this session (a command, terminal or port); end them, "
-                    + "then stop it to disk")
-        }
-        return try await freezeTransition(id, .pause, details: ["to": .string("disk")], by: caller) {
-            try await $0.pauseToDisk(id)
+                    + "then \(what)")
         }
     }
 

@@ -15,15 +15,22 @@ public struct SnapshotService: Sendable {
     public static let maxForkCount = 100
 
     /// Seals a running or paused session's files as a snapshot. A running session is frozen only for the
-    /// copy; a paused one stays paused. Processes are not kept: sessions started from it start fresh.
-    public func take(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
+    /// copy; a paused one stays paused. With `keeps: .files` processes are not kept: sessions started from it start
+    /// fresh; with `.processes` (gVisor) they are, and sessions started from it continue them.
+    public func take(_ id: SessionID, name: String?, keeps: Snapshot.Keeps = .files, by caller: Caller) async throws
+        -> Snapshot
+    {
         if let name { try Snapshot.validate(name: name) }
         _ = try await sessions.get(id, for: caller, needs: .write)
-        return try await sessions.lifecycle.withLock(id) { try await takeHoldingLock(id, name: name, by: caller) }
+        return try await sessions.lifecycle.withLock(id) {
+            try await takeHoldingLock(id, name: name, keeps: keeps, by: caller)
+        }
     }
 
-    /// `take` with the session's lifecycle lock already held (a destroy that keeps the files for previews).
-    func takeHoldingLock(_ id: SessionID, name: String?, by caller: Caller) async throws -> Snapshot {
+    /// `take` with the session's lifecycle lock already held (also a destroy that keeps the files for previews).
+    func takeHoldingLock(_ id: SessionID, name: String?, keeps: Snapshot.Keeps, by caller: Caller)
+        async throws -> Snapshot
+    {
         let session = try await sessions.get(id)
         guard session.state == .running || session.state == .paused else {
             throw PaddockError.conflict(
@@ -40,15 +47,18 @@ public struct SnapshotService: Sendable {
         // Pinned from before the layer exists until its record is stored, so collection never sees it unowned.
         sessions.layerPins.pin(snapshotID)
         defer { sessions.layerPins.unpin(snapshotID) }
-        let layer = try await provider.snapshot(id, layer: snapshotID)
+        let layer = try await seal(id, layer: snapshotID, keeps: keeps, provider: provider)
         let snapshot = Snapshot(
             id: snapshotID, name: name, session: id, provider: session.spec.provider, template: session.spec.template,
-            layer: layer.id, bytes: layer.bytes, entries: layer.entries, createdAt: sessions.clock())
+            layer: layer.id, bytes: layer.bytes, entries: layer.entries, createdAt: sessions.clock(), keeps: keeps)
         do {
             try await sessions.store.insertSnapshot(snapshot)
             try await sessions.record(
                 id, "snapshot.create",
-                ["snapshot": .string(snapshotID), "name": .optional(name), "bytes": .int(Int64(layer.bytes))],
+                [
+                    "snapshot": .string(snapshotID), "name": .optional(name), "bytes": .int(Int64(layer.bytes)),
+                    "keeps": .string(keeps.rawValue),
+                ],
                 by: caller)
         } catch {
             // A snapshot the trail does not show is not kept.
@@ -64,6 +74,22 @@ public struct SnapshotService: Sendable {
             "snapshot taken",
             metadata: ["session.id": "\(id)", "snapshot.id": "\(snapshotID)", "snapshot.bytes": "\(layer.bytes)"])
         return snapshot
+    }
+
+    /// The provider's layer of the session's files, and its processes too when asked (never while a client stream
+    /// is attached: the checkpoint closes init's connections, which would end the command).
+    private func seal(_ id: SessionID, layer: String, keeps: Snapshot.Keeps, provider: any SandboxProvider)
+        async throws -> LayerInfo
+    {
+        switch keeps {
+        case .files: return try await provider.snapshot(id, layer: layer)
+        case .processes:
+            // A provider that cannot keep processes says so itself, whatever is attached.
+            if provider.keepsProcesses {
+                try await sessions.checkNothingAttached(id, before: "snapshot its processes")
+            }
+            return try await provider.snapshotKeepingProcesses(id, layer: layer)
+        }
     }
 
     public func all() async throws -> [Snapshot] { try await sessions.store.snapshots() }
@@ -117,7 +143,10 @@ public struct SnapshotService: Sendable {
 
     /// Starts `count` new sessions with the session's current files (and its settings), each with its own
     /// writable copy: what a child changes, neither its siblings nor the parent see. The parent keeps running.
-    public func fork(_ id: SessionID, count: Int, by caller: Caller) async throws -> [Session] {
+    /// `keeps: .processes` (gVisor): each child continues the parent's processes from the moment of the fork.
+    public func fork(_ id: SessionID, count: Int, keeps: Snapshot.Keeps = .files, by caller: Caller) async throws
+        -> [Session]
+    {
         guard (1...Self.maxForkCount).contains(count) else {
             throw PaddockError.invalidArgument("count must be 1 to \(Self.maxForkCount), not \(count)")
         }
@@ -137,7 +166,7 @@ public struct SnapshotService: Sendable {
                     throw PaddockError.unavailable(
                         "provider '\(parent.spec.provider)' is not configured on this server")
                 }
-                _ = try await provider.snapshot(id, layer: layerID)
+                _ = try await seal(id, layer: layerID, keeps: keeps, provider: provider)
                 return parent
             }
             var spec = parent.spec
@@ -147,9 +176,11 @@ public struct SnapshotService: Sendable {
             // Children belong to the parent's team and to whoever forked it.
             let owner = SessionOwner(
                 team: parent.team, user: caller.principal?.user ?? parent.createdBy ?? caller.user)
-            let children = try await startChildren(spec, count: count, layer: layerID, owner: owner, by: caller)
+            let children = try await startChildren(
+                spec, count: count, layer: layerID, restoresProcesses: keeps == .processes, owner: owner, by: caller)
             try await sessions.record(
-                id, "session.fork", ["children": .strings(children.map(\.id.rawValue))], by: caller)
+                id, "session.fork",
+                ["children": .strings(children.map(\.id.rawValue)), "keeps": .string(keeps.rawValue)], by: caller)
             result = .success(children)
         } catch {
             result = .failure(error)
@@ -178,15 +209,19 @@ public struct SnapshotService: Sendable {
         spec.snapshot = snapshot.id
         spec.forkOf = id
         let owner = SessionOwner(team: ended.team, user: ended.createdBy ?? caller.user)
+        // A snapshot that kept processes (gVisor) restarts with them: the app runs on where it was.
         let session = try await sessions.layerPins.holding(snapshot.layer) {
-            try await sessions.create(spec, layer: snapshot.layer, owner: owner, by: caller)
+            try await sessions.create(
+                spec, layer: snapshot.layer, restoresProcesses: snapshot.keeps == .processes, owner: owner,
+                by: caller)
         }
         return (session, snapshot)
     }
 
     /// Starts `count` sessions over `layer` concurrently; all or nothing.
     private func startChildren(
-        _ spec: SessionSpec, count: Int, layer: String, owner: SessionOwner, by caller: Caller
+        _ spec: SessionSpec, count: Int, layer: String, restoresProcesses: Bool, owner: SessionOwner,
+        by caller: Caller
     ) async throws -> [Session] {
         var children: [Session] = []
         var firstError: (any Error)?
@@ -194,7 +229,9 @@ public struct SnapshotService: Sendable {
             for _ in 0..<count {
                 group.addTask {
                     do {
-                        return .success(try await sessions.create(spec, layer: layer, owner: owner, by: caller))
+                        return .success(
+                            try await sessions.create(
+                                spec, layer: layer, restoresProcesses: restoresProcesses, owner: owner, by: caller))
                     } catch {
                         return .failure(error)
                     }
