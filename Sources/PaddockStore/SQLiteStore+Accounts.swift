@@ -230,24 +230,21 @@ extension SQLiteStore: AccountStore {
     }
 
     public func browserSession(secretHash: String, now: Date) async throws -> ResolvedBrowserSession? {
-        try await read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT s.id, s.account, s.method, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent, a.role
-                        FROM browser_session s JOIN account a ON a.name = s.account
-                        WHERE s.secretHash = ? AND s.expiresAt > ?
-                        """, arguments: [secretHash, now]),
-                let role = Role(rawValue: try row.decode(String.self, forColumn: "role"))
-            else { return nil }
-            let session = try Self.browserSessionRecord(row)
-            return ResolvedBrowserSession(session: session, role: role, teams: try Self.grants(db, user: session.user))
-        }
+        try await liveBrowserSession(.secretHash, is: secretHash, now: now)
     }
 
     /// The live browser session with this id (not its cookie: for a permission it granted once, checked again).
     public func browserSession(id: String, now: Date) async throws -> ResolvedBrowserSession? {
+        try await liveBrowserSession(.id, is: id, now: now)
+    }
+
+    /// The columns a browser session is found by (a closed set: the name goes into the SQL text).
+    private enum BrowserSessionKey: String { case id, secretHash }
+
+    /// The unexpired browser session whose `key` column is `value`.
+    private func liveBrowserSession(_ key: BrowserSessionKey, is value: String, now: Date) async throws
+        -> ResolvedBrowserSession?
+    {
         try await read { db in
             guard
                 let row = try Row.fetchOne(
@@ -255,8 +252,8 @@ extension SQLiteStore: AccountStore {
                     sql: """
                         SELECT s.id, s.account, s.method, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent, a.role
                         FROM browser_session s JOIN account a ON a.name = s.account
-                        WHERE s.id = ? AND s.expiresAt > ?
-                        """, arguments: [id, now]),
+                        WHERE s.\(key.rawValue) = ? AND s.expiresAt > ?
+                        """, arguments: [value, now]),
                 let role = Role(rawValue: try row.decode(String.self, forColumn: "role"))
             else { return nil }
             let session = try Self.browserSessionRecord(row)
