@@ -88,6 +88,10 @@ struct TracingTests {
         let spans = try await Self.waitForSpans(in: scratch + "/spans.jsonl") { spans in
             spans.contains { $0.traceID == traceID && $0.name == "paddock-init.exec" }
                 && spans.contains { $0.name == "session.create" && $0.attributes["paddock.session.id"] != nil }
+                && spans.contains { upgrade in
+                    upgrade.name.hasSuffix("/exec/ws")
+                        && spans.contains { $0.name == "session.exec" && $0.parentSpanID == upgrade.spanID }
+                }
         }
         let names = spans.map { "\($0.name) \($0.traceID)" }
         // The request's span continues the client's trace, under the client's span.
@@ -102,6 +106,14 @@ struct TracingTests {
         #expect(exec.attributes["paddock.session.id"] == session.id)
         let initExec = try #require(spans.first { $0.traceID == traceID && $0.name == "paddock-init.exec" })
         #expect(initExec.parentSpanID == exec.spanID)
+
+        // The CLI's exec goes over a WebSocket: its spans are in the trace of the upgrade request, whose span
+        // ended with the 101 before the command ran.
+        let upgrade = try #require(spans.first { $0.name.hasSuffix("/exec/ws") }, "\(names)")
+        let streamed = try #require(
+            spans.first { $0.name == "session.exec" && $0.parentSpanID == upgrade.spanID }, "\(names)")
+        #expect(streamed.traceID == upgrade.traceID)
+        #expect(streamed.attributes["paddock.session.id"] == session.id)
 
         // The CLI's create is a trace of its own, through the service to the provider.
         let create = try #require(spans.first { $0.name == "session.create" })

@@ -8,6 +8,7 @@ import PaddockCore
 import PaddockSandbox
 import PaddockServices
 import Synchronization
+import Tracing
 
 /// Runs commands in a session.
 ///
@@ -26,7 +27,11 @@ struct ExecController {
             _ = try context.sessionID()
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, wsContext in
-            try await handleWebSocket(inbound: inbound, outbound: outbound, context: wsContext.requestContext)
+            // The exec's spans belong to the upgrade request's trace, though its span ended with the 101.
+            let context = wsContext.requestContext
+            try await InstrumentationContext.$current.withValue(context.trace ?? InstrumentationContext.current) {
+                try await handleWebSocket(inbound: inbound, outbound: outbound, context: context)
+            }
         }
     }
 

@@ -6,9 +6,10 @@ import PaddockAPI
 import PaddockCore
 import PaddockServices
 import PaddockWeb
+import Tracing
 
 /// Request context of the `/v1` API: snake_case JSON coders and the authenticated token.
-public struct PaddockRequestContext: RequestContext, WebSocketRequestContext, WebRequestContext {
+public struct PaddockRequestContext: RequestContext, WebSocketRequestContext, WebRequestContext, TracedRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<Self>
     /// Set by `TokenAuthMiddleware` once the bearer token checked out.
@@ -20,6 +21,8 @@ public struct PaddockRequestContext: RequestContext, WebSocketRequestContext, We
     /// The client's address: sign-in attempts are rate-limited per address.
     public let remoteAddress: SocketAddress?
     public var clientAddress: String? { remoteAddress?.ipAddress }
+    /// Set by `RequestTracingMiddleware`: the request's span, for a WebSocket's work after the upgrade.
+    public var trace: InstrumentationContext?
 
     public init(source: Source) {
         coreContext = .init(source: source)

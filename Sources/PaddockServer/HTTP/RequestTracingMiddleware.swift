@@ -9,7 +9,7 @@ import Tracing
 ///
 /// It records the method, the route pattern, the status and the session the path names — not the query string,
 /// the headers or the body, which can hold tokens, sign-in codes and secrets.
-struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
+struct RequestTracingMiddleware<Context: TracedRequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
@@ -23,8 +23,10 @@ struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         PaddockTracing.tag(span, session: Self.session(inPath: request.uri.path))
         do {
+            var traced = context
+            traced.trace = span.context
             let response = try await InstrumentationContext.$current.withValue(span.context) {
-                try await next(request, context)
+                try await next(request, traced)
             }
             if let route = context.endpointPath { span.operationName = "HTTP \(request.method.rawValue) \(route)" }
             span.updateAttributes { attributes in
@@ -52,6 +54,12 @@ struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
     static func pathWithoutSecrets(_ path: String) -> String {
         path.hasPrefix("/v1/") ? path : "/" + (path.split(separator: "/").first.map(String.init) ?? "")
     }
+}
+
+/// A request context that carries its request's trace, for work that runs after the handler returned: a
+/// WebSocket's handler runs once the upgrade is answered, outside the middleware's scope.
+protocol TracedRequestContext: RequestContext {
+    var trace: InstrumentationContext? { get set }
 }
 
 /// Reads W3C trace context (and any other propagated field) from request headers.
