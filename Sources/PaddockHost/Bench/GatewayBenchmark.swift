@@ -28,7 +28,6 @@ struct GatewayBenchmark {
         let intercepted = try gateway.openSession(interceptID, secrets: [bench.secret], policy: policy)
         let tunnelPort = try await gateway.listen(tunnelID)
         let interceptPort = try await gateway.listen(interceptID)
-        defer { Task { await gateway.shutdown() } }
 
         let direct = Self.client(trusting: try upstream.authority.trustRoot(), proxyPort: nil)
         let tunnel = Self.client(trusting: try upstream.authority.trustRoot(), proxyPort: tunnelPort)
@@ -82,9 +81,17 @@ struct GatewayBenchmark {
                     note: "same through the gateway, tunnelled"))
         } catch {
             for client in [direct, tunnel, intercept] { try? await client.shutdown() }
+            await gateway.shutdown()
             throw error
         }
-        for client in [direct, tunnel, intercept] { try await client.shutdown() }
+        // The gateway is shut down (its last events flushed) before the deferred removal of its audit directory.
+        do {
+            for client in [direct, tunnel, intercept] { try await client.shutdown() }
+        } catch {
+            await gateway.shutdown()
+            throw error
+        }
+        await gateway.shutdown()
         return results
     }
 
