@@ -92,7 +92,14 @@
                 return true
             } catch {
                 // The caller tears the sandbox down; the mounts go first so the layer is free again.
-                for point in [shared.changes, shared.mountPoint, shared.lower] { try? Syscalls.unmount(point) }
+                for point in [shared.changes, shared.mountPoint, shared.lower] {
+                    do { try Syscalls.unmount(point) } catch {
+                        // Best effort: a point never mounted fails here too; the teardown unmounts what is left.
+                        logger.debug(
+                            "could not unmount after a failed layer share",
+                            metadata: ["session.id": "\(id)", "path": "\(point)", "error": "\(error)"])
+                    }
+                }
                 throw PaddockError.wrap(error, "sharing snapshot layer \(layer) with the sandbox failed")
             }
         }

@@ -182,9 +182,13 @@ struct Visit {
                     }
                     upstream = KeptUpstream(connection: connected, session: grant.session, port: grant.port)
                 } catch let error as PaddockError where error.code == .notFound {
+                    // A restarted session's app may still be starting: the page reloads until it listens.
+                    let starting = grant.session != admitted.session ? await previews.isStarting(grant.session) : false
                     try await send(
-                        PreviewPages.notListening(
-                            port: grant.port, listening: await previews.listeningPorts(grant.session)))
+                        starting
+                            ? PreviewPages.restarting(session: admitted.session.rawValue)
+                            : PreviewPages.notListening(
+                                port: grant.port, listening: await previews.listeningPorts(grant.session)))
                     return head.keepsAlive && framing == .none
                 } catch let error as PaddockError {
                     try await send(

@@ -16,7 +16,7 @@ extension PreviewService {
         case ended(String?)
     }
 
-    /// How long the app of a restarted session may take to listen before the restart is given up.
+    /// How long the app of a restarted session may take to listen before its visitors are told it is not running.
     static let restartListenDeadline: Duration = .seconds(120)
     /// How long a failed restart is reported before a visit tries again.
     static let failedRestartMemory: TimeInterval = 60
@@ -36,20 +36,18 @@ extension PreviewService {
         else { return .ended(nil) }
         let start = try ended.effectivePolicy()?.previews?.start
         let caller = Caller.previewVisitor(user: grant.viewer, share: grant.share)
-        restarts[id] = Task { await self.restartSession(id, start: start, port: grant.port, by: caller) }
+        restarts[id] = Task { await self.restartSession(id, start: start, by: caller) }
         return .starting
     }
 
-    private func restartSession(_ id: SessionID, start: String?, port: UInt16, by caller: Caller) async {
+    private func restartSession(_ id: SessionID, start: String?, by caller: Caller) async {
         defer { restarts[id] = nil }
         var started: Session?
         do {
             let (replacement, snapshot) = try await SnapshotService(sessions: sessions).restart(id, by: caller)
             started = replacement
             // Processes kept by the snapshot (gVisor) run on; a files-only snapshot needs its app started.
-            if let start, snapshot.keeps == .files {
-                try await startApp(start, in: replacement.id, port: port, by: caller)
-            }
+            if let start, snapshot.keeps == .files { try await startApp(start, in: replacement.id, by: caller) }
             try await store.setPreviewReplacement(of: id, replacement.id, at: clock())
             try await sessions.record(
                 id, "preview.restart",
@@ -78,9 +76,9 @@ extension PreviewService {
         }
     }
 
-    /// Runs the policy's start command in the background (as the session user, in the working directory) and
-    /// waits until something listens on the previewed port.
-    private func startApp(_ command: String, in id: SessionID, port: UInt16, by caller: Caller) async throws {
+    /// Runs the policy's start command in the background (as the session user, in the working directory). It is
+    /// not waited for: until the app listens, visits see the "Starting…" page (`isStarting`), each one a look.
+    private func startApp(_ command: String, in id: SessionID, by caller: Caller) async throws {
         let quoted = "'" + command.replacingOccurrences(of: "'", with: "'\\''") + "'"
         let shell = "(nohup /bin/sh -c \(quoted) >/tmp/paddock-preview-start.log 2>&1 </dev/null &)"
         let handle = try await sessions.exec(id, SessionCommand(["/bin/sh", "-c", shell]), by: caller)
@@ -89,16 +87,15 @@ extension PreviewService {
                 throw PaddockError.unavailable("the preview's start command could not be started (exit \(exit.code))")
             }
         }
-        let deadline = ContinuousClock.now + Self.restartListenDeadline
-        while try await !sessions.listeningPorts(id).contains(port) {
-            guard ContinuousClock.now < deadline else {
-                throw PaddockError.unavailable(
-                    "the preview's start command (`\(command)`) did not listen on port \(port) within "
-                        + "\(Self.restartListenDeadline); its output is in /tmp/paddock-preview-start.log of session \(id)"
-                )
-            }
-            // A port starting to listen raises no event: it is looked at a few times a second.
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        startedApps[id] = clock()
+    }
+
+    /// Whether `id` is a restarted session whose app may still be starting: a visit that finds nothing listening
+    /// is shown the "Starting…" page rather than "not running", for `restartListenDeadline` after the start.
+    public func isStarting(_ id: SessionID) -> Bool {
+        guard let started = startedApps[id] else { return false }
+        let starting = clock().timeIntervalSince(started) < Double(Self.restartListenDeadline.components.seconds)
+        if !starting { startedApps[id] = nil }
+        return starting
     }
 }

@@ -55,6 +55,8 @@ public actor PreviewService {
     private var knownShares: [String: PreviewShare] = [:]
     /// Restarts of destroyed sessions under way (`previews: {restart: true}`), by the session they replace.
     var restarts: [SessionID: Task<Void, Never>] = [:]
+    /// Restarted sessions whose start command ran, and when (`isStarting`).
+    var startedApps: [SessionID: Date] = [:]
     /// Restarts that failed lately, so every visit in the next minute is told why instead of trying again.
     var failedRestarts: [SessionID: (at: Date, reason: String)] = [:]
     /// Cookies whose signature was checked already (a browser sends the same one with every request).

@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import PaddockCore
 import ServiceLifecycle
 
@@ -17,10 +18,9 @@ public struct RepositoryPrepareService: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelledOrShuttingDown {
-            // A period, not a wait for a condition: the origin announces nothing (a GitHub push webhook does, and
-            // prepares its branch at once).
-            do { try await Task.sleep(for: interval) } catch { break }
+        // A period, not a wait for a condition: the origin announces nothing (a GitHub push webhook does, and
+        // prepares its branch at once). The timer ends with the server's graceful shutdown.
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
             let sealed = await RepositoryCacheService(sessions: sessions).prepareRecentBranches(usedWithin: recent)
             if !sealed.isEmpty {
                 sessions.logger.info("prepared repository branches", metadata: ["layers": "\(sealed.count)"])
