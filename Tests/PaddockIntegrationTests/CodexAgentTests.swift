@@ -26,6 +26,17 @@ struct CodexAgentTests {
 
     static let model = "gpt-test"
 
+    /// The tool outputs Codex sent back to the model in one Responses request.
+    static func functionCallOutputs(in body: String) -> [String] {
+        let request = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+        let items = request?["input"] as? [[String: Any]] ?? []
+        return items.filter { $0["type"] as? String == "function_call_output" }.compactMap { item in
+            if let text = item["output"] as? String { return text }
+            let parts = item["output"] as? [[String: Any]] ?? []
+            return parts.compactMap { $0["text"] as? String }.joined(separator: "\n")
+        }
+    }
+
     static func with(
         _ label: String, script: [ScriptedModelServer.Turn],
         configure: @escaping (inout RunConfiguration) -> Void = { _ in },
@@ -72,9 +83,14 @@ struct CodexAgentTests {
             for await e in try await agents.runs.events(first.id) { events.append(e) }
             #expect(events.map(\.seq) == Array(1...events.count))
             #expect(events.filter { $0.kind == "tool_call" && $0.tool == "shell" }.count == 2)
-            #expect(
-                events.contains { $0.kind == "tool_result" && $0.tool == "shell" && $0.text?.contains("hi") == true },
-                "\(events.filter { $0.kind == "tool_result" })")
+            // The run's output reached the model; Codex's own JSON event for it sometimes leaves the output out on a
+            // loaded host (its `aggregated_output` is empty when the output arrived only as deltas, openai/codex
+            // #10141), so the record is checked to carry it whenever Codex reported it.
+            let results = events.filter { $0.kind == "tool_result" && $0.tool == "shell" }
+            #expect(results.count == 2 && results.allSatisfy { $0.isError == false }, "\(results)")
+            #expect(results.last?.text.map { $0.isEmpty || $0.contains("hi") } == true, "\(results)")
+            let outputs = await agents.model.requests().flatMap { Self.functionCallOutputs(in: $0.body) }
+            #expect(outputs.contains { $0.split(separator: "\n").contains("hi") }, "\(outputs)")
             #expect(events.contains { $0.kind == "final" && $0.text == "I added hello.py." })
             #expect(events.last?.status == .completed)
 

@@ -120,6 +120,8 @@ actor FakeInit: InitWriter {
             try await provider.setFile(id, from, nil)
             try await provider.setFile(id, to, bytes)
             reply(.ok, last: true)
+        case .enableSudo:
+            reply(.ok, last: true)  // a fake sandbox has no sudo to switch on; E2B's base template asks for it
         default: throw PaddockError.invalidArgument("\(message) is not a request")
         }
     }
