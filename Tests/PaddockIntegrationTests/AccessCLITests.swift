@@ -98,7 +98,7 @@ struct AccessCLITests {
             // Emergency stop, persisted across a restart, then lifted.
             let stop = try await Self.paddock(["stop-all"], server)
             #expect(stop.status == 0 && stop.stdout.contains("1 sessions frozen and destroyed"), "\(stop)")
-            server.crash()
+            await server.crash()
             try await server.start()
             let refused = try await Self.paddock(["session", "create"], server)
             #expect(refused.status == 1 && refused.stderr.contains("emergency stop"), "\(refused.stderr)")

@@ -60,9 +60,9 @@ struct AgentCLITests {
             try follower.run()
             try await Task.sleep(for: .seconds(2))
             kill(follower.processIdentifier, SIGINT)
+            await ChildProcess.end(follower, signal: 0)
             let followed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            follower.waitUntilExit()
             #expect(follower.terminationStatus == 130)
             #expect(followed.contains("started again"))
             let detachedID = try #require(said.split(separator: " ").first { $0.hasPrefix("run_") }).trimmingCharacters(

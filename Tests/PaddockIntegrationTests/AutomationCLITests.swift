@@ -100,7 +100,7 @@ struct AutomationCLITests {
             #expect(done.first?.decision == .deduplicated)
 
             // Acknowledged, then the server is killed before it processed the event: stored, never started.
-            server.crash()
+            await server.crash()
             let store = try SQLiteStore(path: server.dataDirectory + "/paddock.sqlite")
             let pending = try await store.insertInvocation(
                 Invocation(

@@ -48,24 +48,18 @@ struct CLITests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             // Never leave a half-started server behind (it would outlive the test run).
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
+            await ChildProcess.end(process)
             throw PaddockError.unavailable("paddock server did not come up on port \(port)")
         }
 
         /// SIGKILL: a crash, not a shutdown.
-        func crash() {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        func crash() async {
+            await ChildProcess.end(process, signal: SIGKILL)
         }
 
         /// SIGTERM: a graceful shutdown, as a service manager does it.
-        func terminate() {
-            guard process.isRunning else { return }
-            process.terminate()
-            process.waitUntilExit()
+        func terminate() async {
+            await ChildProcess.end(process)
         }
 
         func stop() async throws {
@@ -75,10 +69,7 @@ struct CLITests {
             {
                 for s in body.sessions { _ = try? await CLI.run(["session", "destroy", s.id], server: self) }
             }
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
+            await ChildProcess.end(process)
             let stack = try await TestStack.make("cli-check", dataDirectory: dataDirectory)
             let footprint = await stack.provider.footprint()
             // Clean up through the recovery path even when something leaked, so a failure leaves nothing running.
@@ -290,7 +281,7 @@ struct CLITests {
             let id = try APICoding.decoder().decode(SessionBody.self, from: Data(created.stdout.utf8)).id
             #expect(
                 try await CLI.run(["exec", id, "--", "sh", "-c", "echo survived > state"], server: server).status == 0)
-            server.crash()
+            await server.crash()
             try await server.start()
             let after = try await CLI.run(["exec", id, "--", "cat", "state"], server: server)
             #expect(after.stdout == "survived\n")

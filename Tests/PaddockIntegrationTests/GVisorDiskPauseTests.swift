@@ -143,7 +143,7 @@ struct GVisorDiskPauseTests {
             let stopped = try await CLI.run(["session", "stop", "--to-disk", id], server: server)
             #expect(stopped.status == 0 && stopped.stdout.contains("stopped to disk"), "\(stopped.stderr)")
 
-            server.crash()
+            await server.crash()
             try await server.start()
 
             #expect(try await RestartTests.state(id, server) == "paused")

@@ -99,12 +99,12 @@ struct MetricsTests {
                 "sum(paddock_sessions{state=\"running\"}) or vector(0)", port: apiPort, until: { $0 == 0 })
             #expect(stillRunning == 0)
         } catch {
-            Self.stop(prometheus)
+            await Self.stop(prometheus)
             TestHost.removeDataDirectory(scratch)
             try await server.stop()
             throw error
         }
-        Self.stop(prometheus)
+        await Self.stop(prometheus)
         TestHost.removeDataDirectory(scratch)
         try await server.stop()
     }
@@ -145,10 +145,9 @@ struct MetricsTests {
         return p
     }
 
-    static func stop(_ process: Process?) {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+    static func stop(_ process: Process?) async {
+        guard let process else { return }
+        await ChildProcess.end(process)
     }
 
     /// Asks Prometheus until the query's single value satisfies `until` (scrapes come every second, and a loaded

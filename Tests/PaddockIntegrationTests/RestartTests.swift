@@ -43,7 +43,7 @@ struct RestartTests {
             let paused = try await CLI.run(["session", "stop", id], server: server)
             #expect(paused.status == 0, "\(paused.stderr)")
 
-            if how == "kill -9" { server.crash() } else { server.terminate() }
+            if how == "kill -9" { await server.crash() } else { await server.terminate() }
             // `start` waits (generously) for the API to answer: before the fix it never did, because recovery
             // wrote the gateway's CA through the frozen sandbox's init and waited for ever.
             try await server.start()
@@ -84,7 +84,7 @@ struct RestartTests {
             try? await server.stop()
             throw error
         }
-        server.terminate()
+        await server.terminate()
         #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
         let left = try FileManager.default.contentsOfDirectory(atPath: server.dataDirectory + "/sessions")
         #expect(left.isEmpty, "the warm sandboxes were destroyed on shutdown: \(left)")
@@ -114,7 +114,7 @@ struct RestartTests {
             }
             _ = try await CLI.run(["session", "destroy", id], server: server)
         }
-        server.terminate()
+        await server.terminate()
         // The footprint is counted where the sandboxes lived.
         let stack = try await TestStack.make("private-check", dataDirectory: recorded)
         let footprint = await stack.provider.footprint()

@@ -49,12 +49,12 @@ struct TracingTests {
             server = started
             try await Self.driveAndCheck(started, scratch: scratch)
         } catch {
-            MetricsTests.stop(receiver)
+            await MetricsTests.stop(receiver)
             try await server?.stop()
             TestHost.removeDataDirectory(scratch)
             throw error
         }
-        MetricsTests.stop(receiver)
+        await MetricsTests.stop(receiver)
         try await server?.stop()
         TestHost.removeDataDirectory(scratch)
     }

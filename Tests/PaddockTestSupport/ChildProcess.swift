@@ -105,6 +105,31 @@ public enum ChildProcess {
         }
     }
 
+    /// Ends a child the test started: `signal` (none when 0, for a child already told to end), then SIGKILL if it
+    /// still runs after `grace`. The wait happens on a dispatch thread: a blocked cooperative thread would starve
+    /// the server the child may be waiting on, and a child that ignores the signal must not hang the run.
+    public static func end(_ process: Process, signal: Int32 = SIGTERM, grace: Duration = .seconds(60)) async {
+        let box = UncheckedProcess(process)
+        guard process.isRunning else { return await exited(box) }
+        let pid = process.processIdentifier
+        if signal != 0 { kill(pid, signal) }
+        let backstop = Task {
+            try await Task.sleep(for: grace)
+            kill(pid, SIGKILL)
+        }
+        await exited(box)
+        backstop.cancel()
+    }
+
+    private static func exited(_ box: UncheckedProcess) async {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                box.process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+    }
+
     /// Stderr as read on its own thread (handed over through the dispatch group's wait).
     private final class CollectedData: @unchecked Sendable {
         private let lock = NSLock()
