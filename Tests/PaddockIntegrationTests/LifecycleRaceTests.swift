@@ -155,6 +155,27 @@ import Testing
             for run in started { _ = try await runs.wait(run.id) }
         }
     }
+
+    @Test func aRunGoingWhenTheServerStopsIsRecordedAsEndedByTheStop() async throws {
+        let s = try Self.stack()
+        let session = try await s.sessions.create(SessionSpec())
+        let runs = RunService(
+            sessions: s.sessions, store: s.store,
+            configuration: RunConfiguration(
+                agents: [AgentDefinition(name: "slow", kind: .command, argv: ["sleep", "{prompt}"])],
+                defaultAgent: "slow"),
+            logger: Logger(label: "race", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let running = RunningService(runs)
+        let run = try await runs.start(session: session.id, prompt: "600")
+        try await Self.eventually("the run is going") { (try? await s.store.run(id: run.id))?.status == .running }
+        // The shutdown cancels the run's task; its last status, event and audit entry are written all the same.
+        try await running.stop()
+        let stored = try #require(try await s.store.run(id: run.id))
+        #expect(stored.status == .failed, "\(stored.status)")
+        #expect(stored.reason?.contains("the Paddock server stopped") == true, "\(stored.reason ?? "-")")
+        let events = try await s.store.runEvents(run: run.id, after: 0)
+        #expect(events.last?.status == .failed, "\(events)")
+    }
 }
 
 extension Result where Failure == any Error {

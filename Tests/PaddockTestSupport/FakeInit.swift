@@ -3,8 +3,9 @@ import PaddockInitProtocol
 import PaddockSandbox
 
 /// paddock-init answered in memory from a `FakeProvider`'s state: each connection decodes what `InitClient`
-/// sends and replies as the real init would. Commands exit 0 at once and print their argv; files live in the
-/// provider; nothing listens on any port and no process can be attached to.
+/// sends and replies as the real init would. Commands exit 0 at once and print their argv, except `sleep`, which
+/// runs until it is signalled; files live in the provider; nothing listens on any port and no process can be
+/// attached to.
 actor FakeInit: InitWriter {
     struct Transport: InitTransport {
         let provider: FakeProvider
@@ -78,10 +79,12 @@ actor FakeInit: InitWriter {
         case .hello: reply(.helloReply(version: wireProtocolVersion, pid: 1), last: true)
         case .spawn(let request):
             reply(.started(pid: 2))
+            if request.argv.first == "sleep" { return }  // a long-running command: it ends when signalled
             let output = Array(request.argv.joined(separator: " ").utf8)
             if !output.isEmpty { reply(.stdout(output)) }
             reply(.exited(code: 0, signal: 0), last: true)
-        case .stdin, .closeStdin, .signal, .resize: break
+        case .signal(let signal): reply(.exited(code: 128 + signal, signal: signal), last: true)
+        case .stdin, .closeStdin, .resize: break
         case .attach(let pid), .signalProcess(let pid, _): throw PaddockError.notFound("no process with pid \(pid)")
         case .listProcesses: reply(.processes([]), last: true)
         case .dial(let port), .dialHandoff(let port): throw PaddockError.notFound("nothing listens on port \(port)")

@@ -69,8 +69,10 @@ extension RunService {
                 }
             }
         } catch {
-            run.errors.append(PaddockError.wrap(error, "following the agent failed").message)
+            if !Task.isCancelled { run.errors.append(PaddockError.wrap(error, "following the agent failed").message) }
         }
+        // The server's shutdown cancels a run's task; the agent's output then ends with no exit status.
+        let serverStopped = Task.isCancelled && exitCode == nil
         if let last = lines.finish() { await apply(parser.consume(line: last.text), to: &run) }
         await apply(parser.finish(exitCode: exitCode ?? -1), to: &run)
         watcher.cancel()
@@ -87,6 +89,9 @@ extension RunService {
         var reason: String?
         if let stop = stopRequest(id) {
             (status, reason) = stop
+        } else if serverStopped {
+            status = .failed
+            reason = "the Paddock server stopped while the agent was running; prompt again to continue"
         } else if let failure = run.errors.last {
             status = .failed
             reason = failure + (stderr.isEmpty ? "" : " — stderr: \(stderr.suffix(1000))")
@@ -233,12 +238,9 @@ extension RunService {
         all["run"] = .string(run.id)
         all["agent"] = .string(run.agent)
         all["model"] = .optional(run.model)
-        do {
-            try await recorder.record(
-                session: run.session, kind: kind, actor: caller.actor, fields: all)
-        } catch {
-            logger.error(
-                "could not record a run in the audit trail", metadata: ["run.id": "\(run.id)", "error": "\(error)"])
+        let (session, actor, recorded) = (run.session, caller.actor, all)
+        await Self.evenWhenStopping("could not record a run in the audit trail", run: run.id, logger) {
+            try await recorder.record(session: session, kind: kind, actor: actor, fields: recorded)
         }
     }
 

@@ -356,8 +356,20 @@ public actor RunService: Service {
         running.events.append(e)
         live[id] = running
         for watcher in running.watchers.values { watcher.yield(e) }
-        do { try await store.appendRunEvent(e) } catch {
-            logger.error("could not store a run event", metadata: ["run.id": "\(id)", "error": "\(error)"])
+        let (store, stored) = (store, e)
+        await Self.evenWhenStopping("could not store a run event", run: id, logger) {
+            try await store.appendRunEvent(stored)
+        }
+    }
+
+    /// Writes a run's record even from a cancelled task: the server's shutdown cancels running runs, and their
+    /// last status and events must reach the store now rather than wait for the next start's recovery.
+    static func evenWhenStopping(
+        _ failure: Logger.Message, run id: String, _ logger: Logger,
+        _ write: @escaping @Sendable () async throws -> Void
+    ) async {
+        do { try await Task { try await write() }.value } catch {
+            logger.error(failure, metadata: ["run.id": "\(id)", "error": "\(error)"])
         }
     }
 
@@ -366,9 +378,8 @@ public actor RunService: Service {
         // The gateway's metering adds to the live record while the agent's task works on its own copy.
         if let metered = live[run.id]?.run.metered, (run.metered?.calls ?? 0) < metered.calls { run.metered = metered }
         live[run.id]?.run = run
-        do { try await store.updateRun(run) } catch {
-            logger.error("could not store a run", metadata: ["run.id": "\(run.id)", "error": "\(error)"])
-        }
+        let (store, stored) = (store, run)
+        await Self.evenWhenStopping("could not store a run", run: run.id, logger) { try await store.updateRun(stored) }
     }
 
     func setStatus(_ id: String, _ status: Run.Status) async {
