@@ -91,9 +91,20 @@ extension AutomationService {
         // A deleted branch or a tag has no commit to seal; the mirror is fetched all the same.
         let deleted = body[try JSONPath("deleted")] == .bool(true)
         let branch = ref.hasPrefix("refs/heads/") && !deleted ? String(ref.dropFirst("refs/heads/".count)) : nil
-        let refreshed = try await RepositoryCacheService(sessions: sessions).receivePush(
-            repository: repository, branch: branch)
-        return .object(["refreshed": .array(refreshed.map { .string($0) })])
+        // GitHub waits ten seconds for an answer, and fetching and sealing a large repository takes longer: the
+        // delivery is answered once the refresh is under way, and the refresh is in the trail when it is done.
+        let repositories = RepositoryCacheService(sessions: sessions)
+        let mirrors = await repositories.mirrors(ofGitHub: repository)
+        if !mirrors.isEmpty {
+            work.start("refreshing \(repository) after a push") { [logger] in
+                do { _ = try await repositories.receivePush(repository: repository, branch: branch) } catch {
+                    logger.warning(
+                        "a pushed repository's refresh could not be recorded",
+                        metadata: ["repository": "\(repository)", "error": "\(error)"])
+                }
+            }
+        }
+        return .object(["refreshing": .array(mirrors.map { .string($0) })])
     }
 
     static func fromFork(_ repository: String, _ head: String) -> PaddockError {

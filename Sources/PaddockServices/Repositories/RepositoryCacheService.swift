@@ -43,6 +43,12 @@ public struct RepositoryCacheService: Sendable {
         return try await summary(record.url, cache)
     }
 
+    /// The cached mirrors of the GitHub repository `owner/name` (any of the URL spellings).
+    public func mirrors(ofGitHub fullName: String) async -> [String] {
+        guard let cache = await sessions.repositories?.cache else { return [] }
+        return cache.records().map(\.url).filter { Self.url($0, isGitHub: fullName) }
+    }
+
     /// A push to the GitHub repository `owner/name` (a verified webhook delivery): every cached mirror of it is
     /// fetched now, and where the cache holds a layer of the pushed branch, the branch's new commit is sealed too
     /// (from that layer: a few changed files cost a few files), so the next session on it starts at once. Recorded
