@@ -129,3 +129,11 @@ public final class BackgroundJob: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 }
+
+/// Runs `write` to its end even when the calling task is cancelled. For the short bookkeeping a shutdown must not
+/// lose — a run's last status, an outbox message marked delivered (else it is posted again at the next start):
+/// the shutdown cancels the work that does it, and the store refuses a cancelled task's write. The write runs in a
+/// task of its own, which keeps the caller's task-locals (its trace) but not its cancellation.
+public func evenWhenCancelled<T: Sendable>(_ write: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await Task { try await write() }.value
+}

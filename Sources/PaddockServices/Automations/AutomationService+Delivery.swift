@@ -168,7 +168,8 @@ extension AutomationService {
     }
 
     func keep(_ message: OutboxMessage) async {
-        do { try await store.updateOutbox(message) } catch {
+        let store = store
+        do { try await evenWhenCancelled { try await store.updateOutbox(message) } } catch {
             logger.error(
                 "an outbox message's state could not be stored",
                 metadata: ["outbox.id": "\(message.id)", "error": "\(error)"])

@@ -368,7 +368,7 @@ public actor RunService: Service {
         _ failure: Logger.Message, run id: String, _ logger: Logger,
         _ write: @escaping @Sendable () async throws -> Void
     ) async {
-        do { try await Task { try await write() }.value } catch {
+        do { try await evenWhenCancelled(write) } catch {
             logger.error(failure, metadata: ["run.id": "\(id)", "error": "\(error)"])
         }
     }
