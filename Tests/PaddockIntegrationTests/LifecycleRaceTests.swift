@@ -25,6 +25,16 @@ import Testing
         return Stack(store: store, fake: fake, sessions: sessions)
     }
 
+    /// Runs of a one-agent configuration whose agent is the command `program` with the prompt as its argument.
+    static func runs(_ s: Stack, agent program: String) -> RunService {
+        RunService(
+            sessions: s.sessions, store: s.store,
+            configuration: RunConfiguration(
+                agents: [AgentDefinition(name: program, kind: .command, argv: [program, "{prompt}"])],
+                defaultAgent: program),
+            logger: Logger(label: "race", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
     /// Waits until `condition` holds; a generous deadline, never an assertion on time.
     static func eventually(_ what: String, _ condition: () async -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
@@ -135,12 +145,7 @@ import Testing
     @Test func twoPromptsRacingForOneSessionStartOneRun() async throws {
         let s = try Self.stack()
         let session = try await s.sessions.create(SessionSpec())
-        let runs = RunService(
-            sessions: s.sessions, store: s.store,
-            configuration: RunConfiguration(
-                agents: [AgentDefinition(name: "echo", kind: .command, argv: ["echo", "{prompt}"])],
-                defaultAgent: "echo"),
-            logger: Logger(label: "race", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let runs = Self.runs(s, agent: "echo")
         try await withRunning(runs) {
             async let a = Result(catching: { try await runs.start(session: session.id, prompt: "one") })
             async let b = Result(catching: { try await runs.start(session: session.id, prompt: "two") })
@@ -159,12 +164,7 @@ import Testing
     @Test func aRunGoingWhenTheServerStopsIsRecordedAsEndedByTheStop() async throws {
         let s = try Self.stack()
         let session = try await s.sessions.create(SessionSpec())
-        let runs = RunService(
-            sessions: s.sessions, store: s.store,
-            configuration: RunConfiguration(
-                agents: [AgentDefinition(name: "slow", kind: .command, argv: ["sleep", "{prompt}"])],
-                defaultAgent: "slow"),
-            logger: Logger(label: "race", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let runs = Self.runs(s, agent: "sleep")
         let running = RunningService(runs)
         let run = try await runs.start(session: session.id, prompt: "600")
         try await Self.eventually("the run is going") { (try? await s.store.run(id: run.id))?.status == .running }
