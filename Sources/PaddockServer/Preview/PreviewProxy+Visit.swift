@@ -22,7 +22,9 @@ struct Visit {
     }
 
     /// Answers the request; returns whether the browser's connection carries another one.
-    func answer(_ client: inout ClientBytes, _ kept: inout KeptUpstream?) async throws -> Bool {
+    func answer(_ client: inout ClientBytes, _ kept: inout KeptUpstream?, _ admission: inout PreviewAdmission?)
+        async throws -> Bool
+    {
         guard let (session, port) = previews.address.target(ofHost: head.value("Host") ?? "") else {
             try await send(
                 PreviewPages.message(
@@ -46,11 +48,11 @@ struct Visit {
         var grant: PreviewGrant?
         var bearer = false
         if let cookie = PreviewRewrite.cookie(PreviewProxy.cookieName, in: head) {
-            grant = try await previews.admit(cookie: cookie, session: session, port: port)
+            grant = try await previews.admit(cookie: cookie, session: session, port: port, cached: &admission)
         }
         if grant == nil, let authorization = head.value("Authorization"), authorization.hasPrefix("Bearer ") {
             bearer = true
-            let token = String(authorization.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+            let token = ASCII.trimmed(authorization.dropFirst("Bearer ".count))
             guard let principal = try await proxy.tokens.authenticate(token) else {
                 try await send(
                     PreviewPages.message(
@@ -245,7 +247,8 @@ struct Visit {
     /// page that reloads itself (nil), while the resume goes on.
     func connect(_ grant: PreviewGrant) async throws -> (any SandboxConnection)? {
         let previews = self.previews
-        let attempt = Task { try await previews.connect(grant) }
+        // On this connection's event loop (`ConnectionAffinity`), so the app's socket is put on it too.
+        let attempt = Task(executorPreference: ConnectionAffinity.executor) { try await previews.connect(grant) }
         guard isNavigation, try await previews.readiness(of: grant.session) == .paused else {
             return try await attempt.value
         }

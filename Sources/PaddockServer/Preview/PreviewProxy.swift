@@ -88,7 +88,13 @@ public struct PreviewProxy: Service {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
                     for try await (connection, state) in inbound {
-                        group.addTask { await serve(connection, state: state) }
+                        // The connection is served on its own event loop, and so is what it opens in a sandbox.
+                        let executor = EventLoopTaskExecutor(connection.channel.eventLoop)
+                        group.addTask(executorPreference: executor) {
+                            await ConnectionAffinity.$executor.withValue(executor) {
+                                await serve(connection, state: state)
+                            }
+                        }
                     }
                 }
                 // Open keep-alive connections and tunnels end with the server.
@@ -106,9 +112,10 @@ public struct PreviewProxy: Service {
             try await connection.executeThenClose { inbound, outbound in
                 var client = ClientBytes(iterator: inbound.makeAsyncIterator())
                 var kept: KeptUpstream?
+                var admission: PreviewAdmission?
                 do {
                     try await requests(
-                        &client, &kept, remote: remote, outbound: outbound, channel: channel, state: state)
+                        &client, &kept, &admission, remote: remote, outbound: outbound, channel: channel, state: state)
                 } catch {
                     await kept?.connection.close()
                     throw error
@@ -122,7 +129,8 @@ public struct PreviewProxy: Service {
 
     /// Answers the browser's requests one after another until either side ends the connection.
     func requests(
-        _ client: inout ClientBytes, _ kept: inout KeptUpstream?, remote: String?,
+        _ client: inout ClientBytes, _ kept: inout KeptUpstream?, _ admission: inout PreviewAdmission?,
+        remote: String?,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel, state: PreviewConnectionState
     ) async throws {
         while let bytes = try await client.readHead() {
@@ -133,7 +141,7 @@ public struct PreviewProxy: Service {
             }
             let visit = Visit(proxy: self, head: head, remote: remote, outbound: outbound, channel: channel)
             state.setBusy(true)
-            let more = try await visit.answer(&client, &kept)
+            let more = try await visit.answer(&client, &kept, &admission)
             state.setBusy(false)
             guard more else { return }
         }
