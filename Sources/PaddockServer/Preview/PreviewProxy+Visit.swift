@@ -11,6 +11,8 @@ struct Visit {
     let remote: String?
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     let channel: any Channel
+    /// The connection's watch on the shares it was let in by.
+    let revocations: PreviewRevocationWatch
 
     var previews: PreviewService { proxy.previews }
 
@@ -222,25 +224,15 @@ struct Visit {
         }
     }
 
-    /// Runs `body` while watching the grant's share: its revocation closes both sides at once.
+    /// Runs `body` while the connection watches the grant's share: its revocation closes both sides at once.
     func watchingRevocation<T: Sendable>(
         _ grant: PreviewGrant, _ upstream: any SandboxConnection, _ body: () async throws -> T
     ) async throws -> T {
         guard let share = grant.share else { return try await body() }
-        let revoked = await previews.revocation(of: share)
-        let channel = self.channel
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in revoked {}
-                // Finished by the revoke, not by this visit ending: cut both sides.
-                if !Task.isCancelled {
-                    await upstream.close()
-                    channel.close(promise: nil)
-                }
-            }
-            defer { group.cancelAll() }
-            return try await body()
-        }
+        await revocations.watch(share, previews: previews)
+        revocations.serving(upstream)
+        defer { revocations.serving(nil) }
+        return try await body()
     }
 
     /// Connects, resuming a paused session. A browser navigating waits at most a second before it is shown a

@@ -108,6 +108,8 @@ public struct PreviewProxy: Service {
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, state: PreviewConnectionState) async {
         let remote = connection.channel.remoteAddress?.ipAddress
         let channel = connection.channel
+        let revocations = PreviewRevocationWatch(channel: channel)
+        defer { revocations.end() }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var client = ClientBytes(iterator: inbound.makeAsyncIterator())
@@ -115,7 +117,8 @@ public struct PreviewProxy: Service {
                 var admission: PreviewAdmission?
                 do {
                     try await requests(
-                        &client, &kept, &admission, remote: remote, outbound: outbound, channel: channel, state: state)
+                        &client, &kept, &admission, remote: remote, outbound: outbound, channel: channel,
+                        revocations: revocations, state: state)
                 } catch {
                     await kept?.connection.close()
                     throw error
@@ -131,7 +134,8 @@ public struct PreviewProxy: Service {
     func requests(
         _ client: inout ClientBytes, _ kept: inout KeptUpstream?, _ admission: inout PreviewAdmission?,
         remote: String?,
-        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel, state: PreviewConnectionState
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel,
+        revocations: PreviewRevocationWatch, state: PreviewConnectionState
     ) async throws {
         while let bytes = try await client.readHead() {
             guard let head = PreviewHTTPHead(bytes), head.isRequest else {
@@ -139,7 +143,8 @@ public struct PreviewProxy: Service {
                     ByteBuffer(bytes: PreviewPages.message(400, "Bad Request", "Bad request", "This is not HTTP/1.1.")))
                 return
             }
-            let visit = Visit(proxy: self, head: head, remote: remote, outbound: outbound, channel: channel)
+            let visit = Visit(
+                proxy: self, head: head, remote: remote, outbound: outbound, channel: channel, revocations: revocations)
             state.setBusy(true)
             let more = try await visit.answer(&client, &kept, &admission)
             state.setBusy(false)
