@@ -30,7 +30,7 @@
         static func open(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async -> SocketSandboxConnection {
             let output = Output()
             let (ready, readySink) = AsyncStream<Void>.makeStream()
-            let inbound = BackpressuredStream<[UInt8]> { sink in
+            let inbound = BackpressuredStream<[UInt8]>(executorPreference: ConnectionAffinity.executor) { sink in
                 defer {
                     output.state.withLock { $0 = .closed }
                     readySink.finish()

@@ -16,8 +16,13 @@
                 try Self.receiveDialledSocket(path, port: port)
             }
             guard let fd = received else { return nil }
+            // A connection served on an event loop (`ConnectionAffinity`) gets its sandbox side on the same loop.
+            var group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+            if ConnectionAffinity.executor != nil, let loop = MultiThreadedEventLoopGroup.currentEventLoop {
+                group = loop
+            }
             // On failure NIO has already taken the descriptor and closes it with the half-made channel.
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let channel = try await ClientBootstrap(group: group)
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .withConnectedSocket(fd) { channel in
                     channel.eventLoop.makeCompletedFuture {

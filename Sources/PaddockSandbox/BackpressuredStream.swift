@@ -15,12 +15,15 @@ public struct BackpressuredStream<Element: Sendable>: AsyncSequence, Sendable {
     private var observers: [Observer] = []
 
     /// Starts `produce`, which sends elements into the channel. Returning finishes the stream; throwing
-    /// fails it with that error.
-    public init(_ produce: @escaping @Sendable (Channel) async throws -> Void) {
+    /// fails it with that error. `executorPreference` runs the producer there (a connection's event loop, so
+    /// that its bytes reach a consumer on that loop without a thread hop).
+    public init(
+        executorPreference: (any TaskExecutor)? = nil, _ produce: @escaping @Sendable (Channel) async throws -> Void
+    ) {
         let channel = Channel()
         self.channel = channel
         producer = Producer(
-            Task {
+            Task(executorPreference: executorPreference) {
                 do {
                     try await produce(channel)
                     channel.finish()

@@ -118,9 +118,12 @@ struct PreviewBenchmark {
         let proxied = "http://127.0.0.1:\(proxyPort)/"
         let previewHeaders = [("Host", "\(previewHost):\(proxyPort)"), ("Cookie", cookie)]
         _ = try await Benchmarks.get(client, proxied, headers: previewHeaders)
+        let (relay, relayPort) = try await PreviewBenchRelay.start(target: directPort)
+        defer { relay.close(promise: nil) }
+        let relayed = "http://127.0.0.1:\(relayPort)/"
 
         let count = max(iterations * 10, 50)
-        var http: [[Double]] = [[], []]
+        var http: [[Double]] = [[], [], []]
         for _ in 0..<count {
             http[0].append(
                 try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, direct, headers: []) })
@@ -128,14 +131,20 @@ struct PreviewBenchmark {
                 try await Benchmarks.milliseconds {
                     _ = try await Benchmarks.get(client, proxied, headers: previewHeaders)
                 })
+            http[2].append(
+                try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, relayed, headers: []) })
         }
-        var ws: [[Double]] = [[], []]
+        var ws: [[Double]] = [[], [], []]
         try await BenchWebSocket.with(port: directPort, host: "127.0.0.1:\(directPort)", cookie: nil) { direct in
             try await BenchWebSocket.with(port: proxyPort, host: "\(previewHost):\(proxyPort)", cookie: cookie) {
                 preview in
-                for _ in 0..<count {
-                    ws[0].append(try await Benchmarks.milliseconds { try await direct.echo("ping") })
-                    ws[1].append(try await Benchmarks.milliseconds { try await preview.echo("ping") })
+                try await BenchWebSocket.with(port: relayPort, host: "127.0.0.1:\(directPort)", cookie: nil) {
+                    relayed in
+                    for _ in 0..<count {
+                        ws[0].append(try await Benchmarks.milliseconds { try await direct.echo("ping") })
+                        ws[1].append(try await Benchmarks.milliseconds { try await preview.echo("ping") })
+                        ws[2].append(try await Benchmarks.milliseconds { try await relayed.echo("ping") })
+                    }
                 }
             }
         }
@@ -152,8 +161,13 @@ struct PreviewBenchmark {
                 "direct.preview_request", unit: "ms", http[0], note: "small GET, keep-alive, loopback"),
             Benchmarks.summarize(
                 "paddock.preview_request", unit: "ms", http[1], note: "same app in a sandbox, via the preview host"),
+            Benchmarks.summarize(
+                "limit.preview_request", unit: "ms", http[2],
+                note: "same GET through a bare byte relay (one extra loopback hop, no HTTP work)"),
             Benchmarks.summarize("direct.preview_ws_rtt", unit: "ms", ws[0], note: "WebSocket echo round trip"),
             Benchmarks.summarize("paddock.preview_ws_rtt", unit: "ms", ws[1], note: "same, via the preview host"),
+            Benchmarks.summarize(
+                "limit.preview_ws_rtt", unit: "ms", ws[2], note: "same, through a bare byte relay (one extra hop)"),
             Benchmarks.summarize(
                 "paddock.preview_wake", unit: "ms", wake, note: "a whole small GET to a paused session"),
         ]

@@ -1,7 +1,7 @@
-import Foundation
-
 /// The head of an HTTP/1.x request or response as the preview proxy reads it: the start line and the header
-/// fields in order, names as sent. Bodies are never parsed, only framed (`framing`).
+/// fields in order, names as sent. Bodies are never parsed, only framed (`framing`). Everything here works on
+/// ASCII bytes, not Foundation's Unicode-aware string operations: every request passes through it, and
+/// header syntax is ASCII (RFC 9110 §5.5).
 struct PreviewHTTPHead: Equatable {
     /// `GET /path HTTP/1.1` or `HTTP/1.1 200 OK`, split on the first two spaces.
     var startLine: [String]
@@ -17,33 +17,80 @@ struct PreviewHTTPHead: Equatable {
 
     /// The end of the head in `bytes` (the index after its blank line), or nil while it is incomplete.
     static func end(in bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        var i = 3
-        while i < bytes.count {
-            if bytes[i] == 0x0a && bytes[i - 1] == 0x0d && bytes[i - 2] == 0x0a && bytes[i - 3] == 0x0d { return i + 1 }
-            i += 1
+        bytes.withUnsafeBufferPointer { buffer in
+            guard buffer.count >= 4 else { return nil }
+            var i = 3
+            while i < buffer.count {
+                if buffer[i] == 0x0a && buffer[i - 1] == 0x0d && buffer[i - 2] == 0x0a && buffer[i - 3] == 0x0d {
+                    return i + 1
+                }
+                i += 1
+            }
+            return nil
         }
-        return nil
     }
 
     /// Parses a complete head (with or without its blank line); nil when it is not HTTP/1.x.
     init?(_ bytes: some Collection<UInt8>) {
-        let text = String(decoding: bytes, as: UTF8.self)
-        var lines = text.components(separatedBy: "\r\n")
-        while lines.last == "" { lines.removeLast() }
+        let parsed: (startLine: [String], fields: [(name: String, value: String)])? = Array(bytes)
+            .withUnsafeBufferPointer { Self.parse($0) }
+        guard let parsed else { return nil }
+        startLine = parsed.startLine
+        fields = parsed.fields
+        guard isRequest || isResponse else { return nil }
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> (
+        startLine: [String], fields: [(name: String, value: String)]
+    )? {
+        var lines: [Range<Int>] = []
+        var start = 0
+        var i = 0
+        while i + 1 < bytes.count {
+            if bytes[i] == 0x0d && bytes[i + 1] == 0x0a {
+                lines.append(start..<i)
+                i += 2
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        if start < bytes.count { lines.append(start..<bytes.count) }
+        while let last = lines.last, last.isEmpty { lines.removeLast() }
         guard let first = lines.first else { return nil }
-        let parts = first.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        // The start line: split on the first two spaces.
+        var parts: [String] = []
+        var partStart = first.lowerBound
+        var j = first.lowerBound
+        while j < first.upperBound, parts.count < 2 {
+            if bytes[j] == 0x20 {
+                parts.append(Self.text(bytes, partStart..<j))
+                partStart = j + 1
+            }
+            j += 1
+        }
+        parts.append(Self.text(bytes, partStart..<first.upperBound))
         guard parts.count >= 2 else { return nil }
-        startLine = parts
-        fields = []
+        var fields: [(name: String, value: String)] = []
+        fields.reserveCapacity(lines.count - 1)
         for line in lines.dropFirst() {
             // Obsolete line folding and fields without a colon are refused, as request smuggling hides in them.
-            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix(" "), !line.hasPrefix("\t") else { return nil }
-            let name = String(line[..<colon])
-            guard !name.isEmpty, !name.contains(" ") else { return nil }
-            fields.append((name, String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+            guard !line.isEmpty, bytes[line.lowerBound] != 0x20, bytes[line.lowerBound] != 0x09 else { return nil }
+            var colon = line.lowerBound
+            while colon < line.upperBound, bytes[colon] != 0x3a { colon += 1 }
+            guard colon < line.upperBound, colon > line.lowerBound else { return nil }
+            for k in line.lowerBound..<colon where bytes[k] == 0x20 { return nil }
+            var valueStart = colon + 1
+            var valueEnd = line.upperBound
+            while valueStart < valueEnd, bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09 { valueStart += 1 }
+            while valueEnd > valueStart, bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+            fields.append((Self.text(bytes, line.lowerBound..<colon), Self.text(bytes, valueStart..<valueEnd)))
         }
-        guard isRequest || isResponse else { return nil }
+        return (parts, fields)
+    }
+
+    private static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
     init(startLine: [String], fields: [(name: String, value: String)]) {
@@ -62,35 +109,65 @@ struct PreviewHTTPHead: Equatable {
     var status: Int { Int(startLine[1]) ?? 0 }
 
     func values(_ name: String) -> [String] {
-        fields.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+        fields.compactMap { ASCII.equalsIgnoringCase($0.name, name) ? $0.value : nil }
     }
-    func value(_ name: String) -> String? { values(name).first }
+    func value(_ name: String) -> String? {
+        fields.first { ASCII.equalsIgnoringCase($0.name, name) }?.value
+    }
     /// The comma-separated tokens of a field such as `Connection`, lowercased.
     func tokens(_ name: String) -> Set<String> {
-        Set(
-            values(name).flatMap { $0.split(separator: ",") }.map {
-                $0.trimmingCharacters(in: .whitespaces).lowercased()
-            })
+        var tokens = Set<String>()
+        for field in fields where ASCII.equalsIgnoringCase(field.name, name) {
+            for token in field.value.utf8.split(separator: 0x2c) {
+                let trimmed = ASCII.trimmed(token)
+                if !trimmed.isEmpty { tokens.insert(ASCII.lowercased(trimmed)) }
+            }
+        }
+        return tokens
     }
-    mutating func remove(_ names: Set<String>) { fields.removeAll { names.contains($0.name.lowercased()) } }
+    /// Whether the comma-separated field `name` has `token` (lowercase), without building a set.
+    func has(_ name: String, token: String) -> Bool {
+        for field in fields where ASCII.equalsIgnoringCase(field.name, name) {
+            for candidate in field.value.utf8.split(separator: 0x2c)
+            where ASCII.equalsIgnoringCase(ASCII.trimmed(candidate), token.utf8) {
+                return true
+            }
+        }
+        return false
+    }
+    /// Removes fields by lowercase name.
+    mutating func remove(_ names: Set<String>) { fields.removeAll { names.contains(ASCII.lowercased($0.name)) } }
     mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
 
     /// Whether the connection may carry another message after this one (HTTP/1.1 unless `close`; 1.0 only
     /// with `keep-alive`).
     var keepsAlive: Bool {
-        let connection = tokens("Connection")
-        return version == "HTTP/1.1" ? !connection.contains("close") : connection.contains("keep-alive")
+        version == "HTTP/1.1" ? !has("Connection", token: "close") : has("Connection", token: "keep-alive")
     }
 
     var isWebSocketUpgrade: Bool {
-        isRequest && tokens("Connection").contains("upgrade") && tokens("Upgrade").contains("websocket")
+        isRequest && has("Connection", token: "upgrade") && has("Upgrade", token: "websocket")
     }
 
     var serialized: [UInt8] {
-        var text = startLine.joined(separator: " ") + "\r\n"
-        for field in fields { text += "\(field.name): \(field.value)\r\n" }
-        text += "\r\n"
-        return Array(text.utf8)
+        var size = 4
+        for part in startLine { size += part.utf8.count + 1 }
+        for field in fields { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        for (index, part) in startLine.enumerated() {
+            if index > 0 { out.append(0x20) }
+            out += part.utf8
+        }
+        out += [0x0d, 0x0a]
+        for field in fields {
+            out += field.name.utf8
+            out += [0x3a, 0x20]
+            out += field.value.utf8
+            out += [0x0d, 0x0a]
+        }
+        out += [0x0d, 0x0a]
+        return out
     }
 
     /// How the body after this head ends.
@@ -150,9 +227,8 @@ struct ChunkedBodyScanner {
                 let byte = bytes[i]
                 i += 1
                 if byte == 0x0a {
-                    let hex =
-                        line.trimmingCharacters(in: .whitespaces).split(separator: ";").first.map(String.init) ?? ""
-                    guard let size = Int(hex.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
+                    let hex = line.split(separator: ";", omittingEmptySubsequences: false).first ?? ""
+                    guard let size = Int(ASCII.trimmed(hex), radix: 16), size >= 0 else {
                         throw PreviewProxyError.malformed("a chunk size is not hexadecimal")
                     }
                     state = size == 0 ? .trailer("") : .data(size)

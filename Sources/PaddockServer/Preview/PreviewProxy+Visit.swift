@@ -11,6 +11,8 @@ struct Visit {
     let remote: String?
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     let channel: any Channel
+    /// The connection's watch on the shares it was let in by.
+    let revocations: PreviewRevocationWatch
 
     var previews: PreviewService { proxy.previews }
 
@@ -22,7 +24,9 @@ struct Visit {
     }
 
     /// Answers the request; returns whether the browser's connection carries another one.
-    func answer(_ client: inout ClientBytes, _ kept: inout KeptUpstream?) async throws -> Bool {
+    func answer(_ client: inout ClientBytes, _ kept: inout KeptUpstream?, _ admission: inout PreviewAdmission?)
+        async throws -> Bool
+    {
         guard let (session, port) = previews.address.target(ofHost: head.value("Host") ?? "") else {
             try await send(
                 PreviewPages.message(
@@ -46,11 +50,11 @@ struct Visit {
         var grant: PreviewGrant?
         var bearer = false
         if let cookie = PreviewRewrite.cookie(PreviewProxy.cookieName, in: head) {
-            grant = try await previews.admit(cookie: cookie, session: session, port: port)
+            grant = try await previews.admit(cookie: cookie, session: session, port: port, cached: &admission)
         }
         if grant == nil, let authorization = head.value("Authorization"), authorization.hasPrefix("Bearer ") {
             bearer = true
-            let token = String(authorization.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+            let token = ASCII.trimmed(authorization.dropFirst("Bearer ".count))
             guard let principal = try await proxy.tokens.authenticate(token) else {
                 try await send(
                     PreviewPages.message(
@@ -220,32 +224,23 @@ struct Visit {
         }
     }
 
-    /// Runs `body` while watching the grant's share: its revocation closes both sides at once.
+    /// Runs `body` while the connection watches the grant's share: its revocation closes both sides at once.
     func watchingRevocation<T: Sendable>(
         _ grant: PreviewGrant, _ upstream: any SandboxConnection, _ body: () async throws -> T
     ) async throws -> T {
         guard let share = grant.share else { return try await body() }
-        let revoked = await previews.revocation(of: share)
-        let channel = self.channel
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await _ in revoked {}
-                // Finished by the revoke, not by this visit ending: cut both sides.
-                if !Task.isCancelled {
-                    await upstream.close()
-                    channel.close(promise: nil)
-                }
-            }
-            defer { group.cancelAll() }
-            return try await body()
-        }
+        await revocations.watch(share, previews: previews)
+        revocations.serving(upstream)
+        defer { revocations.serving(nil) }
+        return try await body()
     }
 
     /// Connects, resuming a paused session. A browser navigating waits at most a second before it is shown a
     /// page that reloads itself (nil), while the resume goes on.
     func connect(_ grant: PreviewGrant) async throws -> (any SandboxConnection)? {
         let previews = self.previews
-        let attempt = Task { try await previews.connect(grant) }
+        // On this connection's event loop (`ConnectionAffinity`), so the app's socket is put on it too.
+        let attempt = Task(executorPreference: ConnectionAffinity.executor) { try await previews.connect(grant) }
         guard isNavigation, try await previews.readiness(of: grant.session) == .paused else {
             return try await attempt.value
         }

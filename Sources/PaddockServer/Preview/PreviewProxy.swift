@@ -88,7 +88,13 @@ public struct PreviewProxy: Service {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
                     for try await (connection, state) in inbound {
-                        group.addTask { await serve(connection, state: state) }
+                        // The connection is served on its own event loop, and so is what it opens in a sandbox.
+                        let executor = EventLoopTaskExecutor(connection.channel.eventLoop)
+                        group.addTask(executorPreference: executor) {
+                            await ConnectionAffinity.$executor.withValue(executor) {
+                                await serve(connection, state: state)
+                            }
+                        }
                     }
                 }
                 // Open keep-alive connections and tunnels end with the server.
@@ -102,13 +108,17 @@ public struct PreviewProxy: Service {
     func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, state: PreviewConnectionState) async {
         let remote = connection.channel.remoteAddress?.ipAddress
         let channel = connection.channel
+        let revocations = PreviewRevocationWatch(channel: channel)
+        defer { revocations.end() }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var client = ClientBytes(iterator: inbound.makeAsyncIterator())
                 var kept: KeptUpstream?
+                var admission: PreviewAdmission?
                 do {
                     try await requests(
-                        &client, &kept, remote: remote, outbound: outbound, channel: channel, state: state)
+                        &client, &kept, &admission, remote: remote, outbound: outbound, channel: channel,
+                        revocations: revocations, state: state)
                 } catch {
                     await kept?.connection.close()
                     throw error
@@ -122,8 +132,10 @@ public struct PreviewProxy: Service {
 
     /// Answers the browser's requests one after another until either side ends the connection.
     func requests(
-        _ client: inout ClientBytes, _ kept: inout KeptUpstream?, remote: String?,
-        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel, state: PreviewConnectionState
+        _ client: inout ClientBytes, _ kept: inout KeptUpstream?, _ admission: inout PreviewAdmission?,
+        remote: String?,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel,
+        revocations: PreviewRevocationWatch, state: PreviewConnectionState
     ) async throws {
         while let bytes = try await client.readHead() {
             guard let head = PreviewHTTPHead(bytes), head.isRequest else {
@@ -131,9 +143,10 @@ public struct PreviewProxy: Service {
                     ByteBuffer(bytes: PreviewPages.message(400, "Bad Request", "Bad request", "This is not HTTP/1.1.")))
                 return
             }
-            let visit = Visit(proxy: self, head: head, remote: remote, outbound: outbound, channel: channel)
+            let visit = Visit(
+                proxy: self, head: head, remote: remote, outbound: outbound, channel: channel, revocations: revocations)
             state.setBusy(true)
-            let more = try await visit.answer(&client, &kept)
+            let more = try await visit.answer(&client, &kept, &admission)
             state.setBusy(false)
             guard more else { return }
         }

@@ -41,10 +41,10 @@ enum PreviewRewrite {
 
     /// A `Cookie` header without Paddock's cookies.
     static func keptCookies(_ header: String) -> String {
-        header.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { pair in
+        header.split(separator: ";").map(ASCII.trimmed).filter { pair in
             guard !pair.isEmpty else { return false }
-            let name = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? pair
-            return !paddockCookies.contains(name.trimmingCharacters(in: .whitespaces))
+            let name = pair.split(separator: "=", maxSplits: 1).first ?? pair[...]
+            return !paddockCookies.contains(ASCII.trimmed(name))
         }.joined(separator: "; ")
     }
 
@@ -52,7 +52,7 @@ enum PreviewRewrite {
     static func cookie(_ name: String, in head: PreviewHTTPHead) -> String? {
         for header in head.values("Cookie") {
             for pair in header.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let parts = pair.split(separator: "=", maxSplits: 1).map(ASCII.trimmed)
                 if parts.count == 2, parts[0] == name { return parts[1] }
             }
         }
@@ -69,7 +69,7 @@ enum PreviewRewrite {
             out.add("Connection", keepAlive ? "keep-alive" : "close")
         }
         out.fields = out.fields.map { field in
-            guard field.name.lowercased() == "set-cookie" else { return field }
+            guard ASCII.equalsIgnoringCase(field.name, "set-cookie") else { return field }
             return (field.name, hostOnly(field.value))
         }
         return out
@@ -78,10 +78,8 @@ enum PreviewRewrite {
     /// A `Set-Cookie` value without its `Domain` attribute; one that tries to set Paddock's own cookie is
     /// renamed so it cannot shadow the grant.
     static func hostOnly(_ value: String) -> String {
-        var parts = value.split(separator: ";", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
-        parts = [parts[0]] + parts.dropFirst().filter { !$0.lowercased().hasPrefix("domain") }
+        var parts = value.split(separator: ";", omittingEmptySubsequences: false).map(ASCII.trimmed)
+        parts = [parts[0]] + parts.dropFirst().filter { !ASCII.lowercased($0).hasPrefix("domain") }
         let name = parts[0].split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
         if paddockCookies.contains(name) { parts[0] = "app_" + parts[0] }
         return parts.joined(separator: "; ")

@@ -36,7 +36,10 @@ extension PreviewService {
         else { return .ended(nil) }
         let start = try ended.effectivePolicy()?.previews?.start
         let caller = Caller.previewVisitor(user: grant.viewer, share: grant.share)
-        restarts[id] = Task { await self.restartSession(id, start: start, by: caller) }
+        // Off the visitor's event loop (`ConnectionAffinity`): a restart mounts layers and starts a sandbox.
+        restarts[id] = Task(executorPreference: globalConcurrentExecutor) {
+            await self.restartSession(id, start: start, by: caller)
+        }
         return .starting
     }
 
@@ -65,9 +68,20 @@ extension PreviewService {
             failedRestarts[id] = (clock(), reason)
             logger.warning(
                 "a preview could not restart its session", metadata: ["session.id": "\(id)", "error": "\(error)"])
-            // Half a restart is none: a replacement that is not recorded as serving the preview is removed.
+            do {
+                try await sessions.record(id, "preview.restart_failed", ["reason": .string(reason)], by: caller)
+            } catch let auditError {
+                logger.error(
+                    "could not record a failed preview restart",
+                    metadata: ["session.id": "\(id)", "error": "\(auditError)"])
+            }
+            // Half a restart is none: a replacement that is not recorded as serving the preview is removed, with
+            // no snapshot of its own (it inherited `restart: true`, and its files are the snapshot's).
             if let started {
-                do { try await sessions.destroy(started.id, reason: "its preview restart failed", by: .system) } catch {
+                do {
+                    try await sessions.destroy(
+                        started.id, reason: "its preview restart failed", keepingFilesForPreviews: false, by: .system)
+                } catch {
                     logger.warning(
                         "could not remove the session of a failed preview restart",
                         metadata: ["session.id": "\(started.id)", "error": "\(error)"])
@@ -77,14 +91,21 @@ extension PreviewService {
     }
 
     /// Runs the policy's start command in the background (as the session user, in the working directory). It is
-    /// not waited for: until the app listens, visits see the "Starting…" page (`isStarting`), each one a look.
+    /// not waited for: until the app listens, visits see the "Starting…" page (`isStarting`), each one a look. A
+    /// command the shell cannot parse is refused before anything starts.
     private func startApp(_ command: String, in id: SessionID, by caller: Caller) async throws {
         let quoted = "'" + command.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        let shell = "(nohup /bin/sh -c \(quoted) >/tmp/paddock-preview-start.log 2>&1 </dev/null &)"
+        let shell =
+            "/bin/sh -n -c \(quoted) && (nohup /bin/sh -c \(quoted) >/tmp/paddock-preview-start.log 2>&1 </dev/null &)"
         let handle = try await sessions.exec(id, SessionCommand(["/bin/sh", "-c", shell]), by: caller)
+        var errors: [UInt8] = []
         for try await event in handle.events {
+            if case .stderr(let bytes) = event, errors.count < 4096 { errors += bytes }
             if case .exited(let exit) = event, exit.code != 0 {
-                throw PaddockError.unavailable("the preview's start command could not be started (exit \(exit.code))")
+                let said = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                throw PaddockError.unavailable(
+                    "the preview's start command could not be started (exit \(exit.code))"
+                        + (said.isEmpty ? "" : ": \(said)") + "; fix `previews: {start: …}` in the policy")
             }
         }
         startedApps[id] = clock()

@@ -53,6 +53,8 @@ public actor PreviewService {
     /// SQLite read. Revoking goes through this actor and marks the entry before the store write, so a revoke
     /// ends access at once; a read fills only a missing entry, so it never brings a revoked share back.
     private var knownShares: [String: PreviewShare] = [:]
+    /// Counts share revocations, so a connection's cached admission (`PreviewAdmission`) is checked again after one.
+    nonisolated let revocations = Atomic<UInt64>(0)
     /// Restarts of destroyed sessions under way (`previews: {restart: true}`), by the session they replace.
     var restarts: [SessionID: Task<Void, Never>] = [:]
     /// Restarted sessions whose start command ran, and when (`isStarting`).
@@ -202,6 +204,7 @@ public actor PreviewService {
         var revoked = share
         revoked.revokedAt = revoked.revokedAt ?? now
         knownShares[shareID] = revoked
+        revocations.add(1, ordering: .releasing)
         if try await store.revokePreviewShare(id: shareID, at: now) {
             share.revokedAt = now
             try await sessions.record(

@@ -322,15 +322,25 @@ public actor SessionService {
 
     /// Destroys the session's sandbox and marks it destroyed. Destroying a destroyed session is a no-op.
     @discardableResult
-    public func destroy(_ id: SessionID, reason: String? = nil, by caller: Caller) async throws -> Session {
+    /// `keepingFilesForPreviews: false` skips the snapshot that `previews: {restart: true}` asks for (a preview
+    /// restart that failed removes its half-made session, which has nothing worth restarting from).
+    public func destroy(
+        _ id: SessionID, reason: String? = nil, keepingFilesForPreviews: Bool = true, by caller: Caller
+    ) async throws -> Session {
         _ = try await get(id, for: caller, needs: .write)
-        return try await lifecycle.withLock(id) { try await destroyHoldingLock(id, reason: reason, by: caller) }
+        return try await lifecycle.withLock(id) {
+            try await destroyHoldingLock(id, reason: reason, keepingFiles: keepingFilesForPreviews, by: caller)
+        }
     }
 
-    private func destroyHoldingLock(_ id: SessionID, reason: String?, by caller: Caller) async throws -> Session {
+    private func destroyHoldingLock(_ id: SessionID, reason: String?, keepingFiles: Bool = true, by caller: Caller)
+        async throws -> Session
+    {
         var session = try await get(id)
         if session.state == .destroyed { return session }
-        if session.state == .running || session.state == .paused { await keepFilesForPreviews(session, by: caller) }
+        if keepingFiles && (session.state == .running || session.state == .paused) {
+            await keepFilesForPreviews(session, by: caller)
+        }
         session.reason = reason ?? session.reason
         try await transition(&session, .destroy, by: caller)
         await guardrails.approvals.cancel(session: id, reason: "the session was destroyed")
