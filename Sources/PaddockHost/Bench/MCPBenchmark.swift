@@ -70,7 +70,8 @@ struct MCPBenchmark {
             ping.append(try await Benchmarks.milliseconds { try await mcp.ping() })
             service.append(
                 try await Benchmarks.milliseconds {
-                    let handle = try await sessions.exec(id, SessionCommand(["/bin/sh", "-c", "true"]), by: caller)
+                    // As the exec tool runs a plain command line: its words, without a shell.
+                    let handle = try await sessions.exec(id, SessionCommand(["true"]), by: caller)
                     for try await _ in handle.events {}
                 })
             viaMCP.append(
@@ -90,10 +91,10 @@ struct MCPBenchmark {
                 note: "JSON-RPC ping over the same MCP session: the door's own round trip"),
             Benchmarks.summarize(
                 "paddock.service_exec", unit: "ms", service,
-                note: "sh -c true through the session service as the token's owner (authorization, audit), no door"),
+                note: "true through the session service as the token's owner (authorization, audit), no door"),
             Benchmarks.summarize(
                 "paddock.mcp_exec", unit: "ms", viaMCP,
-                note: "MCP exec tool call (sh -c true) over HTTP, one MCP session; target p50 ≤ 1.5× paddock.exec"),
+                note: "MCP exec tool call (true) over HTTP, one MCP session; target p50 ≤ 1.5× paddock.exec"),
         ]
     }
 }

@@ -16,7 +16,7 @@ import ServiceLifecycle
 actor MCPDoor {
     struct Connection {
         let server: Server
-        let transport: StatefulHTTPServerTransport
+        let transport: MCPSessionTransport
         let user: String
         var lastUsed: ContinuousClock.Instant
     }
@@ -43,11 +43,15 @@ actor MCPDoor {
         let message = MCP.HTTPRequest(
             method: request.method.rawValue, headers: headers,
             body: body.readableBytes > 0 ? Data(buffer: body) : nil, path: request.uri.path)
-        let answer = await route(message, principal: principal)
-        return Self.response(answer) { [self] in
-            // Called synchronously by the graceful shutdown; the sessions close on their own task.
+        // A request may wait minutes for its answer (a long exec): the server's graceful shutdown ends every MCP
+        // session, which answers it at once, instead of waiting for it. Open streams are ended by
+        // `StreamsEndOnShutdown`, like every other stream of the server.
+        let answer = await withGracefulShutdownHandler {
+            await route(message, principal: principal)
+        } onGracefulShutdown: { [self] in
             Task { await self.closeAll() }
         }
+        return Self.response(answer)
     }
 
     func route(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
@@ -78,7 +82,7 @@ actor MCPDoor {
 
     private func open(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
         let id = UUID().uuidString
-        let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedID(id: id), logger: logger)
+        let transport = MCPSessionTransport(sessionID: id, logger: logger)
         do {
             let server = try await tools.server(for: Caller(principal), principal: principal)
             try await server.start(transport: transport)
@@ -120,9 +124,8 @@ actor MCPDoor {
         }
     }
 
-    /// The transport's answer as a Hummingbird response. `onShutdown` runs when the server starts shutting down
-    /// while a stream is being written: it must end the MCP sessions, whose streams would otherwise keep it open.
-    static func response(_ response: MCP.HTTPResponse, onShutdown: @escaping @Sendable () -> Void = {}) -> Response {
+    /// The transport's answer as a Hummingbird response.
+    static func response(_ response: MCP.HTTPResponse) -> Response {
         var fields = HTTPFields()
         for (name, value) in response.headers {
             if let name = HTTPField.Name(name) { fields[name] = value }
@@ -130,28 +133,17 @@ actor MCPDoor {
         let status = HTTPTypes.HTTPResponse.Status(code: response.statusCode)
         switch response {
         case .stream(let events, _):
+            // Without a length, so `StreamsEndOnShutdown` ends it when the server stops: a GET stream ends only
+            // with its MCP session, and outlives a client that left (nothing is written to notice it).
             return Response(
                 status: status, headers: fields,
                 body: ResponseBody { writer in
-                    // A stream ends only when its MCP session does, and the GET stream a client keeps open for
-                    // the server's messages outlives the client itself (nothing is written to notice it left).
-                    // The server's graceful shutdown waits for every response to end, so it would wait forever.
-                    try await withGracefulShutdownHandler {
-                        for try await chunk in events { try await writer.write(ByteBuffer(bytes: chunk)) }
-                    } onGracefulShutdown: {
-                        onShutdown()
-                    }
+                    for try await chunk in events { try await writer.write(ByteBuffer(bytes: chunk)) }
                     try await writer.finish(nil)
                 })
         default:
             let body = response.bodyData.map { ResponseBody(byteBuffer: ByteBuffer(bytes: $0)) } ?? ResponseBody()
             return Response(status: status, headers: fields, body: body)
         }
-    }
-
-    /// The session id chosen before the transport exists, so the door can file it under that id.
-    struct FixedID: SessionIDGenerator {
-        let id: String
-        func generateSessionID() -> String { id }
     }
 }
