@@ -54,30 +54,48 @@ actor MCPDoor {
         return Self.response(answer)
     }
 
-    func route(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
+    /// The request's answer. Only finding its MCP session holds the door: the transport's answer (which waits for
+    /// the tool) comes straight back to the request's task instead of through the door's actor.
+    nonisolated func route(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
+        switch await find(request, principal: principal) {
+        case .session(let id, let transport):
+            let response = await transport.handleRequest(request)
+            if request.method.uppercased() == "DELETE", response.statusCode == 200 { await close(id) }
+            return response
+        case .initialize: return await open(request, principal: principal)
+        case .answer(let response): return response
+        }
+    }
+
+    enum Found {
+        case session(String, MCPSessionTransport)
+        case initialize
+        case answer(MCP.HTTPResponse)
+    }
+
+    private func find(_ request: MCP.HTTPRequest, principal: Principal) async -> Found {
         await closeIdle()
         if let id = request.header(HTTPHeaderName.sessionID), var connection = connections[id] {
             guard connection.user == principal.user else {
-                return .error(
-                    statusCode: 403,
-                    .invalidRequest("this MCP session was started with another user's token; initialize your own"))
+                return .answer(
+                    .error(
+                        statusCode: 403,
+                        .invalidRequest("this MCP session was started with another user's token; initialize your own")
+                    ))
             }
             connection.lastUsed = .now
             connections[id] = connection
-            let response = await connection.transport.handleRequest(request)
-            if request.method.uppercased() == "DELETE", response.statusCode == 200 { await close(id) }
-            return response
+            return .session(id, connection.transport)
         }
-        if request.method.uppercased() == "POST", Self.isInitialize(request.body) {
-            return await open(request, principal: principal)
-        }
+        if request.method.uppercased() == "POST", Self.isInitialize(request.body) { return .initialize }
         if request.header(HTTPHeaderName.sessionID) != nil {
-            return .error(
-                statusCode: 404, .invalidRequest("no such MCP session (it ended or expired); initialize again"))
+            return .answer(
+                .error(statusCode: 404, .invalidRequest("no such MCP session (it ended or expired); initialize again")))
         }
-        return .error(
-            statusCode: 400, .invalidRequest("send `initialize` first, then the \(HTTPHeaderName.sessionID) it returns")
-        )
+        return .answer(
+            .error(
+                statusCode: 400,
+                .invalidRequest("send `initialize` first, then the \(HTTPHeaderName.sessionID) it returns")))
     }
 
     private func open(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
