@@ -62,12 +62,16 @@ struct MCPBenchmark {
         // session read, audit) without the door.
         var ping: [Double] = []
         var service: [Double] = []
+        // And of the service's share, the session read it starts with (store, decoding, authorization).
+        var read: [Double] = []
         // One warm-up of each: the first exec pays for page-cache misses.
         try await Benchmarks.runTrue(provider, id)
         _ = try await mcp.call("exec", ["session": id.rawValue, "command": "true"])
         for _ in 0..<(iterations * 3) {
             direct.append(try await Benchmarks.milliseconds { try await Benchmarks.runTrue(provider, id) })
             ping.append(try await Benchmarks.milliseconds { try await mcp.ping() })
+            read.append(
+                try await Benchmarks.milliseconds { _ = try await sessions.get(id, for: caller, needs: .write) })
             service.append(
                 try await Benchmarks.milliseconds {
                     // As the exec tool runs a plain command line: its words, without a shell.
@@ -89,6 +93,9 @@ struct MCPBenchmark {
             Benchmarks.summarize(
                 "paddock.mcp_ping", unit: "ms", ping,
                 note: "JSON-RPC ping over the same MCP session: the door's own round trip"),
+            Benchmarks.summarize(
+                "paddock.service_session_read", unit: "ms", read,
+                note: "the session read and authorization service_exec starts with"),
             Benchmarks.summarize(
                 "paddock.service_exec", unit: "ms", service,
                 note: "true through the session service as the token's owner (authorization, audit), no door"),
