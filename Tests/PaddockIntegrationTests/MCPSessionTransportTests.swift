@@ -1,5 +1,6 @@
 import Foundation
 import MCP
+import PaddockServices
 import Testing
 
 @testable import PaddockServer
@@ -125,5 +126,11 @@ import Testing
     ])
     func otherLinesGoToTheShell(_ line: String) {
         #expect(MCPTools.plainArgv(line) == nil)
+    }
+
+    /// The token hash every request computes is the SHA-256 in lowercase hex, as the stored hashes are.
+    @Test func theTokenHashIsTheSHA256InLowercaseHex() {
+        #expect(
+            TokenService.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
