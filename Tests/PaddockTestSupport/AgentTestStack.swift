@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import PaddockCore
 import PaddockGateway
 import PaddockSandbox
@@ -39,9 +40,10 @@ public struct AgentTestStack: Sendable {
 
     /// - Parameter configure: changes to the run configuration (limits, budgets, more agents) before the
     ///   service is made; claude-code is already pointed at `model`.
+    /// - Parameter trust: more roots the gateway trusts upstream (other HTTPS servers of the test on loopback).
     public static func make(
         _ label: String, apiKey: String, model: ScriptedModelServer, metering: Bool = false,
-        configure: (inout RunConfiguration) -> Void = { _ in }
+        trust: [NIOSSLCertificate] = [], configure: (inout RunConfiguration) -> Void = { _ in }
     ) async throws -> AgentTestStack {
         let stack = try await TestStack.make(label)
         do {
@@ -65,7 +67,7 @@ public struct AgentTestStack: Sendable {
             // With metering, as the server does: model calls are metered and budgets enforced at the gateway.
             let metrics = metering ? MetricsGatewaySink(next: audit) : nil
             let gateway = try EgressGateway(
-                auditSink: metrics ?? audit, extraTrustRoots: [try model.authority.trustRoot()],
+                auditSink: metrics ?? audit, extraTrustRoots: [try model.authority.trustRoot()] + trust,
                 logger: TestHost.quietLogger("test.gateway"))
             let network = SessionNetwork(
                 gateway: gateway, vault: vault, logger: TestHost.quietLogger("test.gateway"), metrics: metrics)
@@ -102,13 +104,15 @@ public struct AgentTestStack: Sendable {
     /// stops both whatever happens. `configure` sees the server (its URL) as well as the configuration.
     public static func with(
         _ label: String, apiKey: String, script: [ScriptedModelServer.Turn], metering: Bool = false,
-        configure: (inout RunConfiguration, ScriptedModelServer) -> Void = { _, _ in },
+        trust: [NIOSSLCertificate] = [], configure: (inout RunConfiguration, ScriptedModelServer) -> Void = { _, _ in },
         _ body: (AgentTestStack) async throws -> Void
     ) async throws {
         let model = try await ScriptedModelServer.start(apiKey: apiKey, script: script)
         let agents: AgentTestStack
         do {
-            agents = try await make(label, apiKey: apiKey, model: model, metering: metering) { configure(&$0, model) }
+            agents = try await make(label, apiKey: apiKey, model: model, metering: metering, trust: trust) {
+                configure(&$0, model)
+            }
         } catch {
             await model.stop()
             throw error

@@ -16,7 +16,7 @@ import ServiceLifecycle
 actor MCPDoor {
     struct Connection {
         let server: Server
-        let transport: StatefulHTTPServerTransport
+        let transport: MCPSessionTransport
         let user: String
         var lastUsed: ContinuousClock.Instant
     }
@@ -43,42 +43,64 @@ actor MCPDoor {
         let message = MCP.HTTPRequest(
             method: request.method.rawValue, headers: headers,
             body: body.readableBytes > 0 ? Data(buffer: body) : nil, path: request.uri.path)
-        let answer = await route(message, principal: principal)
-        return Self.response(answer) { [self] in
-            // Called synchronously by the graceful shutdown; the sessions close on their own task.
+        // A request may wait minutes for its answer (a long exec): the server's graceful shutdown ends every MCP
+        // session, which answers it at once, instead of waiting for it. Open streams are ended by
+        // `StreamsEndOnShutdown`, like every other stream of the server.
+        let answer = await withGracefulShutdownHandler {
+            await route(message, principal: principal)
+        } onGracefulShutdown: { [self] in
             Task { await self.closeAll() }
+        }
+        return Self.response(answer)
+    }
+
+    /// The request's answer. Only finding its MCP session holds the door: the transport's answer (which waits for
+    /// the tool) comes straight back to the request's task instead of through the door's actor.
+    nonisolated func route(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
+        switch await find(request, principal: principal) {
+        case .session(let id, let transport):
+            let response = await transport.handleRequest(request)
+            if request.method.uppercased() == "DELETE", response.statusCode == 200 { await close(id) }
+            return response
+        case .initialize: return await open(request, principal: principal)
+        case .answer(let response): return response
         }
     }
 
-    func route(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
+    enum Found {
+        case session(String, MCPSessionTransport)
+        case initialize
+        case answer(MCP.HTTPResponse)
+    }
+
+    private func find(_ request: MCP.HTTPRequest, principal: Principal) async -> Found {
         await closeIdle()
         if let id = request.header(HTTPHeaderName.sessionID), var connection = connections[id] {
             guard connection.user == principal.user else {
-                return .error(
-                    statusCode: 403,
-                    .invalidRequest("this MCP session was started with another user's token; initialize your own"))
+                return .answer(
+                    .error(
+                        statusCode: 403,
+                        .invalidRequest("this MCP session was started with another user's token; initialize your own")
+                    ))
             }
             connection.lastUsed = .now
             connections[id] = connection
-            let response = await connection.transport.handleRequest(request)
-            if request.method.uppercased() == "DELETE", response.statusCode == 200 { await close(id) }
-            return response
+            return .session(id, connection.transport)
         }
-        if request.method.uppercased() == "POST", Self.isInitialize(request.body) {
-            return await open(request, principal: principal)
-        }
+        if request.method.uppercased() == "POST", Self.isInitialize(request.body) { return .initialize }
         if request.header(HTTPHeaderName.sessionID) != nil {
-            return .error(
-                statusCode: 404, .invalidRequest("no such MCP session (it ended or expired); initialize again"))
+            return .answer(
+                .error(statusCode: 404, .invalidRequest("no such MCP session (it ended or expired); initialize again")))
         }
-        return .error(
-            statusCode: 400, .invalidRequest("send `initialize` first, then the \(HTTPHeaderName.sessionID) it returns")
-        )
+        return .answer(
+            .error(
+                statusCode: 400,
+                .invalidRequest("send `initialize` first, then the \(HTTPHeaderName.sessionID) it returns")))
     }
 
     private func open(_ request: MCP.HTTPRequest, principal: Principal) async -> MCP.HTTPResponse {
         let id = UUID().uuidString
-        let transport = StatefulHTTPServerTransport(sessionIDGenerator: FixedID(id: id), logger: logger)
+        let transport = MCPSessionTransport(sessionID: id, logger: logger)
         do {
             let server = try await tools.server(for: Caller(principal), principal: principal)
             try await server.start(transport: transport)
@@ -120,9 +142,8 @@ actor MCPDoor {
         }
     }
 
-    /// The transport's answer as a Hummingbird response. `onShutdown` runs when the server starts shutting down
-    /// while a stream is being written: it must end the MCP sessions, whose streams would otherwise keep it open.
-    static func response(_ response: MCP.HTTPResponse, onShutdown: @escaping @Sendable () -> Void = {}) -> Response {
+    /// The transport's answer as a Hummingbird response.
+    static func response(_ response: MCP.HTTPResponse) -> Response {
         var fields = HTTPFields()
         for (name, value) in response.headers {
             if let name = HTTPField.Name(name) { fields[name] = value }
@@ -130,28 +151,17 @@ actor MCPDoor {
         let status = HTTPTypes.HTTPResponse.Status(code: response.statusCode)
         switch response {
         case .stream(let events, _):
+            // Without a length, so `StreamsEndOnShutdown` ends it when the server stops: a GET stream ends only
+            // with its MCP session, and outlives a client that left (nothing is written to notice it).
             return Response(
                 status: status, headers: fields,
                 body: ResponseBody { writer in
-                    // A stream ends only when its MCP session does, and the GET stream a client keeps open for
-                    // the server's messages outlives the client itself (nothing is written to notice it left).
-                    // The server's graceful shutdown waits for every response to end, so it would wait forever.
-                    try await withGracefulShutdownHandler {
-                        for try await chunk in events { try await writer.write(ByteBuffer(bytes: chunk)) }
-                    } onGracefulShutdown: {
-                        onShutdown()
-                    }
+                    for try await chunk in events { try await writer.write(ByteBuffer(bytes: chunk)) }
                     try await writer.finish(nil)
                 })
         default:
             let body = response.bodyData.map { ResponseBody(byteBuffer: ByteBuffer(bytes: $0)) } ?? ResponseBody()
             return Response(status: status, headers: fields, body: body)
         }
-    }
-
-    /// The session id chosen before the transport exists, so the door can file it under that id.
-    struct FixedID: SessionIDGenerator {
-        let id: String
-        func generateSessionID() -> String { id }
     }
 }

@@ -84,7 +84,7 @@ struct MCPTools: Sendable {
                 + "code and the output's end.",
             inputSchema: schema(
                 [
-                    "session": session, "command": ("string", "Shell command (run by /bin/sh -c)."),
+                    "session": session, "command": ("string", "Shell command (sh syntax)."),
                     "cwd": ("string", "Working directory."),
                     "timeout_seconds": ("integer", "Stop it after this many seconds (default 600)."),
                 ], required: ["session", "command"])),
@@ -221,41 +221,6 @@ struct MCPTools: Sendable {
                 spec, owner: SessionOwner(team: team, user: principal.user), by: caller)
         }
         return "\(session.id) \(session.state.rawValue) (TTL \(session.spec.ttlSeconds.map { "\($0)s" } ?? "none"))"
-    }
-
-    private func exec(_ args: Arguments, caller: Caller, progress: ProgressToken?, server: Server?) async throws
-        -> String
-    {
-        let id = try args.session()
-        let command = SessionCommand(
-            ["/bin/sh", "-c", try args.string("command")], cwd: args.optionalString("cwd") ?? SandboxLayout.workspace)
-        let handle = try await sessions.exec(id, command, by: caller)
-        let limit = Duration.seconds(args.int("timeout_seconds") ?? 600)
-        let (output, status) = try await withDeadline(limit, "the command") {
-            var output: [UInt8] = []
-            var status: ExitStatus?
-            var step = 0.0
-            for try await event in handle.events {
-                switch event {
-                case .stdout(let bytes), .stderr(let bytes):
-                    output += bytes
-                    if output.count > 2 * Self.outputLimit { output.removeFirst(output.count - Self.outputLimit) }
-                    if let progress, let server {
-                        step += 1
-                        try await server.notify(
-                            ProgressNotification.message(
-                                .init(
-                                    progressToken: progress, progress: step, total: nil,
-                                    message: String(decoding: bytes, as: UTF8.self))))
-                    }
-                case .exited(let s): status = s
-                case .started: break
-                }
-            }
-            return (output, status)
-        }
-        let tail = output.count > Self.outputLimit ? Array(output.suffix(Self.outputLimit)) : output
-        return "exit code \(status?.code ?? -1)\n" + String(decoding: tail, as: UTF8.self)
     }
 
     // MARK: Resources

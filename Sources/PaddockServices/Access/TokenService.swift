@@ -11,8 +11,17 @@ public struct TokenService: Sendable {
     public init(store: any Store & AccessStore) { access = store }
 
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        // Every authenticated request hashes its token: hex digits by table, not a formatted string per byte.
+        var text: [UInt8] = []
+        text.reserveCapacity(2 * SHA256.byteCount)
+        for byte in SHA256.hash(data: Data(token.utf8)) {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A new random token (`pdk_` + 256 bits, hex).
     public static func generate() -> String {

@@ -1,0 +1,136 @@
+import Foundation
+import MCP
+import PaddockServices
+import Testing
+
+@testable import PaddockServer
+
+/// The MCP door's own transport, driven in-process with swift-sdk's server on it: a request is answered with one
+/// JSON body, a request that asks for progress gets it on its own event stream before its answer, other server
+/// messages go to the GET stream, and ending the session answers what still waits.
+@Suite struct MCPSessionTransportTests {
+    static let headers = [
+        "Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+        "MCP-Session-Id": "s1",
+    ]
+
+    static func post(_ json: String) -> MCP.HTTPRequest {
+        MCP.HTTPRequest(method: "POST", headers: headers, body: Data(json.utf8))
+    }
+
+    /// A transport with a started MCP server whose `slow` tool reports progress once, then answers.
+    static func started() async throws -> (MCPSessionTransport, Server) {
+        let transport = MCPSessionTransport(sessionID: "s1", logger: .init(label: "test.mcp"))
+        let server = Server(name: "t", version: "1", capabilities: .init(tools: .init(listChanged: false)))
+        await server.withMethodHandler(CallTool.self) { [weak server] params in
+            if let token = params._meta?.progressToken, let server {
+                try await server.notify(
+                    ProgressNotification.message(.init(progressToken: token, progress: 1, total: nil, message: "half")))
+            }
+            return .init(content: [.text(text: "did \(params.name)", annotations: nil, _meta: nil)], isError: false)
+        }
+        try await server.start(transport: transport)
+        let initialize = await transport.handleRequest(
+            post(
+                #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","#
+                    + #""capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#))
+        #expect(initialize.statusCode == 200)
+        #expect(initialize.headers["Content-Type"] == "application/json")
+        #expect(String(decoding: initialize.bodyData ?? Data(), as: UTF8.self).contains("\"serverInfo\""))
+        return (transport, server)
+    }
+
+    static func collect(_ response: MCP.HTTPResponse) async throws -> String {
+        guard case .stream(let events, _) = response else { return "not a stream: \(response.statusCode)" }
+        var text = ""
+        for try await chunk in events { text += String(decoding: chunk, as: UTF8.self) }
+        return text
+    }
+
+    @Test func aToolCallIsAnsweredWithOneJSONBody() async throws {
+        let (transport, server) = try await Self.started()
+        let answer = await transport.handleRequest(
+            Self.post(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow","arguments":{}}}"#))
+        #expect(answer.statusCode == 200)
+        #expect(answer.headers["Content-Type"] == "application/json")
+        #expect(answer.headers["MCP-Session-Id"] == "s1")
+        let body = String(decoding: answer.bodyData ?? Data(), as: UTF8.self)
+        #expect(body.contains("did slow") && body.contains("\"id\":7"), "\(body)")
+        await server.stop()
+    }
+
+    @Test func progressStreamsBeforeTheAnswerOnTheRequestsOwnStream() async throws {
+        let (transport, server) = try await Self.started()
+        let answer = await transport.handleRequest(
+            Self.post(
+                #"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"slow","arguments":{},"#
+                    + #""_meta":{"progressToken":"p1"}}}"#))
+        #expect(answer.headers["Content-Type"] == "text/event-stream")
+        let text = try await Self.collect(answer)
+        let progress = try #require(text.range(of: "notifications/progress"), "\(text)")
+        let result = try #require(text.range(of: "did slow"), "\(text)")
+        #expect(progress.lowerBound < result.lowerBound)
+        #expect(text.hasPrefix("event: message\ndata: "), "\(text)")
+        await server.stop()
+    }
+
+    @Test func theGETStreamTakesServerMessagesAndEndsWithTheSession() async throws {
+        let (transport, server) = try await Self.started()
+        var get = Self.headers
+        get["Content-Type"] = nil
+        let stream = await transport.handleRequest(MCP.HTTPRequest(method: "GET", headers: get))
+        #expect(stream.headers["Content-Type"] == "text/event-stream")
+        let second = await transport.handleRequest(MCP.HTTPRequest(method: "GET", headers: get))
+        #expect(second.statusCode == 409)
+        try await server.notify(ResourceListChangedNotification.message())
+        let deleted = await transport.handleRequest(MCP.HTTPRequest(method: "DELETE", headers: get))
+        #expect(deleted.statusCode == 200)
+        let text = try await Self.collect(stream)
+        #expect(text.contains("notifications/resources/list_changed"), "\(text)")
+        let after = await transport.handleRequest(
+            Self.post(#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"slow"}}"#))
+        #expect(after.statusCode == 404)
+        await server.stop()
+    }
+
+    @Test func requestsThatBreakTheProtocolAreRefused() async throws {
+        let (transport, server) = try await Self.started()
+        let again = await transport.handleRequest(
+            Self.post(#"{"jsonrpc":"2.0","id":9,"method":"initialize","params":{}}"#))
+        #expect(again.statusCode == 400)
+        let garbage = await transport.handleRequest(Self.post("not json"))
+        #expect(garbage.statusCode == 400)
+        var jsonOnly = Self.headers
+        jsonOnly["Accept"] = "text/html"
+        let unacceptable = await transport.handleRequest(
+            MCP.HTTPRequest(
+                method: "POST", headers: jsonOnly, body: Data(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#.utf8)))
+        #expect(unacceptable.statusCode == 406)
+        let notification = await transport.handleRequest(
+            Self.post(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#))
+        #expect(notification.statusCode == 202)
+        await server.stop()
+    }
+
+    @Test(arguments: [
+        ("true", ["true"]), ("ls -la /workspace", ["ls", "-la", "/workspace"]),
+        ("git  commit -m fix", ["git", "commit", "-m", "fix"]), ("python3 -c x=1", ["python3", "-c", "x=1"]),
+    ])
+    func plainCommandLinesRunWithoutAShell(_ line: String, _ argv: [String]) {
+        #expect(MCPTools.plainArgv(line) == argv)
+    }
+
+    @Test(arguments: [
+        "echo out; echo err >&2", "cd /tmp", "ls *.py", "echo $HOME", "A=1 env", "./run.sh", "cat 'a b'", "ls ~",
+        "true && false", "ls | wc -l", "exit 3", "", "pwd", "ls # comment", "export X=1", "sleep 1 &",
+    ])
+    func otherLinesGoToTheShell(_ line: String) {
+        #expect(MCPTools.plainArgv(line) == nil)
+    }
+
+    /// The token hash every request computes is the SHA-256 in lowercase hex, as the stored hashes are.
+    @Test func theTokenHashIsTheSHA256InLowercaseHex() {
+        #expect(
+            TokenService.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
