@@ -26,9 +26,27 @@ extension Benchmarks {
             Self.summarize(
                 "paddock.warm_start.gvisor", unit: "ms", warm,
                 note: "gVisor: claim from a warm pool (default limits) → `true` exited"))
+        results.append(
+            Self.summarize(
+                "paddock.exec.gvisor", unit: "ms", try await gvisorExecSamples(provider),
+                note: "gVisor: `true` in a running sandbox, to its exit status"))
         results += try await gvisorDiskResults(provider)
         provider.removeCgroupParent()
         return results
+    }
+
+    /// `true` run in one running gVisor sandbox, to its exit: what a warm claim costs beyond the claim itself.
+    func gvisorExecSamples(_ provider: LocalProvider) async throws -> [Double] {
+        let id = SessionID.random()
+        try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
+        do {
+            let out = try await samples(count: iterations) { try await Self.runTrue(provider, id) }
+            try await provider.destroy(id)
+            return out
+        } catch {
+            try await provider.destroy(id)
+            throw error
+        }
     }
 
     /// paddock.checkpoint and paddock.restore.gvisor: an idle gVisor sandbox holding a 200 MiB Python process,
