@@ -210,7 +210,7 @@ static void child_run(const pk_spawn_request *req, int report) {
 
     // Nothing of ours may leak into the program. Marking everything close-on-exec (rather than closing)
     // keeps the report pipe open until execve succeeds. The range ends at INT_MAX, the largest descriptor
-    // there can be, not ~0U: gVisor's kernel reads the bound as signed and refuses ~0U with EINVAL, and the
+    // there can be, not ~0U: gVisor's kernel refuses a bound above INT_MAX with EINVAL, and the
     // fallback below then costs 65,533 system calls, each a trip through its sentry (about 100 ms a spawn).
     if (syscall(SYS_close_range, 3U, (unsigned int)INT_MAX, CLOSE_RANGE_CLOEXEC) < 0) {
         struct rlimit limit;

@@ -44,8 +44,8 @@ struct GVisorTests {
     }
 
     /// What init starts inherits its stdio and nothing else of init's, on either kernel. Every other descriptor is
-    /// marked close-on-exec in one call: gVisor refused that call's first form (a range up to ~0U, which its
-    /// kernel reads as -1), and init fell back to closing 65,533 descriptors one by one, most of a warm start.
+    /// marked close-on-exec in one call: gVisor refused that call's first form (a range up to ~0U; its
+    /// kernel takes up to INT_MAX), and init fell back to closing 65,533 descriptors one by one, most of a warm start.
     @Test(.enabled("needs runsc (make deps)") { await Self.runscInstalled }, arguments: ["local", "gvisor"])
     func commandsInheritOnlyTheirStdio(provider: String) async throws {
         try await withTestStack("fds-\(provider)") { stack in
