@@ -265,6 +265,8 @@ let package = Package(
                 "PaddockTestSupport", "PaddockAPI", "PaddockServices", "PaddockServer", "PaddockGateway", "PaddockCLI",
                 "PaddockHost", "PaddockWeb", "PaddockObservability",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // MCP tool calls made in-process (the tool arguments' `Value`).
+                .product(name: "MCP", package: "swift-sdk"),
             ],
             // Scripts the tests run with the .venv's Python (the MCP client).
             exclude: ["Fixtures"],

@@ -99,10 +99,13 @@ public final class EgressGateway: Sendable {
     /// Listens for a session on a unix socket (mode 0666: the directory it lives in is what restricts access).
     public func listen(_ id: SessionID, unixSocket path: String) async throws {
         let session = try existing(id)
-        let channel = try await bootstrap(session, tcp: false).bind(
-            unixDomainSocketPath: path, cleanupExistingSocketFile: true
-        ).get()
-        chmod(path, 0o666)
+        let channel = try await UnixSocketPath.withFittingPath(path) { fitting in
+            let channel = try await bootstrap(session, tcp: false).bind(
+                unixDomainSocketPath: fitting, cleanupExistingSocketFile: true
+            ).get()
+            chmod(fitting, 0o666)
+            return channel
+        }
         state.withLockedValue { $0.listeners[id, default: []].append(channel) }
     }
 

@@ -40,6 +40,10 @@
         /// (gVisor's) answers another failure; the caller then relays through init as before. Nothing listening
         /// on the port is `notFound`.
         static func receiveDialledSocket(_ path: String, port: UInt16) throws -> Int32? {
+            try UnixSocketPath.withFittingPath(path) { try receiveDialledSocket(reachable: $0, port: port) }
+        }
+
+        private static func receiveDialledSocket(reachable path: String, port: UInt16) throws -> Int32? {
             let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard sock >= 0 else { throw PaddockError.internal("cannot create a unix socket: \(Syscalls.errnoText())") }
             defer { Glibc.close(sock) }

@@ -14,15 +14,17 @@
             do {
                 // Half-closure both ways: a dialled port reads EOF when its client finishes writing, and its
                 // answer still arrives.
-                channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                    .channelOption(.allowRemoteHalfClosure, value: true)
-                    .connect(unixDomainSocketPath: socketPath) { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                                wrappingChannelSynchronously: channel,
-                                configuration: .init(isOutboundHalfClosureEnabled: true))
+                channel = try await UnixSocketPath.withFittingPath(socketPath) { path in
+                    try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                        .channelOption(.allowRemoteHalfClosure, value: true)
+                        .connect(unixDomainSocketPath: path) { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                                    wrappingChannelSynchronously: channel,
+                                    configuration: .init(isOutboundHalfClosureEnabled: true))
+                            }
                         }
-                    }
+                }
             } catch {
                 throw PaddockError.unavailable(
                     "the sandbox is not running (its supervisor does not answer); destroy the session and create a new one",

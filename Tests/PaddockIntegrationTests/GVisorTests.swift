@@ -43,6 +43,20 @@ struct GVisorTests {
         }
     }
 
+    /// What init starts inherits its stdio and nothing else of init's, on either kernel. Every other descriptor is
+    /// marked close-on-exec in one call: gVisor refused that call's first form (a range up to ~0U; its
+    /// kernel takes up to INT_MAX), and init fell back to closing 65,533 descriptors one by one, most of a warm start.
+    @Test(.enabled("needs runsc (make deps)") { await Self.runscInstalled }, arguments: ["local", "gvisor"])
+    func commandsInheritOnlyTheirStdio(provider: String) async throws {
+        try await withTestStack("fds-\(provider)") { stack in
+            let s = try await stack.sessions.create(SessionSpec(provider: provider))
+            // ls's own descriptor of the directory it lists is 3.
+            let r = try await stack.sessions.run(s.id, ["ls", "/proc/self/fd"])
+            #expect(r.stdout == "0\n1\n2\n3\n", "\(r.stdout) \(r.stderr)")
+            try await stack.sessions.destroy(s.id)
+        }
+    }
+
     /// RLIMIT_AS holds per process, so several processes together can still reach the host ceiling, where the
     /// host kills the whole sandbox: its session must then say so at once, not keep saying `running`.
     @Test(.enabled("needs a runsc that contains limits (make deps)") { await LimitsTests.available("gvisor") })

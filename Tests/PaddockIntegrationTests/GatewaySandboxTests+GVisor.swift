@@ -36,3 +36,36 @@ extension GatewaySandboxTests {
         }
     }
 }
+
+extension GatewaySandboxTests {
+    /// A data directory with a long path (a test's label, an operator's deep `--data-dir`) puts every sandbox
+    /// socket past the 107 bytes a unix socket address holds. Sessions on both providers still start, answer,
+    /// reach the gateway and hand a port's connection over.
+    @Test(
+        .enabled("needs runsc (apt-get install runsc)") { await GVisorTests.runscInstalled },
+        arguments: ["gvisor", "local"])
+    func sandboxSocketsWorkUnderADataDirectoryOfAnyLength(provider: String) async throws {
+        let label = "a-label-long-enough-to-push-every-socket-path-of-its-sandboxes-past-what-sun-path-holds"
+        let api = try await LoopbackUpstream.start(expectedHeaders: [:])
+        try await Self.with("\(label)-\(provider)", trust: [api]) { net in
+            let sessions = "\(net.stack.dataDirectory)\(provider == "gvisor" ? "/gvisor" : "")/sessions"
+            var spec = SessionSpec(provider: provider)
+            spec.network = PolicyRuleSet(default: nil, allow: ["127.0.0.1:\(api.port)"])
+            let s = try await net.sessions.create(spec)
+            #expect("\(sessions)/\(s.id)/run/init.sock".utf8.count > 107, "the label must be long enough")
+            // Through the gateway's socket, tunnelled (no secret, so nothing to intercept): -k for the upstream's own
+            // self-signed certificate.
+            let call = try await net.sessions.proxiedSh(
+                s.id, "echo ran; curl -sSk --max-time 20 https://127.0.0.1:\(api.port)/check")
+            #expect(call.stdout == "ran\nauthorized\n", "\(call.stdout) \(call.stderr)")
+            try await PreviewAppFixture.start(in: s.id, port: 8000, sessions: net.sessions)
+            let connection = try await net.sessions.dial(s.id, port: 8000, by: .system)
+            try await connection.write(Array("GET /long HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n".utf8))
+            var answer: [UInt8] = []
+            for try await chunk in connection.inbound { answer += chunk }
+            await connection.close()
+            #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+            try await net.sessions.destroy(s.id)
+        }
+    }
+}

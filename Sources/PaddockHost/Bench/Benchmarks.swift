@@ -21,6 +21,8 @@ struct Benchmarks {
     /// Measurements that run together (they share set-up), selectable with `paddock bench --only`.
     enum Group: String, CaseIterable, Sendable {
         case policy, gateway, audit, web, trigger, start, snapshot, exec, memory, preview, repo, metrics, mcp
+        /// gVisor alone: its cold and warm starts, an exec in a running sandbox, and stop to disk (also in `start`).
+        case gvisor
 
         /// Parses `--only` values, comma-separated or repeated.
         static func parse(_ values: [String]) throws(PaddockError) -> Set<Group> {
@@ -114,14 +116,15 @@ struct Benchmarks {
         if groups.contains(.trigger) {
             results += try await TriggerBenchmark.run(directory: dataDirectory, samples: max(iterations * 10, 200))
         }
-        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory, .preview, .repo, .trigger, .mcp]) else {
+        guard !groups.isDisjoint(with: [.start, .snapshot, .exec, .memory, .preview, .repo, .trigger, .mcp, .gvisor])
+        else {
             return Report(host: host, results: results)
         }
         let provider = try await LocalProvider.make(
             dataDirectory: dataDirectory, initBinary: initBinary, capabilities: capabilities, logger: logger)
         _ = await provider.recover(live: [])
-        if groups.contains(.start) {
-            results += try await startResults(provider, capabilities: capabilities)
+        if groups.contains(.start) { results += try await startResults(provider, capabilities: capabilities) }
+        if groups.contains(.start) || groups.contains(.gvisor) {
             results += try await gvisorStartResults(capabilities: capabilities, logger: logger)
         }
         if groups.contains(.snapshot) { results += try await snapshotResults(provider) }

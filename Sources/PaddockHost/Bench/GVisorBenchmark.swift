@@ -26,9 +26,34 @@ extension Benchmarks {
             Self.summarize(
                 "paddock.warm_start.gvisor", unit: "ms", warm,
                 note: "gVisor: claim from a warm pool (default limits) → `true` exited"))
+        let (exec, hello) = try await gvisorExecSamples(provider)
+        results.append(
+            Self.summarize(
+                "paddock.exec.gvisor", unit: "ms", exec, note: "gVisor: `true` in a running sandbox, to its exit status"
+            ))
+        results.append(
+            Self.summarize(
+                "paddock.init_hello.gvisor", unit: "ms", hello,
+                note: "gVisor: a new connection to init and one request, the part of an exec that is not the spawn"))
         results += try await gvisorDiskResults(provider)
         provider.removeCgroupParent()
         return results
+    }
+
+    /// `true` run in one running gVisor sandbox, to its exit: what a warm claim costs beyond the claim itself; and
+    /// init's `hello` on a connection of its own.
+    func gvisorExecSamples(_ provider: LocalProvider) async throws -> (exec: [Double], hello: [Double]) {
+        let id = SessionID.random()
+        try await provider.create(SandboxRequest(id: id, template: "host", limits: .default))
+        do {
+            let exec = try await samples(count: iterations) { try await Self.runTrue(provider, id) }
+            let hello = try await samples(count: iterations) { _ = try await provider.initClient(id).hello() }
+            try await provider.destroy(id)
+            return (exec, hello)
+        } catch {
+            try await provider.destroy(id)
+            throw error
+        }
     }
 
     /// paddock.checkpoint and paddock.restore.gvisor: an idle gVisor sandbox holding a 200 MiB Python process,

@@ -114,7 +114,9 @@ struct E2BControlPlaneController {
             return E2BErrorMiddleware.json(
                 .conflict, E2B.ErrorBody(code: 409, message: "sandbox \(session.id) is already paused"))
         }
-        try await sessions.pause(session.id, by: try context.caller())
+        // E2B's pause keeps the sandbox whole and holds no memory while it waits: where the provider can (gVisor)
+        // it goes to disk, processes included; elsewhere it is frozen in memory, processes kept all the same.
+        try await sessions.pauseReleasingMemory(session.id, by: try context.caller())
         // A paused E2B sandbox keeps until it is resumed or killed; its timeout starts again on resume.
         try await sessions.setDeadline(session.id, seconds: nil, by: try context.caller())
         return Response(status: .noContent)
@@ -151,12 +153,17 @@ struct E2BControlPlaneController {
         return .noContent
     }
 
-    /// A snapshot of the sandbox's files (Paddock's snapshots keep files, not memory). A sandbox created
-    /// with the snapshot's id as its template starts with those files.
+    /// A snapshot of the sandbox; a sandbox created with the snapshot's id as its template starts from it. As on
+    /// E2B it keeps the running processes too where the sandbox's provider can (gVisor), and its files elsewhere;
+    /// `keeps` (a Paddock extension: `files` or `processes`) asks for one, and `processes` is refused, saying why,
+    /// where the provider cannot keep them.
     @Sendable func snapshot(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.SnapshotRequest.self, context: context)
         let session = try await find(context)
-        let snapshot = try await snapshots.take(session.id, name: body.name, by: try context.caller())
+        let keeps =
+            try body.keeps.map(Snapshot.Keeps.init(parsing:))
+            ?? (sessions.keepsProcesses(provider: session.spec.provider) ? .processes : .files)
+        let snapshot = try await snapshots.take(session.id, name: body.name, keeps: keeps, by: try context.caller())
         return E2BErrorMiddleware.json(.created, E2B.SnapshotInfo(snapshot))
     }
 
@@ -224,13 +231,16 @@ struct E2BControlPlaneController {
         return E2BErrorMiddleware.json(.ok, E2B.TemplateAlias(templateID: name, public: true))
     }
 
-    /// Forks: new sandboxes with the sandbox's current files, each with its own copy.
+    /// Forks: new sandboxes with the sandbox's current files, each with its own copy (and its running processes
+    /// with `keeps: processes`, gVisor sandboxes).
     @Sendable func fork(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.ForkRequest.self, context: context)
         // Checked before any child exists, so a bad timeout leaves no fork behind.
         if let timeout = body.timeout { try InputLimits.checkDeadline(seconds: timeout, field: "timeout") }
         let parent = try await find(context)
-        let children = try await snapshots.fork(parent.id, count: body.count ?? 1, by: try context.caller())
+        let children = try await snapshots.fork(
+            parent.id, count: body.count ?? 1, keeps: try Snapshot.Keeps(parsing: body.keeps ?? "files"),
+            by: try context.caller())
         var results: [E2B.ForkResult] = []
         for child in children {
             let timed = try await sessions.setDeadline(

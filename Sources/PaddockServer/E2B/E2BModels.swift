@@ -93,6 +93,8 @@ enum E2B {
 
     struct SnapshotRequest: Decodable, Sendable {
         var name: String?
+        /// Paddock's: `files` or `processes`; unset, processes where the provider keeps them.
+        var keeps: String?
     }
 
     struct SnapshotInfo: Encodable, Sendable {
@@ -112,6 +114,8 @@ enum E2B {
     struct ForkRequest: Decodable, Sendable {
         var count: Int?
         var timeout: Int64?
+        /// Paddock's: `files` (the default) or `processes` (gVisor sandboxes).
+        var keeps: String?
     }
 
     struct ForkResult: Encodable, Sendable {

@@ -60,6 +60,10 @@ struct MCPTools: Sendable {
     }
 
     static let session = ("string", "The session id (from create_session or list_sessions).")
+    static let keeps = (
+        "string",
+        "files (default) or processes: running processes continue in sessions started from it (gVisor sessions only)."
+    )
 
     static let catalogue: [Tool] = [
         Tool(
@@ -73,6 +77,9 @@ struct MCPTools: Sendable {
                     "team": ("string", "Team that owns the session (default: yours)."),
                     "ttl_seconds": ("integer", "Seconds until it is destroyed (default 3600)."),
                     "memory_mib": ("integer", "Memory limit in MiB."), "cpus": ("number", "CPU limit."),
+                    "provider": (
+                        "string", "local (default) or gvisor: a second kernel, and snapshots that keep processes."
+                    ),
                 ], required: [])),
         Tool(
             name: "list_sessions", description: "The sessions you can see that are running or paused.",
@@ -105,13 +112,19 @@ struct MCPTools: Sendable {
                     "depth": ("integer", "Levels to descend (default 1)."),
                 ], required: ["session"])),
         Tool(
-            name: "snapshot", description: "Snapshot the session's files; new sessions and forks can start from it.",
+            name: "snapshot",
+            description: "Snapshot the session's files (and, with keeps=processes, its running processes); new "
+                + "sessions and forks can start from it.",
             inputSchema: schema(
-                ["session": session, "name": ("string", "A name for the snapshot.")], required: ["session"])),
+                ["session": session, "name": ("string", "A name for the snapshot."), "keeps": keeps],
+                required: ["session"])),
         Tool(
-            name: "fork", description: "Start copies of the session, each with its files and processes' state on disk.",
+            name: "fork",
+            description: "Start copies of the session, each with its files (and, with keeps=processes, its running "
+                + "processes).",
             inputSchema: schema(
-                ["session": session, "count": ("integer", "How many (default 1).")], required: ["session"])),
+                ["session": session, "count": ("integer", "How many (default 1)."), "keeps": keeps],
+                required: ["session"])),
         Tool(
             name: "diff", description: "The session's change against where it started (files and patch).",
             inputSchema: schema(["session": session], required: ["session"])),
@@ -175,11 +188,11 @@ struct MCPTools: Sendable {
             return entries.map { "\($0.kind == .directory ? "d" : "-") \($0.size)\t\($0.path)" }.joined(separator: "\n")
         case "snapshot":
             let snapshot = try await SnapshotService(sessions: sessions).take(
-                try args.session(), name: args.optionalString("name"), by: caller)
+                try args.session(), name: args.optionalString("name"), keeps: try args.keeps(), by: caller)
             return try Self.json(snapshot)
         case "fork":
             let forks = try await SnapshotService(sessions: sessions).fork(
-                try args.session(), count: args.int("count") ?? 1, by: caller)
+                try args.session(), count: args.int("count") ?? 1, keeps: try args.keeps(), by: caller)
             return forks.map(\.id.rawValue).joined(separator: "\n")
         case "diff":
             return try Self.json(try await ChangeService(sessions: sessions).diff(try args.session(), by: caller))
@@ -213,6 +226,7 @@ struct MCPTools: Sendable {
         } else {
             var spec = SessionSpec()
             if let template = args.optionalString("template") { spec.template = template }
+            if let provider = args.optionalString("provider") { spec.provider = provider }
             spec.ttlSeconds = Int64(args.int("ttl_seconds") ?? Int(Self.defaultTTLSeconds))
             if let memory = args.int("memory_mib"), memory > 0 { spec.limits.memory = .mebibytes(UInt64(memory)) }
             if let cpus = args.double("cpus") { spec.limits.cpus = cpus }
@@ -296,5 +310,7 @@ struct MCPTools: Sendable {
             values[name]?.doubleValue ?? values[name]?.intValue.map { Double($0) }
         }
         func session() throws -> SessionID { try SessionID(validating: try string("session")) }
+        /// What a snapshot or fork keeps; the provider refuses `processes` where it cannot, saying why.
+        func keeps() throws -> Snapshot.Keeps { try Snapshot.Keeps(parsing: optionalString("keeps") ?? "files") }
     }
 }

@@ -682,22 +682,32 @@ public actor SessionService {
         }
     }
 
-    /// An idle session costs nothing where its provider can stop it to disk (gVisor); else it is paused in memory,
-    /// as when stopping to disk fails. Returns whether it went to disk.
     private func pauseIdleSession(_ s: Session) async throws -> Bool {
-        if providers[s.spec.provider]?.pausesToDisk == true {
+        try await pauseReleasingMemory(s.id, by: .system)
+    }
+
+    /// Pauses a session so that it costs nothing while it waits where its provider can stop it to disk (gVisor);
+    /// else, or when stopping to disk fails (a client stream is attached), it is paused in memory. Processes are
+    /// kept either way. Returns whether it went to disk.
+    @discardableResult
+    public func pauseReleasingMemory(_ id: SessionID, by caller: Caller) async throws -> Bool {
+        let session = try await get(id, for: caller, needs: .write)
+        if providers[session.spec.provider]?.pausesToDisk == true {
             do {
-                try await pause(s.id, toDisk: true, by: .system)
+                try await pause(id, toDisk: true, by: caller)
                 return true
             } catch {
                 logger.warning(
-                    "could not stop an idle session to disk; pausing it in memory",
-                    metadata: ["session.id": "\(s.id)", "error": "\(error)"])
+                    "could not stop a session to disk; pausing it in memory",
+                    metadata: ["session.id": "\(id)", "error": "\(error)"])
             }
         }
-        try await pause(s.id, by: .system)
+        try await pause(id, by: caller)
         return false
     }
+
+    /// Whether sessions on this provider can be snapshotted with their processes (gVisor where checkpoint works).
+    public nonisolated func keepsProcesses(provider name: String) -> Bool { providers[name]?.keepsProcesses == true }
 
     /// After a command's stream broke. The connection drops a moment before the sandbox's process is gone (a
     /// process closes its files before it exits), and the runtime may report it running a moment longer still, so
