@@ -139,6 +139,13 @@ struct GVisorKeepsDoorsTests {
                 let connected = try await Self.e2b(client, token, .post, "/sandboxes/\(s.id)/connect", "{}")
                 #expect(connected.status == .created, "\(connected.text)")
                 #expect(try await GVisorProcessSnapshotTests.ask(s.id, stack.sessions) == value)
+
+                // While a command stream is attached the processes cannot be kept; unasked, the files are.
+                let attached = try await stack.sessions.exec(s.id, SessionCommand(["sleep", "600"]), by: .system)
+                let busy = try await Self.e2b(client, token, .post, "/sandboxes/\(s.id)/snapshots", "{}")
+                #expect(busy.status == .created, "\(busy.text)")
+                #expect(try await stack.store.snapshots().filter { $0.keeps == .files }.count == 2)
+                await attached.cancel()
                 try await stack.sessions.destroy(s.id)
             }
         }

@@ -44,7 +44,7 @@ struct RemoteMCPAuditTests {
             let port = try await MetricsTests.portFile(directory + "/mcp.port")
             return (p, try #require(Int(port), "the MCP server wrote '\(port)' as its port"))
         } catch {
-            MetricsTests.stop(p)
+            await MetricsTests.stop(p)
             throw error
         }
     }
@@ -55,7 +55,14 @@ struct RemoteMCPAuditTests {
         defer { TestHost.removeDataDirectory(scratch) }
         let certificate = try await Self.certificate(directory: scratch)
         let (server, port) = try await Self.startServer(directory: scratch)
-        defer { MetricsTests.stop(server) }
+        do { try await Self.callThroughTheGateway(port: port, certificate: certificate) } catch {
+            await MetricsTests.stop(server)
+            throw error
+        }
+        await MetricsTests.stop(server)
+    }
+
+    static func callThroughTheGateway(port: Int, certificate: NIOSSLCertificate) async throws {
         let call = ScriptedModelServer.Turn.tool("mcp__tracker__lookup", input: #"{"key":"deploy"}"#)
         try await AgentTestStack.with(
             "remote-mcp-claude", apiKey: "sk-ant-api03-\(UUID().uuidString)\(UUID().uuidString)",

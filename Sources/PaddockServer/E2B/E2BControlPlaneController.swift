@@ -156,15 +156,26 @@ struct E2BControlPlaneController {
     /// A snapshot of the sandbox; a sandbox created with the snapshot's id as its template starts from it. As on
     /// E2B it keeps the running processes too where the sandbox's provider can (gVisor), and its files elsewhere;
     /// `keeps` (a Paddock extension: `files` or `processes`) asks for one, and `processes` is refused, saying why,
-    /// where the provider cannot keep them.
+    /// where the provider cannot keep them. Unasked, a sandbox whose processes cannot be kept right now (a command
+    /// stream attached, a host where gVisor's checkpoint fails) gets its files kept, as before there was a choice.
     @Sendable func snapshot(_ request: Request, context: E2BRequestContext) async throws -> Response {
         let body = try await request.decode(as: E2B.SnapshotRequest.self, context: context)
         let session = try await find(context)
-        let keeps =
-            try body.keeps.map(Snapshot.Keeps.init(parsing:))
-            ?? (sessions.keepsProcesses(provider: session.spec.provider) ? .processes : .files)
-        let snapshot = try await snapshots.take(session.id, name: body.name, keeps: keeps, by: try context.caller())
-        return E2BErrorMiddleware.json(.created, E2B.SnapshotInfo(snapshot))
+        let caller = try context.caller()
+        func created(_ keeps: Snapshot.Keeps) async throws -> Response {
+            let snapshot = try await snapshots.take(session.id, name: body.name, keeps: keeps, by: caller)
+            return E2BErrorMiddleware.json(.created, E2B.SnapshotInfo(snapshot))
+        }
+        if let asked = body.keeps { return try await created(try Snapshot.Keeps(parsing: asked)) }
+        guard sessions.keepsProcesses(provider: session.spec.provider) else { return try await created(.files) }
+        do { return try await created(.processes) } catch let e as PaddockError
+            where [.conflict, .resourceExhausted, .unavailable, .internal, .timeout].contains(e.code)
+        {
+            context.logger.warning(
+                "a snapshot keeps the sandbox's files only: its processes could not be kept",
+                metadata: ["session.id": "\(session.id)", "error": "\(e.message)"])
+            return try await created(.files)
+        }
     }
 
     @Sendable func snapshots(_ request: Request, context: E2BRequestContext) async throws -> Response {
