@@ -165,7 +165,7 @@ struct RepositoryCacheTests {
             #expect(asked.stdout == "1\n", "the new layer's git asks the hook: \(asked.stdout) \(asked.stderr)")
             let read = try await stack.sessions.sh(
                 second.id,
-                "cd /workspace && GIT_TRACE2_PERF=1 git -c core.excludesFile=/none status --porcelain 2>&1 >/dev/null "
+                "cd /workspace && GIT_TRACE2_PERF=1 git status --porcelain 2>&1 >/dev/null "
                     + "| grep -o 'opendir:[0-9]*' && echo u > new/u.txt && git status --porcelain")
             #expect(read.stdout == "opendir:0\n?? new/u.txt\n", "untracked cache moved with the layer: \(read.stdout)")
             let old = try await stack.sessions.sh(first.id, "cd /workspace && git status --short && cat README.md")
@@ -182,11 +182,10 @@ struct RepositoryCacheTests {
             let untouched = try await stack.sessions.sh(
                 s.id, "cd /workspace && GIT_TRACE_FSMONITOR=1 git status --porcelain 2>&1 | grep -c 'returned success'")
             #expect(untouched.stdout == "1\n", "the hook answered: \(untouched.stdout) \(untouched.stderr)")
-            // The layer's untracked cache is git's own in the sandbox: no directory is read for untracked files
-            // (when git has no excludes file, as the layer was sealed: this host's /etc/gitconfig names one).
+            // The layer's untracked cache is git's own in the sandbox: no directory is read for untracked files.
             let read = try await stack.sessions.sh(
                 s.id,
-                "cd /workspace && GIT_TRACE2_PERF=1 git -c core.excludesFile=/none status --porcelain 2>&1 >/dev/null "
+                "cd /workspace && GIT_TRACE2_PERF=1 git status --porcelain 2>&1 >/dev/null "
                     + "| grep -o 'opendir:[0-9]*'")
             #expect(read.stdout == "opendir:0\n", "\(read.stdout) \(read.stderr)")
             let changed = try await stack.sessions.sh(

@@ -186,7 +186,7 @@ extension RepositoryCache {
             // valid for the hook; each writes the index, and a session's first `git status` then writes none.
             for _ in 0..<2 {
                 try await git.check(
-                    sealingOptions(sealing) + ["status", "--porcelain"], trust: .content,
+                    await sealingOptions(sealing) + ["status", "--porcelain"], trust: .content,
                     "refreshing the index of the new commit")
             }
             try FileManager.default.removeItem(atPath: sealing)

@@ -60,7 +60,7 @@ extension RepositoryCache {
         let sealing = try writeSealingHook(dotGit)
         for _ in 0..<2 {
             try await git.check(
-                sealingOptions(sealing) + ["status", "--porcelain"], trust: .content,
+                await sealingOptions(sealing) + ["status", "--porcelain"], trust: .content,
                 "recording the checkout's state for git's fsmonitor")
         }
         try FileManager.default.removeItem(atPath: sealing)
@@ -75,12 +75,29 @@ extension RepositoryCache {
     }
 
     /// Options of the server's git runs that record a checkout's state: the sealing hook, and an untracked cache
-    /// made as a sandbox's git would make it (no excludes file: the sandbox user's default one is as absent as this).
-    static func sealingOptions(_ sealing: String) -> [String] {
+    /// made as a sandbox's git would make it. Git drops the cache's ignore rules when its excludes file differs from
+    /// the one they were made with, so the host's own system-wide one is used, as sandboxes on the host's files see
+    /// it (an `/etc/gitconfig` naming `core.excludesFile`); none otherwise, as in most images.
+    static func sealingOptions(_ sealing: String) async -> [String] {
         [
             "-c", "core.fsmonitor=\(sealing)", "-c", "core.fsmonitorHookVersion=2", "-c", "core.untrackedCache=true",
-            "-c", "core.excludesFile=\(SandboxLayout.workspace)/.git/paddock-no-excludes",
+            "-c", "core.excludesFile=\(await systemExcludesFile() ?? "/nonexistent/paddock-no-excludes")",
         ]
+    }
+
+    /// The host's system-wide `core.excludesFile` when it is an absolute path (a `~` would be another home in a
+    /// sandbox); nil when there is none or it cannot be read, which only costs a first `git status` its speed.
+    private static func systemExcludesFile() async -> String? {
+        do {
+            let out = try await HostGit(nil).run(["config", "--system", "--get", "core.excludesFile"], trust: .remote)
+            let path = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            return out.succeeded && path.hasPrefix("/") ? path : nil
+        } catch {
+            Logger(label: "paddock.repos").notice(
+                "cannot read the host's git configuration; layers are sealed without an excludes file",
+                metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     /// Points the checkout's untracked cache at `worktree` (see `GitIndexUntrackedCache`). When it cannot, the
