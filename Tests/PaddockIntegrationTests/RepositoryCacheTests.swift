@@ -163,6 +163,11 @@ struct RepositoryCacheTests {
                 second.id,
                 "cd /workspace && GIT_TRACE_FSMONITOR=1 git status --porcelain 2>&1 | grep -c 'returned success'")
             #expect(asked.stdout == "1\n", "the new layer's git asks the hook: \(asked.stdout) \(asked.stderr)")
+            let read = try await stack.sessions.sh(
+                second.id,
+                "cd /workspace && GIT_TRACE2_PERF=1 git status --porcelain 2>&1 >/dev/null "
+                    + "| grep -o 'opendir:[0-9]*' && echo u > new/u.txt && git status --porcelain")
+            #expect(read.stdout == "opendir:0\n?? new/u.txt\n", "untracked cache moved with the layer: \(read.stdout)")
             let old = try await stack.sessions.sh(first.id, "cd /workspace && git status --short && cat README.md")
             #expect(old.stdout == "# calc\n", "\(old.stdout) \(old.stderr)")
         }
@@ -177,16 +182,29 @@ struct RepositoryCacheTests {
             let untouched = try await stack.sessions.sh(
                 s.id, "cd /workspace && GIT_TRACE_FSMONITOR=1 git status --porcelain 2>&1 | grep -c 'returned success'")
             #expect(untouched.stdout == "1\n", "the hook answered: \(untouched.stdout) \(untouched.stderr)")
+            // The layer's untracked cache is git's own in the sandbox: no directory is read for untracked files.
+            let read = try await stack.sessions.sh(
+                s.id,
+                "cd /workspace && GIT_TRACE2_PERF=1 git status --porcelain 2>&1 >/dev/null "
+                    + "| grep -o 'opendir:[0-9]*'")
+            #expect(read.stdout == "opendir:0\n", "\(read.stdout) \(read.stderr)")
             let changed = try await stack.sessions.sh(
                 s.id,
                 "cd /workspace && echo more >> calc.py && rm -rf src && echo n > new.txt && git add new.txt && "
                     + "echo t > gone.txt && git add gone.txt && git status --porcelain >/dev/null && rm gone.txt && "
+                    + "echo u > u.txt && mkdir -p brand/new && echo b > brand/new/b.txt && "
                     + "git status --porcelain && echo -- && git -c core.fsmonitor=false status --porcelain")
             #expect(changed.status.code == 0, "\(changed.stderr)")
             let halves = changed.stdout.components(separatedBy: "--\n")
             #expect(halves.count == 2 && halves[0] == halves[1], "with and without the hook: \(changed.stdout)")
             #expect(
-                halves[0] == " M calc.py\nAD gone.txt\nA  new.txt\n D src/deep/dir/f.txt\n", "\(halves[0])")
+                halves[0] == " M calc.py\nAD gone.txt\nA  new.txt\n D src/deep/dir/f.txt\n?? brand/\n?? u.txt\n",
+                "\(halves[0])")
+            // A file added in a directory git already cached is seen by the next status too.
+            let later = try await stack.sessions.sh(
+                s.id, "cd /workspace && echo l > brand/l.txt && echo r > r.txt && git status --porcelain -- brand r.txt"
+            )
+            #expect(later.stdout == "?? brand/\n?? r.txt\n", "\(later.stdout) \(later.stderr)")
         }
     }
 

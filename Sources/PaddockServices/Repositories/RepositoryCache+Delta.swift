@@ -141,6 +141,9 @@ extension RepositoryCache {
         let inherited = FileManager.default.fileExists(atPath: "\(dotGit)/\(fsmonitorHookName)")
         let sealing = try writeSealingHook(dotGit)
         let quiet = ["-c", "core.fsmonitor=\(sealing)", "-c", "core.fsmonitorHookVersion=2"]
+        // The base's untracked cache is the sandboxes' (/workspace); here git keeps it only as its own, and then
+        // reads again just the directories the commits differ in.
+        if inherited { try relocateUntrackedCache(workspace, to: try realPath(workspace)) }
         let moved = try await git.run(quiet + ["read-tree", "-m", "-u", base.layer.commit, commit], trust: .content)
         guard moved.succeeded else {
             if moved.problem.localizedCaseInsensitiveContains("No space left on device") {
@@ -183,9 +186,11 @@ extension RepositoryCache {
             // valid for the hook; each writes the index, and a session's first `git status` then writes none.
             for _ in 0..<2 {
                 try await git.check(
-                    quiet + ["status", "--porcelain"], trust: .content, "refreshing the index of the new commit")
+                    await sealingOptions(sealing) + ["status", "--porcelain"], trust: .content,
+                    "refreshing the index of the new commit")
             }
             try FileManager.default.removeItem(atPath: sealing)
+            try relocateUntrackedCache(workspace, to: SandboxLayout.workspace)
         } else {
             try FileManager.default.removeItem(atPath: sealing)
             try await git.check(["update-index", "-q", "--refresh"], trust: .content, "refreshing the index")
@@ -195,6 +200,15 @@ extension RepositoryCache {
         try removeIfPresent(alternates)
         try linkMissing(from: "\(mirror)/objects", into: objects)
         try ownDirectories(under: objects)
+    }
+
+    /// `path` with every symbolic link resolved, as git names its worktree.
+    static func realPath(_ path: String) throws -> String {
+        guard let resolved = realpath(path, nil) else {
+            throw PaddockError.internal("cannot resolve \(path) (errno \(errno))")
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     private static func removeIfPresent(_ path: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PaddockCore
 import PaddockSandbox
 
@@ -25,7 +26,15 @@ extension RepositoryCache {
         exec 2>/dev/null
         set -e
         state="$PWD/.git/\(fsmonitorHookName)"
-        cd \(SandboxLayout.workspaceChanges)
+        changes=\(SandboxLayout.workspaceChanges)
+        # Nothing changed and nothing answered before (a session's first git status): answered by the shell alone.
+        if [ ! -e "$state-seen" ] && [ -d "$changes" ]; then
+            for entry in "$changes"/* "$changes"/.[!.]* "$changes"/..?*; do
+                if [ -e "$entry" ] || [ -L "$entry" ]; then changed=1; break; fi
+            done
+            if [ -z "${changed-}" ]; then printf '\(fsmonitorToken)\\0'; exit 0; fi
+        fi
+        cd "$changes"
         find . -mindepth 1 \\( -type d -printf '%P/\\0' \\) -o \\( -type c -printf '%P\\0%P/\\0' \\) \\
             -o -printf '%P\\0' > "$state-new"
         if [ -f "$state-seen" ]; then cat "$state-seen" >> "$state-new"; fi
@@ -39,7 +48,8 @@ extension RepositoryCache {
 
     /// Writes the hook into the checkout's `.git`, points git at it, and records the token in the index with every
     /// entry valid (two `git status` runs with a hook that reports nothing: the first makes the index's fsmonitor
-    /// extension, the second sets its token), so a session's first `git status` asks the hook instead of stating.
+    /// extension and untracked cache, the second sets its token and marks every directory valid), so a session's
+    /// first `git status` asks the hook instead of stating files or reading directories.
     static func installFSMonitor(_ workspace: String) async throws {
         let dotGit = "\(workspace)/.git"
         let git = HostGit(workspace, safeDirectory: true)
@@ -50,10 +60,11 @@ extension RepositoryCache {
         let sealing = try writeSealingHook(dotGit)
         for _ in 0..<2 {
             try await git.check(
-                ["-c", "core.fsmonitor=\(sealing)", "-c", "core.fsmonitorHookVersion=2", "status", "--porcelain"],
-                trust: .content, "recording the checkout's state for git's fsmonitor")
+                await sealingOptions(sealing) + ["status", "--porcelain"], trust: .content,
+                "recording the checkout's state for git's fsmonitor")
         }
         try FileManager.default.removeItem(atPath: sealing)
+        try relocateUntrackedCache(workspace, to: SandboxLayout.workspace)
         for setting in [
             ["core.fsmonitor", "\(SandboxLayout.workspace)/.git/\(fsmonitorHookName)"],
             ["core.fsmonitorHookVersion", "2"],
@@ -61,6 +72,43 @@ extension RepositoryCache {
             try await git.check(["config"] + setting, trust: .content, "configuring the checkout")
         }
         try own(hook)
+    }
+
+    /// Options of the server's git runs that record a checkout's state: the sealing hook, and an untracked cache
+    /// made as a sandbox's git would make it. Git drops the cache's ignore rules when its excludes file differs from
+    /// the one they were made with, so the host's own system-wide one is used, as sandboxes on the host's files see
+    /// it (an `/etc/gitconfig` naming `core.excludesFile`); none otherwise, as in most images.
+    static func sealingOptions(_ sealing: String) async -> [String] {
+        [
+            "-c", "core.fsmonitor=\(sealing)", "-c", "core.fsmonitorHookVersion=2", "-c", "core.untrackedCache=true",
+            "-c", "core.excludesFile=\(await systemExcludesFile() ?? "/nonexistent/paddock-no-excludes")",
+        ]
+    }
+
+    /// The host's system-wide `core.excludesFile` when it is an absolute path (a `~` would be another home in a
+    /// sandbox); nil when there is none or it cannot be read, which only costs a first `git status` its speed.
+    private static func systemExcludesFile() async -> String? {
+        do {
+            let out = try await HostGit(nil).run(["config", "--system", "--get", "core.excludesFile"], trust: .remote)
+            let path = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            return out.succeeded && path.hasPrefix("/") ? path : nil
+        } catch {
+            Logger(label: "paddock.repos").notice(
+                "cannot read the host's git configuration; layers are sealed without an excludes file",
+                metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Points the checkout's untracked cache at `worktree` (see `GitIndexUntrackedCache`). When it cannot, the
+    /// sessions' git reads every directory at its first `git status`: slower, as correct, so that is logged only.
+    static func relocateUntrackedCache(_ workspace: String, to worktree: String) throws {
+        let index = "\(workspace)/.git/index"
+        if try !GitIndexUntrackedCache.relocate(index: index, to: worktree) {
+            Logger(label: "paddock.repos").notice(
+                "the checkout's index has no untracked cache this server can move; git status reads every directory",
+                metadata: ["path": "\(index)"])
+        }
     }
 
     /// A hook for the server's own git runs on a checkout being sealed, which nothing else writes: nothing changed.

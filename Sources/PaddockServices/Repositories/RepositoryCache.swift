@@ -24,6 +24,37 @@ public final class RepositoryCache: Sendable {
     /// Layers handed to a session that is still starting: never collected until the sandbox holds them.
     let starting = LayerPins()
     let logger: Logger
+    /// What the cache learnt without writing it down: per immutable commit, and per branch between two fetches.
+    let memo = Mutex(Memo())
+    /// A layer's (and an origin's) last use is written again only when it is older than this: it orders the
+    /// collection, which needs no finer time, and a session then costs no synced write of `cache.json`.
+    static let usedAtResolution: TimeInterval = 60
+
+    /// What the cache keeps in memory between sessions: facts of commits (which never change), and where each
+    /// branch pointed after a mirror's last fetch (valid until the next one).
+    struct Memo: Sendable {
+        struct Commit: Sendable {
+            var runtimeYAML: String?
+            var lfs: String?
+        }
+        var commits: [String: Commit] = [:]
+        var branches: [String: (commit: String, fetch: Int)] = [:]
+        /// Fetches (and clones) of each origin's mirror since the server started: a branch's commit is known until
+        /// the next one.
+        var fetches: [String: Int] = [:]
+        /// Enough for every commit and branch sessions start on at once; past it the memo starts over.
+        static let limit = 1024
+
+        mutating func remember(commit key: String, _ facts: Commit) {
+            if commits.count >= Self.limit { commits.removeAll() }
+            commits[key] = facts
+        }
+
+        mutating func remember(branch key: String, commit: String, fetch: Int) {
+            if branches.count >= Self.limit { branches.removeAll() }
+            branches[key] = (commit, fetch)
+        }
+    }
 
     /// What `cache.json` records about one origin.
     struct Record: Codable, Sendable {
@@ -117,18 +148,10 @@ public final class RepositoryCache: Sendable {
                     "repository \(repository.url) has no branch '\(repository.branch)'; pass --branch with one of its "
                         + "branches")
             }
-            let git = HostGit(mirror(of: repository.url))
-            let show = try await git.run(["cat-file", "-p", "\(commit):runtime.yml"], trust: .content, limit: 1 << 20)
+            let facts = try await commitFacts(commit, url: repository.url)
             var out = Checkout(
-                commit: commit, runtimeYAML: show.succeeded ? show.stdout : nil, layer: nil, fetched: fetched,
-                sealed: false)
-            let attributes = try await git.run(["cat-file", "-p", "\(commit):.gitattributes"], trust: .content)
-            if attributes.succeeded, attributes.stdout.contains("filter=lfs") {
-                out.lfs =
-                    try await Self.run("git", ["lfs", "version"]).status == 0
-                    ? "LFS files are pointer files: the server does not fetch LFS objects yet"
-                    : "LFS files are pointer files: git-lfs is not installed on the server host (apt-get install git-lfs)"
-            }
+                commit: commit, runtimeYAML: facts.runtimeYAML, layer: nil, fetched: fetched, sealed: false,
+                lfs: facts.lfs)
             guard let provider else { return out }
             let layer = Self.layerID(url: repository.url, branch: repository.branch, commit: commit)
             let now = clock()
@@ -164,15 +187,38 @@ public final class RepositoryCache: Sendable {
                 usedAt: touch ? now : .distantPast)
         } else if touch {
             // A layer on disk without a record (a record rebuilt after a crash) is adopted as it is.
+            let last = record.layers[layer]?.usedAt ?? .distantPast
+            guard now.timeIntervalSince(last) >= Self.usedAtResolution else { return false }
             record.layers[
                 layer,
                 default: .init(
                     commit: commit, branch: repository.branch, provider: provider.name, bytes: 0, createdAt: now,
                     usedAt: now)
             ].usedAt = now
+        } else {
+            return false
         }
         try saveRecord(record)
         return sealed
+    }
+
+    /// The commit's runtime.yml and whether it tracks files with Git LFS: read from the mirror once per commit,
+    /// since a commit never changes.
+    private func commitFacts(_ commit: String, url: String) async throws -> Memo.Commit {
+        let key = "\(url)\0\(commit)"
+        if let known = memo.withLock({ $0.commits[key] }) { return known }
+        let git = HostGit(mirror(of: url))
+        let show = try await git.run(["cat-file", "-p", "\(commit):runtime.yml"], trust: .content, limit: 1 << 20)
+        var facts = Memo.Commit(runtimeYAML: show.succeeded ? show.stdout : nil)
+        let attributes = try await git.run(["cat-file", "-p", "\(commit):.gitattributes"], trust: .content)
+        if attributes.succeeded, attributes.stdout.contains("filter=lfs") {
+            facts.lfs =
+                try await Self.run("git", ["lfs", "version"]).status == 0
+                ? "LFS files are pointer files: the server does not fetch LFS objects yet"
+                : "LFS files are pointer files: git-lfs is not installed on the server host (apt-get install git-lfs)"
+        }
+        memo.withLock { $0.remember(commit: key, facts) }
+        return facts
     }
 
     /// The origin's mirror, made or refreshed as the window says; for the server's per-session clones.
@@ -192,12 +238,15 @@ public final class RepositoryCache: Sendable {
             if !force, let last = record.fetchedAt, clock().timeIntervalSince(last) < refreshWindow.seconds {
                 return false
             }
+            // Counted before it starts: a fetch that fails half-way may have moved some branches.
+            memo.withLock { $0.fetches[url, default: 0] += 1 }
             let fetch = try await HostGit(mirror).run(["fetch", "--quiet", "--prune", "origin"], trust: .remote)
             guard fetch.succeeded else { throw Self.remoteFailure(url, fetch, doing: "fetch") }
             record.fetchedAt = clock()
             try saveRecord(record)
             return true
         }
+        memo.withLock { $0.fetches[url, default: 0] += 1 }
         let directory = directory(of: url)
         let fresh = !FileManager.default.fileExists(atPath: directory)
         let staging = "\(directory)/.staging-mirror-\(UInt32.random(in: 0...UInt32.max))"
@@ -220,12 +269,18 @@ public final class RepositoryCache: Sendable {
         }
     }
 
-    /// The commit `branch` points at in the mirror, or nil when it has no such branch.
+    /// The commit `branch` points at in the mirror, or nil when it has no such branch. Asked of git once per fetch
+    /// of the mirror: only a fetch moves its branches (`refreshHoldingLock`, under the origin's lock as this is).
     private func resolve(_ branch: String, url: String) async throws -> String? {
+        let key = "\(url)\0\(branch)"
+        let fetch = memo.withLock { memo in memo.fetches[url, default: 0] }
+        if let known = memo.withLock({ $0.branches[key] }), known.fetch == fetch { return known.commit }
         let out = try await HostGit(mirror(of: url)).run(
             ["rev-parse", "--verify", "--quiet", "refs/heads/\(branch)^{commit}"], trust: .content)
         guard out.succeeded else { return nil }
-        return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let commit = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        memo.withLock { $0.remember(branch: key, commit: commit, fetch: fetch) }
+        return commit
     }
 
     /// What a failed clone or fetch means, named: a full disk, a missing origin, or git's own words.
