@@ -210,7 +210,7 @@ extension SQLiteStore: AccessStore {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT t.id, t.scopes, a.name, a.role FROM token t JOIN account a ON a.name = t.account
+                        SELECT t.id, t.scopes, t.expiresAt, a.name, a.role FROM token t JOIN account a ON a.name = t.account
                         WHERE t.hash = ? AND t.revokedAt IS NULL AND (t.expiresAt IS NULL OR t.expiresAt > ?)
                         """, arguments: [tokenHash, now]),
                 let role = Role(rawValue: try row.decode(String.self, forColumn: "role"))
@@ -228,9 +228,11 @@ extension SQLiteStore: AccessStore {
                 teams[team] = Self.scopes(permissions)
             }
             let scopes: String? = try row.decode(forColumn: "scopes")
-            return Principal(
+            var principal = Principal(
                 user: name, role: role, tokenID: try row.decode(forColumn: "id"), scopes: Self.scopes(scopes),
                 teams: teams)
+            principal.tokenExpiresAt = try row.decode(forColumn: "expiresAt")
+            return principal
         }
     }
 

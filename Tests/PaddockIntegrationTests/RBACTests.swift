@@ -231,6 +231,36 @@ struct RBACTests {
         }
     }
 
+    /// A token's caller is kept in memory between requests; every change to access still shows on the next one.
+    @Test func aRememberedCallerFollowsEveryAccessChange() async throws {
+        try await Self.withOrg { org in
+            let dan = try #require(org.tokens["dan"])
+            let sa = try #require(org.sessions["sa"])
+            func seesA() async throws -> Bool {
+                try await Self.call(org, .get, "/v1/sessions/\(sa)", as: dan).status != .notFound
+            }
+            #expect(try await seesA() == false)
+            try await org.store.setMembership(team: "a", user: "dan", member: true)
+            #expect(try await seesA())
+            try await org.store.setMembership(team: "a", user: "dan", member: false)
+            #expect(try await seesA() == false)
+            try await org.store.setRole(user: "dan", role: .admin)
+            #expect(try await seesA(), "an admin sees every team's sessions")
+            try await org.store.setRole(user: "dan", role: .member)
+            #expect(try await seesA() == false)
+
+            // A token that expires stops working at its expiry, though it was just used.
+            let brief = try await org.tokenService.issue(
+                name: "brief", user: "dan", scopes: [.read], expiresAt: Date().addingTimeInterval(2))
+            #expect(try await Self.call(org, .get, "/v1/me", as: brief).status == .ok)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await Self.call(org, .get, "/v1/me", as: brief).status == .ok, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await Self.call(org, .get, "/v1/me", as: brief).status == .unauthorized)
+        }
+    }
+
     @Test func tokensNeverExceedTheirUsersRole() async throws {
         try await Self.withOrg { org in
             let alice = try #require(org.tokens["alice"])

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Who is calling the API: a person, the token they used, what that token may do, and their teams.
 ///
 /// What the caller may do on a team's sessions is the intersection of three things: their role's ceiling,
@@ -11,6 +13,8 @@ public struct Principal: Sendable, Equatable {
     public var scopes: Set<Permission>
     /// Team name → what the team is granted, for every team the user is in.
     public var teams: [String: Set<Permission>]
+    /// When the token stops working (nil: never), so a principal kept in memory is not used past it.
+    public var tokenExpiresAt: Date?
 
     public init(user: String, role: Role, tokenID: String, scopes: Set<Permission>, teams: [String: Set<Permission>]) {
         self.user = user

@@ -7,6 +7,8 @@ import PaddockStore
 /// Every token belongs to a user and carries scopes (permissions) that never exceed the user's role.
 public struct TokenService: Sendable {
     public let access: any Store & AccessStore
+    /// Shared by the copies of this service: every request of every door authenticates through it.
+    private let known = KnownPrincipals()
 
     public init(store: any Store & AccessStore) { access = store }
 
@@ -90,6 +92,12 @@ public struct TokenService: Sendable {
 
     /// The caller behind a token, or nil when it is unknown, revoked or expired.
     public func authenticate(_ token: String) async throws -> Principal? {
-        try await access.principal(tokenHash: Self.hash(token), now: Date())
+        let (hash, now) = (Self.hash(token), Date())
+        // Read before the store is: a change landing in between leaves the entry already out of date.
+        let epoch = access.accessEpoch
+        if let principal = known.principal(hash, epoch: epoch, now: now) { return principal }
+        guard let principal = try await access.principal(tokenHash: hash, now: now) else { return nil }
+        known.remember(principal, hash, epoch: epoch)
+        return principal
     }
 }
