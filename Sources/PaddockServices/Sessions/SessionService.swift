@@ -321,9 +321,9 @@ public actor SessionService {
     }
 
     /// Destroys the session's sandbox and marks it destroyed. Destroying a destroyed session is a no-op.
-    @discardableResult
     /// `keepingFilesForPreviews: false` skips the snapshot that `previews: {restart: true}` asks for (a preview
     /// restart that failed removes its half-made session, which has nothing worth restarting from).
+    @discardableResult
     public func destroy(
         _ id: SessionID, reason: String? = nil, keepingFilesForPreviews: Bool = true, by caller: Caller
     ) async throws -> Session {
