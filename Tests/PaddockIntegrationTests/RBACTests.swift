@@ -261,6 +261,42 @@ struct RBACTests {
         }
     }
 
+    /// An MCP session an IDE keeps open acts with its token's access as it is at each call, and only for that token.
+    @Test func anOpenMCPSessionFollowsAccessChangesAndItsOwnToken() async throws {
+        try await Self.withOrg { org in
+            let dan = try #require(org.tokens["dan"])
+            let sa = try #require(org.sessions["sa"])
+            func post(_ json: String, as token: String, session: String?) async throws -> (String, String?) {
+                var headers: HTTPFields = [
+                    .authorization: "Bearer \(token)", .contentType: "application/json",
+                    .accept: "application/json, text/event-stream",
+                ]
+                if let session { headers[try #require(HTTPField.Name("Mcp-Session-Id"))] = session }
+                return try await org.client.execute(
+                    uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: json)
+                ) { r in
+                    (String(buffer: r.body), r.headers[try #require(HTTPField.Name("Mcp-Session-Id"))])
+                }
+            }
+            let (_, opened) = try await post(
+                #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","#
+                    + #""capabilities":{},"clientInfo":{"name":"ide","version":"1"}}}"#, as: dan, session: nil)
+            let session = try #require(opened, "initialize answered no MCP session id")
+            _ = try await post(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, as: dan, session: session)
+            let list =
+                #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_sessions","arguments":{}}}"#
+            #expect(try await post(list, as: dan, session: session).0.contains(sa) == false)
+            try await org.store.setMembership(team: "a", user: "dan", member: true)
+            #expect(try await post(list, as: dan, session: session).0.contains(sa))
+            try await org.store.setMembership(team: "a", user: "dan", member: false)
+            #expect(try await post(list, as: dan, session: session).0.contains(sa) == false)
+            // Another token, even the same user's, cannot borrow the session (its scopes may be wider).
+            let other = try await org.tokenService.issue(name: "other", user: "dan", scopes: Role.member.ceiling)
+            let refused = try await post(list, as: other, session: session).0
+            #expect(refused.contains("another token") && !refused.contains(sa), "\(refused)")
+        }
+    }
+
     @Test func tokensNeverExceedTheirUsersRole() async throws {
         try await Self.withOrg { org in
             let alice = try #require(org.tokens["alice"])

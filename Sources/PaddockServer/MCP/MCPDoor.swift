@@ -7,17 +7,19 @@ import NIOCore
 import PaddockCore
 import PaddockServices
 import ServiceLifecycle
+import Synchronization
 
 /// `/mcp`: Paddock as an MCP server over streamable HTTP (modelcontextprotocol/swift-sdk's stateful transport).
 /// The door only translates: every request is authenticated by the token middleware like `/v1`, an MCP session
-/// belongs to the user whose token initialized it (another user's requests on it are refused), and every tool
-/// goes through the services with that user as the caller, so authorization and auditing are theirs.
+/// belongs to the token that initialized it (requests with another token are refused), and every tool goes
+/// through the services as that token's caller at the time of the call — a role or team changed while an IDE
+/// keeps its MCP session open holds on its next call — so authorization and auditing are theirs.
 /// Closing an MCP session (or the client going away) ends nothing in Paddock: sandboxes live by their TTL.
 actor MCPDoor {
     struct Connection {
         let server: Server
         let transport: MCPSessionTransport
-        let user: String
+        let caller: MCPSessionCaller
         var lastUsed: ContinuousClock.Instant
     }
 
@@ -76,13 +78,14 @@ actor MCPDoor {
     private func find(_ request: MCP.HTTPRequest, principal: Principal) async -> Found {
         await closeIdle()
         if let id = request.header(HTTPHeaderName.sessionID), var connection = connections[id] {
-            guard connection.user == principal.user else {
+            guard connection.caller.principal.tokenID == principal.tokenID else {
                 return .answer(
                     .error(
                         statusCode: 403,
-                        .invalidRequest("this MCP session was started with another user's token; initialize your own")
-                    ))
+                        .invalidRequest("this MCP session was started with another token; initialize your own")))
             }
+            // The same token, as the store knows it now: the session's tools act with today's role and teams.
+            connection.caller.update(principal)
             connection.lastUsed = .now
             connections[id] = connection
             return .session(id, connection.transport)
@@ -102,9 +105,10 @@ actor MCPDoor {
         let id = UUID().uuidString
         let transport = MCPSessionTransport(sessionID: id, logger: logger)
         do {
-            let server = try await tools.server(for: Caller(principal), principal: principal)
+            let caller = MCPSessionCaller(principal)
+            let server = try await tools.server(for: caller)
             try await server.start(transport: transport)
-            connections[id] = Connection(server: server, transport: transport, user: principal.user, lastUsed: .now)
+            connections[id] = Connection(server: server, transport: transport, caller: caller, lastUsed: .now)
             let response = await transport.handleRequest(request)
             if case .error = response { await close(id) }
             logger.info("MCP session opened", metadata: ["mcp.session": "\(id)", "user": "\(principal.user)"])
@@ -164,4 +168,15 @@ actor MCPDoor {
             return Response(status: status, headers: fields, body: body)
         }
     }
+}
+
+/// Who an MCP session's tools act as: the principal of its token's latest request, kept current by the door.
+final class MCPSessionCaller: Sendable {
+    private let current: Mutex<Principal>
+
+    init(_ principal: Principal) { current = Mutex(principal) }
+
+    var principal: Principal { current.withLock { $0 } }
+
+    func update(_ principal: Principal) { current.withLock { $0 = principal } }
 }

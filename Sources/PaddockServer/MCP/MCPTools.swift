@@ -19,8 +19,8 @@ struct MCPTools: Sendable {
     static let outputLimit = 256 << 10
     static let readLimit = 4 << 20
 
-    /// An MCP server whose every handler acts as `caller`.
-    func server(for caller: Caller, principal: Principal) async throws -> Server {
+    /// An MCP server whose every handler acts as the session's caller at the time of the call.
+    func server(for current: MCPSessionCaller) async throws -> Server {
         let server = Server(
             name: "paddock", version: "1",
             instructions: "Paddock sandboxes: create a session, run commands and edit files in it, snapshot, fork, "
@@ -29,8 +29,9 @@ struct MCPTools: Sendable {
                 resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
         await server.withMethodHandler(ListTools.self) { _ in .init(tools: Self.catalogue) }
         await server.withMethodHandler(CallTool.self) { [self, weak server] params in
+            let principal = current.principal
             do {
-                let text = try await call(params, caller: caller, principal: principal, server: server)
+                let text = try await call(params, caller: Caller(principal), principal: principal, server: server)
                 return .init(content: [.text(text: text, annotations: nil, _meta: nil)], isError: false)
             } catch {
                 // A refusal or failure is the tool's answer, in words the model can act on.
@@ -39,10 +40,10 @@ struct MCPTools: Sendable {
             }
         }
         await server.withMethodHandler(ListResources.self) { [self] _ in
-            .init(resources: try await resources(for: caller))
+            .init(resources: try await resources(for: Caller(current.principal)))
         }
         await server.withMethodHandler(ReadResource.self) { [self] params in
-            .init(contents: [try await read(params.uri, caller: caller)])
+            .init(contents: [try await read(params.uri, caller: Caller(current.principal))])
         }
         return server
     }
