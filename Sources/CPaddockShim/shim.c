@@ -7,12 +7,15 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/xattr.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -132,8 +135,9 @@ int pk_set_fs_identity(uid_t uid, gid_t gid) {
     return 0;
 }
 
-// Everything below runs in the forked child of a process that may hold Swift runtime state, so it
-// makes only async-signal-safe calls and never returns: it execs or reports (stage, errno) and exits.
+// Everything below runs in a child that shares the parent's memory (see pk_spawn) and may see Swift runtime
+// state, so it makes only async-signal-safe calls, touches nothing but its own stack, and never returns: it
+// execs or reports (stage, errno) and exits.
 static void child_fail(int report, int stage) __attribute__((noreturn));
 static void child_fail(int report, int stage) {
     int message[2] = {stage, errno};
@@ -192,8 +196,10 @@ static void child_run(const pk_spawn_request *req, int report) {
 
     // Identity before chdir, so the working directory is checked with the user's permissions.
     if (req->change_identity && geteuid() == 0) {
-        if (setgroups(0, NULL) < 0) child_fail(report, PK_SPAWN_STAGE_IDENTITY);
-        if (setgid(req->gid) < 0) child_fail(report, PK_SPAWN_STAGE_IDENTITY);
+        // Raw system calls: glibc's wrappers apply an identity change to every thread of the process, and this
+        // child shares the parent's memory, so glibc would take the parent's threads for its own.
+        if (syscall(SYS_setgroups, 0, NULL) < 0) child_fail(report, PK_SPAWN_STAGE_IDENTITY);
+        if (syscall(SYS_setgid, req->gid) < 0) child_fail(report, PK_SPAWN_STAGE_IDENTITY);
         if (req->uid != 0) {
             // Empty the bounding set while we still hold CAP_SETPCAP, so nothing the user runs
             // (a setuid binary, file capabilities) can regain a capability. Looping past the kernel's
@@ -202,7 +208,7 @@ static void child_run(const pk_spawn_request *req, int report) {
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                     child_fail(report, PK_SPAWN_STAGE_IDENTITY);
             }
-            if (setuid(req->uid) < 0) child_fail(report, PK_SPAWN_STAGE_IDENTITY);
+            if (syscall(SYS_setuid, req->uid) < 0) child_fail(report, PK_SPAWN_STAGE_IDENTITY);
         }
     }
 
@@ -226,21 +232,55 @@ static void child_run(const pk_spawn_request *req, int report) {
     child_fail(report, PK_SPAWN_STAGE_EXEC);
 }
 
+struct child_start {
+    const pk_spawn_request *req;
+    int report;
+};
+
+static int child_entry(void *argument) {
+    const struct child_start *start = argument;
+    child_run(start->req, start->report);
+}
+
+// The child's own stack: it runs in the parent's memory until it execs.
+#define PK_CHILD_STACK_BYTES (256 * 1024)
+
 // posix_spawn cannot change uid or acquire a controlling terminal, and Swift must not run in a forked
 // child, so the whole fork + setup + exec sequence lives here.
+//
+// The child shares the parent's memory until it execs (CLONE_VM | CLONE_VFORK, as posix_spawn does) instead of
+// getting a copy of it: copying init's address space costs more than everything else a spawn does, most of all
+// under gVisor, whose kernel copies it in software (measured on a 50 MiB process: fork 30-40 ms, this 15 ms; on
+// the host 8.5 ms against 0.8 ms). The parent's thread waits until the child has exec'd or exited.
 pid_t pk_spawn(const pk_spawn_request *req, int *failed_stage) {
     *failed_stage = 0;
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
+    void *stack = mmap(NULL, PK_CHILD_STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                       -1, 0);
+    if (stack == MAP_FAILED) {
         int saved = errno;
         close(report[0]);
         close(report[1]);
         errno = saved;
         return -1;
     }
-    if (pid == 0) child_run(req, report[1]);
+    // No handler of the parent's may run in the child while it still shares the parent's memory: every signal
+    // is blocked across the clone, and the child resets every handler before it unblocks them.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    struct child_start start = {.req = req, .report = report[1]};
+    pid_t pid = clone(child_entry, (char *)stack + PK_CHILD_STACK_BYTES, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    munmap(stack, PK_CHILD_STACK_BYTES);
+    if (pid < 0) {
+        close(report[0]);
+        close(report[1]);
+        errno = saved;
+        return -1;
+    }
     close(report[1]);
 
     // The write end closes on a successful exec (close-on-exec) or carries (stage, errno).
