@@ -25,6 +25,8 @@
 
         private struct SharedWorkspace {
             let lower: String
+            /// The base's `workspace/`, mapped as `lower` is, when the layer is a delta.
+            let baseLower: String
             let upper: String
             let work: String
             let mountPoint: String
@@ -33,6 +35,7 @@
 
             init(_ sessionDirectory: String) {
                 lower = "\(sessionDirectory)/scratch/shared-layer"
+                baseLower = "\(sessionDirectory)/scratch/shared-layer-base"
                 upper = "\(sessionDirectory)/scratch/workspace-upper"
                 work = "\(sessionDirectory)/scratch/workspace-work"
                 mountPoint = "\(sessionDirectory)/rootfs\(SandboxLayout.workspace)"
@@ -55,10 +58,12 @@
             try Self.checkLayerID(layer)
             let path = layout.layer(layer)
             let source = "\(path)/\(Self.workspaceName)"
+            let base = deltaBase(of: layer)
+            let baseSource = base.map { "\(layout.layer($0))/\(Self.workspaceName)" }
             var st = Glibc.stat()
             // lstat: the layer's content came from a sandbox; a symlink named workspace must not be followed.
             guard canShareLayers, lstat(source, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR,
-                let member = memberProcess(id)
+                baseSource.map({ Syscalls.isDirectory($0) }) ?? true, let member = memberProcess(id)
             else {
                 try await applyLayer(layer, to: id, hostBase: hostBase)
                 return false
@@ -79,20 +84,29 @@
                 try Syscalls.check("mapping layer \(layer) into the sandbox's user namespace") {
                     pk_mount_idmapped(source, "/proc/\(member)/ns/user", shared.lower)
                 }
+                var lowers = [shared.lower]
+                if let base, let baseSource {
+                    try Syscalls.makeDirectory(shared.baseLower, mode: 0o700)
+                    try Syscalls.check("mapping layer \(base) into the sandbox's user namespace") {
+                        pk_mount_idmapped(baseSource, "/proc/\(member)/ns/user", shared.baseLower)
+                    }
+                    lowers.append(shared.baseLower)
+                }
+                lowers.append(shared.mountPoint)
                 try Syscalls.mount(
                     source: Self.sharedLayerSourcePrefix + layer, target: shared.mountPoint, type: "overlay",
                     flags: UInt(MS_NOSUID | MS_NODEV),
                     data:
-                        "lowerdir=\(shared.lower):\(shared.mountPoint),upperdir=\(shared.upper),workdir=\(shared.work)")
-                _ = try LayerCopy.apply(
-                    layer: path, onto: "\(dir)/rootfs",
-                    shift: .init(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize),
-                    skipping: [Self.workspaceName])
+                        "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(shared.upper),workdir=\(shared.work)")
+                for whole in [base.map(layout.layer), path].compactMap({ $0 }) {
+                    _ = try LayerCopy.apply(
+                        layer: whole, onto: "\(dir)/rootfs", shift: shift, skipping: [Self.workspaceName])
+                }
                 showChanges(shared, of: id)
                 return true
             } catch {
                 // The caller tears the sandbox down; the mounts go first so the layer is free again.
-                for point in [shared.changes, shared.mountPoint, shared.lower] {
+                for point in [shared.changes, shared.mountPoint, shared.baseLower, shared.lower] {
                     do { try Syscalls.unmount(point) } catch {
                         // Best effort: a point never mounted fails here too; the teardown unmounts what is left.
                         logger.debug(
@@ -139,7 +153,13 @@
             _ layer: String, from base: String?, fill: @Sendable (String) async throws -> Void
         ) async throws {
             try Self.checkLayerID(layer)
-            if let base { try Self.checkLayerID(base) }
+            if let base {
+                try Self.checkLayerID(base)
+                // Links to a delta's files would be a tree missing everything the delta shares with its base.
+                guard deltaBase(of: base) == nil else {
+                    throw PaddockError.invalidArgument("layer \(base) is a delta; a layer is linked from a whole one")
+                }
+            }
             let final = layout.layer(layer)
             guard !Syscalls.exists(final) else { throw PaddockError.conflict("layer \(layer) already exists") }
             let staging = "\(layout.layers)/\(Self.stagingPrefix)\(layer)"
@@ -173,7 +193,12 @@
         {
             let shared = SharedWorkspace(layout.sessionDirectory(id))
             let target = "\(staging)/\(Self.workspaceName)"
-            _ = try LayerCopy.merge(layer: "\(layout.layer(layer))/\(Self.workspaceName)", into: target) { ($0, $1) }
+            // A delta's base first: the delta says what differs from it.
+            for whole in [deltaBase(of: layer), layer].compactMap({ $0 }) {
+                _ = try LayerCopy.merge(layer: "\(layout.layer(whole))/\(Self.workspaceName)", into: target) {
+                    ($0, $1)
+                }
+            }
             let shift = LayerCopy.IDShift(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize)
             _ = try LayerCopy.merge(layer: shared.upper, into: target) { (shift.toLayer($0), shift.toLayer($1)) }
         }

@@ -73,9 +73,16 @@
             guard Syscalls.isDirectory(path) else {
                 throw PaddockError.notFound("snapshot layer \(layer) is missing on this host; the snapshot is unusable")
             }
-            _ = try LayerCopy.apply(
-                layer: path, onto: "\(layout.sessionDirectory(id))/rootfs",
-                shift: .init(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize))
+            let shift = LayerCopy.IDShift(hostBase: hostBase, rangeSize: SandboxLayout.idRangeSize)
+            let root = "\(layout.sessionDirectory(id))/rootfs"
+            // A delta says what differs from its base: the base's files first, then the delta's over them.
+            if let base = deltaBase(of: layer) {
+                guard Syscalls.isDirectory(layout.layer(base)) else {
+                    throw PaddockError.notFound("layer \(base), which layer \(layer) is a delta over, is missing")
+                }
+                _ = try LayerCopy.apply(layer: layout.layer(base), onto: root, shift: shift)
+            }
+            _ = try LayerCopy.apply(layer: path, onto: root, shift: shift)
         }
 
         public func removeLayer(_ layer: String) async {
@@ -83,7 +90,13 @@
             // A layer under a warm pool, or under a running fork child's /workspace, stays.
             guard (try? Self.checkLayerID(id)) != nil, !warmLayers.contains(id), !sharedLayers.values.contains(id)
             else { return }
-            LayerCopy.removeLayer("\(layout.layers)/\(layer)")
+            if layer.hasPrefix(Self.stagingPrefix) {
+                removeStaging("\(layout.layers)/\(layer)")
+            } else {
+                // A base stays while a delta over it does: the delta is unusable without it.
+                guard deltas(over: id).isEmpty else { return }
+                LayerCopy.removeLayer("\(layout.layers)/\(layer)")
+            }
             // The processes kept with it, if it kept any (root's files, no sandbox ids to care about).
             Syscalls.removeTree(layout.processImage(layer))
         }

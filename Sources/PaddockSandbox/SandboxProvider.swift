@@ -244,6 +244,16 @@ public protocol SandboxProvider: Sendable {
     /// differs from its base by a few files costs those files. `notFound` when the base is gone.
     func sealWorkspaceLayer(_ layer: String, from base: String?, fill: @Sendable (String) async throws -> Void)
         async throws
+    /// Seals `layer` as a delta over the workspace layer `base` (itself no delta): `fill` is given a copy-on-write
+    /// view of the base's `/workspace` to change as a sandbox would, and only what it writes becomes the layer
+    /// (changed files, and deletions as overlay whiteouts); then `finish` is given the layer's own `/workspace`
+    /// directory, the view gone, to add files that need no view (hard links). Sandboxes see the two stacked, so a
+    /// layer that differs from its base by a few files costs those files, whatever the size of the tree. The base
+    /// stays as long as a delta over it does (`removeLayer` keeps it). `notFound` when the base is gone.
+    func sealWorkspaceDelta(
+        _ layer: String, over base: String, fill: @Sendable (String) async throws -> Void,
+        finish: @Sendable (String) async throws -> Void
+    ) async throws
     /// Whether this provider gives sandboxes a copy-on-write view of a workspace layer (else it copies it).
     var sharesWorkspaceLayers: Bool { get }
     /// Removes a layer (by id, or a half-written one by its `.staging-<id>` name). Removing an unknown layer
@@ -285,5 +295,11 @@ extension SandboxProvider {
         _ layer: String, from base: String?, fill: @Sendable (String) async throws -> Void
     ) async throws {
         throw PaddockError.unavailable("provider '\(name)' keeps no workspace layers")
+    }
+    public func sealWorkspaceDelta(
+        _ layer: String, over base: String, fill: @Sendable (String) async throws -> Void,
+        finish: @Sendable (String) async throws -> Void
+    ) async throws {
+        throw PaddockError.unavailable("provider '\(name)' keeps no delta layers")
     }
 }

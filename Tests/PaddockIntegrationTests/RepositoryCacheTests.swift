@@ -109,9 +109,10 @@ struct RepositoryCacheTests {
         }
     }
 
-    /// A new commit's layer is made from the previous commit's: unchanged files are the same inodes, only the
-    /// changed ones are new, and the result is what a fresh checkout of the commit holds, with a clean index.
-    @Test func aNewCommitIsSealedFromTheNearestLayerAsAFreshCheckoutWouldBe() async throws {
+    /// A new commit's layer is a delta over the previous commit's: it holds the changed files, a whiteout for the
+    /// deleted one and its own `.git` state, nothing else; the two stacked are what a fresh checkout of the commit
+    /// holds, with a clean index.
+    @Test func aNewCommitIsSealedAsADeltaOverTheNearestLayerAsAFreshCheckoutWouldBe() async throws {
         try await Self.withCache("cache-delta") { stack, fixture, clones in
             let first = try await stack.sessions.create(Self.spec(fixture))
             let parent = try #require(stack.provider.sharedLayer(of: first.id))
@@ -124,29 +125,33 @@ struct RepositoryCacheTests {
             let child = try #require(stack.provider.sharedLayer(of: second.id))
             #expect(child != parent && clones.cache.layerIDs() == [parent, child])
             #expect(try await Self.cloneEvent(stack, second.id)["sealed"] == .bool(true))
+            #expect(stack.provider.deltaBase(of: child) == parent && stack.provider.deltaBase(of: parent) == nil)
 
             let layers = stack.dataDirectory + "/layers"
-            func inode(_ layer: String, _ path: String) -> UInt? {
+            func kind(_ layer: String, _ path: String) -> mode_t? {
                 var st = stat()
-                return lstat("\(layers)/\(layer)/workspace/\(path)", &st) == 0 ? UInt(st.st_ino) : nil
+                return lstat("\(layers)/\(layer)/workspace/\(path)", &st) == 0 ? st.st_mode & S_IFMT : nil
             }
-            #expect(
-                inode(parent, "src/deep/dir/f.txt") == inode(child, "src/deep/dir/f.txt"), "an unchanged file is shared"
-            )
-            #expect(inode(parent, "calc.py") != inode(child, "calc.py"))
-            #expect(inode(child, "README.md") == nil && inode(parent, "README.md") != nil)
+            #expect(kind(child, "src/deep/dir/f.txt") == nil, "an unchanged file is only the base's")
+            #expect(kind(child, "calc.py") == S_IFREG && kind(child, "new/dir/x.txt") == S_IFREG)
+            #expect(kind(child, "README.md") == S_IFCHR, "a deletion is a whiteout")
             let parentCalc = FileManager.default.contents(atPath: "\(layers)/\(parent)/workspace/calc.py")
             #expect(parentCalc == Data("def add(a, b):\n    return a + b\n".utf8), "the parent layer is untouched")
 
             // The same files as a fresh clone of the commit, all the sandbox user's.
             let fresh = fixture.directory + "/fresh"
             _ = try fixture.git(["clone", "--quiet", "--branch", "feature", fixture.origin, fresh])
-            #expect(try Self.files(under: fresh) == Self.files(under: "\(layers)/\(child)/workspace"))
-            for path in ["new", "new/dir", "new/dir/x.txt", "calc.py", ".git/index", ".git/HEAD"] {
+            let stacked = try Self.files(under: "\(layers)/\(parent)/workspace", delta: "\(layers)/\(child)/workspace")
+            #expect(try Self.files(under: fresh) == stacked)
+            for path in ["new", "new/dir", "new/dir/x.txt", "calc.py", ".git/index", ".git/refs/heads/feature"] {
                 var st = stat()
                 #expect(lstat("\(layers)/\(child)/workspace/\(path)", &st) == 0)
                 #expect(st.st_uid == SandboxLayout.userID, "\(path) belongs to the sandbox user")
             }
+            let listed = try await stack.sessions.sh(
+                second.id, "cd /workspace && find . -path ./.git -prune -o -type f -print | sort")
+            let expected = try Self.files(under: fresh).keys.map { "./\($0)" }.sorted()
+            #expect(listed.stdout.split(separator: "\n").map(String.init) == expected, "\(listed.stdout)")
 
             // In the sandbox: a clean status that rewrites no index, the new commit with its history, one reflog entry.
             let git = try await stack.sessions.sh(
@@ -170,6 +175,73 @@ struct RepositoryCacheTests {
             #expect(read.stdout == "opendir:0\n?? new/u.txt\n", "untracked cache moved with the layer: \(read.stdout)")
             let old = try await stack.sessions.sh(first.id, "cd /workspace && git status --short && cat README.md")
             #expect(old.stdout == "# calc\n", "\(old.stdout) \(old.stderr)")
+        }
+    }
+
+    /// Every new commit is a delta over the nearest whole layer, never over another delta. The base stays, for the
+    /// cache and on the provider, as long as a delta over it is used; a restarted cache starts on a delta without
+    /// sealing it again; a fork of a session on a delta holds the commit's whole tree and the session's change.
+    @Test func deltasStayOverAWholeLayerThatLivesAsLongAsThey() async throws {
+        try await Self.withCache("cache-chain") { stack, fixture, clones in
+            let repos = RepositoryCacheService(sessions: stack.sessions)
+            let first = try await stack.sessions.create(Self.spec(fixture))
+            let whole = try #require(stack.provider.sharedLayer(of: first.id))
+            try await stack.sessions.destroy(first.id)
+            _ = try fixture.git(["rm", "-q", "src/deep/dir/f.txt"])
+            var deltas: [String] = []
+            var last: Session?
+            for round in 1...2 {
+                try fixture.write(["calc.py": "# round \(round)\n"])
+                try fixture.commit("round \(round)")
+                try fixture.git(["push", "--quiet", "origin", "HEAD:refs/heads/feature"])
+                if let last { try await stack.sessions.destroy(last.id) }
+                let session = try await stack.sessions.create(Self.spec(fixture))
+                let layer = try #require(stack.provider.sharedLayer(of: session.id))
+                #expect(stack.provider.deltaBase(of: layer) == whole, "round \(round) is a delta over the whole layer")
+                deltas.append(layer)
+                last = session
+            }
+            let session = try #require(last)
+            let seen = try await stack.sessions.sh(
+                session.id, "cd /workspace && git status --short && cat calc.py README.md && ls")
+            #expect(seen.stdout == "# round 2\n# calc\nREADME.md\ncalc.py\n", "\(seen.stdout) \(seen.stderr)")
+
+            // The unused delta is collected; the used one and its base stay, in the cache and on disk.
+            let removed = try await repos.collect(limit: 0)
+            #expect(removed == [deltas[0]], "\(removed)")
+            #expect(clones.cache.layerIDs() == [whole, deltas[1]])
+            let listed = try #require(try await repos.list(by: .system).first)
+            #expect(Set(listed.layers.filter(\.inUse).map(\.id)) == [whole, deltas[1]], "\(listed.layers)")
+            await stack.provider.removeLayer(whole)
+            #expect(await stack.provider.layers().contains(whole), "the provider keeps a base under a delta")
+
+            // A restarted server's cache starts the next session on the delta as it is.
+            let restarted = try RepositoryClones(root: stack.dataDirectory + "/repos")
+            await stack.sessions.setRepositories(restarted)
+            let again = try await stack.sessions.create(Self.spec(fixture))
+            #expect(stack.provider.sharedLayer(of: again.id) == deltas[1])
+            #expect(try await Self.cloneEvent(stack, again.id)["sealed"] == .bool(false))
+
+            // A session whose file guardrails mount under /workspace gets a copy: the base's files, then the delta's.
+            let policy = PolicyText(
+                text: "version: 1\nguardrails:\n  files:\n    read_only: [.github/workflows]\n", file: "files.yml")
+            let guarded = try await stack.sessions.create(Self.spec(fixture), policy: policy)
+            #expect(stack.provider.sharedLayer(of: guarded.id) == nil)
+            let copied = try await stack.sessions.sh(
+                guarded.id, "cd /workspace && git -c core.fsmonitor=false status --short && cat calc.py && ls")
+            #expect(copied.stdout == "# round 2\nREADME.md\ncalc.py\n", "\(copied.stdout) \(copied.stderr)")
+
+            // A fork's snapshot stacks the base, the delta and the session's change.
+            _ = try await stack.sessions.sh(again.id, "cd /workspace && echo mine > mine.txt && rm README.md")
+            let child = try #require(try await stack.sessions.fork(again.id, count: 1).first)
+            let forked = try await stack.sessions.sh(
+                child.id, "cd /workspace && git -c core.fsmonitor=false status --short && cat calc.py && ls")
+            #expect(forked.stdout == " D README.md\n?? mine.txt\n# round 2\ncalc.py\nmine.txt\n", "\(forked.stdout)")
+
+            for id in [session.id, again.id, guarded.id, child.id] { try await stack.sessions.destroy(id) }
+            let rest = try await repos.collect(limit: 0)
+            #expect(rest == [deltas[1], whole, fixture.origin], "the delta, its base, then the mirror: \(rest)")
+            #expect(await stack.provider.layers().filter { $0.hasPrefix("repo") }.isEmpty)
         }
     }
 
@@ -256,6 +328,23 @@ struct RepositoryCacheTests {
             let event = try await Self.cloneEvent(stack, second.id)
             #expect(event["fetched"] == .bool(false) && event["sealed"] == .bool(false), "\(event)")
         }
+    }
+
+    /// The files of a delta layer's checkout stacked on its base's, outside `.git`: the delta's files replace the
+    /// base's, its whiteouts delete them.
+    static func files(under base: String, delta: String) throws -> [String: Data] {
+        var out = try files(under: base)
+        for path in try FileManager.default.subpathsOfDirectory(atPath: delta).sorted()
+        where path != ".git" && !path.hasPrefix(".git/") {
+            var st = stat()
+            guard lstat("\(delta)/\(path)", &st) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFCHR: out = out.filter { $0.key != path && !$0.key.hasPrefix(path + "/") }
+            case S_IFREG: out[path] = FileManager.default.contents(atPath: "\(delta)/\(path)")
+            default: continue
+            }
+        }
+        return out
     }
 
     /// The files of a checkout outside `.git`, by path.    /// The files of a checkout outside `.git`, by path.

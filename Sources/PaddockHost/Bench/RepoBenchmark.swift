@@ -15,7 +15,7 @@ import SystemPackage
 /// - `paddock.repo_session_first.<size>`: an empty cache: mirror, seal the commit's layer, start, `git status`;
 /// - `paddock.repo_session.<size>`: the commit cached: start (warm pool) → `git status --short` exited;
 /// - `paddock.repo_session_new_commit.<size>`: the origin moved by a commit changing 10 files since the last
-///   session: fetch, seal, start, `git status`;
+///   session: fetch, seal (a delta over the first commit's layer), start, `git status`;
 /// - `paddock.repo_session_disk.<size>` / `_memory.<size>`: per extra running session after its `git status`.
 struct RepoBenchmark {
     let iterations: Int
@@ -78,7 +78,7 @@ struct RepoBenchmark {
             await sessions.setRepositories(clones)
             let (ms, _) = try await timedSession(spec, sessions)
             if round > 0 { first.append(ms) }
-            for layer in clones.cache.layerIDs() { await provider.removeLayer(layer) }
+            await removeLayers(clones.cache.layerIDs())
         }
         results.append(
             Benchmarks.summarize(
@@ -131,15 +131,15 @@ struct RepoBenchmark {
             try await Self.advance(origin, files: count, round: round)
             let (ms, _) = try await timedSession(spec, sessions)
             if round > 0 { newCommit.append(ms) }
-            // The new commit's layer was made from the previous one's, which is of no more use.
-            for layer in older { await provider.removeLayer(layer) }
+            // The previous commit's layer is of no more use (the whole layer the new one is a delta over stays).
+            await removeLayers(older)
         }
-        for layer in moving.cache.layerIDs() { await provider.removeLayer(layer) }
+        await removeLayers(moving.cache.layerIDs())
         results.append(
             Benchmarks.summarize(
                 "paddock.repo_session_new_commit.\(size)", unit: "ms", newCommit,
-                note: "origin moved by 10 files: fetch, seal the new commit from the last one's layer, warm start "
-                    + "→ git status exited"))
+                note: "origin moved by 10 files: fetch, seal the new commit as a delta over the first one's layer, "
+                    + "warm start → git status exited"))
         return results
     }
 
@@ -175,9 +175,15 @@ struct RepoBenchmark {
             return
         }
         // Only this benchmark makes repository layers in the bench's data directory.
-        for layer in await provider.layers() where layer.hasPrefix("repo") || layer.hasPrefix(".staging-repo") {
-            await provider.removeLayer(layer)
-        }
+        await removeLayers(
+            await provider.layers().filter { $0.hasPrefix("repo") || $0.hasPrefix(".staging-repo") })
+    }
+
+    /// Removes layers, deltas before the whole layers they are over (the provider keeps a base while a delta over
+    /// it is there).
+    private func removeLayers(_ layers: some Collection<String>) async {
+        let deltas = layers.filter { provider.deltaBase(of: $0) != nil }
+        for layer in deltas + layers.filter({ !deltas.contains($0) }) { await provider.removeLayer(layer) }
     }
 
     /// `git status --short` in the session's /workspace as the sandbox user, to its exit.

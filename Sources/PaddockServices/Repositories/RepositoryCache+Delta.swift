@@ -3,12 +3,18 @@ import PaddockCore
 import PaddockSandbox
 import Synchronization
 
-/// A new commit's layer made from the nearest layer of the same origin: a tree of hard links to that layer,
-/// moved to the commit by git, so only the files the commits differ in are written and hashed.
+/// A new commit's layer made from the nearest layer of the same origin, so that only the files the commits differ in
+/// are written and hashed.
 ///
-/// Sharing inodes with a sealed layer is safe because nothing writes a layer's files in place: git replaces
-/// every file it checks out (unlink, then create), writes the index and refs through a lock file and a rename,
-/// and the few files it appends to (reflogs) are copied first.
+/// Usually a delta (`SandboxProvider.sealWorkspaceDelta`): git moves a copy-on-write view of the nearest whole layer
+/// to the commit, and the new layer keeps only what it wrote — the changed files, whiteouts for deletions, and its
+/// own `.git` state (index, refs) — so a new commit costs its changes whatever the size of the repository. Deltas
+/// are one level deep: the base is always a whole layer, and a delta that would hold more than a fraction of the
+/// files is made whole instead, as a tree of hard links to the nearest layer moved by git.
+///
+/// Sharing inodes with a sealed layer (the links) is safe because nothing writes a layer's files in place: git
+/// replaces every file it checks out (unlink, then create), writes the index and refs through a lock file and a
+/// rename, and the few files it appends to (reflogs) are copied first.
 extension RepositoryCache {
     /// The layer a new commit's layer is made from, and the paths the two commits differ in.
     struct Base: Sendable {
@@ -17,16 +23,29 @@ extension RepositoryCache {
         var changed: [String]
     }
 
+    /// A layer just sealed: its own bytes, the whole layer it is a delta over, and its files when it is whole.
+    struct Sealed: Sendable {
+        var bytes: UInt64
+        var base: String?
+        var files: Int?
+    }
+
     /// How many of an origin's most recent layers are compared with a new commit to find the nearest.
     static let baseCandidates = 4
+    /// A delta may always hold this many changed paths, and more up to `deltaFraction` of its base's files; past
+    /// that a whole layer costs less to seal than the delta (a link is cheaper than a file written) and resets the
+    /// growth of the deltas made after it.
+    static let deltaFloor = 256
+    static let deltaFraction = 8
 
-    /// Seals `commit`'s checkout as `layer` on `provider`: from the nearest layer of the origin that the provider
-    /// holds (`held`) when there is one, else checked out whole. A layer that cannot be made from its nearest is
-    /// checked out whole instead (logged), unless the disk is full. Returns the layer's own bytes.
+    /// Seals `commit`'s checkout as `layer` on `provider`: from the nearest whole layer of the origin that the
+    /// provider holds (`held`) when there is one — a delta over it, or else a tree of links to it — and checked
+    /// out whole when there is none. A layer that cannot be made from its nearest is made whole instead (logged),
+    /// unless the disk is full.
     func seal(
         _ layer: String, _ repository: SessionRepository, commit: String, on provider: any SandboxProvider,
         held: Set<String>, _ record: Record
-    ) async throws -> UInt64 {
+    ) async throws -> Sealed {
         let mirror = mirror(of: repository.url)
         let branch = repository.branch
         let started = ContinuousClock.now
@@ -34,12 +53,31 @@ extension RepositoryCache {
             // Collection takes the origin's lock, which the caller holds; pinned all the same, as any layer read.
             starting.pin(base.id)
             defer { starting.unpin(base.id) }
+            if base.changed.count <= max(Self.deltaFloor, (base.layer.files ?? 0) / Self.deltaFraction) {
+                do {
+                    let bytes = try await sealDelta(layer, over: base, commit: commit, on: provider, repository)
+                    logger.info(
+                        "sealed a repository layer as a delta over the nearest one",
+                        metadata: [
+                            "layer.id": "\(layer)", "layer.base": "\(base.id)", "repository.commit": "\(commit)",
+                            "files.changed": "\(base.changed.count)", "duration": "\(ContinuousClock.now - started)",
+                        ])
+                    return Sealed(bytes: bytes, base: base.id, files: nil)
+                } catch let error as PaddockError where error.code == .resourceExhausted {
+                    throw error
+                } catch {
+                    logger.warning(
+                        "could not make a repository layer as a delta over the nearest one; linking it whole",
+                        metadata: ["layer.id": "\(layer)", "layer.base": "\(base.id)", "error": "\(error)"])
+                }
+            }
             do {
                 // Counted as the files it changed: the rest are its base's (a walk of the whole tree would cost
                 // as much as the rest of the seal).
-                let bytes = try await sealOnce(layer, from: base.id, on: provider) { workspace in
-                    try await Self.move(workspace, from: base, to: commit, branch: branch, mirror: mirror)
-                    return Self.bytes(of: base.changed, in: workspace)
+                let sealed = try await sealOnce(layer, from: base.id, on: provider) { workspace in
+                    try await Self.move(workspace, from: base, to: commit, branch: branch, mirror: mirror, view: false)
+                    return Sealed(
+                        bytes: Self.bytes(of: base.changed, in: workspace), files: Self.indexEntries(workspace))
                 }
                 logger.info(
                     "sealed a repository layer from the nearest one",
@@ -47,7 +85,7 @@ extension RepositoryCache {
                         "layer.id": "\(layer)", "layer.base": "\(base.id)", "repository.commit": "\(commit)",
                         "files.changed": "\(base.changed.count)", "duration": "\(ContinuousClock.now - started)",
                     ])
-                return bytes
+                return sealed
             } catch let error as PaddockError where error.code == .resourceExhausted {
                 throw error
             } catch {
@@ -56,9 +94,10 @@ extension RepositoryCache {
                     metadata: ["layer.id": "\(layer)", "layer.base": "\(base.id)", "error": "\(error)"])
             }
         }
-        let bytes = try await sealOnce(layer, from: nil, on: provider) { workspace in
+        let sealed = try await sealOnce(layer, from: nil, on: provider) { workspace in
             try await Self.fill(workspace, mirror: mirror, branch: branch, commit: commit)
-            return Self.treeBytes(workspace, skipping: ".git/objects")
+            return Sealed(
+                bytes: Self.treeBytes(workspace, skipping: ".git/objects"), files: Self.indexEntries(workspace))
         }
         logger.info(
             "sealed a repository layer",
@@ -66,19 +105,62 @@ extension RepositoryCache {
                 "layer.id": "\(layer)", "repository.commit": "\(commit)",
                 "duration": "\(ContinuousClock.now - started)",
             ])
-        return bytes
+        return sealed
     }
 
     private func sealOnce(
         _ layer: String, from base: String?, on provider: any SandboxProvider,
-        _ fill: @escaping @Sendable (String) async throws -> UInt64
-    ) async throws -> UInt64 {
-        let bytes = Mutex<UInt64>(0)
+        _ fill: @escaping @Sendable (String) async throws -> Sealed
+    ) async throws -> Sealed {
+        let sealed = Mutex<Sealed?>(nil)
         try await provider.sealWorkspaceLayer(layer, from: base) { workspace in
             let filled = try await fill(workspace)
-            bytes.withLock { $0 = filled }
+            sealed.withLock { $0 = filled }
         }
+        guard let made = sealed.withLock({ $0 }) else {
+            throw PaddockError.internal("the provider sealed layer \(layer) without filling it")
+        }
+        return made
+    }
+
+    /// Seals `layer` as a delta over `base`: git moves a view of the base to the commit, then the mirror's packs
+    /// the base lacks are linked into the delta and its `.git` is given to the sandbox user. Returns the bytes of
+    /// the changed files.
+    private func sealDelta(
+        _ layer: String, over base: Base, commit: String, on provider: any SandboxProvider,
+        _ repository: SessionRepository
+    ) async throws -> UInt64 {
+        let mirror = mirror(of: repository.url)
+        let branch = repository.branch
+        let packs = Mutex<[String]>([])
+        let bytes = Mutex<UInt64>(0)
+        try await provider.sealWorkspaceDelta(
+            layer, over: base.id,
+            fill: { view in
+                try await Self.move(view, from: base, to: commit, branch: branch, mirror: mirror, view: true)
+                let missing = try Self.missing(from: "\(mirror)/objects", in: "\(view)/.git/objects")
+                packs.withLock { $0 = missing }
+            },
+            finish: { own in
+                try Self.linkAll(packs.withLock { $0 }, from: "\(mirror)/objects", into: "\(own)/.git/objects")
+                try Self.ownDelta(own)
+                bytes.withLock { $0 = Self.bytes(of: base.changed, in: own) }
+            })
         return bytes.withLock { $0 }
+    }
+
+    /// The number of entries of a checkout's index (its header's third word); nil when it cannot be read.
+    static func indexEntries(_ workspace: String) -> Int? {
+        guard let handle = FileHandle(forReadingAtPath: "\(workspace)/.git/index") else { return nil }
+        defer {
+            do { try handle.close() } catch {
+                // Read-only: nothing is lost when a close fails.
+            }
+        }
+        let header: Data
+        do { header = try handle.read(upToCount: 12) ?? Data() } catch { return nil }
+        guard header.count == 12 else { return nil }
+        return header.suffix(4).reduce(0) { $0 << 8 | Int($1) }
     }
 
     /// Bytes of the regular files among `paths` under `root`.
@@ -90,14 +172,15 @@ extension RepositoryCache {
         }
     }
 
-    /// Of the origin's most recent layers on `provider`, the one whose commit differs from `commit` in the fewest
-    /// paths; nil when there is none (or the paths cannot be told apart: names that are not UTF-8).
+    /// Of the origin's most recent whole layers on `provider`, the one whose commit differs from `commit` in the
+    /// fewest paths; nil when there is none (or the paths cannot be told apart: names that are not UTF-8).
     func nearestLayer(
         to commit: String, in record: Record, on provider: any SandboxProvider, held: Set<String>
     ) async -> Base? {
         let git = HostGit(mirror(of: record.url))
-        let candidates = record.layers.filter { $0.value.provider == provider.name && held.contains($0.key) }
-            .sorted { $0.value.createdAt > $1.value.createdAt }.prefix(Self.baseCandidates)
+        let candidates = record.layers.filter { id, layer in
+            layer.provider == provider.name && layer.base == nil && held.contains(id)
+        }.sorted { $0.value.createdAt > $1.value.createdAt }.prefix(Self.baseCandidates)
         var best: Base?
         for (id, layer) in candidates {
             let diff: HostGit.Output
@@ -119,17 +202,19 @@ extension RepositoryCache {
         return best
     }
 
-    /// Moves `workspace` — links to the base layer's checkout — to `commit`: git rewrites the changed files and
-    /// the index it carries over, the changed files are given to the sandbox user and backdated like a fresh
-    /// checkout's (so the first `git status` hashes nothing), and the mirror's new packs are linked in.
-    static func move(_ workspace: String, from base: Base, to commit: String, branch: String, mirror: String)
-        async throws
-    {
+    /// Moves `workspace` — links to the base layer's checkout, or a copy-on-write `view` of it — to `commit`: git
+    /// rewrites the changed files and the index it carries over, and the changed files are given to the sandbox
+    /// user and backdated like a fresh checkout's (so the first `git status` hashes nothing). Links: the mirror's
+    /// new packs are linked in and `.git` given to the sandbox user here; a view's caller does both in the layer.
+    static func move(
+        _ workspace: String, from base: Base, to commit: String, branch: String, mirror: String, view: Bool
+    ) async throws {
         let dotGit = "\(workspace)/.git"
         let objects = "\(dotGit)/objects"
         // A fresh checkout's reflog has the one entry `update-ref` writes; git appends to it in place.
         try removeIfPresent("\(dotGit)/logs")
-        try unshareFiles(under: dotGit, skipping: "objects")
+        // A view copies a file up before git changes it; links must be copied by hand.
+        if !view { try unshareFiles(under: dotGit, skipping: "objects") }
         let alternates = "\(objects)/info/alternates"
         try removeIfPresent(alternates)
         try Data("\(mirror)/objects\n".utf8).write(to: URL(fileURLWithPath: alternates))
@@ -196,9 +281,11 @@ extension RepositoryCache {
             try await git.check(["update-index", "-q", "--refresh"], trust: .content, "refreshing the index")
             try await installFSMonitor(workspace)
         }
-        try ownEverything(under: dotGit, skipping: "objects")
         try removeIfPresent(alternates)
-        try linkMissing(from: "\(mirror)/objects", into: objects)
+        // In a view, a change of owner would copy every file of `.git` up into the layer.
+        guard !view else { return }
+        try ownEverything(under: dotGit, skipping: "objects")
+        try linkAll(try missing(from: "\(mirror)/objects", in: objects), from: "\(mirror)/objects", into: objects)
         try ownDirectories(under: objects)
     }
 
@@ -240,21 +327,45 @@ extension RepositoryCache {
         }
     }
 
-    /// Links the files under `source` that `target` lacks (the mirror's packs fetched since the base layer was
-    /// sealed); copies where a link cannot be made.
-    private static func linkMissing(from source: String, into target: String) throws {
+    /// The paths under `source` that `target` lacks (the mirror's packs fetched since the base layer was sealed),
+    /// parents before their children.
+    static func missing(from source: String, in target: String) throws -> [String] {
+        try FileManager.default.subpathsOfDirectory(atPath: source).sorted().filter { relative in
+            var existing = stat()
+            return lstat("\(target)/\(relative)", &existing) != 0
+        }
+    }
+
+    /// Links `paths` of `source` into `target`, making the directories among them (and their parents); copies
+    /// where a link cannot be made.
+    static func linkAll(_ paths: [String], from source: String, into target: String) throws {
         let fm = FileManager.default
-        for relative in try fm.subpathsOfDirectory(atPath: source).sorted() {
+        for relative in paths {
             let from = "\(source)/\(relative)"
             let to = "\(target)/\(relative)"
             var st = stat()
-            var existing = stat()
-            guard lstat(from, &st) == 0, lstat(to, &existing) != 0 else { continue }
+            guard lstat(from, &st) == 0 else { continue }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 try fm.createDirectory(atPath: to, withIntermediateDirectories: true)
-            } else if link(from, to) != 0 {
-                try fm.copyItem(atPath: from, toPath: to)
+                continue
             }
+            let parent = String(to[..<(to.lastIndex(of: "/") ?? to.endIndex)])
+            try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            if link(from, to) != 0 { try fm.copyItem(atPath: from, toPath: to) }
+        }
+    }
+
+    /// Gives a delta layer's own files to the sandbox user, as a whole layer's are: everything but the object
+    /// files (the mirror's, read-only, root's) and the whiteouts (deletions, whose owner means nothing).
+    static func ownDelta(_ workspace: String) throws {
+        try own(workspace)
+        for relative in try FileManager.default.subpathsOfDirectory(atPath: workspace) {
+            let full = "\(workspace)/\(relative)"
+            var st = stat()
+            guard lstat(full, &st) == 0 else { continue }
+            let kind = st.st_mode & S_IFMT
+            if kind == S_IFCHR || (kind != S_IFDIR && relative.hasPrefix(".git/objects/")) { continue }
+            try own(full)
         }
     }
 }

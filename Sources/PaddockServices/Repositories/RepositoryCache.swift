@@ -72,6 +72,10 @@ public final class RepositoryCache: Sendable {
             var bytes: UInt64
             var createdAt: Date
             var usedAt: Date
+            /// The whole layer this one is a delta over (it holds only what differs from it); nil when it is whole.
+            var base: String?
+            /// Files in its checkout (entries of its index), when known: how large a delta may grow over it.
+            var files: Int?
         }
     }
 
@@ -181,10 +185,10 @@ public final class RepositoryCache: Sendable {
         let held = await provider.layers()
         let sealed = !held.contains(layer)
         if sealed {
-            let bytes = try await seal(layer, repository, commit: commit, on: provider, held: Set(held), record)
+            let made = try await seal(layer, repository, commit: commit, on: provider, held: Set(held), record)
             record.layers[layer] = .init(
-                commit: commit, branch: repository.branch, provider: provider.name, bytes: bytes, createdAt: now,
-                usedAt: touch ? now : .distantPast)
+                commit: commit, branch: repository.branch, provider: provider.name, bytes: made.bytes, createdAt: now,
+                usedAt: touch ? now : .distantPast, base: made.base, files: made.files)
         } else if touch {
             // A layer on disk without a record (a record rebuilt after a crash) is adopted as it is.
             let last = record.layers[layer]?.usedAt ?? .distantPast
@@ -412,10 +416,11 @@ public final class RepositoryCache: Sendable {
     /// Every cached origin with its sizes; `inUse`: layers some live session's /workspace is a view of.
     func summaries(inUse: Set<String>) -> [CachedRepository] {
         records().map { record in
+            let used = Self.withBases(of: inUse.union(starting.all), in: record)
             let layers = record.layers.map { id, layer in
                 CachedRepository.Layer(
                     id: id, commit: layer.commit, branch: layer.branch, bytes: layer.bytes, createdAt: layer.createdAt,
-                    usedAt: layer.usedAt, inUse: inUse.contains(id) || starting.isPinned(id))
+                    usedAt: layer.usedAt, inUse: used.contains(id))
             }.sorted { $0.usedAt > $1.usedAt }
             let mirrorBytes = Self.treeBytes(mirror(of: record.url), skipping: nil)
             return CachedRepository(
@@ -443,7 +448,8 @@ public final class RepositoryCache: Sendable {
         try await locks.withLock(Self.key(url)) {
             guard var record = loadRecord(url) else { return [] }
             var kept: [String] = []
-            for (id, layer) in record.layers {
+            // Deltas first: a base stays as long as a delta over it does.
+            for (id, layer, _) in Self.collectionOrder(record) {
                 guard await removeLayer(id, layer, providers: providers, inUse: inUse) else {
                     kept.append(id)
                     continue
@@ -476,9 +482,10 @@ public final class RepositoryCache: Sendable {
         var total = summaries(inUse: inUse).reduce(UInt64(0)) { $0 + $1.bytes }
         guard total > limit else { return [] }
         var removed: [String] = []
-        let candidates = records().flatMap { record in record.layers.map { (record.url, $0.key, $0.value) } }
-            .sorted { $0.2.usedAt < $1.2.usedAt }
-        for (url, id, layer) in candidates where total > limit {
+        let candidates = records().flatMap { record in
+            Self.collectionOrder(record).map { (record.url, $0.id, $0.layer, $0.isWhole ? 1 : 0) }
+        }.sorted { ($0.2.usedAt, $0.3) < ($1.2.usedAt, $1.3) }
+        for (url, id, layer, _) in candidates where total > limit {
             let gone: Bool
             do {
                 gone = try await locks.withLock(Self.key(url)) {
@@ -517,6 +524,27 @@ public final class RepositoryCache: Sendable {
             }
         }
         return removed
+    }
+
+    /// `layers` with the whole layers they are deltas over: a base is in use while a delta over it is.
+    static func withBases(of layers: Set<String>, in record: Record) -> Set<String> {
+        layers.union(layers.compactMap { record.layers[$0]?.base })
+    }
+
+    /// An origin's layers in the order they may be removed: deltas before whole layers (a base stays as long as a
+    /// delta over it does), and a base counted as last used when a delta over it last was.
+    static func collectionOrder(_ record: Record) -> [(id: String, layer: Record.Layer, isWhole: Bool)] {
+        var lastUse: [String: Date] = [:]
+        for layer in record.layers.values {
+            guard let base = layer.base else { continue }
+            lastUse[base] = max(lastUse[base] ?? .distantPast, layer.usedAt)
+        }
+        return record.layers.map { id, layer in
+            var layer = layer
+            let isWhole = layer.base == nil
+            layer.usedAt = max(layer.usedAt, lastUse[id] ?? .distantPast)
+            return (id, layer, isWhole)
+        }.sorted { ($0.isWhole ? 1 : 0, $0.id) < ($1.isWhole ? 1 : 0, $1.id) }
     }
 
     /// Bytes of the regular files under `path` (links and directories not counted), leaving out `skipping`.
