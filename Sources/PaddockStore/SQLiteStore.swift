@@ -16,6 +16,8 @@ public final class SQLiteStore: Store {
     let logger: Logger
     /// Counts changes to who may do what (`accessEpoch`).
     private let accessChanges = Atomic<UInt64>(0)
+    /// Counts session writes (`sessionEpoch`).
+    private let sessionChanges = Atomic<UInt64>(0)
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String, logger: Logger = Logger(label: "paddock.store")) throws {
@@ -75,6 +77,15 @@ public final class SQLiteStore: Store {
     }
 
     public var accessEpoch: UInt64 { accessChanges.load(ordering: .acquiring) }
+
+    /// A write of a session row, the only kind there is (`insertSession`, `updateSession`). Counted after it,
+    /// whether it committed or not, for the same reason as `changeAccess`: a cached row must not outlive it.
+    private func changeSession<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        defer { sessionChanges.add(1, ordering: .releasing) }
+        return try await write(body)
+    }
+
+    public var sessionEpoch: UInt64 { sessionChanges.load(ordering: .acquiring) }
 
     /// The database holds session environments and token hashes: only its owner may read it. SQLite gives its
     /// `-wal` and `-shm` files the database file's mode, so creating that file 0600 first covers them; files left
@@ -160,7 +171,7 @@ public final class SQLiteStore: Store {
 
     public func insertSession(_ session: Session) async throws {
         let row = try SessionRow(session)
-        try await write { db in
+        try await changeSession { db in
             do { try row.insert(db) } catch let e as DatabaseError
                 where e.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
             {
@@ -172,7 +183,7 @@ public final class SQLiteStore: Store {
     public func updateSession(_ session: Session, expecting expected: SessionState) async throws {
         let row = try SessionRow(session)
         let id = session.id
-        try await write { db in
+        try await changeSession { db in
             // One write transaction: nothing changes the row between this read and the update.
             let current = try String.fetchOne(
                 db, sql: "SELECT state FROM session WHERE id = ?", arguments: [id.rawValue])

@@ -42,6 +42,9 @@ public protocol Store: SnapshotStore, TemplateStore {
     /// was never inserted.
     func updateSession(_ session: Session, expecting expected: SessionState) async throws
     func session(_ id: SessionID) async throws -> Session?
+    /// Counts session writes (`insertSession`, `updateSession`, whether they committed or not), so a memory of
+    /// session rows can tell it is out of date: one read while it stays the same sees what the store holds.
+    var sessionEpoch: UInt64 { get }
     /// Sessions, newest first. Terminal ones (destroyed, failed) only when asked for.
     func sessions(includeTerminal: Bool) async throws -> [Session]
     /// Live sessions whose TTL has passed at `now`.

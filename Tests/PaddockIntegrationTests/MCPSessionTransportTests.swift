@@ -59,6 +59,55 @@ import Testing
         await server.stop()
     }
 
+    @Test func aToolCallWithoutProgressIsAnsweredByTheDoorsToolsDirectly() async throws {
+        let (transport, server) = try await Self.started()
+        await transport.answerToolCalls { params in
+            .init(content: [.text(text: "directly \(params.name)", annotations: nil, _meta: nil)], isError: false)
+        }
+        let answer = await transport.handleRequest(
+            Self.post(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow","arguments":{}}}"#))
+        #expect(answer.statusCode == 200)
+        #expect(answer.headers["Content-Type"] == "application/json")
+        #expect(answer.headers["MCP-Session-Id"] == "s1")
+        let body = String(decoding: answer.bodyData ?? Data(), as: UTF8.self)
+        #expect(body.contains("directly slow") && body.contains("\"id\":7"), "\(body)")
+        #expect(body.contains("\"jsonrpc\":\"2.0\""), "\(body)")
+        // A call that asks for progress still goes through the SDK's server, which sends it.
+        let streamed = await transport.handleRequest(
+            Self.post(
+                #"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"slow","arguments":{},"#
+                    + #""_meta":{"progressToken":"p1"}}}"#))
+        let text = try await Self.collect(streamed)
+        #expect(text.contains("notifications/progress") && text.contains("did slow"), "\(text)")
+        await server.stop()
+    }
+
+    @Test func aCancelledToolCallAnsweredDirectlyIsCancelled() async throws {
+        let (transport, server) = try await Self.started()
+        let (started, running) = AsyncStream.makeStream(of: Void.self)
+        await transport.answerToolCalls { _ in
+            running.yield()
+            // Waits for its cancellation: iterating a stream that never ends stops when the task is cancelled.
+            let (never, open) = AsyncStream.makeStream(of: Void.self)
+            for await _ in never {}
+            withExtendedLifetime(open) {}
+            let text = Task.isCancelled ? "cancelled" : "not cancelled"
+            return .init(content: [.text(text: text, annotations: nil, _meta: nil)], isError: true)
+        }
+        let call = Task {
+            await transport.handleRequest(
+                Self.post(#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"long","arguments":{}}}"#))
+        }
+        for await _ in started { break }
+        let cancel = await transport.handleRequest(
+            Self.post(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":9}}"#))
+        #expect(cancel.statusCode == 202)
+        let answer = await call.value
+        let body = String(decoding: answer.bodyData ?? Data(), as: UTF8.self)
+        #expect(body.contains("\"cancelled\"") && body.contains("\"id\":9"), "\(body)")
+        await server.stop()
+    }
+
     @Test func progressStreamsBeforeTheAnswerOnTheRequestsOwnStream() async throws {
         let (transport, server) = try await Self.started()
         let answer = await transport.handleRequest(

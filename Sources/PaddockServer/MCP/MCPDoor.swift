@@ -108,6 +108,7 @@ actor MCPDoor {
             let caller = MCPSessionCaller(principal)
             let server = try await tools.server(for: caller)
             try await server.start(transport: transport)
+            await transport.answerToolCalls { [tools] params in await tools.answer(params, as: caller, server: nil) }
             connections[id] = Connection(server: server, transport: transport, caller: caller, lastUsed: .now)
             let response = await transport.handleRequest(request)
             if case .error = response { await close(id) }

@@ -27,6 +27,10 @@ actor MCPSessionTransport: Transport {
     private var standalone: AsyncThrowingStream<Data, any Error>.Continuation?
     /// Counts GET streams, so the end of one the client left cannot clear the one it opened next.
     private var standaloneNumber = 0
+    /// Answers tool calls without going through swift-sdk's `Server` (`answerDirectly`), once the door set it.
+    private var toolCalls: (@Sendable (CallTool.Parameters) async -> CallTool.Result)?
+    /// The tool calls answered here that are running, by request id, for `notifications/cancelled`.
+    private var directCalls: [String: Task<Void, Never>] = [:]
 
     private static let validation = StandardValidationPipeline(validators: [
         OriginValidator.localhost(), AcceptHeaderValidator(mode: .sseRequired), ContentTypeValidator(),
@@ -47,6 +51,11 @@ actor MCPSessionTransport: Transport {
     func disconnect() async { terminate() }
 
     func receive() -> AsyncThrowingStream<Data, any Error> { incoming }
+
+    /// From now on, a `tools/call` that asks for no progress is answered by `handler` here (`answerDirectly`).
+    func answerToolCalls(with handler: @escaping @Sendable (CallTool.Parameters) async -> CallTool.Result) {
+        toolCalls = handler
+    }
 
     /// Routes what the server sends: an answer to the request that waits for it, a request's progress to that
     /// request's stream, anything else to the GET stream (dropped when the client keeps none open).
@@ -113,6 +122,7 @@ actor MCPSessionTransport: Transport {
         let headers = [HTTPHeaderName.sessionID: sessionID]
         guard let id = message.id, message.method != nil else {
             // A notification, or the client's answer to a server request: nothing to answer but receipt.
+            if let cancelled = message.cancelledRequest { directCalls[cancelled]?.cancel() }
             incomingContinuation.yield(body)
             return .accepted(headers: headers)
         }
@@ -120,6 +130,11 @@ actor MCPSessionTransport: Transport {
             return .error(
                 statusCode: 400, .invalidRequest("request id \(id) is already in flight; use a new id"),
                 sessionID: sessionID)
+        }
+        if message.method == CallTool.name, message.progressToken == nil, let toolCalls,
+            let call = Self.toolCall(body)
+        {
+            return await answerDirectly(call, id: id, headers: headers, toolCalls)
         }
         if let token = message.progressToken {
             let (stream, continuation) = AsyncThrowingStream<Data, any Error>.makeStream()
@@ -136,6 +151,54 @@ actor MCPSessionTransport: Transport {
             return .error(statusCode: 404, .invalidRequest("the MCP session ended before answering"))
         }
         return .data(answer, headers: headers.merging([HTTPHeaderName.contentType: "application/json"]) { $1 })
+    }
+
+    /// A tool call that asked for no progress, answered here instead of by swift-sdk's `Server`, which decodes a
+    /// message up to three times to learn its kind and then encodes and decodes its parameters and its result once
+    /// more each: a good part of a short `exec`'s time at the door. The same tools answer it as the same caller,
+    /// and a `notifications/cancelled` naming it cancels it, as the SDK's would be.
+    private func answerDirectly(
+        _ call: Request<CallTool>, id: String, headers: [String: String],
+        _ toolCalls: @escaping @Sendable (CallTool.Parameters) async -> CallTool.Result
+    ) async -> HTTPResponse {
+        let answer = await withCheckedContinuation { continuation in
+            waiting[id] = continuation
+            directCalls[id] = Task {
+                let result = await toolCalls(call.params)
+                answered(id, encoded(Response<CallTool>(id: call.id, result: result)))
+            }
+        }
+        guard let answer else {
+            return .error(statusCode: 404, .invalidRequest("the MCP session ended before answering"))
+        }
+        return .data(answer, headers: headers.merging([HTTPHeaderName.contentType: "application/json"]) { $1 })
+    }
+
+    private func answered(_ id: String, _ answer: Data?) {
+        directCalls[id] = nil
+        waiting.removeValue(forKey: id)?.resume(returning: answer)
+    }
+
+    /// The answer as the SDK would encode it; an answer that cannot be encoded is an error the client is told of.
+    private func encoded(_ response: Response<CallTool>) -> Data? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do { return try encoder.encode(response) } catch {
+            logger.error("an MCP tool's answer could not be encoded", metadata: ["error": "\(error)"])
+            do {
+                return try encoder.encode(
+                    Response<CallTool>(id: response.id, error: .internalError("the tool's answer could not be encoded"))
+                )
+            } catch {
+                logger.error("an MCP error answer could not be encoded", metadata: ["error": "\(error)"])
+                return nil
+            }
+        }
+    }
+
+    /// A `tools/call` request, or nil when it is not a well-formed one (the SDK then answers what is wrong).
+    static func toolCall(_ body: Data) -> Request<CallTool>? {
+        do { return try JSONDecoder().decode(Request<CallTool>.self, from: body) } catch { return nil }
     }
 
     private func get(_ request: HTTPRequest) -> HTTPResponse {
@@ -195,6 +258,8 @@ actor MCPSessionTransport: Transport {
         var id: String?
         var method: String?
         var progressToken: String?
+        /// The request a `notifications/cancelled` cancels.
+        var cancelledRequest: String?
 
         init?(_ data: Data) {
             let object: [String: Any]
@@ -209,6 +274,7 @@ actor MCPSessionTransport: Transport {
             let params = object["params"] as? [String: Any]
             let meta = params?["_meta"] as? [String: Any]
             progressToken = Self.text(meta?["progressToken"] ?? params?["progressToken"])
+            if method == CancelledNotification.name { cancelledRequest = Self.text(params?["requestId"]) }
             guard method != nil || id != nil else { return nil }
         }
 

@@ -29,15 +29,7 @@ struct MCPTools: Sendable {
                 resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
         await server.withMethodHandler(ListTools.self) { _ in .init(tools: Self.catalogue) }
         await server.withMethodHandler(CallTool.self) { [self, weak server] params in
-            let principal = current.principal
-            do {
-                let text = try await call(params, caller: Caller(principal), principal: principal, server: server)
-                return .init(content: [.text(text: text, annotations: nil, _meta: nil)], isError: false)
-            } catch {
-                // A refusal or failure is the tool's answer, in words the model can act on.
-                let e = PaddockError.wrap(error, "the tool failed")
-                return .init(content: [.text(text: e.message, annotations: nil, _meta: nil)], isError: true)
-            }
+            await answer(params, as: current, server: server)
         }
         await server.withMethodHandler(ListResources.self) { [self] _ in
             .init(resources: try await resources(for: Caller(current.principal)))
@@ -46,6 +38,20 @@ struct MCPTools: Sendable {
             .init(contents: [try await read(params.uri, caller: Caller(current.principal))])
         }
         return server
+    }
+
+    /// A tool call's answer, as the MCP session's caller is now. `server` sends the call's progress, if it asked
+    /// for any.
+    func answer(_ params: CallTool.Parameters, as current: MCPSessionCaller, server: Server?) async -> CallTool.Result {
+        let principal = current.principal
+        do {
+            let text = try await call(params, caller: Caller(principal), principal: principal, server: server)
+            return .init(content: [.text(text: text, annotations: nil, _meta: nil)], isError: false)
+        } catch {
+            // A refusal or failure is the tool's answer, in words the model can act on.
+            let e = PaddockError.wrap(error, "the tool failed")
+            return .init(content: [.text(text: e.message, annotations: nil, _meta: nil)], isError: true)
+        }
     }
 
     // MARK: Tools

@@ -40,6 +40,8 @@ public actor SessionService {
     nonisolated let lifecycle = KeyedLock<SessionID>()
     /// Each session's state as last stored, for hot paths that must not read SQLite per request (previews).
     nonisolated let states = SessionStateCache()
+    /// Session rows read lately, while no session was written since (`get`).
+    nonisolated let known = KnownSessions()
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -296,8 +298,15 @@ public actor SessionService {
     /// Whether a process of the session waits for a person's approval.
     public func awaitingApproval(_ id: SessionID) async -> Bool { await guardrails.approvals.isAwaiting(id) }
 
+    /// The session as the store holds it. Answered from memory while no session was written since it was read:
+    /// every call inside a session (an exec, a file) starts here, and reading and decoding the row was a good
+    /// part of a short command's cost.
     public func get(_ id: SessionID) async throws -> Session {
+        // Read before the store is: a write landing in between leaves the entry already out of date.
+        let epoch = store.sessionEpoch
+        if let session = known.session(id, epoch: epoch) { return session }
         guard let s = try await store.session(id) else { throw Self.missing(id) }
+        known.remember(s, epoch: epoch)
         return s
     }
 
