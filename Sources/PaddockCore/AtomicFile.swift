@@ -12,16 +12,19 @@ public enum AtomicFile {
     /// then the directory fsync'd so the rename itself survives a crash. On any failure before the rename the
     /// temporary file is removed and `path` is left as it was; a failure to sync the directory after it is
     /// reported too, with the new content already in place.
-    public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644)
-        throws(PaddockError)
-    {
+    ///
+    /// `durable: false` skips both syncs: still whole or not at all for readers, but not across a crash. Only for a
+    /// file in a staging area that a restart throws away, whose published form is synced when it is published.
+    public static func write(
+        _ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644, durable: Bool = true
+    ) throws(PaddockError) {
         let (directory, name) = split(path)
         let (fd, staging) = try createStaging(in: directory, for: name, mode: mode)
         do throws(PaddockError) {
             try fill(fd, with: Array(bytes), staging: staging)
             // Exact mode: open's is filtered by the umask, and a key written 0600 must not come out otherwise.
             guard fchmod(fd, mode) == 0 else { throw failure("setting the mode of", staging, errno) }
-            guard retrying({ fsync(fd) }) == 0 else { throw failure("syncing", staging, errno) }
+            guard !durable || retrying({ fsync(fd) }) == 0 else { throw failure("syncing", staging, errno) }
         } catch {
             close(fd)
             unlink(staging)
@@ -38,7 +41,7 @@ public enum AtomicFile {
             unlink(staging)
             throw failure("replacing", path, code)
         }
-        try syncDirectory(directory, after: path)
+        if durable { try syncDirectory(directory, after: path) }
     }
 
     /// The directory (`.` for a bare name) and the file name of `path`.

@@ -30,12 +30,14 @@ struct AtomicFileTests {
         #expect(try Self.names(dir) == ["token"], "no temporary file is left beside it")
     }
 
-    @Test func replacesAnExistingFileWhole() throws {
+    /// Durable or not, the file is replaced whole, with its mode, and nothing is left beside it.
+    @Test(arguments: [true, false])
+    func replacesAnExistingFileWhole(durable: Bool) throws {
         let dir = try Self.scratch("replace")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/state"
-        try AtomicFile.write(Array(repeating: 0x61, count: 100_000), to: path)
-        try AtomicFile.write("short".utf8, to: path, mode: 0o600)
+        try AtomicFile.write(Array(repeating: 0x61, count: 100_000), to: path, durable: durable)
+        try AtomicFile.write("short".utf8, to: path, mode: 0o600, durable: durable)
         #expect(FileManager.default.contents(atPath: path) == Data("short".utf8))
         #expect(try Self.mode(path) == 0o600)
         try AtomicFile.write([UInt8](), to: path)

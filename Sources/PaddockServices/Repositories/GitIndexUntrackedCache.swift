@@ -18,14 +18,15 @@ enum GitIndexUntrackedCache {
     /// The ident git records for a worktree on Linux.
     static func ident(worktree: String) -> String { "Location \(worktree), system Linux" }
 
-    /// Rewrites the untracked cache's ident of the index at `path` to `worktree`'s, atomically. Returns false,
-    /// changing nothing, when the index has no untracked cache or is in a form this does not read.
-    static func relocate(index path: String, to worktree: String) throws -> Bool {
+    /// Rewrites the untracked cache's ident of the index at `path` to `worktree`'s, atomically, and durably unless
+    /// `durable` is false (an index git rewrites again before the layer is published). Returns false, changing
+    /// nothing, when the index has no untracked cache or is in a form this does not read.
+    static func relocate(index path: String, to worktree: String, durable: Bool = true) throws -> Bool {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PaddockError.internal("cannot read the git index \(path)")
         }
         guard let rewritten = rewrite([UInt8](data), ident: ident(worktree: worktree)) else { return false }
-        try AtomicFile.write(rewritten, to: path, mode: 0o644)
+        try AtomicFile.write(rewritten, to: path, mode: 0o644, durable: durable)
         return true
     }
 

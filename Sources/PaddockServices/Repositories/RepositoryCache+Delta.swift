@@ -227,8 +227,9 @@ extension RepositoryCache {
         let sealing = try writeSealingHook(dotGit)
         let quiet = ["-c", "core.fsmonitor=\(sealing)", "-c", "core.fsmonitorHookVersion=2"]
         // The base's untracked cache is the sandboxes' (/workspace); here git keeps it only as its own, and then
-        // reads again just the directories the commits differ in.
-        if inherited { try relocateUntrackedCache(workspace, to: try realPath(workspace)) }
+        // reads again just the directories the commits differ in. Not synced: git rewrites this index next, and the
+        // one published is synced when its cache is moved back.
+        if inherited { try relocateUntrackedCache(workspace, to: try realPath(workspace), durable: false) }
         let moved = try await git.run(quiet + ["read-tree", "-m", "-u", base.layer.commit, commit], trust: .content)
         guard moved.succeeded else {
             if moved.problem.localizedCaseInsensitiveContains("No space left on device") {
@@ -267,13 +268,16 @@ extension RepositoryCache {
             }
         }
         if inherited {
-            // The first refreshes the entries git wrote (their files were dated back since), the second marks them
-            // valid for the hook; each writes the index, and a session's first `git status` then writes none.
-            for _ in 0..<2 {
-                try await git.check(
-                    await sealingOptions(sealing) + ["status", "--porcelain"], trust: .content,
-                    "refreshing the index of the new commit")
-            }
+            // The refresh records the entries git wrote as their files are now (given away and dated back), which
+            // leaves them to be asked about again; `git status` then finds them as recorded and marks them valid for
+            // the hook, and reads again the directories the commits differ in for the untracked cache. A session's
+            // first `git status` then writes no index. (A second `git status` in place of the refresh does the
+            // same, with a diff and a directory walk more.)
+            try await git.check(
+                quiet + ["update-index", "-q", "--refresh"], trust: .content, "refreshing the index of the new commit")
+            try await git.check(
+                await sealingOptions(sealing) + ["status", "--porcelain"], trust: .content,
+                "recording the new commit's state for git's fsmonitor")
             try FileManager.default.removeItem(atPath: sealing)
             try relocateUntrackedCache(workspace, to: SandboxLayout.workspace)
         } else {

@@ -102,9 +102,10 @@ extension RepositoryCache {
 
     /// Points the checkout's untracked cache at `worktree` (see `GitIndexUntrackedCache`). When it cannot, the
     /// sessions' git reads every directory at its first `git status`: slower, as correct, so that is logged only.
-    static func relocateUntrackedCache(_ workspace: String, to worktree: String) throws {
+    /// Not `durable` for an index that git rewrites before the layer is published.
+    static func relocateUntrackedCache(_ workspace: String, to worktree: String, durable: Bool = true) throws {
         let index = "\(workspace)/.git/index"
-        if try !GitIndexUntrackedCache.relocate(index: index, to: worktree) {
+        if try !GitIndexUntrackedCache.relocate(index: index, to: worktree, durable: durable) {
             Logger(label: "paddock.repos").notice(
                 "the checkout's index has no untracked cache this server can move; git status reads every directory",
                 metadata: ["path": "\(index)"])
