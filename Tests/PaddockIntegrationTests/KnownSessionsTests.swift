@@ -86,14 +86,14 @@ import Testing
     }
 
     @Test func aRowReadBeforeAWriteIsNeverAnswered() {
-        let known = KnownSessions()
+        let known = EpochMemory<SessionID, Session>()
         let now = Date()
         let session = Session(
             id: .random(), state: .running, spec: SessionSpec(), createdAt: now, updatedAt: now, expiresAt: nil)
-        known.remember(session, epoch: 7)
-        #expect(known.session(session.id, epoch: 7)?.state == .running)
-        #expect(known.session(session.id, epoch: 8) == nil)
+        known.remember(session, for: session.id, epoch: 7)
+        #expect(known.value(session.id, epoch: 7)?.state == .running)
+        #expect(known.value(session.id, epoch: 8) == nil)
         // Out of date once is forgotten: an older epoch does not bring it back.
-        #expect(known.session(session.id, epoch: 7) == nil)
+        #expect(known.value(session.id, epoch: 7) == nil)
     }
 }

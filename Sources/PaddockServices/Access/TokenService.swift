@@ -8,7 +8,11 @@ import PaddockStore
 public struct TokenService: Sendable {
     public let access: any Store & AccessStore
     /// Shared by the copies of this service: every request of every door authenticates through it.
-    private let known = KnownPrincipals()
+    /// The callers behind tokens that authenticated lately, so a request does not read the store to learn what it
+    /// learnt a moment ago. An entry holds while nothing about access changed (every change to who may do what goes
+    /// through the store's `changeAccess` and moves its `accessEpoch`) and until the token expires. Unknown tokens
+    /// are never kept: a token issued a moment after a miss must work at once.
+    private let known = EpochMemory<String, Principal>()
 
     public init(store: any Store & AccessStore) { access = store }
 
@@ -95,9 +99,11 @@ public struct TokenService: Sendable {
         let (hash, now) = (Self.hash(token), Date())
         // Read before the store is: a change landing in between leaves the entry already out of date.
         let epoch = access.accessEpoch
-        if let principal = known.principal(hash, epoch: epoch, now: now) { return principal }
+        if let principal = known.value(hash, epoch: epoch, isCurrent: { $0.tokenExpiresAt.map { now < $0 } ?? true }) {
+            return principal
+        }
         guard let principal = try await access.principal(tokenHash: hash, now: now) else { return nil }
-        known.remember(principal, hash, epoch: epoch)
+        known.remember(principal, for: hash, epoch: epoch)
         return principal
     }
 }

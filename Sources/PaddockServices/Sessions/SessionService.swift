@@ -40,8 +40,10 @@ public actor SessionService {
     nonisolated let lifecycle = KeyedLock<SessionID>()
     /// Each session's state as last stored, for hot paths that must not read SQLite per request (previews).
     nonisolated let states = SessionStateCache()
-    /// Session rows read lately, while no session was written since (`get`).
-    nonisolated let known = KnownSessions()
+    /// Session rows read lately, answered while no session was written since (every session write goes through the
+    /// store's `insertSession` or `updateSession`, which move its `sessionEpoch`). Only the row is kept, never a
+    /// decision: the caller is authorized against it on every call, as their access is at that call.
+    nonisolated let known = EpochMemory<SessionID, Session>()
 
     public init(
         store: any Store, providers: [String: any SandboxProvider], logger: Logger,
@@ -304,9 +306,9 @@ public actor SessionService {
     public func get(_ id: SessionID) async throws -> Session {
         // Read before the store is: a write landing in between leaves the entry already out of date.
         let epoch = store.sessionEpoch
-        if let session = known.session(id, epoch: epoch) { return session }
+        if let session = known.value(id, epoch: epoch) { return session }
         guard let s = try await store.session(id) else { throw Self.missing(id) }
-        known.remember(s, epoch: epoch)
+        known.remember(s, for: id, epoch: epoch)
         return s
     }
 
