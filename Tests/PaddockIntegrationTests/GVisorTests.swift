@@ -57,33 +57,42 @@ struct GVisorTests {
         }
     }
 
-    /// RLIMIT_AS holds per process, so several processes together can still reach the host ceiling, where the
-    /// host kills the whole sandbox: its session must then say so at once, not keep saying `running`.
+    /// RLIMIT_AS holds per process, so several processes together can still reach the host ceiling. The host's
+    /// OOM killer then picks by resident memory, among the sentry and systrap's stub processes (one per address
+    /// space, which map the memory they use). A stub picked costs its process (gVisor kills it) and the session
+    /// lives on; the sentry picked costs the whole sandbox, and its session must say so at once, not keep saying
+    /// `running`. Which one it picks varies from run to run (CI saw both), so both endings are checked.
     @Test(.enabled("needs a runsc that contains limits (make deps)") { await LimitsTests.available("gvisor") })
-    func aSandboxKilledAtItsHostCeilingFailsItsSessionWithTheReason() async throws {
+    func aSandboxAtItsHostCeilingLosesAHogOrFailsItsSessionWithTheReason() async throws {
         try await withTestStack("gvisor-ceiling") { stack in
             var spec = SessionSpec(provider: "gvisor")
             spec.limits.memory = .mebibytes(128)
             let s = try await stack.sessions.create(spec)
             // Eight processes of 90 MiB each, every page written: each is under its RLIMIT_AS, together they
-            // are well over the 384 MiB host ceiling.
+            // are well over the 384 MiB host ceiling. Each one's exit status is printed, so a killed one shows.
             let hogs =
-                "for i in 1 2 3 4 5 6 7 8; do python3 -c 'b = b\"x\" * (90 << 20); import time; time.sleep(60)' & "
-                + "done; wait"
+                "for i in 1 2 3 4 5 6 7 8; do python3 -c 'b = b\"x\" * (90 << 20); import time; time.sleep(20)' & "
+                + "pids=\"$pids $!\"; done; for p in $pids; do wait $p; echo $?; done"
             do {
                 let r = try await stack.sessions.sh(s.id, hogs)
-                Issue.record("the hogs finished inside the ceiling: \(r.status) \(r.stderr)")
+                // The sandbox lived: the host killed stubs, so some hogs died, and the session still works.
+                let statuses = r.stdout.split(separator: "\n").map(String.init)
+                #expect(statuses.count == 8, "\(r.stdout) \(r.stderr)")
+                #expect(statuses.contains { $0 != "0" }, "every hog finished inside the ceiling: \(r.stdout)")
+                #expect(try await stack.sessions.get(s.id).state == .running)
+                #expect(try await stack.sessions.sh(s.id, "echo alive").stdout == "alive\n")
+                try await stack.sessions.destroy(s.id)
             } catch {
                 #expect("\(error)".contains("stopped"), "\(error)")
+                let deadline = ContinuousClock.now + .seconds(60)
+                var session = try await stack.sessions.get(s.id)
+                while session.state != .failed && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))  // polls the store: the check runs in the background
+                    session = try await stack.sessions.get(s.id)
+                }
+                #expect(session.state == .failed)
+                #expect(session.reason?.contains("memory") == true, "\(session.reason ?? "no reason")")
             }
-            let deadline = ContinuousClock.now + .seconds(60)
-            var session = try await stack.sessions.get(s.id)
-            while session.state != .failed && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))  // polls the store: the check runs in the background
-                session = try await stack.sessions.get(s.id)
-            }
-            #expect(session.state == .failed)
-            #expect(session.reason?.contains("memory") == true, "\(session.reason ?? "no reason")")
             #expect(await stack.gvisor?.leftovers(of: s.id) == [])
         }
     }
