@@ -116,8 +116,14 @@ struct RepositoryCacheTests {
         try await Self.withCache("cache-delta") { stack, fixture, clones in
             let first = try await stack.sessions.create(Self.spec(fixture))
             let parent = try #require(stack.provider.sharedLayer(of: first.id))
-            try fixture.write(["calc.py": "def add(a, b):\n    return b + a\n", "new/dir/x.txt": "x\n"])
+            try fixture.write([
+                "calc.py": "def add(a, b):\n    return b + a\n", "new/dir/x.txt": "x\n", "run.sh": "#!/bin/sh\n",
+            ])
             _ = try fixture.git(["rm", "-q", "README.md"])
+            // An executable and a symbolic link: git status in the session is clean only if both come out as such.
+            guard chmod(fixture.work + "/run.sh", 0o755) == 0, symlink("calc.py", fixture.work + "/link") == 0 else {
+                throw POSIXError(.EIO)
+            }
             try fixture.commit("second")
             try fixture.git(["push", "--quiet", "origin", "HEAD:refs/heads/feature"])
             let tip = try #require(fixture.originBranch("feature"))
@@ -149,7 +155,7 @@ struct RepositoryCacheTests {
                 #expect(st.st_uid == SandboxLayout.userID, "\(path) belongs to the sandbox user")
             }
             let listed = try await stack.sessions.sh(
-                second.id, "cd /workspace && find . -path ./.git -prune -o -type f -print | sort")
+                second.id, "cd /workspace && find . -path ./.git -prune -o \\( -type f -o -type l \\) -print | sort")
             let expected = try Self.files(under: fresh).keys.map { "./\($0)" }.sorted()
             #expect(listed.stdout.split(separator: "\n").map(String.init) == expected, "\(listed.stdout)")
 
@@ -175,6 +181,17 @@ struct RepositoryCacheTests {
             #expect(read.stdout == "opendir:0\n?? new/u.txt\n", "untracked cache moved with the layer: \(read.stdout)")
             let old = try await stack.sessions.sh(first.id, "cd /workspace && git status --short && cat README.md")
             #expect(old.stdout == "# calc\n", "\(old.stdout) \(old.stderr)")
+
+            // A file where the nearest layer has a directory: its files go, then the directory, then the file comes.
+            _ = try fixture.git(["rm", "-q", "src/deep/dir/f.txt"])
+            try fixture.write(["src/deep/dir": "now a file\n"])
+            try fixture.commit("third")
+            try fixture.git(["push", "--quiet", "origin", "HEAD:refs/heads/feature"])
+            let third = try await stack.sessions.create(Self.spec(fixture))
+            let swapped = try #require(stack.provider.sharedLayer(of: third.id))
+            #expect(stack.provider.deltaBase(of: swapped) == parent)
+            let seen = try await stack.sessions.sh(third.id, "cd /workspace && git status --short && cat src/deep/dir")
+            #expect(seen.stdout == "now a file\n", "\(seen.stdout) \(seen.stderr)")
         }
     }
 
@@ -341,22 +358,31 @@ struct RepositoryCacheTests {
             switch st.st_mode & S_IFMT {
             case S_IFCHR: out = out.filter { $0.key != path && !$0.key.hasPrefix(path + "/") }
             case S_IFREG: out[path] = FileManager.default.contents(atPath: "\(delta)/\(path)")
+            case S_IFLNK: out[path] = try link(at: "\(delta)/\(path)")
             default: continue
             }
         }
         return out
     }
 
-    /// The files of a checkout outside `.git`, by path.    /// The files of a checkout outside `.git`, by path.
+    /// The files of a checkout outside `.git`, by path; a symbolic link as "-> its target".
     static func files(under root: String) throws -> [String: Data] {
         var out: [String: Data] = [:]
         for path in try FileManager.default.subpathsOfDirectory(atPath: root)
         where path != ".git" && !path.hasPrefix(".git/") {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory)
-            if !isDirectory.boolValue { out[path] = FileManager.default.contents(atPath: "\(root)/\(path)") }
+            var st = stat()
+            guard lstat("\(root)/\(path)", &st) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFLNK: out[path] = try link(at: "\(root)/\(path)")
+            case S_IFDIR: continue
+            default: out[path] = FileManager.default.contents(atPath: "\(root)/\(path)")
+            }
         }
         return out
+    }
+
+    private static func link(at path: String) throws -> Data {
+        Data("-> \(try FileManager.default.destinationOfSymbolicLink(atPath: path))".utf8)
     }
 
     /// Within the refresh window, sessions starting together fetch once and seal once; a new cache over the same

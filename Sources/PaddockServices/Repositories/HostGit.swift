@@ -42,8 +42,9 @@ struct HostGit: Sendable {
         self.safeDirectory = safeDirectory
     }
 
-    /// Runs `git ARGS`; a non-zero exit is a result. Output beyond `limit` bytes is an error.
-    func run(_ arguments: [String], trust: Trust, limit: Int = 64 << 20) async throws -> Output {
+    /// Runs `git ARGS` with `input` on its standard input; a non-zero exit is a result. Output beyond `limit` bytes
+    /// is an error.
+    func run(_ arguments: [String], trust: Trust, input: String = "", limit: Int = 64 << 20) async throws -> Output {
         var env: [Environment.Key: String?] = [
             "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": nil, "SSH_ASKPASS": nil, "GIT_DIR": nil, "GIT_WORK_TREE": nil,
             "GIT_INDEX_FILE": nil, "GIT_OBJECT_DIRECTORY": nil, "GIT_ALTERNATE_OBJECT_DIRECTORIES": nil,
@@ -62,7 +63,8 @@ struct HostGit: Sendable {
         do {
             let record = try await Subprocess.run(
                 .name("git"), arguments: Arguments(fixed + arguments), environment: .inherit.updating(env),
-                workingDirectory: directory.map { FilePath($0) }, input: .none, output: .string(limit: limit),
+                workingDirectory: directory.map { FilePath($0) }, input: .array(Array(input.utf8)),
+                output: .string(limit: limit),
                 error: .string(limit: 1 << 20))
             let status: Int32
             switch record.terminationStatus {

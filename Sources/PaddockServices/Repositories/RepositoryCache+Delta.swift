@@ -20,7 +20,32 @@ extension RepositoryCache {
     struct Base: Sendable {
         var id: String
         var layer: Record.Layer
-        var changed: [String]
+        var changes: [Change]
+        var changed: [String] { changes.map(\.path) }
+    }
+
+    /// A path two commits differ in, as `git diff-tree --raw` names it: its mode and object in the newer commit
+    /// (mode `000000` when that commit deleted it).
+    struct Change: Sendable, Equatable {
+        var path: String
+        var mode: String
+        var object: String
+        var removed: Bool { mode == "000000" }
+
+        /// The changes of `git diff-tree -r -z --raw` output; nil when it does not read as that.
+        static func parse(raw output: String) -> [Change]? {
+            // Each change is ":OLDMODE NEWMODE OLDOBJECT NEWOBJECT STATUS" NUL "PATH" NUL.
+            let fields = output.split(separator: "\0", omittingEmptySubsequences: false)
+            var changes: [Change] = []
+            var at = 0
+            while at + 1 < fields.count {
+                let header = fields[at].split(separator: " ")
+                guard header.count == 5, header[0].hasPrefix(":") else { return nil }
+                changes.append(Change(path: String(fields[at + 1]), mode: String(header[1]), object: String(header[3])))
+                at += 2
+            }
+            return changes
+        }
     }
 
     /// A layer just sealed: its own bytes, the whole layer it is a delta over, and its files when it is whole.
@@ -186,17 +211,17 @@ extension RepositoryCache {
             let diff: HostGit.Output
             do {
                 diff = try await git.run(
-                    ["diff-tree", "-r", "-z", "--no-renames", "--name-only", layer.commit, commit], trust: .content)
+                    ["diff-tree", "-r", "-z", "--no-renames", "--raw", layer.commit, commit], trust: .content)
             } catch {
                 logger.warning("could not compare two commits", metadata: ["layer.id": "\(id)", "error": "\(error)"])
                 continue
             }
             // A commit the mirror lost (a force-push and a prune) makes that layer no base.
-            guard diff.succeeded else { continue }
-            let changed = diff.stdout.split(separator: "\0").map(String.init)
-            guard !changed.contains(where: { $0.contains("\u{FFFD}") }) else { continue }
-            if best.map({ changed.count < $0.changed.count }) ?? true {
-                best = Base(id: id, layer: layer, changed: changed)
+            guard diff.succeeded, let changes = Change.parse(raw: diff.stdout),
+                !changes.contains(where: { $0.path.contains("\u{FFFD}") })
+            else { continue }
+            if best.map({ changes.count < $0.changes.count }) ?? true {
+                best = Base(id: id, layer: layer, changes: changes)
             }
         }
         return best
@@ -230,16 +255,15 @@ extension RepositoryCache {
         // reads again just the directories the commits differ in. Not synced: git rewrites this index next, and the
         // one published is synced when its cache is moved back.
         if inherited { try relocateUntrackedCache(workspace, to: try realPath(workspace), durable: false) }
-        let moved = try await git.run(quiet + ["read-tree", "-m", "-u", base.layer.commit, commit], trust: .content)
-        guard moved.succeeded else {
-            if moved.problem.localizedCaseInsensitiveContains("No space left on device") {
-                throw PaddockError(
+        try await checkOut(base.changes, in: workspace, git: git, options: quiet) { out in
+            if out.problem.localizedCaseInsensitiveContains("No space left on device") {
+                return PaddockError(
                     .resourceExhausted,
                     "the server's disk is full while checking out \(commit.prefix(12)); free space on its data disk")
             }
-            throw PaddockError.internal(
+            return PaddockError.internal(
                 "moving the checkout from \(base.layer.commit.prefix(12)) to \(commit.prefix(12)) failed: git says: "
-                    + moved.problem)
+                    + out.problem)
         }
         try await git.check(["update-ref", "refs/heads/\(branch)", commit], trust: .content, "setting the branch")
         if base.layer.branch != branch {
@@ -291,6 +315,45 @@ extension RepositoryCache {
         try ownEverything(under: dotGit, skipping: "objects")
         try linkAll(try missing(from: "\(mirror)/objects", in: objects), from: "\(mirror)/objects", into: objects)
         try ownDirectories(under: objects)
+    }
+
+    /// Brings `workspace` and its index to the newer side of `changes`, as `git read-tree -m -u` would, without
+    /// walking the two commits' whole trees (which is most of a new commit's seal at 100,000 files): the index takes
+    /// the new entries as `diff-tree` listed them, deleted files go, and git checks out the rest. Git replaces
+    /// a file it checks out (unlink, then create), so a linked base's files are never written through. Entries the
+    /// index gains or loses mark their directories for the untracked cache to read again, as read-tree's do.
+    static func checkOut(
+        _ changes: [Change], in workspace: String, git: HostGit, options: [String],
+        failure: (HostGit.Output) -> PaddockError
+    ) async throws {
+        let entries = changes.map { "\($0.mode) \($0.object)\t\($0.path)\0" }.joined()
+        let indexed = try await git.run(
+            options + ["update-index", "--add", "--replace", "-z", "--index-info"], trust: .content, input: entries)
+        guard indexed.succeeded else { throw failure(indexed) }
+        for change in changes where change.removed { try removeCheckedOut(change.path, in: workspace) }
+        let written = changes.filter { !$0.removed }.map { "\($0.path)\0" }.joined()
+        guard !written.isEmpty else { return }
+        let out = try await git.run(
+            options + ["checkout-index", "--force", "-z", "--stdin"], trust: .content, input: written)
+        guard out.succeeded else { throw failure(out) }
+    }
+
+    /// Removes a file the newer commit deleted, then the directories that left empty, as git does.
+    private static func removeCheckedOut(_ path: String, in workspace: String) throws {
+        let full = "\(workspace)/\(path)"
+        var st = stat()
+        if lstat(full, &st) == 0 {
+            // A submodule's checkout is an empty directory here: the server never clones submodules.
+            let gone = (st.st_mode & S_IFMT) == S_IFDIR ? rmdir(full) : unlink(full)
+            guard gone == 0 || errno == ENOTEMPTY else {
+                throw PaddockError.internal("removing \(path) from the checkout failed (errno \(errno))")
+            }
+        }
+        var parent = path[...]
+        while let slash = parent.lastIndex(of: "/") {
+            parent = parent[..<slash]
+            guard rmdir("\(workspace)/\(parent)") == 0 else { break }
+        }
     }
 
     /// `path` with every symbolic link resolved, as git names its worktree.
