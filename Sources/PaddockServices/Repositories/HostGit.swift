@@ -42,12 +42,14 @@ struct HostGit: Sendable {
         self.safeDirectory = safeDirectory
     }
 
-    /// Runs `git ARGS` with `input` on its standard input; a non-zero exit is a result. Output beyond `limit` bytes
-    /// is an error.
-    func run(_ arguments: [String], trust: Trust, input: String = "", limit: Int = 64 << 20) async throws -> Output {
+    /// Runs `git ARGS` with `input` on its standard input and `index` as its index file (nil: the repository's);
+    /// a non-zero exit is a result. Output beyond `limit` bytes is an error.
+    func run(
+        _ arguments: [String], trust: Trust, input: String = "", index: String? = nil, limit: Int = 64 << 20
+    ) async throws -> Output {
         var env: [Environment.Key: String?] = [
             "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": nil, "SSH_ASKPASS": nil, "GIT_DIR": nil, "GIT_WORK_TREE": nil,
-            "GIT_INDEX_FILE": nil, "GIT_OBJECT_DIRECTORY": nil, "GIT_ALTERNATE_OBJECT_DIRECTORIES": nil,
+            "GIT_INDEX_FILE": index, "GIT_OBJECT_DIRECTORY": nil, "GIT_ALTERNATE_OBJECT_DIRECTORIES": nil,
             "GIT_EXTERNAL_DIFF": nil, "GIT_PAGER": "cat", "PAGER": "cat", "LC_ALL": "C",
         ]
         if trust == .content {

@@ -255,7 +255,7 @@ extension RepositoryCache {
         // reads again just the directories the commits differ in. Not synced: git rewrites this index next, and the
         // one published is synced when its cache is moved back.
         if inherited { try relocateUntrackedCache(workspace, to: try realPath(workspace), durable: false) }
-        try await checkOut(base.changes, in: workspace, git: git, options: quiet) { out in
+        try await checkOut(base.changes, in: workspace, git: git) { out in
             if out.problem.localizedCaseInsensitiveContains("No space left on device") {
                 return PaddockError(
                     .resourceExhausted,
@@ -291,14 +291,12 @@ extension RepositoryCache {
                 try own("\(workspace)/\(parent)")
             }
         }
+        try await record(base.changes, git: git, dotGit: dotGit)
         if inherited {
-            // The refresh records the entries git wrote as their files are now (given away and dated back), which
-            // leaves them to be asked about again; `git status` then finds them as recorded and marks them valid for
-            // the hook, and reads again the directories the commits differ in for the untracked cache. A session's
-            // first `git status` then writes no index. (A second `git status` in place of the refresh does the
-            // same, with a diff and a directory walk more.)
-            try await git.check(
-                quiet + ["update-index", "-q", "--refresh"], trust: .content, "refreshing the index of the new commit")
+            // The index now holds the changed files as they are (given away and dated back), which leaves them to be
+            // asked about again; `git status` then finds them as recorded and marks them valid for the hook, and
+            // reads again the directories the commits differ in for the untracked cache. A session's first
+            // `git status` then writes no index.
             try await git.check(
                 await sealingOptions(sealing) + ["status", "--porcelain"], trust: .content,
                 "recording the new commit's state for git's fsmonitor")
@@ -317,25 +315,51 @@ extension RepositoryCache {
         try ownDirectories(under: objects)
     }
 
-    /// Brings `workspace` and its index to the newer side of `changes`, as `git read-tree -m -u` would, without
-    /// walking the two commits' whole trees (which is most of a new commit's seal at 100,000 files): the index takes
-    /// the new entries as `diff-tree` listed them, deleted files go, and git checks out the rest. Git replaces
-    /// a file it checks out (unlink, then create), so a linked base's files are never written through. Entries the
-    /// index gains or loses mark their directories for the untracked cache to read again, as read-tree's do.
+    /// Brings the files of `workspace` to the newer side of `changes`, as `git read-tree -m -u` would, without
+    /// walking the two commits' whole trees or writing the checkout's index (each pass over a 100,000-file index
+    /// costs tens of milliseconds): deleted files go, and git checks out the rest from a scratch index holding only
+    /// them, attributes and conversions applied as in any checkout. Git replaces a file it checks out (unlink, then
+    /// create), so a linked base's files are never written through.
     static func checkOut(
-        _ changes: [Change], in workspace: String, git: HostGit, options: [String],
-        failure: (HostGit.Output) -> PaddockError
+        _ changes: [Change], in workspace: String, git: HostGit, failure: (HostGit.Output) -> PaddockError
     ) async throws {
-        let entries = changes.map { "\($0.mode) \($0.object)\t\($0.path)\0" }.joined()
-        let indexed = try await git.run(
-            options + ["update-index", "--add", "--replace", "-z", "--index-info"], trust: .content, input: entries)
-        guard indexed.succeeded else { throw failure(indexed) }
         for change in changes where change.removed { try removeCheckedOut(change.path, in: workspace) }
-        let written = changes.filter { !$0.removed }.map { "\($0.path)\0" }.joined()
-        guard !written.isEmpty else { return }
+        let entries = changes.filter { !$0.removed }.map { "\($0.mode) \($0.object)\t\($0.path)\0" }.joined()
+        guard !entries.isEmpty else { return }
+        let scratch = NSTemporaryDirectory() + "paddock-checkout-\(UUID().uuidString).index"
+        defer { unlink(scratch) }
+        for (arguments, input) in [
+            (["update-index", "--add", "--replace", "-z", "--index-info"], entries),
+            (["checkout-index", "--force", "--all"], ""),
+        ] {
+            let out = try await git.run(arguments, trust: .content, input: input, index: scratch)
+            guard out.succeeded else { throw failure(out) }
+        }
+    }
+
+    /// Records the changed paths in the checkout's index as they now are, in one pass: git hashes the files it
+    /// checked out (a handful) and takes their stat data, drops the deleted ones, and marks the directories whose
+    /// entries came or went for the untracked cache to read again, as read-tree does. A submodule's commit (an empty
+    /// directory here) is given as such.
+    static func record(_ changes: [Change], git: HostGit, dotGit: String) async throws {
+        let submodules = changes.filter { $0.mode == "160000" }
+        let paths = changes.filter { $0.mode != "160000" }.map { "\($0.path)\0" }.joined()
+        // The hook names the changed paths: the index marks the base's entries valid for it, and git would take
+        // the new files for the old ones without stating them.
+        let hook = try writeSealingHook(dotGit, reporting: changes.map(\.path))
+        defer {
+            unlink(hook)
+            unlink(hook + ".answer")
+        }
+        let reporting = ["-c", "core.fsmonitor=\(hook)", "-c", "core.fsmonitorHookVersion=2"]
+        let submoduleEntries = submodules.flatMap { ["--cacheinfo", "160000,\($0.object),\($0.path)"] }
         let out = try await git.run(
-            options + ["checkout-index", "--force", "-z", "--stdin"], trust: .content, input: written)
-        guard out.succeeded else { throw failure(out) }
+            reporting + ["update-index", "--add", "--remove", "--replace"] + submoduleEntries + ["-z", "--stdin"],
+            trust: .content, input: paths)
+        guard out.succeeded else {
+            throw PaddockError.internal(
+                "recording the new commit's files in its index failed: git says: \(out.problem)")
+        }
     }
 
     /// Removes a file the newer commit deleted, then the directories that left empty, as git does.

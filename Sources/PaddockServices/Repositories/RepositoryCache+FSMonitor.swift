@@ -112,11 +112,22 @@ extension RepositoryCache {
         }
     }
 
-    /// A hook for the server's own git runs on a checkout being sealed, which nothing else writes: nothing changed.
-    static func writeSealingHook(_ dotGit: String) throws -> String {
-        let sealing = "\(dotGit)/\(fsmonitorHookName)-sealing"
-        try Data("#!/bin/sh\nprintf '\(fsmonitorToken)\\0'\n".utf8).write(
-            to: URL(fileURLWithPath: sealing), options: .atomic)
+    /// A hook for the server's own git runs on a checkout being sealed, which nothing else writes: nothing changed
+    /// but the `changed` paths (which git then states, instead of trusting its index for them).
+    static func writeSealingHook(_ dotGit: String, reporting changed: [String] = []) throws -> String {
+        guard !changed.isEmpty else {
+            let sealing = "\(dotGit)/\(fsmonitorHookName)-sealing"
+            try Data("#!/bin/sh\nprintf '\(fsmonitorToken)\\0'\n".utf8).write(
+                to: URL(fileURLWithPath: sealing), options: .atomic)
+            try executable(sealing)
+            return sealing
+        }
+        let sealing = "\(dotGit)/\(fsmonitorHookName)-sealing-changes"
+        // The answer is a file the hook prints, so no path passes through the shell.
+        let answer = ([fsmonitorToken] + changed).map { "\($0)\0" }.joined()
+        try Data(answer.utf8).write(to: URL(fileURLWithPath: sealing + ".answer"), options: .atomic)
+        let quoted = "'" + (sealing + ".answer").replacingOccurrences(of: "'", with: "'\\''") + "'"
+        try Data("#!/bin/sh\nexec cat \(quoted)\n".utf8).write(to: URL(fileURLWithPath: sealing), options: .atomic)
         try executable(sealing)
         return sealing
     }
