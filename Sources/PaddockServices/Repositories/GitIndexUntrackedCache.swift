@@ -18,52 +18,77 @@ enum GitIndexUntrackedCache {
     /// The ident git records for a worktree on Linux.
     static func ident(worktree: String) -> String { "Location \(worktree), system Linux" }
 
-    /// Rewrites the untracked cache's ident of the index at `path` to `worktree`'s, atomically, and durably unless
+    /// Rewrites the untracked cache's ident of the index at `path` to `worktree`'s, and makes it durable unless
     /// `durable` is false (an index git rewrites again before the layer is published). Returns false, changing
     /// nothing, when the index has no untracked cache or is in a form this does not read.
+    ///
+    /// Only the tail is written, in place: a layer's index has an entry per file, and everything before the
+    /// `UNTR` extension stays as it is. That is safe because the index is the sealing layer's own file (git wrote
+    /// it, or it was copied up or unshared from the base's), and nothing reads it before the layer is published.
     static func relocate(index path: String, to worktree: String, durable: Bool = true) throws -> Bool {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PaddockError.internal("cannot read the git index \(path)")
         }
-        guard let rewritten = rewrite([UInt8](data), ident: ident(worktree: worktree)) else { return false }
-        try AtomicFile.write(rewritten, to: path, mode: 0o644, durable: durable)
+        guard let tail = tail([UInt8](data), ident: ident(worktree: worktree)) else { return false }
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw PaddockError.internal("cannot open the git index \(path) (errno \(errno))") }
+        defer { close(fd) }
+        let written = tail.bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(tail.offset)) }
+        guard written == tail.bytes.count, ftruncate(fd, off_t(tail.offset + tail.bytes.count)) == 0,
+            !durable || fsync(fd) == 0
+        else { throw PaddockError.internal("rewriting the git index \(path) failed (errno \(errno))") }
         return true
     }
 
     /// The index `bytes` with its untracked cache's ident replaced by `ident`; nil when there is nothing to replace
     /// or the bytes are not an index this reads.
     static func rewrite(_ bytes: [UInt8], ident: String) -> [UInt8]? {
+        tail(bytes, ident: ident).map { Array(bytes[0..<$0.offset]) + $0.bytes }
+    }
+
+    /// What changes in an index when its untracked cache's ident does: the extensions from `UNTR` on, at `offset`,
+    /// and the checksum.
+    struct Tail {
+        var offset: Int
+        var bytes: [UInt8]
+    }
+
+    static func tail(_ bytes: [UInt8], ident: String) -> Tail? {
         let hashLength = 20
         guard bytes.count >= 12 + hashLength, bytes[0..<4] == [0x44, 0x49, 0x52, 0x43] else { return nil }  // "DIRC"
-        let body = bytes[0..<(bytes.count - hashLength)]
-        guard Array(Insecure.SHA1.hash(data: body)) == Array(bytes[body.endIndex...]) else { return nil }
+        let end = bytes.count - hashLength
         let version = be32(bytes, 4)
         guard version == 2 || version == 3 else { return nil }
-        guard var offset = endOfEntries(bytes, count: be32(bytes, 8), version: version, end: body.endIndex) else {
-            return nil
-        }
-        var out = [UInt8](bytes[0..<min(offset, body.endIndex)])
-        var found = false
-        while offset + 8 <= body.endIndex {
+        guard var offset = endOfEntries(bytes, count: be32(bytes, 8), version: version, end: end) else { return nil }
+        var untracked: Int?
+        var tail: [UInt8] = []
+        while offset + 8 <= end {
             let signature = bytes[offset..<(offset + 4)]
             let size = be32(bytes, offset + 4)
             let start = offset + 8
-            guard start + size <= body.endIndex else { return nil }
-            var payload = [UInt8](bytes[start..<(start + size)])
+            guard start + size <= end else { return nil }
             if signature.elementsEqual("UNTR".utf8) {
-                guard !found, let replaced = replaceIdent(payload, with: ident) else { return nil }
-                payload = replaced
-                found = true
+                guard untracked == nil, let payload = replaceIdent(Array(bytes[start..<(start + size)]), with: ident)
+                else { return nil }
+                untracked = offset
+                tail += signature
+                tail += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: payload.count >> $0) }
+                tail += payload
+            } else if untracked != nil {
+                tail += bytes[offset..<(start + size)]
             }
-            out += signature
-            out += [UInt8(truncatingIfNeeded: payload.count >> 24), UInt8(truncatingIfNeeded: payload.count >> 16)]
-            out += [UInt8(truncatingIfNeeded: payload.count >> 8), UInt8(truncatingIfNeeded: payload.count)]
-            out += payload
             offset = start + size
         }
-        guard found, offset == body.endIndex else { return nil }
-        out += Insecure.SHA1.hash(data: out)
-        return out
+        guard let untracked, offset == end else { return nil }
+        // The checksum git wrote is checked, and the new one made, from one pass over what both share.
+        var shared = Insecure.SHA1()
+        shared.update(data: bytes[0..<untracked])
+        var old = shared
+        old.update(data: bytes[untracked..<end])
+        guard old.finalize().elementsEqual(bytes[end...]) else { return nil }
+        shared.update(data: tail)
+        tail += shared.finalize()
+        return Tail(offset: untracked, bytes: tail)
     }
 
     /// Where the entries end: each is 62 bytes of stat data, object id and flags (64 with v3's extended flags), the
