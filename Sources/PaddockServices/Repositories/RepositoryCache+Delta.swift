@@ -246,11 +246,11 @@ extension RepositoryCache {
 
         let git = HostGit(workspace, safeDirectory: true)
         // The base's index says, through its fsmonitor extension, that every file is as the index records: true
-        // of the links, so git is told nothing changed and keeps that — then states only the files it writes.
-        // A base sealed before layers had the hook gets it whole (every file stated once).
+        // of the links and of the view, so the server's git runs are told that nothing changed but the paths the
+        // commits differ in, and keep that — they state only those. A base sealed before layers had the hook gets
+        // it whole (every file stated once).
         let inherited = FileManager.default.fileExists(atPath: "\(dotGit)/\(fsmonitorHookName)")
         let sealing = try writeSealingHook(dotGit)
-        let quiet = ["-c", "core.fsmonitor=\(sealing)", "-c", "core.fsmonitorHookVersion=2"]
         // The base's untracked cache is the sandboxes' (/workspace); here git keeps it only as its own, and then
         // reads again just the directories the commits differ in. Not synced: git rewrites this index next, and the
         // one published is synced when its cache is moved back.
