@@ -277,8 +277,8 @@ public final class RepositoryCache: Sendable {
     /// of the mirror: only a fetch moves its branches (`refreshHoldingLock`, under the origin's lock as this is).
     private func resolve(_ branch: String, url: String) async throws -> String? {
         let key = "\(url)\0\(branch)"
-        let fetch = memo.withLock { memo in memo.fetches[url, default: 0] }
-        if let known = memo.withLock({ $0.branches[key] }), known.fetch == fetch { return known.commit }
+        let (fetch, known) = memo.withLock { memo in (memo.fetches[url, default: 0], memo.branches[key]) }
+        if let known, known.fetch == fetch { return known.commit }
         let out = try await HostGit(mirror(of: url)).run(
             ["rev-parse", "--verify", "--quiet", "refs/heads/\(branch)^{commit}"], trust: .content)
         guard out.succeeded else { return nil }
