@@ -47,14 +47,19 @@ import Testing
         return text
     }
 
-    @Test func aToolCallIsAnsweredWithOneJSONBody() async throws {
-        let (transport, server) = try await Self.started()
+    /// A `tools/call` of `slow` with id 7 and no progress, answered in one JSON body on session s1; that body.
+    static func callSlowForOneJSONBody(_ transport: MCPSessionTransport) async -> String {
         let answer = await transport.handleRequest(
-            Self.post(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow","arguments":{}}}"#))
+            post(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow","arguments":{}}}"#))
         #expect(answer.statusCode == 200)
         #expect(answer.headers["Content-Type"] == "application/json")
         #expect(answer.headers["MCP-Session-Id"] == "s1")
-        let body = String(decoding: answer.bodyData ?? Data(), as: UTF8.self)
+        return String(decoding: answer.bodyData ?? Data(), as: UTF8.self)
+    }
+
+    @Test func aToolCallIsAnsweredWithOneJSONBody() async throws {
+        let (transport, server) = try await Self.started()
+        let body = await Self.callSlowForOneJSONBody(transport)
         #expect(body.contains("did slow") && body.contains("\"id\":7"), "\(body)")
         await server.stop()
     }
@@ -64,12 +69,7 @@ import Testing
         await transport.answerToolCalls { params in
             .init(content: [.text(text: "directly \(params.name)", annotations: nil, _meta: nil)], isError: false)
         }
-        let answer = await transport.handleRequest(
-            Self.post(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow","arguments":{}}}"#))
-        #expect(answer.statusCode == 200)
-        #expect(answer.headers["Content-Type"] == "application/json")
-        #expect(answer.headers["MCP-Session-Id"] == "s1")
-        let body = String(decoding: answer.bodyData ?? Data(), as: UTF8.self)
+        let body = await Self.callSlowForOneJSONBody(transport)
         #expect(body.contains("directly slow") && body.contains("\"id\":7"), "\(body)")
         #expect(body.contains("\"jsonrpc\":\"2.0\""), "\(body)")
         // A call that asks for progress still goes through the SDK's server, which sends it.

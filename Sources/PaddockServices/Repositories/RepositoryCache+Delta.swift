@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PaddockCore
 import PaddockSandbox
 import Synchronization
@@ -78,45 +79,34 @@ extension RepositoryCache {
             // Collection takes the origin's lock, which the caller holds; pinned all the same, as any layer read.
             starting.pin(base.id)
             defer { starting.unpin(base.id) }
-            if base.changed.count <= max(Self.deltaFloor, (base.layer.files ?? 0) / Self.deltaFraction) {
-                do {
-                    let bytes = try await sealDelta(layer, over: base, commit: commit, on: provider, repository)
-                    logger.info(
-                        "sealed a repository layer as a delta over the nearest one",
-                        metadata: [
-                            "layer.id": "\(layer)", "layer.base": "\(base.id)", "repository.commit": "\(commit)",
-                            "files.changed": "\(base.changed.count)", "duration": "\(ContinuousClock.now - started)",
-                        ])
-                    return Sealed(bytes: bytes, base: base.id, files: nil)
-                } catch let error as PaddockError where error.code == .resourceExhausted {
-                    throw error
-                } catch {
-                    logger.warning(
-                        "could not make a repository layer as a delta over the nearest one; linking it whole",
-                        metadata: ["layer.id": "\(layer)", "layer.base": "\(base.id)", "error": "\(error)"])
-                }
-            }
-            do {
-                // Counted as the files it changed: the rest are its base's (a walk of the whole tree would cost
-                // as much as the rest of the seal).
-                let sealed = try await sealOnce(layer, from: base.id, on: provider) { workspace in
-                    try await Self.move(workspace, from: base, to: commit, branch: branch, mirror: mirror, view: false)
-                    return Sealed(
-                        bytes: Self.bytes(of: base.changed, in: workspace), files: Self.indexEntries(workspace))
-                }
-                logger.info(
-                    "sealed a repository layer from the nearest one",
-                    metadata: [
-                        "layer.id": "\(layer)", "layer.base": "\(base.id)", "repository.commit": "\(commit)",
-                        "files.changed": "\(base.changed.count)", "duration": "\(ContinuousClock.now - started)",
-                    ])
+            if base.changed.count <= max(Self.deltaFloor, (base.layer.files ?? 0) / Self.deltaFraction),
+                let sealed = try await unlessItFails(
+                    "could not make a repository layer as a delta over the nearest one; linking it whole", layer, base,
+                    {
+                        let bytes = try await sealDelta(layer, over: base, commit: commit, on: provider, repository)
+                        logSealed(
+                            "sealed a repository layer as a delta over the nearest one", layer, base, commit, started)
+                        return Sealed(bytes: bytes, base: base.id, files: nil)
+                    })
+            {
                 return sealed
-            } catch let error as PaddockError where error.code == .resourceExhausted {
-                throw error
-            } catch {
-                logger.warning(
-                    "could not make a repository layer from the nearest one; checking the commit out whole",
-                    metadata: ["layer.id": "\(layer)", "layer.base": "\(base.id)", "error": "\(error)"])
+            }
+            if let sealed = try await unlessItFails(
+                "could not make a repository layer from the nearest one; checking the commit out whole", layer, base,
+                {
+                    // Counted as the files it changed: the rest are its base's (a walk of the whole tree would cost
+                    // as much as the rest of the seal).
+                    let sealed = try await sealOnce(layer, from: base.id, on: provider) { workspace in
+                        try await Self.move(
+                            workspace, from: base, to: commit, branch: branch, mirror: mirror, view: false)
+                        return Sealed(
+                            bytes: Self.bytes(of: base.changed, in: workspace), files: Self.indexEntries(workspace))
+                    }
+                    logSealed("sealed a repository layer from the nearest one", layer, base, commit, started)
+                    return sealed
+                })
+            {
+                return sealed
             }
         }
         let sealed = try await sealOnce(layer, from: nil, on: provider) { workspace in
@@ -131,6 +121,31 @@ extension RepositoryCache {
                 "duration": "\(ContinuousClock.now - started)",
             ])
         return sealed
+    }
+
+    /// The layer `make` seals from `base`, or nil when it fails for any reason but a full disk (logged as `failure`),
+    /// so that the caller makes it another way.
+    private func unlessItFails(
+        _ failure: Logger.Message, _ layer: String, _ base: Base, _ make: () async throws -> Sealed
+    ) async throws -> Sealed? {
+        do { return try await make() } catch let error as PaddockError where error.code == .resourceExhausted {
+            throw error
+        } catch {
+            logger.warning(
+                failure, metadata: ["layer.id": "\(layer)", "layer.base": "\(base.id)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func logSealed(
+        _ message: Logger.Message, _ layer: String, _ base: Base, _ commit: String, _ started: ContinuousClock.Instant
+    ) {
+        logger.info(
+            message,
+            metadata: [
+                "layer.id": "\(layer)", "layer.base": "\(base.id)", "repository.commit": "\(commit)",
+                "files.changed": "\(base.changed.count)", "duration": "\(ContinuousClock.now - started)",
+            ])
     }
 
     private func sealOnce(
