@@ -21,7 +21,8 @@
         /// The workspace overlay's source names its layer, so the mount table itself says which layer a
         /// sandbox shares (also after a restart) without a file written on every claim.
         static let sharedLayerSourcePrefix = "paddock-layer-"
-        private static let workspaceName = String(SandboxLayout.workspace.dropFirst())
+        /// The name of a layer's directory that holds its `/workspace`.
+        static let workspaceName = String(SandboxLayout.workspace.dropFirst())
 
         private struct SharedWorkspace {
             let lower: String

@@ -26,12 +26,14 @@
             let upper: String
             let work: String
             let view: String
+            /// The view's name in the staging directory, where a crash may leave it mounted.
+            static let viewName = ".paddock-view"
 
             init(_ staging: String, workspace: String) {
                 root = staging
                 upper = "\(staging)/\(workspace)"
                 work = "\(staging)/.paddock-work"
-                view = "\(staging)/.paddock-view"
+                view = "\(staging)/\(Self.viewName)"
             }
         }
 
@@ -43,8 +45,7 @@
             try Self.checkLayerID(base)
             let final = layout.layer(layer)
             guard !Syscalls.exists(final) else { throw PaddockError.conflict("layer \(layer) already exists") }
-            let workspaceName = String(SandboxLayout.workspace.dropFirst())
-            let lower = "\(layout.layer(base))/\(workspaceName)"
+            let lower = "\(layout.layer(base))/\(Self.workspaceName)"
             var st = Glibc.stat()
             guard lstat(lower, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw PaddockError.notFound("layer \(base) has no \(SandboxLayout.workspace) to start from")
@@ -52,7 +53,7 @@
             guard deltaBase(of: base) == nil else {
                 throw PaddockError.invalidArgument("layer \(base) is itself a delta; a delta's base must be whole")
             }
-            let staging = DeltaStaging("\(layout.layers)/\(Self.stagingPrefix)\(layer)", workspace: workspaceName)
+            let staging = DeltaStaging("\(layout.layers)/\(Self.stagingPrefix)\(layer)", workspace: Self.workspaceName)
             // Left by a crash while this layer was written before; the caller holds the layer's id now.
             removeStaging(staging.root)
             do {
@@ -104,7 +105,7 @@
         /// Removes a staging directory, unmounting a delta's view in it first (one a crash left mounted): removing
         /// through the view would walk the base's files.
         nonisolated func removeStaging(_ staging: String) {
-            unmountView("\(staging)/.paddock-view")
+            unmountView("\(staging)/\(DeltaStaging.viewName)")
             LayerCopy.removeLayer(staging)
         }
 
