@@ -66,6 +66,15 @@ struct MCPBenchmark {
         var read: [Double] = []
         // And of the door's share, the token check every request pays (hash, store read).
         var authenticate: [Double] = []
+        // And the floor any door has over `paddock.exec`, from what the contract asks of every exec: one HTTP
+        // round trip through the API listener (the same client and server, a route with no work behind it) and
+        // the exec's audit record, on disk before its exit is reported.
+        var roundTrip: [Double] = []
+        var auditAppend: [Double] = []
+        let metadataURL = "http://127.0.0.1:\(port)/.well-known/oauth-protected-resource"
+        guard let audit = sessions.auditRecorder else {
+            throw PaddockError.internal("the MCP benchmark's server keeps no audit trail")
+        }
         // One warm-up of each: the first exec pays for page-cache misses.
         try await Benchmarks.runTrue(provider, id)
         _ = try await mcp.call("exec", ["session": id.rawValue, "command": "true"])
@@ -80,6 +89,14 @@ struct MCPBenchmark {
                     // As the exec tool runs a plain command line: its words, without a shell.
                     let handle = try await sessions.exec(id, SessionCommand(["true"]), by: caller)
                     for try await _ in handle.events {}
+                })
+            roundTrip.append(
+                try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, metadataURL, headers: []) })
+            auditAppend.append(
+                try await Benchmarks.milliseconds {
+                    try await audit.record(
+                        session: id, kind: "exec", actor: caller.actor,
+                        fields: ["argv": .strings(["true"]), "cwd": "/workspace", "user": "user", "exit": .int(0)])
                 })
             viaMCP.append(
                 try await Benchmarks.milliseconds {
@@ -105,6 +122,15 @@ struct MCPBenchmark {
             Benchmarks.summarize(
                 "paddock.service_exec", unit: "ms", service,
                 note: "true through the session service as the token's owner (authorization, audit), no door"),
+            Benchmarks.summarize(
+                "paddock.api_round_trip", unit: "ms", roundTrip,
+                note: "GET of the MCP metadata on the same listener and client: one HTTP round trip, no work behind"),
+            Benchmarks.summarize(
+                "paddock.audit_append.exec", unit: "ms", auditAppend,
+                note: "an exec's audit record appended on disk, as each exec's exit waits for"),
+            Benchmarks.summarize(
+                "limit.mcp_exec", unit: "ms", zip(direct, zip(roundTrip, auditAppend)).map { $0 + $1.0 + $1.1 },
+                note: "paddock.exec + api_round_trip + audit_append.exec, per round: the floor of any door"),
             Benchmarks.summarize(
                 "paddock.mcp_exec", unit: "ms", viaMCP,
                 note: "MCP exec tool call (true) over HTTP, one MCP session; target p50 ≤ 1.5× paddock.exec"),

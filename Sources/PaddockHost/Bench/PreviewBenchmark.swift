@@ -121,10 +121,18 @@ struct PreviewBenchmark {
         let (relay, relayPort) = try await PreviewBenchRelay.start(target: directPort)
         defer { relay.close(promise: nil) }
         let relayed = "http://127.0.0.1:\(relayPort)/"
+        // The same floor with socat, a relay in C that only reads and writes, when the host has it.
+        let socat = try await SocatRelay.start(target: directPort)
+        defer { socat?.stop() }
+        let socatURL = socat.map { "http://127.0.0.1:\($0.port)/" }
 
         let count = max(iterations * 10, 50)
-        var http: [[Double]] = [[], [], []]
+        var http: [[Double]] = [[], [], [], []]
         for _ in 0..<count {
+            if let socatURL {
+                http[3].append(
+                    try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, socatURL, headers: []) })
+            }
             http[0].append(
                 try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, direct, headers: []) })
             http[1].append(
@@ -134,7 +142,12 @@ struct PreviewBenchmark {
             http[2].append(
                 try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, relayed, headers: []) })
         }
-        var ws: [[Double]] = [[], [], []]
+        var ws: [[Double]] = [[], [], [], []]
+        if let socat {
+            try await BenchWebSocket.with(port: socat.port, host: "127.0.0.1:\(directPort)", cookie: nil) { relayed in
+                for _ in 0..<count { ws[3].append(try await Benchmarks.milliseconds { try await relayed.echo("ping") }) }
+            }
+        }
         try await BenchWebSocket.with(port: directPort, host: "127.0.0.1:\(directPort)", cookie: nil) { direct in
             try await BenchWebSocket.with(port: proxyPort, host: "\(previewHost):\(proxyPort)", cookie: cookie) {
                 preview in
@@ -156,6 +169,16 @@ struct PreviewBenchmark {
                     _ = try await Benchmarks.get(client, proxied, headers: previewHeaders)
                 })
         }
+        let socatLines =
+            socat == nil
+            ? []
+            : [
+                Benchmarks.summarize(
+                    "limit.preview_request.socat", unit: "ms", http[3],
+                    note: "same GET through socat (a C relay that only reads and writes)"),
+                Benchmarks.summarize(
+                    "limit.preview_ws_rtt.socat", unit: "ms", ws[3], note: "same echo through socat"),
+            ]
         return [
             Benchmarks.summarize(
                 "direct.preview_request", unit: "ms", http[0], note: "small GET, keep-alive, loopback"),
@@ -170,7 +193,7 @@ struct PreviewBenchmark {
                 "limit.preview_ws_rtt", unit: "ms", ws[2], note: "same, through a bare byte relay (one extra hop)"),
             Benchmarks.summarize(
                 "paddock.preview_wake", unit: "ms", wake, note: "a whole small GET to a paused session"),
-        ]
+        ] + socatLines
     }
 
     /// Ends the host's copy of the app. SIGKILL, not `terminate()`: the app inherits an ignored SIGTERM from this

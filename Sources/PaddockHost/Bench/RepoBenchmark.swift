@@ -16,7 +16,9 @@ import SystemPackage
 /// - `paddock.repo_session.<size>`: the commit cached: start (warm pool) → `git status --short` exited;
 /// - `paddock.repo_session_new_commit.<size>`: the origin moved by a commit changing 10 files since the last
 ///   session: fetch, seal (a delta over the first commit's layer), start, `git status`;
-/// - `paddock.repo_session_disk.<size>` / `_memory.<size>`: per extra running session after its `git status`.
+/// - `paddock.repo_session_disk.<size>` / `_memory.<size>`: per extra running session after its `git status`;
+/// - `limit.repo_index_read.<size>`: `git ls-files` matching nothing in such a session: git reading the index and
+///   nothing else, which every `git status` does first.
 struct RepoBenchmark {
     let iterations: Int
     let provider: LocalProvider
@@ -103,6 +105,9 @@ struct RepoBenchmark {
         // Host cost of extra sessions on the cached commit, each after its `git status`.
         var disk: [Double] = []
         var memory: [Double] = []
+        // And the least any git command that reads the index costs in a session: git reading it whole and
+        // matching no path, no hook, no directory read (the files are in the page cache by then).
+        var indexRead: [Double] = []
         var extra: [SessionID] = []
         for _ in 0..<5 {
             let s = try await sessions.create(spec, by: .system)
@@ -111,6 +116,10 @@ struct RepoBenchmark {
             let stats = try await provider.stats(s.id)
             disk.append(Double(stats.diskUsedBytes) / 1_048_576)
             memory.append(Double(stats.memoryBytes) / 1_048_576)
+            indexRead.append(
+                try await Benchmarks.milliseconds {
+                    try await Self.git(["ls-files", "--", "paddock-bench-no-such-path"], provider, s.id)
+                })
         }
         for id in extra { try await sessions.destroy(id, by: .system) }
         results.append(
@@ -121,6 +130,11 @@ struct RepoBenchmark {
             Benchmarks.summarize(
                 "paddock.repo_session_memory.\(size)", unit: "MiB", memory,
                 note: "memory cgroup charge of an extra session after git status (page cache included)"))
+        results.append(
+            Benchmarks.summarize(
+                "limit.repo_index_read.\(size)", unit: "ms", indexRead,
+                note: "git ls-files matching nothing in a running session: reading the index alone, the floor of "
+                    + "git status"))
 
         // The origin moves by one commit of 10 changed files before each session; the cache fetches every time.
         let moving = try RepositoryClones(root: "\(root)/cache")
@@ -188,13 +202,18 @@ struct RepoBenchmark {
 
     /// `git status --short` in the session's /workspace as the sandbox user, to its exit.
     static func gitStatus(_ provider: LocalProvider, _ id: SessionID) async throws {
+        try await git(["status", "--short"], provider, id)
+    }
+
+    /// `git` with `arguments` in the session's /workspace as the sandbox user, to its exit.
+    static func git(_ arguments: [String], _ provider: LocalProvider, _ id: SessionID) async throws {
         let handle = try await provider.initClient(id).exec(
             ExecRequest(
-                argv: ["git", "status", "--short"], env: SandboxLayout.baseEnvironment(user: .user),
+                argv: ["git"] + arguments, env: SandboxLayout.baseEnvironment(user: .user),
                 cwd: SandboxLayout.workspace, user: .user))
         for try await event in handle.events {
             if case .exited(let status) = event, status.code != 0 {
-                throw PaddockError.internal("git status exited \(status.code) in the sandbox")
+                throw PaddockError.internal("git \(arguments.first ?? "") exited \(status.code) in the sandbox")
             }
         }
     }
