@@ -145,7 +145,9 @@ struct PreviewBenchmark {
         var ws: [[Double]] = [[], [], [], []]
         if let socat {
             try await BenchWebSocket.with(port: socat.port, host: "127.0.0.1:\(directPort)", cookie: nil) { relayed in
-                for _ in 0..<count { ws[3].append(try await Benchmarks.milliseconds { try await relayed.echo("ping") }) }
+                for _ in 0..<count {
+                    ws[3].append(try await Benchmarks.milliseconds { try await relayed.echo("ping") })
+                }
             }
         }
         try await BenchWebSocket.with(port: directPort, host: "127.0.0.1:\(directPort)", cookie: nil) { direct in
