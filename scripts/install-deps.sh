@@ -9,6 +9,7 @@ declare -A needed=(
   [crun]=crun          # used where the host is pure cgroup v2
   [runsc]=runsc        # gVisor, measured by `paddock bench`
   [bwrap]=bubblewrap   # measured by `paddock bench` (runtm's local engine)
+  [socat]=socat        # measured by `paddock bench`: the floor of a relay in C, under previews
   [ip]=iproute2
   [sqlite3]=sqlite3
   [debootstrap]=debootstrap   # template bases: debian:SUITE
