@@ -17,8 +17,8 @@ import SystemPackage
 /// - `paddock.repo_session_new_commit.<size>`: the origin moved by a commit changing 10 files since the last
 ///   session: fetch, seal (a delta over the first commit's layer), start, `git status`;
 /// - `paddock.repo_session_disk.<size>` / `_memory.<size>`: per extra running session after its `git status`;
-/// - `limit.repo_index_read.<size>`: `git ls-files` matching nothing in such a session: git reading the index and
-///   nothing else, which every `git status` does first.
+/// - `limit.repo_index_read.<size>`: `git update-index` with nothing to update in such a session: git reading the
+///   index and nothing else, which every `git status` does first.
 struct RepoBenchmark {
     let iterations: Int
     let provider: LocalProvider
@@ -105,8 +105,9 @@ struct RepoBenchmark {
         // Host cost of extra sessions on the cached commit, each after its `git status`.
         var disk: [Double] = []
         var memory: [Double] = []
-        // And the least any git command that reads the index costs in a session: git reading it whole and
-        // matching no path, no hook, no directory read (the files are in the page cache by then).
+        // And the least any git command that reads the index costs in a session: `git update-index` with nothing
+        // to update reads it (and asks the fsmonitor hook, as every git run here does) and writes nothing; no file
+        // is stated and no directory read.
         var indexRead: [Double] = []
         var extra: [SessionID] = []
         for _ in 0..<5 {
@@ -118,7 +119,7 @@ struct RepoBenchmark {
             memory.append(Double(stats.memoryBytes) / 1_048_576)
             indexRead.append(
                 try await Benchmarks.milliseconds {
-                    try await Self.git(["ls-files", "--", "paddock-bench-no-such-path"], provider, s.id)
+                    try await Self.git(["update-index"], provider, s.id)
                 })
         }
         for id in extra { try await sessions.destroy(id, by: .system) }
@@ -133,8 +134,8 @@ struct RepoBenchmark {
         results.append(
             Benchmarks.summarize(
                 "limit.repo_index_read.\(size)", unit: "ms", indexRead,
-                note: "git ls-files matching nothing in a running session: reading the index alone, the floor of "
-                    + "git status"))
+                note: "git update-index with nothing to update in a running session: git reading the index, the "
+                    + "floor of git status"))
 
         // The origin moves by one commit of 10 changed files before each session; the cache fetches every time.
         let moving = try RepositoryClones(root: "\(root)/cache")
