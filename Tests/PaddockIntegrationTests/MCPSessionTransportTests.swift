@@ -82,6 +82,35 @@ import Testing
         await server.stop()
     }
 
+    /// The door reads a tool call's id and arguments from its own parse of the body: exactly what swift-sdk's
+    /// decoder reads, for every JSON type an argument can have, and nothing for an id it leaves to the SDK.
+    @Test(arguments: [
+        #"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"exec","arguments":{"session":"s-1","#
+            + #""command":"true","timeout_seconds":30}}}"#,
+        #"{"jsonrpc":"2.0","id":"a7","method":"tools/call","params":{"name":"x","arguments":{"t":true,"f":false,"#
+            + #""zero":0,"one":1,"big":9007199254740993,"neg":-7,"half":0.5,"exp":1e3,"whole":2.0,"null":null,"#
+            + #""list":[1,"two",[false],{"k":2.25}],"nested":{"s":"\u00e9\n","e":{}},"empty":[]}}}"#,
+        #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_sessions"}}"#,
+        #"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"n","arguments":null}}"#,
+    ])
+    func aToolCallIsReadAsTheSDKReadsIt(_ json: String) throws {
+        let sdk = try JSONDecoder().decode(Request<CallTool>.self, from: Data(json.utf8))
+        let door = try #require(MCPSessionTransport.Envelope(Data(json.utf8))?.toolCall)
+        #expect(door.id == sdk.id)
+        #expect(door.params.name == sdk.params.name)
+        #expect(door.params.arguments == sdk.params.arguments)
+    }
+
+    @Test(arguments: [
+        #"{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"x","arguments":{}}}"#,
+        #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"arguments":{}}}"#,
+        #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":[1]}}"#,
+        #"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"name":"x","arguments":{}}}"#,
+    ])
+    func aToolCallTheDoorDoesNotReadIsLeftToTheSDK(_ json: String) throws {
+        #expect(MCPSessionTransport.Envelope(Data(json.utf8))?.toolCall == nil)
+    }
+
     @Test func aCancelledToolCallAnsweredDirectlyIsCancelled() async throws {
         let (transport, server) = try await Self.started()
         let (started, running) = AsyncStream.makeStream(of: Void.self)

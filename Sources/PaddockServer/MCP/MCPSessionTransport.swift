@@ -132,7 +132,7 @@ actor MCPSessionTransport: Transport {
                 sessionID: sessionID)
         }
         if message.method == CallTool.name, message.progressToken == nil, let toolCalls,
-            let call = Self.toolCall(body)
+            let call = message.toolCall ?? Self.toolCall(body).map({ ($0.id, $0.params) })
         {
             return await answerDirectly(call, id: id, headers: headers, toolCalls)
         }
@@ -158,7 +158,7 @@ actor MCPSessionTransport: Transport {
     /// more each: a good part of a short `exec`'s time at the door. The same tools answer it as the same caller,
     /// and a `notifications/cancelled` naming it cancels it, as the SDK's would be.
     private func answerDirectly(
-        _ call: Request<CallTool>, id: String, headers: [String: String],
+        _ call: (id: ID, params: CallTool.Parameters), id: String, headers: [String: String],
         _ toolCalls: @escaping @Sendable (CallTool.Parameters) async -> CallTool.Result
     ) async -> HTTPResponse {
         let answer = await withCheckedContinuation { continuation in
@@ -260,6 +260,11 @@ actor MCPSessionTransport: Transport {
         var progressToken: String?
         /// The request a `notifications/cancelled` cancels.
         var cancelledRequest: String?
+        /// A `tools/call` request's id and parameters, read from this same parse: swift-sdk's `Value` decodes each
+        /// argument by trying it as every JSON type in turn, each miss a thrown error, which cost a short exec's
+        /// call more than any other step at the door. Nil for any other message, and for an id or argument this
+        /// does not read (a fractional id), which the SDK's decoder then reads.
+        var toolCall: (id: ID, params: CallTool.Parameters)?
 
         init?(_ data: Data) {
             let object: [String: Any]
@@ -276,6 +281,64 @@ actor MCPSessionTransport: Transport {
             progressToken = Self.text(meta?["progressToken"] ?? params?["progressToken"])
             if method == CancelledNotification.name { cancelledRequest = Self.text(params?["requestId"]) }
             guard method != nil || id != nil else { return nil }
+            if method == CallTool.name, let params { toolCall = Self.toolCall(id: object["id"], params: params) }
+        }
+
+        static func toolCall(id: Any?, params: [String: Any]) -> (id: ID, params: CallTool.Parameters)? {
+            let requestID: ID
+            if let string = id as? String {
+                requestID = .string(string)
+            } else if let number = id as? NSNumber, let integer = integer(number) {
+                requestID = .number(integer)
+            } else {
+                return nil
+            }
+            guard let name = params["name"] as? String else { return nil }
+            var arguments: [String: Value]?
+            if let given = params["arguments"], !(given is NSNull) {
+                guard case .object(let object)? = value(given) else { return nil }
+                arguments = object
+            }
+            return (requestID, CallTool.Parameters(name: name, arguments: arguments))
+        }
+
+        /// A JSONSerialization value as the SDK's `Value`: Foundation gives JSON's `true` and `false` as booleans
+        /// (objCType "c"); a whole number that fits an `Int` is one, as the SDK reads it, and any other a double.
+        /// Strings stay strings (the SDK would read a `data:` URL as bytes; no tool here takes bytes).
+        static func value(_ any: Any) -> Value? {
+            switch any {
+            case is NSNull: return .null
+            case let string as String: return .string(string)
+            case let number as NSNumber:
+                if String(cString: number.objCType) == "c" { return .bool(number.boolValue) }
+                if let integer = integer(number) { return .int(integer) }
+                return .double(number.doubleValue)
+            case let array as [Any]:
+                var values: [Value] = []
+                for element in array {
+                    guard let value = value(element) else { return nil }
+                    values.append(value)
+                }
+                return .array(values)
+            case let object as [String: Any]:
+                var values: [String: Value] = [:]
+                for (key, element) in object {
+                    guard let value = value(element) else { return nil }
+                    values[key] = value
+                }
+                return .object(values)
+            default: return nil
+            }
+        }
+
+        /// The number as an `Int` when it is a whole number that fits one (`1e3` too), as the SDK's decoder reads it.
+        static func integer(_ number: NSNumber) -> Int? {
+            switch String(cString: number.objCType) {
+            case "c": return nil
+            case "d", "f": return Int(exactly: number.doubleValue)
+            case "Q", "L": return number.uint64Value <= UInt64(Int.max) ? Int(number.uint64Value) : nil
+            default: return number.intValue
+            }
         }
 
         static func text(_ value: Any?) -> String? {
