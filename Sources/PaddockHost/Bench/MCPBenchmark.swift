@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -67,9 +68,25 @@ struct MCPBenchmark {
         // And of the door's share, the token check every request pays (hash, store read).
         var authenticate: [Double] = []
         // And the floor any door has over `paddock.exec`, from what the contract asks of every exec: one HTTP
-        // round trip through the API listener (the same client and server, a route with no work behind it) and
-        // the exec's audit record, on disk before its exit is reported.
+        // round trip (through the API listener, on a route with no work behind it; and, the least, to a bare
+        // server) and the exec's audit record, on disk before its exit is reported.
         var roundTrip: [Double] = []
+        // And the least an HTTP round trip costs with this client and server library: a bare Hummingbird server,
+        // one route, no middleware, answering the same small body.
+        let (barePorts, announceBare) = AsyncStream.makeStream(of: Int.self)
+        let bareRouter = Router()
+        bareRouter.get("/") { _, _ in "{}" }
+        let bare = Application(
+            router: bareRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { announceBare.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let bareServer = Task { try await bare.runService() }
+        defer { bareServer.cancel() }
+        var bareIterator = barePorts.makeAsyncIterator()
+        guard let barePort = await bareIterator.next() else {
+            throw PaddockError.internal("the MCP benchmark's bare HTTP server did not start")
+        }
+        let bareURL = "http://127.0.0.1:\(barePort)/"
+        var bareRoundTrip: [Double] = []
         var auditAppend: [Double] = []
         let metadataURL = "http://127.0.0.1:\(port)/.well-known/oauth-protected-resource"
         guard let audit = sessions.auditRecorder else {
@@ -90,6 +107,8 @@ struct MCPBenchmark {
                     let handle = try await sessions.exec(id, SessionCommand(["true"]), by: caller)
                     for try await _ in handle.events {}
                 })
+            bareRoundTrip.append(
+                try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, bareURL, headers: []) })
             roundTrip.append(
                 try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, metadataURL, headers: []) })
             auditAppend.append(
@@ -126,11 +145,14 @@ struct MCPBenchmark {
                 "paddock.api_round_trip", unit: "ms", roundTrip,
                 note: "GET of the MCP metadata on the same listener and client: one HTTP round trip, no work behind"),
             Benchmarks.summarize(
+                "limit.http_round_trip", unit: "ms", bareRoundTrip,
+                note: "the same GET to a bare Hummingbird server: one route, no middleware"),
+            Benchmarks.summarize(
                 "paddock.audit_append.exec", unit: "ms", auditAppend,
                 note: "an exec's audit record appended on disk, as each exec's exit waits for"),
             Benchmarks.summarize(
-                "limit.mcp_exec", unit: "ms", zip(direct, zip(roundTrip, auditAppend)).map { $0 + $1.0 + $1.1 },
-                note: "paddock.exec + api_round_trip + audit_append.exec, per round: the floor of any door"),
+                "limit.mcp_exec", unit: "ms", zip(direct, zip(bareRoundTrip, auditAppend)).map { $0 + $1.0 + $1.1 },
+                note: "paddock.exec + limit.http_round_trip + audit_append.exec, per round: the floor of any door"),
             Benchmarks.summarize(
                 "paddock.mcp_exec", unit: "ms", viaMCP,
                 note: "MCP exec tool call (true) over HTTP, one MCP session; target p50 ≤ 1.5× paddock.exec"),
