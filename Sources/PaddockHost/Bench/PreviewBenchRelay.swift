@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import NIOPosix
-import PaddockCore
 
 /// The floor of a proxy hop: a relay that passes bytes between a client and the app with no HTTP work at all, on
 /// one event loop, in this process. `limit.preview_*` measure it next to the direct and preview numbers, so what
@@ -69,54 +68,19 @@ enum PreviewBenchRelay {
     }
 }
 
-/// socat relaying a loopback port to the app, for the floor of a relay in C (`limit.preview_*.socat`); nil when
-/// the host has no socat (`apt-get install socat`).
-struct SocatRelay {
-    let process: Process
-    let port: Int
-    let log: Pipe
-
-    static func start(target: Int) async throws -> SocatRelay? {
+/// socat relaying one connection on a loopback port to the app, for the floor of a relay in C
+/// (`limit.preview_*.socat`); nil when the host has no socat (`apt-get install socat`).
+enum SocatRelay {
+    /// Without `fork`, the relay is socat itself, so ending it by its pid leaves no child behind.
+    static func start(target: Int) async throws -> (relay: ListeningProcess, port: Int)? {
         let path = "/usr/bin/socat"
         guard FileManager.default.isExecutableFile(atPath: path) else { return nil }
         let port = try await PreviewBenchmark.freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        // A child per connection (`fork`): each ends when its connection closes, after the benchmark's clients.
         // `-d -d` has it say when it listens.
-        process.arguments = [
-            "-d", "-d", "TCP-LISTEN:\(port),bind=127.0.0.1,reuseaddr,fork,nodelay", "TCP:127.0.0.1:\(target),nodelay",
-        ]
-        let log = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = log
-        let (lines, line) = AsyncStream.makeStream(of: Data.self)
-        // Read to the end, so socat never blocks on a full pipe.
-        log.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { line.finish() } else { line.yield(data) }
-        }
-        process.terminationHandler = { _ in line.finish() }
-        try process.run()
-        let relay = SocatRelay(process: process, port: port, log: log)
-        do {
-            try await withDeadline(.seconds(10), "socat listening") {
-                var said = Data()
-                for await chunk in lines {
-                    said += chunk
-                    if String(decoding: said, as: UTF8.self).contains("listening on") { return }
-                }
-                throw PaddockError.internal("socat exited before it listened")
-            }
-        } catch {
-            relay.stop()
-            throw error
-        }
-        return relay
-    }
-
-    func stop() {
-        PreviewBenchmark.stop(process)
-        log.fileHandleForReading.readabilityHandler = nil
+        let relay = try await ListeningProcess.start(
+            path,
+            ["-d", "-d", "TCP-LISTEN:\(port),bind=127.0.0.1,reuseaddr,nodelay", "TCP:127.0.0.1:\(target),nodelay"],
+            readyWhen: "listening on", on: .errors, what: "socat")
+        return (relay, port)
     }
 }

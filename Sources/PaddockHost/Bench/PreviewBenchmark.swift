@@ -44,7 +44,6 @@ struct PreviewBenchmark {
 
         let appPort: UInt16 = 8000
         let session = try await sessions.create(SessionSpec(), by: .system)
-        let host = Process()
         do {
             try await PreviewBenchApp.start(in: session.id, port: appPort, sessions: sessions)
             let directPort = try await Self.freePort()
@@ -55,31 +54,11 @@ struct PreviewBenchmark {
                     logger.error("could not remove the benchmark's app script", metadata: ["error": "\(error)"])
                 }
             }
-            host.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            host.arguments = [script, String(directPort)]
-            let output = Pipe()
-            host.standardOutput = output
-            host.standardError = FileHandle.nullDevice
-            let (lines, line) = AsyncStream.makeStream(of: Data.self)
-            output.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if data.isEmpty { line.finish() } else { line.yield(data) }
-            }
-            host.terminationHandler = { _ in line.finish() }
-            try host.run()
-            defer {
-                output.fileHandleForReading.readabilityHandler = nil
-                Self.stop(host)
-            }
             // The app says when it listens.
-            try await withDeadline(.seconds(10), "the benchmark's app on the host starting") {
-                var said = Data()
-                for await chunk in lines {
-                    said += chunk
-                    if String(decoding: said, as: UTF8.self).contains("listening") { return }
-                }
-                throw PaddockError.internal("the benchmark's app on the host exited before it listened")
-            }
+            let host = try await ListeningProcess.start(
+                "/usr/bin/python3", [script, String(directPort)], readyWhen: "listening", on: .output,
+                what: "the benchmark's app on the host")
+            defer { host.stop() }
 
             guard let principal = try await tokens.authenticate(try await tokens.issue(name: "bench")) else {
                 throw PaddockError.internal("the benchmark token does not authenticate")
@@ -96,7 +75,6 @@ struct PreviewBenchmark {
             try await sessions.destroy(session.id, by: .system)
             return results
         } catch {
-            Self.stop(host)
             do { try await sessions.destroy(session.id, by: .system) } catch let cleanup {
                 logger.error(
                     "could not destroy the benchmark's session",
@@ -121,9 +99,10 @@ struct PreviewBenchmark {
         let (relay, relayPort) = try await PreviewBenchRelay.start(target: directPort)
         defer { relay.close(promise: nil) }
         let relayed = "http://127.0.0.1:\(relayPort)/"
-        // The same floor with socat, a relay in C that only reads and writes, when the host has it.
+        // The same floor with socat, a relay in C that only reads and writes, when the host has it: one for the
+        // client's one keep-alive connection, one for the WebSocket.
         let socat = try await SocatRelay.start(target: directPort)
-        defer { socat?.stop() }
+        defer { socat?.relay.stop() }
         let socatURL = socat.map { "http://127.0.0.1:\($0.port)/" }
 
         let count = max(iterations * 10, 50)
@@ -143,7 +122,8 @@ struct PreviewBenchmark {
                 try await Benchmarks.milliseconds { _ = try await Benchmarks.get(client, relayed, headers: []) })
         }
         var ws: [[Double]] = [[], [], [], []]
-        if let socat {
+        if let socat = try await SocatRelay.start(target: directPort) {
+            defer { socat.relay.stop() }
             try await BenchWebSocket.with(port: socat.port, host: "127.0.0.1:\(directPort)", cookie: nil) { relayed in
                 for _ in 0..<count {
                     ws[3].append(try await Benchmarks.milliseconds { try await relayed.echo("ping") })
@@ -196,14 +176,6 @@ struct PreviewBenchmark {
             Benchmarks.summarize(
                 "paddock.preview_wake", unit: "ms", wake, note: "a whole small GET to a paused session"),
         ] + socatLines
-    }
-
-    /// Ends the host's copy of the app. SIGKILL, not `terminate()`: the app inherits an ignored SIGTERM from this
-    /// process (ignored dispositions survive exec), and a SIGTERM left it running after the benchmark.
-    static func stop(_ host: Process) {
-        guard host.isRunning else { return }
-        kill(host.processIdentifier, SIGKILL)
-        host.waitUntilExit()
     }
 
     /// A port nothing listens on right now, for the host's copy of the app.
