@@ -8,13 +8,17 @@ import PaddockGateway
 /// Runs a Hummingbird router on 127.0.0.1 at an ephemeral port, over TLS with a leaf of `authority` when
 /// `tlsNames` is given: the loopback servers the benchmarks and tests stand up in place of real APIs.
 public enum LoopbackServer {
-    /// Starts serving; returns the bound port and the task running the server (cancel it to stop).
+    /// Starts serving; returns the bound port and the task running the server (cancel it to stop). `authority`
+    /// issues the leaf for `tlsNames`; plain HTTP needs neither.
     public static func start(
-        router: Router<BasicRequestContext>, authority: CertificateAuthority, tlsNames: [String]?, label: String,
-        logLevel: Logger.Level = .error
+        router: Router<BasicRequestContext>, authority: CertificateAuthority? = nil, tlsNames: [String]? = nil,
+        label: String, logLevel: Logger.Level = .error
     ) async throws -> (port: Int, task: Task<Void, any Error>) {
         var serverTLS: TLSConfiguration?
         if let tlsNames {
+            guard let authority else {
+                throw PaddockError.internal("the loopback server \(label) needs a certificate authority for TLS")
+            }
             let leaf = try authority.leaf(forNames: tlsNames)
             serverTLS = TLSConfiguration.makeServerConfiguration(
                 certificateChain: leaf.chain.map { .certificate($0) }, privateKey: .privateKey(leaf.key))

@@ -34,16 +34,9 @@ struct MCPBenchmark {
         let tokens = TokenService(store: store)
         let token = try await tokens.issue(name: "bench")
 
-        let (ports, announce) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(
-            sessions: sessions, tokens: tokens, configuration: ServerConfiguration(port: 0), logger: logger,
-            onServerRunning: { announce.yield($0) })
-        let server = Task { try await app.runService() }
+        let (port, server) = await TriggerBenchmark.serve(sessions, store, ServerConfiguration(port: 0), logger)
         defer { server.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            throw PaddockError.internal("the MCP benchmark's server did not start")
-        }
+        guard port > 0 else { throw PaddockError.internal("the MCP benchmark's server did not start") }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { client.shutdown { _ in } }
         var mcp = MCPClient(http: client, url: "http://127.0.0.1:\(port)/mcp", token: token)
@@ -73,18 +66,10 @@ struct MCPBenchmark {
         var roundTrip: [Double] = []
         // And the least an HTTP round trip costs with this client and server library: a bare Hummingbird server,
         // one route, no middleware, answering the same small body.
-        let (barePorts, announceBare) = AsyncStream.makeStream(of: Int.self)
         let bareRouter = Router()
         bareRouter.get("/") { _, _ in "{}" }
-        let bare = Application(
-            router: bareRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { announceBare.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let bareServer = Task { try await bare.runService() }
+        let (barePort, bareServer) = try await LoopbackServer.start(router: bareRouter, label: "bench-bare-http")
         defer { bareServer.cancel() }
-        var bareIterator = barePorts.makeAsyncIterator()
-        guard let barePort = await bareIterator.next() else {
-            throw PaddockError.internal("the MCP benchmark's bare HTTP server did not start")
-        }
         let bareURL = "http://127.0.0.1:\(barePort)/"
         var bareRoundTrip: [Double] = []
         var auditAppend: [Double] = []
