@@ -277,6 +277,13 @@ struct RepositoryCacheTests {
                 "cd /workspace && GIT_TRACE2_PERF=1 git status --porcelain 2>&1 >/dev/null "
                     + "| grep -o 'opendir:[0-9]*'")
             #expect(read.stdout == "opendir:0\n", "\(read.stdout) \(read.stderr)")
+            // Git's own writes in `.git` (the index lock each status takes) are not changes: the hook still answers
+            // that nothing changed, by the shell alone, keeping no state.
+            let hook = try await stack.sessions.sh(
+                s.id,
+                "cd /workspace && test -d /.paddock/workspace-changes/.git && echo git-wrote && "
+                    + ".git/paddock-fsmonitor 2 paddock | tr '\\0' '\\n' && ls .git | grep -c fsmonitor-seen || true")
+            #expect(hook.stdout == "git-wrote\npaddock\n0\n", "\(hook.stdout) \(hook.stderr)")
             let changed = try await stack.sessions.sh(
                 s.id,
                 "cd /workspace && echo more >> calc.py && rm -rf src && echo n > new.txt && git add new.txt && "

@@ -27,16 +27,18 @@ extension RepositoryCache {
         set -e
         state="$PWD/.git/\(fsmonitorHookName)"
         changes=\(SandboxLayout.workspaceChanges)
-        # Nothing changed and nothing answered before (a session's first git status): answered by the shell alone.
+        # Nothing changed and nothing answered before: answered by the shell alone. `.git` is not the worktree: git's
+        # own writes there (the index lock every git status takes, this hook's state) are never reported.
         if [ ! -e "$state-seen" ] && [ -d "$changes" ]; then
             for entry in "$changes"/* "$changes"/.[!.]* "$changes"/..?*; do
+                [ "$entry" != "$changes/.git" ] || continue
                 if [ -e "$entry" ] || [ -L "$entry" ]; then changed=1; break; fi
             done
             if [ -z "${changed-}" ]; then printf '\(fsmonitorToken)\\0'; exit 0; fi
         fi
         cd "$changes"
-        find . -mindepth 1 \\( -type d -printf '%P/\\0' \\) -o \\( -type c -printf '%P\\0%P/\\0' \\) \\
-            -o -printf '%P\\0' > "$state-new"
+        find . -mindepth 1 -path ./.git -prune -o \\( -type d -printf '%P/\\0' \\) \\
+            -o \\( -type c -printf '%P\\0%P/\\0' \\) -o -printf '%P\\0' > "$state-new"
         if [ -f "$state-seen" ]; then cat "$state-seen" >> "$state-new"; fi
         sort -zu "$state-new" > "$state-sorted"
         mv -f "$state-sorted" "$state-seen"
