@@ -12,7 +12,7 @@ struct CLITests {
     /// A `paddock server` child process on a free loopback port with its own data directory.
     final class ServerProcess: @unchecked Sendable {
         let dataDirectory: String
-        let port: Int
+        private(set) var port: Int
         private(set) var process: Process
         /// More `paddock server` flags (agents, budgets).
         let extraArguments: [String]
@@ -23,12 +23,30 @@ struct CLITests {
             self.dataDirectory = dataDirectory ?? TestHost.makeDataDirectory("cli")
             self.extraArguments = extraArguments
             self.logFile = logFile
-            port = Int.random(in: 20000...40000)
+            port = Self.unusedPort()
             process = Process()
             try await start()
         }
 
+        /// A port to listen on below the kernel's ephemeral range (`ip_local_port_range`), so no outgoing connection
+        /// of the tests running beside it holds it by chance.
+        static func unusedPort() -> Int {
+            let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+            let low = range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
+            return Int.random(in: 20000...max(21000, low - 1))
+        }
+
         func start() async throws {
+            // A server that exits at once could not listen (the port was taken after all): it gets another port.
+            for _ in 0..<3 {
+                if try await startOnce() { return }
+                port = Self.unusedPort()
+            }
+            throw PaddockError.unavailable("paddock server exited before it came up, on three ports")
+        }
+
+        /// Whether the server came up; false when it exited first. Throws when it neither came up nor exited.
+        private func startOnce() async throws -> Bool {
             process = Process()
             process.executableURL = URL(fileURLWithPath: TestHost.paddockBinary)
             process.arguments = [
@@ -44,9 +62,10 @@ struct CLITests {
             // Generous: a loaded machine (CI, parallel builds) can take a while to start a debug server.
             let deadline = ContinuousClock.now + .seconds(90)
             while ContinuousClock.now < deadline, process.isRunning {
-                if (try? await CLI.run(["session", "list"], server: self))?.status == 0 { return }
+                if (try? await CLI.run(["session", "list"], server: self))?.status == 0 { return true }
                 try await Task.sleep(for: .milliseconds(100))
             }
+            if !process.isRunning { return false }
             // Never leave a half-started server behind (it would outlive the test run).
             await ChildProcess.end(process)
             throw PaddockError.unavailable("paddock server did not come up on port \(port)")
