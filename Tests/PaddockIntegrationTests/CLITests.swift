@@ -16,8 +16,11 @@ struct CLITests {
         private(set) var process: Process
         /// More `paddock server` flags (agents, budgets).
         let extraArguments: [String]
-        /// Where the server's log goes (nowhere when nil).
+        /// Where the server's log goes at debug level, when a test reads it.
         let logFile: String?
+        /// Where it goes otherwise: its warnings and errors, whose end a server that fails to come up is reported
+        /// with. In the data directory, so it goes with it however a test ends.
+        var logPath: String { logFile ?? dataDirectory + "/test-server.log" }
 
         init(dataDirectory: String? = nil, extraArguments: [String] = [], logFile: String? = nil) async throws {
             self.dataDirectory = dataDirectory ?? TestHost.makeDataDirectory("cli")
@@ -42,7 +45,15 @@ struct CLITests {
                 if try await startOnce() { return }
                 port = Self.unusedPort()
             }
-            throw PaddockError.unavailable("paddock server exited before it came up, on three ports")
+            throw PaddockError.unavailable(
+                "paddock server exited before it came up, on three ports (status \(process.terminationStatus)); "
+                    + "its log ends: \(logTail())")
+        }
+
+        /// The last lines of the server's log, for a failure's message.
+        func logTail() -> String {
+            guard let log = FileManager.default.contents(atPath: logPath) else { return "(no log at \(logPath))" }
+            return String(decoding: log, as: UTF8.self).split(separator: "\n").suffix(10).joined(separator: "\n")
         }
 
         /// Whether the server came up; false when it exited first. Throws when it neither came up nor exited.
@@ -56,8 +67,10 @@ struct CLITests {
             ]
             process.arguments?.append(contentsOf: extraArguments)
             process.standardOutput = FileHandle.nullDevice
-            if let logFile { FileManager.default.createFile(atPath: logFile, contents: nil) }
-            process.standardError = FileHandle(forWritingAtPath: logFile ?? "/dev/null")
+            guard FileManager.default.createFile(atPath: logPath, contents: nil),
+                let log = FileHandle(forWritingAtPath: logPath)
+            else { throw PaddockError.internal("cannot write the test server's log at \(logPath)") }
+            process.standardError = log
             try process.run()
             // Generous: a loaded machine (CI, parallel builds) can take a while to start a debug server.
             let deadline = ContinuousClock.now + .seconds(90)
@@ -68,7 +81,7 @@ struct CLITests {
             if !process.isRunning { return false }
             // Never leave a half-started server behind (it would outlive the test run).
             await ChildProcess.end(process)
-            throw PaddockError.unavailable("paddock server did not come up on port \(port)")
+            throw PaddockError.unavailable("paddock server did not come up on port \(port); its log ends: \(logTail())")
         }
 
         /// SIGKILL: a crash, not a shutdown.
