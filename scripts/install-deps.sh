@@ -19,6 +19,7 @@ declare -A needed=(
   [chromium]=chromium         # the web UI's browser tests (headless, driven by Playwright)
   [promtool]=prometheus       # the metrics tests: a real Prometheus scrapes a test server; alert rules checked
   [tmux]=tmux                 # terminal tests: `paddock top` driven as a person would (send-keys, capture-pane)
+  [strace]=strace             # durability tests: a layer is synced before it is published (a server's own calls)
 )
 missing=()
 for cmd in "${!needed[@]}"; do

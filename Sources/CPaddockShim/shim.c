@@ -567,6 +567,8 @@ int pk_lsetxattr(const char *path, const char *name, const void *value, size_t s
 
 int pk_lremovexattr(const char *path, const char *name) { return lremovexattr(path, name); }
 
+int pk_syncfs(int fd) { return syncfs(fd); }
+
 #endif
 
 int paddock_pidfd_open(int pid) {

@@ -42,7 +42,7 @@
             Syscalls.removeTree(staging)
             do {
                 try await buildSkeleton(at: "\(staging)/rootfs")
-                try Syscalls.check("publishing template \(final)") { Glibc.rename(staging, final) }
+                try Syscalls.publish(staging, as: final, "template \(final)")
             } catch {
                 // A failed build leaves nothing half-built behind.
                 Syscalls.removeTree(staging)

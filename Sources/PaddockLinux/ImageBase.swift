@@ -64,7 +64,7 @@
                 case .oci(let path): try await unpack(image: path, staging: staging, progress)
                 }
                 try prepareForPaddock("\(staging)/rootfs")
-                try Syscalls.check("publishing base \(final)") { Glibc.rename(staging, final) }
+                try Syscalls.publish(staging, as: final, "base \(final)")
             } catch {
                 LayerCopy.removeLayer(staging)
                 throw error

@@ -180,7 +180,7 @@
                     try Syscalls.makeDirectory(workspace, mode: 0o755, owner: user)
                 }
                 try await fill(workspace)
-                try Syscalls.check("publishing layer \(layer)") { Glibc.rename(staging, final) }
+                try Syscalls.publish(staging, as: final, "layer \(layer)")
             } catch {
                 LayerCopy.removeLayer(staging)
                 throw error

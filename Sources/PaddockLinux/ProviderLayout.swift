@@ -110,7 +110,7 @@
                 throw .unavailable("could not copy \(source) to \(staging): \(copy.stderr.trimmed)")
             }
             try Syscalls.check("making \(staging) executable") { chmod(staging, 0o755) }
-            try Syscalls.check("installing \(target)") { Glibc.rename(staging, target) }
+            try Syscalls.publish(staging, as: target, "paddock-init at \(target)")
             return target
         }
     }

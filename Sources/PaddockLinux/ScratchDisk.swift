@@ -286,7 +286,7 @@
             guard result.succeeded else {
                 throw .unavailable("mkfs.ext4 failed: \(result.stderr.trimmed)")
             }
-            try Syscalls.check("installing \(path)") { Glibc.rename(staging, path) }
+            try Syscalls.publish(staging, as: path, "the disk image \(path)")
             pruneImageCache(keeping: path)
             return path
         }

@@ -52,7 +52,7 @@ public enum ChildProcess {
 
     /// Starts `process` with no signal blocked. Dispatch's threads block most signals, and a child started from
     /// one inherits that mask: it would then ignore the SIGTERM or SIGHUP a test (or tmux) sends it to end it.
-    static func spawn(_ process: Process) throws {
+    public static func spawn(_ process: Process) throws {
         var none = sigset_t()
         var saved = sigset_t()
         sigemptyset(&none)

@@ -28,6 +28,9 @@ ssize_t pk_lgetxattr(const char *path, const char *name, void *value, size_t siz
 int pk_lsetxattr(const char *path, const char *name, const void *value, size_t size);
 int pk_lremovexattr(const char *path, const char *name);
 
+/// syncfs(2): writes out everything the filesystem holding `fd` has in memory (a GNU extension).
+int pk_syncfs(int fd);
+
 /// pipe2(O_CLOEXEC): both ends close-on-exec, created atomically.
 int pk_pipe_cloexec(int fds[2]);
 
