@@ -80,7 +80,7 @@
                 try Syscalls.check("marking layer \(layer) as a delta over \(base)") {
                     pk_lsetxattr(staging.root, Self.deltaBaseAttribute, base, base.utf8.count)
                 }
-                try Syscalls.publish(staging.root, as: final, "layer \(layer)")
+                try Syscalls.publish(staging.root, as: final, flushing: .eachEntry, "layer \(layer)")
             } catch {
                 removeStaging(staging.root)
                 throw error

@@ -1,5 +1,4 @@
 #if os(Linux)
-    import CPaddockShim
     import Glibc
     import PaddockCore
 
@@ -22,40 +21,6 @@
             if retrying(body) != 0 {
                 let code = errno
                 throw .internal("\(what()): \(errnoText(code))")
-            }
-        }
-
-        /// Publishes what was built under a staging name: its data goes to disk first (a directory's with one
-        /// `syncfs` of its filesystem, cheaper here than an fsync per file: 8 against 18 ms for 10 MB in 40 files; a
-        /// file's with `fsync`), then it is renamed into place and its parent directory synced, so the rename
-        /// survives a crash too. After a crash the final name holds all of it or nothing, and a staging name left
-        /// behind is swept at the next start. For what is built once and then reused by every sandbox (templates,
-        /// image bases, repository layers, paddock-init, disk images): without it, a crash soon after could leave one
-        /// whose files never reached the disk, reused as it is from then on.
-        static func publish(_ staging: String, as final: String, _ what: @autoclosure () -> String)
-            throws(PaddockError)
-        {
-            let fd = open(staging, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw .internal("publishing \(what()): opening \(staging): \(errnoText())") }
-            var st = stat()
-            let synced =
-                fstat(fd, &st) == 0 && retrying { (st.st_mode & S_IFMT) == S_IFDIR ? pk_syncfs(fd) : fsync(fd) } == 0
-            let code = errno
-            close(fd)
-            guard synced else {
-                throw .unavailable(
-                    "publishing \(what()): writing \(staging) to disk failed: \(errnoText(code)); check the disk "
-                        + "has free space and reports no errors (dmesg)")
-            }
-            try check("publishing \(what())") { Glibc.rename(staging, final) }
-            let slash = final.lastIndex(of: "/")
-            let parent = slash.map { $0 == final.startIndex ? "/" : String(final[..<$0]) } ?? "."
-            let directory = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard directory >= 0 else { throw .internal("publishing \(what()): opening \(parent): \(errnoText())") }
-            defer { close(directory) }
-            // Some filesystems cannot sync a directory (EINVAL): their renames are as durable as they get.
-            guard retrying({ fsync(directory) }) == 0 || errno == EINVAL else {
-                throw .unavailable("publishing \(what()): syncing \(parent) failed: \(errnoText())")
             }
         }
 

@@ -5,8 +5,8 @@ import Synchronization
 import Testing
 
 /// What is built once and then reused by every sandbox is on disk before it is published, seen in a running
-/// server's own system calls: a repository commit's layer, whole and as a delta over it, has its filesystem synced
-/// before it is renamed into place, and the layers directory synced after, so a crash cannot leave a layer whose
+/// server's own system calls: a repository commit's layer is synced before it is renamed into place (a whole layer's
+/// filesystem at once, a delta file by file), and the layers directory after, so a crash cannot leave a layer whose
 /// files never reached the disk under its final name.
 @Suite(.needsSandboxes, .serialized)
 struct LayerDurabilityTests {
@@ -41,9 +41,21 @@ struct LayerDurabilityTests {
                 SystemCallTrace.layerRename(line).map { (index, $0.staging, $0.final) }
             }
             #expect(published.count == 2, "two layers published: \(published)")
-            for (renamed, staging, final) in published {
-                let synced = calls[..<renamed].contains { $0.contains("syncfs(") && $0.contains("<\(staging)>") }
-                #expect(synced, "\(staging) was synced before it was renamed to \(final)")
+            for (number, (renamed, staging, final)) in published.enumerated() {
+                let before = calls[..<renamed]
+                if number == 0 {
+                    // The whole layer: its filesystem at once.
+                    let synced = before.contains { $0.contains("syncfs(") && $0.contains("<\(staging)>") }
+                    #expect(synced, "\(staging) was synced before it was renamed to \(final)")
+                } else {
+                    // The delta: the file the commit added, and the delta's own directory after its entries.
+                    let file = before.contains {
+                        $0.contains("fdatasync(") && $0.contains("<\(staging)/workspace/NOTES.md>")
+                    }
+                    #expect(file, "the changed file was synced before \(staging) was renamed to \(final)")
+                    let directory = before.contains { $0.contains("fsync(") && $0.contains("<\(staging)>") }
+                    #expect(directory, "\(staging) was synced before it was renamed to \(final)")
+                }
                 let parent = (final as NSString).deletingLastPathComponent
                 let parentSynced = calls[renamed...].contains { $0.contains("fsync(") && $0.contains("<\(parent)>") }
                 #expect(parentSynced, "\(parent) was synced after \(final) was published")
@@ -65,7 +77,7 @@ struct SystemCallTrace {
     static let strace = "/usr/bin/strace"
     static var available: Bool { FileManager.default.isExecutableFile(atPath: strace) }
 
-    static func attach(to pid: Int32, calls: [String] = ["syncfs", "fsync", "rename"]) async throws
+    static func attach(to pid: Int32, calls: [String] = ["syncfs", "fsync", "fdatasync", "rename"]) async throws
         -> SystemCallTrace
     {
         let output = "/tmp/paddock-strace-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt"
