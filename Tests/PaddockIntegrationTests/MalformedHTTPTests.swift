@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import PaddockCore
 import PaddockServer
 import PaddockServices
 import PaddockTestSupport
@@ -102,19 +103,9 @@ enum RawConnection {
     }
 
     private static func blockingExchange(port: Int, send bytes: [UInt8], deadline: Duration) -> Reply {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return Reply(text: "socket() failed", closed: false) }
+        let fd = LoopbackSocket.connect(port: port)
+        guard fd >= 0 else { return Reply(text: "connect() failed", closed: false) }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { return Reply(text: "connect() failed", closed: false) }
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -29,25 +29,17 @@ final class SocketHTTPClient: @unchecked Sendable {
 
     init(port: Int, label: String) throws {
         queue = DispatchQueue(label: "paddock.bench.\(label)")
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw PaddockError.internal("the benchmark's HTTP client has no socket: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        fd = LoopbackSocket.connect(port: port)
+        guard fd >= 0 else {
+            throw PaddockError.internal(
+                "the benchmark's HTTP client cannot connect to 127.0.0.1:\(port): errno \(errno)")
         }
+        // Each request in one segment, as soon as it is written.
         var on: Int32 = 1
-        guard connected == 0,
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size)) == 0
-        else {
+        guard setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
             let error = errno
             close(fd)
-            throw PaddockError.internal(
-                "the benchmark's HTTP client cannot connect to 127.0.0.1:\(port): errno \(error)")
+            throw PaddockError.internal("the benchmark's HTTP client cannot set TCP_NODELAY: errno \(error)")
         }
     }
 
