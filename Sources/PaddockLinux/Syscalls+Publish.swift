@@ -39,15 +39,18 @@
             let slash = final.lastIndex(of: "/")
             let parent = slash.map { $0 == final.startIndex ? "/" : String(final[..<$0]) } ?? "."
             // Some filesystems cannot sync a directory (EINVAL): their renames are as durable as they get.
-            guard sync(parent, directory: fsync, file: fsync) || errno == EINVAL else {
+            guard sync(parent, following: true, directory: fsync, file: fsync) || errno == EINVAL else {
                 throw .unavailable("publishing \(what()): syncing \(parent) failed: \(errnoText())")
             }
         }
 
-        /// Opens `path` without following a link and syncs it with the call for a directory or for anything else;
-        /// false with errno set when either fails.
-        private static func sync(_ path: String, directory: (Int32) -> Int32, file: (Int32) -> Int32) -> Bool {
-            let fd = retrying { open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        /// Opens `path` (following a link only when told to: the directory published into may be one, what is
+        /// published never is) and syncs it with the call for a directory or for anything else; false with errno
+        /// set when either fails.
+        private static func sync(
+            _ path: String, following: Bool = false, directory: (Int32) -> Int32, file: (Int32) -> Int32
+        ) -> Bool {
+            let fd = retrying { open(path, O_RDONLY | O_CLOEXEC | (following ? 0 : O_NOFOLLOW)) }
             guard fd >= 0 else { return false }
             defer { close(fd) }
             var st = stat()
