@@ -80,6 +80,11 @@ public enum AtomicFile {
         }
     }
 
+    /// Syncs the directory that holds `path`, so that a rename to `path` just made survives a crash too.
+    public static func syncDirectory(containing path: String) throws(PaddockError) {
+        try syncDirectory(split(path).directory, after: path)
+    }
+
     private static func syncDirectory(_ directory: String, after path: String) throws(PaddockError) {
         let fd = retrying { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else { throw failure("opening the directory of", path, errno) }

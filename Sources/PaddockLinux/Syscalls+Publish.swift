@@ -20,8 +20,9 @@
         }
 
         /// Puts `staging` on disk as `flush` says (a file with `fsync`), renames it to `final`, then syncs the
-        /// directory so the rename survives a crash too. After a crash the final name holds all of it or nothing,
-        /// and a staging name left behind is swept at the next start.
+        /// directory (as `AtomicFile` does after a file, following a link to it) so the rename survives a crash too.
+        /// After a crash the final name holds all of it or nothing, and a staging name left behind is swept at the
+        /// next start.
         static func publish(
             _ staging: String, as final: String, flushing flush: Flush = .filesystem, _ what: @autoclosure () -> String
         ) throws(PaddockError) {
@@ -36,21 +37,13 @@
                         + "space and reports no errors (dmesg)")
             }
             try check("publishing \(what())") { Glibc.rename(staging, final) }
-            let slash = final.lastIndex(of: "/")
-            let parent = slash.map { $0 == final.startIndex ? "/" : String(final[..<$0]) } ?? "."
-            // Some filesystems cannot sync a directory (EINVAL): their renames are as durable as they get.
-            guard sync(parent, following: true, directory: fsync, file: fsync) || errno == EINVAL else {
-                throw .unavailable("publishing \(what()): syncing \(parent) failed: \(errnoText())")
-            }
+            try AtomicFile.syncDirectory(containing: final)
         }
 
-        /// Opens `path` (following a link only when told to: the directory published into may be one, what is
-        /// published never is) and syncs it with the call for a directory or for anything else; false with errno
-        /// set when either fails.
-        private static func sync(
-            _ path: String, following: Bool = false, directory: (Int32) -> Int32, file: (Int32) -> Int32
-        ) -> Bool {
-            let fd = retrying { open(path, O_RDONLY | O_CLOEXEC | (following ? 0 : O_NOFOLLOW)) }
+        /// Opens `path` without following a link (what is published never is one) and syncs it with the call for a
+        /// directory or for anything else; false with errno set when either fails.
+        private static func sync(_ path: String, directory: (Int32) -> Int32, file: (Int32) -> Int32) -> Bool {
+            let fd = retrying { open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
             guard fd >= 0 else { return false }
             defer { close(fd) }
             var st = stat()
