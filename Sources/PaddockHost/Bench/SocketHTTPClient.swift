@@ -17,6 +17,8 @@ final class SocketHTTPClient: @unchecked Sendable {
     private let fd: Int32
     private let queue: DispatchQueue
     private var buffer: [UInt8] = []
+    /// What one `recv` reads into, kept: a new one per read would be allocated inside the timed round trip.
+    private var chunk = [UInt8](repeating: 0, count: 64 << 10)
 
     struct Answer: Sendable {
         var status: Int
@@ -86,7 +88,6 @@ final class SocketHTTPClient: @unchecked Sendable {
 
     /// Reads more of the answer into `buffer`.
     private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else {
             throw PaddockError.internal(
@@ -99,12 +100,14 @@ final class SocketHTTPClient: @unchecked Sendable {
 
     private func readHead() throws -> (Int, [String: String], Int) {
         let end = Array("\r\n\r\n".utf8)
-        var found: Int?
-        while found == nil {
+        let found: Int
+        while true {
+            if let range = buffer.firstRange(of: end) {
+                found = range.lowerBound
+                break
+            }
             try fill()
-            found = buffer.firstRange(of: end)?.lowerBound
         }
-        guard let found else { throw PaddockError.internal("unreachable: no end of the answer's head") }
         let lines = String(decoding: buffer[..<found], as: UTF8.self).components(separatedBy: "\r\n")
         buffer.removeFirst(found + end.count)
         let statusWords = lines.first?.split(separator: " ") ?? []
